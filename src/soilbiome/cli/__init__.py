@@ -1,0 +1,37 @@
+"""The ``soilbiome`` command group. Thin: parse options, call a service, report errors."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from soilbiome import __version__
+from soilbiome.errors import SoilbiomeError
+
+
+class _Group(click.Group):
+    """A click group that turns :class:`SoilbiomeError` into one message and its exit code."""
+
+    def invoke(self, ctx: click.Context):  # noqa: D401 - click hook
+        try:
+            return super().invoke(ctx)
+        except SoilbiomeError as exc:
+            click.echo(f"soilbiome: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="soilbiome")
+def main() -> None:
+    """Soil metagenomics biodiversity tables: profile, harmonise, compare, share."""
+
+
+def _register() -> None:
+    from soilbiome.cli import pipeline, sharing
+
+    pipeline.register(main)
+    sharing.register(main)
+
+
+_register()
