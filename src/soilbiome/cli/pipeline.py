@@ -1,7 +1,146 @@
-"""Pipeline-stage commands (validate, qc-summary, run)."""
+"""Pipeline-stage commands: validate, fastq-check, qc-record, qc-summary, run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
+
+from soilbiome.errors import ToolError
+
+_path = click.Path(path_type=Path)
+
+
+@click.command()
+@click.argument("samplesheet", type=_path)
+@click.option("--out", type=_path, help="Write the normalised sheet (absolute paths) here.")
+def validate(samplesheet: Path, out: Path | None) -> None:
+    """Validate SAMPLESHEET: columns, sample IDs, read files, MIxS soil fields."""
+    from soilbiome.model.samplesheet import load_samplesheet
+
+    sheet = load_samplesheet(samplesheet)
+    if out:
+        sheet.write_normalised(out)
+    paired = sum(1 for r in sheet.rows if not r.single_end)
+    click.echo(
+        f"samplesheet OK: {len(sheet.rows)} samples ({paired} paired-end, "
+        f"{len(sheet.rows) - paired} single-end)"
+    )
+
+
+@click.command("fastq-check")
+@click.option("--sample", required=True, help="Sample ID (used in messages and the record).")
+@click.option("--out", type=_path, required=True, help="JSON file for the read counts.")
+@click.argument("fastq_1", type=_path)
+@click.argument("fastq_2", type=_path, required=False)
+def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> None:
+    """Check FASTQ_1 [FASTQ_2]: gzip integrity, record structure, mates in step."""
+    from soilbiome.io.atomic import atomic_write
+    from soilbiome.io.fastq import check_sample
+
+    stats = check_sample(sample, fastq_1, fastq_2)
+    with atomic_write(out) as handle:
+        json.dump(stats.to_dict(), handle, indent=2)
+    click.echo(f"{sample}: {stats.reads} reads{' (pairs)' if stats.paired else ''}")
+
+
+@click.command("qc-record")
+@click.option("--check", "check_json", type=_path, required=True, help="fastq-check JSON.")
+@click.option("--fastp", "fastp_json", type=_path, required=True, help="fastp JSON report.")
+@click.option("--out", type=_path, required=True)
+def qc_record(check_json: Path, fastp_json: Path, out: Path) -> None:
+    """Combine a sample's FASTQ check and fastp report into one QC record."""
+    from soilbiome.qc import write_qc_record
+
+    record = write_qc_record(check_json, fastp_json, out)
+    click.echo(f"{record['sample']}: {record['status']}, {record['reads_out']} reads kept")
+
+
+@click.command("qc-summary")
+@click.argument("records", type=_path, nargs=-1, required=True)
+@click.option("--samplesheet", type=_path, help="Validated sheet: every sample must have a record.")
+@click.option("--out", type=_path, required=True, help="TSV table (a .json is written beside it).")
+def qc_summary(records: tuple[Path, ...], samplesheet: Path | None, out: Path) -> None:
+    """Collect per-sample QC RECORDS into one table."""
+    from soilbiome.qc import summarise
+
+    rows = summarise(list(records), out, samplesheet)
+    flagged = [f"{r['sample']} ({r['status']})" for r in rows if r["status"] != "ok"]
+    click.echo(f"QC summary: {len(rows)} samples" + (f"; flagged: {', '.join(flagged)}"
+                                                      if flagged else ""))
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--profile", "profiles", multiple=True,
+              help="Nextflow profile(s), e.g. test, slurm (repeat or comma-separate).")
+@click.option("--input", "input_", type=_path, help="Samplesheet CSV.")
+@click.option("--outdir", type=_path, default=Path("results"), show_default=True)
+@click.option("--resume", is_flag=True, help="Reuse completed tasks from the last run.")
+@click.option("-c", "--config", "configs", multiple=True, type=_path,
+              help="Extra Nextflow config file(s) (e.g. your cluster's).")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bool,
+        configs: tuple[Path, ...], extra: tuple[str, ...]) -> None:
+    """Run the pipeline with Nextflow and show progress.
+
+    Further pipeline parameters go after the options as --name value pairs.
+    """
+    from soilbiome.runner import run_pipeline
+
+    params: dict[str, str] = {"outdir": str(outdir.resolve())}
+    if input_:
+        params["input"] = str(input_.resolve())
+    params.update(_parse_extra(extra))
+    profile_list = [p for item in profiles for p in item.split(",") if p]
+    result = run_pipeline(params, profile_list, resume=resume,
+                          configs=[str(c.resolve()) for c in configs])
+    if result.return_code != 0:
+        tail = "\n".join((result.stdout + "\n" + result.stderr).strip().splitlines()[-25:])
+        click.echo(tail, err=True)
+        raise ToolError(
+            f"pipeline failed (Nextflow exit {result.return_code}; {result.failed} task(s) "
+            f"failed); log: {result.log}"
+        )
+    click.echo(
+        f"[soilbiome] pipeline finished OK: {result.done} tasks done, {result.cached} cached\n"
+        f"[soilbiome] results: {outdir.resolve()}"
+    )
+
+
+@click.command("collect-versions")
+@click.argument("files", type=_path, nargs=-1, required=True)
+@click.option("--nextflow", "nextflow_version", required=True)
+@click.option("--pipeline", "pipeline_version", required=True)
+@click.option("--out", type=_path, required=True)
+def collect_versions(files: tuple[Path, ...], nextflow_version: str, pipeline_version: str,
+                     out: Path) -> None:
+    """Merge per-process versions.yml FILES into one record of tool versions."""
+    from soilbiome.provenance import write_versions
+
+    merged = write_versions(list(files), nextflow_version, pipeline_version, out)
+    click.echo(", ".join(f"{k} {v}" for k, v in merged["tools"].items()))
+
+
+def _parse_extra(extra: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    items = list(extra)
+    while items:
+        key = items.pop(0)
+        if not key.startswith("--"):
+            raise click.UsageError(f"unexpected argument '{key}'; pass parameters as --name value")
+        if "=" in key:
+            name, value = key[2:].split("=", 1)
+        elif items and not items[0].startswith("--"):
+            name, value = key[2:], items.pop(0)
+        else:
+            name, value = key[2:], "true"
+        params[name] = value
+    return params
 
 
 def register(main: click.Group) -> None:
     """Add the pipeline-stage commands to the ``soilbiome`` group."""
+    for command in (validate, fastq_check, qc_record, qc_summary, collect_versions, run):
+        main.add_command(command)
+

@@ -1,0 +1,21 @@
+# soilbiome: the two commands a user needs. Both set everything up first (idempotent).
+SHELL := /bin/bash
+OUTDIR ?= results/demo
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint clean
+
+setup:
+	@runtime/setup.sh
+
+demo: setup
+	.venv/bin/soilbiome run --profile test --outdir $(OUTDIR)
+
+test: setup
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+
+clean:
+	rm -rf results work .nextflow .nextflow.log*

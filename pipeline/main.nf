@@ -1,0 +1,52 @@
+#!/usr/bin/env nextflow
+/*
+ * soilbiome: soil metagenomics biodiversity tables.
+ * Thin entry point: check the inputs before any task runs, then call the named workflow.
+ */
+nextflow.enable.dsl = 2
+
+include { AMPLICON } from './workflows/amplicon'
+
+// Run `soilbiome validate` on the samplesheet before any process is submitted; a bad sheet
+// stops the run here with every problem listed (row, column, reason).
+def validateSamplesheet(String input, String outdir) {
+    if (!input) {
+        error "No samplesheet: give --input samplesheet.csv (or use -profile test)"
+    }
+    def normalised = file("${outdir}/pipeline_info/samplesheet.valid.csv")
+    normalised.parent.mkdirs()
+    def cmd = ["${projectDir}/bin/soilbiome", 'validate', file(input).toString(), '--out', normalised.toString()]
+    def proc = cmd.execute()
+    def out = new StringBuilder()
+    def err = new StringBuilder()
+    proc.waitForProcessOutput(out, err)
+    if (proc.exitValue() != 0) {
+        error "Samplesheet ${input} is invalid:\n${err.toString().trim()}"
+    }
+    log.info out.toString().trim()
+    return normalised
+}
+
+workflow {
+    def sheet = validateSamplesheet(params.input as String, params.outdir as String)
+
+    ch_samples = Channel.fromPath(sheet)
+        .splitCsv(header: true)
+        .map { row ->
+            def meta = [id: row.sample, single_end: row.single_end == 'true', site: row.site ?: '']
+            def reads = meta.single_end ? [file(row.fastq_1)] : [file(row.fastq_1), file(row.fastq_2)]
+            [meta, reads]
+        }
+
+    if (params.mode == 'amplicon') {
+        AMPLICON(ch_samples, Channel.value(sheet))
+    } else {
+        error "Unknown --mode '${params.mode}': use amplicon"
+    }
+}
+
+workflow.onComplete {
+    def status = workflow.success ? 'OK' : 'FAILED'
+    log.info "soilbiome ${status}: ${workflow.stats.succeedCount} tasks succeeded, " +
+             "${workflow.stats.failedCount} failed, ${workflow.stats.cachedCount} cached; results in ${params.outdir}"
+}

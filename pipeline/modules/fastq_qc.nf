@@ -1,0 +1,48 @@
+/*
+ * FASTQ_QC: check a sample's reads (gzip integrity, record structure, mates in step), then
+ * fastp (adapters, quality, length). An empty sample goes through and is recorded with 0 reads.
+ */
+process FASTQ_QC {
+    tag "${meta.id}"
+    label 'process_low'
+    publishDir "${params.outdir}/qc/fastp", mode: params.publish_dir_mode,
+        saveAs: { fn -> fn.endsWith('.fastq.gz') || fn == 'versions.yml' ? null : fn }
+
+    input:
+    tuple val(meta), path(reads, stageAs: 'input/*')
+
+    output:
+    tuple val(meta), path('*.fastp.fastq.gz'), emit: reads
+    tuple val(meta), path("${meta.id}.qc.json"), emit: record
+    path "${meta.id}.fastp.json", emit: fastp_json
+    path "${meta.id}.fastp.html", emit: fastp_html
+    path 'versions.yml', emit: versions
+
+    script:
+    def id = meta.id
+    def pe = !meta.single_end
+    def in_args = pe ? "-i ${reads[0]} -I ${reads[1]}" : "-i ${reads[0]}"
+    def out_args = pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
+    """
+    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${reads.join(' ')}
+
+    fastp ${in_args} ${out_args} \\
+        --thread ${task.cpus} \\
+        --length_required ${params.fastp_min_length} \\
+        --qualified_quality_phred ${params.fastp_qualified_quality} \\
+        ${pe ? '--detect_adapter_for_pe' : ''} \\
+        --json ${id}.fastp.json --html ${id}.fastp.html \\
+        ${params.fastp_extra_args} 2> ${id}.fastp.log
+
+    # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip
+    for f in *.fastp.fastq.gz; do [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done
+
+    soilbiome qc-record --check ${id}.check.json --fastp ${id}.fastp.json --out ${id}.qc.json
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')
+        soilbiome: \$(soilbiome --version | sed 's/.*version //')
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything soilbiome needs on a fresh Debian 12 machine, from package registries only:
+# Debian packages (field tools), a Python venv (.venv) with the soilbiome package, and a real
+# Nextflow assembled from Maven Central (.runtime/nextflow). Idempotent: a second run only checks.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+say() { printf 'setup: %s\n' "$*"; }
+
+# 1. Debian packages ---------------------------------------------------------------------------
+apt_pkgs=(vsearch cutadapt fastp r-bioc-dada2 r-cran-vegan r-bioc-phyloseq kraken2 seqkit
+          bowtie2 minimap2 samtools pigz procps slurm-wlm munge)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+
+# 2. Python environment ------------------------------------------------------------------------
+py=${PYTHON:-python3}
+[[ -x .venv/bin/python ]] || { say "creating .venv"; "$py" -m venv .venv; }
+stamp=.venv/.soilbiome-installed
+want=$(sha256sum pyproject.toml | cut -c1-64)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  say "installing the soilbiome package and its Python dependencies into .venv"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[test]'
+  echo "$want" > "$stamp"
+else
+  say "Python environment up to date"
+fi
+
+# 3. Nextflow from Maven Central ---------------------------------------------------------------
+ver=$(sed -n 's:.*<nextflow.version>\(.*\)</nextflow.version>.*:\1:p' runtime/nextflow/pom.xml)
+lib=.runtime/nextflow/$ver/lib
+if [[ ! -f $lib/.complete ]]; then
+  say "assembling Nextflow $ver from Maven Central into $lib"
+  rm -rf "$lib.tmp"
+  mvn -q -B -Dstyle.color=never -f runtime/nextflow/pom.xml dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$root/$lib.tmp"
+  [[ -f $lib.tmp/nextflow-$ver.jar ]] || { echo "setup: nextflow-$ver.jar did not resolve" >&2; exit 1; }
+  touch "$lib.tmp/.complete"
+  rm -rf "$lib"; mv "$lib.tmp" "$lib"
+else
+  say "Nextflow $ver present"
+fi
+ln -sf "$root/runtime/nextflow/nextflow" .venv/bin/nextflow
+# Put `nextflow` on the PATH of root shells too, unless another Nextflow is already there.
+if [[ -w /usr/local/bin ]]; then
+  current=$(readlink /usr/local/bin/nextflow 2>/dev/null || true)
+  if [[ ! -e /usr/local/bin/nextflow || $current == */runtime/nextflow/nextflow ]]; then
+    ln -sf "$root/runtime/nextflow/nextflow" /usr/local/bin/nextflow
+  fi
+fi
+.venv/bin/nextflow -version | sed -n 's/^ *version/setup: Nextflow version/p'
+say "ready (activate with: source .venv/bin/activate)"

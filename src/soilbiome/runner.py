@@ -1,0 +1,131 @@
+"""Launch the soilbiome Nextflow pipeline through nextflowpy and report progress.
+
+The launch directory keeps Nextflow's cache (``.nextflow/``) and ``work/`` so that ``-resume``
+works between launches; each launch's log and captured streams go to a fresh folder under
+``.soilbiome/runs/`` so that a stale log from an earlier launch is never read as this one's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from soilbiome.errors import ToolError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def pipeline_path() -> Path:
+    """Path of ``pipeline/main.nf`` (``SOILBIOME_PIPELINE`` overrides)."""
+    return Path(os.environ.get("SOILBIOME_PIPELINE", PROJECT_ROOT / "pipeline" / "main.nf"))
+
+
+def nextflow_env() -> dict[str, str]:
+    """Environment for a launch: our Nextflow first on PATH, offline, plain log."""
+    env = dict(os.environ)
+    extra = [str(Path(sys.executable).parent), str(PROJECT_ROOT / "runtime" / "nextflow")]
+    env["PATH"] = os.pathsep.join([*extra, env.get("PATH", "")])
+    env.setdefault("NXF_OFFLINE", "true")
+    env["NXF_ANSI_LOG"] = "false"
+    return env
+
+
+@dataclass
+class RunResult:
+    """What a launch ended with."""
+
+    return_code: int
+    done: int
+    failed: int
+    cached: int
+    total: int
+    log: Path
+    stderr: str
+    stdout: str
+
+
+def _count(executions: list) -> tuple[int, int, int, int]:
+    done = sum(1 for p in executions if p.status == "COMPLETED")
+    failed = sum(1 for p in executions if p.status in ("FAILED", "ABORTED"))
+    cached = sum(1 for p in executions if getattr(p, "cached", False))
+    return done, failed, cached, len(executions)
+
+
+def run_pipeline(
+    params: dict[str, str],
+    profiles: list[str],
+    *,
+    resume: bool = False,
+    launch_dir: Path | None = None,
+    configs: list[str] | None = None,
+    echo: Callable[[str], None] = print,
+    poll_seconds: float = 1.0,
+) -> RunResult:
+    """Run ``pipeline/main.nf`` with Nextflow via nextflowpy, echoing task progress.
+
+    Parameters
+    ----------
+    params : dict
+        Pipeline parameters (``--name value``).
+    profiles : list of str
+        Nextflow profiles, e.g. ``["test"]`` or ``["slurm"]``.
+    resume : bool
+        Pass ``-resume``: completed tasks are taken from the cache.
+    launch_dir : Path
+        Where ``work/`` and ``.nextflow/`` live (default: the current directory).
+    """
+    import nextflow  # nextflowpy
+
+    if shutil.which("nextflow", path=nextflow_env()["PATH"]) is None:
+        raise ToolError("no 'nextflow' on PATH; run 'make setup' first")
+    launch_dir = (launch_dir or Path.cwd()).resolve()
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    run_dir = launch_dir / ".soilbiome" / "runs" / stamp
+    run_dir.mkdir(parents=True)
+    env = nextflow_env()
+
+    def runner(command: str) -> None:
+        # nextflowpy points NXF_WORK at its output folder; keep work/ in the launch dir instead
+        command = re.sub(r"\bNXF_WORK=\S+\s", "", command)
+        proc = subprocess.Popen(command, shell=True, env=env, cwd=launch_dir)
+        proc._child_created = False  # nextflowpy polls the files, not the child
+
+    last = None
+    execution = None
+    for execution in nextflow.run_and_poll(
+        pipeline_path=str(pipeline_path()),
+        run_path=str(launch_dir),
+        output_path=str(run_dir),
+        log_path=str(run_dir),
+        runner=runner,
+        resume=resume,
+        params={k: str(v) for k, v in params.items() if v is not None},
+        profiles=profiles or None,
+        configs=configs or None,
+        sleep=poll_seconds,
+    ):
+        counts = _count(execution.process_executions)
+        if counts != last:
+            done, failed, cached, total = counts
+            echo(f"[soilbiome] tasks {done}/{total} done ({cached} cached, {failed} failed)")
+            last = counts
+    if execution is None:
+        raise ToolError(f"Nextflow did not start; see {run_dir}")
+    done, failed, cached, total = _count(execution.process_executions)
+    return RunResult(
+        return_code=int(execution.return_code or 1),
+        done=done,
+        failed=failed,
+        cached=cached,
+        total=total,
+        log=run_dir / ".nextflow.log",
+        stderr=execution.stderr,
+        stdout=execution.stdout,
+    )
