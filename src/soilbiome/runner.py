@@ -112,13 +112,18 @@ def run_pipeline(
         sleep=poll_seconds,
     ):
         counts = _count(execution.process_executions)
-        if counts != last:
+        if counts != last and counts[3]:
             done, failed, cached, total = counts
             echo(f"[soilbiome] tasks {done}/{total} done ({cached} cached, {failed} failed)")
             last = counts
     if execution is None:
         raise ToolError(f"Nextflow did not start; see {run_dir}")
     done, failed, cached, total = _count(execution.process_executions)
+    outdir = params.get("outdir")
+    if outdir and (run_dir / ".nextflow.log").is_file():
+        keep = Path(outdir) / "pipeline_info" / "nextflow.log"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run_dir / ".nextflow.log", keep)
     return RunResult(
         return_code=int(execution.return_code or 1),
         done=done,

@@ -1,0 +1,50 @@
+"""Shared fixtures: paths to the project and to the public test data."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = (ROOT / ".." / "shared" / "testdata").resolve()
+ATACAMA = TESTDATA / "amplicon" / "16s_atacama_soil"
+ATACAMA_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
+
+
+def read_sheet(path: Path) -> tuple[list[str], list[dict]]:
+    """Header and rows of a samplesheet."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
+    """Write a samplesheet."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def atacama_rows() -> tuple[list[str], list[dict]]:
+    """The bundled Atacama samplesheet with absolute read paths."""
+    header, rows = read_sheet(ATACAMA_SHEET)
+    for row in rows:
+        for col in ("fastq_1", "fastq_2"):
+            row[col] = str((ATACAMA_SHEET.parent / row[col]).resolve())
+    return header, rows
+
+
+@pytest.fixture
+def atacama_copy(tmp_path: Path) -> Path:
+    """A writable copy of the Atacama reads."""
+    dest = tmp_path / "reads"
+    shutil.copytree(ATACAMA, dest)
+    for f in dest.iterdir():
+        f.chmod(0o644)
+    return dest

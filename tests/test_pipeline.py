@@ -1,0 +1,127 @@
+"""Real Nextflow runs of pipeline/main.nf on the bundled Atacama soil reads."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, write_sheet
+
+pytestmark = pytest.mark.nextflow
+
+NEXTFLOW = ROOT / "runtime" / "nextflow" / "nextflow"
+MAIN = ROOT / "pipeline" / "main.nf"
+
+
+def nextflow(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run([str(NEXTFLOW), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=check, timeout=900)
+
+
+def read_tsv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def trace_rows(outdir: Path) -> list[dict]:
+    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
+    return read_tsv(traces[-1]) if traces else []
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    launch = tmp_path_factory.mktemp("nf_test_profile")
+    outdir = launch / "results"
+    proc = nextflow("run", str(MAIN), "-profile", "test", "--outdir", str(outdir), cwd=launch)
+    return outdir, proc
+
+
+def test_nextflow_version_offline(tmp_path):
+    proc = nextflow("-version", cwd=tmp_path, check=True)
+    assert "version 24.10.0" in proc.stdout
+
+
+def test_test_profile_exits_zero(test_run):
+    outdir, proc = test_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "soilbiome OK" in proc.stdout
+
+
+def test_one_qc_record_per_sample_and_blank_reported(test_run):
+    outdir, _ = test_run
+    rows = read_tsv(outdir / "qc" / "qc_summary.tsv")
+    with (ROOT / "assets" / "samplesheets" / "atacama_16s.csv").open() as handle:
+        expected = [r["sample"] for r in csv.DictReader(handle)]
+    assert [r["sample"] for r in rows] == expected and len(rows) == 11
+    blank = next(r for r in rows if r["sample"] == "BLANK")
+    assert (blank["status"], blank["reads_in"], blank["reads_out"]) == ("empty", "0", "0")
+    for row in rows:
+        if row["sample"] != "BLANK":
+            assert int(row["reads_in"]) == 100 and int(row["reads_out"]) > 90
+            assert (outdir / "qc" / "fastp" / f"{row['sample']}.fastp.json").is_file()
+
+
+def test_tasks_and_versions_recorded(test_run):
+    outdir, _ = test_run
+    trace = trace_rows(outdir)
+    assert sum(1 for t in trace if t["process"].endswith("FASTQ_QC")) == 11
+    assert {t["status"] for t in trace} == {"COMPLETED"}
+    versions = yaml.safe_load((outdir / "pipeline_info" / "software_versions.yml").read_text())
+    assert versions["tools"]["nextflow"] == "24.10.0"
+    assert versions["tools"]["fastp"].startswith("0.")
+
+
+@pytest.mark.parametrize("damage", ["missing_file", "duplicate_sample"])
+def test_bad_samplesheet_stops_before_any_task(tmp_path, atacama_rows, damage):
+    header, rows = atacama_rows
+    if damage == "missing_file":
+        rows[3]["fastq_1"] = str(tmp_path / "gone_R1.fastq.gz")
+        expect = f"line 5, sample '{rows[3]['sample']}', column 'fastq_1': file not found"
+    else:
+        rows[6]["sample"] = rows[2]["sample"]
+        expect = f"line 8, sample '{rows[2]['sample']}', column 'sample': duplicate sample ID"
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
+    outdir = tmp_path / "results"
+    proc = nextflow("run", str(MAIN), "--input", str(sheet), "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert expect in proc.stdout + proc.stderr
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+    assert not (outdir / "qc").exists()
+    assert trace_rows(outdir) == []
+
+
+def test_corrupt_reads_fail_their_task_with_a_clear_message(tmp_path, atacama_rows):
+    header, rows = atacama_rows
+    good = Path(rows[0]["fastq_1"]).read_bytes()
+    cut = tmp_path / "cut_R1.fastq.gz"
+    cut.write_bytes(good[: len(good) // 2])
+    rows[0]["fastq_1"] = str(cut)
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows[:3])
+    outdir = tmp_path / "results"
+    proc = nextflow("run", str(MAIN), "--input", str(sheet), "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "cut_R1.fastq.gz: corrupt or truncated gzip" in text
+    assert not (outdir / "qc" / "qc_summary.tsv").exists()
+
+
+def test_soilbiome_run_shows_progress_and_status(tmp_path):
+    env = dict(os.environ, NXF_HOME=str(tmp_path / ".nxf_home"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "run", "--profile", "test", "--outdir",
+         str(tmp_path / "out")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[soilbiome] tasks 13/13 done (0 cached, 0 failed)" in proc.stdout
+    assert "pipeline finished OK" in proc.stdout
+    assert (tmp_path / "out" / "qc" / "qc_summary.tsv").is_file()
+    assert (tmp_path / "out" / "pipeline_info" / "nextflow.log").is_file()
