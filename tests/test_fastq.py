@@ -6,8 +6,8 @@ import gzip
 from pathlib import Path
 
 import pytest
-
 from conftest import ATACAMA
+
 from soilbiome.errors import FastqError
 from soilbiome.io.fastq import check_sample
 
@@ -29,7 +29,9 @@ def test_real_pair_counts():
 
 def test_empty_blank_sample_has_zero_reads():
     stats = check_sample(
-        "BLANK", ATACAMA / "BLANK_20_L001_R1_001.fastq.gz", ATACAMA / "BLANK_21_L001_R2_001.fastq.gz"
+        "BLANK",
+        ATACAMA / "BLANK_20_L001_R1_001.fastq.gz",
+        ATACAMA / "BLANK_21_L001_R2_001.fastq.gz",
     )
     assert stats.reads == 0
 
@@ -72,7 +74,8 @@ def test_mates_with_different_counts(tmp_path):
     short = tmp_path / "r2.fastq.gz"
     with gzip.open(short, "wb") as handle:
         handle.write(b"".join(_lines(R2)[:-4]))
-    with pytest.raises(FastqError, match=r"sample 'S': mismatched pairs: .*r2.fastq.gz ends after 99"):
+    with pytest.raises(FastqError,
+                       match=r"sample 'S': mismatched pairs: .*r2.fastq.gz ends after 99"):
         check_sample("S", R1, short)
 
 

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ATACAMA, ATACAMA_SHEET
+
 from soilbiome.errors import InputError
 from soilbiome.io.fastq import check_sample
 from soilbiome.model.samplesheet import load_samplesheet
@@ -26,7 +26,8 @@ def _fastp(tmp_path: Path, r1: Path, r2: Path, name: str) -> dict:
 
 
 def test_record_counts_pairs_from_real_fastp(tmp_path):
-    r1, r2 = ATACAMA / "BAQ2420.2_10_L001_R1_001.fastq.gz", ATACAMA / "BAQ2420.2_11_L001_R2_001.fastq.gz"
+    r1 = ATACAMA / "BAQ2420.2_10_L001_R1_001.fastq.gz"
+    r2 = ATACAMA / "BAQ2420.2_11_L001_R2_001.fastq.gz"
     report = _fastp(tmp_path, r1, r2, "baq")
     record = qc_record(check_sample("BAQ2420.2", r1, r2).to_dict(), report)
     assert record["reads_in"] == 100

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ATACAMA_SHEET, write_sheet
+
 from soilbiome.cli import main
 from soilbiome.errors import SamplesheetError
 from soilbiome.model.samplesheet import (
@@ -97,7 +97,7 @@ def test_bad_values_are_named(tmp_path, atacama_rows, column, value, message):
     rows[0][column] = value
     problems = _problems(tmp_path, header, rows)
     assert len(problems) == 1, problems
-    assert f"line 2" in problems[0] and f"column '{column}'" in problems[0]
+    assert "line 2" in problems[0] and f"column '{column}'" in problems[0]
     assert message in problems[0]
 
 

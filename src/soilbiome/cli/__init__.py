@@ -13,7 +13,7 @@ from soilbiome.errors import SoilbiomeError
 class _Group(click.Group):
     """A click group that turns :class:`SoilbiomeError` into one message and its exit code."""
 
-    def invoke(self, ctx: click.Context):  # noqa: D401 - click hook
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SoilbiomeError as exc:

@@ -112,7 +112,8 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
     """
     if fastq_2 is None:
         reads = bases = 0
-        for reads, _name, length in iter_records(fastq_1):
+        for number, _name, length in iter_records(fastq_1):
+            reads = number
             bases += length
         return FastqStats(sample, reads, bases, 0, paired=False)
 
