@@ -27,8 +27,30 @@ def validateSamplesheet(String input, String outdir) {
     return normalised
 }
 
+// Find the reference database in the database sheet and verify its sha256 before any task runs.
+def checkReference(String sheet, String name, String outdir) {
+    if (!sheet || !name) {
+        error "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
+    }
+    def resolved = file("${outdir}/pipeline_info/reference_database.json")
+    resolved.parent.mkdirs()
+    def cmd = ["${projectDir}/bin/soilbiome", 'refdb', 'check', '--sheet', file(sheet).toString(),
+               '--name', name, '--out', resolved.toString()]
+    def proc = cmd.execute()
+    def out = new StringBuilder()
+    def err = new StringBuilder()
+    proc.waitForProcessOutput(out, err)
+    if (proc.exitValue() != 0) {
+        error "Reference database check failed:\n${err.toString().trim()}"
+    }
+    log.info out.toString().trim()
+    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
+    return [db, file(db.path)]
+}
+
 workflow {
     def sheet = validateSamplesheet(params.input as String, params.outdir as String)
+    def refdb = checkReference(params.refdb_sheet as String, params.refdb as String, params.outdir as String)
 
     ch_samples = Channel.fromPath(sheet)
         .splitCsv(header: true)
@@ -39,7 +61,7 @@ workflow {
         }
 
     if (params.mode == 'amplicon') {
-        AMPLICON(ch_samples, Channel.value(sheet))
+        AMPLICON(ch_samples, Channel.value(sheet), refdb)
     } else {
         error "Unknown --mode '${params.mode}': use amplicon"
     }

@@ -12,7 +12,7 @@ process FASTQ_QC {
     tuple val(meta), path(reads, stageAs: 'input/*')
 
     output:
-    tuple val(meta), path('*.fastp.fastq.gz'), emit: reads
+    tuple val(meta), path('*.fastp.fastq.gz'), emit: reads, optional: true
     tuple val(meta), path("${meta.id}.qc.json"), emit: record
     path "${meta.id}.fastp.json", emit: fastp_json
     path "${meta.id}.fastp.html", emit: fastp_html
@@ -22,7 +22,9 @@ process FASTQ_QC {
     def id = meta.id
     def pe = !meta.single_end
     def in_args = pe ? "-i ${reads[0]} -I ${reads[1]}" : "-i ${reads[0]}"
-    def out_args = pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
+    // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
+    def write_reads = params.mode != 'amplicon'
+    def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
     """
     soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${reads.join(' ')}
 
@@ -35,7 +37,7 @@ process FASTQ_QC {
         ${params.fastp_extra_args} 2> ${id}.fastp.log
 
     # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip
-    for f in *.fastp.fastq.gz; do [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done
+    for f in *.fastp.fastq.gz; do [ ! -e "\$f" ] || [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done
 
     soilbiome qc-record --check ${id}.check.json --fastp ${id}.fastp.json --out ${id}.qc.json
 

@@ -1,3 +1,3 @@
 from soilbiome.cli import main
 
-main()
+main(prog_name="soilbiome")

@@ -1,0 +1,23 @@
+/*
+ * BUILD_BIOM: counts + harmonised lineage + MIxS sample metadata -> BIOM 2.1 (HDF5), validated
+ * with biom-format's validator and our own checks before it is published.
+ */
+process BUILD_BIOM {
+    label 'process_single'
+    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode
+
+    input:
+    path counts
+    path lineage
+    path samplesheet
+
+    output:
+    path 'asv_table.biom', emit: biom
+
+    script:
+    """
+    soilbiome biom build --counts ${counts} --lineage ${lineage} --samplesheet ${samplesheet} \\
+        --table-id '${workflow.runName}' --out asv_table.biom
+    soilbiome biom validate asv_table.biom
+    """
+}

@@ -1,0 +1,22 @@
+/*
+ * DIVERSITY: alpha and beta diversity, rarefaction and PCoA on the ASV table.
+ */
+process DIVERSITY {
+    label 'process_low'
+    publishDir "${params.outdir}/diversity", mode: params.publish_dir_mode
+
+    input:
+    path biom
+
+    output:
+    path 'diversity/*', emit: files
+    path 'diversity', emit: dir
+
+    script:
+    def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : '--no-rarefaction'
+    def group = params.group_by ? "--group-by ${params.group_by}" : ''
+    """
+    soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\
+        --shannon-base ${params.shannon_base}
+    """
+}
