@@ -19,7 +19,7 @@ from soilbiome.sharing.errors import (
     StampError,
 )
 from soilbiome.sharing.findings import Finding, Report, Severity
-from soilbiome.sharing.keys import KeyInfo, generate_key
+from soilbiome.sharing.keys import KeyInfo, generate_key, rewrite_trusted_keys
 from soilbiome.sharing.merge import MergeResult, Terms, combine_terms
 from soilbiome.sharing.rules_agreement import check_agreement
 from soilbiome.sharing.rules_request import check_request
@@ -54,6 +54,7 @@ __all__ = [
     "load_agreement",
     "load_request",
     "read_biom_info",
+    "rewrite_trusted_keys",
     "stamp_biom",
     "verify_biom",
     "verify_report",

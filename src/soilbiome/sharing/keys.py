@@ -164,3 +164,53 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{p} is not an unencrypted Ed25519 private key")
     return key
+
+
+def rewrite_trusted_keys(
+    agreement_path: str | Path,
+    out_path: str | Path,
+    keys: list[tuple[KeyInfo | str, str]],
+    *,
+    valid_from: str = "2000-01-01",
+    valid_until: str = "2099-12-31",
+    required_signers: list[str] | None = None,
+) -> Path:
+    """Copy an agreement, replacing ``signing.trusted_keys`` with the given public keys.
+
+    For tests and demo runs: the example agreements carry public keys whose private halves
+    are not published, so a test generates its own key pair and trusts it in a temp copy.
+    Comments of the YAML are not kept.
+
+    Parameters
+    ----------
+    agreement_path, out_path : path
+        Source agreement and the copy to write.
+    keys : list of (KeyInfo or public_key_b64, party id)
+        Keys to trust and the party each belongs to.
+    valid_from, valid_until : str
+        Validity window written for every key.
+    required_signers : list of str, optional
+        Replace ``signing.required_signers`` too (default: keep).
+    """
+    import yaml
+
+    from soilbiome.sharing.agreement import read_yaml
+
+    data, _ = read_yaml(agreement_path)
+    entries = []
+    for key, party in keys:
+        b64 = key.public_key_b64 if isinstance(key, KeyInfo) else key
+        entries.append({
+            "keyid": keyid_of(base64.b64decode(b64)),
+            "party": party,
+            "alg": "ed25519",
+            "public_key_b64": b64,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        })
+    data.setdefault("signing", {})["trusted_keys"] = entries
+    if required_signers is not None:
+        data["signing"]["required_signers"] = list(required_signers)
+    out = Path(out_path)
+    out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return out

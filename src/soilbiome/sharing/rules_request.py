@@ -318,7 +318,8 @@ def check_request(
     else:
         rep.ok("B18")
     # B19: route abstentions to a human
-    abstained = sorted({f.rule for f in rep.findings if f.severity == Severity.ABSTAIN})
+    abstained = sorted({f.rule for f in rep.findings if f.severity == Severity.ABSTAIN},
+                       key=lambda r: int(r[1:]))
     if abstained and not (perm == duo.NRES and not ag.modifiers):
         rep.info("B19", "request", "rule(s) " + ", ".join(abstained) + " could not be evaluated: "
                  "route this request to a data access committee / steward")

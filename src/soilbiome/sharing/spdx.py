@@ -89,11 +89,11 @@ class Licence:
 
     @property
     def allows_commercial(self) -> bool:
-        """True when the licence is known to allow commercial use (open and not NC).
+        """True when the licence is known to allow commercial use (an open licence).
 
         ``LicenseRef-`` terms are not known to allow it, so they return False.
         """
-        return self._eval(lambda k: is_open_id(k) and not is_nc_id(k))
+        return self._eval(is_open_id)
 
     def __str__(self) -> str:
         return self.expression
@@ -106,7 +106,12 @@ def _key(node) -> str:  # noqa: ANN001
 
 
 def is_open_id(key: str) -> bool:
-    """True for CC0, PDDL, CC-BY*, ODC-By, ODbL, CDLA-* ids."""
+    """True for open public data licences: CC0, PDDL, CC-BY, CC-BY-SA, ODC-By, ODbL, CDLA-*.
+
+    Non-commercial and no-derivatives variants (``CC-BY-NC-*``, ``CC-BY-ND-*``) are not open.
+    """
+    if is_nc_id(key) or is_nd_id(key):
+        return False
     return key in _OPEN_EXACT or key.startswith(_OPEN_PREFIX)
 
 
