@@ -128,7 +128,8 @@ def main() -> None:
     with sheet.open(newline="") as handle, (alone_dir / "samples.tsv").open("w") as tsv:
         tsv.write("sample\tfastq_1\tfastq_2\n")
         for row in csv.DictReader(handle):
-            tsv.write(f"{row['sample']}\t{args.out / row['fastq_1']}\t{args.out / row['fastq_2']}\n")
+            r1, r2 = args.out / row["fastq_1"], args.out / row["fastq_2"]
+            tsv.write(f"{row['sample']}\t{r1}\t{r2}\n")
     alone = measure(["Rscript", str(ROOT / "bin" / "dada2_denoise.R"), "--samples", "samples.tsv",
                      "--threads", "2", "--seed", "42", "--trunc-len-f", "150", "--trunc-len-r",
                      "140", "--pool", "pseudo"], cwd=alone_dir)
