@@ -48,3 +48,38 @@ def atacama_copy(tmp_path: Path) -> Path:
     for f in dest.iterdir():
         f.chmod(0o644)
     return dest
+
+
+NEXTFLOW = ROOT / "runtime" / "nextflow" / "nextflow"
+MAIN = ROOT / "pipeline" / "main.nf"
+
+
+def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200):
+    """Run the project's Nextflow with the project's Python first on PATH."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run([str(NEXTFLOW), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def test_profile_run(tmp_path_factory):
+    """One real run of ``-profile test``, shared by every test that reads its outputs."""
+    launch = tmp_path_factory.mktemp("nf_test_profile")
+    outdir = launch / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test", "--outdir", str(outdir), cwd=launch)
+    return outdir, proc
+
+
+@pytest.fixture(scope="session")
+def its_profile_run(tmp_path_factory):
+    """One real run of ``-profile test_its``."""
+    launch = tmp_path_factory.mktemp("nf_test_its")
+    outdir = launch / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_its", "--outdir", str(outdir),
+                        cwd=launch)
+    return outdir, proc

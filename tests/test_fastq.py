@@ -6,8 +6,8 @@ import gzip
 from pathlib import Path
 
 import pytest
-from conftest import ATACAMA
 
+from conftest import ATACAMA
 from soilbiome.errors import FastqError
 from soilbiome.io.fastq import check_sample
 

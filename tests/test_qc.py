@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ATACAMA, ATACAMA_SHEET
 
+from conftest import ATACAMA, ATACAMA_SHEET
 from soilbiome.errors import InputError
 from soilbiome.io.fastq import check_sample
 from soilbiome.model.samplesheet import load_samplesheet

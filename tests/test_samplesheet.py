@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ATACAMA_SHEET, write_sheet
 
+from conftest import ATACAMA_SHEET, write_sheet
 from soilbiome.cli import main
 from soilbiome.errors import SamplesheetError
 from soilbiome.model.samplesheet import (

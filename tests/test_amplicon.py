@@ -1,0 +1,146 @@
+"""The amplicon main job on real reads: test (16S Atacama soil) and test_its (ITS2, primers on)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import biom
+import pytest
+
+from conftest import MAIN, ROOT, read_sheet, run_nextflow, write_sheet
+
+pytestmark = pytest.mark.nextflow
+
+
+def tsv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.fixture(scope="module")
+def run16s(test_profile_run):
+    outdir, proc = test_profile_run
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def runits(its_profile_run):
+    outdir, proc = its_profile_run
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return outdir
+
+
+def test_every_nonempty_sample_has_an_asv_and_blank_is_zero(run16s):
+    table = biom.load_table(str(run16s / "biom" / "asv_table.biom"))
+    samples = list(table.ids("sample"))
+    assert len(samples) == 11 and "BLANK" in samples
+    totals = dict(zip(samples, table.sum("sample"), strict=True))
+    assert totals["BLANK"] == 0
+    tracking = {r["sample"]: r for r in tsv(run16s / "dada2" / "read_tracking.tsv")}
+    assert tracking["BLANK"]["input"] == "0" and tracking["BLANK"]["nonchim"] == "0"
+    for sample, total in totals.items():
+        if sample != "BLANK":
+            assert total > 0, f"{sample} has no ASV"
+            assert int(tracking[sample]["nonchim"]) == total
+
+
+def test_every_asv_has_a_lineage_row(run16s):
+    table = biom.load_table(str(run16s / "biom" / "asv_table.biom"))
+    lineage = {r["feature_id"]: r for r in tsv(run16s / "taxonomy" / "lineage.tsv")}
+    assert set(table.ids("observation")) == set(lineage)
+    assert all(lineage[f]["domain"] == "Bacteria" for f in lineage if lineage[f]["domain"])
+    assert sum(1 for r in lineage.values() if r["phylum"]) > 0
+
+
+def test_biom_passes_biom_format_validator(run16s):
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "biom"), "validate-table", "-i",
+         str(run16s / "biom" / "asv_table.biom")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "The input file is a valid BIOM-formatted file." in proc.stdout
+
+
+def test_biom_loads_in_phyloseq(run16s):
+    script = (
+        "suppressPackageStartupMessages(library(phyloseq));"
+        f"ps <- import_biom('{run16s / 'biom' / 'asv_table.biom'}');"
+        "cat(nsamples(ps), ntaxa(ps), sum(otu_table(ps)), '\\n');"
+        "cat(sort(sample_names(ps)), sep=',')"
+    )
+    proc = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    first, names = proc.stdout.strip().splitlines()
+    table = biom.load_table(str(run16s / "biom" / "asv_table.biom"))
+    n_samples, n_taxa, total = first.split()
+    assert int(n_samples) == 11 and int(n_taxa) == len(table.ids("observation"))
+    assert float(total) == table.sum()
+    assert names.split(",") == sorted(table.ids("sample"))
+
+
+def test_report_is_self_contained(run16s):
+    html = (run16s / "soilbiome_report.html").read_text()
+    assert "plotly" in html.lower()
+    assert '<script src="http' not in html and "cdn.plot.ly" not in html
+    for sample in ("BAQ2420.2", "YUN3153.3", "BLANK"):
+        assert sample in html
+
+
+def test_versions_cover_the_tools_used(run16s):
+    import yaml
+
+    tools = yaml.safe_load((run16s / "pipeline_info" / "software_versions.yml").read_text())
+    assert {"dada2", "vsearch", "fastp", "nextflow", "soilbiome"} <= set(tools["tools"])
+
+
+def test_its_profile_removes_primers_and_assigns_fungi(runits):
+    primers = tsv(runits / "primers" / "primer_summary.tsv")
+    assert [r["sample"] for r in primers] == ["4774-1"]
+    assert float(primers[0]["fraction_with_primer"]) > 0.9 and primers[0]["flag"] == ""
+    table = biom.load_table(str(runits / "biom" / "asv_table.biom"))
+    assert table.sum("sample")[0] > 0
+    lineage = tsv(runits / "taxonomy" / "lineage.tsv")
+    assert {r["domain"] for r in lineage if r["domain"]} == {"Fungi"}
+
+
+def test_sample_lacking_primers_is_flagged(tmp_path, runits):
+    """The deadwood ITS reads were made with other primers: most lack ITS3/ITS4."""
+    header, rows = read_sheet(ROOT / "assets" / "samplesheets" / "its2_primers_on.csv")
+    base = ROOT / "assets" / "samplesheets"
+    rows[0]["fastq_1"] = str((base / rows[0]["fastq_1"]).resolve())
+    rows[0]["fastq_2"] = str((base / rows[0]["fastq_2"]).resolve())
+    deadwood = (ROOT / ".." / "shared" / "testdata" / "amplicon" / "its_deadwood").resolve()
+    rows.append({**rows[0], "sample": "deadwood-ex",
+                 "fastq_1": str(deadwood / "ex_R1_001.fastq.gz"),
+                 "fastq_2": str(deadwood / "ex_R2_001.fastq.gz")})
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
+    outdir = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_its", "--input", str(sheet),
+                        "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    flags = {r["sample"]: r["flag"] for r in tsv(outdir / "primers" / "primer_summary.tsv")}
+    assert flags["4774-1"] == ""
+    assert flags["deadwood-ex"].startswith("most reads lack the primer")
+    html = (outdir / "soilbiome_report.html").read_text()
+    assert "deadwood-ex" in html and "most reads lack the primer" in html
+
+
+def test_wrong_reference_checksum_stops_before_any_task(tmp_path):
+    sheet = tmp_path / "refdb.csv"
+    header, rows = read_sheet(ROOT / "assets" / "refdb" / "test_refdb.csv")
+    for row in rows:
+        row["path"] = str((ROOT / "assets" / "refdb" / row["path"]).resolve())
+    rows[0]["sha256"] = "0" * 64
+    write_sheet(sheet, header, rows)
+    outdir = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test", "--refdb_sheet", str(sheet),
+                        "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "database 'ten16s_sintax'" in text and "column 'sha256': checksum mismatch" in text
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
