@@ -44,8 +44,13 @@ lib=.runtime/nextflow/$ver/lib
 if [[ ! -f $lib/.complete ]]; then
   say "assembling Nextflow $ver from Maven Central into $lib"
   rm -rf "$lib.tmp"
-  mvn -q -B -Dstyle.color=never -f runtime/nextflow/pom.xml dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$root/$lib.tmp"
+  mkdir -p .runtime
+  if ! mvn -B -Dstyle.color=never -f runtime/nextflow/pom.xml dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$root/$lib.tmp" > .runtime/mvn.log 2>&1; then
+    grep -E 'ERROR|Could not' .runtime/mvn.log | head -20 >&2
+    echo "setup: Maven could not assemble Nextflow $ver (full log: .runtime/mvn.log)" >&2
+    exit 1
+  fi
   [[ -f $lib.tmp/nextflow-$ver.jar ]] || { echo "setup: nextflow-$ver.jar did not resolve" >&2; exit 1; }
   touch "$lib.tmp/.complete"
   rm -rf "$lib"; mv "$lib.tmp" "$lib"
