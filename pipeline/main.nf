@@ -48,9 +48,56 @@ def checkReference(String sheet, String name, String outdir) {
     return [db, file(db.path)]
 }
 
+// Run a soilbiome command at start-up (before any task); stop the run if it fails.
+def soilbiomeOrStop(List args, String what) {
+    def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
+    def out = new StringBuilder()
+    def err = new StringBuilder()
+    proc.waitForProcessOutput(out, err)
+    if (proc.exitValue() != 0) {
+        error "${what}:\n${(out.toString() + err.toString()).trim()}"
+    }
+    return out.toString().trim()
+}
+
+// The sharing agreement every published BIOM is stamped under: it must have no ERROR finding.
+// --signing_key throwaway (test profiles) makes a key in the work folder and a copy of the
+// agreement that trusts it; the private key never goes to --outdir.
+def prepareSharing(String agreement, String key, String outdir) {
+    if (!agreement) {
+        log.warn "No --agreement given: BIOM tables are published without a licence stamp"
+        return null
+    }
+    def published = file("${outdir}/sharing/agreement.yaml")
+    published.parent.mkdirs()
+    if (key == 'throwaway') {
+        def dir = file("${workflow.workDir}/soilbiome-throwaway-key")
+        dir.mkdirs()
+        def keyFile = file("${dir}/signing.key")
+        soilbiomeOrStop(['keys', 'generate', keyFile, '--force'], 'Could not make a throwaway key')
+        soilbiomeOrStop(['keys', 'trust', file(agreement), '--key', keyFile, '--out', published],
+                        'Could not trust the throwaway key')
+        key = keyFile.toString()
+    } else {
+        file(agreement).copyTo(published)
+    }
+    log.info soilbiomeOrStop(['check', 'agreement', published],
+                             "Agreement ${agreement} has ERROR findings; the run will not start")
+    if (!key) {
+        error "--agreement needs a signing key: --signing_key FILE or SOILBIOME_SIGNING_KEY"
+    }
+    if (!file(key).exists()) {
+        error "Signing key not found: ${key}"
+    }
+    return [published, key]
+}
+
 workflow {
     def sheet = validateSamplesheet(params.input as String, params.outdir as String)
     def refdb = checkReference(params.refdb_sheet as String, params.refdb as String, params.outdir as String)
+    def sharing = prepareSharing(params.agreement as String,
+                                 (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String,
+                                 params.outdir as String)
 
     ch_samples = Channel.fromPath(sheet)
         .splitCsv(header: true)
@@ -61,7 +108,7 @@ workflow {
         }
 
     if (params.mode == 'amplicon') {
-        AMPLICON(ch_samples, Channel.value(sheet), refdb)
+        AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
     } else {
         error "Unknown --mode '${params.mode}': use amplicon"
     }

@@ -4,7 +4,8 @@
  */
 process BUILD_BIOM {
     label 'process_single'
-    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode
+    // published here only when there is no agreement; otherwise STAMP publishes the stamped copy
+    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode, enabled: !params.agreement
 
     input:
     path counts

@@ -13,12 +13,14 @@ include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
 include { SOFTWARE_VERSIONS } from '../modules/software_versions'
 include { REPORT            } from '../modules/report'
+include { STAMP             } from '../modules/stamp'
 
 workflow AMPLICON {
     take:
     ch_samples   // [ meta, [reads] ]
     ch_sheet     // validated samplesheet
     refdb        // [ db map, reference file ]
+    sharing      // [ agreement, signing key path ] or null (no stamp)
 
     main:
     ch_versions = Channel.empty()
@@ -58,14 +60,19 @@ workflow AMPLICON {
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
     BUILD_BIOM(DADA2_DENOISE.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
-    DIVERSITY(BUILD_BIOM.out.biom)
+    ch_biom = BUILD_BIOM.out.biom
+    if (sharing) {
+        STAMP(BUILD_BIOM.out.biom, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
+        ch_biom = STAMP.out.biom
+    }
+    DIVERSITY(ch_biom)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
-    REPORT(BUILD_BIOM.out.biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2_DENOISE.out.tracking,
+    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2_DENOISE.out.tracking,
            ch_primers, SOFTWARE_VERSIONS.out.yml)
 
     emit:
-    biom       = BUILD_BIOM.out.biom
+    biom       = ch_biom
     qc_summary = QC_SUMMARY.out.tsv
     report     = REPORT.out.html
 }

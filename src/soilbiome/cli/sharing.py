@@ -63,6 +63,33 @@ def keys_generate(private_key: Path, force: bool, as_json: bool) -> None:
     click.echo('     valid_from: "YYYY-MM-DD", valid_until: "YYYY-MM-DD"}')
 
 
+@keys.command("trust")
+@click.argument("agreement", type=_existing)
+@click.option("--key", "key", type=_existing, required=True,
+              help="Private key whose public half is trusted (only the public half is written).")
+@click.option("--party", "parties", multiple=True,
+              help="Party the key signs for (default: every required signer).")
+@click.option("--out", "out", type=_path, required=True, help="Where to write the copy.")
+def keys_trust(agreement: Path, key: Path, parties: tuple[str, ...], out: Path) -> None:
+    """Write a copy of AGREEMENT whose only trusted key is KEY's public half.
+
+    For test and demo runs with a throwaway key: the original agreement is left untouched.
+    """
+    from soilbiome.sharing.agreement import read_yaml
+    from soilbiome.sharing.keys import load_private_key, public_key_b64, rewrite_trusted_keys
+
+    data, _ = read_yaml(agreement)
+    signers = list(parties) or list((data.get("signing") or {}).get("required_signers") or [])
+    if not signers:
+        raise click.UsageError("the agreement names no required signer; give --party")
+    b64 = public_key_b64(load_private_key(key).public_key())
+    today = dt.date.today()
+    rewrite_trusted_keys(agreement, out, [(b64, party) for party in signers],
+                         valid_from=(today - dt.timedelta(days=1)).isoformat(),
+                         valid_until=(today + dt.timedelta(days=365)).isoformat())
+    click.echo(f"{out}: trusts the throwaway key for {', '.join(signers)}")
+
+
 @click.command("stamp")
 @click.argument("table", type=_existing)
 @click.option("--agreement", "agreement", type=_existing, required=True,
