@@ -33,5 +33,11 @@ def _register() -> None:
     pipeline.register(main)
     sharing.register(main)
 
+    from soilbiome.cli import biom as biom_cli
+    from soilbiome.cli import taxonomy as taxonomy_cli
+
+    taxonomy_cli.register(main)
+    biom_cli.register(main)
+
 
 _register()

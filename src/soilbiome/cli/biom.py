@@ -1,0 +1,54 @@
+"""``soilbiome biom``: build and validate BIOM 2.1 tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_path = click.Path(path_type=Path)
+
+
+@click.group("biom")
+def biom() -> None:
+    """BIOM 2.1 (HDF5) tables with taxonomy and sample metadata."""
+
+
+@biom.command("build")
+@click.option(
+    "--counts", type=_path, required=True, help="asv_counts.tsv (feature_id, sequence, samples)."
+)
+@click.option("--lineage", type=_path, required=True, help="lineage.tsv from 'taxonomy harmonise'.")
+@click.option("--samplesheet", type=_path, required=True, help="Validated samplesheet CSV.")
+@click.option("--out", type=_path, required=True, help="table.biom to write.")
+@click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
+def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None) -> None:
+    """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""
+    from soilbiome.io.biom import build_biom
+
+    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id)
+    message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"
+    if summary.empty_samples:
+        message += f"; empty sample(s) kept: {', '.join(summary.empty_samples)}"
+    if summary.unused_lineages:
+        message += f"; {summary.unused_lineages} lineage row(s) for features not in the counts"
+    click.echo(message)
+
+
+@biom.command("validate")
+@click.argument("table", type=_path)
+def validate(table: Path) -> None:
+    """Validate TABLE with biom-format's validator and soilbiome's structural checks."""
+    from soilbiome.io.biom import BiomError, validate_biom
+
+    problems = validate_biom(table)
+    if problems:
+        raise BiomError(
+            f"{len(problems)} problem(s):\n  " + "\n  ".join(problems), location=str(table)
+        )
+    click.echo(f"{table}: valid BIOM 2.1 table")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``biom`` group to the main command."""
+    main.add_command(biom)

@@ -1,0 +1,38 @@
+"""Taxonomy services: one harmonised lineage model whatever the classifier or reference.
+
+See :mod:`soilbiome.taxonomy.lineage` for the model and its rules and
+:mod:`soilbiome.taxonomy.readers` for the SINTAX and DADA2 readers.
+"""
+
+from __future__ import annotations
+
+from soilbiome.taxonomy.lineage import (
+    DEFAULT_MIN_CONFIDENCE,
+    LINEAGE_COLUMNS,
+    RANKS,
+    Lineage,
+    TaxonomyError,
+    build_lineage,
+    feature_id_for,
+    is_placeholder,
+    read_lineage,
+    write_lineage,
+)
+from soilbiome.taxonomy.readers import harmonise, read_dada2, read_sintax, strip_prefix
+
+__all__ = [
+    "DEFAULT_MIN_CONFIDENCE",
+    "LINEAGE_COLUMNS",
+    "RANKS",
+    "Lineage",
+    "TaxonomyError",
+    "build_lineage",
+    "feature_id_for",
+    "harmonise",
+    "is_placeholder",
+    "read_dada2",
+    "read_lineage",
+    "read_sintax",
+    "strip_prefix",
+    "write_lineage",
+]
