@@ -3,13 +3,12 @@
  */
 process DIVERSITY {
     label 'process_low'
-    publishDir "${params.outdir}/diversity", mode: params.publish_dir_mode
+    publishDir "${params.outdir}", mode: params.publish_dir_mode
 
     input:
     path biom
 
     output:
-    path 'diversity/*', emit: files
     path 'diversity', emit: dir
 
     script:

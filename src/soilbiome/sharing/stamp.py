@@ -223,6 +223,7 @@ def stamp_biom(
     today = today or now.date()
     src = Path(path)
     dest = Path(output) if output else src
+    dest.parent.mkdir(parents=True, exist_ok=True)
     agreement = load_agreement(agreement_path)
     report = check_agreement(agreement, today=today)
     if report.has_errors:
