@@ -33,6 +33,12 @@ def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: s
     if summary.unused_lineages:
         message += f"; {summary.unused_lineages} lineage row(s) for features not in the counts"
     click.echo(message)
+    if summary.r_unsafe_columns:
+        click.echo(
+            "soilbiome: warning: R's check.names will rename sample metadata column(s) "
+            f"{', '.join(summary.r_unsafe_columns)} in phyloseq::import_biom (see docs/biom.md)",
+            err=True,
+        )
 
 
 @biom.command("validate")

@@ -51,6 +51,8 @@ NON_METADATA_COLUMNS = frozenset({"sample", "fastq_1", "fastq_2", "single_end"})
 TAXONOMY_PREFIXES: tuple[str, ...] = ("k", "p", "c", "o", "f", "g", "s")
 #: At most this many IDs are named in one problem message.
 _SHOW = 5
+#: A syntactically valid R name; others are renamed by R's check.names (``16s`` -> ``X16s``).
+_R_NAME = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$")
 _DNA = re.compile(r"^[ACGTURYSWKMBDHVN]+$")
 
 
@@ -111,6 +113,24 @@ class BuildSummary:
     n_samples: int
     empty_samples: tuple[str, ...]
     unused_lineages: int
+    r_unsafe_columns: tuple[str, ...] = ()
+
+
+def r_unsafe_names(names: Sequence[str]) -> list[str]:
+    """Names that R's ``check.names`` would rewrite (``phyloseq::import_biom`` does).
+
+    biomformat builds sample metadata with ``plyr::ldply``, so a column such as
+    ``16s_primer`` arrives in phyloseq as ``X16s_primer``. The BIOM itself keeps the name.
+
+    Parameters
+    ----------
+    names : sequence of str
+
+    Returns
+    -------
+    list of str
+    """
+    return [name for name in names if not _R_NAME.match(name)]
 
 
 def _name_some(ids: Sequence[str] | set[str]) -> str:
@@ -327,11 +347,6 @@ def build_table(
         )
     if problems:
         raise BiomError("\n  ".join(problems))
-    if not counts.feature_ids:
-        raise BiomError(
-            "no ASVs: a BIOM table needs at least one observation", location=str(counts.path)
-        )
-
     order = [counts.sample_ids.index(s) for s in samples.sample_ids]
     matrix = sparse.csr_matrix(counts.matrix[:, order].astype(np.float64))
     obs_md = [
@@ -343,7 +358,7 @@ def build_table(
         matrix,
         list(counts.feature_ids),
         list(samples.sample_ids),
-        observation_metadata=obs_md,
+        observation_metadata=obs_md or None,  # a run without ASVs still gets a table
         sample_metadata=sample_md,
         table_id=table_id,
         type=TABLE_TYPE,
@@ -416,7 +431,14 @@ def build_biom(
     totals = counts.matrix.sum(axis=0)
     empty = tuple(s for s, t in zip(counts.sample_ids, totals, strict=True) if t == 0)
     unused = len(set(lineages) - set(counts.feature_ids))
-    return BuildSummary(out, len(counts.feature_ids), len(samples.sample_ids), empty, unused)
+    return BuildSummary(
+        out,
+        len(counts.feature_ids),
+        len(samples.sample_ids),
+        empty,
+        unused,
+        tuple(r_unsafe_names(samples.columns)),
+    )
 
 
 # --------------------------------------------------------------------------------- validation
@@ -611,7 +633,9 @@ def validate_biom(
                     f"observation (CSR) and sample (CSC) matrices disagree in {differing} cell(s)"
                 )
 
-        problems += _check_metadata(handle, "observation", obs_ids, required_observation_metadata)
+        # a table without observations (no ASV in the whole run) has no metadata to carry
+        required_obs = required_observation_metadata if n_obs else ()
+        problems += _check_metadata(handle, "observation", obs_ids, required_obs)
         problems += _check_metadata(handle, "sample", sample_ids, required_sample_metadata)
         if "observation/metadata/taxonomy" in handle:
             taxonomy = handle["observation/metadata/taxonomy"]
