@@ -28,10 +28,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from soilbiome.cli import pipeline, sharing
+    from soilbiome.cli import diversity, pipeline, sharing
 
     pipeline.register(main)
     sharing.register(main)
+    diversity.register(main)
 
     from soilbiome.cli import biom as biom_cli
     from soilbiome.cli import taxonomy as taxonomy_cli
