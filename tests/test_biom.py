@@ -315,10 +315,7 @@ write.csv(as(otu_table(ps), "matrix"), file.path(out, "otu.csv"))
 write.csv(as(sample_data(ps), "data.frame"), file.path(out, "sam.csv"))
 # docs/biom.md workaround: biomformat's ldply() applies check.names to sample metadata
 # columns; take the names back from the BIOM itself
-sd <- sample_data(ps)
-ps_biom <- biomformat::read_biom(args[1])
-colnames(sd) <- names(unlist(ps_biom$columns[[1]]$metadata))
-sample_data(ps) <- sd
+colnames(sample_data(ps)) <- names(unlist(biomformat::read_biom(args[1])$columns[[1]]$metadata))
 # (as(, "data.frame") would apply check.names again; write the names phyloseq now holds)
 write.csv(setNames(as(sample_data(ps), "data.frame"), colnames(sample_data(ps))),
           file.path(out, "sam_fixed.csv"))
@@ -371,6 +368,8 @@ def _check_phyloseq(imported: dict, table_path: Path, inputs: dict[str, Path]) -
     assert sam["BAQ3473.2"]["env_broad_scale"] == "desert biome [ENVO:01000179]"
     assert sam["BAQ3473.2"][EXTRA_COLUMN] == "515F/806R (EMP)"
     assert sam["BLANK"]["lat_lon"] == "missing: control sample"
+    for sample in samples:  # every value under its own (restored) column name
+        assert sam[sample] == dict(table.metadata(sample))
 
 
 @needs_vsearch
