@@ -28,11 +28,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from soilbiome.cli import diversity, pipeline, sharing
+    from soilbiome.cli import diversity, pipeline, report, sharing
 
     pipeline.register(main)
     sharing.register(main)
     diversity.register(main)
+    report.register(main)
 
     from soilbiome.cli import biom as biom_cli
     from soilbiome.cli import taxonomy as taxonomy_cli
