@@ -1,0 +1,181 @@
+"""The HTML report: self-contained, every sample present, flags shown, empty sample survives."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import biom
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from soilbiome.cli import main
+from soilbiome.diversity import load_table
+from soilbiome.report import composition
+
+SITES = {"0A1": "north", "S02": "north", "S03": "north", "S04": "south", "S05": "south",
+         "S06": "south", "S07": "east", "BLANK": "control"}
+PHYLA = ["Acidobacteriota", "Actinobacteriota", "Proteobacteria", "Chloroflexota",
+         "Firmicutes", "Bacteroidota"]
+
+
+def make_table(path: Path, seed: int = 3) -> Path:
+    """A seeded ASV table like ours: md5 IDs, Greengenes taxonomy with bare prefixes, BLANK."""
+    rng = np.random.default_rng(seed)
+    samples = list(SITES)
+    n_features = 40
+    seqs = ["".join(rng.choice(list("ACGT"), 60)) for _ in range(n_features)]
+    ids = [hashlib.md5(s.encode()).hexdigest() for s in seqs]
+    counts = rng.negative_binomial(1, 0.05, size=(n_features, len(samples)))
+    counts[:, samples.index("BLANK")] = 0
+    obs_md = []
+    for i, s in enumerate(seqs):
+        if i % 7 == 6:  # unassigned below domain
+            tax = ["k__Bacteria", "p__", "c__", "o__", "f__", "g__", "s__"]
+        else:
+            tax = ["k__Bacteria", f"p__{PHYLA[i % len(PHYLA)]}", "c__", "o__", "f__", "g__",
+                   "s__"]
+        obs_md.append({"taxonomy": tax, "sequence": s})
+    smd = [{"site": SITES[s], "run": "run1", "env_medium": "soil [ENVO:00001998]"}
+           for s in samples]
+    table = biom.Table(counts, ids, samples, obs_md, smd, type="OTU table")
+    with h5py.File(path, "w") as fh:
+        table.to_hdf5(fh, "soilbiome tests")
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("batch")
+    table = make_table(d / "table.biom")
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(d / "div"),
+                                    "--group-by", "site", "--permutations", "99"])
+    assert res.exit_code == 0, res.output
+    (d / "read_tracking.tsv").write_text(
+        "sample\tinput\tfiltered\tdenoised_f\tdenoised_r\tmerged\tnonchim\n"
+        + "".join(f"{s}\t100\t90\t88\t87\t80\t78\n" for s in SITES if s != "BLANK")
+        + "BLANK\t0\t0\t0\t0\t0\t0\n"
+    )
+    (d / "qc_summary.tsv").write_text(
+        "sample\tstatus\treads_in\treads_out\tpass_rate\n"
+        + "".join(f"{s}\tok\t100\t95\t0.95\n" for s in SITES if s != "BLANK")
+        + "BLANK\tempty\t0\t0\t0.0\n"
+    )
+    (d / "primer_summary.tsv").write_text(
+        "sample\treads_in\treads_with_primer\tfraction_with_primer\tflag\n"
+        "0A1\t100\t97\t0.97\t\n"
+        "S07\t100\t4\t0.04\tmost reads lack the primer (4.0% have it; threshold 50%)\n"
+        "BLANK\t0\t0\t0.0\tempty\n"
+    )
+    (d / "software_versions.yml").write_text(
+        "tools:\n  cutadapt: '4.2'\n  vsearch: 2.22.1\n  nextflow: 24.10.0\n"
+        "processes:\n  CUTADAPT:\n    cutadapt: '4.2'\n"
+    )
+    return {"dir": d, "table": table, "div": d / "div"}
+
+
+def run_report(batch: dict[str, Path], out: Path, *extra: str, full: bool = True) -> str:
+    d = batch["dir"]
+    args = ["report", "--biom", str(batch["table"]), "--diversity", str(batch["div"]),
+            "--out", str(out), *extra]
+    if full:
+        args += ["--qc", str(d / "qc_summary.tsv"), "--tracking", str(d / "read_tracking.tsv"),
+                 "--primers", str(d / "primer_summary.tsv"),
+                 "--versions", str(d / "software_versions.yml")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    return out.read_text()
+
+
+@pytest.fixture(scope="module")
+def full_html(batch: dict[str, Path]) -> str:
+    return run_report(batch, batch["dir"] / "report.html", "--title", "Test <batch>")
+
+
+def test_report_is_self_contained(full_html: str) -> None:
+    assert not re.search(r"<script[^>]*\bsrc\s*=", full_html, re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']https?:", full_html, re.I)
+    # outside the inline bundle (whose only URL is the default topojson base of geo maps,
+    # unused here), nothing refers to the network
+    bundle_start = full_html.index("plotly.js v")
+    bundle_end = full_html.index("</script>", bundle_start)
+    rest = full_html[:bundle_start] + full_html[bundle_end:]
+    assert not re.search(r"https?://(?!www\.w3\.org)", rest), re.findall(r"https?://\S{0,40}",
+                                                                     rest)[:5]
+    # the plotly.js bundle itself, inline, exactly once
+    assert full_html.count("plotly.js v") >= 1 and len(full_html) > 3_000_000
+    assert full_html.count("Plotly.newPlot(") == 6
+    assert "<title>Test &lt;batch&gt;</title>" in full_html  # the title is escaped
+
+
+def test_report_names_every_sample_and_shows_versions(full_html: str) -> None:
+    for sample in SITES:
+        assert f">{sample}<" in full_html, sample
+    for text in ("cutadapt", "2.22.1", "scikit-bio", "PERMANOVA", "Read tracking",
+                 "Quality control", "Composition (phylum)", "Gini-Simpson",
+                 "Shannon (log base e)"):
+        assert text in full_html, text
+    assert "Not provided" not in full_html
+
+
+def test_flagged_primer_sample_is_prominent(full_html: str) -> None:
+    flags = full_html[full_html.index('<section id="flags">'):]
+    flags = flags[: flags.index("</section>")]
+    assert 'class="flag" data-sample="S07"' in flags
+    assert "most reads lack the primer (4.0% have it; threshold 50%)" in flags
+    assert 'data-sample="0A1"' not in flags  # not flagged: primer found
+    # the flags section comes before every data section
+    assert full_html.index('id="flags"') < full_html.index('id="qc"')
+
+
+def test_blank_shows_as_empty(full_html: str) -> None:
+    flags = full_html[full_html.index('<section id="flags">'):]
+    flags = flags[: flags.index("</section>")]
+    assert 'data-sample="BLANK"' in flags and "Empty sample" in flags
+    assert '<tr class="empty"><td>BLANK</td>' in full_html
+    assert '"text":"empty"' in full_html  # annotation on its composition bar
+
+
+def test_missing_inputs_are_named(batch: dict[str, Path], tmp_path: Path) -> None:
+    html = run_report(batch, tmp_path / "min.html", "--group-by", "no_such_column", full=False)
+    for what in ("read tracking", "QC summary", "primer summary", "software versions",
+                 "no_such_column"):
+        assert what in html[html.index("Inputs not provided"):], what
+    for sample in SITES:
+        assert f">{sample}<" in html
+
+
+def test_report_with_an_empty_diversity_dir(batch: dict[str, Path], tmp_path: Path) -> None:
+    empty = tmp_path / "nodiv"
+    empty.mkdir()
+    res = CliRunner().invoke(main, ["report", "--biom", str(batch["table"]), "--diversity",
+                                    str(empty), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "r.html").read_text()
+    assert "diversity.json" in html and "alpha_diversity.tsv" in html
+
+
+def test_bad_primer_table_is_an_input_error(batch: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "p.tsv"
+    bad.write_text("sample\tflag\nS07\tx\n")
+    res = CliRunner().invoke(main, ["report", "--biom", str(batch["table"]), "--diversity",
+                                    str(batch["div"]), "--primers", str(bad),
+                                    "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 2 and "lacks column" in res.output
+    assert not (tmp_path / "r.html").exists()  # atomic: nothing half-written
+
+
+def test_composition_top_other_unassigned(batch: dict[str, Path]) -> None:
+    table = load_table(batch["table"])
+    comp = composition(table, "phylum", top=3)
+    assert list(comp.columns[-2:]) == ["Other", "Unassigned"] and comp.shape[1] == 5
+    sums = comp.sum(axis=1)
+    assert np.allclose(sums.drop("BLANK"), 1.0) and sums["BLANK"] == 0
+    whole = composition(table, "domain")
+    assert list(whole.columns) == ["Bacteria"]
+    assert not set(comp.columns) & {"p__", ""}
+    assert isinstance(comp, pd.DataFrame)
