@@ -449,3 +449,30 @@ def test_load_table_taxonomy_and_metadata(atacama_biom: Path) -> None:
     assert set(t.taxonomy["domain"]) == {"Bacteria"}
     assert t.taxonomy["phylum"].str.startswith("Phylum").all()
     assert t.sample_metadata.loc["BLANK", "site"] == "control"
+
+
+@pytest.mark.parametrize(
+    ("rows", "ids"),
+    [([[0, 0, 0], [0, 0, 0]], ["BLANK", "B2"]),
+     ([[1, 2, 0], [0, 0, 0]], ["A", "BLANK"]),
+     ([[1, 2, 0], [3, 0, 1], [0, 0, 0]], ["A", "B", "BLANK"])],
+)
+def test_tiny_and_all_empty_tables_do_not_crash(
+    rows: list[list[int]], ids: list[str], tmp_path: Path
+) -> None:
+    counts = pd.DataFrame(np.array(rows, dtype=float), index=ids, columns=["f0", "f1", "f2"])
+    sites = {s: {"site": "x" if s != "BLANK" else "control"} for s in ids}
+    table = write_biom(counts, tmp_path / "t.biom", sample_md=sites)
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "pcoa_braycurtis.tsv").write_text("stale\n")  # from an earlier, larger run
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(out),
+                                    "--group-by", "site", "--permutations", "9"])
+    assert res.exit_code == 0, res.output
+    alpha = pd.read_csv(out / "alpha_diversity.tsv", sep="\t", index_col="sample")
+    assert list(alpha.index) == ids
+    summary = json.loads((out / "diversity.json").read_text())
+    assert "skipped" in summary["pcoa"]["braycurtis"]
+    assert not (out / "pcoa_braycurtis.tsv").exists()
+    assert "BLANK" in {e["sample"] for e in summary["excluded"]}
+    assert "BLANK" in summary["samples"]["empty"]

@@ -179,3 +179,21 @@ def test_composition_top_other_unassigned(batch: dict[str, Path]) -> None:
     assert list(whole.columns) == ["Bacteria"]
     assert not set(comp.columns) & {"p__", ""}
     assert isinstance(comp, pd.DataFrame)
+
+
+def test_report_on_a_table_with_one_real_sample(tmp_path: Path) -> None:
+    table = biom.Table(np.array([[3, 0], [1, 0]]), ["f1", "f2"], ["A", "BLANK"],
+                       [{"taxonomy": ["k__Bacteria", "p__", "c__", "o__", "f__", "g__", "s__"],
+                         "sequence": ""}] * 2,
+                       [{"site": "x"}, {"site": "control"}], type="OTU table")
+    with h5py.File(tmp_path / "t.biom", "w") as fh:
+        table.to_hdf5(fh, "soilbiome tests")
+    res = CliRunner().invoke(main, ["diversity", str(tmp_path / "t.biom"), "--outdir",
+                                    str(tmp_path / "div")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["report", "--biom", str(tmp_path / "t.biom"), "--diversity",
+                                    str(tmp_path / "div"), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "r.html").read_text()
+    assert ">BLANK<" in html and ">A<" in html
+    assert "needs at least 2 non-empty samples" in html

@@ -489,6 +489,10 @@ def beta_diversity(
         for s in counts.index[totals == 0]
     }
     kept = counts.loc[totals > 0]
+    if len(kept) < 2:
+        raise DiversityError(
+            f"{metric} needs at least 2 non-empty samples; got {len(kept)}"
+        )
     ids = list(kept.index)
     x = np.ascontiguousarray(kept.to_numpy())
     if metric == "jaccard":
@@ -689,6 +693,12 @@ def run_diversity(
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+
+    def write(df: pd.DataFrame, path: Path, index: bool = True) -> None:
+        _write_tsv(df, path, index=index)
+        written.add(path.name)
+
     counts = _as_counts(table.counts)
     _shannon_base(shannon_base)
     integer = is_integer_table(counts)
@@ -753,7 +763,7 @@ def run_diversity(
             alpha.loc[s, "depth"] = pd.NA
             alpha.loc[s, "shannon_base"] = shannon_base
             alpha.loc[s, "note"] = f"excluded by rarefaction: {why}"
-    _write_tsv(alpha, outdir / "alpha_diversity.tsv")
+    write(alpha, outdir / "alpha_diversity.tsv")
 
     # -- rarefaction curve --------------------------------------------------------------
     curve_info: dict = {"file": "rarefaction_curve.tsv", "method": CURVE_METHOD}
@@ -766,10 +776,10 @@ def run_diversity(
                 .drop_duplicates(["sample", "depth"])
                 .sort_values(["sample", "depth"], kind="stable")
             )
-        _write_tsv(curve, outdir / "rarefaction_curve.tsv", index=False)
+        write(curve, outdir / "rarefaction_curve.tsv", index=False)
     else:
         curve_info = {"skipped": "non-integer table: no rarefaction curve"}
-        _write_tsv(
+        write(
             pd.DataFrame(columns=["sample", "depth", "observed_features"]),
             outdir / "rarefaction_curve.tsv", index=False,
         )
@@ -780,11 +790,22 @@ def run_diversity(
     pcoa_info: dict = {}
     perm_info: dict = {}
     for metric in metrics:
-        dm, beta_excl = beta_diversity(work, metric, tree=tree)
+        try:
+            dm, beta_excl = beta_diversity(work, metric, tree=tree)
+        except DiversityError as exc:
+            if "at least 2 non-empty" not in str(exc):
+                raise
+            beta_info[metric] = {"skipped": str(exc)}
+            pcoa_info[metric] = {"skipped": str(exc)}
+            if group_by is not None:
+                perm_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
+            write(pd.DataFrame(index=pd.Index([], name="sample")),
+                       outdir / f"beta_{metric}.tsv")
+            continue
         for s, why in beta_excl.items():
             excluded.append({"sample": s, "stage": f"beta:{metric}", "reason": why})
         name = f"beta_{metric}.tsv"
-        _write_tsv(_dm_frame(dm), outdir / name)
+        write(_dm_frame(dm), outdir / name)
         beta_info[metric] = {"file": name, "samples": len(dm.ids)}
         if metric == "jaccard":
             beta_info[metric]["definition"] = "presence/absence (vegdist binary=TRUE)"
@@ -796,7 +817,7 @@ def run_diversity(
             pcoa_info[metric] = {"skipped": str(exc)}
         else:
             pname = f"pcoa_{metric}.tsv"
-            _write_tsv(coords, outdir / pname)
+            write(coords, outdir / pname)
             pcoa_info[metric] = {
                 "file": pname,
                 "proportion_explained": {k: float(v) for k, v in prop.items()},
@@ -814,7 +835,7 @@ def run_diversity(
             {"metric": m, **{k: v for k, v in r.items() if k != "excluded"}}
             for m, r in perm_info.items()
         ]
-        _write_tsv(pd.DataFrame(rows), outdir / "permanova.tsv", index=False)
+        write(pd.DataFrame(rows), outdir / "permanova.tsv", index=False)
 
     summary = {
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -857,6 +878,14 @@ def run_diversity(
         "permanova": perm_info,
         "versions": versions(),
     }
+    # outputs of an earlier run into the same folder that this run did not produce would be
+    # read as current (e.g. by the report): remove them
+    for metric in BETA_METRICS + PHYLO_METRICS:
+        for name in (f"beta_{metric}.tsv", f"pcoa_{metric}.tsv"):
+            if name not in written:
+                (outdir / name).unlink(missing_ok=True)
+    if "permanova.tsv" not in written:
+        (outdir / "permanova.tsv").unlink(missing_ok=True)
     with atomic_write(outdir / "diversity.json") as fh:
         json.dump(summary, fh, indent=2, default=_json_default)
         fh.write("\n")

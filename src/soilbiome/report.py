@@ -377,7 +377,8 @@ def _pcoa_section(rep: _Report, ddir: Path, summary: dict, groups: pd.Series,
     import plotly.graph_objects as go
 
     files = sorted(ddir.glob("pcoa_*.tsv"))
-    if not files:
+    skipped = {m: v["skipped"] for m, v in summary.get("pcoa", {}).items() if "skipped" in v}
+    if not files and not skipped:
         rep.missing.append("PCoA coordinates (pcoa_<metric>.tsv in --diversity)")
         rep.add("pcoa", "Ordination (PCoA)", _missing("No PCoA coordinates found."))
         return
@@ -402,7 +403,6 @@ def _pcoa_section(rep: _Report, ddir: Path, summary: dict, groups: pd.Series,
                           yaxis_title=ax[1], legend_title=group_label, margin=dict(t=40),
                           title=METRIC_LABELS.get(metric, metric))
         parts.append(rep.figure(fig, f"pcoa-{metric}"))
-    skipped = {m: v["skipped"] for m, v in summary.get("pcoa", {}).items() if "skipped" in v}
     for m, why in skipped.items():
         parts.append(_missing(f"PCoA {m}: {why}"))
     perm = summary.get("permanova") or {}
