@@ -8,7 +8,7 @@ cd "$root"
 say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages ---------------------------------------------------------------------------
-apt_pkgs=(vsearch cutadapt fastp r-bioc-dada2 r-cran-vegan r-bioc-phyloseq kraken2 seqkit
+apt_pkgs=(vsearch cutadapt fastp r-bioc-dada2 r-cran-vegan r-bioc-phyloseq r-bioc-rhdf5 kraken2 seqkit
           bowtie2 minimap2 samtools pigz procps slurm-wlm munge)
 missing=()
 for p in "${apt_pkgs[@]}"; do
@@ -17,8 +17,8 @@ done
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 else
   say "Debian packages present"

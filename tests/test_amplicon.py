@@ -68,7 +68,7 @@ def test_biom_passes_biom_format_validator(run16s):
 
 def test_biom_loads_in_phyloseq(run16s):
     script = (
-        "suppressPackageStartupMessages(library(phyloseq));"
+        "suppressPackageStartupMessages({library(phyloseq); library(rhdf5)});"
         f"ps <- import_biom('{run16s / 'biom' / 'asv_table.biom'}');"
         "cat(nsamples(ps), ntaxa(ps), sum(otu_table(ps)), '\\n');"
         "cat(sort(sample_names(ps)), sep=',')"

@@ -389,6 +389,7 @@ def write_biom(table, out: str | Path, *, creation_date: dt.datetime | None = No
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as handle:
             table.to_hdf5(handle, f"soilbiome {__version__}", compress=True, creation_date=stamp)
+            pad_empty_samples(handle)
         problems = validate_biom(tmp)
         if problems:
             raise BiomError(
@@ -397,6 +398,50 @@ def write_biom(table, out: str | Path, *, creation_date: dt.datetime | None = No
                 location=str(out),
             )
     return out
+
+
+def _replace_dataset(handle: h5py.File, name: str, values: np.ndarray) -> None:
+    old = handle[name]
+    dtype, compression = old.dtype, old.compression
+    del handle[name]
+    handle.create_dataset(name, data=values.astype(dtype), compression=compression)
+
+
+def pad_empty_samples(handle: h5py.File) -> int:
+    """Store one explicit zero in every all-zero sample column; return how many were padded.
+
+    R's ``biomformat`` (1.26, used by ``phyloseq::import_biom``) rebuilds columns from the
+    sample-major matrix with ``indptr[i-1]:(indptr[i]-1)``, which for an empty column is a
+    *descending* range of two positions: the last sample fails to load, and an empty sample in
+    the middle silently gets its neighbours' counts. An explicit zero is a valid sparse entry
+    (BIOM 2.1 allows stored zeros), keeps every count unchanged, and makes that range empty-safe.
+    Both the sample (CSC) and observation (CSR) matrices get the entry, so they stay the same
+    matrix and ``nnz`` stays their stored length.
+    """
+    n_obs = len(handle["observation/ids"])
+    indptr = handle["sample/matrix/indptr"][()].astype(np.int64)
+    empty = np.flatnonzero(np.diff(indptr) == 0)
+    if n_obs == 0 or len(empty) == 0:
+        return 0
+    n_samples = len(indptr) - 1
+    csc = sparse.csc_matrix(
+        (handle["sample/matrix/data"][()], handle["sample/matrix/indices"][()], indptr),
+        shape=(n_obs, n_samples),
+    )
+    rows = np.concatenate([csc.tocoo().row, np.zeros(len(empty), dtype=np.int64)])
+    cols = np.concatenate([csc.tocoo().col, empty])
+    data = np.concatenate([csc.tocoo().data, np.zeros(len(empty))])
+    # build the compressed forms by hand: scipy's converters would drop the explicit zeros
+    for axis, major, minor, n_major in (("sample", cols, rows, n_samples),
+                                        ("observation", rows, cols, n_obs)):
+        order = np.lexsort((minor, major))
+        counts = np.bincount(major, minlength=n_major)
+        new_indptr = np.concatenate([[0], np.cumsum(counts)])
+        _replace_dataset(handle, f"{axis}/matrix/data", data[order])
+        _replace_dataset(handle, f"{axis}/matrix/indices", minor[order])
+        _replace_dataset(handle, f"{axis}/matrix/indptr", new_indptr)
+    handle.attrs["nnz"] = len(data)
+    return len(empty)
 
 
 def build_biom(
