@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +87,8 @@ def test_biom_loads_in_phyloseq(run16s):
 def test_report_is_self_contained(run16s):
     html = (run16s / "soilbiome_report.html").read_text()
     assert "plotly" in html.lower()
-    assert '<script src="http' not in html and "cdn.plot.ly" not in html
+    assert re.search(r"<script[^>]*\ssrc=", html) is None  # plotly.js is inline
+    assert re.search(r"<link[^>]*href=[\"']https?:", html) is None
     for sample in ("BAQ2420.2", "YUN3153.3", "BLANK"):
         assert sample in html
 
@@ -144,3 +146,67 @@ def test_wrong_reference_checksum_stops_before_any_task(tmp_path):
     text = proc.stdout + proc.stderr
     assert "database 'ten16s_sintax'" in text and "column 'sha256': checksum mismatch" in text
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+
+
+VEGAN_R = r"""
+args <- commandArgs(trailingOnly = TRUE)
+suppressPackageStartupMessages(library(vegan))
+x <- as.matrix(read.csv(args[1], row.names = 1, check.names = FALSE))
+alpha <- data.frame(sample = rownames(x), observed = specnumber(x),
+                    shannon = diversity(x, "shannon"), simpson = diversity(x, "simpson"),
+                    chao1 = estimateR(x)["S.chao1", ], check.names = FALSE)
+alpha$pielou <- alpha$shannon / log(alpha$observed)
+write.csv(alpha, file.path(args[2], "alpha.csv"), row.names = FALSE)
+write.csv(as.matrix(vegdist(x, "bray")), file.path(args[2], "bray.csv"))
+write.csv(as.matrix(vegdist(x, "jaccard", binary = TRUE)), file.path(args[2], "jaccard.csv"))
+"""
+
+
+def test_diversity_equals_vegan_on_the_output_table(run16s, tmp_path):
+    """Indices published by the pipeline equal vegan's on the published BIOM (within 1e-9)."""
+    table = biom.load_table(str(run16s / "biom" / "asv_table.biom"))
+    samples = [s for s, total in zip(table.ids(), table.sum("sample"), strict=True) if total > 0]
+    counts = tmp_path / "counts.csv"
+    with counts.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sample", *table.ids("observation")])
+        for sample in samples:
+            writer.writerow([sample, *(int(v) for v in table.data(sample, dense=True))])
+    (tmp_path / "vegan.R").write_text(VEGAN_R)
+    proc = subprocess.run(["Rscript", str(tmp_path / "vegan.R"), str(counts), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ours = {r["sample"]: r for r in tsv(run16s / "diversity" / "alpha_diversity.tsv")}
+    assert ours["BLANK"]["reads"] == "0" and ours["BLANK"]["shannon"] == "NaN"
+    with (tmp_path / "alpha.csv").open() as handle:
+        vegan = list(csv.DictReader(handle))
+    assert [r["sample"] for r in vegan] == samples
+    for row in vegan:
+        mine = ours[row["sample"]]
+        assert mine["shannon_base"] == "e"
+        for their, our in (("observed", "observed_features"), ("shannon", "shannon"),
+                           ("simpson", "simpson"), ("chao1", "chao1"),
+                           ("pielou", "pielou_evenness")):
+            assert abs(float(mine[our]) - float(row[their])) < 1e-9, (row["sample"], our)
+    for metric in ("bray", "jaccard"):
+        name = "braycurtis" if metric == "bray" else "jaccard"
+        theirs = {r[""]: r for r in csv.DictReader((tmp_path / f"{metric}.csv").open())}
+        mine = {r["sample"]: r for r in tsv(run16s / "diversity" / f"beta_{name}.tsv")}
+        assert set(mine) == set(samples)
+        for a in samples:
+            for b in samples:
+                assert abs(float(mine[a][b]) - float(theirs[a][b])) < 1e-9, (metric, a, b)
+
+
+def test_published_table_is_stamped_and_verifies(run16s):
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "verify", str(run16s / "biom" / "asv_table.biom"),
+         "--agreement", str(run16s / "sharing" / "agreement.yaml")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed:  D1 D2 D3 D4 D5 D6" in proc.stdout
+    assert (run16s / "biom" / "asv_table.biom.sharing.dsse.json").is_file()
+    published = "\n".join(p.read_text(errors="replace") for p in run16s.rglob("*") if p.is_file()
+                          and p.suffix in {".json", ".yaml", ".yml", ".tsv", ".csv", ".txt"})
+    assert "PRIVATE KEY" not in published
