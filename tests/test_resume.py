@@ -29,7 +29,6 @@ from slurm_cluster import (
 
 pytestmark = pytest.mark.nextflow
 
-KILL_AFTER = 3  # finished tasks before the SIGKILL
 
 
 def finished_workdirs(work: Path) -> set[str]:
@@ -45,7 +44,8 @@ def finished_workdirs(work: Path) -> set[str]:
 
 
 def start_and_kill(launch: Path, outdir: Path, total: int, timeout: float = 300) -> set[str]:
-    """Start the test profile, SIGKILL it after KILL_AFTER finished tasks; their work dirs."""
+    """Start the test profile, SIGKILL it once a third of its tasks finished; their work dirs."""
+    kill_after = max(3, total // 3)
     log = (launch / "killed_run.out").open("w")
     # own process group: the kill takes Nextflow's JVM and the tasks it was running, as a
     # crash of the launching node would; nothing else is touched.
@@ -54,7 +54,7 @@ def start_and_kill(launch: Path, outdir: Path, total: int, timeout: float = 300)
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
-        while len(finished_workdirs(launch / "work")) < KILL_AFTER:
+        while len(finished_workdirs(launch / "work")) < kill_after:
             assert proc.poll() is None, f"Nextflow ended before the kill: {proc.returncode}\n" + \
                 (launch / "killed_run.out").read_text()[-3000:]
             assert time.monotonic() < deadline, "no task finished in time"
@@ -65,7 +65,7 @@ def start_and_kill(launch: Path, outdir: Path, total: int, timeout: float = 300)
         log.close()
     time.sleep(0.5)  # let killed task scripts' last writes land before looking
     done = finished_workdirs(launch / "work")
-    assert KILL_AFTER <= len(done) < total, f"{len(done)} of {total} tasks finished at the kill"
+    assert kill_after <= len(done) < total, f"{len(done)} of {total} tasks finished at the kill"
     return done
 
 
