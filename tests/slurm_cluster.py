@@ -315,6 +315,9 @@ VOLATILE_KEY = re.compile(
     r"|hostname|user|valid[-_](from|until)|key[-_]?id|public[-_]?key.*|sig|signatures?)$",
     re.IGNORECASE)
 CHECKSUM_KEY = re.compile(r"^(sha256|sha1|md5|checksum|digest)$", re.IGNORECASE)
+# Checksums of files that hold per-run content: the agreement the test profile publishes trusts
+# that run's throwaway public key.
+VOLATILE_CHECKSUM_KEY = re.compile(r"^agreement_sha256$")
 
 
 def _scrub(obj):
@@ -330,7 +333,8 @@ def _scrub(obj):
         names = [v for k, v in obj.items() if k in ("path", "file", "name")]
         biom_ref = any(isinstance(v, str) and v.endswith(".biom") for v in names)
         return {k: _scrub(v) for k, v in obj.items()
-                if not VOLATILE_KEY.match(str(k)) and not (biom_ref and CHECKSUM_KEY.match(k))}
+                if not VOLATILE_KEY.match(str(k)) and not VOLATILE_CHECKSUM_KEY.match(str(k))
+                and not (biom_ref and CHECKSUM_KEY.match(str(k)))}
     if isinstance(obj, list):
         return [_scrub(v) for v in obj]
     if isinstance(obj, str) and obj[:1] in "{[":  # JSON kept in an HDF5 attribute
@@ -341,8 +345,12 @@ def _scrub(obj):
     return obj
 
 
-def _canonical(path: Path, rel: str, run_dirs: list[Path]) -> object:
-    """Comparable content of a published file: bytes, or parsed and scrubbed data."""
+def _canonical(path: Path, rel: str, replace: dict[str, str]) -> object:
+    """Comparable content of a published file: bytes, or parsed and scrubbed data.
+
+    ``replace`` maps run-specific strings (the run's directory, Nextflow run names) to
+    placeholders.
+    """
     data = path.read_bytes()
     if data[:8] == b"\x89HDF\r\n\x1a\n":  # BIOM 2.1 and other HDF5: datasets + stable attrs
         import h5py
@@ -350,13 +358,14 @@ def _canonical(path: Path, rel: str, run_dirs: list[Path]) -> object:
 
         out = {}
         with h5py.File(path, "r") as h5:
-            out["/attrs"] = _scrub({k: np.asarray(v).tolist() for k, v in h5.attrs.items()})
+            out["/attrs"] = _scrub(_replace(
+                {k: np.asarray(v).tolist() for k, v in h5.attrs.items()}, replace))
 
             def visit(name, item):
                 if isinstance(item, h5py.Dataset):
-                    out[name] = np.asarray(item[()]).tolist()
-                out[name + "/attrs"] = _scrub(
-                    {k: np.asarray(v).tolist() for k, v in item.attrs.items()})
+                    out[name] = _replace(np.asarray(item[()]).tolist(), replace)
+                out[name + "/attrs"] = _scrub(_replace(
+                    {k: np.asarray(v).tolist() for k, v in item.attrs.items()}, replace))
 
             h5.visititems(visit)
         return out
@@ -364,8 +373,7 @@ def _canonical(path: Path, rel: str, run_dirs: list[Path]) -> object:
         text = data.decode()
     except UnicodeDecodeError:
         return data
-    for d in run_dirs:  # the two runs live in different temp dirs
-        text = text.replace(str(d), "<RUN>")
+    text = _replace(text, replace)
     if rel.endswith(".json"):
         return _scrub(json.loads(text))
     if rel.endswith((".yml", ".yaml")):
@@ -375,13 +383,44 @@ def _canonical(path: Path, rel: str, run_dirs: list[Path]) -> object:
     return text
 
 
-def published_outputs(outdir: Path, run_dirs: list[Path] | None = None) -> dict[str, object]:
-    """Every deterministic published file of a run, relative path -> comparable content."""
+def _replace(obj, replace: dict[str, str]):
+    if isinstance(obj, bytes):
+        try:
+            obj = obj.decode()
+        except UnicodeDecodeError:
+            return obj
+    if isinstance(obj, str):
+        for old, new in replace.items():
+            obj = obj.replace(old, new)
+        return obj
+    if isinstance(obj, list):
+        return [_replace(v, replace) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _replace(v, replace) for k, v in obj.items()}
+    return obj
+
+
+def run_names(launch: Path) -> set[str]:
+    """Nextflow run names (``[adjective_name]``) of the runs launched in ``launch``."""
+    names = set()
+    for f in launch.glob("*.out"):
+        names.update(re.findall(r"^Launching `[^`]+` \[([a-z]+_[a-z]+)\]", f.read_text(),
+                                flags=re.M))
+    return names
+
+
+def published_outputs(outdir: Path, launch: Path) -> dict[str, object]:
+    """Every deterministic published file of a run, relative path -> comparable content.
+
+    ``launch`` is the run's launch directory: its path and the run names found in its
+    ``*.out`` logs are replaced by placeholders before comparing.
+    """
+    replace = {str(launch): "<LAUNCH_DIR>", **{n: "<RUN_NAME>" for n in run_names(launch)}}
     out = {}
     for path in sorted(p for p in outdir.rglob("*") if p.is_file()):
         rel = path.relative_to(outdir).as_posix()
         if not VOLATILE_NAME.search(rel):
-            out[rel] = _canonical(path, rel, run_dirs or [outdir.parent])
+            out[rel] = _canonical(path, rel, replace)
     return out
 
 

@@ -146,8 +146,8 @@ def test_slurm_outputs_equal_a_local_run(slurm_run, tmp_path_factory):
         return sorted(t["name"] for t in trace if t["status"] == "COMPLETED")
 
     assert done(slurm_trace) == done(local_trace)
-    a = published_outputs(local_launch / "results", [local_launch])
-    b = published_outputs(launch / "results", [launch])
+    a = published_outputs(local_launch / "results", local_launch)
+    b = published_outputs(launch / "results", launch)
     assert "qc/qc_summary.tsv" in a
     assert output_differences(a, b) == []
     print(f"\n[slurm] {len(a)} published files identical to the local run: "
