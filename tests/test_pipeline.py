@@ -79,7 +79,8 @@ def test_bad_samplesheet_stops_before_any_task(tmp_path, atacama_rows, damage):
         expect = f"line 8, sample '{rows[2]['sample']}', column 'sample': duplicate sample ID"
     sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
     outdir = tmp_path / "results"
-    proc = nextflow("run", str(MAIN), "--input", str(sheet), "--outdir", str(outdir), cwd=tmp_path)
+    proc = nextflow("run", str(MAIN), "-profile", "test", "--input", str(sheet),
+                    "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode != 0
     assert expect in proc.stdout + proc.stderr
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
@@ -95,7 +96,8 @@ def test_corrupt_reads_fail_their_task_with_a_clear_message(tmp_path, atacama_ro
     rows[0]["fastq_1"] = str(cut)
     sheet = write_sheet(tmp_path / "sheet.csv", header, rows[:3])
     outdir = tmp_path / "results"
-    proc = nextflow("run", str(MAIN), "--input", str(sheet), "--outdir", str(outdir), cwd=tmp_path)
+    proc = nextflow("run", str(MAIN), "-profile", "test", "--input", str(sheet),
+                    "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert "cut_R1.fastq.gz: corrupt or truncated gzip" in text
