@@ -21,6 +21,18 @@ def read_sheet(path: Path) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+def read_tsv(path: Path) -> list[dict]:
+    """Rows of a tab-separated file with a header."""
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def trace_rows(outdir: Path) -> list[dict]:
+    """Rows of the newest Nextflow execution trace of a run (empty if none was written)."""
+    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
+    return read_tsv(traces[-1]) if traces else []
+
+
 def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
     """Write a samplesheet."""
     with path.open("w", newline="") as handle:

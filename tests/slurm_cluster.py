@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import csv
 import json
 import os
 import re
@@ -290,17 +289,6 @@ def nextflow(*args: str, cwd: Path, env: dict | None = None,
                           capture_output=True, text=True, timeout=timeout)
     (cwd / "nextflow.out").write_text(proc.stdout + proc.stderr)
     return proc
-
-
-def read_tsv(path: Path) -> list[dict]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def trace_rows(outdir: Path) -> list[dict]:
-    """Rows of the newest execution trace of a run (empty if none was written)."""
-    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
-    return read_tsv(traces[-1]) if traces else []
 
 
 # Published files that legitimately differ between two runs of the same inputs: Nextflow's

@@ -12,20 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MAIN, ROOT, write_sheet
+from conftest import MAIN, ROOT, read_tsv, trace_rows, write_sheet
 from conftest import run_nextflow as nextflow
 
 pytestmark = pytest.mark.nextflow
-
-
-def read_tsv(path: Path) -> list[dict]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def trace_rows(outdir: Path) -> list[dict]:
-    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
-    return read_tsv(traces[-1]) if traces else []
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,9 @@ from slurm_cluster import (
     output_differences,
     published_outputs,
     reference_local_run,
-    trace_rows,
 )
+
+from conftest import trace_rows
 
 pytestmark = pytest.mark.nextflow
 

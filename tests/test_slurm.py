@@ -21,10 +21,9 @@ from slurm_cluster import (
     published_outputs,
     reference_local_run,
     slurm_unavailable,
-    trace_rows,
 )
 
-from conftest import write_sheet
+from conftest import trace_rows, write_sheet
 
 pytestmark = [pytest.mark.slurm, pytest.mark.nextflow]
 

@@ -38,6 +38,7 @@ from scipy.special import gammaln
 
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.hashing import sha256_file
 
 #: Lineage ranks of the BIOM ``taxonomy`` observation metadata, in order.
 RANKS: tuple[str, ...] = ("domain", "phylum", "class", "order", "family", "genus", "species")
@@ -629,14 +630,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
     with atomic_write(path) as fh:
         df.to_csv(fh, sep="\t", index=index, na_rep="NaN", lineterminator="\n")
@@ -841,8 +834,8 @@ def run_diversity(
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "input": {
             "path": table.source,
-            "sha256": _sha256(Path(table.source)) if table.source and Path(table.source).is_file()
-            else None,
+            "sha256": (sha256_file(table.source)
+                       if table.source and Path(table.source).is_file() else None),
             "samples": int(counts.shape[0]),
             "features": int(counts.shape[1]),
             "integer_counts": integer,

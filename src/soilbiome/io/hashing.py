@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-CHUNK = 1 << 20
+CHUNK = 8 << 20  # 8 MiB: measured fastest in bench/bench_stamp.py
 
 
 def sha256_file(path: str | Path, chunk: int = CHUNK) -> str:

@@ -18,7 +18,6 @@ Large tables are never loaded whole: columns are written with h5py, hashing stre
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from typing import Any
 import h5py
 
 from soilbiome import __version__
+from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
 from soilbiome.sharing.errors import SigningKeyError, StampError
@@ -52,21 +52,6 @@ ERC000022_MANDATORY = (
     "collection_date", "geo_loc_name", "lat_lon", "env_broad_scale", "env_local_scale",
     "env_medium", "depth", "elev",
 )
-_CHUNK = 8 * 1024 * 1024
-
-
-def sha256_file(path: str | Path, chunk_size: int = _CHUNK) -> str:
-    """SHA-256 hex digest of a file, streamed in fixed-size chunks (constant memory)."""
-    h = hashlib.sha256()
-    buf = bytearray(chunk_size)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            n = handle.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-    return h.hexdigest()
 
 
 def sidecar_path(path: str | Path) -> Path:
