@@ -19,7 +19,6 @@ import csv
 import gzip
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -66,18 +65,31 @@ def make_batch(out: Path, pairs: int, seed: int) -> Path:
     return sheet
 
 
+# Runs one command in a fresh launcher process, so its peak RSS (the largest descendant) is not
+# mixed with earlier measurements: RUSAGE_CHILDREN's maxrss only ever grows within a process.
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+with open("measure.err", "w") as err:
+    rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=err).returncode
+wall = time.perf_counter() - start
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+                  "peak_mb": ru.ru_maxrss / 1024}))
+"""
+
+
 def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, CPU seconds and peak RSS (largest descendant)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}"
-                 f"\n{proc.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "peak_mb": after.ru_maxrss / 1024}
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout)
+    if result["rc"] != 0:
+        err = (cwd / "measure.err").read_text()[-3000:]
+        sys.exit(f"command failed ({result['rc']}): {' '.join(cmd)}\n{err}")
+    return result
 
 
 def trace_tool_seconds(outdir: Path) -> float:
