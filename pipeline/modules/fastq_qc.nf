@@ -4,7 +4,8 @@
  */
 process FASTQ_QC {
     tag "${meta.id}"
-    label 'process_low'
+    // one core: many samples run side by side (and beside DADA2) instead of queueing
+    label 'process_single'
     publishDir "${params.outdir}/qc/fastp", mode: params.publish_dir_mode,
         saveAs: { fn -> fn.endsWith('.fastq.gz') || fn == 'versions.yml' ? null : fn }
 
@@ -26,7 +27,9 @@ process FASTQ_QC {
     def write_reads = params.mode != 'amplicon'
     def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
     """
-    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${reads.join(' ')}
+    # the integrity check and fastp read the same files at once; the check's verdict decides
+    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${reads.join(' ')} &
+    check_pid=\$!
 
     fastp ${in_args} ${out_args} \\
         --thread ${task.cpus} \\
@@ -34,7 +37,9 @@ process FASTQ_QC {
         --qualified_quality_phred ${params.fastp_qualified_quality} \\
         ${pe ? '--detect_adapter_for_pe' : ''} \\
         --json ${id}.fastp.json --html ${id}.fastp.html \\
-        ${params.fastp_extra_args} 2> ${id}.fastp.log
+        ${params.fastp_extra_args} 2> ${id}.fastp.log || fastp_rc=\$?
+    wait \$check_pid
+    [ "\${fastp_rc:-0}" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }
 
     # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip
     for f in *.fastp.fastq.gz; do [ ! -e "\$f" ] || [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done
