@@ -7,47 +7,6 @@ nextflow.enable.dsl = 2
 
 include { AMPLICON } from './workflows/amplicon'
 
-// Run `soilbiome validate` on the samplesheet before any process is submitted; a bad sheet
-// stops the run here with every problem listed (row, column, reason).
-def validateSamplesheet(String input, String outdir) {
-    if (!input) {
-        error "No samplesheet: give --input samplesheet.csv (or use -profile test)"
-    }
-    def normalised = file("${outdir}/pipeline_info/samplesheet.valid.csv")
-    normalised.parent.mkdirs()
-    def cmd = ["${projectDir}/bin/soilbiome", 'validate', file(input).toString(), '--out', normalised.toString()]
-    def proc = cmd.execute()
-    def out = new StringBuilder()
-    def err = new StringBuilder()
-    proc.waitForProcessOutput(out, err)
-    if (proc.exitValue() != 0) {
-        error "Samplesheet ${input} is invalid:\n${err.toString().trim()}"
-    }
-    log.info out.toString().trim()
-    return normalised
-}
-
-// Find the reference database in the database sheet and verify its sha256 before any task runs.
-def checkReference(String sheet, String name, String outdir) {
-    if (!sheet || !name) {
-        error "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
-    }
-    def resolved = file("${outdir}/pipeline_info/reference_database.json")
-    resolved.parent.mkdirs()
-    def cmd = ["${projectDir}/bin/soilbiome", 'refdb', 'check', '--sheet', file(sheet).toString(),
-               '--name', name, '--out', resolved.toString()]
-    def proc = cmd.execute()
-    def out = new StringBuilder()
-    def err = new StringBuilder()
-    proc.waitForProcessOutput(out, err)
-    if (proc.exitValue() != 0) {
-        error "Reference database check failed:\n${err.toString().trim()}"
-    }
-    log.info out.toString().trim()
-    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
-    return [db, file(db.path)]
-}
-
 // Run a soilbiome command at start-up (before any task); stop the run if it fails.
 def soilbiomeOrStop(List args, String what) {
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
@@ -58,6 +17,32 @@ def soilbiomeOrStop(List args, String what) {
         error "${what}:\n${(out.toString() + err.toString()).trim()}"
     }
     return out.toString().trim()
+}
+
+// Run `soilbiome validate` on the samplesheet before any process is submitted; a bad sheet
+// stops the run here with every problem listed (row, column, reason).
+def validateSamplesheet(String input, String outdir) {
+    if (!input) {
+        error "No samplesheet: give --input samplesheet.csv (or use -profile test)"
+    }
+    def normalised = file("${outdir}/pipeline_info/samplesheet.valid.csv")
+    normalised.parent.mkdirs()
+    log.info soilbiomeOrStop(['validate', file(input), '--out', normalised],
+                             "Samplesheet ${input} is invalid")
+    return normalised
+}
+
+// Find the reference database in the database sheet and verify its sha256 before any task runs.
+def checkReference(String sheet, String name, String outdir) {
+    if (!sheet || !name) {
+        error "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
+    }
+    def resolved = file("${outdir}/pipeline_info/reference_database.json")
+    resolved.parent.mkdirs()
+    log.info soilbiomeOrStop(['refdb', 'check', '--sheet', file(sheet), '--name', name,
+                              '--out', resolved], 'Reference database check failed')
+    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
+    return [db, file(db.path)]
 }
 
 // The sharing agreement every published BIOM is stamped under: it must have no ERROR finding.
