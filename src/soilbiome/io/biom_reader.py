@@ -1,0 +1,176 @@
+"""The one validated BIOM 2.1 reader: every command that reads a table goes through here.
+
+:func:`read_table` opens the HDF5 file with h5py, checks structure and values before anything
+is used (unique non-empty IDs; the sample-major matrix's ``indptr``/``indices``/``data``
+lengths, ranges and values; finite, non-negative values) and returns a sparse
+:class:`~soilbiome.model.table.FeatureTable`. It never builds a dense samples x features
+matrix and never goes through ``biom.load_table`` (whose parser crashes on corrupt pointers).
+Any problem raises :class:`~soilbiome.io.biom.BiomError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from soilbiome.io.biom import BiomError, _check_ids, _check_matrix, _decode
+from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
+from soilbiome.taxonomy.lineage import RANKS
+
+
+def clean_rank_label(label: object) -> str:
+    """Strip a Greengenes/SILVA-style rank prefix (``p__``, ``D_1__``) and whitespace.
+
+    Returns ``""`` for an unassigned rank (empty, None, or a bare prefix).
+    """
+    if label is None:
+        return ""
+    text = label.decode("utf-8") if isinstance(label, bytes) else str(label)
+    text = text.strip()
+    if "__" in text:
+        head, _, tail = text.partition("__")
+        if len(head) <= 4 and head.replace("_", "").isalnum():
+            text = tail.strip()
+    return text
+
+
+def _attr_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        if value.shape == ():
+            return _attr_text(value.item())
+        return ",".join(_attr_text(v) for v in value.tolist())
+    return str(value)
+
+
+def _sniff(path: Path) -> None:
+    if not path.exists():
+        raise BiomError("BIOM table not found", location=str(path))
+    if not path.is_file():
+        raise BiomError("not a file", location=str(path))
+    if h5py.is_hdf5(path):
+        return
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip()
+    if head.startswith(b"{"):
+        raise BiomError(
+            "JSON BIOM (format 1.0) is not accepted; convert it with "
+            "'biom convert -i IN.biom -o OUT.biom --to-hdf5' and re-run",
+            location=str(path),
+        )
+    raise BiomError("not an HDF5 file (BIOM 2.1 tables are HDF5)", location=str(path))
+
+
+def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
+    index = pd.Index(feature_ids, name="feature")
+    rows: list[list[str]] = []
+    name = "observation/metadata/taxonomy"
+    if name in handle and len(handle[name]) == len(feature_ids):
+        raw = handle[name][()]
+        for entry in raw:
+            values = [entry] if np.ndim(entry) == 0 else list(entry)
+            if len(values) == 1:
+                text = values[0].decode() if isinstance(values[0], bytes) else str(values[0])
+                values = text.replace(",", ";").split(";")
+            names = [clean_rank_label(v) for v in values]
+            rows.append((names + [""] * len(RANKS))[: len(RANKS)])
+    else:
+        rows = [[""] * len(RANKS) for _ in feature_ids]
+    return pd.DataFrame(rows, index=index, columns=list(RANKS), dtype=object)
+
+
+def _metadata_columns(handle: h5py.File, axis: str, n: int, skip: set[str]) -> dict[str, list]:
+    group = handle.get(f"{axis}/metadata")
+    out: dict[str, list] = {}
+    if not isinstance(group, h5py.Group):
+        return out
+    for name in sorted(group.keys()):
+        if name in skip or not isinstance(group[name], h5py.Dataset):
+            continue
+        values = group[name][()]
+        if np.ndim(values) != 1 or len(values) != n:
+            raise BiomError(
+                f"{axis} metadata '{name}' has shape {np.shape(values)} for {n} {axis}s"
+            )
+        out[name] = _decode(values) if values.dtype.kind in "SOU" else values.tolist()
+    return out
+
+
+def read_table(path: str | Path) -> FeatureTable:
+    """Read and validate a BIOM 2.1 (HDF5) table.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    FeatureTable
+
+    Raises
+    ------
+    BiomError
+        Missing, not HDF5 (JSON BIOM 1.0 is named as such), unreadable, duplicate or empty
+        IDs, corrupt matrix pointers, negative or non-finite values, no samples.
+    """
+    path = Path(path)
+    _sniff(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            return _read(handle, path)
+    except BiomError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise BiomError(f"cannot read BIOM table ({exc})", location=str(path)) from None
+
+
+def _read(handle: h5py.File, path: Path) -> FeatureTable:
+    where = str(path)
+    problems: list[str] = []
+    feature_ids, found = _check_ids(handle, "observation")
+    problems += found
+    sample_ids, found = _check_ids(handle, "sample")
+    problems += found
+    if feature_ids is None or sample_ids is None:
+        raise BiomError("; ".join(problems), location=where)
+    nnz = int(handle.attrs["nnz"]) if "nnz" in handle.attrs else None
+    # the sample-major group is CSC over samples = CSR samples x features
+    matrix, found = _check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
+    problems += found
+    if problems:
+        raise BiomError("; ".join(problems), location=where)
+    if not sample_ids:
+        raise BiomError("table has no samples", location=where)
+    counts = sparse.csr_matrix(matrix, dtype=np.float64)
+    counts.eliminate_zeros()
+    counts.sort_indices()
+    attributes = {str(k): _attr_text(v) for k, v in handle.attrs.items()}
+    kind = attributes.get(VALUE_KIND_ATTR, "")
+    if kind not in ("", COUNTS, RELATIVE):
+        raise BiomError(f"attribute {VALUE_KIND_ATTR} is '{kind}', expected counts or relative",
+                        location=where)
+    if not kind:
+        data = counts.data
+        kind = COUNTS if np.array_equal(data, np.round(data)) else RELATIVE
+    elif kind == COUNTS and not np.array_equal(counts.data, np.round(counts.data)):
+        raise BiomError("table says it holds counts but has non-integer values", location=where)
+    taxonomy = _taxonomy(handle, feature_ids)
+    obs_md = _metadata_columns(handle, "observation", len(feature_ids), {"taxonomy"})
+    sample_md = pd.DataFrame(_metadata_columns(handle, "sample", len(sample_ids), set()),
+                             index=pd.Index(sample_ids, name="sample"))
+    return FeatureTable(
+        sample_ids=tuple(sample_ids),
+        feature_ids=tuple(feature_ids),
+        counts=counts,
+        value_kind=kind,
+        taxonomy=taxonomy,
+        sample_metadata=sample_md,
+        observation_metadata=obs_md,
+        attributes=attributes,
+        path=path,
+    )
