@@ -126,7 +126,7 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
 def verify(table: Path, agreement: Path, crate: Path | None, today: dt.datetime | None,
            as_json: bool) -> None:
     """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D9)."""
-    from soilbiome.sharing.stamp import verify_report
+    from soilbiome.sharing.verify import verify_report
 
     _emit(verify_report(table, agreement, today=_day(today), crate=crate), as_json)
 
@@ -172,7 +172,7 @@ def check_merge_cmd(tables: tuple[Path, ...], agreements: tuple[Path, ...],
                     output_license: str | None, today: dt.datetime | None,
                     as_json: bool) -> None:
     """Check whether stamped TABLES may be merged, and under which terms (rules C1..C15)."""
-    from soilbiome.sharing.stamp import check_merge
+    from soilbiome.sharing.merge_check import check_merge
 
     _emit(check_merge(list(tables), list(agreements), declared_license=output_license,
                       today=_day(today)), as_json)

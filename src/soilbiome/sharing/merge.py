@@ -3,7 +3,7 @@
 :func:`combine_terms` is the library entry point the comparison workflow calls: it takes the
 terms of every input (from their agreements or from their stamps) and returns the terms the
 merged output must carry, or a refusal with the reasons. Rule C15 (per-sample provenance)
-needs the tables themselves and lives in :func:`soilbiome.sharing.stamp.check_merge`.
+needs the tables themselves and lives in :func:`soilbiome.sharing.merge_check.check_merge`.
 """
 
 from __future__ import annotations
