@@ -1,0 +1,159 @@
+"""Shared pieces of the diversity package: the error, metric names and the count-table input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilbiome.errors import InputError, SoilbiomeError
+from soilbiome.taxonomy.lineage import RANKS
+
+#: Accepted ``--shannon-base`` values and the logarithm base each stands for.
+SHANNON_BASES: dict[str, float] = {"e": math.e, "2": 2.0}
+
+ALPHA_METRICS: tuple[str, ...] = (
+    "observed_features",
+    "shannon",
+    "simpson",
+    "chao1",
+    "pielou_evenness",
+)
+BETA_METRICS: tuple[str, ...] = ("braycurtis", "jaccard")
+PHYLO_METRICS: tuple[str, ...] = ("weighted_unifrac", "unweighted_unifrac")
+
+SIMPSON_DEFINITION = "Gini-Simpson 1 - sum(p_i^2) (vegan diversity 'simpson', skbio simpson)"
+CHAO1_DEFINITION = (
+    "bias-corrected Chao1 S_obs + F1*(F1-1)/(2*(F2+1)) (vegan estimateR S.chao1, "
+    "skbio chao1 bias_corrected=True); integer counts only"
+)
+
+
+class DiversityError(SoilbiomeError):
+    """A diversity computation cannot be carried out with the given data and parameters."""
+
+    exit_code = 2
+
+
+def clean_rank_label(label: object) -> str:
+    """Strip a greengenes/SILVA style rank prefix (``p__``, ``D_1__``) and whitespace.
+
+    Parameters
+    ----------
+    label : object
+        One taxonomy string (or None).
+
+    Returns
+    -------
+    str
+        The bare taxon name; ``""`` when unassigned (empty, None, or a bare prefix).
+    """
+    if label is None:
+        return ""
+    text = str(label).strip()
+    if "__" in text:
+        head, _, tail = text.partition("__")
+        if len(head) <= 4 and head.replace("_", "").isalnum():
+            text = tail.strip()
+    return text
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """A feature table as the diversity and report code use it.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        Samples (rows) x features (columns), float64 (integers where the BIOM holds counts).
+    sample_metadata : pandas.DataFrame
+        One row per sample (same order as ``counts``), possibly without columns.
+    taxonomy : pandas.DataFrame
+        One row per feature, columns :data:`RANKS`, prefixes stripped, ``""`` = unassigned.
+    source : str
+        Where the table came from (path), for the record.
+    """
+
+    counts: pd.DataFrame
+    sample_metadata: pd.DataFrame
+    taxonomy: pd.DataFrame
+    source: str = ""
+
+
+def load_table(path: str | Path) -> CountTable:
+    """Load a BIOM (2.1 HDF5 or 1.0 JSON) table with ``biom.load_table``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The BIOM file.
+
+    Returns
+    -------
+    CountTable
+        Counts as samples x features, sample metadata and cleaned taxonomy.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or has duplicate / no sample IDs.
+    """
+    import biom
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("BIOM table not found", location=str(path))
+    try:
+        table = biom.load_table(str(path))
+    except Exception as exc:  # biom raises many types (TypeError, OSError, KeyError, ...)
+        raise InputError(f"cannot read BIOM table ({exc})", location=str(path)) from None
+    samples = [str(s) for s in table.ids(axis="sample")]
+    features = [str(f) for f in table.ids(axis="observation")]
+    for axis, ids in (("sample", samples), ("observation", features)):
+        dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+        if dup:
+            raise InputError(f"duplicate {axis} IDs: {', '.join(dup[:5])}", location=str(path))
+    if not samples:
+        raise InputError("table has no samples", location=str(path))
+    data = table.matrix_data.T.toarray().astype(np.float64)  # samples x features
+    counts = pd.DataFrame(data, index=pd.Index(samples, name="sample"), columns=features)
+    if not np.isfinite(data).all() or (data < 0).any():
+        raise InputError("table holds negative or non-finite values", location=str(path))
+
+    rows = []
+    for sid in samples:
+        md = table.metadata(sid, axis="sample") or {}
+        rows.append({k: v for k, v in dict(md).items()})
+    sample_md = pd.DataFrame(rows, index=counts.index)
+
+    tax_rows = []
+    for fid in features:
+        md = table.metadata(fid, axis="observation") or {}
+        lineage = md.get("taxonomy") if hasattr(md, "get") else None
+        if isinstance(lineage, str):
+            lineage = [p for p in lineage.replace(",", ";").split(";")]
+        lineage = [clean_rank_label(x) for x in (list(lineage) if lineage is not None else [])]
+        lineage = (lineage + [""] * len(RANKS))[: len(RANKS)]
+        tax_rows.append(lineage)
+    taxonomy = pd.DataFrame(tax_rows, index=pd.Index(features, name="feature"), columns=RANKS)
+    return CountTable(counts, sample_md, taxonomy, str(path))
+
+
+def is_integer_table(counts: pd.DataFrame) -> bool:
+    """Whether every value is a whole number (counts rather than relative abundances)."""
+    values = np.asarray(counts, dtype=np.float64)
+    return bool(np.all(values == np.round(values)))
+
+
+def _as_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError("counts must be a samples x features pandas DataFrame")
+    if counts.index.has_duplicates:
+        raise DiversityError("duplicate sample IDs in the count table")
+    values = counts.to_numpy(dtype=np.float64)
+    if values.size and (not np.isfinite(values).all() or (values < 0).any()):
+        raise DiversityError("counts must be finite and non-negative")
+    return pd.DataFrame(values, index=counts.index.astype(str), columns=counts.columns.astype(str))
