@@ -22,7 +22,12 @@ from soilbiome.errors import InputError
               default=None, help="Newick tree (tips = feature IDs) for UniFrac.")
 @click.option("--group-by", default=None, help="Sample metadata column for PERMANOVA.")
 @click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True,
-              help="PERMANOVA permutations.")
+              help="Permutations of PERMANOVA and the --env tests.")
+@click.option("--env", "env", default=None, metavar="VAR[,VAR...]",
+              help="Numeric sample metadata (soil) variables to test against the community: "
+                   "Mantel, envfit vectors on the PCoA, dbRDA, alpha correlations.")
+@click.option("--env-metric", default="braycurtis", show_default=True,
+              help="Community distance used by the --env tests.")
 @click.option("--shannon-base", type=click.Choice(["e", "2"]), default="e", show_default=True,
               help="Logarithm base of Shannon (QIIME 2 uses 2, vegan/scikit-bio e).")
 def diversity(
@@ -35,12 +40,21 @@ def diversity(
     group_by: str | None,
     permutations: int,
     shannon_base: str,
+    env: str | None,
+    env_metric: str,
 ) -> None:
     """Alpha and beta diversity of a BIOM TABLE, written into --outdir."""
     from soilbiome.diversity import load_table, run_diversity
 
     if no_rarefaction and rarefaction_depth is not None:
         raise InputError("--rarefaction-depth and --no-rarefaction are mutually exclusive")
+    soil_table = None
+    if env:
+        from soilbiome.io.biom_reader import read_table
+        from soilbiome.soil.context import environment, parse_env
+
+        soil_table = read_table(table)
+        environment(soil_table, parse_env(env))  # refuse bad --env before any output
     summary = run_diversity(
         load_table(table),
         outdir,
@@ -52,6 +66,11 @@ def diversity(
         shannon_base=shannon_base,
         permutations=permutations,
     )
+    if soil_table is not None:
+        from soilbiome.soil import run_soil_context
+
+        run_soil_context(soil_table, outdir, parse_env(env), metric=env_metric,
+                         permutations=permutations, seed=seed)
     depth = summary["parameters"]["rarefaction"]["depth"]
     click.echo(
         f"diversity: {summary['input']['samples']} samples, "

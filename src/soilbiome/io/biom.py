@@ -9,7 +9,9 @@ What a soilbiome BIOM holds (``docs/biom.md`` is the user-facing version):
   ``confidence_<rank>`` (decimal string 0-1, ``""`` where the classifier gave none),
   ``sequence``, ``classifier`` and ``reference``;
 * sample metadata: every samplesheet column except ``sample``, ``fastq_1``, ``fastq_2`` and
-  ``single_end`` (so site, run, the MIxS soil fields and any extra column), as strings;
+  ``single_end`` (so site, run, the MIxS soil fields and any extra column), as strings, except
+  the soil measurements of :mod:`soilbiome.model.soil` (float64 in canonical units, NaN =
+  missing; units in the root attribute ``soilbiome:sample-units``);
 * attributes: ``type = "OTU table"``, ``generated-by = "soilbiome <version>"``, a naive
   ISO 8601 ``creation-date`` (biom-format's validator rejects a timezone).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -37,10 +40,13 @@ from soilbiome import __version__
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
 from soilbiome.model.samplesheet import MIXS_REQUIRED
+from soilbiome.model.soil import canonical_units, typed_metadata
 from soilbiome.taxonomy.lineage import RANKS, Lineage, feature_id_for, read_lineage
 
 #: BIOM table type of an ASV count table (biom-format's name for a feature count table).
 TABLE_TYPE = "OTU table"
+#: Root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
+SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
 #: Observation metadata every soilbiome BIOM carries.
 REQUIRED_OBSERVATION_METADATA: tuple[str, ...] = ("taxonomy", "sequence")
 #: Sample metadata every soilbiome BIOM carries (the MIxS soil fields of the samplesheet).
@@ -353,7 +359,7 @@ def build_table(
         _observation_metadata(seq, lineages[fid])
         for fid, seq in zip(counts.feature_ids, counts.sequences, strict=True)
     ]
-    sample_md = [dict(row) for row in samples.rows]
+    sample_md = [typed_metadata(row) for row in samples.rows]  # soil fields as numbers
     return Table(
         matrix,
         list(counts.feature_ids),
@@ -365,7 +371,10 @@ def build_table(
     )
 
 
-def write_biom(table, out: str | Path, *, creation_date: dt.datetime | None = None) -> Path:  # noqa: ANN001
+def write_biom(  # noqa: ANN001
+    table, out: str | Path, *, creation_date: dt.datetime | None = None,
+    attributes: dict[str, str] | None = None,
+) -> Path:
     """Write ``table`` as BIOM 2.1 HDF5, atomically, after validating the written file.
 
     The file is written to a temp file beside ``out``, checked with :func:`validate_biom`, and
@@ -377,6 +386,8 @@ def write_biom(table, out: str | Path, *, creation_date: dt.datetime | None = No
     out : str or Path
     creation_date : datetime, optional
         Naive timestamp (default: now, to the second). A timezone is rejected.
+    attributes : dict, optional
+        Extra root attributes (e.g. ``soilbiome:sample-units``).
 
     Returns
     -------
@@ -390,6 +401,8 @@ def write_biom(table, out: str | Path, *, creation_date: dt.datetime | None = No
         with h5py.File(tmp, "w") as handle:
             table.to_hdf5(handle, f"soilbiome {__version__}", compress=True, creation_date=stamp)
             pad_empty_samples(handle)
+            for key, value in (attributes or {}).items():
+                handle.attrs[key] = value
         problems = validate_biom(tmp)
         if problems:
             raise BiomError(
@@ -472,7 +485,8 @@ def build_biom(
     table = build_table(
         counts, lineages, samples, lineage_path=lineage_path, table_id=table_id or out.stem
     )
-    write_biom(table, out)
+    units = canonical_units(list(samples.rows))
+    write_biom(table, out, attributes={SAMPLE_UNITS_ATTR: json.dumps(units)} if units else None)
     totals = counts.matrix.sum(axis=0)
     empty = tuple(s for s, t in zip(counts.sample_ids, totals, strict=True) if t == 0)
     unused = len(set(lineages) - set(counts.feature_ids))

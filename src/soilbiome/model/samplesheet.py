@@ -1,9 +1,9 @@
 """The samplesheet contract: one row per sample, reads plus MIxS soil metadata.
 
 A samplesheet is a CSV with the columns ``sample``, ``fastq_1``, ``fastq_2`` (empty for
-single-end), optional ``site`` and ``run``, and the MIxS soil fields listed in
-:data:`MIXS_REQUIRED`. Any further column is kept as sample metadata. Relative read paths are
-resolved against the samplesheet's own folder.
+single-end), optional ``site`` and ``run``, the MIxS fields listed in :data:`MIXS_REQUIRED`
+and optional soil measurements (:mod:`soilbiome.model.soil`). Any further column is kept as
+sample metadata. Relative read paths are resolved against the samplesheet's own folder.
 
 Validation collects *every* problem, each naming the line, the sample and the column, so a user
 fixes the sheet in one pass. Nothing is written unless the whole sheet is valid.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from soilbiome.errors import SamplesheetError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.model import soil
 
 #: MIxS soil fields (MIxS 6/7 ``MimarksSSoil`` / ``MimsSoil`` core + soil package) that every
 #: row must carry. INSDC missing-value terms are accepted where a value cannot be known.
@@ -273,6 +274,8 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
                 if problem:
                     problems.append(f"{where}, column '{column}': {problem}")
 
+        problems += soil.check_row(record, where)
+
         if reads and reads[0] is not None:
             rows.append(
                 SampleRow(
@@ -282,6 +285,7 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
                     metadata={c: (record.get(c) or "").strip() for c in metadata_columns},
                 )
             )
+    problems += soil.check_sheet_units(records)
     if problems:
         raise SamplesheetError(str(path), problems)
     return Samplesheet(path=path, rows=tuple(rows), metadata_columns=metadata_columns)
