@@ -27,6 +27,8 @@ from soilbiome.errors import InputError
               help="Numeric sample metadata (soil) variables to test against the community: "
                    "Mantel, envfit vectors on the PCoA, dbRDA, alpha correlations.")
 @click.option("--env-metric", default="braycurtis", show_default=True,
+              type=click.Choice(["braycurtis", "jaccard", "weighted_unifrac",
+                                 "unweighted_unifrac"]),
               help="Community distance used by the --env tests.")
 @click.option("--shannon-base", type=click.Choice(["e", "2"]), default="e", show_default=True,
               help="Logarithm base of Shannon (QIIME 2 uses 2, vegan/scikit-bio e).")
@@ -53,6 +55,8 @@ def diversity(
         from soilbiome.io.biom_reader import read_table
         from soilbiome.soil.context import environment, parse_env
 
+        if env_metric.endswith("unifrac") and tree is None:
+            raise InputError(f"--env-metric {env_metric} needs --tree")
         soil_table = read_table(table)
         environment(soil_table, parse_env(env))  # refuse bad --env before any output
     summary = run_diversity(
