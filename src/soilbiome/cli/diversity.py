@@ -32,6 +32,8 @@ from soilbiome.errors import InputError
               help="Community distance used by the --env tests.")
 @click.option("--shannon-base", type=click.Choice(["e", "2"]), default="e", show_default=True,
               help="Logarithm base of Shannon (QIIME 2 uses 2, vegan/scikit-bio e).")
+@click.option("--pcoa-axes", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Principal coordinates kept in the PCoA outputs.")
 def diversity(
     table: Path,
     outdir: Path,
@@ -44,23 +46,25 @@ def diversity(
     shannon_base: str,
     env: str | None,
     env_metric: str,
+    pcoa_axes: int,
 ) -> None:
     """Alpha and beta diversity of a BIOM TABLE, written into --outdir."""
-    from soilbiome.diversity import load_table, run_diversity
+    from soilbiome.diversity import run_diversity
+    from soilbiome.io.biom_reader import read_table
 
     if no_rarefaction and rarefaction_depth is not None:
         raise InputError("--rarefaction-depth and --no-rarefaction are mutually exclusive")
+    feature_table = read_table(table)
     soil_table = None
     if env:
-        from soilbiome.io.biom_reader import read_table
         from soilbiome.soil.context import environment, parse_env
 
         if env_metric.endswith("unifrac") and tree is None:
             raise InputError(f"--env-metric {env_metric} needs --tree")
-        soil_table = read_table(table)
+        soil_table = feature_table
         environment(soil_table, parse_env(env))  # refuse bad --env before any output
     summary = run_diversity(
-        load_table(table),
+        feature_table,
         outdir,
         rarefaction_depth=rarefaction_depth,
         rarefaction=not no_rarefaction,
@@ -69,6 +73,7 @@ def diversity(
         group_by=group_by,
         shannon_base=shannon_base,
         permutations=permutations,
+        pcoa_axes=pcoa_axes,
     )
     if soil_table is not None:
         from soilbiome.soil import run_soil_context

@@ -1,7 +1,10 @@
 """Alpha and beta diversity, rarefaction, ordination and group tests on a BIOM count table.
 
-The library works on a *samples x features* :class:`pandas.DataFrame` of counts (the
-orientation of scikit-bio and vegan), so the comparison work can reuse it on merged tables:
+The library works on a sparse *samples x features* table (the orientation of scikit-bio and
+vegan): a :class:`~soilbiome.model.table.FeatureTable` from the one BIOM reader, or a
+:class:`pandas.DataFrame` for library callers, brought into CSR form by :func:`as_sparse` and
+never densified. ``soilbiome diversity``, the pipeline's DIVERSITY step and ``compare`` share
+the same kernels:
 :func:`alpha_diversity`, :func:`beta_diversity`, :func:`rarefy`, :func:`rarefaction_curve`,
 :func:`pcoa` and :func:`permanova`. :func:`run_diversity` ties them together for the
 ``soilbiome diversity`` command and writes every output atomically.
@@ -21,7 +24,7 @@ Conventions (see ``docs/diversity.md``):
 """
 
 from soilbiome.diversity.alpha import alpha_diversity
-from soilbiome.diversity.beta import beta_diversity
+from soilbiome.diversity.beta import Distances, beta_block, beta_diversity, sparse_beta
 from soilbiome.diversity.common import (
     ALPHA_METRICS,
     BETA_METRICS,
@@ -32,11 +35,13 @@ from soilbiome.diversity.common import (
     SIMPSON_DEFINITION,
     CountTable,
     DiversityError,
+    SparseCounts,
+    as_sparse,
     clean_rank_label,
     is_integer_table,
     load_table,
 )
-from soilbiome.diversity.ordination import pcoa
+from soilbiome.diversity.ordination import PCoAResult, pcoa, pcoa_result
 from soilbiome.diversity.rarefy import (
     CURVE_METHOD,
     RAREFACTION_METHOD,
@@ -45,7 +50,7 @@ from soilbiome.diversity.rarefy import (
     rarefy,
 )
 from soilbiome.diversity.run import run_diversity, versions
-from soilbiome.diversity.stats import permanova
+from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
 
 __all__ = [
     "ALPHA_METRICS",
@@ -58,17 +63,26 @@ __all__ = [
     "SHANNON_BASES",
     "SIMPSON_DEFINITION",
     "CountTable",
+    "Distances",
+    "PCoAResult",
+    "SparseCounts",
     "DiversityError",
     "Rarefied",
+    "adonis2_table",
     "alpha_diversity",
+    "as_sparse",
+    "beta_block",
     "beta_diversity",
     "clean_rank_label",
     "is_integer_table",
     "load_table",
     "pcoa",
+    "pcoa_result",
     "permanova",
+    "permdisp",
     "rarefaction_curve",
     "rarefy",
     "run_diversity",
+    "sparse_beta",
     "versions",
 ]

@@ -7,21 +7,17 @@ import math
 import numpy as np
 import pandas as pd
 
-from soilbiome.diversity.common import (
-    SHANNON_BASES,
-    DiversityError,
-    _as_counts,
-    is_integer_table,
-)
+from soilbiome.diversity.common import SHANNON_BASES, DiversityError, as_sparse
 
 
-def alpha_diversity(counts: pd.DataFrame, shannon_base: str | float = "e") -> pd.DataFrame:
+def alpha_diversity(counts: object, shannon_base: str | float = "e") -> pd.DataFrame:
     """Observed features, Shannon, Gini-Simpson, Chao1 and Pielou's evenness per sample.
 
     Parameters
     ----------
-    counts : pandas.DataFrame
+    counts : FeatureTable, SparseCounts or pandas.DataFrame
         Samples x features; integer counts, or relative abundances (then Chao1 is NaN).
+        Only the non-zero values are visited.
     shannon_base : {"e", "2"} or float, default "e"
         Logarithm base of Shannon (and so of Pielou's ``H / log S``, which does not depend on
         it). Recorded in column ``shannon_base``.
@@ -41,24 +37,25 @@ def alpha_diversity(counts: pd.DataFrame, shannon_base: str | float = "e") -> pd
     rather than by library defaults (scikit-bio's ``pielou_e`` returns 1.0 for one feature
     and its ``chao1`` returns richness on relative abundances; both are NaN here).
     """
-    counts = _as_counts(counts)
+    sc = as_sparse(counts)
     base_label, base = _shannon_base(shannon_base)
-    x = counts.to_numpy()
-    total = x.sum(axis=1)
-    present = x > 0
-    observed = present.sum(axis=1).astype(np.float64)
+    m = sc.matrix
+    n = m.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(m.indptr))
+    data = m.data
+    total = np.bincount(rows, weights=data, minlength=n)
+    observed = np.diff(m.indptr).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / total[:, None]
-        plogp = np.where(present, p * np.log(np.where(present, p, 1.0)), 0.0)
-        shannon = -plogp.sum(axis=1) / math.log(base)
-        simpson = 1.0 - (p * p).sum(axis=1)
+        p = data / total[rows]
+        shannon = -np.bincount(rows, weights=p * np.log(p), minlength=n) / math.log(base)
+        simpson = 1.0 - np.bincount(rows, weights=p * p, minlength=n)
         pielou = shannon * math.log(base) / np.log(observed)
-    integer = is_integer_table(counts)
-    f1 = (x == 1).sum(axis=1)
-    f2 = (x == 2).sum(axis=1)
+    integer = sc.integer
+    f1 = np.bincount(rows, weights=(data == 1), minlength=n)
+    f2 = np.bincount(rows, weights=(data == 2), minlength=n)
     chao1 = observed + f1 * (f1 - 1) / (2.0 * (f2 + 1))
 
-    notes: list[list[str]] = [[] for _ in range(len(x))]
+    notes: list[list[str]] = [[] for _ in range(n)]
     empty = total == 0
     for i in np.flatnonzero(empty):
         notes[i].append(
@@ -75,7 +72,7 @@ def alpha_diversity(counts: pd.DataFrame, shannon_base: str | float = "e") -> pd
         chao1[empty] = np.nan
     else:
         chao1[:] = np.nan
-        for i in range(len(x)):
+        for i in range(n):
             notes[i].append("non-integer values (relative abundances?): chao1 needs counts")
 
     out = pd.DataFrame(
@@ -89,7 +86,7 @@ def alpha_diversity(counts: pd.DataFrame, shannon_base: str | float = "e") -> pd
             "pielou_evenness": pielou,
             "note": ["; ".join(n) for n in notes],
         },
-        index=pd.Index(counts.index, name="sample"),
+        index=pd.Index(sc.sample_ids, name="sample"),
     )
     return out
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.taxonomy.lineage import RANKS
@@ -157,3 +158,84 @@ def _as_counts(counts: pd.DataFrame) -> pd.DataFrame:
     if values.size and (not np.isfinite(values).all() or (values < 0).any()):
         raise DiversityError("counts must be finite and non-negative")
     return pd.DataFrame(values, index=counts.index.astype(str), columns=counts.columns.astype(str))
+
+
+@dataclass(frozen=True)
+class SparseCounts:
+    """Samples x features values as the engine uses them: CSR, float64, canonical.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        Shape ``(n_samples, n_features)``; sorted indices, no stored zeros.
+    sample_ids : tuple of str
+    feature_ids : tuple of str
+    integer : bool
+        Whether every value is a whole number (read counts).
+    """
+
+    matrix: sparse.csr_matrix
+    sample_ids: tuple[str, ...]
+    feature_ids: tuple[str, ...]
+    integer: bool
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Sum of each sample's values."""
+        return np.asarray(self.matrix.sum(axis=1)).ravel()
+
+    def rows(self, keep: np.ndarray) -> SparseCounts:
+        """The samples selected by a boolean mask or index array, in that order."""
+        idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
+        return SparseCounts(self.matrix[idx], tuple(self.sample_ids[i] for i in idx),
+                            self.feature_ids, self.integer)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Dense samples x features frame (small tables and tests only)."""
+        return pd.DataFrame(self.matrix.toarray(), index=pd.Index(self.sample_ids, name="sample"),
+                            columns=list(self.feature_ids))
+
+
+def as_sparse(counts: object) -> SparseCounts:
+    """Bring a table into the engine's form without densifying it.
+
+    Parameters
+    ----------
+    counts : FeatureTable, SparseCounts, CountTable or pandas.DataFrame
+        A :class:`~soilbiome.model.table.FeatureTable` from
+        :func:`soilbiome.io.biom_reader.read_table` (sparse, the normal case), or a samples x
+        features frame (library callers and tests).
+
+    Returns
+    -------
+    SparseCounts
+
+    Raises
+    ------
+    DiversityError
+        Duplicate sample IDs, negative or non-finite values.
+    """
+    from soilbiome.model.table import FeatureTable
+
+    if isinstance(counts, SparseCounts):
+        return counts
+    if isinstance(counts, FeatureTable):
+        matrix = sparse.csr_matrix(counts.counts, dtype=np.float64)
+        samples, features = counts.sample_ids, counts.feature_ids
+    else:
+        if isinstance(counts, CountTable):
+            counts = counts.counts
+        if not isinstance(counts, pd.DataFrame):
+            raise TypeError("counts must be a FeatureTable or a samples x features DataFrame")
+        if counts.index.has_duplicates:
+            raise DiversityError("duplicate sample IDs in the count table")
+        matrix = sparse.csr_matrix(counts.to_numpy(dtype=np.float64))
+        samples = tuple(str(s) for s in counts.index)
+        features = tuple(str(f) for f in counts.columns)
+    matrix.eliminate_zeros()
+    matrix.sort_indices()
+    data = matrix.data
+    if data.size and (not np.isfinite(data).all() or (data < 0).any()):
+        raise DiversityError("counts must be finite and non-negative")
+    integer = bool(np.array_equal(data, np.round(data)))
+    return SparseCounts(matrix, tuple(samples), tuple(features), integer)

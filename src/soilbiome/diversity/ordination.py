@@ -1,21 +1,109 @@
-"""Ordination of a distance matrix: principal coordinates (PCoA)."""
+"""Ordination of a distance matrix: principal coordinates (PCoA), keeping the axes used.
+
+Classical scaling (Gower 1966): the squared distances are Gower-centred and only the
+leading eigenpairs are computed (``scipy.linalg.eigh`` with ``subset_by_index``), so the cost
+and the output follow the number of axes kept, not the number of samples. Proportions
+explained are the eigenvalues over the trace of the centred matrix (the sum of all
+eigenvalues), as scikit-bio's ``pcoa`` reports them.
+"""
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from scipy.linalg import eigh
 
+from soilbiome.diversity.beta import as_distances
 from soilbiome.diversity.common import DiversityError
 
+#: Axes kept by default (the report draws PC1-PC3).
+DEFAULT_AXES = 10
 
-def pcoa(distance_matrix: object) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """Principal coordinates of a distance matrix (scikit-bio ``pcoa``, eigh method).
+
+@dataclass
+class PCoAResult:
+    """Principal coordinates of a distance matrix.
+
+    Attributes
+    ----------
+    samples : pandas.DataFrame
+        Coordinates, samples x ``PC1..PCk``.
+    eigvals : pandas.Series
+        Eigenvalue per kept axis.
+    proportion_explained : pandas.Series
+        Eigenvalue over the sum of all eigenvalues, per kept axis.
+    warnings : list of str
+        E.g. negative eigenvalues among the kept axes (non-Euclidean metric).
+    """
+
+    samples: pd.DataFrame
+    eigvals: pd.Series
+    proportion_explained: pd.Series
+    warnings: list[str]
+
+    def to_skbio(self) -> object:
+        """As :class:`skbio.OrdinationResults` (for ``.write(path)`` in its ordination format)."""
+        from skbio import OrdinationResults
+
+        return OrdinationResults(
+            short_method_name="PCoA", long_method_name="Principal Coordinate Analysis",
+            eigvals=self.eigvals, samples=self.samples,
+            proportion_explained=self.proportion_explained,
+        )
+
+
+def gower_centred(distance_matrix: object) -> np.ndarray:
+    """``-1/2`` times the double-centred squared distances (square, ``n x n``)."""
+    dm = as_distances(distance_matrix)
+    e = dm.data
+    e = -0.5 * e * e
+    row = e.mean(axis=1)
+    return e - row[:, None] - row[None, :] + row.mean()
+
+
+def pcoa_result(distance_matrix: object, axes: int = DEFAULT_AXES) -> PCoAResult:
+    """Principal coordinates on the ``axes`` leading eigenvalues.
 
     Parameters
     ----------
-    distance_matrix : skbio.DistanceMatrix
+    distance_matrix : Distances or skbio.DistanceMatrix
         At least three samples.
+    axes : int, default 10
+        Number of axes kept (at most ``n - 1``); axes with non-positive eigenvalues are dropped.
+
+    Returns
+    -------
+    PCoAResult
+    """
+    dm = as_distances(distance_matrix)
+    n = len(dm.ids)
+    if n < 3:
+        raise DiversityError("PCoA needs at least 3 non-empty samples")
+    k = max(1, min(int(axes), n - 1))
+    b = gower_centred(dm)
+    trace = float(np.trace(b))
+    vals, vecs = eigh(b, subset_by_index=[n - k, n - 1], overwrite_a=True, check_finite=False)
+    order = np.argsort(vals)[::-1]
+    vals, vecs = vals[order], vecs[:, order]
+    warnings: list[str] = []
+    tol = 1e-10 * max(abs(vals[0]), 1e-300)
+    positive = vals > tol
+    if not positive.all():
+        warnings.append(f"{int((~positive).sum())} of the {k} leading eigenvalues are not "
+                        "positive; those axes are left out")
+    vals, vecs = vals[positive], vecs[:, positive]
+    names = [f"PC{i + 1}" for i in range(len(vals))]
+    coords = pd.DataFrame(vecs * np.sqrt(vals), index=pd.Index(list(dm.ids), name="sample"),
+                          columns=names)
+    eig = pd.Series(vals, index=names)
+    return PCoAResult(coords, eig, eig / trace, warnings)
+
+
+def pcoa(distance_matrix: object, axes: int = DEFAULT_AXES
+         ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Principal coordinates of a distance matrix (see :func:`pcoa_result`).
 
     Returns
     -------
@@ -24,18 +112,7 @@ def pcoa(distance_matrix: object) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     pandas.Series
         Proportion of variance explained per axis.
     list of str
-        Warnings scikit-bio raised (e.g. negative eigenvalues of a non-Euclidean metric).
+        Warnings.
     """
-    from skbio.stats.ordination import pcoa as skbio_pcoa
-
-    if distance_matrix.shape[0] < 3:
-        raise DiversityError("PCoA needs at least 3 non-empty samples")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = skbio_pcoa(distance_matrix)
-    coords = result.samples.copy()
-    coords.index = pd.Index([str(i) for i in coords.index], name="sample")
-    proportion = result.proportion_explained.copy()
-    messages = sorted({str(w.message) for w in caught})
-    return coords, proportion, messages
-
+    res = pcoa_result(distance_matrix, axes)
+    return res.samples, res.proportion_explained, res.warnings

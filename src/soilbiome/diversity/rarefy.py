@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import gammaln
 
-from soilbiome.diversity.common import DiversityError, _as_counts, is_integer_table
+from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 
 RAREFACTION_METHOD = (
     "subsampling without replacement (multivariate hypergeometric draw, numpy Generator); "
@@ -27,19 +28,23 @@ class Rarefied:
     Attributes
     ----------
     table : pandas.DataFrame
-        Rarefied counts (samples x features) of the samples that reached ``depth``.
+        Rarefied counts (samples x features) of the samples that reached ``depth``; only for
+        frame input (``None`` for sparse input, see ``counts``).
     depth : int
         The depth every kept sample now sums to.
     seed : int
         The seed the draws derive from.
     excluded : dict of str to str
         Samples below ``depth`` and why (never silently dropped).
+    counts : SparseCounts
+        The rarefied counts of the kept samples, sparse.
     """
 
-    table: pd.DataFrame
+    table: pd.DataFrame | None
     depth: int
     seed: int
     excluded: dict[str, str] = field(default_factory=dict)
+    counts: SparseCounts | None = None
 
 
 def _sample_rng(seed: int, sample: str) -> np.random.Generator:
@@ -49,12 +54,12 @@ def _sample_rng(seed: int, sample: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
 
 
-def rarefy(counts: pd.DataFrame, depth: int, seed: int = 42) -> Rarefied:
+def rarefy(counts: object, depth: int, seed: int = 42) -> Rarefied:
     """Subsample every sample to ``depth`` reads without replacement, reproducibly.
 
     Parameters
     ----------
-    counts : pandas.DataFrame
+    counts : FeatureTable, SparseCounts or pandas.DataFrame
         Integer counts, samples x features.
     depth : int
         Target depth (> 0).
@@ -74,49 +79,59 @@ def rarefy(counts: pd.DataFrame, depth: int, seed: int = 42) -> Rarefied:
     Notes
     -----
     Equivalent in distribution to scikit-bio ``subsample_counts(replace=False)`` and vegan
-    ``rrarefy``; the draw uses :meth:`numpy.random.Generator.multivariate_hypergeometric`.
+    ``rrarefy``; the draw uses :meth:`numpy.random.Generator.multivariate_hypergeometric` on
+    the sample's non-zero counts only (a feature with no reads can receive none), so the cost
+    follows the number of non-zeros, not the number of features.
     """
-    counts = _as_counts(counts)
+    frame = isinstance(counts, pd.DataFrame)
+    sc = as_sparse(counts)
     if int(depth) != depth or depth <= 0:
         raise DiversityError(f"rarefaction depth must be a positive integer, got {depth}")
     if int(seed) != seed or seed < 0:
         raise DiversityError(f"seed must be a non-negative integer, got {seed}")
-    if not is_integer_table(counts):
+    if not sc.integer:
         raise DiversityError(
             "cannot rarefy non-integer values (relative abundances?); use --no-rarefaction"
         )
     depth = int(depth)
-    totals = counts.sum(axis=1)
-    keep, excluded = [], {}
-    for sample, total in totals.items():
-        if total == 0:
+    totals = sc.totals
+    excluded: dict[str, str] = {}
+    keep = totals >= depth
+    for i in np.flatnonzero(~keep):
+        sample = sc.sample_ids[i]
+        if totals[i] == 0:
             excluded[sample] = f"empty sample (0 reads) is below the rarefaction depth {depth}"
-        elif total < depth:
-            excluded[sample] = f"{int(total)} reads, below the rarefaction depth {depth}"
         else:
-            keep.append(sample)
-    out = np.zeros((len(keep), counts.shape[1]), dtype=np.int64)
-    for i, sample in enumerate(keep):
-        row = counts.loc[sample].to_numpy().astype(np.int64)
-        out[i] = _sample_rng(seed, sample).multivariate_hypergeometric(row, depth)
-    table = pd.DataFrame(
-        out.astype(np.float64), index=pd.Index(keep, name=counts.index.name), columns=counts.columns
-    )
-    return Rarefied(table, depth, int(seed), excluded)
+            excluded[sample] = f"{int(totals[i])} reads, below the rarefaction depth {depth}"
+    kept = sc.rows(keep)
+    m = kept.matrix
+    data = np.empty_like(m.data)
+    for i, sample in enumerate(kept.sample_ids):
+        a, b = m.indptr[i], m.indptr[i + 1]
+        row = m.data[a:b].astype(np.int64)
+        data[a:b] = _sample_rng(seed, sample).multivariate_hypergeometric(row, depth)
+    out = sparse.csr_matrix((data, m.indices.copy(), m.indptr.copy()), shape=m.shape)
+    out.eliminate_zeros()
+    rare = SparseCounts(out, kept.sample_ids, kept.feature_ids, True)
+    table = None
+    if frame:
+        table = rare.to_frame()
+        table.index.name = counts.index.name
+    return Rarefied(table, depth, int(seed), excluded, rare)
 
 
 def rarefaction_curve(
-    counts: pd.DataFrame, depths: Sequence[int] | None = None, steps: int = 20
+    counts: object, depths: Sequence[int] | None = None, steps: int = 20
 ) -> pd.DataFrame:
     """Expected observed features at several depths per sample (rarefaction curve).
 
     Uses the exact expectation of Hurlbert (1971),
     ``E[S_n] = sum_i 1 - C(N - N_i, n) / C(N, n)``, as vegan ``rarefy`` does, so the
-    curve needs no random seed.
+    curve needs no random seed. Only a sample's non-zero counts enter the sum.
 
     Parameters
     ----------
-    counts : pandas.DataFrame
+    counts : FeatureTable, SparseCounts or pandas.DataFrame
         Integer counts, samples x features.
     depths : sequence of int, optional
         Depths to evaluate; default ``steps`` evenly spaced depths from 1 to the largest
@@ -131,31 +146,40 @@ def rarefaction_curve(
         Long table with columns ``sample``, ``depth``, ``observed_features``. Empty samples
         get one row at depth 0 with 0 features, so they still appear.
     """
-    counts = _as_counts(counts)
-    if not is_integer_table(counts):
+    sc = as_sparse(counts)
+    if not sc.integer:
         raise DiversityError("rarefaction curves need integer counts")
-    totals = counts.sum(axis=1).astype(np.int64)
+    m = sc.matrix
+    totals = np.rint(sc.totals).astype(np.int64)
     if depths is None:
         top = int(totals.max()) if len(totals) else 0
-        grid = sorted({int(round(d)) for d in np.linspace(1, max(top, 1), steps)})
+        grid = np.array(sorted({int(round(d)) for d in np.linspace(1, max(top, 1), steps)}))
     else:
-        grid = sorted({int(d) for d in depths if int(d) > 0})
-    records = []
-    for sample, total in totals.items():
-        row = counts.loc[sample].to_numpy()
-        row = row[row > 0]
+        grid = np.array(sorted({int(d) for d in depths if int(d) > 0}), dtype=np.int64)
+    samples: list[str] = []
+    out_depths: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for i, sample in enumerate(sc.sample_ids):
+        total = int(totals[i])
         if total == 0:
-            records.append((sample, 0, 0.0))
+            samples.append(sample)
+            out_depths.append(np.array([0]))
+            values.append(np.array([0.0]))
             continue
-        sample_depths = sorted({d for d in grid if d <= total} | {int(total)})
-        lchoose_total = _lchoose(total, np.array(sample_depths))
-        for n, lc_total in zip(sample_depths, lchoose_total, strict=True):
-            rest = total - row  # N - N_i
-            present = np.ones_like(rest, dtype=np.float64)
-            can = rest >= n
-            present[can] = 1.0 - np.exp(_lchoose(rest[can], n) - lc_total)
-            records.append((sample, int(n), float(present.sum())))
-    return pd.DataFrame(records, columns=["sample", "depth", "observed_features"])
+        row = m.data[m.indptr[i]:m.indptr[i + 1]]
+        n = np.union1d(grid[grid <= total], [total]).astype(np.float64)
+        rest = (total - row)[None, :]  # N - N_i, features along axis 1
+        with np.errstate(invalid="ignore"):
+            absent = np.exp(_lchoose(rest, n[:, None]) - _lchoose(total, n)[:, None])
+        absent = np.where(rest >= n[:, None], absent, 0.0)
+        samples.extend([sample] * len(n))
+        out_depths.append(n.astype(np.int64))
+        values.append((1.0 - absent).sum(axis=1))
+    return pd.DataFrame({
+        "sample": samples,
+        "depth": np.concatenate(out_depths) if out_depths else np.array([], dtype=np.int64),
+        "observed_features": np.concatenate(values) if values else np.array([]),
+    })
 
 
 def _lchoose(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:

@@ -20,20 +20,21 @@ from soilbiome.diversity.common import (
     SIMPSON_DEFINITION,
     CountTable,
     DiversityError,
-    _as_counts,
-    is_integer_table,
+    as_sparse,
 )
-from soilbiome.diversity.ordination import pcoa
+from soilbiome.diversity.ordination import DEFAULT_AXES, pcoa_result
 from soilbiome.diversity.rarefy import (
     CURVE_METHOD,
     RAREFACTION_METHOD,
     rarefaction_curve,
     rarefy,
 )
-from soilbiome.diversity.stats import permanova
+from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
+from soilbiome.diversity.writers import write_lsmat, write_ordination, write_tsv
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.hashing import sha256_file
+from soilbiome.model.table import FeatureTable
 
 
 def versions() -> dict[str, str]:
@@ -47,18 +48,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
-    with atomic_write(path) as fh:
-        df.to_csv(fh, sep="\t", index=index, na_rep="NaN", lineterminator="\n")
-
-
-def _dm_frame(dm: object) -> pd.DataFrame:
-    ids = [str(i) for i in dm.ids]
-    return pd.DataFrame(dm.data, index=pd.Index(ids, name="sample"), columns=ids)
-
-
 def run_diversity(
-    table: CountTable,
+    table: FeatureTable | CountTable,
     outdir: str | Path,
     *,
     rarefaction_depth: int | None = None,
@@ -69,13 +60,16 @@ def run_diversity(
     shannon_base: str = "e",
     permutations: int = 999,
     curve_depths: Iterable[int] | None = None,
+    pcoa_axes: int = DEFAULT_AXES,
+    extra: dict | None = None,
 ) -> dict:
     """Compute every diversity output for one table and write them into ``outdir``.
 
     Parameters
     ----------
-    table : CountTable
-        From :func:`load_table`.
+    table : FeatureTable or CountTable
+        From :func:`soilbiome.io.biom_reader.read_table` (sparse; a dense
+        :class:`CountTable` is accepted for library callers).
     outdir : str or Path
         Output folder (created).
     rarefaction_depth : int, optional
@@ -95,6 +89,10 @@ def run_diversity(
         PERMANOVA permutations.
     curve_depths : iterable of int, optional
         Depths of the rarefaction curve (default 20 steps up to the largest total).
+    pcoa_axes : int, default 10
+        Principal coordinates kept (written to ``pcoa_<metric>.tsv`` and the ordination file).
+    extra : dict, optional
+        Merged into ``diversity.json`` (e.g. ``compare`` records its inputs here).
 
     Returns
     -------
@@ -106,18 +104,24 @@ def run_diversity(
     written: set[str] = set()
 
     def write(df: pd.DataFrame, path: Path, index: bool = True) -> None:
-        _write_tsv(df, path, index=index)
+        write_tsv(df, path, index=index)
         written.add(path.name)
 
-    counts = _as_counts(table.counts)
+    sc = as_sparse(table)
+    if isinstance(table, FeatureTable):
+        source = str(table.path) if table.path else ""
+        sample_md = table.sample_metadata
+    else:
+        source, sample_md = table.source, table.sample_metadata
     _shannon_base(shannon_base)
-    integer = is_integer_table(counts)
-    totals = counts.sum(axis=1)
-    empty = [str(s) for s in counts.index[totals == 0]]
+    integer = sc.integer
+    index = pd.Index(sc.sample_ids, name="sample")
+    totals = pd.Series(sc.totals, index=index)
+    empty = [str(s) for s in index[totals.to_numpy() == 0]]
     excluded: list[dict] = []
 
-    if group_by is not None and group_by not in table.sample_metadata.columns:
-        cols = ", ".join(map(str, table.sample_metadata.columns)) or "none"
+    if group_by is not None and group_by not in sample_md.columns:
+        cols = ", ".join(map(str, sample_md.columns)) or "none"
         raise InputError(f"--group-by '{group_by}' is not a sample metadata column ({cols})")
     tree = None
     if tree_path is not None:
@@ -148,17 +152,17 @@ def run_diversity(
     else:
         rare_mode = "fixed"
     if rarefaction:
-        rare = rarefy(counts, int(rarefaction_depth), seed)
+        rare = rarefy(sc, int(rarefaction_depth), seed)
         for s, why in rare.excluded.items():
             excluded.append({"sample": s, "stage": "rarefaction", "reason": why})
-        work = rare.table
+        work = rare.counts
         depth: int | None = rare.depth
     else:
-        work = counts
+        work = sc
         depth = None
 
     # -- alpha ---------------------------------------------------------------------------
-    alpha = alpha_diversity(work, shannon_base).drop(columns="total").reindex(counts.index)
+    alpha = alpha_diversity(work, shannon_base).drop(columns="total").reindex(index)
     alpha.insert(0, "reads", totals.astype(np.int64) if integer else totals)
     alpha.insert(1, "depth", pd.Series(depth if depth is not None else totals, index=alpha.index))
     if integer:
@@ -178,11 +182,11 @@ def run_diversity(
     # -- rarefaction curve --------------------------------------------------------------
     curve_info: dict = {"file": "rarefaction_curve.tsv", "method": CURVE_METHOD}
     if integer:
-        curve = rarefaction_curve(counts, list(curve_depths) if curve_depths else None)
+        curve = rarefaction_curve(sc, list(curve_depths) if curve_depths else None)
         if depth is not None and curve_depths is None:
-            extra = rarefaction_curve(counts, [depth])
+            at_depth = rarefaction_curve(sc, [depth])
             curve = (
-                pd.concat([curve, extra])
+                pd.concat([curve, at_depth])
                 .drop_duplicates(["sample", "depth"])
                 .sort_values(["sample", "depth"], kind="stable")
             )
@@ -194,11 +198,16 @@ def run_diversity(
             outdir / "rarefaction_curve.tsv", index=False,
         )
 
-    # -- beta, PCoA, PERMANOVA ---------------------------------------------------------
+    # -- beta, PCoA, PERMANOVA, PERMDISP ----------------------------------------------
     metrics = list(BETA_METRICS) + (list(PHYLO_METRICS) if tree is not None else [])
     beta_info: dict = {}
     pcoa_info: dict = {}
     perm_info: dict = {}
+    disp_info: dict = {}
+    grouping = None
+    if group_by is not None:
+        grouping = sample_md[group_by].reindex(index)
+        grouping.name = group_by
     for metric in metrics:
         try:
             dm, beta_excl = beta_diversity(work, metric, tree=tree)
@@ -209,52 +218,80 @@ def run_diversity(
             pcoa_info[metric] = {"skipped": str(exc)}
             if group_by is not None:
                 perm_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
-            write(pd.DataFrame(index=pd.Index([], name="sample")),
-                       outdir / f"beta_{metric}.tsv")
+                disp_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
+            (outdir / f"beta_{metric}.tsv").unlink(missing_ok=True)
             continue
         for s, why in beta_excl.items():
             excluded.append({"sample": s, "stage": f"beta:{metric}", "reason": why})
         name = f"beta_{metric}.tsv"
-        write(_dm_frame(dm), outdir / name)
-        beta_info[metric] = {"file": name, "samples": len(dm.ids)}
+        write_lsmat(dm, outdir / name)
+        written.add(name)
+        beta_info[metric] = {"file": name, "format": "lsmat (skbio/QIIME 2 DistanceMatrix)",
+                             "samples": len(dm.ids)}
         if metric == "jaccard":
             beta_info[metric]["definition"] = "presence/absence (vegdist binary=TRUE)"
         if metric == "weighted_unifrac":
             beta_info[metric]["normalized"] = False
         try:
-            coords, prop, pwarn = pcoa(dm)
+            ordination = pcoa_result(dm, pcoa_axes)
         except DiversityError as exc:
             pcoa_info[metric] = {"skipped": str(exc)}
         else:
             pname = f"pcoa_{metric}.tsv"
-            write(coords, outdir / pname)
+            oname = f"pcoa_{metric}.ordination.txt"
+            write(ordination.samples, outdir / pname)
+            write_ordination(ordination, outdir / oname)
+            written.add(oname)
             pcoa_info[metric] = {
                 "file": pname,
-                "proportion_explained": {k: float(v) for k, v in prop.items()},
-                "warnings": pwarn,
+                "ordination_file": oname,
+                "axes": int(ordination.samples.shape[1]),
+                "eigenvalues": {k: float(v) for k, v in ordination.eigvals.items()},
+                "proportion_explained": {
+                    k: float(v) for k, v in ordination.proportion_explained.items()
+                },
+                "warnings": ordination.warnings,
             }
-        if group_by is not None:
-            grouping = table.sample_metadata[group_by].reindex(counts.index)
-            grouping.name = group_by
+        if grouping is not None:
             res = permanova(dm, grouping, permutations=permutations, seed=seed)
             for s, why in res.get("excluded", {}).items():
                 excluded.append({"sample": s, "stage": f"permanova:{metric}", "reason": why})
             perm_info[metric] = res
+            disp = permdisp(dm, grouping, permutations=permutations, seed=seed)
+            disp_info[metric] = {k: v for k, v in disp.items() if k != "distances"}
+            if "distances" in disp:
+                write(pd.DataFrame({"sample": list(disp["distances"]),
+                                    group_by: grouping.reindex(list(disp["distances"])).values,
+                                    "distance_to_centroid": list(disp["distances"].values())}),
+                      outdir / f"permdisp_{metric}_distances.tsv", index=False)
     if perm_info:
-        rows = [
-            {"metric": m, **{k: v for k, v in r.items() if k != "excluded"}}
-            for m, r in perm_info.items()
-        ]
+        rows = []
+        for m, r in perm_info.items():
+            if "skipped" in r:
+                rows.append({"metric": m, "term": "", "skipped": r["skipped"]})
+                continue
+            tab = adonis2_table(r).reset_index()
+            tab.insert(0, "metric", m)
+            tab["group_by"] = group_by
+            tab["permutations"] = r["permutations"]
+            tab["sample_size"] = r["sample_size"]
+            tab["number_of_groups"] = r["number_of_groups"]
+            rows.extend(tab.to_dict("records"))
         write(pd.DataFrame(rows), outdir / "permanova.tsv", index=False)
+    if disp_info:
+        cols = ("test_statistic", "p_value", "p_value_parametric", "df_model", "df_residual",
+                "sample_size", "number_of_groups", "permutations", "centroid", "skipped")
+        rows = [{"metric": m, "group_by": group_by, **{c: r.get(c) for c in cols}}
+                for m, r in disp_info.items()]
+        write(pd.DataFrame(rows), outdir / "permdisp.tsv", index=False)
 
     summary = {
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "input": {
-            "path": table.source,
-            "sha256": (sha256_file(table.source)
-                       if table.source and Path(table.source).is_file() else None),
-            "samples": int(counts.shape[0]),
-            "features": int(counts.shape[1]),
+            "path": source,
+            "sha256": sha256_file(source) if source and Path(source).is_file() else None,
+            "samples": int(sc.matrix.shape[0]),
+            "features": int(sc.matrix.shape[1]),
             "integer_counts": integer,
         },
         "parameters": {
@@ -273,7 +310,7 @@ def run_diversity(
             "permutations": int(permutations) if group_by else None,
         },
         "samples": {
-            "all": [str(s) for s in counts.index],
+            "all": list(sc.sample_ids),
             "empty": empty,
             "totals": {str(k): float(v) for k, v in totals.items()},
         },
@@ -283,19 +320,25 @@ def run_diversity(
             "beta": beta_info,
             "rarefaction_curve": curve_info,
             "permanova": "permanova.tsv" if perm_info else None,
+            "permdisp": "permdisp.tsv" if disp_info else None,
         },
         "pcoa": pcoa_info,
         "permanova": perm_info,
+        "permdisp": disp_info,
         "versions": versions(),
     }
     # outputs of an earlier run into the same folder that this run did not produce would be
     # read as current (e.g. by the report): remove them
+    if extra:
+        summary.update(extra)
     for metric in BETA_METRICS + PHYLO_METRICS:
-        for name in (f"beta_{metric}.tsv", f"pcoa_{metric}.tsv"):
+        for name in (f"beta_{metric}.tsv", f"pcoa_{metric}.tsv", f"pcoa_{metric}.ordination.txt",
+                     f"permdisp_{metric}_distances.tsv"):
             if name not in written:
                 (outdir / name).unlink(missing_ok=True)
-    if "permanova.tsv" not in written:
-        (outdir / "permanova.tsv").unlink(missing_ok=True)
+    for name in ("permanova.tsv", "permdisp.tsv"):
+        if name not in written:
+            (outdir / name).unlink(missing_ok=True)
     with atomic_write(outdir / "diversity.json") as fh:
         json.dump(summary, fh, indent=2, default=_json_default)
         fh.write("\n")

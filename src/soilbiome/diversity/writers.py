@@ -1,0 +1,69 @@
+"""Diversity output files, each written atomically in one pass.
+
+* Distance matrices in the "labelled square matrix" (lsmat) text format that
+  ``skbio.DistanceMatrix.read`` and QIIME 2's ``DistanceMatrix`` import read: a header row
+  whose first cell is empty followed by the sample IDs, then one row per sample. Rows are
+  produced from the condensed triangle one at a time, so no square matrix is held in memory.
+* PCoA coordinates as a TSV (``sample``, ``PC1..PCk``) and in scikit-bio's ordination format
+  (``skbio.OrdinationResults.read``; QIIME 2 ``PCoAResults``).
+* Plain TSVs (``NaN`` for missing values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilbiome.io.atomic import atomic_path, atomic_write
+
+
+def write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
+    """A frame as TSV (``NaN`` for missing), atomically."""
+    with atomic_write(path) as fh:
+        df.to_csv(fh, sep="\t", index=index, na_rep="NaN", lineterminator="\n")
+
+
+def _bad_id(ids: tuple[str, ...]) -> str | None:
+    for s in ids:
+        if "\t" in s or "\n" in s or "\r" in s or s != s.strip():
+            return s
+    return None
+
+
+def write_lsmat(dm: object, path: Path, chunk: int = 256) -> None:
+    """A :class:`~soilbiome.diversity.beta.Distances` as an lsmat TSV, row by row.
+
+    Parameters
+    ----------
+    dm : Distances
+    path : Path
+    chunk : int
+        Rows formatted per write.
+    """
+    ids = tuple(dm.ids)
+    bad = _bad_id(ids)
+    if bad is not None:
+        raise ValueError(f"sample ID {bad!r} cannot be written to a distance matrix TSV")
+    with atomic_write(path) as fh:
+        fh.write("\t" + "\t".join(ids) + "\n")
+        lines: list[str] = []
+        for i, sample in enumerate(ids):
+            row = dm.row(i)
+            lines.append(sample + "\t" + "\t".join(map(repr, row.tolist())) + "\n")
+            if len(lines) >= chunk:
+                fh.write("".join(lines))
+                lines.clear()
+        fh.write("".join(lines))
+
+
+def write_ordination(result: object, path: Path) -> None:
+    """A :class:`~soilbiome.diversity.ordination.PCoAResult` in scikit-bio's ordination format."""
+    with atomic_path(path) as tmp:
+        result.to_skbio().write(str(tmp), format="ordination")
+
+
+def dm_square_block(dm: object, rows: slice) -> np.ndarray:
+    """Rows ``rows`` of the square matrix (for callers that stream blocks)."""
+    return np.vstack([dm.row(i) for i in range(rows.start, rows.stop)])
