@@ -1,0 +1,174 @@
+"""The sparse diversity engine: against scikit-bio and vegan, blocks, file formats, group tests."""
+
+from __future__ import annotations
+
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import sparse
+from scipy.spatial.distance import squareform
+from test_diversity import atacama_counts, needs_vegan, random_counts, write_biom
+
+from soilbiome.cli import main
+from soilbiome.diversity import (
+    as_sparse,
+    beta_block,
+    beta_diversity,
+    pcoa_result,
+    permanova,
+    permdisp,
+    sparse_beta,
+)
+
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def atacama() -> pd.DataFrame:
+    return atacama_counts()[0]
+
+
+def _random_sparse(n: int, p: int, density: float, seed: int) -> sparse.csr_matrix:
+    rng = np.random.default_rng(seed)
+    x = sparse.random(n, p, density=density, random_state=seed, format="csr",
+                      data_rvs=lambda k: rng.integers(1, 60, k).astype(float))
+    return x
+
+
+@pytest.mark.parametrize("metric", ["braycurtis", "jaccard"])
+def test_engine_equals_scikit_bio(metric: str, atacama: pd.DataFrame) -> None:
+    from skbio.diversity import beta_diversity as skbio_beta
+
+    counts = pd.concat([atacama.loc[atacama.sum(axis=1) > 0], random_counts().iloc[:0]])
+    for frame in (counts, random_counts()):
+        frame = frame.loc[frame.sum(axis=1) > 0].fillna(0)
+        ours, _ = beta_diversity(frame, metric)
+        x = frame.to_numpy()
+        if metric == "jaccard":
+            x = (x > 0).astype(np.int64)
+        ref = skbio_beta(metric, np.ascontiguousarray(x), ids=list(frame.index))
+        assert list(ours.ids) == list(ref.ids)
+        assert np.max(np.abs(ours.condensed - ref.condensed_form())) <= TOL
+
+
+@pytest.mark.parametrize("metric", ["braycurtis", "jaccard"])
+def test_blocks_are_bit_identical_to_one_pass(metric: str) -> None:
+    x = _random_sparse(157, 300, 0.04, seed=3)
+    x = x[np.asarray(x.sum(axis=1)).ravel() > 0]
+    n = x.shape[0]
+    whole = squareform(sparse_beta(x, metric), checks=False)
+    np.fill_diagonal(whole, 0.0)
+    cuts = [0, 40, 41, 100, n]  # uneven, one block of a single sample
+    assembled = np.full((n, n), -1.0)
+    for a in range(len(cuts) - 1):
+        for b in range(len(cuts) - 1):
+            r, c = (cuts[a], cuts[a + 1]), (cuts[b], cuts[b + 1])
+            assembled[r[0]:r[1], c[0]:c[1]] = beta_block(x, r, c, metric)
+    assert np.array_equal(assembled, whole)
+
+
+def test_distance_matrix_and_ordination_files_read_by_scikit_bio(
+    tmp_path: Path, atacama: pd.DataFrame
+) -> None:
+    from skbio import DistanceMatrix, OrdinationResults
+
+    table = write_biom(atacama, tmp_path / "t.biom")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(out),
+                                    "--no-rarefaction", "--pcoa-axes", "3"])
+    assert res.exit_code == 0, res.output
+    for metric in ("braycurtis", "jaccard"):
+        dm = DistanceMatrix.read(str(out / f"beta_{metric}.tsv"))
+        ours, _ = beta_diversity(atacama, metric)
+        assert list(dm.ids) == list(ours.ids)
+        assert np.array_equal(dm.condensed_form(), ours.condensed)  # repr round-trips exactly
+        ordn = OrdinationResults.read(str(out / f"pcoa_{metric}.ordination.txt"))
+        assert ordn.samples.shape == (len(ours.ids), 3)
+        coords = pd.read_csv(out / f"pcoa_{metric}.tsv", sep="\t", index_col="sample")
+        assert list(coords.columns) == ["PC1", "PC2", "PC3"]
+
+
+def test_pcoa_equals_scikit_bio_on_the_kept_axes(atacama: pd.DataFrame) -> None:
+    from skbio.stats.ordination import pcoa as skbio_pcoa
+
+    dm, _ = beta_diversity(atacama, "braycurtis")
+    ours = pcoa_result(dm, axes=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # negative eigenvalues of a non-Euclidean metric
+        ref = skbio_pcoa(dm.to_skbio())
+    for k in range(3):
+        assert abs(ours.eigvals.iloc[k] - ref.eigvals.iloc[k]) <= TOL
+        assert abs(ours.proportion_explained.iloc[k] - ref.proportion_explained.iloc[k]) <= TOL
+        a, b = ours.samples.iloc[:, k].to_numpy(), ref.samples.iloc[:, k].to_numpy()
+        sign = np.sign(a @ b)  # eigenvector signs are arbitrary
+        assert np.max(np.abs(a - sign * b)) <= TOL
+
+
+VEGAN_GROUP_TESTS = r"""
+suppressMessages(library(vegan))
+args <- commandArgs(trailingOnly = TRUE)
+d <- as.dist(as.matrix(read.delim(args[1], row.names = 1, check.names = FALSE)))
+g <- read.delim(args[2], colClasses = "character")
+grp <- factor(g$group[match(labels(d), g$sample)])
+a <- adonis2(d ~ grp, permutations = 99)
+bd <- betadisper(d, grp, type = "centroid")
+av <- anova(bd)
+cat(sprintf("%.17g", c(a$R2[1], a$F[1], a$SumOfSqs[1], a$SumOfSqs[2], a$SumOfSqs[3],
+                       av$`F value`[1], av$`Pr(>F)`[1], bd$distances)), sep = "\n")
+"""
+
+
+@needs_vegan
+def test_permanova_and_permdisp_equal_vegan(tmp_path: Path, atacama: pd.DataFrame) -> None:
+    counts = random_counts()
+    counts = counts.loc[counts.sum(axis=1) > 0]
+    dm, _ = beta_diversity(counts, "braycurtis")
+    groups = pd.Series([("a", "b", "c")[i % 3] for i in range(len(dm.ids))], index=list(dm.ids),
+                       name="site")
+    from soilbiome.diversity.writers import write_lsmat
+
+    write_lsmat(dm, tmp_path / "d.tsv")
+    pd.DataFrame({"sample": groups.index, "group": groups.values}).to_csv(
+        tmp_path / "g.tsv", sep="\t", index=False)
+    (tmp_path / "t.R").write_text(VEGAN_GROUP_TESTS)
+    proc = subprocess.run(["Rscript", str(tmp_path / "t.R"), str(tmp_path / "d.tsv"),
+                           str(tmp_path / "g.tsv")], capture_output=True, text=True, check=True)
+    v = [float(x) for x in proc.stdout.split()]
+    perm = permanova(dm, groups, permutations=199, seed=5)
+    assert abs(perm["r_squared"] - v[0]) <= TOL
+    assert abs(perm["test_statistic"] - v[1]) <= TOL
+    for ours, theirs in zip((perm["ss_model"], perm["ss_residual"], perm["ss_total"]), v[2:5],
+                            strict=True):
+        assert abs(ours - theirs) <= TOL
+    assert 0 < perm["p_value"] <= 1
+    disp = permdisp(dm, groups, permutations=199, seed=5)
+    assert abs(disp["test_statistic"] - v[5]) <= TOL
+    assert abs(disp["p_value_parametric"] - v[6]) <= TOL
+    ours_z = np.array([disp["distances"][s] for s in dm.ids])
+    assert np.max(np.abs(ours_z - np.array(v[7:]))) <= TOL
+    assert 0 < disp["p_value"] <= 1
+
+
+def test_permanova_agrees_with_scikit_bio_pseudo_f(atacama: pd.DataFrame) -> None:
+    from skbio.stats.distance import permanova as skbio_permanova
+
+    dm, _ = beta_diversity(atacama, "jaccard")
+    groups = pd.Series({s: s[:3] for s in dm.ids}, name="site")
+    ours = permanova(dm, groups, permutations=0)
+    ref = skbio_permanova(dm.to_skbio(), groups.reindex(list(dm.ids)), permutations=0)
+    assert abs(ours["test_statistic"] - ref["test statistic"]) <= TOL
+    assert ours["p_value"] is None
+
+
+def test_feature_table_stays_sparse(tmp_path: Path, atacama: pd.DataFrame) -> None:
+    from soilbiome.io.biom_reader import read_table
+
+    table = read_table(write_biom(atacama, tmp_path / "t.biom"))
+    sc = as_sparse(table)
+    assert sparse.issparse(sc.matrix) and sc.matrix.nnz == table.counts.nnz
+    assert sc.integer and sc.sample_ids == table.sample_ids
