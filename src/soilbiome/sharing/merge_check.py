@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from soilbiome.sharing.agreement import Agreement, load_agreement
 from soilbiome.sharing.errors import StampError
 from soilbiome.sharing.findings import Report
+from soilbiome.sharing.integrity import check_integrity
 from soilbiome.sharing.merge import Terms, combine_terms
 from soilbiome.sharing.stamp_format import COL_COUNTRY, COL_IRCC, SAMPLE_COLUMNS, read_biom_info
 from soilbiome.sharing.verify import verify_report
@@ -30,9 +30,12 @@ def check_merge(
     paths : sequence of path
         Stamped BIOM tables.
     agreements : sequence, optional
-        Agreements of the inputs. When given, each input's stamp is verified (D1..D6) against
-        the agreement whose SHA-256 it records, and that agreement's terms are used; otherwise
-        the embedded stamps' terms are used unverified.
+        Agreements of the inputs. When given, each input's stamp is also verified (D2, D5, D6)
+        against the agreement whose SHA-256 it records, and that agreement's terms are used;
+        otherwise the signed stamps' terms are used (signer not checked: INFO). The integrity
+        checks that need no agreement (D1 stamp readable, D3 file digest against the signed
+        statement, D4 embedded terms against the signed terms) run in both cases, so a table
+        whose embedded terms were edited is refused with or without agreements.
     declared_license : str, optional
         Licence the merged output is to carry (checked by C1, C2, C5, C12).
     today : datetime.date, optional
@@ -57,10 +60,12 @@ def check_merge(
             rep.error("D1", p.name, str(exc))
             c15 = False
             continue
-        try:
-            stamp = json.loads(info.stamp_text) if info.stamp_text else None
-        except ValueError:
-            stamp = None
+        integrity = check_integrity(p)
+        for f in integrity.report.findings:
+            rep.add(f.rule, f.severity, f.where if f.where.startswith(p.name) else
+                    f"{p.name}: {f.where}", f.reason)
+        rep.ok(*integrity.report.passed)
+        stamp = integrity.stamp
         if not isinstance(stamp, dict):
             rep.error("D1", p.name, "no readable x-sharing-stamp: terms unknown, cannot merge")
             c15 = False
@@ -71,12 +76,13 @@ def check_merge(
                 rep.error("D5", p.name, "none of the supplied agreements matches the stamp's "
                           "agreement_sha256")
             else:
-                sub = verify_report(p, ag, today=today, rules=("D2", "D3", "D4", "D5", "D6"))
+                sub = verify_report(p, ag, today=today, rules=("D2", "D5", "D6"))
                 for f in sub.findings:
                     rep.add(f.rule, f.severity, f"{p.name}: {f.where}", f.reason)
                 terms.append(Terms.from_agreement(ag, source=p.name))
         else:
-            rep.info("D2", p.name, "stamp not verified (no --agreement given): using its terms")
+            rep.info("D2", p.name, "signer not checked (no --agreement given): using the "
+                     "signed terms")
         if not loaded or by_sha.get(stamp.get("agreement_sha256")) is None:
             terms.append(Terms.from_dict(stamp.get("terms") or {
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
