@@ -41,5 +41,9 @@ def _register() -> None:
     taxonomy_cli.register(main)
     biom_cli.register(main)
 
+    from soilbiome.cli import export as export_cli
+
+    export_cli.register(main)
+
 
 _register()
