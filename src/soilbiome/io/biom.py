@@ -1,4 +1,4 @@
-"""BIOM 2.1 (HDF5) tables: build one from ASV counts + lineages + samplesheet, and validate.
+"""BIOM 2.1 (HDF5) tables: build one from ASV counts + lineages + samplesheet, and write it.
 
 What a soilbiome BIOM holds (``docs/biom.md`` is the user-facing version):
 
@@ -18,7 +18,8 @@ What a soilbiome BIOM holds (``docs/biom.md`` is the user-facing version):
 The layout follows the BIOM 2.1 specification (https://biom-format.org/documentation/
 format_versions/biom-2.1.html). biom-format's own validator misses duplicate IDs and corrupt
 ``indptr`` arrays, and reports but does not fail metadata of the wrong length, so
-:func:`validate_biom` runs it *and* our structural checks.
+:func:`~soilbiome.io.biom_validate.validate_biom` runs it *and* our structural checks; the
+one reader is :func:`soilbiome.io.biom_reader.read_table`.
 """
 
 from __future__ import annotations
@@ -37,33 +38,25 @@ import numpy as np
 from scipy import sparse
 
 from soilbiome import __version__
-from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
-from soilbiome.model.samplesheet import MIXS_REQUIRED
+from soilbiome.io.biom_layout import (  # noqa: F401  (re-exported)
+    NON_METADATA_COLUMNS,
+    REQUIRED_OBSERVATION_METADATA,
+    REQUIRED_SAMPLE_METADATA,
+    TABLE_TYPE,
+    TAXONOMY_PREFIXES,
+    BiomError,
+    name_some,
+)
+from soilbiome.io.biom_validate import validate_biom
 from soilbiome.model.soil import canonical_units, typed_metadata
 from soilbiome.taxonomy.lineage import RANKS, Lineage, feature_id_for, read_lineage
 
-#: BIOM table type of an ASV count table (biom-format's name for a feature count table).
-TABLE_TYPE = "OTU table"
 #: Root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
 SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
-#: Observation metadata every soilbiome BIOM carries.
-REQUIRED_OBSERVATION_METADATA: tuple[str, ...] = ("taxonomy", "sequence")
-#: Sample metadata every soilbiome BIOM carries (the MIxS soil fields of the samplesheet).
-REQUIRED_SAMPLE_METADATA: tuple[str, ...] = MIXS_REQUIRED
-#: Samplesheet columns that are not sample metadata.
-NON_METADATA_COLUMNS = frozenset({"sample", "fastq_1", "fastq_2", "single_end"})
-#: Greengenes rank prefixes used in the BIOM ``taxonomy`` list, one per rank of RANKS.
-TAXONOMY_PREFIXES: tuple[str, ...] = ("k", "p", "c", "o", "f", "g", "s")
-#: At most this many IDs are named in one problem message.
-_SHOW = 5
 #: A syntactically valid R name; others are renamed by R's check.names (``16s`` -> ``X16s``).
 _R_NAME = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$")
 _DNA = re.compile(r"^[ACGTURYSWKMBDHVN]+$")
-
-
-class BiomError(InputError):
-    """Inputs of a BIOM build are inconsistent, or a BIOM table is invalid."""
 
 
 @dataclass(frozen=True)
@@ -139,12 +132,6 @@ def r_unsafe_names(names: Sequence[str]) -> list[str]:
     return [name for name in names if not _R_NAME.match(name)]
 
 
-def _name_some(ids: Sequence[str] | set[str]) -> str:
-    ordered = sorted(ids) if isinstance(ids, set) else list(ids)
-    shown = ", ".join(ordered[:_SHOW])
-    return shown + (f" (and {len(ordered) - _SHOW} more)" if len(ordered) > _SHOW else "")
-
-
 def read_counts(path: str | Path) -> Counts:
     """Read ``asv_counts.tsv`` and check that every feature ID is the md5 of its sequence.
 
@@ -175,7 +162,7 @@ def read_counts(path: str | Path) -> Counts:
             raise BiomError("no sample columns", location=str(path))
         dupes = [s for s, n in Counter(samples).items() if n > 1]
         if dupes:
-            raise BiomError(f"duplicate sample column(s): {_name_some(dupes)}", location=str(path))
+            raise BiomError(f"duplicate sample column(s): {name_some(dupes)}", location=str(path))
         if "" in samples:
             raise BiomError("empty sample column name in the header", location=str(path))
         ids: list[str] = []
@@ -338,18 +325,18 @@ def build_table(
     if in_counts - in_sheet:
         problems.append(
             f"{counts.path}: sample(s) not in samplesheet {samples.path}: "
-            f"{_name_some(in_counts - in_sheet)}"
+            f"{name_some(in_counts - in_sheet)}"
         )
     if in_sheet - in_counts:
         problems.append(
             f"{samples.path}: sample(s) missing from counts {counts.path}: "
-            f"{_name_some(in_sheet - in_counts)}"
+            f"{name_some(in_sheet - in_counts)}"
         )
     no_lineage = [f for f in counts.feature_ids if f not in lineages]
     if no_lineage:
         problems.append(
             f"{lineage_path}: no lineage row for {len(no_lineage)} feature(s) of "
-            f"{counts.path}: {_name_some(no_lineage)}"
+            f"{counts.path}: {name_some(no_lineage)}"
         )
     if problems:
         raise BiomError("\n  ".join(problems))
@@ -500,245 +487,24 @@ def build_biom(
     )
 
 
-# --------------------------------------------------------------------------------- validation
-
-
-def _decode(values: np.ndarray) -> list[str]:
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _attr_text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray) and value.shape == ():
-        return _attr_text(value.item())
-    return str(value)
-
-
-def _check_creation_date(value: object) -> str | None:
-    text = _attr_text(value).strip()
-    if not text:
-        return "attribute 'creation-date' is empty"
-    try:
-        stamp = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return f"attribute 'creation-date' '{text}' is not an ISO 8601 date-time"
-    if stamp.tzinfo is not None:
-        return (
-            f"attribute 'creation-date' '{text}' has a timezone; BIOM 2.1 readers "
-            "(biom-format) expect a naive ISO 8601 timestamp"
-        )
-    return None
-
-
-def _check_ids(handle: h5py.File, axis: str) -> tuple[list[str] | None, list[str]]:
-    problems: list[str] = []
-    if f"{axis}/ids" not in handle:
-        return None, [f"dataset '{axis}/ids' is missing"]
-    ids = _decode(handle[f"{axis}/ids"][()])
-    if any(not i for i in ids):
-        problems.append(f"{axis} IDs: {sum(1 for i in ids if not i)} empty ID(s)")
-    dupes = [i for i, n in Counter(ids).items() if n > 1]
-    if dupes:
-        problems.append(f"duplicate {axis} ID(s): {_name_some(dupes)}")
-    return ids, problems
-
-
-def _check_matrix(
-    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None
-) -> tuple[sparse.spmatrix | None, list[str]]:
-    """Check one compressed matrix (observation = CSR, sample = CSC); return it if sound."""
-    kind = "CSR" if axis == "observation" else "CSC"
-    other = "sample" if axis == "observation" else "observation"
-    base = f"{axis}/matrix"
-    missing = [n for n in ("data", "indices", "indptr") if f"{base}/{n}" not in handle]
-    if missing:
-        return None, [f"{base}: dataset(s) missing: {', '.join(missing)}"]
-    data = handle[f"{base}/data"][()]
-    indices = handle[f"{base}/indices"][()]
-    indptr = handle[f"{base}/indptr"][()]
-    problems: list[str] = []
-    label = f"{base} ({kind})"
-    if data.ndim != 1 or indices.ndim != 1 or indptr.ndim != 1:
-        return None, [f"{label}: data, indices and indptr must be 1-D"]
-    if len(indptr) != n_major + 1:
-        problems.append(
-            f"{label}: indptr has {len(indptr)} entries, expected {n_major + 1} "
-            f"({n_major} {axis}s + 1)"
-        )
-    if len(indptr) and indptr[0] != 0:
-        problems.append(f"{label}: indptr starts at {indptr[0]}, expected 0")
-    if len(indptr) > 1 and (np.diff(indptr.astype(np.int64)) < 0).any():
-        where = int(np.argmax(np.diff(indptr.astype(np.int64)) < 0))
-        problems.append(f"{label}: indptr is not monotone (decreases after position {where})")
-    if len(data) != len(indices):
-        problems.append(f"{label}: {len(data)} data values but {len(indices)} indices")
-    if len(indptr) and indptr[-1] != len(data):
-        problems.append(
-            f"{label}: indptr ends at {indptr[-1]} but there are {len(data)} stored values"
-        )
-    if nnz is not None and len(data) != nnz:
-        problems.append(f"{label}: {len(data)} stored values but attribute nnz = {nnz}")
-    if len(indices) and (indices.min() < 0 or indices.max() >= n_minor):
-        problems.append(
-            f"{label}: indices out of range 0..{n_minor - 1} ({other}s): "
-            f"min {indices.min()}, max {indices.max()}"
-        )
-    if len(data):
-        if not np.isfinite(data).all():
-            problems.append(f"{label}: data has non-finite values")
-        elif (data < 0).any():
-            problems.append(f"{label}: data has negative values")
-    if problems:
-        return None, problems
-    for i in range(n_major):
-        segment = indices[indptr[i] : indptr[i + 1]]
-        if len(np.unique(segment)) != len(segment):
-            problems.append(f"{label}: {axis} {i} stores the same {other} index twice")
-            break
-    if problems:
-        return None, problems
-    shape = (n_major, n_minor)
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=shape)
-    return matrix, problems
-
-
-def _biom_format_report(path: Path) -> list[str]:
-    from biom.cli.table_validator import TableValidator
-
-    try:
-        result = TableValidator()(table=str(path))
-    except Exception as exc:  # noqa: BLE001 - a crash of their validator is a finding
-        return [f"biom-format validator failed: {type(exc).__name__}: {exc}"]
-    lines = [line for line in result["report_lines"] if line and not line.startswith("WARNING")]
-    problems = [f"biom-format: {line}" for line in lines]
-    if not result["valid_table"] and not problems:
-        problems.append("biom-format: the table is not valid")
-    return problems
-
-
-def validate_biom(
-    path: str | Path,
-    *,
-    required_observation_metadata: Sequence[str] = REQUIRED_OBSERVATION_METADATA,
-    required_sample_metadata: Sequence[str] = REQUIRED_SAMPLE_METADATA,
-) -> list[str]:
-    """Validate a BIOM 2.1 HDF5 file; return one message per problem (empty if valid).
-
-    Runs biom-format's own validator (the code behind ``biom validate-table``; its report
-    lines count as problems even where it would still call the table valid) and then checks
-    what it misses: unique observation and sample IDs; for both the observation (CSR) and
-    sample (CSC) matrices, ``indptr`` length, start, monotonicity and end, ``indices`` in
-    range and not repeated, lengths equal to ``nnz``; the two matrices holding the same
-    values; a non-empty ``type``; a ``creation-date`` without timezone; observation metadata
-    (``taxonomy`` with 7 ranks, ``sequence`` whose md5 is the ID) and the required sample
-    metadata columns, each with one value per ID.
-
-    Parameters
-    ----------
-    path : str or Path
-    required_observation_metadata : sequence of str
-    required_sample_metadata : sequence of str
-        Defaults to the MIxS soil fields.
-
-    Returns
-    -------
-    list of str
-    """
-    path = Path(path)
-    if not path.is_file():
-        return [f"file not found: {path}"]
-    if not h5py.is_hdf5(path):
-        return [f"{path} is not an HDF5 file (BIOM 2.1 tables are HDF5)"]
-    problems = _biom_format_report(path)
-    with h5py.File(path, "r") as handle:
-        attrs = handle.attrs
-        if "type" not in attrs:
-            problems.append("attribute 'type' is missing")
-        elif not _attr_text(attrs["type"]).strip():
-            problems.append("attribute 'type' is empty")
-        if "creation-date" not in attrs:
-            problems.append("attribute 'creation-date' is missing")
-        else:
-            message = _check_creation_date(attrs["creation-date"])
-            if message:
-                problems.append(message)
-        if "format-version" in attrs and tuple(int(v) for v in attrs["format-version"]) != (2, 1):
-            problems.append(f"format-version is {tuple(attrs['format-version'])}, expected (2, 1)")
-        nnz = int(attrs["nnz"]) if "nnz" in attrs else None
-        if nnz is None:
-            problems.append("attribute 'nnz' is missing")
-
-        obs_ids, found = _check_ids(handle, "observation")
-        problems += found
-        sample_ids, found = _check_ids(handle, "sample")
-        problems += found
-        if obs_ids is None or sample_ids is None:
-            return problems
-        n_obs, n_samples = len(obs_ids), len(sample_ids)
-        if "shape" in attrs and tuple(int(v) for v in attrs["shape"]) != (n_obs, n_samples):
-            problems.append(
-                f"attribute shape {tuple(int(v) for v in attrs['shape'])} does not match "
-                f"{n_obs} observation and {n_samples} sample IDs"
-            )
-        csr, found = _check_matrix(handle, "observation", n_obs, n_samples, nnz)
-        problems += found
-        csc_t, found = _check_matrix(handle, "sample", n_samples, n_obs, nnz)
-        problems += found
-        if csr is not None and csc_t is not None:
-            differing = (csr != csc_t.T.tocsr()).nnz
-            if differing:
-                problems.append(
-                    f"observation (CSR) and sample (CSC) matrices disagree in {differing} cell(s)"
-                )
-
-        # a table without observations (no ASV in the whole run) has no metadata to carry
-        required_obs = required_observation_metadata if n_obs else ()
-        problems += _check_metadata(handle, "observation", obs_ids, required_obs)
-        problems += _check_metadata(handle, "sample", sample_ids, required_sample_metadata)
-        if "observation/metadata/taxonomy" in handle:
-            taxonomy = handle["observation/metadata/taxonomy"]
-            if taxonomy.ndim != 2 or taxonomy.shape[1] != len(RANKS):
-                problems.append(
-                    f"observation metadata 'taxonomy' has shape {taxonomy.shape}, expected "
-                    f"({n_obs}, {len(RANKS)}): one name per rank {', '.join(RANKS)}"
-                )
-            elif taxonomy.shape[0] == n_obs:
-                problems += _check_taxonomy_prefixes(obs_ids, taxonomy[()])
-        if "observation/metadata/sequence" in handle:
-            seqs = _decode(handle["observation/metadata/sequence"][()])
-            if len(seqs) == n_obs:
-                wrong = [i for i, s in zip(obs_ids, seqs, strict=True) if feature_id_for(s) != i]
-                if wrong:
-                    problems.append(
-                        f"observation ID(s) not the md5 of their sequence: {_name_some(wrong)}"
-                    )
-    return problems
-
-
-def _check_taxonomy_prefixes(ids: list[str], taxonomy: np.ndarray) -> list[str]:
-    bad = []
-    for feature_id, entries in zip(ids, taxonomy, strict=True):
-        for prefix, entry in zip(TAXONOMY_PREFIXES, _decode(entries), strict=True):
-            if not entry.startswith(f"{prefix}__"):
-                bad.append(f"{feature_id} ('{entry}' where {prefix}__ belongs)")
-                break
-    if not bad:
-        return []
-    return [f"observation taxonomy not in k__..s__ rank order: {_name_some(bad)}"]
-
-
-def _check_metadata(
-    handle: h5py.File, axis: str, ids: list[str], required: Sequence[str]
-) -> list[str]:
-    problems = []
-    group = handle.get(f"{axis}/metadata")
-    present = set(group.keys()) if isinstance(group, h5py.Group) else set()
-    missing = [name for name in required if name not in present]
-    if missing:
-        problems.append(f"{axis} metadata missing: {', '.join(missing)}")
-    for name in sorted(present):
-        length = len(group[name])
-        if length != len(ids):
-            problems.append(f"{axis} metadata '{name}' has {length} entries for {len(ids)} {axis}s")
-    return problems
+__all__ = [
+    "BiomError",
+    "BuildSummary",
+    "Counts",
+    "NON_METADATA_COLUMNS",
+    "REQUIRED_OBSERVATION_METADATA",
+    "REQUIRED_SAMPLE_METADATA",
+    "SAMPLE_UNITS_ATTR",
+    "SampleMetadata",
+    "TABLE_TYPE",
+    "TAXONOMY_PREFIXES",
+    "build_biom",
+    "build_table",
+    "pad_empty_samples",
+    "r_unsafe_names",
+    "read_counts",
+    "read_sample_metadata",
+    "taxonomy_strings",
+    "validate_biom",
+    "write_biom",
+]

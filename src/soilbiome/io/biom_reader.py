@@ -2,10 +2,11 @@
 
 :func:`read_table` opens the HDF5 file with h5py, checks structure and values before anything
 is used (unique non-empty IDs; the sample-major matrix's ``indptr``/``indices``/``data``
-lengths, ranges and values; finite, non-negative values) and returns a sparse
-:class:`~soilbiome.model.table.FeatureTable`. It never builds a dense samples x features
-matrix and never goes through ``biom.load_table`` (whose parser crashes on corrupt pointers).
-Any problem raises :class:`~soilbiome.io.biom.BiomError` naming the file and the problem.
+lengths, ranges and values; finite, non-negative values; plausible dataset sizes; readable
+chunks) and returns a sparse :class:`~soilbiome.model.table.FeatureTable`. It never builds a
+dense samples x features matrix and never goes through ``biom.load_table`` (whose parser
+crashes on corrupt pointers). Any problem raises :class:`BiomError` naming the file and
+every problem found; JSON BIOM 1.0 is refused with the command that converts it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from soilbiome.io.biom import BiomError, _check_ids, _check_matrix, _decode
+from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
+from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
 from soilbiome.taxonomy.lineage import RANKS
+
+__all__ = ["BiomError", "clean_rank_label", "read_table", "sniff"]
 
 
 def clean_rank_label(label: object) -> str:
@@ -29,7 +32,7 @@ def clean_rank_label(label: object) -> str:
     """
     if label is None:
         return ""
-    text = label.decode("utf-8") if isinstance(label, bytes) else str(label)
+    text = label.decode("utf-8", "replace") if isinstance(label, bytes) else str(label)
     text = text.strip()
     if "__" in text:
         head, _, tail = text.partition("__")
@@ -38,26 +41,28 @@ def clean_rank_label(label: object) -> str:
     return text
 
 
-def _attr_text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray):
-        if value.shape == ():
-            return _attr_text(value.item())
-        return ",".join(_attr_text(v) for v in value.tolist())
-    return str(value)
+def sniff(path: str | Path) -> None:
+    """Refuse what is not an HDF5 file, naming what it is (missing, folder, empty, JSON BIOM).
 
-
-def _sniff(path: Path) -> None:
+    Raises
+    ------
+    BiomError
+    """
+    path = Path(path)
     if not path.exists():
         raise BiomError("BIOM table not found", location=str(path))
     if not path.is_file():
         raise BiomError("not a file", location=str(path))
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        raise BiomError(f"cannot read file ({exc.strerror})", location=str(path)) from None
+    if not head:
+        raise BiomError("empty file, not a BIOM table", location=str(path))
     if h5py.is_hdf5(path):
         return
-    with path.open("rb") as handle:
-        head = handle.read(64).lstrip()
-    if head.startswith(b"{"):
+    if head.lstrip().startswith(b"{"):
         raise BiomError(
             "JSON BIOM (format 1.0) is not accepted; convert it with "
             "'biom convert -i IN.biom -o OUT.biom --to-hdf5' and re-run",
@@ -70,12 +75,16 @@ def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
     index = pd.Index(feature_ids, name="feature")
     rows: list[list[str]] = []
     name = "observation/metadata/taxonomy"
-    if name in handle and len(handle[name]) == len(feature_ids):
-        raw = handle[name][()]
+    raw = None
+    if name in handle and isinstance(handle[name], h5py.Dataset):
+        raw = read_dataset(handle, name, ndim=None)
+        if raw.ndim == 0 or len(raw) != len(feature_ids):
+            raw = None
+    if raw is not None:
         for entry in raw:
             values = [entry] if np.ndim(entry) == 0 else list(entry)
             if len(values) == 1:
-                text = values[0].decode() if isinstance(values[0], bytes) else str(values[0])
+                text = attr_text(values[0])
                 values = text.replace(",", ";").split(";")
             names = [clean_rank_label(v) for v in values]
             rows.append((names + [""] * len(RANKS))[: len(RANKS)])
@@ -92,12 +101,18 @@ def _metadata_columns(handle: h5py.File, axis: str, n: int, skip: set[str]) -> d
     for name in sorted(group.keys()):
         if name in skip or not isinstance(group[name], h5py.Dataset):
             continue
-        values = group[name][()]
+        values = read_dataset(handle, f"{axis}/metadata/{name}", ndim=None)
         if np.ndim(values) != 1 or len(values) != n:
             raise BiomError(
                 f"{axis} metadata '{name}' has shape {np.shape(values)} for {n} {axis}s"
             )
-        out[name] = _decode(values) if values.dtype.kind in "SOU" else values.tolist()
+        if values.dtype.kind in "SOU":
+            try:
+                out[name] = decode(values)
+            except ValueError:
+                raise BiomError(f"{axis} metadata '{name}' holds text that is not UTF-8") from None
+        else:
+            out[name] = values.tolist()
     return out
 
 
@@ -111,53 +126,65 @@ def read_table(path: str | Path) -> FeatureTable:
     Returns
     -------
     FeatureTable
+        A table with at least one sample (it may have no features: a run without ASVs).
 
     Raises
     ------
     BiomError
-        Missing, not HDF5 (JSON BIOM 1.0 is named as such), unreadable, duplicate or empty
-        IDs, corrupt matrix pointers, negative or non-finite values, no samples.
+        Missing, empty, not HDF5 (JSON BIOM 1.0 is named as such), unreadable or corrupt
+        chunks, implausible dataset sizes, duplicate or empty IDs, corrupt matrix pointers,
+        negative or non-finite values, no samples. The message names the file and every
+        structural problem found.
     """
     path = Path(path)
-    _sniff(path)
+    sniff(path)
     try:
         with h5py.File(path, "r") as handle:
             return _read(handle, path)
-    except BiomError:
+    except BiomError as exc:
+        if exc.location is None:
+            raise BiomError(str(exc), location=str(path), problems=exc.problems) from None
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise BiomError(f"cannot read BIOM table ({exc})", location=str(path)) from None
+    except DatasetProblem as exc:
+        raise BiomError(str(exc), location=str(path)) from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BiomError(f"cannot read BIOM table ({reason})", location=str(path)) from None
 
 
 def _read(handle: h5py.File, path: Path) -> FeatureTable:
     where = str(path)
     problems: list[str] = []
-    feature_ids, found = _check_ids(handle, "observation")
+    feature_ids, found = check_ids(handle, "observation")
     problems += found
-    sample_ids, found = _check_ids(handle, "sample")
+    sample_ids, found = check_ids(handle, "sample")
     problems += found
     if feature_ids is None or sample_ids is None:
-        raise BiomError("; ".join(problems), location=where)
-    nnz = int(handle.attrs["nnz"]) if "nnz" in handle.attrs else None
+        raise BiomError("; ".join(problems), location=where, problems=problems)
+    nnz = None
+    if "nnz" in handle.attrs:
+        try:
+            nnz = int(np.asarray(handle.attrs["nnz"]).item())
+        except (TypeError, ValueError):
+            problems.append(f"attribute nnz is {attr_text(handle.attrs['nnz'])!r}, not a number")
     # the sample-major group is CSC over samples = CSR samples x features
-    matrix, found = _check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
+    counts, found = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
     problems += found
     if problems:
-        raise BiomError("; ".join(problems), location=where)
+        raise BiomError("; ".join(problems), location=where, problems=problems)
     if not sample_ids:
         raise BiomError("table has no samples", location=where)
-    counts = sparse.csr_matrix(matrix, dtype=np.float64)
     counts.eliminate_zeros()
     counts.sort_indices()
-    attributes = {str(k): _attr_text(v) for k, v in handle.attrs.items()}
+    attributes = {str(k): attr_text(v) for k, v in handle.attrs.items()}
     kind = attributes.get(VALUE_KIND_ATTR, "")
     if kind not in ("", COUNTS, RELATIVE):
         raise BiomError(f"attribute {VALUE_KIND_ATTR} is '{kind}', expected counts or relative",
                         location=where)
+    integral = np.array_equal(counts.data, np.round(counts.data))
     if not kind:
-        data = counts.data
-        kind = COUNTS if np.array_equal(data, np.round(data)) else RELATIVE
-    elif kind == COUNTS and not np.array_equal(counts.data, np.round(counts.data)):
+        kind = COUNTS if integral else RELATIVE
+    elif kind == COUNTS and not integral:
         raise BiomError("table says it holds counts but has non-integer values", location=where)
     taxonomy = _taxonomy(handle, feature_ids)
     obs_md = _metadata_columns(handle, "observation", len(feature_ids), {"taxonomy"})
