@@ -190,11 +190,25 @@ def test_d5_other_agreement(stamped: Path, open_agreement: Path, tmp_path: Path)
 
 
 def test_d6_sample_not_covered(tmp_path: Path, open_agreement: Path, signing_key) -> None:
+    # stamp refuses a table with samples the agreement does not cover (nothing written) ...
     path = make_biom(tmp_path / "t.biom", ["BAQ2420.2", "NOT-IN-AGREEMENT"])
-    stamp_biom(path, open_agreement, signing_key.private_key_path, today=TODAY, now=NOW)
-    report = verify_report(path, open_agreement)
+    before = path.read_bytes()
+    with pytest.raises(StampError, match=r"1 of its 2 sample\(s\) not covered.*NOT-IN-AGREEMENT"):
+        stamp_biom(path, open_agreement, signing_key.private_key_path, today=TODAY, now=NOW)
+    assert path.read_bytes() == before and not sidecar_path(path).exists()
+    none = make_biom(tmp_path / "none.biom", ["X1", "X2"])
+    with pytest.raises(StampError, match=r"covers none of its 2 sample\(s\)"):
+        stamp_biom(none, open_agreement, signing_key.private_key_path, today=TODAY, now=NOW)
+    # ... and verify's D6 names samples an agreement does not cover
+    ok = make_biom(tmp_path / "ok.biom", ["BAQ2420.2", "BAQ3473.2"])
+    stamp_biom(ok, open_agreement, signing_key.private_key_path, today=TODAY, now=NOW)
+    data = load_data(open_agreement)
+    for ds in data["datasets"]:
+        ds["samples"]["sample_ids"] = ["BAQ2420.2"]
+    narrower = write_yaml(data, tmp_path / "narrower.yaml")
+    report = verify_report(ok, narrower, rules=("D6",))
     assert _errors(report) == {"D6"}
-    assert any("NOT-IN-AGREEMENT" in f.reason for f in report.findings)
+    assert any("BAQ3473.2" in f.reason for f in report.findings)
 
 
 def test_d8_ena_fields_missing_warns(tmp_path: Path, open_agreement: Path, signing_key) -> None:
@@ -298,7 +312,10 @@ def test_stamp_to_output_and_env_key(tmp_path: Path, open_agreement: Path, signi
 def test_restamp_keeps_per_sample_provenance(stamped: Path, controlled_agreement: Path,
                                              signing_key) -> None:
     """A table stamped again (e.g. a merged output) keeps each sample's origin columns."""
-    stamp_biom(stamped, controlled_agreement, signing_key.private_key_path, today=TODAY, now=NOW)
+    data = load_data(controlled_agreement)  # the merged output's agreement covers its samples
+    data["datasets"][0]["samples"]["sample_ids"] += OPEN_SAMPLES
+    merged = write_yaml(data, controlled_agreement.with_name("merged.yaml"))
+    stamp_biom(stamped, merged, signing_key.private_key_path, today=TODAY, now=NOW)
     info = read_biom_info(stamped)
     assert set(info.sample_metadata["provider_country"]) == {"CL"}
     assert json.loads(info.stamp_text)["provider_country"] == "KE"

@@ -23,6 +23,8 @@ from typing import Any
 import h5py
 
 from soilbiome import __version__
+from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_reader import read_table
 from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
@@ -98,6 +100,41 @@ def _tmp_name(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.{os.urandom(6).hex()}.tmp")
 
 
+def check_coverage(sample_ids: Sequence[str], agreement: Agreement, *, where: str) -> None:
+    """Refuse a table with samples the agreement does not cover (rule D6, before signing).
+
+    An agreement that lists no ``datasets[].samples.sample_ids`` covers whatever it is used
+    for; one that lists them must list every sample of the table.
+
+    Raises
+    ------
+    StampError
+        Naming the table, the agreement and the uncovered samples.
+    """
+    allowed = agreement.sample_ids
+    if allowed is None:
+        return
+    extra = [s for s in sample_ids if s not in allowed]
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" (and {len(extra) - 5} more)" if len(extra) > 5 else "")
+        if len(extra) == len(sample_ids):
+            head = f"agreement {agreement.path} covers none of its {len(sample_ids)} sample(s)"
+        else:
+            head = (f"{len(extra)} of its {len(sample_ids)} sample(s) not covered by agreement "
+                    f"{agreement.path}")
+        raise StampError(f"{where}: {head} (datasets[].samples.sample_ids lacks {shown}); "
+                         "not stamping")
+
+
+def _prepare_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StampError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StampError(f"output folder {folder} is not writable")
+
+
 def stamp_biom(
     path: str | Path,
     agreement_path: str | Path,
@@ -139,7 +176,6 @@ def stamp_biom(
     today = today or now.date()
     src = Path(path)
     dest = Path(output) if output else src
-    dest.parent.mkdir(parents=True, exist_ok=True)
     agreement = load_agreement(agreement_path)
     report = check_agreement(agreement, today=today)
     if report.has_errors:
@@ -168,19 +204,31 @@ def stamp_biom(
         if (start and today < start) or (end and today > end):
             raise SigningKeyError(f"key {kp} ({kid}) is not valid on {today}")
         keyids.append(kid)
-    if not src.is_file():
-        raise StampError(f"{src}: no such file")
+    # the one validated reader decides what may be signed: never a table that fails it
+    try:
+        table = read_table(src)
+    except BiomError as exc:
+        raise StampError(f"{exc}; not stamping") from None
+    check_coverage(table.sample_ids, agreement, where=str(src))
+    _prepare_folder(dest.parent)
 
     tmp = _tmp_name(dest)
     tmp_sidecar = _tmp_name(sidecar_path(dest))
     try:
-        shutil.copyfile(src, tmp)
+        try:
+            shutil.copyfile(src, tmp)
+        except OSError as exc:
+            raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        # sign exactly the bytes validated: check the copy too (the source may change meanwhile)
+        try:
+            same = read_table(tmp).sample_ids == table.sample_ids
+        except BiomError:
+            same = False
+        if not same:
+            raise StampError(f"{src}: changed while being stamped; nothing written")
         try:
             with h5py.File(tmp, "r+") as f:
-                if "sample/ids" not in f:
-                    raise StampError(f"{src}: not a BIOM 2.1 table (no sample/ids)")
-                ids_ds = f["sample/ids"]
-                ids = _decode(ids_ds[()]) if ids_ds.shape and ids_ds.shape[0] else []
+                ids = list(table.sample_ids)
                 stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now)
                 fill = {
                     COL_AGREEMENT: agreement.id,
@@ -200,6 +248,8 @@ def stamp_biom(
                 f.attrs[STAMP_ATTR] = canonical_json(stamp)
         except OSError as exc:
             raise StampError(f"{src}: not a writable HDF5 BIOM file ({exc})") from None
+        except ValueError:
+            raise StampError(f"{src}: sample metadata holds text that is not UTF-8") from None
         digest = sha256_file(tmp)
         statement = {
             "_type": STATEMENT_TYPE,
@@ -208,11 +258,14 @@ def stamp_biom(
             "predicate": stamp,
         }
         envelope = dsse.sign(canonical_json(statement).encode("utf-8"), keys)
-        with open(tmp_sidecar, "w", encoding="utf-8") as handle:
-            json.dump(envelope, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, dest)
-        os.replace(tmp_sidecar, sidecar_path(dest))
+        try:
+            with open(tmp_sidecar, "w", encoding="utf-8") as handle:
+                json.dump(envelope, handle, indent=2)
+                handle.write("\n")
+            os.replace(tmp, dest)
+            os.replace(tmp_sidecar, sidecar_path(dest))
+        except OSError as exc:
+            raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
     except BaseException:
         for t in (tmp, tmp_sidecar):
             try:

@@ -24,6 +24,8 @@ from typing import Any
 
 import h5py
 
+from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_reader import read_table
 from soilbiome.sharing.errors import StampError
 
 STAMP_ATTR = "x-sharing-stamp"
@@ -70,33 +72,26 @@ class BiomInfo:
 def read_biom_info(path: str | Path, columns: Sequence[str] | None = None) -> BiomInfo:
     """Read sample ids, sample metadata columns and the raw stamp attribute of a BIOM 2.1 file.
 
+    The table goes through the one validated reader
+    (:func:`soilbiome.io.biom_reader.read_table`): a table that fails it has no stamp
+    worth reading.
+
     Raises
     ------
     StampError
-        When the file is not an HDF5 BIOM table.
+        When the table fails validation (the message names the file and the problems).
     """
     try:
-        with h5py.File(path, "r") as f:
-            if "sample/ids" not in f:
-                raise StampError(f"{path}: not a BIOM 2.1 table (no sample/ids)")
-            ids_ds = f["sample/ids"]
-            ids = _decode(ids_ds[()]) if ids_ds.shape and ids_ds.shape[0] else []
-            md: dict[str, list[str]] = {}
-            grp = f.get("sample/metadata")
-            if grp is not None:
-                for name in grp:
-                    key = name.replace("@@SLASH@@", "/")
-                    if columns is not None and key not in columns:
-                        continue
-                    ds = grp[name]
-                    if ds.ndim == 1:
-                        md[key] = _decode(ds[()])
-            raw = f.attrs.get(STAMP_ATTR)
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", errors="replace")
-            return BiomInfo(ids, md, None if raw is None else str(raw))
-    except OSError as exc:
-        raise StampError(f"{path}: not a readable HDF5 BIOM file ({exc})") from None
+        table = read_table(path)
+    except BiomError as exc:
+        raise StampError(str(exc)) from None
+    md: dict[str, list[str]] = {}
+    for key in table.sample_metadata.columns:
+        name = str(key).replace("@@SLASH@@", "/")
+        if columns is not None and name not in columns:
+            continue
+        md[name] = [str(v) for v in table.sample_metadata[key].tolist()]
+    return BiomInfo(list(table.sample_ids), md, table.attributes.get(STAMP_ATTR))
 
 
 def _write_sample_columns(f: h5py.File, values: dict[str, list[str]]) -> None:
