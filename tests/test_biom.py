@@ -299,7 +299,8 @@ def test_validate_non_biom_files(tmp_path: Path) -> None:
     text = tmp_path / "x.biom"
     text.write_text("not hdf5")
     assert validate_biom(text) == [f"{text}: not an HDF5 file (BIOM 2.1 tables are HDF5)"]
-    assert validate_biom(tmp_path / "absent.biom") == [f"{tmp_path}/absent.biom: BIOM table not found"]
+    absent = tmp_path / "absent.biom"
+    assert validate_biom(absent) == [f"{absent}: BIOM table not found"]
 
 
 # ------------------------------------------------------------------------------- R/phyloseq

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from soilbiome.errors import InputError, SoilbiomeError
+from soilbiome.errors import SoilbiomeError
 from soilbiome.taxonomy.lineage import RANKS
 
 #: Accepted ``--shannon-base`` values and the logarithm base each stands for.
@@ -85,7 +85,11 @@ class CountTable:
 
 
 def load_table(path: str | Path) -> CountTable:
-    """Load a BIOM (2.1 HDF5 or 1.0 JSON) table with ``biom.load_table``.
+    """Read a BIOM table through the one validated reader and give the report's dense view.
+
+    A thin adapter over :func:`soilbiome.io.biom_reader.read_table` (which refuses corrupt,
+    JSON 1.0, empty, duplicate-ID, negative or NaN tables with one message) for the report
+    code, which still works on a samples x features DataFrame.
 
     Parameters
     ----------
@@ -99,48 +103,16 @@ def load_table(path: str | Path) -> CountTable:
 
     Raises
     ------
-    InputError
-        The file is missing, unreadable, or has duplicate / no sample IDs.
+    BiomError
+        The table fails the reader's checks.
     """
-    import biom
+    from soilbiome.io.biom_reader import read_table
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("BIOM table not found", location=str(path))
-    try:
-        table = biom.load_table(str(path))
-    except Exception as exc:  # biom raises many types (TypeError, OSError, KeyError, ...)
-        raise InputError(f"cannot read BIOM table ({exc})", location=str(path)) from None
-    samples = [str(s) for s in table.ids(axis="sample")]
-    features = [str(f) for f in table.ids(axis="observation")]
-    for axis, ids in (("sample", samples), ("observation", features)):
-        dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
-        if dup:
-            raise InputError(f"duplicate {axis} IDs: {', '.join(dup[:5])}", location=str(path))
-    if not samples:
-        raise InputError("table has no samples", location=str(path))
-    data = table.matrix_data.T.toarray().astype(np.float64)  # samples x features
-    counts = pd.DataFrame(data, index=pd.Index(samples, name="sample"), columns=features)
-    if not np.isfinite(data).all() or (data < 0).any():
-        raise InputError("table holds negative or non-finite values", location=str(path))
-
-    rows = []
-    for sid in samples:
-        md = table.metadata(sid, axis="sample") or {}
-        rows.append({k: v for k, v in dict(md).items()})
-    sample_md = pd.DataFrame(rows, index=counts.index)
-
-    tax_rows = []
-    for fid in features:
-        md = table.metadata(fid, axis="observation") or {}
-        lineage = md.get("taxonomy") if hasattr(md, "get") else None
-        if isinstance(lineage, str):
-            lineage = [p for p in lineage.replace(",", ";").split(";")]
-        lineage = [clean_rank_label(x) for x in (list(lineage) if lineage is not None else [])]
-        lineage = (lineage + [""] * len(RANKS))[: len(RANKS)]
-        tax_rows.append(lineage)
-    taxonomy = pd.DataFrame(tax_rows, index=pd.Index(features, name="feature"), columns=RANKS)
-    return CountTable(counts, sample_md, taxonomy, str(path))
+    table = read_table(path)
+    counts = pd.DataFrame(table.counts.toarray(), index=pd.Index(table.sample_ids, name="sample"),
+                          columns=list(table.feature_ids))
+    taxonomy = table.taxonomy.reindex(columns=list(RANKS)).fillna("")
+    return CountTable(counts, table.sample_metadata.copy(), taxonomy, str(path))
 
 
 def is_integer_table(counts: pd.DataFrame) -> bool:
