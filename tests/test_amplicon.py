@@ -107,7 +107,9 @@ def test_its_profile_removes_primers_and_assigns_fungi(runits):
     table = biom.load_table(str(runits / "biom" / "asv_table.biom"))
     assert table.sum("sample")[0] > 0
     lineage = tsv(runits / "taxonomy" / "lineage.tsv")
-    assert {r["domain"] for r in lineage if r["domain"]} == {"Fungi"}
+    # UNITE's k:Fungi is a kingdom under domain Eukaryota (docs/lineage.md)
+    assert {r["kingdom"] for r in lineage if r["kingdom"]} == {"Fungi"}
+    assert {r["domain"] for r in lineage if r["domain"]} == {"Eukaryota"}
 
 
 def test_sample_lacking_primers_is_flagged(tmp_path, runits):

@@ -165,7 +165,9 @@ def test_build_content_round_trips_through_biom_format(
         assert handle.attrs["generated-by"] == f"soilbiome {__version__}"
         stamp = dt.datetime.fromisoformat(handle.attrs["creation-date"])
         assert stamp.tzinfo is None
-        assert handle["observation/metadata/taxonomy"].shape == (len(counts.feature_ids), 7)
+        assert handle["observation/metadata/taxonomy"].shape == (
+            len(counts.feature_ids), len(RANKS)
+        )
 
 
 @needs_vsearch
@@ -310,7 +312,11 @@ args <- commandArgs(trailingOnly = TRUE)
 suppressPackageStartupMessages(library(phyloseq))
 # Debian's biomformat calls h5read() without importing rhdf5: attach it for HDF5 input
 if (!grepl("\\.json$", args[1])) suppressPackageStartupMessages(library(rhdf5))
-ps <- import_biom(args[1], parseFunction = parse_taxonomy_greengenes)
+# docs/biom.md: Greengenes prefixes name k..s; our d__ (domain) arrives as 'Rank1'
+parse_taxonomy_soilbiome <- function(x) {
+  x <- parse_taxonomy_greengenes(x); names(x)[names(x) == "Rank1"] <- "Domain"; x
+}
+ps <- import_biom(args[1], parseFunction = parse_taxonomy_soilbiome)
 out <- args[2]
 write.csv(as(tax_table(ps), "matrix"), file.path(out, "tax.csv"), na = "<NA>")
 write.csv(as(otu_table(ps), "matrix"), file.path(out, "otu.csv"))
@@ -347,7 +353,7 @@ def _check_phyloseq(imported: dict, table_path: Path, inputs: dict[str, Path]) -
     table = biom.load_table(str(table_path))
     lineages = read_lineage(inputs["lineage"])
     rank_cols, tax = imported["tax"]
-    assert rank_cols == ["Kingdom", "Phylum", "Class", "Order", "Family", "Genus", "Species"]
+    assert rank_cols == [rank.capitalize() for rank in RANKS]  # Domain, Kingdom, .., Species
     assert list(tax) == list(table.ids("observation"))  # md5 IDs untouched
     for fid, row in tax.items():
         names = lineages[fid].names

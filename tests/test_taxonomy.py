@@ -28,7 +28,16 @@ from soilbiome.taxonomy import (
     read_lineage,
     write_lineage,
 )
+from soilbiome.taxonomy.lineage import (
+    names_from_taxonomy,
+    place_top_ranks,
+    species_name,
+    taxonomy_strings,
+)
 
+DOMAIN, KINGDOM, PHYLUM, GENUS, SPECIES = (
+    RANKS.index(r) for r in ("domain", "kingdom", "phylum", "genus", "species")
+)
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = (ROOT / ".." / "shared" / "testdata").resolve()
 ATACAMA = TESTDATA / "amplicon" / "16s_atacama_soil"
@@ -236,8 +245,8 @@ def test_cutoff_truncates_and_never_backfills() -> None:
         "genus": ("Bacillus", 0.4),
     }
     lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
-    assert lineage.names == ("Bacteria", "Firmicutes", "", "", "", "", "")
-    assert lineage.confidences == (1.0, 0.9, 0.5, 0.95, None, 0.4, None)
+    assert lineage.names == ("Bacteria", "", "Firmicutes", "", "", "", "", "")
+    assert lineage.confidences == (1.0, None, 0.9, 0.5, 0.95, None, 0.4, None)
 
 
 def test_placeholder_empties_only_its_rank() -> None:
@@ -250,13 +259,94 @@ def test_placeholder_empties_only_its_rank() -> None:
         "species": ("Alternaria_sp", 1.0),
     }
     lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
-    assert lineage.names == ("Fungi", "Ascomycota", "", "Pleosporales", "", "Alternaria", "")
+    # 'Fungi' given as the top rank is placed as kingdom under domain Eukaryota
+    assert lineage.names == (
+        "Eukaryota", "Fungi", "Ascomycota", "", "Pleosporales", "", "Alternaria", ""
+    )  # fmt: skip
+    assert lineage.confidences[:2] == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("genus", "species", "stored"),
+    [
+        ("Fusarium", "Fusarium_oxysporum", "Fusarium_oxysporum"),  # UNITE, SILVA
+        ("Fusarium", "Fusarium.oxysporum", "Fusarium.oxysporum"),  # dotted references
+        ("Bacillus", "Bacillus subtilis", "Bacillus subtilis"),
+        ("Escherichia", "coli", "Escherichia_coli"),  # DADA2 addSpecies epithet
+        ("Escherichia", "coli/fergusonii", "Escherichia_coli/fergusonii"),  # allowMultiple
+        ("", "Fusarium.oxysporum", "Fusarium.oxysporum"),  # full name, genus cut off
+        ("Fusarium", "Gibberella_zeae", "Gibberella_zeae"),  # another genus: as written
+    ],
+)
+def test_species_kept_as_the_reference_writes_it(genus: str, species: str, stored: str) -> None:
+    raw = {"domain": ("Bacteria", None), "genus": (genus, None), "species": (species, None)}
+    lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
+    assert lineage.names[SPECIES] == stored
+    assert species_name(species, genus) == stored
+
+
+@pytest.mark.parametrize(
+    ("raw", "domain", "kingdom"),
+    [
+        ({"kingdom": ("Bacteria", 0.9)}, ("Bacteria", 0.9), ("", None)),  # SILVA 'Kingdom'
+        ({"domain": ("Archaea", 1.0)}, ("Archaea", 1.0), ("", None)),  # GTDB d__
+        ({"kingdom": ("Fungi", 0.85)}, ("Eukaryota", 0.85), ("Fungi", 0.85)),  # UNITE k__
+        ({"domain": ("Fungi", 1.0)}, ("Eukaryota", 1.0), ("Fungi", 1.0)),
+        ({"kingdom": ("Eukaryota_kgd_Incertae_sedis", 1.0)}, ("Eukaryota", 1.0),
+         ("Eukaryota_kgd_Incertae_sedis", 1.0)),
+        ({"domain": ("Eukaryota", 1.0), "kingdom": ("Metazoa", 0.7)}, ("Eukaryota", 1.0),
+         ("Metazoa", 0.7)),
+        ({"kingdom": ("Unknownia", 1.0)}, ("", None), ("Unknownia", 1.0)),  # left as given
+    ],
+)
+def test_top_ranks_placed_by_what_they_are(raw, domain, kingdom) -> None:
+    placed = place_top_ranks(raw)
+    assert placed.get("domain", ("", None)) == domain
+    assert placed.get("kingdom", ("", None)) == kingdom
+
+
+def test_fungi_below_cutoff_leave_domain_empty_too() -> None:
+    raw = {"kingdom": ("Fungi", 0.5), "phylum": ("Ascomycota", 0.4)}
+    lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
+    assert lineage.names == ("",) * len(RANKS)
+    assert lineage.confidences[:3] == (0.5, 0.5, 0.4)
+
+
+def test_two_domains_in_one_lineage_refused() -> None:
+    with pytest.raises(TaxonomyError, match="two names for rank domain: Bacteria and Archaea"):
+        place_top_ranks({"domain": ("Bacteria", 1.0), "kingdom": ("Archaea", 1.0)}, where="x")
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        (["d__Bacteria", "k__", "p__Firmicutes", "c__", "o__", "f__", "g__", "s__"],
+         ("Bacteria", "", "Firmicutes", "", "", "", "", "")),
+        # a seven-rank table of soilbiome 0.1 / Greengenes
+        (["k__Fungi", "p__Ascomycota", "c__", "o__", "f__", "g__Fusarium", "s__Fusarium_ox"],
+         ("Eukaryota", "Fungi", "Ascomycota", "", "", "", "Fusarium", "Fusarium_ox")),
+        (["k__Bacteria", "p__Firmicutes"], ("Bacteria", "", "Firmicutes", "", "", "", "", "")),
+        (["D_0__Bacteria", "D_1__Proteobacteria"],
+         ("Bacteria", "", "Proteobacteria", "", "", "", "", "")),
+        (["Bacteria", "Firmicutes", "Bacilli"],
+         ("Bacteria", "", "Firmicutes", "Bacilli", "", "", "", "")),
+    ],
+)
+def test_names_from_taxonomy_lists(entries: list[str], expected: tuple[str, ...]) -> None:
+    assert names_from_taxonomy(entries) == expected
+
+
+def test_taxonomy_strings_roundtrip() -> None:
+    names = ("Eukaryota", "Fungi", "Ascomycota", "", "", "", "Fusarium", "Fusarium.oxysporum")
+    strings = taxonomy_strings(names)
+    assert strings[:2] == ["d__Eukaryota", "k__Fungi"] and strings[3] == "c__"
+    assert names_from_taxonomy(strings) == names
 
 
 def test_species_epithet_joined_with_genus_and_dropped_without_one() -> None:
     raw = {"domain": ("Bacteria", None), "genus": ("Escherichia", None), "species": ("coli", None)}
     lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
-    assert lineage.names[-1] == "Escherichia_coli"
+    assert lineage.names[SPECIES] == "Escherichia_coli"
     raw["genus"] = ("", None)
     lineage = build_lineage("x", raw, min_confidence=0.8, classifier="c", reference="r")
     assert lineage.names[-1] == ""
@@ -272,7 +362,7 @@ def test_sintax_16s_matches_vsearch_cutoff_and_keeps_every_asv(sintax_16s: Path)
     assert [lin.feature_id for lin in lineages] == list(raw)  # one row per query, in order
     unassigned = [lin for lin in lineages if not lin.assigned]
     assert unassigned, "the real Atacama ASVs include unclassified ones"
-    assert all(lin.confidences == (None,) * 7 for lin in unassigned)
+    assert all(lin.confidences == (None,) * len(RANKS) for lin in unassigned)
     boundary = 0
     for lin in lineages:
         # vsearch's own cutoff column (4th) at the same cutoff: same names, prefixes stripped.
@@ -309,8 +399,8 @@ def test_sintax_lower_cutoff_keeps_more_ranks(sintax_16s: Path) -> None:
             if name:
                 assert conf is not None and conf >= 0.95
         # a lower cutoff only adds names below the ones kept
-        kept = [n for n in lin.names if n]
-        assert list(loose[fid].names[: len(kept)]) == kept
+        kept = [i for i, n in enumerate(lin.names) if n]
+        assert [loose[fid].names[i] for i in kept] == [lin.names[i] for i in kept]
 
 
 @needs_vsearch
@@ -319,9 +409,12 @@ def test_sintax_unite_kingdom_placeholders_incertae_sedis(sintax_its: Path) -> N
     raw = _sintax_columns(sintax_its)
     assert len(lineages) == len(raw)
     names = [lin.names for lin in lineages]
-    assert {n[0] for n in names if n[0]} == {"Fungi"}  # k:Fungi -> domain
-    assert any(n[1] == "Fungi_phy_Incertae_sedis" for n in names)  # kept at its rank
-    assert any(n[6] == "Fusarium_oxysporum" for n in names)
+    # k:Fungi is a kingdom of the Eukaryota, not a domain
+    assert {n[DOMAIN] for n in names if n[DOMAIN]} == {"Eukaryota"}
+    assert {n[KINGDOM] for n in names if n[KINGDOM]} == {"Fungi"}
+    assert all(bool(n[DOMAIN]) == bool(n[KINGDOM]) for n in names)
+    assert any(n[PHYLUM] == "Fungi_phy_Incertae_sedis" for n in names)  # kept at its rank
+    assert any(n[SPECIES] == "Fusarium_oxysporum" for n in names)
     # 'Fusarium_sp', 'Fungi_sp', 'Spizellomycetales_sp' are in the raw output ...
     raw_species = {
         item.split(":", 1)[1].split("(")[0]
@@ -332,14 +425,14 @@ def test_sintax_unite_kingdom_placeholders_incertae_sedis(sintax_its: Path) -> N
     placeholders = {s for s in raw_species if s.endswith("_sp")}
     assert {"Fungi_sp", "Fusarium_sp"} <= placeholders
     # ... and never in the harmonised species column
-    assert not placeholders & {n[6] for n in names}
+    assert not placeholders & {n[SPECIES] for n in names}
     # a real ITS2 read whose Mortierellaceae family passes but genus does not
     low = [
         lin for lin in lineages
-        if lin.names[3] == "Mortierellales" and lin.confidences[5] is not None
-        and lin.confidences[5] < 0.8
+        if lin.names[RANKS.index("order")] == "Mortierellales"
+        and lin.confidences[GENUS] is not None and lin.confidences[GENUS] < 0.8
     ]  # fmt: skip
-    assert low and all(lin.names[5] == "" and lin.names[6] == "" for lin in low)
+    assert low and all(lin.names[GENUS] == "" and lin.names[SPECIES] == "" for lin in low)
 
 
 @needs_vsearch
@@ -396,15 +489,18 @@ def test_dada2_16s_bootstrap_to_confidence(dada2_outputs: tuple[Path, Path]) -> 
     for row, lin in zip(body, lineages, strict=True):
         record = dict(zip(header, row, strict=True))
         assert lin.feature_id == record["feature_id"] == feature_id_for(record["sequence"])
-        for rank, col in zip(RANKS[:6], header[2:8], strict=True):
+        # DADA2 calls the top rank 'Kingdom'; its values (Bacteria) are domains
+        ranks = ["domain", "phylum", "class", "order", "family", "genus"]
+        for rank, col in zip(ranks, header[2:8], strict=True):
             boot = float(record[f"boot_{col}"])
             assert lin.confidences[RANKS.index(rank)] == pytest.approx(boot / 100)
             name = lin.names[RANKS.index(rank)]
             if boot < 80 or record[col] == "NA":
                 assert name == ""
-        assert lin.confidences[6] is None and lin.names[6] == ""  # no Species column
-    assert any(lin.names[5] for lin in lineages)  # some genera pass 80
-    assert any(lin.names[0] and not lin.names[5] for lin in lineages)  # some stop higher
+        assert lin.confidences[SPECIES] is None and lin.names[SPECIES] == ""  # no Species
+        assert lin.names[KINGDOM] == "" and lin.confidences[KINGDOM] is None
+    assert any(lin.names[GENUS] for lin in lineages)  # some genera pass 80
+    assert any(lin.names[DOMAIN] and not lin.names[GENUS] for lin in lineages)  # stop higher
 
 
 @needs_r
@@ -415,11 +511,12 @@ def test_dada2_unite_prefixes_stripped_species_rebuilt(dada2_outputs: tuple[Path
     lineages = harmonise("dada2", outits, reference="UNITE mini", min_confidence=0.8)
     names = [lin.names for lin in lineages]
     assert not any("__" in n for row in names for n in row)
-    assert {row[0] for row in names if row[0]} == {"Fungi"}
+    assert {row[DOMAIN] for row in names if row[DOMAIN]} == {"Eukaryota"}
+    assert {row[KINGDOM] for row in names if row[KINGDOM]} == {"Fungi"}
     # DADA2 strips the genus from UNITE species (s__oxysporum); we rebuild the full name
     assert "s__oxysporum" in text
-    assert any(row[6] == "Fusarium_oxysporum" for row in names)
-    assert any(row[1] == "Fungi_phy_Incertae_sedis" for row in names)
+    assert any(row[SPECIES] == "Fusarium_oxysporum" for row in names)
+    assert any(row[PHYLUM] == "Fungi_phy_Incertae_sedis" for row in names)
     for lin in lineages:
         assert all(c is None or 0.0 <= c <= 1.0 for c in lin.confidences)
 
@@ -445,8 +542,8 @@ def test_dada2_errors(dada2_outputs: tuple[Path, Path], tmp_path: Path) -> None:
 def test_write_and_read_lineage_roundtrip(tmp_path: Path) -> None:
     lineage = Lineage(
         feature_id_for("ACGT"),
-        ("Bacteria", "Firmicutes", "", "", "", "", ""),
-        (1.0, 0.85, 0.5, None, None, None, None),
+        ("Bacteria", "", "Firmicutes", "", "", "", "", ""),
+        (1.0, None, 0.85, 0.5, None, None, None, None),
         "vsearch-sintax",
         "ref",
     )

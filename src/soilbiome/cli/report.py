@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from soilbiome.taxonomy.lineage import RANKS
+
 _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 
 
@@ -23,8 +25,7 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--versions", type=_file, default=None,
               help="software_versions.yml (optional).")
 @click.option("--rank", default="phylum", show_default=True,
-              type=click.Choice(["domain", "phylum", "class", "order", "family", "genus",
-                                 "species"]),
+              type=click.Choice(list(RANKS)),
               help="Rank of the composition bars.")
 @click.option("--group-by", default="site", show_default=True,
               help="Sample metadata column grouping alpha diversity and colouring the PCoA.")

@@ -4,7 +4,8 @@ What a soilbiome BIOM holds (``docs/biom.md`` is the user-facing version):
 
 * counts: observations = ASVs (feature ID = md5 of the uppercase sequence), samples = every
   sample of the samplesheet, in sheet order, all-zero samples included;
-* observation metadata: ``taxonomy`` (7 Greengenes-style strings ``k__<domain>`` ..
+* observation metadata: ``taxonomy`` (one Greengenes-style string per rank of
+  :data:`~soilbiome.taxonomy.lineage.RANKS`, ``d__<domain>``, ``k__<kingdom>`` ..
   ``s__<species>``, bare prefix where unassigned; see :func:`taxonomy_strings`),
   ``confidence_<rank>`` (decimal string 0-1, ``""`` where the classifier gave none),
   ``sequence``, ``classifier`` and ``reference``;
@@ -50,7 +51,13 @@ from soilbiome.io.biom_layout import (  # noqa: F401  (re-exported)
 )
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.model.soil import canonical_units, typed_metadata
-from soilbiome.taxonomy.lineage import RANKS, Lineage, feature_id_for, read_lineage
+from soilbiome.taxonomy.lineage import (
+    RANKS,
+    Lineage,
+    feature_id_for,
+    read_lineage,
+    taxonomy_strings,
+)
 
 #: Root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
 SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
@@ -252,26 +259,6 @@ def read_sample_metadata(path: str | Path) -> SampleMetadata:
     if not ids:
         raise BiomError("no samples", location=str(path))
     return SampleMetadata(path, tuple(ids), columns, tuple(rows))
-
-
-def taxonomy_strings(names: Sequence[str]) -> list[str]:
-    """The BIOM ``taxonomy`` entry of a lineage: 7 Greengenes-prefixed names.
-
-    ``["k__Bacteria", "p__Actinobacteria", ..., "g__", "s__"]``: the prefix fixes each
-    name's rank, so an empty rank never shifts the ranks below it (biom-format's reader drops
-    empty strings from taxonomy lists) and ``phyloseq::parse_taxonomy_greengenes`` names the
-    columns Kingdom..Species. ``k__`` carries our ``domain``.
-
-    Parameters
-    ----------
-    names : sequence of str
-        Seven bare names, domain..species.
-
-    Returns
-    -------
-    list of str
-    """
-    return [f"{prefix}__{name}" for prefix, name in zip(TAXONOMY_PREFIXES, names, strict=True)]
 
 
 def _observation_metadata(sequence: str, lineage: Lineage) -> dict[str, object]:

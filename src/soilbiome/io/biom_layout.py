@@ -8,6 +8,7 @@ import numpy as np
 
 from soilbiome.errors import InputError
 from soilbiome.model.samplesheet import MIXS_REQUIRED
+from soilbiome.taxonomy.lineage import RANK_PREFIXES, RANKS
 
 #: BIOM table type of an ASV count table (biom-format's name for a feature count table).
 TABLE_TYPE = "OTU table"
@@ -18,7 +19,7 @@ REQUIRED_SAMPLE_METADATA: tuple[str, ...] = MIXS_REQUIRED
 #: Samplesheet columns that are not sample metadata.
 NON_METADATA_COLUMNS = frozenset({"sample", "fastq_1", "fastq_2", "single_end"})
 #: Greengenes rank prefixes used in the BIOM ``taxonomy`` list, one per rank of RANKS.
-TAXONOMY_PREFIXES: tuple[str, ...] = ("k", "p", "c", "o", "f", "g", "s")
+TAXONOMY_PREFIXES: tuple[str, ...] = tuple(RANK_PREFIXES[rank] for rank in RANKS)
 #: At most this many IDs are named in one problem message.
 SHOW = 5
 

@@ -20,7 +20,7 @@ import pandas as pd
 from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
-from soilbiome.taxonomy.lineage import RANKS
+from soilbiome.taxonomy.lineage import RANKS, names_from_taxonomy
 
 __all__ = ["BiomError", "clean_rank_label", "read_table", "sniff"]
 
@@ -86,8 +86,10 @@ def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
             if len(values) == 1:
                 text = attr_text(values[0])
                 values = text.replace(",", ";").split(";")
-            names = [clean_rank_label(v) for v in values]
-            rows.append((names + [""] * len(RANKS))[: len(RANKS)])
+            texts = [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+            # by prefix letter (d k p c o f g s); older 7-rank tables (k__Bacteria) and
+            # unprefixed lists are placed by soilbiome.taxonomy.lineage's top-rank rules
+            rows.append(list(names_from_taxonomy(texts)))
     else:
         rows = [[""] * len(RANKS) for _ in feature_ids]
     return pd.DataFrame(rows, index=index, columns=list(RANKS), dtype=object)

@@ -193,7 +193,8 @@ def _check_taxonomy_prefixes(ids: list[str], taxonomy: np.ndarray) -> list[str]:
                 break
     if not bad:
         return []
-    return [f"observation taxonomy not in k__..s__ rank order: {name_some(bad)}"]
+    order = f"{TAXONOMY_PREFIXES[0]}__..{TAXONOMY_PREFIXES[-1]}__"
+    return [f"observation taxonomy not in {order} rank order: {name_some(bad)}"]
 
 
 def _check_metadata(

@@ -1,4 +1,4 @@
-"""The harmonised lineage: seven fixed ranks, per-rank confidence, one row per feature.
+"""The harmonised lineage: eight fixed ranks, per-rank confidence, one row per feature.
 
 Every classifier / reference database names and decorates ranks differently (``d:``/``k:``
 in SINTAX headers, ``k__``/``d__`` prefixes in UNITE, SILVA and GTDB files for DADA2,
@@ -9,8 +9,12 @@ contract that every reader produces and every writer consumes.
 
 The rules (documented for users in ``docs/biom.md``):
 
-* Ranks are fixed: :data:`RANKS` (``domain`` .. ``species``). A reference's ``Kingdom``
-  / ``k:`` top rank is stored as ``domain``.
+* Ranks are fixed: :data:`RANKS` (``domain``, ``kingdom``, ``phylum`` .. ``species``).
+  The top name a reference gives is placed by what it *is*, not by the column or letter it
+  came in (DADA2 calls every top rank ``Kingdom``): a domain of life (:data:`DOMAINS`:
+  Bacteria, Archaea, Eukaryota) is a ``domain``; a eukaryote kingdom
+  (:data:`EUKARYOTE_KINGDOMS`, e.g. UNITE's ``k__Fungi``) is a ``kingdom`` under domain
+  ``Eukaryota`` (with the kingdom's confidence). See :func:`place_top_ranks`.
 * Prefixes (``d__``, ``k__``, ``p__`` ..., and SINTAX ``d:``/``p:`` ...) are stripped.
 * A name is kept only if its own confidence **and the confidence of every parent rank** are at
   least the cutoff. Below that the rank (and all ranks under it) are empty; nothing is
@@ -20,9 +24,10 @@ The rules (documented for users in ``docs/biom.md``):
 * Placeholder names (see :func:`is_placeholder`) empty their own rank only; lower ranks that
   carry a real name are kept. ``Incertae_sedis`` names are real positions in the reference
   taxonomy and are kept at their rank.
-* Species are full names. An epithet-only species (DADA2 + UNITE strips the genus; DADA2
-  ``addSpecies`` returns the epithet) is joined to its genus with ``_`` (the UNITE/SILVA
-  separator); without a genus such an epithet is dropped.
+* Species are full names, kept as the reference writes them (``Fusarium_oxysporum``,
+  ``Fusarium.oxysporum``, ``Bacillus subtilis``). Only a bare epithet (one word without
+  ``_``, ``.`` or space; DADA2 ``addSpecies`` returns these) is joined to its genus with ``_``
+  (the UNITE/SILVA separator); without a genus such an epithet is dropped.
 * The confidence columns keep the classifier's confidence (0-1) in its best candidate at every
   rank it reported, even where the name was emptied, so users can see how close it was.
 """
@@ -33,7 +38,7 @@ import csv
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +46,52 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 
 #: The fixed ranks of the harmonised lineage, top to bottom.
-RANKS: tuple[str, ...] = ("domain", "phylum", "class", "order", "family", "genus", "species")
+RANKS: tuple[str, ...] = (
+    "domain",
+    "kingdom",
+    "phylum",
+    "class",
+    "order",
+    "family",
+    "genus",
+    "species",
+)
+#: One-letter prefix of each rank in Greengenes-style strings (``d__Bacteria``, ``k__Fungi``).
+RANK_PREFIXES: dict[str, str] = dict(zip(RANKS, "dkpcofgs", strict=True))
+#: The domains of life (the top rank of SILVA, GTDB, RDP; NCBI's superkingdom).
+DOMAINS: frozenset[str] = frozenset({"Bacteria", "Archaea", "Eukaryota"})
+#: The domain every eukaryote kingdom belongs to.
+EUKARYOTA = "Eukaryota"
+#: Kingdom-level names of eukaryote references (UNITE's ``k__`` values, NCBI and classic
+#: kingdoms, the supergroups UNITE's all-eukaryote release places at kingdom rank). Each is
+#: placed at rank ``kingdom`` under domain ``Eukaryota``. Names ending in
+#: ``_kgd_Incertae_sedis`` (UNITE's ``Eukaryota_kgd_Incertae_sedis``) count too.
+EUKARYOTE_KINGDOMS: frozenset[str] = frozenset(
+    {
+        "Fungi",
+        "Metazoa",
+        "Animalia",
+        "Viridiplantae",
+        "Plantae",
+        "Protista",
+        "Protozoa",
+        "Chromista",
+        "Rhizaria",
+        "Stramenopila",
+        "Alveolata",
+        "Amoebozoa",
+        "Apusozoa",
+        "Choanoflagellozoa",
+        "Cryptista",
+        "Discoba",
+        "Excavata",
+        "Haptista",
+        "Heterolobosea",
+        "Ichthyosporia",
+        "Rhodoplantae",
+        "Glaucocystophyceae",
+    }
+)
 #: Columns of ``lineage.tsv``, in order.
 LINEAGE_COLUMNS: tuple[str, ...] = (
     "feature_id",
@@ -126,9 +176,9 @@ class Lineage:
     feature_id : str
         The feature (ASV) ID, normally :func:`feature_id_for` of its sequence.
     names : tuple of str
-        Seven names, one per rank of :data:`RANKS`; ``""`` where unassigned.
+        One name per rank of :data:`RANKS`; ``""`` where unassigned.
     confidences : tuple of float or None
-        Seven confidences in 0-1; None where the classifier reported none.
+        One confidence in 0-1 per rank; None where the classifier reported none.
     classifier : str
         Which classifier produced it (``vsearch-sintax``, ``dada2-assignTaxonomy``).
     reference : str
@@ -194,6 +244,7 @@ def build_lineage(
     -------
     Lineage
     """
+    raw = place_top_ranks(raw, where=feature_id)
     names: list[str] = []
     confidences: list[float | None] = []
     passed = True
@@ -203,12 +254,168 @@ def build_lineage(
         if confidence is not None and confidence < min_confidence:
             passed = False
         keep = passed and not is_placeholder(name, rank)
-        if keep and rank == "species" and name and not re.search(r"[_ ]", name):
-            genus = names[RANKS.index("genus")]
-            name = f"{genus}_{name}" if genus else ""
+        if keep and rank == "species" and name:
+            name = species_name(name, names[RANKS.index("genus")])
         names.append(name if keep else "")
         confidences.append(confidence)
     return Lineage(feature_id, tuple(names), tuple(confidences), classifier, reference)
+
+
+def is_eukaryote_kingdom(name: str) -> bool:
+    """True if ``name`` is a kingdom of domain Eukaryota (:data:`EUKARYOTE_KINGDOMS`)."""
+    return name in EUKARYOTE_KINGDOMS or name.lower().endswith("_kgd_incertae_sedis")
+
+
+def place_top_ranks(
+    raw: Mapping[str, tuple[str, float | None]], *, where: str = ""
+) -> dict[str, tuple[str, float | None]]:
+    """Put a reference's top names at the ranks they are: domain or kingdom.
+
+    References disagree about their top rank: SILVA and the DADA2 training sets call
+    ``Bacteria`` a *Kingdom*, GTDB and RDP write ``d__``/``d:`` for it, UNITE writes
+    ``k__Fungi`` for a kingdom of the Eukaryota. The rules:
+
+    1. A domain of life (:data:`DOMAINS`) given as kingdom moves to ``domain``.
+    2. A eukaryote kingdom (:func:`is_eukaryote_kingdom`) given as domain moves to
+       ``kingdom``.
+    3. A eukaryote kingdom with no domain above it gets domain ``Eukaryota``, with the
+       kingdom's confidence (a classifier sure of ``Fungi`` is at least that sure of
+       ``Eukaryota``; if ``Fungi`` fails the cutoff, so does the domain: nothing is invented
+       beyond what the classifier said).
+    4. Other names stay where the reference put them.
+
+    Parameters
+    ----------
+    raw : mapping
+        ``rank -> (name, confidence)``, prefixes stripped.
+    where : str
+        Feature / line, for the error message.
+
+    Returns
+    -------
+    dict
+        A new mapping with ``domain`` and ``kingdom`` placed.
+
+    Raises
+    ------
+    TaxonomyError
+        When two different names end up at the same rank (a lineage giving ``d:Bacteria``
+        and ``k:Archaea``).
+    """
+    out = dict(raw)
+    domain = out.pop("domain", ("", None))
+    kingdom = out.pop("kingdom", ("", None))
+    moved: dict[str, list[tuple[str, float | None]]] = {"domain": [], "kingdom": []}
+    for given, value in (("domain", domain), ("kingdom", kingdom)):
+        name = value[0].strip()
+        if not name:
+            continue
+        if name in DOMAINS:
+            moved["domain"].append(value)
+        elif is_eukaryote_kingdom(name):
+            moved["kingdom"].append(value)
+        else:
+            moved[given].append(value)
+    for rank, values in moved.items():
+        if len(values) > 1:
+            names = " and ".join(v[0] for v in values)
+            raise TaxonomyError(f"{where}: two names for rank {rank}: {names}".lstrip(": "))
+        if values:
+            out[rank] = values[0]
+    king = out.get("kingdom")
+    if king and "domain" not in out and is_eukaryote_kingdom(king[0].strip()):
+        out["domain"] = (EUKARYOTA, king[1])
+    return out
+
+
+def species_name(name: str, genus: str) -> str:
+    """The species name to store: as the reference writes it, or epithet joined to genus.
+
+    A name holding ``_``, ``.`` or a space is a full name and is kept verbatim
+    (``Fusarium_oxysporum``, ``Fusarium.oxysporum``, ``Bacillus subtilis``); so is a name
+    starting with the genus. A bare epithet (``coli``) becomes ``<genus>_<epithet>``, or
+    ``""`` without a genus.
+
+    Parameters
+    ----------
+    name : str
+        Species value, prefix stripped.
+    genus : str
+        The lineage's genus (``""`` when unassigned).
+
+    Returns
+    -------
+    str
+    """
+    name = name.strip()
+    if not name or re.search(r"[_. ]", name) or (genus and name.startswith(genus)):
+        return name
+    return f"{genus}_{name}" if genus else ""
+
+
+def taxonomy_strings(names: Sequence[str]) -> list[str]:
+    """Greengenes-style prefixed names, one per rank: ``["d__Bacteria", "k__", ...]``.
+
+    A bare prefix marks an empty rank, so no rank ever shifts (biom-format's reader drops
+    empty strings from taxonomy lists). Used in the BIOM ``taxonomy`` metadata and the
+    QIIME 2 taxonomy TSV.
+
+    Parameters
+    ----------
+    names : sequence of str
+        One bare name per rank of :data:`RANKS`.
+
+    Returns
+    -------
+    list of str
+    """
+    if len(names) != len(RANKS):
+        raise ValueError(f"expected {len(RANKS)} names ({', '.join(RANKS)}), got {len(names)}")
+    return [f"{RANK_PREFIXES[rank]}__{name}" for rank, name in zip(RANKS, names, strict=True)]
+
+
+_GG_PREFIX = re.compile(r"^([A-Za-z0-9_]{1,4})__(.*)$")
+
+
+def names_from_taxonomy(entries: Sequence[str]) -> tuple[str, ...]:
+    """Map a taxonomy list (ours or another tool's) onto :data:`RANKS`.
+
+    Entries with a one-letter prefix go to the rank of that letter (``d k p c o f g s``);
+    unprefixed entries are taken in order from the top rank, skipping ``kingdom`` when there
+    are fewer entries than ranks (the classic seven-rank lists). Then the top names are
+    placed with :func:`place_top_ranks`, so an older table's ``k__Bacteria`` becomes domain
+    ``Bacteria`` and ``k__Fungi`` kingdom ``Fungi`` under domain ``Eukaryota``.
+
+    Parameters
+    ----------
+    entries : sequence of str
+        E.g. ``["d__Bacteria", "k__", "p__Firmicutes", ...]`` or ``["Bacteria", "Firmicutes"]``.
+
+    Returns
+    -------
+    tuple of str
+        One bare name per rank (``""`` where unassigned).
+    """
+    by_letter = {letter: rank for rank, letter in RANK_PREFIXES.items()}
+    raw: dict[str, tuple[str, float | None]] = {}
+    ordered = [r for r in RANKS if r != "kingdom"] if len(entries) < len(RANKS) else list(RANKS)
+    for position, entry in enumerate(entries):
+        text = str(entry).strip()
+        match = _GG_PREFIX.match(text)
+        head, name = (match.group(1), match.group(2).strip()) if match else ("", text)
+        if head.lower() in by_letter:
+            rank = by_letter[head.lower()]
+        elif position < len(ordered):  # unprefixed, or SILVA's D_0__ style
+            rank = ordered[position]
+        else:
+            continue
+        if name and rank not in raw:
+            raw[rank] = (name, None)
+    try:
+        placed = place_top_ranks(raw)
+    except TaxonomyError:
+        placed = raw
+    return tuple(placed.get(rank, ("", None))[0] for rank in RANKS)
 
 
 def write_lineage(lineages: Iterable[Lineage], out: str | Path) -> int:

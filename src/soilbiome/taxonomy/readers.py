@@ -10,7 +10,9 @@ Formats
 SINTAX (``vsearch --sintax q.fasta --db ref --tabbedout out.tsv [--sintax_cutoff 0.8]``)
     Tab-separated, no header: query label, ``d:Bacteria(1.00),p:Proteobacteria(0.98),...``,
     strand, and (with ``--sintax_cutoff``) the cutoff-passing lineage. Unclassified queries
-    have empty columns 2-4. Rank letters: ``d``/``k`` (top rank), ``p c o f g s``.
+    have empty columns 2-4. Rank letters: ``d`` (domain), ``k`` (kingdom), ``p c o f g s``;
+    the top names are then placed by what they are
+    (:func:`~soilbiome.taxonomy.lineage.place_top_ranks`).
 DADA2 (written by our R wrapper around ``assignTaxonomy(..., outputBootstraps = TRUE)``)
     Tab-separated with a header: ``feature_id``, ``sequence``, the reference's rank columns
     (``Kingdom Phylum Class Order Family Genus [Species]``; ``Domain`` is accepted), values
@@ -42,7 +44,7 @@ FORMATS: dict[str, str] = {"sintax": SINTAX, "dada2": DADA2}
 #: SINTAX rank letters -> harmonised rank.
 SINTAX_RANKS: dict[str, str] = {
     "d": "domain",
-    "k": "domain",
+    "k": "kingdom",
     "p": "phylum",
     "c": "class",
     "o": "order",
@@ -53,6 +55,7 @@ SINTAX_RANKS: dict[str, str] = {
 #: Prefix letters allowed in front of a name at each rank (``k__Fungi``, ``d__Bacteria``).
 PREFIX_LETTERS: dict[str, frozenset[str]] = {
     "domain": frozenset("dk"),
+    "kingdom": frozenset("dk"),
     "phylum": frozenset("p"),
     "class": frozenset("c"),
     "order": frozenset("o"),
@@ -62,7 +65,7 @@ PREFIX_LETTERS: dict[str, frozenset[str]] = {
 }
 #: DADA2 rank column names (case-insensitive) -> harmonised rank.
 DADA2_RANKS: dict[str, str] = {
-    "kingdom": "domain",
+    "kingdom": "kingdom",
     "domain": "domain",
     "phylum": "phylum",
     "class": "class",
