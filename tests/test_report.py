@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from soilbiome.cli import main
-from soilbiome.diversity import load_table
+from soilbiome.io.biom_reader import read_table
 from soilbiome.report import composition
 
 SITES = {"0A1": "north", "S02": "north", "S03": "north", "S04": "south", "S05": "south",
          "S06": "south", "S07": "east", "BLANK": "control"}
+GENERA = ["Bryobacter", "Streptomyces", "Bradyrhizobium", "Gaiella", "Bacillus",
+          "Flavobacterium"]
 PHYLA = ["Acidobacteriota", "Actinobacteriota", "Proteobacteria", "Chloroflexota",
          "Firmicutes", "Bacteroidota"]
 
@@ -35,12 +38,17 @@ def make_table(path: Path, seed: int = 3) -> Path:
     obs_md = []
     for i, s in enumerate(seqs):
         if i % 7 == 6:  # unassigned below domain
-            tax = ["k__Bacteria", "p__", "c__", "o__", "f__", "g__", "s__"]
+            tax = ["d__Bacteria", "k__", "p__", "c__", "o__", "f__", "g__", "s__"]
         else:
-            tax = ["k__Bacteria", f"p__{PHYLA[i % len(PHYLA)]}", "c__", "o__", "f__", "g__",
-                   "s__"]
+            tax = ["d__Bacteria", "k__", f"p__{PHYLA[i % len(PHYLA)]}", "c__", "o__", "f__",
+                   f"g__{GENERA[i % len(GENERA)]}", "s__"]
         obs_md.append({"taxonomy": tax, "sequence": s})
-    smd = [{"site": SITES[s], "run": "run1", "env_medium": "soil [ENVO:00001998]"}
+    smd = [{"site": SITES[s], "run": "run1", "env_medium": "soil [ENVO:00001998]",
+            "env_broad_scale": "temperate grassland biome [ENVO:01000193]",
+            "env_local_scale": "agricultural field [ENVO:00000114]",
+            "geo_loc_name": "Germany: Lower Saxony, Solling uplands experimental site",
+            "lat_lon": "51.7621 N 9.5739 E", "collection_date": "2024-05-14",
+            "samp_collect_device": "soil corer, 5 cm diameter, 0-10 cm depth, composite of 5"}
            for s in samples]
     table = biom.Table(counts, ids, samples, obs_md, smd, type="OTU table")
     with h5py.File(path, "w") as fh:
@@ -75,6 +83,17 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "tools:\n  cutadapt: '4.2'\n  vsearch: 2.22.1\n  nextflow: 24.10.0\n"
         "processes:\n  CUTADAPT:\n    cutadapt: '4.2'\n"
     )
+    (d / "params.json").write_text(json.dumps({
+        "batch_name": "north-south", "dada2_trunc_len_f": 140, "dada2_max_ee_f": 2,
+        "fastp_min_length": 50, "primer_fwd": None, "refdb": "ten16s_sintax",
+        "rarefaction_depth": None, "outdir": "results", "max_cpus": 2,
+    }))
+    (d / "reference_database.json").write_text(json.dumps({
+        "name": "ten16s_sintax", "version": "TAXXI-ten16s.100", "marker": "16S",
+        "format": "sintax", "licence": "LGPL-2.0-or-later",
+        "citation": "Edgar RC (2018) PeerJ 6:e4652", "path": "/x/16s_sintax_ten16s.fa.gz",
+        "sha256": "7aab" + "0" * 60,
+    }))
     return {"dir": d, "table": table, "div": d / "div"}
 
 
@@ -85,7 +104,9 @@ def run_report(batch: dict[str, Path], out: Path, *extra: str, full: bool = True
     if full:
         args += ["--qc", str(d / "qc_summary.tsv"), "--tracking", str(d / "read_tracking.tsv"),
                  "--primers", str(d / "primer_summary.tsv"),
-                 "--versions", str(d / "software_versions.yml")]
+                 "--versions", str(d / "software_versions.yml"),
+                 "--params", str(d / "params.json"),
+                 "--refdb", str(d / "reference_database.json")]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     return out.read_text()
@@ -116,7 +137,7 @@ def test_report_names_every_sample_and_shows_versions(full_html: str) -> None:
     for sample in SITES:
         assert f">{sample}<" in full_html, sample
     for text in ("cutadapt", "2.22.1", "scikit-bio", "PERMANOVA", "Read tracking",
-                 "Quality control", "Composition (phylum)", "Gini-Simpson",
+                 "Quality control", '<option value="phylum" selected>', "Gini-Simpson",
                  "Shannon (log base e)"):
         assert text in full_html, text
     assert "Not provided" not in full_html
@@ -170,7 +191,7 @@ def test_bad_primer_table_is_an_input_error(batch: dict[str, Path], tmp_path: Pa
 
 
 def test_composition_top_other_unassigned(batch: dict[str, Path]) -> None:
-    table = load_table(batch["table"])
+    table = read_table(batch["table"])
     comp = composition(table, "phylum", top=3)
     assert list(comp.columns[-2:]) == ["Other", "Unassigned"] and comp.shape[1] == 5
     sums = comp.sum(axis=1)

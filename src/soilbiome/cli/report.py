@@ -31,27 +31,24 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
               help="Sample metadata column grouping alpha diversity and colouring the PCoA.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Taxa shown by name in the composition bars (rest: Other).")
-@click.option("--title", default="soilbiome report", show_default=True, help="Report title.")
-def report(
-    biom: Path,
-    diversity_dir: Path,
-    out: Path,
-    qc: Path | None,
-    tracking: Path | None,
-    primers: Path | None,
-    versions: Path | None,
-    rank: str,
-    group_by: str,
-    top: int,
-    title: str,
-) -> None:
+@click.option("--title", default=None,
+              help="Page title (default: '<batch name> · soilbiome report').")
+@click.option("--batch-name", default=None,
+              help="Name of the batch, shown as the report's heading.")
+@click.option("--params", type=_file, default=None,
+              help="params.json of the run (parameters shown under Provenance).")
+@click.option("--refdb", type=_file, default=None,
+              help="reference_database.json (name, version, licence, citation, sha256).")
+@click.option("--verification", type=_file, default=None,
+              help="Output of 'soilbiome verify --json' on the stamped table.")
+@click.option("--crate", type=_file, default=None, help="ro-crate-metadata.json of the run.")
+def report(biom: Path, diversity_dir: Path, out: Path, rank: str, group_by: str, top: int,
+           title: str | None, batch_name: str | None, **inputs: Path | None) -> None:
     """Write a self-contained HTML report of one batch to --out."""
     from soilbiome.report import build_report
 
-    res = build_report(
-        biom, diversity_dir, out, qc=qc, tracking=tracking, primers=primers, versions=versions,
-        rank=rank, group_by=group_by or None, title=title, top=top,
-    )
+    res = build_report(biom, diversity_dir, out, rank=rank, group_by=group_by or None,
+                       title=title, batch_name=batch_name, top=top, **inputs)
     flagged = sorted({f["sample"] for f in res["flags"] if f["level"] != "info"})
     click.echo(
         f"report: {len(res['samples'])} samples, {res['figures']} plots, "
