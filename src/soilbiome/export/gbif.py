@@ -162,7 +162,7 @@ def _taxon(table: FeatureTable, index: int, feature: str, shotgun: bool) -> dict
     for rank in DWC_RANKS:
         if rank in names:
             row[rank] = names[rank]
-    if "kingdom" not in names and names.get("domain") in ("Bacteria", "Archaea"):
+    if not names.get("kingdom") and names.get("domain") in ("Bacteria", "Archaea"):
         row["kingdom"] = names["domain"]  # GBIF's backbone ranks Bacteria/Archaea as kingdoms
     row["higherClassification"] = " | ".join(names[r] for r in assigned[:-1])
     md = table.observation_metadata
