@@ -204,6 +204,18 @@ def test_soil_values_are_typed_in_the_biom(vare):
     assert md.loc["site18", "humdepth"] == str(chem.loc["site18", "Humdepth"])
 
 
+@needs_r
+def test_typed_soil_values_load_in_phyloseq(vare, tmp_path):
+    script = ("suppressPackageStartupMessages({library(phyloseq); library(rhdf5)}); "
+              f"ps <- import_biom('{vare['biom']}'); s <- as(sample_data(ps), 'data.frame'); "
+              "cat(sprintf('%s=%s', rownames(s), as.numeric(s$ph)), sep='\\n')")
+    out = _rscript(script, tmp_path)
+    values = dict(line.split("=") for line in out.split())
+    assert float(values["site18"]) == vare["chem"].loc["site18", "pH"]
+    assert values["site2"] == "NaN"
+    assert len(values) == 24
+
+
 # ------------------------------------------------------------------------ statistics vs vegan
 
 VEGAN_SCRIPT = r"""
@@ -222,14 +234,18 @@ if (file.exists("pcoa.csv")) {
   out$envfit_r <- unname(ef$vectors$r); out$envfit_p <- unname(ef$vectors$pvals)
   out$envfit_arrows <- unname(as.vector(t(ef$vectors$arrows)))
 }
-mod <- dbrda(as.formula(paste("d ~", paste(colnames(env), collapse = " + "))), data = env)
-r2 <- RsquareAdj(mod)
-a <- anova(mod, by = "terms", permutations = 999)
-am <- anova(mod, permutations = 999)
-out$r2 <- c(r2$r.squared, r2$adj.r.squared)
-out$terms_ss <- a$SumOfSqs; out$terms_f <- a$F[seq_len(ncol(env))]
-out$terms_p <- a[["Pr(>F)"]][seq_len(ncol(env))]
-out$model <- c(am$SumOfSqs[1], am$F[1], am[["Pr(>F)"]][1])
+fla <- as.formula(paste("d ~", paste(colnames(env), collapse = " + ")))
+for (method in c("dbrda", "capscale")) {
+  mod <- if (method == "dbrda") dbrda(fla, data = env) else capscale(fla, data = env)
+  r2 <- RsquareAdj(mod)
+  a <- anova(mod, by = "terms", permutations = 999)
+  am <- anova(mod, permutations = 999)
+  out[[paste0(method, "_r2")]] <- c(r2$r.squared, r2$adj.r.squared)
+  out[[paste0(method, "_ss")]] <- a$SumOfSqs
+  out[[paste0(method, "_f")]] <- a$F[seq_len(ncol(env))]
+  out[[paste0(method, "_p")]] <- a[["Pr(>F)"]][seq_len(ncol(env))]
+  out[[paste0(method, "_model")]] <- c(am$SumOfSqs[1], am$F[1], am[["Pr(>F)"]][1])
+}
 for (n in names(out)) cat(n, sprintf("%.17g", out[[n]]), "\n")
 """
 
@@ -265,17 +281,18 @@ def test_statistics_equal_vegan(tmp_path):
         assert fit.r2 == pytest.approx(ref["envfit_r"][j], abs=1e-9)
         assert np.allclose(fit.direction, ref["envfit_arrows"][2 * j: 2 * j + 2], atol=1e-9)
         assert _p_close(fit.p_value, ref["envfit_p"][j])
-    res = stats.dbrda(d, env.to_numpy(), ENV, permutations=PERMUTATIONS, seed=7)
-    assert [res.r2, res.r2_adjusted] == pytest.approx(ref["r2"], abs=1e-9)
-    assert [t.sum_of_squares for t in res.terms] + [res.residual_ss] == pytest.approx(
-        ref["terms_ss"], abs=1e-9)
-    assert [t.f for t in res.terms] == pytest.approx(ref["terms_f"], abs=1e-9)
-    assert [res.model.sum_of_squares, res.model.f] == pytest.approx(ref["model"][:2], abs=1e-9)
-    assert all(_p_close(t.p_value, p) for t, p in zip(res.terms, ref["terms_p"], strict=True))
-    assert _p_close(res.model.p_value, ref["model"][2])
-    print(f"\nvegan comparison (varespec/varechem, {PERMUTATIONS} permutations): "
-          f"mantel r={ref['mantel'][0]:.6f} ours-vegan p {res.model.p_value} vs {ref['model'][2]}; "
-          f"dbRDA R2={res.r2:.6f} adjR2={res.r2_adjusted:.6f}")
+    for method in ("dbrda", "capscale"):
+        res = stats.dbrda(d, env.to_numpy(), ENV, permutations=PERMUTATIONS, seed=7,
+                          method=method)
+        assert [res.r2, res.r2_adjusted] == pytest.approx(ref[f"{method}_r2"], abs=1e-9)
+        assert [t.sum_of_squares for t in res.terms] + [res.residual_ss] == pytest.approx(
+            ref[f"{method}_ss"], abs=1e-9)
+        assert [t.f for t in res.terms] == pytest.approx(ref[f"{method}_f"], abs=1e-9)
+        assert [res.model.sum_of_squares, res.model.f] == pytest.approx(
+            ref[f"{method}_model"][:2], abs=1e-9)
+        assert all(_p_close(t.p_value, p)
+                   for t, p in zip(res.terms, ref[f"{method}_p"], strict=True))
+        assert _p_close(res.model.p_value, ref[f"{method}_model"][2])
 
 
 def _rscript_pcoa(work: Path) -> np.ndarray:
@@ -331,15 +348,18 @@ def test_diversity_env_equals_vegan_and_reports_missing(env_run):
     assert float(envfit["ph"]["r2"]) == pytest.approx(ref["envfit_r"][0], abs=1e-9)
     assert int(envfit["tot_nitro"]["n_samples"]) == 24
 
-    dbrda = read_tsv(outdir / "soil_dbrda.tsv")
-    assert [float(r["sum_of_squares"]) for r in dbrda if r["term"] != "model"] == pytest.approx(
-        ref["terms_ss"], abs=1e-9)
-    assert [float(r["f"]) for r in dbrda[:3]] == pytest.approx(ref["terms_f"], abs=1e-9)
-    assert all(_p_close(float(r["p_value"]), p) for r, p in zip(dbrda[:3], ref["terms_p"],
-                                                                strict=True))
+    rows = read_tsv(outdir / "soil_dbrda.tsv")
     summary = json.loads((outdir / "soil_context.json").read_text())
-    assert [summary["dbrda"]["r2"], summary["dbrda"]["r2_adjusted"]] == pytest.approx(
-        ref["r2"], abs=1e-9)
+    for method in ("dbrda", "capscale"):
+        dbrda = [r for r in rows if r["method"] == method]
+        assert [float(r["sum_of_squares"]) for r in dbrda if r["term"] != "model"] == \
+            pytest.approx(ref[f"{method}_ss"], abs=1e-9)
+        assert [float(r["f"]) for r in dbrda[:3]] == pytest.approx(ref[f"{method}_f"], abs=1e-9)
+        assert all(_p_close(float(r["p_value"]), p)
+                   for r, p in zip(dbrda[:3], ref[f"{method}_p"], strict=True))
+        info = summary["dbrda"][method]
+        assert [info["r2"], info["r2_adjusted"]] == pytest.approx(ref[f"{method}_r2"],
+                                                                  abs=1e-9)
     assert summary["missing"] == {"ph": ["site2"], "tot_nitro": [], "humdepth": []}
     assert summary["units"]["tot_nitro"] == "g/kg"
 

@@ -7,8 +7,9 @@ writes beside them:
 * ``soil_mantel.tsv``: Mantel r (Pearson and Spearman) of the community distance against the
   Euclidean distance of the standardised variables, all variables together and each alone;
 * ``soil_envfit.tsv``: each variable fitted as a vector onto PCoA axes 1-2 (direction, r², p);
-* ``soil_dbrda.tsv``: dbRDA of the community distance on the variables (terms sequentially,
-  model, residual), with R² and adjusted R² in ``soil_context.json``;
+* ``soil_dbrda.tsv``: distance-based RDA of the community distance on the variables, as vegan
+  ``dbrda`` and ``capscale`` (terms sequentially, model, residual), with R² and adjusted R² in
+  ``soil_context.json``;
 * ``soil_alpha_spearman.tsv``: Spearman's rho of each alpha index with each variable;
 * ``soil_excluded.tsv``: every sample left out of a test and why;
 * ``soil_context.json``: parameters, units, methods, sample counts, file names.
@@ -221,19 +222,23 @@ def run_soil_context(
     kept = keep("dbrda", names, in_beta, no_dist)
     dbrda_info: dict = {"n_samples": len(kept), "variables": names, "metric": metric}
     dbrda_rows = []
-    try:
-        res = stats.dbrda(beta.loc[kept, kept].to_numpy(), values.loc[kept, names].to_numpy(),
-                          names, permutations=permutations, seed=seed)
+    for method in ("dbrda", "capscale"):
+        try:
+            res = stats.dbrda(beta.loc[kept, kept].to_numpy(),
+                              values.loc[kept, names].to_numpy(), names,
+                              permutations=permutations, seed=seed, method=method)
+        except stats.SoilStatsError as exc:
+            dbrda_info[method] = {"skipped": str(exc)}
+            continue
         for term in (*res.terms, res.model):
-            dbrda_rows.append({"term": term.term, "df": term.df,
+            dbrda_rows.append({"method": method, "term": term.term, "df": term.df,
                                "sum_of_squares": term.sum_of_squares, "f": term.f,
                                "p_value": term.p_value})
-        dbrda_rows.append({"term": "residual", "df": res.residual_df,
+        dbrda_rows.append({"method": method, "term": "residual", "df": res.residual_df,
                            "sum_of_squares": res.residual_ss, "f": math.nan,
                            "p_value": math.nan})
-        dbrda_info.update(r2=res.r2, r2_adjusted=res.r2_adjusted, total_ss=res.total_ss)
-    except stats.SoilStatsError as exc:
-        dbrda_info["skipped"] = str(exc)
+        dbrda_info[method] = {"r2": res.r2, "r2_adjusted": res.r2_adjusted,
+                              "total_inertia": res.total_ss}
     # -- alpha -----------------------------------------------------------------------------
     spearman_rows = []
     indices = [i for i in ALPHA_INDICES if i in alpha.columns]
@@ -261,7 +266,7 @@ def run_soil_context(
     _write_tsv(pd.DataFrame(envfit_rows, columns=["variable", "metric", "n_samples", *axes,
                                                   "r2", "p_value", "note", "permutations"]),
                outdir / FILES["envfit"])
-    _write_tsv(pd.DataFrame(dbrda_rows, columns=["term", "df", "sum_of_squares", "f",
+    _write_tsv(pd.DataFrame(dbrda_rows, columns=["method", "term", "df", "sum_of_squares", "f",
                                                  "p_value"]), outdir / FILES["dbrda"])
     _write_tsv(spearman, outdir / FILES["alpha_spearman"])
     _write_tsv(pd.DataFrame(excluded, columns=["test", "sample", "variable", "reason"]),
@@ -287,7 +292,8 @@ def run_soil_context(
                             "(R dist(scale(env)))",
             "mantel": "vegan mantel: permutations of the community distance matrix",
             "envfit": "vegan envfit/vectorfit on PCoA axes 1-2; arrows of unit length",
-            "dbrda": "vegan dbrda + RsquareAdj; anova(by='terms'), reduced model",
+            "dbrda": "vegan dbrda / capscale + RsquareAdj; anova(by='terms') and anova(), "
+                     "reduced model",
             "alpha_spearman": "Spearman rho, t-approximation p (cor.test exact=FALSE), "
                               "Benjamini-Hochberg q over all index x variable pairs",
             "p_values": "(#{stat* >= stat - sqrt(eps)} + 1) / (permutations + 1)",

@@ -7,10 +7,10 @@
 * :func:`envfit_vectors`: vectors fitted onto an ordination (vegan ``envfit`` /
   ``vectorfit``): unit-length arrow directions, r² and a permutation p-value per variable.
 * :func:`dbrda`: distance-based redundancy analysis (Legendre & Anderson 1999; vegan
-  ``dbrda``) with R², adjusted R² (Ezekiel's formula as vegan ``RsquareAdj``) and permutation
-  F-tests of the model and of each term added sequentially (vegan ``anova(..., by = "terms")``
-  under the reduced model).
-* :func:`spearman_table`: Spearman's rho of each alpha index with each variable, with the
+  ``dbrda``, or ``capscale`` with ``method="capscale"``) with R², adjusted R² (Ezekiel's
+  formula as vegan ``RsquareAdj``) and permutation F-tests of the model and of each term
+  added sequentially (vegan ``anova(..., by = "terms")`` under the reduced model).
+* :func:`spearman`: Spearman's rho of each alpha index with each variable, with the
   t-approximation p-value (R ``cor.test(method = "spearman", exact = FALSE)``) and
   Benjamini-Hochberg q-values.
 
@@ -208,6 +208,7 @@ class DbrdaResult:
     r2_adjusted: float
     permutations: int
     n_samples: int
+    method: str = "dbrda"
 
 
 def gower_centred(dis: np.ndarray) -> np.ndarray:
@@ -225,6 +226,7 @@ def dbrda(
     *,
     permutations: int = 999,
     seed: int = 42,
+    method: str = "dbrda",
 ) -> DbrdaResult:
     """Distance-based RDA (vegan ``dbrda(dis ~ v1 + v2 + ...)``) with permutation tests.
 
@@ -242,7 +244,14 @@ def dbrda(
         Samples x variables, no missing values.
     names : list of str
         Variable names (terms), one per column.
+    method : {"dbrda", "capscale"}
+        ``dbrda`` uses the Gower matrix as it is (negative eigenvalues of a non-Euclidean
+        distance included); ``capscale`` (vegan ``capscale``, no additive constant) keeps its
+        positive-eigenvalue part for the fit and the residual, and divides by the full trace
+        for R², as vegan does.
     """
+    if method not in ("dbrda", "capscale"):
+        raise SoilStatsError(f"constrained ordination '{method}' is not dbrda or capscale")
     x = np.asarray(values, float)
     if x.ndim == 1:
         x = x[:, None]
@@ -252,6 +261,11 @@ def dbrda(
         raise SoilStatsError(f"dbRDA with {m} variable(s) needs at least {m + 2} samples, "
                              f"got {n}")
     g = gower_centred(dis)
+    total_inertia = float(np.trace(g))
+    if method == "capscale":
+        eigval, eigvec = np.linalg.eigh(g)
+        keep = eigval > max(eigval.max(), 0.0) * 1e-10
+        g = (eigvec[:, keep] * eigval[keep]) @ eigvec[:, keep].T
     xc = x - x.mean(axis=0)
     q, r = np.linalg.qr(xc)
     diag = np.abs(np.diag(r))
@@ -282,10 +296,10 @@ def dbrda(
     )
     model = DbrdaTerm("model", m, float(ss.sum()), float(f_model),
                       _p_value(float(f_model), perm_model))
-    r2 = float(ss.sum() / total)
+    r2 = float(ss.sum() / total_inertia)
     r2_adj = 1 - (1 - r2) * (n - 1) / resid_df
-    return DbrdaResult(terms, model, resid_df, float(resid), total, r2, r2_adj,
-                       permutations, n)
+    return DbrdaResult(terms, model, resid_df, float(resid), total_inertia, r2, r2_adj,
+                       permutations, n, method)
 
 
 @dataclass(frozen=True)
