@@ -45,5 +45,9 @@ def _register() -> None:
 
     export_cli.register(main)
 
+    from soilbiome.cli import compare as compare_cli
+
+    compare_cli.register(main)
+
 
 _register()

@@ -1,0 +1,64 @@
+"""``soilbiome compare``: diversity across stamped tables of several institutions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+_existing = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+@click.command("compare")
+@click.argument("tables", type=_existing, nargs=-1, required=True)
+@click.option("--agreement", "agreements", type=_existing, multiple=True,
+              help="Agreement of an input (repeatable); matched to stamps by SHA-256.")
+@click.option("--group", default="site", show_default=True,
+              help="Sample metadata column to compare (PERMANOVA, PERMDISP, per-site summary).")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Output folder (must not exist or be empty).")
+@click.option("--rank", default="genus", show_default=True,
+              help="Rank to collapse to when ASVs cannot be matched by sequence.")
+@click.option("--collapse", is_flag=True,
+              help="Collapse to --rank even when ASVs could be matched by sequence.")
+@click.option("--to-relative", is_flag=True,
+              help="Convert every input to relative abundances (allows mixing count and "
+                   "relative tables; no rarefaction).")
+@click.option("--rarefaction-depth", type=click.IntRange(min=1), default=None,
+              help="Rarefy to N reads (default: smallest non-empty sample).")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True)
+@click.option("--key", type=_existing, envvar="SOILBIOME_SIGNING_KEY", default=None,
+              help="The comparer's Ed25519 private key (default $SOILBIOME_SIGNING_KEY).")
+@click.option("--allow-unverified", is_flag=True,
+              help="Let in inputs whose stamp cannot be verified against an agreement "
+                   "(every output then says so).")
+@click.option("--output-license", default=None,
+              help="SPDX expression the outputs are to carry (checked by the C rules).")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Reference date YYYY-MM-DD for the date rules (default: today).")
+def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, out: Path,
+            rank: str, collapse: bool, to_relative: bool, rarefaction_depth: int | None,
+            seed: int, permutations: int, key: Path | None, allow_unverified: bool,
+            output_license: str | None, today: dt.datetime | None) -> None:
+    """Compare stamped TABLES from several institutions into --out."""
+    from soilbiome.compare import run_compare
+
+    summary = run_compare(
+        list(tables), out, agreements=list(agreements), group=group, rank=rank,
+        collapse=collapse, to_relative=to_relative, rarefaction_depth=rarefaction_depth,
+        seed=seed, permutations=permutations, key=key, allow_unverified=allow_unverified,
+        today=today.date() if today else None, declared_license=output_license,
+    )
+    unverified = summary["unverified_inputs"]
+    click.echo(
+        f"compare: {len(summary['inputs'])} inputs, {summary['samples']} samples, "
+        f"features {summary['features']['mode']}, licence {summary['terms']['license']}"
+        + (f", UNVERIFIED: {', '.join(unverified)}" if unverified else "") + f" -> {out}"
+    )
+
+
+def register(main: click.Group) -> None:
+    """Add ``compare`` to the ``soilbiome`` command group."""
+    main.add_command(compare)

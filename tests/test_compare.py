@@ -1,0 +1,185 @@
+"""soilbiome compare on real stamped tables of two institutions (Atacama soil reads)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from test_diversity import atacama_counts, write_biom
+
+from soilbiome.cli import main
+from soilbiome.sharing import generate_key, rewrite_trusted_keys, stamp_biom
+from soilbiome.sharing.integrity import check_integrity
+from soilbiome.sharing.stamp_format import STAMP_ATTR, canonical_json
+
+ROOT = Path(__file__).resolve().parents[1]
+OPEN = ROOT / "sharing_agreements" / "examples" / "open-cc-by.yaml"
+TODAY = "2025-06-15"
+NOW = dt.datetime(2025, 6, 15, 12, 0, tzinfo=dt.UTC)
+SITES = {"BAQ": "24.10 S 69.87 W", "YUN": "24.09 S 69.97 W", "PAP": "25.20 S 70.10 W"}
+
+
+def _agreement(tmp: Path, name: str, party: str, samples: list[str], key, licence: str) -> Path:
+    text = OPEN.read_text()
+    text = text.replace("provider-cl", party)
+    text = text.replace("6b1d2c4e-5a7f-4c1e-9d3b-2f8a0e6c1a01",
+                        f"6b1d2c4e-5a7f-4c1e-9d3b-2f8a0e6c1a{abs(hash(name)) % 100:02d}")
+    text = text.replace('spdx: "CC-BY-4.0"', f'spdx: "{licence}"')
+    text = text.replace('derived_outputs_license: "CC-BY-4.0"',
+                        f'derived_outputs_license: "{licence}"')
+    start = text.index("sample_ids: [")
+    end = text.index("]", start) + 1
+    text = text[:start] + "sample_ids: [" + ", ".join(f'"{s}"' for s in samples) + "]" + \
+        text[end:]
+    raw = tmp / f"{name}.raw.yaml"
+    raw.write_text(text)
+    return rewrite_trusted_keys(raw, tmp / f"{name}.yaml", [(key, party)],
+                                valid_from="2025-01-01", valid_until="2027-12-31")
+
+
+def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str]) -> Path:
+    md = {s: {"site": "control" if s == "BLANK" else s[:3],
+              "lat_lon": SITES.get(s[:3], "24.10 S 69.87 W"),
+              "provider_country": "CL"} for s in counts.index}
+    tax = {f: ["k__Bacteria", f"p__Phylum{i % 4}", "c__C", "o__O", "f__F", f"g__Genus{i % 9}", ""]
+           for i, f in enumerate(counts.columns)}
+    path = write_biom(counts, tmp / f"{name}.biom", taxonomy=tax, sample_md=md, sequences=seqs)
+    with h5py.File(path, "r+") as f:
+        f.attrs["soilbiome:marker"] = "16S"
+        f.attrs["soilbiome:region"] = "V4"
+        f.attrs["soilbiome:value-kind"] = "counts"
+    return path
+
+
+@pytest.fixture(scope="module")
+def institutions(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("compare")
+    counts, seqs = atacama_counts()
+    key = generate_key(tmp / "provider.key")
+    comparer = generate_key(tmp / "comparer.key")
+    a_samples = [s for s in counts.index if s.startswith("BAQ")] + ["BLANK"]
+    b_samples = [s for s in counts.index if not s.startswith("BAQ")]  # YUN, PAP and BLANK
+    out = {"tmp": tmp, "key": key, "comparer": comparer.private_key_path}
+    for name, samples, party, lic in (("a", a_samples, "provider-a", "CC-BY-4.0"),
+                                      ("b", b_samples, "provider-b", "CC-BY-4.0"),
+                                      ("sa", a_samples, "provider-sa", "CC-BY-SA-4.0"),
+                                      ("odbl", b_samples, "provider-odbl", "ODbL-1.0")):
+        ag = _agreement(tmp, name, party, samples, key, lic)
+        sub = counts.loc[samples]
+        sub = sub.loc[:, sub.sum(axis=0) > 0]
+        table = _table(tmp, name, sub, {f: seqs[f] for f in sub.columns})
+        stamp_biom(table, ag, key.private_key_path, today=dt.date(2025, 6, 15), now=NOW)
+        out[name] = (table, ag)
+    return out
+
+
+def _run(args: list[str]) -> object:
+    return CliRunner().invoke(main, ["compare", *args, "--today", TODAY, "--permutations", "99"])
+
+
+def test_two_institutions_merge_and_report(institutions: dict, tmp_path: Path) -> None:
+    (a, ag_a), (b, ag_b) = institutions["a"], institutions["b"]
+    out = tmp_path / "cmp"
+    res = _run([str(a), str(b), "--agreement", str(ag_a), "--agreement", str(ag_b),
+                "--group", "site", "--out", str(out), "--key", str(institutions["comparer"]),
+                "--rarefaction-depth", "97"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "compare.json").read_text())
+    assert [i["status"] for i in summary["inputs"]] == ["verified", "verified"]
+    assert summary["terms"]["license"] == "CC-BY-4.0"
+    assert summary["features"]["mode"] == "asv-sequence"
+    # BLANK is in both inputs: kept twice, renamed reversibly
+    samples = pd.read_csv(out / "samples.tsv", sep="\t", comment="#")
+    blanks = samples[samples["original_sample_id"] == "BLANK"]
+    assert sorted(blanks["sample"]) == ["BLANK@a", "BLANK@b"]
+    assert set(blanks["institution"]) == {"provider-a", "provider-b"}
+    assert len(samples) == 12 and samples["sample"].is_unique
+    # below-depth samples reported, not dropped silently
+    below = pd.read_csv(out / "below_depth.tsv", sep="\t", comment="#")
+    assert {"BLANK@a", "BLANK@b"} <= set(below["sample"])
+    # merged table: stamped with the combined terms, signed by the comparer, lists inputs
+    integrity = check_integrity(out / "merged.biom")
+    assert integrity.ok, integrity.report.to_text()
+    stamp = integrity.stamp
+    assert stamp["license"] == "CC-BY-4.0"
+    assert [m["sha256"] for m in stamp["merged_from"]] == [
+        i["sha256"] for i in summary["inputs"]]
+    # every index, PERMANOVA with R2, PERMDISP, distance matrices skbio reads
+    from skbio import DistanceMatrix
+
+    dm = DistanceMatrix.read(str(out / "diversity" / "beta_braycurtis.tsv"))
+    assert "BLANK@a" not in dm.ids and len(dm.ids) == 12 - len(below)
+    perm = pd.read_csv(out / "diversity" / "permanova.tsv", sep="\t")
+    model = perm[(perm["metric"] == "braycurtis") & (perm["term"] == "Model")].iloc[0]
+    assert 0 < model["R2"] < 1 and model["F"] > 0
+    assert (out / "diversity" / "permdisp.tsv").is_file()
+    sites = pd.read_csv(out / "site_summary.tsv", sep="\t", comment="#")
+    assert {"BAQ", "YUN", "PAP"} <= set(sites["site"])
+    header = (out / "site_summary.tsv").read_text().splitlines()[0]
+    assert header.startswith("# license") and "CC-BY-4.0" in header
+    html = (out / "report.html").read_text()
+    assert "fig-map" in html and "fig-pcoa-institution" in html and "fig-pcoa-site" in html
+    assert "provider-a" in html and "provider-b" in html
+
+
+def test_incompatible_licences_refused_with_rule_ids(institutions: dict, tmp_path: Path) -> None:
+    (sa, ag_sa), (odbl, ag_odbl) = institutions["sa"], institutions["odbl"]
+    out = tmp_path / "cmp"
+    res = _run([str(sa), str(odbl), "--agreement", str(ag_sa), "--agreement", str(ag_odbl),
+                "--out", str(out), "--key", str(institutions["comparer"])])
+    assert res.exit_code == 1
+    assert "C4" in res.output and not out.exists()
+
+
+def test_edited_terms_refused_with_and_without_agreement(institutions: dict,
+                                                         tmp_path: Path) -> None:
+    (a, ag_a), (b, ag_b) = institutions["a"], institutions["b"]
+    edited = tmp_path / "edited.biom"
+    edited.write_bytes(b.read_bytes())
+    (tmp_path / "edited.biom.sharing.dsse.json").write_bytes(
+        Path(str(b) + ".sharing.dsse.json").read_bytes())
+    with h5py.File(edited, "r+") as f:
+        stamp = json.loads(f.attrs[STAMP_ATTR])
+        stamp["license"] = stamp["terms"]["license"] = "CC0-1.0"
+        f.attrs[STAMP_ATTR] = canonical_json(stamp)
+    for extra in ([], ["--agreement", str(ag_a), "--agreement", str(ag_b)]):
+        out = tmp_path / f"cmp{len(extra)}"
+        res = _run([str(a), str(edited), *extra, "--out", str(out), "--allow-unverified",
+                    "--key", str(institutions["comparer"])])
+        assert res.exit_code == 1, res.output
+        assert "edited.biom" in res.output and "D4" in res.output and not out.exists()
+
+
+def test_unverified_input_refused_unless_allowed(institutions: dict, tmp_path: Path) -> None:
+    (a, ag_a), (b, _) = institutions["a"], institutions["b"]
+    res = _run([str(a), str(b), "--agreement", str(ag_a), "--out", str(tmp_path / "x"),
+                "--key", str(institutions["comparer"])])
+    assert res.exit_code == 1 and "b.biom" in res.output and "D5" in res.output
+    out = tmp_path / "y"
+    res = _run([str(a), str(b), "--agreement", str(ag_a), "--out", str(out),
+                "--allow-unverified", "--key", str(institutions["comparer"]), "--collapse"])
+    assert res.exit_code == 0, res.output
+    assert "UNVERIFIED" in res.output
+    assert "UNVERIFIED INPUTS" in (out / "report.html").read_text()
+    assert (out / "inputs.tsv").read_text().startswith("# UNVERIFIED INPUTS")
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["features"]["mode"] == "taxa-genus"
+    assert summary["unverified_inputs"] == ["b.biom"]
+    with h5py.File(out / "merged.biom") as f:
+        assert json.loads(f.attrs[STAMP_ATTR])["unverified_inputs"] == ["b.biom"]
+
+
+def test_expired_agreement_refused(institutions: dict, tmp_path: Path) -> None:
+    (a, ag_a), (b, ag_b) = institutions["a"], institutions["b"]
+    res = CliRunner().invoke(main, [
+        "compare", str(a), str(b), "--agreement", str(ag_a), "--agreement", str(ag_b),
+        "--out", str(tmp_path / "x"), "--key", str(institutions["comparer"]),
+        "--today", "2036-01-01"])
+    assert res.exit_code == 1 and "expired" in res.output and "DATE" in res.output
+    assert np.isfinite(1.0)
