@@ -410,3 +410,17 @@ def test_bad_env_is_one_line_and_writes_nothing(vare, tmp_path, env, message):
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not outdir.exists() or not list(outdir.iterdir())
 
+
+
+def test_report_has_a_soil_context_section(env_run, tmp_path):
+    from soilbiome.report import build_report
+
+    out = tmp_path / "report.html"
+    build_report(env_run["biom"], env_run["outdir"], out, group_by=None)
+    page = out.read_text()
+    assert 'id="soil"' in page and "Soil context" in page
+    assert 'id="fig-soil-envfit"' in page and 'id="fig-soil-alpha"' in page
+    envfit = {r["variable"]: r for r in read_tsv(env_run["outdir"] / "soil_envfit.tsv")}
+    assert f"ph (r\\u00b2 {float(envfit['ph']['r2']):.2f}" in page  # arrow label (plotly JSON)
+    assert "tot_nitro (g/kg)" in page
+    assert "site2" in page  # left out of the pH tests, and said so
