@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -277,3 +278,64 @@ def test_existing_output_is_not_overwritten(exported):
     assert (exported["out"] / "dwca.zip").is_file()
 
 
+
+
+HUMANN = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
+NAMES = TESTDATA / "shotgun" / "kraken2_library" / "names.dmp"
+
+
+def _shotgun_table(path: Path) -> Path:
+    """A shotgun taxon profile of the real HUMAnN demo reads: reads per species taken from the
+    read names, NCBI taxids and names from the shipped names.dmp; marker 'shotgun'."""
+    import biom
+
+    from soilbiome.taxonomy import taxonomy_strings
+
+    reads = collections.Counter()
+    with gzip.open(HUMANN, "rt") as handle:
+        for i, line in enumerate(handle):
+            if i % 4 == 0 and line.startswith("@s__"):
+                reads[line[4:].rsplit("_read", 1)[0].replace("_", " ")] += 1
+    names = {}
+    for line in NAMES.read_text().splitlines():
+        taxid, name = [f.strip() for f in line.split("|")[:2]]
+        names[name] = taxid
+    lineage = {"domain": "Bacteria", "phylum": "Bacteroidetes", "class": "Bacteroidia",
+               "order": "Bacteroidales", "family": "Bacteroidaceae", "genus": "Bacteroides"}
+    species = sorted(reads)
+    data = np.array([[reads[s]] for s in species], dtype=float)
+    obs_md = [{"taxonomy": taxonomy_strings([lineage.get(r, s if r == "species" else "")
+                                             for r in RANKS]),
+               "classifier": "read names (HUMAnN demo)", "reference": "NCBI taxonomy"}
+              for s in species]
+    md = dict.fromkeys(("collection_date", "geo_loc_name", "lat_lon", "env_broad_scale",
+                        "env_local_scale", "env_medium", "depth", "elev"), "not collected")
+    table = biom.Table(data, [names[s] for s in species], ["humann_demo"],
+                       observation_metadata=obs_md, sample_metadata=[md])
+    with h5py.File(path, "w") as handle:
+        table.to_hdf5(handle, "soilbiome tests")
+        handle.attrs["soilbiome:marker"] = "shotgun"
+        handle.attrs["soilbiome:value-kind"] = "counts"
+    return path
+
+
+def test_shotgun_table_exports_taxon_occurrences_with_the_method(work, tmp_path):
+    def cover(data: dict) -> None:
+        data["datasets"][0]["samples"]["sample_ids"].append("humann_demo")
+
+    agreement = _agreement(work, tmp_path, cover)
+    table = _stamped(work, tmp_path, agreement, _shotgun_table(tmp_path / "shotgun.biom"))
+    summary = export_gbif(table, agreement, tmp_path / "out", today=TODAY)
+    assert summary.method == "shotgun"
+    with DwCAReader(str(tmp_path / "out" / "dwca.zip")) as dwca:
+        rows = {r.data[DWC + "scientificName"]: r for r in dwca}
+        (ext,) = rows["Bacteroides dorei"].extensions
+        assert ext.data["http://rs.gbif.org/terms/dna_sequence"] == ""
+        assert ext.data["https://w3id.org/mixs/0000044"] == ""
+    assert set(rows) == {"Bacteroides dorei", "Bacteroides vulgatus"}
+    dorei = rows["Bacteroides dorei"].data
+    assert dorei[DWC + "taxonID"] == "357276"
+    assert dorei[DWC + "taxonRank"] == "species"
+    assert dorei[DWC + "organismQuantity"] == "10848"
+    assert dorei[DWC + "sampleSizeValue"] == str(10848 + 9152)
+    assert dorei[DWC + "samplingProtocol"].startswith("shotgun metagenomic sequencing")

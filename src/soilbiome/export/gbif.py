@@ -266,9 +266,12 @@ def export_gbif(
     if relative:
         notes.append("relative-abundance table: organismQuantity is the relative abundance; "
                      "no read counts exist, so sampleSizeValue is left empty")
-    for name, value, option in (("target_gene", target_gene, "--target-gene"),
+    md_cols = set(table.sample_metadata.columns)
+    for name, value, option in (("target_gene", target_gene or "target_gene" in md_cols,
+                                 "--target-gene"),
                                 ("pcr_primer_forward", method.primer_forward, "--primer-forward"),
-                                ("seq_meth", method.seq_meth, "--seq-meth")):
+                                ("seq_meth", method.seq_meth or bool(md_cols & {
+                                    "seq_meth", "instrument_model"}), "--seq-meth")):
         if not value and not (shotgun and name != "seq_meth"):
             notes.append(f"{name} not recorded in the table: give {option} "
                          "(GBIF: highly recommended)")
