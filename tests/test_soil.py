@@ -147,7 +147,7 @@ def _sequence(index: int) -> str:
 def vare(tmp_path_factory) -> dict:
     """varespec cover x 100 as integer counts in a BIOM built by ``biom build``; varechem as
     MIxS soil fields (pH -> ph, N -> tot_nitro mg/kg) and a plain column (humdepth, cm).
-    Site 'site2' has pH 'not collected'."""
+    Site 'site2' has pH 'not collected'; sample 'blank' has soil values but no reads."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not found")
     work = tmp_path_factory.mktemp("vare")
@@ -155,9 +155,10 @@ def vare(tmp_path_factory) -> dict:
     counts = np.rint(spec.to_numpy() * 100).astype(np.int64)
     seqs = [_sequence(i) for i in range(spec.shape[1])]
     with (work / "asv_counts.tsv").open("w") as handle:
-        handle.write("\t".join(["feature_id", "sequence", *spec.index]) + "\n")
+        handle.write("\t".join(["feature_id", "sequence", *spec.index, "blank"]) + "\n")
         for j, seq in enumerate(seqs):
-            handle.write("\t".join([feature_id_for(seq), seq, *map(str, counts[:, j])]) + "\n")
+            handle.write("\t".join([feature_id_for(seq), seq, *map(str, counts[:, j]), "0"])
+                         + "\n")
     from soilbiome.taxonomy.lineage import LINEAGE_COLUMNS
 
     with (work / "lineage.tsv").open("w", newline="") as handle:
@@ -179,6 +180,7 @@ def vare(tmp_path_factory) -> dict:
                    cur_land_use="pastureland")
         rows.append(row)
     next(r for r in rows if r["sample"] == "site2")["ph"] = "not collected"
+    rows.append({**rows[0], "sample": "blank"})
     write_sheet(work / "sheet.csv", header, rows)
     out = work / "vare.biom"
     result = CliRunner().invoke(main, [
@@ -213,7 +215,7 @@ def test_typed_soil_values_load_in_phyloseq(vare, tmp_path):
     values = dict(line.split("=") for line in out.split())
     assert float(values["site18"]) == vare["chem"].loc["site18", "pH"]
     assert values["site2"] == "NaN"
-    assert len(values) == 24
+    assert len(values) == 25
 
 
 # ------------------------------------------------------------------------ statistics vs vegan
@@ -364,6 +366,10 @@ def test_diversity_env_equals_vegan_and_reports_missing(env_run):
     assert summary["units"]["tot_nitro"] == "g/kg"
 
     excluded = read_tsv(outdir / "soil_excluded.tsv")
+    blank = [r for r in excluded if r["sample"] == "blank"]
+    assert all(r["reason"] == "empty sample (0 reads)" for r in blank)
+    assert len(blank) == 4 + 3 + 1 + 5 * 3  # every Mantel, envfit, the dbRDA, every alpha test
+    excluded = [r for r in excluded if r["sample"] != "blank"]
     assert {(r["test"], r["sample"]) for r in excluded} == {
         ("mantel:ph+tot_nitro+humdepth", "site2"), ("mantel:ph", "site2"),
         ("envfit:ph", "site2"), ("dbrda", "site2"),

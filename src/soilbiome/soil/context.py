@@ -165,12 +165,16 @@ def run_soil_context(
     coords = _read_matrix(pcoa_path) if pcoa_path.is_file() else None
     excluded: list[dict] = []
     in_beta = set(beta.index)
+    empty = {s for s, t in zip(table.sample_ids, table.sample_totals(), strict=True) if t == 0}
 
     def keep(test: str, variables: Sequence[str], pool: set[str], pool_reason: str) -> list[str]:
         kept = []
         for sample in table.sample_ids:
             lacking = [v for v in variables if not np.isfinite(values.at[sample, v])]
-            if lacking:
+            if sample in empty:  # no community: observed_features 0 is not a soil's diversity
+                excluded.append({"test": test, "sample": sample, "variable": "",
+                                 "reason": "empty sample (0 reads)"})
+            elif lacking:
                 excluded.append({"test": test, "sample": sample, "variable": ",".join(lacking),
                                  "reason": f"no value for {', '.join(lacking)}"})
             elif sample not in pool:
