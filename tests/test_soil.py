@@ -325,6 +325,7 @@ def env_run(vare) -> dict:
         "diversity", str(vare["biom"]), "--outdir", str(outdir), "--no-rarefaction",
         "--env", "ph,tot_nitro,humdepth", "--permutations", str(PERMUTATIONS)])
     assert result.exit_code == 0, result.output
+    assert "samples lacking a variable: ph: site2" in result.output
     return {"outdir": outdir, **vare}
 
 

@@ -78,8 +78,11 @@ def diversity(
     if soil_table is not None:
         from soilbiome.soil import run_soil_context
 
-        run_soil_context(soil_table, outdir, parse_env(env), metric=env_metric,
-                         permutations=permutations, seed=seed)
+        soil = run_soil_context(soil_table, outdir, parse_env(env), metric=env_metric,
+                                permutations=permutations, seed=seed)
+        lacking = "; ".join(f"{v}: {', '.join(s)}" for v, s in soil["missing"].items() if s)
+        click.echo(f"soil context: {', '.join(soil['variables'])} against {env_metric} "
+                   f"(soil_*.tsv); samples lacking a variable: {lacking or 'none'}")
     depth = summary["parameters"]["rarefaction"]["depth"]
     click.echo(
         f"diversity: {summary['input']['samples']} samples, "
