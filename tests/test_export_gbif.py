@@ -230,6 +230,15 @@ def test_licence_gbif_does_not_accept_is_refused(work, tmp_path):
     assert "[G2]" in line and "CC-BY-SA-4.0" in line and "CC0 1.0, CC BY 4.0 or CC BY-NC" in line
 
 
+def test_restrictive_derived_outputs_licence_is_refused(work, tmp_path):
+    def derived(data: dict) -> None:
+        data["license"]["derived_outputs_license"] = "LicenseRef-AtacamaDerived-1.0"
+
+    line, _ = _refusal(work, tmp_path, derived)
+    assert "[G2] derived_outputs_license: derived outputs are licensed " \
+           "'LicenseRef-AtacamaDerived-1.0'" in line
+
+
 def test_table_changed_after_stamping_is_refused(work, tmp_path):
     agreement = _agreement(work, tmp_path)
     table = _stamped(work, tmp_path, agreement)

@@ -8,8 +8,8 @@ https://www.gbif.org/terms/licences). So an export is refused when:
 G1    the table's stamp does not verify against the agreement (rules D1-D6: stamp present,
       signature by a trusted key, file unchanged since stamping, embedded stamp = signed one,
       made under this agreement, samples covered by it);
-G2    the stamp's licence is not one GBIF accepts (an ``AND`` of accepted licences is published
-      under the most restrictive of them);
+G2    the stamp's licence, or its licence of derived outputs (the archive is one), is not one
+      GBIF accepts (an ``AND`` of accepted licences is published under the most restrictive);
 G3    the data are not yet public: embargo or publication moratorium (DUO:0000024) not over,
       or the agreement has ended;
 G4    the agreement limits where the data may be held or used (DUO:0000022 or
@@ -127,12 +127,21 @@ def check_release(
     terms = stamp.get("terms") or {}
     # G2 --------------------------------------------------------------------------------------
     declared = stamp.get("license")
+    derived = stamp.get("derived_outputs_license")
     licence = gbif_licence(declared)
     if licence is None:
         rep.error("G2", "license", f"the data are licensed '{declared}'; GBIF publishes only "
                   "under CC0 1.0, CC BY 4.0 or CC BY-NC 4.0, so the provider must agree to one "
                   "of these first")
-    else:
+    elif derived and derived != declared:
+        # the archive is a derived output: its licence must allow the release too
+        combined = gbif_licence(f"({declared}) AND ({derived})")
+        if combined is None:
+            rep.error("G2", "derived_outputs_license", f"derived outputs are licensed "
+                      f"'{derived}', which GBIF does not accept; the archive is a derived "
+                      "output of the table")
+        licence = combined
+    if licence is not None:
         rep.ok("G2")
     # G3 --------------------------------------------------------------------------------------
     n = len(rep.findings)
