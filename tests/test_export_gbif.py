@@ -249,6 +249,13 @@ def test_table_changed_after_stamping_is_refused(work, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_unstamped_table_is_refused(work, tmp_path):
+    agreement = _agreement(work, tmp_path)
+    with pytest.raises(ExportRefused, match=r"\[G1\].*D1.*stamp"):
+        export_gbif(work["plain"], agreement, tmp_path / "out", today=TODAY)
+    assert not (tmp_path / "out").exists()
+
+
 def test_relative_table_exports_without_read_counts(work, tmp_path):
     rel = work["table"].norm(axis="sample", inplace=False)
     source = tmp_path / "relative.biom"
