@@ -172,3 +172,38 @@ def test_feature_table_stays_sparse(tmp_path: Path, atacama: pd.DataFrame) -> No
     sc = as_sparse(table)
     assert sparse.issparse(sc.matrix) and sc.matrix.nnz == table.counts.nnz
     assert sc.integer and sc.sample_ids == table.sample_ids
+
+
+def test_block_commands_assemble_the_single_process_matrix(tmp_path: Path,
+                                                           atacama: pd.DataFrame) -> None:
+    import csv
+
+    table = write_biom(atacama, tmp_path / "t.biom")
+    runner = CliRunner()
+    res = runner.invoke(main, ["diversity", str(table), "--outdir", str(tmp_path / "one"),
+                               "--rarefaction-depth", "97", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    rare = ["--rarefaction-depth", "97", "--seed", "3"]
+    res = runner.invoke(main, ["beta", "plan", str(table), "--blocks", "3",
+                               "--out", str(tmp_path / "plan.csv"), *rare])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
+    assert len(rows) == 6
+    for metric in ("braycurtis", "jaccard"):
+        blocks = []
+        for row in reversed(rows):  # order of arrival does not matter
+            out = tmp_path / f"{metric}_{row['block']}.npz"
+            res = runner.invoke(main, ["beta", "block", str(table), "--metric", metric,
+                                       "--rows", row["rows"], "--cols", row["cols"],
+                                       "--out", str(out), *rare])
+            assert res.exit_code == 0, res.output
+            blocks.append(str(out))
+        tsv = tmp_path / f"beta_{metric}.tsv"
+        res = runner.invoke(main, ["beta", "assemble", str(table), *blocks, "--metric", metric,
+                                   "--out", str(tmp_path / f"{metric}.h5"), "--tsv", str(tsv),
+                                   *rare])
+        assert res.exit_code == 0, res.output
+        assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
+    res = runner.invoke(main, ["beta", "assemble", str(table), *blocks[:-1], "--metric",
+                               "jaccard", "--out", str(tmp_path / "bad.h5"), *rare])
+    assert res.exit_code != 0 and "cover" in res.output and not (tmp_path / "bad.h5").exists()

@@ -49,5 +49,9 @@ def _register() -> None:
 
     compare_cli.register(main)
 
+    from soilbiome.cli import beta as beta_cli
+
+    beta_cli.register(main)
+
 
 _register()
