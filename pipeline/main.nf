@@ -6,6 +6,7 @@
 nextflow.enable.dsl = 2
 
 include { AMPLICON } from './workflows/amplicon'
+include { COMPARE  } from './workflows/compare'
 
 // Run a soilbiome command at start-up (before any task); stop the run if it fails.
 def soilbiomeOrStop(List args, String what) {
@@ -78,6 +79,14 @@ def prepareSharing(String agreement, String key, String outdir) {
 }
 
 workflow {
+    if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
+        if (!params.tables) {
+            error "--mode compare needs --tables tables.csv (columns: table, agreement)"
+        }
+        COMPARE(file(params.tables, checkIfExists: true),
+                (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY') ?: 'throwaway') as String)
+        return
+    }
     def sheet = validateSamplesheet(params.input as String, params.outdir as String)
     def refdb = checkReference(params.refdb_sheet as String, params.refdb as String, params.outdir as String)
     def sharing = prepareSharing(params.agreement as String,
@@ -95,7 +104,7 @@ workflow {
     if (params.mode == 'amplicon') {
         AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
     } else {
-        error "Unknown --mode '${params.mode}': use amplicon"
+        error "Unknown --mode '${params.mode}': use amplicon or compare"
     }
 }
 

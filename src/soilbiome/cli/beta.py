@@ -11,6 +11,9 @@ _out = click.Path(path_type=Path, dir_okay=False)
 
 
 def _prepare_options(f):  # noqa: ANN001, ANN202
+    f = click.option("--settings", type=_existing, default=None,
+                     help="diversity.json of a single-process run: use its rarefaction depth "
+                          "and seed (so that blocks match it exactly).")(f)
     f = click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
                      help="Seed of the rarefaction draws.")(f)
     f = click.option("--no-rarefaction", is_flag=True, help="Use the counts as given.")(f)
@@ -19,10 +22,13 @@ def _prepare_options(f):  # noqa: ANN001, ANN202
     return f
 
 
-def _prepared(table: Path, depth: int | None, no_rarefaction: bool, seed: int):  # noqa: ANN202
-    from soilbiome.diversity.blocks import prepare
+def _prepared(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # noqa: ANN202
+              settings: Path | None = None):
+    from soilbiome.diversity.blocks import prepare, settings_from
     from soilbiome.io.biom_reader import read_table
 
+    if settings is not None:
+        depth, no_rarefaction, seed = settings_from(settings)
     return prepare(read_table(table), depth, seed, rarefaction=not no_rarefaction)
 
 
@@ -38,11 +44,11 @@ def beta() -> None:
 @click.option("--out", "out", type=_out, required=True, help="Plan CSV (block,rows,cols).")
 @_prepare_options
 def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
-             no_rarefaction: bool, seed: int) -> None:
+             no_rarefaction: bool, seed: int, settings: Path | None) -> None:
     """Write the block plan of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import plan, write_plan
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed)
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
     blocks = plan(len(prepared.sample_ids), k)
     write_plan(blocks, out)
     click.echo(f"{len(blocks)} blocks over {len(prepared.sample_ids)} samples -> {out}")
@@ -56,11 +62,12 @@ def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
 @click.option("--out", "out", type=_out, required=True, help="Block file (.npz).")
 @_prepare_options
 def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
-              rarefaction_depth: int | None, no_rarefaction: bool, seed: int) -> None:
+              rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
+              settings: Path | None) -> None:
     """Compute one block of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import compute_block, parse_range
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed)
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
     compute_block(prepared, metric, parse_range(rows), parse_range(cols), out)
 
 
@@ -73,11 +80,11 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
 @_prepare_options
 def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
                  tsv: Path | None, rarefaction_depth: int | None, no_rarefaction: bool,
-                 seed: int) -> None:
+                 seed: int, settings: Path | None) -> None:
     """Assemble BLOCKS of TABLE's distance matrix on disk."""
     from soilbiome.diversity.blocks import assemble, hdf5_to_lsmat
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed)
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
     assemble(prepared, metric, list(blocks), out)
     if tsv is not None:
         hdf5_to_lsmat(out, tsv)

@@ -50,6 +50,20 @@ def prepare(table: object, rarefaction_depth: int | None, seed: int,
     return sc.rows(sc.totals > 0)
 
 
+def settings_from(path: Path) -> tuple[int | None, bool, int]:
+    """``(depth, no_rarefaction, seed)`` of a ``diversity.json`` (single-process run)."""
+    import json
+
+    from soilbiome.errors import InputError
+
+    try:
+        rare = json.loads(Path(path).read_text())["parameters"]["rarefaction"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"not a diversity.json ({exc})", location=str(path)) from None
+    depth = rare.get("depth")
+    return (int(depth) if depth else None), depth is None, int(rare.get("seed", 42))
+
+
 def plan(n: int, k: int) -> list[tuple[int, int, int, int, int, int]]:
     """Blocks ``(i, j, row_start, row_stop, col_start, col_stop)`` for ``i <= j``."""
     if n < 2:

@@ -173,10 +173,11 @@ def as_sparse(counts: object) -> SparseCounts:
 
     Parameters
     ----------
-    counts : FeatureTable, SparseCounts, CountTable or pandas.DataFrame
+    counts : FeatureTable, SparseCounts, CountTable, pandas.DataFrame or scipy.sparse matrix
         A :class:`~soilbiome.model.table.FeatureTable` from
-        :func:`soilbiome.io.biom_reader.read_table` (sparse, the normal case), or a samples x
-        features frame (library callers and tests).
+        :func:`soilbiome.io.biom_reader.read_table` (sparse, the normal case), a samples x
+        features frame (library callers and tests) or a bare sparse matrix (IDs ``S0..``,
+        ``F0..``).
 
     Returns
     -------
@@ -194,6 +195,10 @@ def as_sparse(counts: object) -> SparseCounts:
     if isinstance(counts, FeatureTable):
         matrix = sparse.csr_matrix(counts.counts, dtype=np.float64)
         samples, features = counts.sample_ids, counts.feature_ids
+    elif sparse.issparse(counts):
+        matrix = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
+        samples = tuple(f"S{i}" for i in range(matrix.shape[0]))
+        features = tuple(f"F{j}" for j in range(matrix.shape[1]))
     else:
         if isinstance(counts, CountTable):
             counts = counts.counts

@@ -1,0 +1,63 @@
+/*
+ * Distance matrices of the merged table in blocks: BETA_PLAN cuts the samples into
+ * --beta_blocks row ranges, BETA_BLOCK computes one block per task (local or SLURM), and
+ * BETA_ASSEMBLE writes them into an HDF5 matrix on disk one block at a time (never the whole
+ * matrix in memory) and streams it to the lsmat TSV. --settings makes every task prepare the
+ * table exactly as the single-process run did (same rarefaction depth and seed), so the
+ * assembled matrix equals it bit for bit.
+ */
+process BETA_PLAN {
+    label 'process_single'
+
+    input:
+    path table
+    path settings
+
+    output:
+    path 'plan.csv', emit: plan
+
+    script:
+    """
+    soilbiome beta plan ${table} --settings ${settings} --blocks ${params.beta_blocks} --out plan.csv
+    """
+}
+
+process BETA_BLOCK {
+    label 'process_single'
+    tag "${metric} ${block}"
+
+    input:
+    path table
+    path settings
+    tuple val(metric), val(block), val(rows), val(cols)
+
+    output:
+    tuple val(metric), path("${metric}_${block}.npz"), emit: block
+
+    script:
+    """
+    soilbiome beta block ${table} --settings ${settings} --metric ${metric} \\
+        --rows ${rows} --cols ${cols} --out ${metric}_${block}.npz
+    """
+}
+
+process BETA_ASSEMBLE {
+    label 'process_single'
+    tag "${metric}"
+    publishDir "${params.outdir}/compare/distributed", mode: params.publish_dir_mode
+
+    input:
+    path table
+    path settings
+    tuple val(metric), path(blocks)
+
+    output:
+    path "beta_${metric}.h5", emit: h5
+    path "beta_${metric}.tsv", emit: tsv
+
+    script:
+    """
+    soilbiome beta assemble ${table} ${blocks} --settings ${settings} --metric ${metric} \\
+        --out beta_${metric}.h5 --tsv beta_${metric}.tsv
+    """
+}
