@@ -78,13 +78,18 @@ def prepareSharing(String agreement, String key, String outdir) {
     return [published, key]
 }
 
+// The comparer's key that signs the merged table of --mode compare ('throwaway': made in the task).
+def comparerKey() {
+    def key = params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')
+    return (key ?: 'throwaway') as String
+}
+
 workflow {
     if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
         if (!params.tables) {
             error "--mode compare needs --tables tables.csv (columns: table, agreement)"
         }
-        COMPARE(file(params.tables, checkIfExists: true),
-                (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY') ?: 'throwaway') as String)
+        COMPARE(file(params.tables, checkIfExists: true), comparerKey())
         return
     }
     def sheet = validateSamplesheet(params.input as String, params.outdir as String)
