@@ -50,7 +50,7 @@ from soilbiome.io.biom_layout import (  # noqa: F401  (re-exported)
     name_some,
 )
 from soilbiome.io.biom_validate import validate_biom
-from soilbiome.model.soil import canonical_units, typed_metadata
+from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
 from soilbiome.taxonomy.lineage import (
     RANKS,
     Lineage,
@@ -59,8 +59,6 @@ from soilbiome.taxonomy.lineage import (
     taxonomy_strings,
 )
 
-#: Root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
-SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
 #: A syntactically valid R name; others are renamed by R's check.names (``16s`` -> ``X16s``).
 _R_NAME = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$")
 _DNA = re.compile(r"^[ACGTURYSWKMBDHVN]+$")

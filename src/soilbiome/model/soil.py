@@ -33,6 +33,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+#: BIOM root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
+SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
+
 #: INSDC terms for values missing for a stated reason (kept in sync with the samplesheet).
 _MISSING = frozenset(
     {

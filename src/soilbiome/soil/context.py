@@ -31,7 +31,7 @@ import pandas as pd
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.model.soil import SOIL_FIELDS, is_missing, parse_value
+from soilbiome.model.soil import SAMPLE_UNITS_ATTR, SOIL_FIELDS, is_missing, parse_value
 from soilbiome.model.table import FeatureTable
 from soilbiome.soil import stats
 
@@ -39,7 +39,6 @@ from soilbiome.soil import stats
 ALPHA_INDICES: tuple[str, ...] = (
     "observed_features", "shannon", "simpson", "chao1", "pielou_evenness",
 )
-SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
 FILES = {
     "mantel": "soil_mantel.tsv",
     "envfit": "soil_envfit.tsv",
