@@ -191,6 +191,138 @@ def _sample_value(md: Mapping[str, object], *names: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class _Dataset:
+    """How the table was made, as the archive states it."""
+
+    shotgun: bool
+    relative: bool
+    target_gene: str
+    subfragment: str
+    classifiers: tuple[str, ...]
+    references: tuple[str, ...]
+    protocol: str
+
+
+def _describe(table: FeatureTable, method: Method) -> _Dataset:
+    md = table.observation_metadata
+    shotgun = table.marker.lower() in ("shotgun", "metagenome", "wgs") or "sequence" not in md
+    marker = table.marker
+    target_gene = method.target_gene or TARGET_GENES.get(marker, "" if shotgun else marker)
+    subfragment = method.target_subfragment or ("" if shotgun else table.region)
+    classifiers = tuple(sorted({str(c) for c in md.get("classifier", []) if c}))
+    references = tuple(sorted({str(r) for r in md.get("reference", []) if r}))
+    if shotgun:
+        protocol = ("shotgun metagenomic sequencing; taxa from a taxonomic profile"
+                    + (f" ({', '.join(classifiers)})" if classifiers else ""))
+    else:
+        protocol = (f"{target_gene or 'amplicon'} {subfragment}".strip()
+                    + " amplicon sequencing (metabarcoding); exact sequence variants (ASVs)"
+                    + (f"; taxonomy by {', '.join(classifiers)}" if classifiers else ""))
+    return _Dataset(shotgun, not table.is_counts, target_gene, subfragment, classifiers,
+                    references, protocol)
+
+
+def _notes(report: Report, table: FeatureTable, ds: _Dataset, method: Method) -> list[str]:
+    """Duties of the release and highly recommended terms the archive lacks."""
+    notes = [f"{f.rule} {f.where}: {f.reason}" for f in report.sorted_findings()
+             if f.severity in (Severity.INFO, Severity.WARNING)]
+    if ds.relative:
+        notes.append("relative-abundance table: organismQuantity is the relative abundance; "
+                     "no read counts exist, so sampleSizeValue is left empty")
+    cols = set(table.sample_metadata.columns)
+    checks = (("target_gene", ds.target_gene or "target_gene" in cols, "--target-gene"),
+              ("pcr_primer_forward", method.primer_forward, "--primer-forward"),
+              ("seq_meth", method.seq_meth or bool(cols & {"seq_meth", "instrument_model"}),
+               "--seq-meth"))
+    for name, value, option in checks:
+        if not value and not (ds.shotgun and name != "seq_meth"):
+            notes.append(f"{name} not recorded in the table: give {option} "
+                         "(GBIF: highly recommended)")
+    return notes
+
+
+def _sample_dna(md: Mapping[str, object], ds: _Dataset, method: Method) -> dict[str, str]:
+    """DNA derived data extension values shared by every occurrence of one sample."""
+    return {
+        "seq_meth": method.seq_meth or _sample_value(md, "seq_meth", "instrument_model"),
+        "lib_layout": _sample_value(md, "lib_layout") or {"true": "single", "false": "paired"}
+        .get(_text(md.get("single_end")).lower(), ""),
+        "env_broad_scale": _text(md.get("env_broad_scale")),
+        "env_local_scale": _text(md.get("env_local_scale")),
+        "env_medium": _text(md.get("env_medium")),
+        "sop": method.sop or _sample_value(md, "sop"),
+        "target_gene": ds.target_gene or _sample_value(md, "target_gene"),
+        "target_subfragment": ds.subfragment or _sample_value(md, "target_subfragment"),
+        "pcr_primer_forward": method.primer_forward,
+        "pcr_primer_reverse": method.primer_reverse,
+        "pcr_primer_name_forward": method.primer_name_forward,
+        "pcr_primer_name_reverse": method.primer_name_reverse,
+        "pcr_primer_reference": method.primer_reference,
+        "otu_seq_comp_appr": "; ".join(ds.classifiers),
+        "otu_db": "; ".join(ds.references),
+        "otu_class_appr": "" if ds.shotgun else "exact sequence variants (ASVs), no clustering",
+    }
+
+
+def _tsv_writer(handle: Any) -> Any:
+    # cells are cleaned of tabs and line breaks (dwc.clean): no quoting, as meta.xml declares
+    return csv.writer(handle, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE,
+                      escapechar=None, quotechar=None)
+
+
+def _write_records(folder: Path, table: FeatureTable, ds: _Dataset, method: Method,
+                   fixed: Mapping[str, str]) -> tuple[int, list[str]]:
+    """Write occurrence.txt and dna_derived_data.txt; return (occurrences, empty samples)."""
+    occ_cols, dna_cols = list(dwc.OCCURRENCE_TERMS), list(dwc.DNA_TERMS)
+    totals = table.sample_totals()
+    counts = table.counts
+    sequences = table.observation_metadata.get("sequence")
+    taxa: dict[int, dict[str, str]] = {}
+    n_occ = 0
+    without: list[str] = []
+    with (folder / dwc.OCCURRENCE_FILE).open("w", encoding="utf-8", newline="") as occ_fh, \
+            (folder / dwc.DNA_FILE).open("w", encoding="utf-8", newline="") as dna_fh:
+        occ, dna = _tsv_writer(occ_fh), _tsv_writer(dna_fh)
+        occ.writerow(occ_cols)
+        dna.writerow(["occurrenceID", *dna_cols])
+        md_frame = table.sample_metadata
+        for i, sample in enumerate(table.sample_ids):
+            start, end = counts.indptr[i], counts.indptr[i + 1]
+            values = counts.data[start:end]
+            if not (values > 0).any():
+                without.append(sample)
+                continue
+            md = md_frame.loc[sample].to_dict() if sample in md_frame.index else {}
+            event = _event(md)
+            sample_dna = _sample_dna(md, ds, method)
+            for j, value in zip(counts.indices[start:end], values, strict=True):
+                if value <= 0:
+                    continue  # explicit zeros (padding of empty samples) are no occurrence
+                feature = table.feature_ids[j]
+                if j not in taxa:
+                    taxa[j] = _taxon(table, j, feature, ds.shotgun)
+                occurrence_id = f"{sample}:{feature}"
+                row = {"occurrenceID": occurrence_id, "eventID": sample,
+                       "basisOfRecord": "MaterialSample", "occurrenceStatus": "present",
+                       "materialSampleID": sample, "samplingProtocol": ds.protocol,
+                       **fixed, **event, **taxa[j]}
+                if ds.relative:
+                    row.update(organismQuantity=repr(float(value)),
+                               organismQuantityType=RELATIVE_TYPE)
+                else:
+                    row.update(organismQuantity=str(int(value)), organismQuantityType=READS,
+                               sampleSizeValue=str(int(totals[i])), sampleSizeUnit=READS)
+                occ.writerow([dwc.clean(row.get(c, "")) for c in occ_cols])
+                dna_row = dict(sample_dna)
+                if sequences is not None and not ds.shotgun:
+                    dna_row["DNA_sequence"] = sequences[j]
+                dna.writerow([occurrence_id, *(dwc.clean(dna_row.get(c, "")) for c in dna_cols)])
+                n_occ += 1
+    (folder / "meta.xml").write_bytes(dwc.meta_xml(occ_cols, dna_cols))
+    return n_occ, without
+
+
 def export_gbif(
     table_path: str | Path,
     agreement: Agreement | str | Path,
@@ -233,143 +365,42 @@ def export_gbif(
     if report.has_errors or licence is None or stamp is None:
         raise ExportRefused(report, str(table_path))
 
-    shotgun = table.marker.lower() in ("shotgun", "metagenome", "wgs") or (
-        "sequence" not in table.observation_metadata)
-    relative = not table.is_counts
-    marker = table.marker
-    target_gene = method.target_gene or TARGET_GENES.get(marker, "" if shotgun else marker)
-    subfragment = method.target_subfragment or ("" if shotgun else table.region)
-    sequences = table.observation_metadata.get("sequence")
-    classifiers = sorted({str(c) for c in table.observation_metadata.get("classifier", []) if c})
-    references = sorted({str(r) for r in table.observation_metadata.get("reference", []) if r})
-    if shotgun:
-        protocol = ("shotgun metagenomic sequencing; taxa from a taxonomic profile"
-                    + (f" ({', '.join(classifiers)})" if classifiers else ""))
-    else:
-        protocol = (f"{target_gene or 'amplicon'} {subfragment}".strip()
-                    + " amplicon sequencing (metabarcoding); exact sequence variants (ASVs)"
-                    + (f"; taxonomy by {', '.join(classifiers)}" if classifiers else ""))
+    ds = _describe(table, method)
     licence_url, licence_title = GBIF_LICENCES[licence]
-    terms = stamp.get("terms") or {}
-    attribution = terms.get("attribution") or {}
+    attribution = (stamp.get("terms") or {}).get("attribution") or {}
     provider = ag.provider or {}
     creator = str(provider.get("name") or ag.get("agreement.title") or "unknown provider")
     orcids = [c["orcid"] for c in provider.get("contacts") or [] if c.get("orcid")]
-
-    occ_cols = list(dwc.OCCURRENCE_TERMS)
-    dna_cols = list(dwc.DNA_TERMS)
-    totals = table.sample_totals()
-    counts = table.counts
-    taxa: dict[int, dict[str, str]] = {}
-    notes = [f"{f.rule} {f.where}: {f.reason}" for f in report.sorted_findings()
-             if f.severity in (Severity.INFO, Severity.WARNING)]
-    if relative:
-        notes.append("relative-abundance table: organismQuantity is the relative abundance; "
-                     "no read counts exist, so sampleSizeValue is left empty")
-    md_cols = set(table.sample_metadata.columns)
-    for name, value, option in (("target_gene", target_gene or "target_gene" in md_cols,
-                                 "--target-gene"),
-                                ("pcr_primer_forward", method.primer_forward, "--primer-forward"),
-                                ("seq_meth", method.seq_meth or bool(md_cols & {
-                                    "seq_meth", "instrument_model"}), "--seq-meth")):
-        if not value and not (shotgun and name != "seq_meth"):
-            notes.append(f"{name} not recorded in the table: give {option} "
-                         "(GBIF: highly recommended)")
-    n_occ = 0
-    without: list[str] = []
+    stem = Path(table_path).stem
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        with (tmp / dwc.OCCURRENCE_FILE).open("w", encoding="utf-8", newline="") as occ_fh, \
-                (tmp / dwc.DNA_FILE).open("w", encoding="utf-8", newline="") as dna_fh:
-            occ = csv.writer(occ_fh, delimiter="\t", lineterminator="\n",
-                             quoting=csv.QUOTE_NONE, escapechar=None, quotechar=None)
-            dna = csv.writer(dna_fh, delimiter="\t", lineterminator="\n",
-                             quoting=csv.QUOTE_NONE, escapechar=None, quotechar=None)
-            occ.writerow(occ_cols)
-            dna.writerow(["occurrenceID", *dna_cols])
-            md_frame = table.sample_metadata
-            for i, sample in enumerate(table.sample_ids):
-                md = md_frame.loc[sample].to_dict() if sample in md_frame.index else {}
-                event = _event(md)
-                start, end = counts.indptr[i], counts.indptr[i + 1]
-                if start == end:
-                    without.append(sample)
-                    continue
-                sample_dna = {
-                    "seq_meth": method.seq_meth or _sample_value(md, "seq_meth",
-                                                                 "instrument_model"),
-                    "lib_layout": _sample_value(md, "lib_layout") or (
-                        {"true": "single", "false": "paired"}.get(
-                            _text(md.get("single_end")).lower(), "")),
-                    "env_broad_scale": _text(md.get("env_broad_scale")),
-                    "env_local_scale": _text(md.get("env_local_scale")),
-                    "env_medium": _text(md.get("env_medium")),
-                    "sop": method.sop or _sample_value(md, "sop"),
-                    "target_gene": target_gene or _sample_value(md, "target_gene"),
-                    "target_subfragment": subfragment or _sample_value(md, "target_subfragment"),
-                    "pcr_primer_forward": method.primer_forward,
-                    "pcr_primer_reverse": method.primer_reverse,
-                    "pcr_primer_name_forward": method.primer_name_forward,
-                    "pcr_primer_name_reverse": method.primer_name_reverse,
-                    "pcr_primer_reference": method.primer_reference,
-                    "otu_seq_comp_appr": "; ".join(classifiers),
-                    "otu_db": "; ".join(references),
-                    "otu_class_appr": "" if shotgun else "exact sequence variants (ASVs), "
-                                                         "no clustering",
-                }
-                for j, value in zip(counts.indices[start:end], counts.data[start:end],
-                                    strict=True):
-                    if value <= 0:
-                        continue  # explicit zeros (padding of empty samples) are no occurrence
-                    feature = table.feature_ids[j]
-                    if j not in taxa:
-                        taxa[j] = _taxon(table, j, feature, shotgun)
-                    occurrence_id = f"{sample}:{feature}"
-                    row = {
-                        "occurrenceID": occurrence_id, "eventID": sample,
-                        "basisOfRecord": "MaterialSample", "occurrenceStatus": "present",
-                        "materialSampleID": sample, "samplingProtocol": protocol,
-                        "license": licence_url, "rightsHolder": creator,
-                        **event, **taxa[j],
-                    }
-                    if relative:
-                        row.update(organismQuantity=repr(float(value)),
-                                   organismQuantityType=RELATIVE_TYPE)
-                    else:
-                        row.update(organismQuantity=str(int(value)),
-                                   organismQuantityType=READS,
-                                   sampleSizeValue=str(int(totals[i])), sampleSizeUnit=READS)
-                    occ.writerow([dwc.clean(row.get(c, "")) for c in occ_cols])
-                    dna_row = dict(sample_dna)
-                    if sequences is not None and not shotgun:
-                        dna_row["DNA_sequence"] = sequences[j]
-                    dna.writerow([occurrence_id, *(dwc.clean(dna_row.get(c, ""))
-                                                   for c in dna_cols)])
-                    n_occ += 1
-        (tmp / "meta.xml").write_bytes(dwc.meta_xml(occ_cols, dna_cols))
-        title = method.title or (f"Soil {target_gene or marker or 'DNA'} DNA-derived occurrences"
-                                 f" ({Path(table_path).stem})")
+        n_occ, without = _write_records(tmp, table, ds, method,
+                                        {"license": licence_url, "rightsHolder": creator})
+        title = method.title or (f"Soil {ds.target_gene or table.marker or 'DNA'} DNA-derived "
+                                 f"occurrences ({stem})")
         rights = (f"Shared under sharing agreement {stamp.get('agreement_id')} "
                   f"(stamp of {stamp.get('stamped_at')}). ")
         if attribution.get("credit_text"):
             rights += f"Attribution: {attribution['credit_text']}"
+        references = (" Reference database(s): " + ", ".join(ds.references)
+                      if ds.references else "")
         (tmp / "eml.xml").write_bytes(dwc.eml_xml(
-            package_id=f"{stamp.get('agreement_id')}/{Path(table_path).stem}",
+            package_id=f"{stamp.get('agreement_id')}/{stem}",
             title=title, creator=creator, creator_orcids=orcids,
             pub_date=(today or dt.date.today()).isoformat(),
             abstract=(f"{n_occ} DNA-derived occurrences in {len(table.sample_ids)} soil samples "
-                      f"({protocol}), exported by soilbiome {__version__} from a stamped BIOM "
-                      "table."),
+                      f"({ds.protocol}), exported by soilbiome {__version__} from a stamped "
+                      "BIOM table."),
             licence_url=licence_url, licence_title=licence_title, rights_note=rights.strip(),
             citation=str(attribution.get("credit_text") or title),
-            methods=[protocol, "Taxon names: lowest assigned rank of the harmonised lineage "
-                     "(domain..species)." + (" Reference database(s): " + ", ".join(references)
-                                            if references else "")],
+            methods=[ds.protocol, "Taxon names: lowest assigned rank of the harmonised lineage "
+                     "(domain..species)." + references],
         ))
         dwc.zip_archive(tmp, ARCHIVE_FILES, tmp / ZIP_NAME)
         summary = ExportSummary(out, n_occ, len(table.sample_ids), without, licence,
-                                table.value_kind, "shotgun" if shotgun else "amplicon", notes)
+                                table.value_kind, "shotgun" if ds.shotgun else "amplicon",
+                                _notes(report, table, ds, method))
         (tmp / SUMMARY_NAME).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
         if out.exists():
             out.rmdir()  # empty (checked above)
