@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,16 @@ from soilbiome.soil import stats
 ALPHA_INDICES: tuple[str, ...] = (
     "observed_features", "shannon", "simpson", "chao1", "pielou_evenness",
 )
+METHODS = {
+    "env_distance": "Euclidean distance of variables standardised to mean 0, sd 1 "
+                    "(R dist(scale(env)))",
+    "mantel": "vegan mantel: permutations of the community distance matrix",
+    "envfit": "vegan envfit/vectorfit on PCoA axes 1-2; arrows of unit length",
+    "dbrda": "vegan dbrda / capscale + RsquareAdj; anova(by='terms') and anova(), reduced model",
+    "alpha_spearman": "Spearman rho, t-approximation p (cor.test exact=FALSE), "
+                      "Benjamini-Hochberg q over all index x variable pairs",
+    "p_values": "(#{stat* >= stat - sqrt(eps)} + 1) / (permutations + 1)",
+}
 FILES = {
     "mantel": "soil_mantel.tsv",
     "envfit": "soil_envfit.tsv",
@@ -125,6 +136,133 @@ def _write_tsv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(handle, sep="\t", index=False, na_rep="NaN", lineterminator="\n")
 
 
+@dataclass
+class _Tests:
+    """One soil-context run: the data, the test settings and every exclusion so far."""
+
+    table: FeatureTable
+    values: pd.DataFrame
+    names: list[str]
+    metric: str
+    permutations: int
+    seed: int
+    excluded: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        totals = self.table.sample_totals()
+        self.empty = {s for s, t in zip(self.table.sample_ids, totals, strict=True) if t == 0}
+        self.no_distance = f"no {self.metric} distance (empty sample or excluded by rarefaction)"
+
+    def keep(self, test: str, variables: Sequence[str], pool: set[str], pool_reason: str
+             ) -> list[str]:
+        """Samples usable by ``test``; every other sample is recorded with its reason."""
+        kept = []
+        for sample in self.table.sample_ids:
+            lacking = [v for v in variables if not np.isfinite(self.values.at[sample, v])]
+            if sample in self.empty:  # no community: 0 observed features is not a soil's value
+                reason, variable = "empty sample (0 reads)", ""
+            elif lacking:
+                reason, variable = f"no value for {', '.join(lacking)}", ",".join(lacking)
+            elif sample not in pool:
+                reason, variable = pool_reason, ""
+            else:
+                kept.append(sample)
+                continue
+            self.excluded.append({"test": test, "sample": sample, "variable": variable,
+                                  "reason": reason})
+        return kept
+
+    def mantel(self, beta: pd.DataFrame) -> list[dict]:
+        """All variables together, then each alone; Pearson and Spearman."""
+        rows = []
+        sets = [self.names] + ([[n] for n in self.names] if len(self.names) > 1 else [])
+        for variables in sets:
+            label = "+".join(variables)
+            kept = self.keep(f"mantel:{label}", variables, set(beta.index), self.no_distance)
+            for method in ("pearson", "spearman"):
+                row = {"variables": label, "metric": self.metric, "method": method,
+                       "n_samples": len(kept)}
+                try:
+                    env = stats.env_distance(self.values.loc[kept, list(variables)].to_numpy())
+                    res = stats.mantel(beta.loc[kept, kept].to_numpy(), env, method=method,
+                                       permutations=self.permutations, seed=self.seed)
+                    row.update(statistic=res.statistic, p_value=res.p_value, note="")
+                except stats.SoilStatsError as exc:
+                    row.update(statistic=math.nan, p_value=math.nan, note=str(exc))
+                row["permutations"] = self.permutations
+                rows.append(row)
+        return rows
+
+    def envfit(self, coords: pd.DataFrame | None) -> tuple[list[dict], list[str]]:
+        """Each variable as a vector on PCoA axes 1-2; returns rows and the axis names."""
+        if coords is None or coords.shape[1] < 2:
+            return [], []
+        axes = list(coords.columns[:2])
+        rows = []
+        for name in self.names:
+            kept = self.keep(f"envfit:{name}", [name], set(coords.index),
+                             f"not in the {self.metric} PCoA")
+            row = {"variable": name, "metric": self.metric, "n_samples": len(kept)}
+            try:
+                fit = stats.envfit_vectors(coords.loc[kept, axes].to_numpy(),
+                                           self.values.loc[kept, name].to_numpy(), name,
+                                           permutations=self.permutations, seed=self.seed)
+                row.update({axes[0]: fit.direction[0], axes[1]: fit.direction[1],
+                            "r2": fit.r2, "p_value": fit.p_value, "note": ""})
+            except stats.SoilStatsError as exc:
+                row.update({axes[0]: math.nan, axes[1]: math.nan, "r2": math.nan,
+                            "p_value": math.nan, "note": str(exc)})
+            row["permutations"] = self.permutations
+            rows.append(row)
+        return rows, axes
+
+    def dbrda(self, beta: pd.DataFrame) -> tuple[list[dict], dict]:
+        """dbRDA and capscale of the community distance on all variables (complete cases)."""
+        kept = self.keep("dbrda", self.names, set(beta.index), self.no_distance)
+        info: dict = {"n_samples": len(kept), "variables": self.names, "metric": self.metric}
+        rows = []
+        for method in ("dbrda", "capscale"):
+            try:
+                res = stats.dbrda(beta.loc[kept, kept].to_numpy(),
+                                  self.values.loc[kept, self.names].to_numpy(), self.names,
+                                  permutations=self.permutations, seed=self.seed,
+                                  method=method)
+            except stats.SoilStatsError as exc:
+                info[method] = {"skipped": str(exc)}
+                continue
+            for term in (*res.terms, res.model):
+                rows.append({"method": method, "term": term.term, "df": term.df,
+                             "sum_of_squares": term.sum_of_squares, "f": term.f,
+                             "p_value": term.p_value})
+            rows.append({"method": method, "term": "residual", "df": res.residual_df,
+                         "sum_of_squares": res.residual_ss, "f": math.nan, "p_value": math.nan})
+            info[method] = {"r2": res.r2, "r2_adjusted": res.r2_adjusted,
+                            "total_inertia": res.total_ss}
+        return rows, info
+
+    def spearman(self, alpha: pd.DataFrame) -> pd.DataFrame:
+        """Spearman's rho of every alpha index with every variable, BH q over all pairs."""
+        rows = []
+        for index in (i for i in ALPHA_INDICES if i in alpha.columns):
+            column = pd.to_numeric(alpha[index], errors="coerce")
+            has_alpha = {s for s, v in column.items() if np.isfinite(v)}
+            for name in self.names:
+                kept = self.keep(f"alpha:{index}:{name}", [name], has_alpha,
+                                 f"no {index} value (empty sample or excluded by rarefaction)")
+                row = {"index": index, "variable": name, "n_samples": len(kept), "note": ""}
+                try:
+                    r = stats.spearman(column.loc[kept].to_numpy(),
+                                       self.values.loc[kept, name].to_numpy(), index, name)
+                    row.update(rho=r.rho, p_value=r.p_value)
+                except stats.SoilStatsError as exc:
+                    row.update(rho=math.nan, p_value=math.nan, note=str(exc))
+                rows.append(row)
+        frame = pd.DataFrame(rows, columns=["index", "variable", "rho", "p_value", "n_samples",
+                                            "note"])
+        frame.insert(4, "q_value", stats.benjamini_hochberg(frame["p_value"].to_numpy()))
+        return frame
+
+
 def run_soil_context(
     table: FeatureTable,
     outdir: str | Path,
@@ -162,109 +300,12 @@ def run_soil_context(
     alpha = _read_matrix(outdir / "alpha_diversity.tsv")
     pcoa_path = outdir / f"pcoa_{metric}.tsv"
     coords = _read_matrix(pcoa_path) if pcoa_path.is_file() else None
-    excluded: list[dict] = []
-    in_beta = set(beta.index)
-    empty = {s for s, t in zip(table.sample_ids, table.sample_totals(), strict=True) if t == 0}
+    run = _Tests(table, values, names, metric, permutations, seed)
+    mantel_rows = run.mantel(beta)
+    envfit_rows, axes = run.envfit(coords)
+    dbrda_rows, dbrda_info = run.dbrda(beta)
+    spearman = run.spearman(alpha)
 
-    def keep(test: str, variables: Sequence[str], pool: set[str], pool_reason: str) -> list[str]:
-        kept = []
-        for sample in table.sample_ids:
-            lacking = [v for v in variables if not np.isfinite(values.at[sample, v])]
-            if sample in empty:  # no community: observed_features 0 is not a soil's diversity
-                excluded.append({"test": test, "sample": sample, "variable": "",
-                                 "reason": "empty sample (0 reads)"})
-            elif lacking:
-                excluded.append({"test": test, "sample": sample, "variable": ",".join(lacking),
-                                 "reason": f"no value for {', '.join(lacking)}"})
-            elif sample not in pool:
-                excluded.append({"test": test, "sample": sample, "variable": "",
-                                 "reason": pool_reason})
-            else:
-                kept.append(sample)
-        return kept
-
-    no_dist = f"no {metric} distance (empty sample or excluded by rarefaction)"
-    # -- Mantel ----------------------------------------------------------------------------
-    mantel_rows = []
-    sets = [names] + ([[n] for n in names] if len(names) > 1 else [])
-    for variables in sets:
-        label = "+".join(variables)
-        kept = keep(f"mantel:{label}", variables, in_beta, no_dist)
-        for method in ("pearson", "spearman"):
-            row = {"variables": label, "metric": metric, "method": method, "n_samples": len(kept)}
-            try:
-                res = stats.mantel(beta.loc[kept, kept].to_numpy(),
-                                   stats.env_distance(values.loc[kept, list(variables)].to_numpy()),
-                                   method=method, permutations=permutations, seed=seed)
-                row.update(statistic=res.statistic, p_value=res.p_value, note="")
-            except stats.SoilStatsError as exc:
-                row.update(statistic=math.nan, p_value=math.nan, note=str(exc))
-            row["permutations"] = permutations
-            mantel_rows.append(row)
-    # -- envfit ----------------------------------------------------------------------------
-    envfit_rows = []
-    axes: list[str] = []
-    if coords is not None and coords.shape[1] >= 2:
-        axes = list(coords.columns[:2])
-        for name in names:
-            kept = keep(f"envfit:{name}", [name], set(coords.index), f"not in the {metric} PCoA")
-            row = {"variable": name, "metric": metric, "n_samples": len(kept)}
-            try:
-                fit = stats.envfit_vectors(coords.loc[kept, axes].to_numpy(),
-                                           values.loc[kept, name].to_numpy(), name,
-                                           permutations=permutations, seed=seed)
-                row.update({axes[0]: fit.direction[0], axes[1]: fit.direction[1],
-                            "r2": fit.r2, "p_value": fit.p_value, "note": ""})
-            except stats.SoilStatsError as exc:
-                row.update({axes[0]: math.nan, axes[1]: math.nan, "r2": math.nan,
-                            "p_value": math.nan, "note": str(exc)})
-            row["permutations"] = permutations
-            envfit_rows.append(row)
-    envfit_note = "" if axes else f"no {metric} PCoA with two axes: no fitted vectors"
-    # -- dbRDA -----------------------------------------------------------------------------
-    kept = keep("dbrda", names, in_beta, no_dist)
-    dbrda_info: dict = {"n_samples": len(kept), "variables": names, "metric": metric}
-    dbrda_rows = []
-    for method in ("dbrda", "capscale"):
-        try:
-            res = stats.dbrda(beta.loc[kept, kept].to_numpy(),
-                              values.loc[kept, names].to_numpy(), names,
-                              permutations=permutations, seed=seed, method=method)
-        except stats.SoilStatsError as exc:
-            dbrda_info[method] = {"skipped": str(exc)}
-            continue
-        for term in (*res.terms, res.model):
-            dbrda_rows.append({"method": method, "term": term.term, "df": term.df,
-                               "sum_of_squares": term.sum_of_squares, "f": term.f,
-                               "p_value": term.p_value})
-        dbrda_rows.append({"method": method, "term": "residual", "df": res.residual_df,
-                           "sum_of_squares": res.residual_ss, "f": math.nan,
-                           "p_value": math.nan})
-        dbrda_info[method] = {"r2": res.r2, "r2_adjusted": res.r2_adjusted,
-                              "total_inertia": res.total_ss}
-    # -- alpha -----------------------------------------------------------------------------
-    spearman_rows = []
-    indices = [i for i in ALPHA_INDICES if i in alpha.columns]
-    for index in indices:
-        column = pd.to_numeric(alpha[index], errors="coerce")
-        has_alpha = {s for s, v in column.items() if np.isfinite(v)}
-        for name in names:
-            kept = keep(f"alpha:{index}:{name}", [name], has_alpha,
-                        f"no {index} value (empty sample or excluded by rarefaction)")
-            try:
-                r = stats.spearman(column.loc[kept].to_numpy(), values.loc[kept, name].to_numpy(),
-                                   index, name)
-                spearman_rows.append({"index": index, "variable": name, "rho": r.rho,
-                                      "p_value": r.p_value, "n_samples": r.n_samples, "note": ""})
-            except stats.SoilStatsError as exc:
-                spearman_rows.append({"index": index, "variable": name, "rho": math.nan,
-                                      "p_value": math.nan, "n_samples": len(kept),
-                                      "note": str(exc)})
-    spearman = pd.DataFrame(spearman_rows,
-                            columns=["index", "variable", "rho", "p_value", "n_samples", "note"])
-    spearman.insert(4, "q_value", stats.benjamini_hochberg(spearman["p_value"].to_numpy()))
-
-    # -- write -----------------------------------------------------------------------------
     _write_tsv(pd.DataFrame(mantel_rows), outdir / FILES["mantel"])
     _write_tsv(pd.DataFrame(envfit_rows, columns=["variable", "metric", "n_samples", *axes,
                                                   "r2", "p_value", "note", "permutations"]),
@@ -272,14 +313,12 @@ def run_soil_context(
     _write_tsv(pd.DataFrame(dbrda_rows, columns=["method", "term", "df", "sum_of_squares", "f",
                                                  "p_value"]), outdir / FILES["dbrda"])
     _write_tsv(spearman, outdir / FILES["alpha_spearman"])
-    _write_tsv(pd.DataFrame(excluded, columns=["test", "sample", "variable", "reason"]),
+    _write_tsv(pd.DataFrame(run.excluded, columns=["test", "sample", "variable", "reason"]),
                outdir / FILES["excluded"])
     try:
         units = json.loads(table.attributes.get(SAMPLE_UNITS_ATTR, "{}"))
     except ValueError:
         units = {}
-    missing = {n: [s for s in table.sample_ids if not np.isfinite(values.at[s, n])]
-               for n in names}
     summary = {
         "variables": names,
         "units": {n: units.get(n, "") for n in names},
@@ -287,23 +326,15 @@ def run_soil_context(
         "permutations": permutations,
         "seed": seed,
         "samples": len(table.sample_ids),
-        "missing": missing,
-        "envfit": {"axes": axes, "note": envfit_note},
+        "missing": {n: [s for s in table.sample_ids if not np.isfinite(values.at[s, n])]
+                    for n in names},
+        "envfit": {"axes": axes,
+                   "note": "" if axes else f"no {metric} PCoA with two axes: no fitted vectors"},
         "dbrda": dbrda_info,
-        "methods": {
-            "env_distance": "Euclidean distance of variables standardised to mean 0, sd 1 "
-                            "(R dist(scale(env)))",
-            "mantel": "vegan mantel: permutations of the community distance matrix",
-            "envfit": "vegan envfit/vectorfit on PCoA axes 1-2; arrows of unit length",
-            "dbrda": "vegan dbrda / capscale + RsquareAdj; anova(by='terms') and anova(), "
-                     "reduced model",
-            "alpha_spearman": "Spearman rho, t-approximation p (cor.test exact=FALSE), "
-                              "Benjamini-Hochberg q over all index x variable pairs",
-            "p_values": "(#{stat* >= stat - sqrt(eps)} + 1) / (permutations + 1)",
-        },
+        "methods": METHODS,
         "files": {k: v for k, v in FILES.items() if k != "summary"},
     }
     with atomic_write(outdir / FILES["summary"]) as handle:
-        json.dump(summary, handle, indent=2, allow_nan=True)
+        json.dump(summary, handle, indent=2)
         handle.write("\n")
     return summary
