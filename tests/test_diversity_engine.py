@@ -207,3 +207,20 @@ def test_block_commands_assemble_the_single_process_matrix(tmp_path: Path,
     res = runner.invoke(main, ["beta", "assemble", str(table), *blocks[:-1], "--metric",
                                "jaccard", "--out", str(tmp_path / "bad.h5"), *rare])
     assert res.exit_code != 0 and "cover" in res.output and not (tmp_path / "bad.h5").exists()
+
+
+def test_pcoa_lanczos_path_equals_full_eigendecomposition(monkeypatch) -> None:
+    import soilbiome.diversity.ordination as ordination
+    from soilbiome.diversity import Distances
+
+    x = _random_sparse(520, 900, 0.05, seed=11)
+    x = x[np.asarray(x.sum(axis=1)).ravel() > 0]
+    dm = Distances(tuple(f"S{i}" for i in range(x.shape[0])), sparse_beta(x, "braycurtis"))
+    lanczos = pcoa_result(dm, axes=5)
+    monkeypatch.setattr(ordination, "LANCZOS_FROM", 10**9)
+    full = pcoa_result(dm, axes=5)
+    assert np.max(np.abs(lanczos.eigvals.to_numpy() - full.eigvals.to_numpy())) <= TOL
+    for k in range(5):
+        a, b = lanczos.samples.iloc[:, k].to_numpy(), full.samples.iloc[:, k].to_numpy()
+        assert np.max(np.abs(a - np.sign(a @ b) * b)) <= TOL
+    assert lanczos.samples.equals(pcoa_result(dm, axes=5).samples)  # seeded: identical reruns
