@@ -106,6 +106,9 @@ def pcoa_result(distance_matrix: object, axes: int = DEFAULT_AXES) -> PCoAResult
         warnings.append(f"{int((~positive).sum())} of the {k} leading eigenvalues are not "
                         "positive; those axes are left out")
     vals, vecs = vals[positive], vecs[:, positive]
+    # eigenvector signs are arbitrary: make each axis' largest coordinate positive
+    flip = np.sign(vecs[np.abs(vecs).argmax(axis=0), np.arange(vecs.shape[1])])
+    vecs = vecs * np.where(flip == 0, 1.0, flip)
     names = [f"PC{i + 1}" for i in range(len(vals))]
     coords = pd.DataFrame(vecs * np.sqrt(vals), index=pd.Index(list(dm.ids), name="sample"),
                           columns=names)
