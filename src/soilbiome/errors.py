@@ -23,6 +23,10 @@ class InputError(SoilbiomeError):
     exit_code = 2
 
 
+class OutputError(InputError):
+    """An output file or folder cannot be created or written (missing, read-only, full)."""
+
+
 class SamplesheetError(InputError):
     """One or more samplesheet rows are invalid; ``problems`` lists each of them."""
 

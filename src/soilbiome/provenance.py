@@ -8,6 +8,7 @@ import yaml
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.safe_yaml import load_yaml
 
 
 def collect_versions(files: list[Path], nextflow: str, pipeline: str) -> dict:
@@ -19,10 +20,10 @@ def collect_versions(files: list[Path], nextflow: str, pipeline: str) -> dict:
     processes: dict[str, dict[str, str]] = {}
     tools: dict[str, str] = {"nextflow": nextflow, "soilbiome-pipeline": pipeline}
     for path in files:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML ({exc})", location=str(path)) from None
+        data = load_yaml(path, what="versions file")[0] or {}
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise InputError("versions file is not a mapping of process -> {tool: version}",
+                             location=str(path))
         for process, versions in data.items():
             name = str(process).split(":")[-1]
             processes.setdefault(name, {}).update({k: str(v) for k, v in versions.items()})

@@ -13,42 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from soilbiome.io.safe_yaml import YamlError, load_yaml
 from soilbiome.sharing import duo, spdx
 from soilbiome.sharing.errors import AgreementError, RequestError
 from soilbiome.sharing.schema import AGREEMENT_SCHEMA, REQUEST_SCHEMA, schema_problems
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps dates as strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def read_yaml(path: str | Path, kind: str = "agreement") -> tuple[Any, bytes]:
-    """Read a YAML file; return ``(data, raw bytes)``.
+    """Read an agreement or request through the one bounded YAML loader.
+
+    Returns ``(data, raw bytes)``; dates stay strings. See :mod:`soilbiome.io.safe_yaml` for
+    the bounds (size, alias expansion, nesting, no tags, no duplicate keys).
 
     Raises
     ------
-    AgreementError
-        When the file is missing or is not YAML (one problem at ``$``).
+    AgreementError or RequestError
+        When the file is missing, too large, or not plain YAML (one problem at ``$``).
     """
     error = RequestError if kind == "request" else AgreementError
-    p = Path(path)
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise error(str(p), [("$", f"cannot read file: {exc.strerror}")]) from None
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 - safe loader
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise error(str(p), [("$", f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
-    return data, raw
+        return load_yaml(path, what=kind)
+    except YamlError as exc:
+        reason = str(exc).removeprefix(f"{exc.location}: ") if exc.location else str(exc)
+        raise error(str(path), [("$", reason)]) from None
 
 
 def parse_date(value: Any) -> dt.date | None:

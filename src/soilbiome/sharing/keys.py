@@ -19,6 +19,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from soilbiome.io.atomic import atomic_write
 from soilbiome.sharing.errors import SigningKeyError
 
 ENV_SIGNING_KEY = "SOILBIOME_SIGNING_KEY"
@@ -115,22 +116,33 @@ def generate_key(path: str | Path, *, overwrite: bool = False) -> KeyInfo:
         Key id and base64 public key ready to paste into an agreement.
     """
     path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise SigningKeyError(f"cannot write key {path}: folder {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SigningKeyError(f"cannot write key {path}: folder {directory} is not writable")
+    if path.is_dir():
+        raise SigningKeyError(f"cannot write key {path}: it is a folder")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_private(path, pem, overwrite)
     pub = key.public_key()
     pub_path = path.with_name(path.name + ".pub")
     pub_pem = pub.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    with tempfile.NamedTemporaryFile(dir=pub_path.parent, delete=False, prefix=".pub.") as tmp:
-        tmp.write(pub_pem)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, pub_path)
+    try:
+        _write_private(path, pem, overwrite)
+        with tempfile.NamedTemporaryFile(dir=pub_path.parent, delete=False,
+                                         prefix=".pub.") as tmp:
+            tmp.write(pub_pem)
+        os.chmod(tmp.name, 0o644)
+        os.replace(tmp.name, pub_path)
+    except OSError as exc:
+        raise SigningKeyError(f"cannot write key {path}: {exc.strerror or exc}") from None
     return KeyInfo(keyid_of(pub), public_key_b64(pub), str(path), str(pub_path))
 
 
@@ -212,5 +224,6 @@ def rewrite_trusted_keys(
     if required_signers is not None:
         data["signing"]["required_signers"] = list(required_signers)
     out = Path(out_path)
-    out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    with atomic_write(out) as handle:
+        handle.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return out

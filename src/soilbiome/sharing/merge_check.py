@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from soilbiome.sharing.agreement import Agreement, load_agreement
+from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.errors import StampError
 from soilbiome.sharing.findings import Report
 from soilbiome.sharing.integrity import check_integrity
@@ -76,7 +77,8 @@ def check_merge(
                 rep.error("D5", p.name, "none of the supplied agreements matches the stamp's "
                           "agreement_sha256")
             else:
-                sub = verify_report(p, ag, today=today, rules=("D2", "D5", "D6"))
+                sub = verify_report(p, ag, today=today, rules=("D2", "D5", "D6"),
+                                    check_dates=False)
                 for f in sub.findings:
                     rep.add(f.rule, f.severity, f"{p.name}: {f.where}", f.reason)
                 terms.append(Terms.from_agreement(ag, source=p.name))
@@ -87,6 +89,7 @@ def check_merge(
             terms.append(Terms.from_dict(stamp.get("terms") or {
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
             }, source=p.name))
+        add_date_findings(rep, terms[-1], today, where=p.name)  # expiry, embargo on --today
         # C15: per-sample provenance
         country = info.sample_metadata.get(COL_COUNTRY)
         ircc = info.sample_metadata.get(COL_IRCC)

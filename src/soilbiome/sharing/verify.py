@@ -12,6 +12,7 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
 from soilbiome.sharing.crate_check import check_crate
+from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.errors import SigningKeyError, StampError
 from soilbiome.sharing.findings import Finding, Report
 from soilbiome.sharing.keys import keyid_of, public_key_from_b64
@@ -52,6 +53,7 @@ def verify_report(
     today: dt.date | None = None,
     crate: str | Path | None = None,
     rules: Sequence[str] = D_RULES,
+    check_dates: bool = True,
 ) -> Report:
     """Evaluate rules D1..D9 on a stamped BIOM file; return the full report.
 
@@ -62,11 +64,15 @@ def verify_report(
     agreement : Agreement or path
         The agreement the table should be stamped under.
     today : datetime.date, optional
-        Unused by D rules except for messages; keys are checked at signing time.
+        Reference date (default: today) for the agreement's validity window and embargo
+        (:func:`soilbiome.sharing.dates.date_findings`: A16, B15); keys are checked at
+        signing time (D2).
     crate : path, optional
         RO-Crate directory (or BagIt bag holding one) for D7/D9; without it they ABSTAIN.
     rules : sequence of str
         Subset of D rules to evaluate.
+    check_dates : bool
+        Also report the agreement's dates on ``today`` (A16, B15).
     """
     p = Path(path)
     ag = agreement if isinstance(agreement, Agreement) else load_agreement(agreement)
@@ -152,6 +158,8 @@ def verify_report(
                 rep.ok("D6")
     if "D7" in wanted or "D9" in wanted:
         check_crate(crate, ag, predicate or embedded, rep, wanted)
+    if check_dates:
+        add_date_findings(rep, ag, today)
     if "D8" in wanted:
         if info is not None:
             missing = [c for c in ERC000022_MANDATORY if c not in info.sample_metadata]

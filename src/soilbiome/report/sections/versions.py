@@ -5,21 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from soilbiome.errors import InputError
+from soilbiome.io.safe_yaml import load_yaml
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import html_table, missing
 
 
 def read_versions(path: Path) -> dict:
     """Read ``software_versions.yml`` (``tools`` mapping, optional ``processes``)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except FileNotFoundError:
-        raise InputError("software versions file not found", location=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", location=str(path)) from None
+    data = load_yaml(path, what="software versions file")[0] or {}
     tools = data.get("tools") if isinstance(data, dict) else None
     if not isinstance(tools, dict):
         raise InputError("software versions file lacks a 'tools' mapping", location=str(path))
