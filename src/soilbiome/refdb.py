@@ -13,6 +13,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.textfile import read_csv_text
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
 FORMATS = ("sintax", "dada2")
@@ -38,6 +39,10 @@ class RefDb:
         return data
 
 
+def _sheet_error(path: str, problems: list[str]) -> InputError:
+    return InputError("; ".join(problems), location=path)
+
+
 def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     """Find ``name`` in a database sheet and (by default) verify its SHA-256.
 
@@ -50,12 +55,16 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     sheet = Path(sheet)
     if not sheet.is_file():
         raise InputError("database sheet not found", location=str(sheet))
-    with sheet.open(newline="", encoding="utf-8-sig") as handle:
+    with read_csv_text(sheet, _sheet_error) as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"missing column(s): {', '.join(missing)}", location=str(sheet))
-        rows = list(enumerate(reader, start=2))
+        try:
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"missing column(s): {', '.join(missing)}",
+                                 location=str(sheet))
+            rows = list(enumerate(reader, start=2))
+        except csv.Error as exc:
+            raise InputError(f"line {reader.line_num}: {exc}", location=str(sheet)) from None
     matches = [(line, row) for line, row in rows if row["name"] == name]
     if not matches:
         known = ", ".join(row["name"] for _, row in rows)

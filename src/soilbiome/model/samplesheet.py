@@ -19,6 +19,7 @@ from pathlib import Path
 
 from soilbiome.errors import SamplesheetError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.textfile import read_csv_text
 from soilbiome.model import soil
 
 #: MIxS soil fields (MIxS 6/7 ``MimarksSSoil`` / ``MimsSoil`` core + soil package) that every
@@ -197,7 +198,7 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
         raise SamplesheetError(str(path), [f"file not found: {path}"])
     base = path.resolve().parent
     problems: list[str] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with read_csv_text(path, SamplesheetError) as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
         reader.fieldnames = header
@@ -210,7 +211,10 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
             problems.append(f"header: column '{column}' appears more than once")
         if problems:
             raise SamplesheetError(str(path), problems)
-        records = list(reader)
+        try:
+            records = list(reader)
+        except csv.Error as exc:
+            raise SamplesheetError(str(path), [f"line {reader.line_num}: {exc}"]) from None
     if not records:
         raise SamplesheetError(str(path), ["no sample rows"])
 
@@ -247,6 +251,11 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
                 continue
             file_path = _resolve(base, raw)
             reads.append(file_path)
+            if any(c.isspace() for c in raw):
+                problems.append(
+                    f"{where}, column '{column}': '{raw}' contains whitespace; rename the "
+                    "file (tools of the pipeline split paths on spaces)"
+                )
             if not FASTQ_SUFFIX.search(file_path.name):
                 problems.append(
                     f"{where}, column '{column}': '{raw}' does not end in .fastq/.fq(.gz)"
