@@ -64,7 +64,7 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
                                  location=str(sheet))
             rows = list(enumerate(reader, start=2))
         except csv.Error as exc:
-            raise InputError(f"line {reader.line_num}: {exc}", location=str(sheet)) from None
+            raise InputError(f"line {reader.line_num + 1}: {exc}", location=str(sheet)) from None
     matches = [(line, row) for line, row in rows if row["name"] == name]
     if not matches:
         known = ", ".join(row["name"] for _, row in rows)

@@ -19,6 +19,10 @@ class _Group(click.Group):
         except SoilbiomeError as exc:
             click.echo(f"soilbiome: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # a file or folder the OS refused (missing, read-only, full)
+            where = exc.filename or "file system"
+            click.echo(f"soilbiome: error: {where}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=_Group)

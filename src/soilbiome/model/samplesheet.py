@@ -214,7 +214,7 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
         try:
             records = list(reader)
         except csv.Error as exc:
-            raise SamplesheetError(str(path), [f"line {reader.line_num}: {exc}"]) from None
+            raise SamplesheetError(str(path), [f"line {reader.line_num + 1}: {exc}"]) from None
     if not records:
         raise SamplesheetError(str(path), ["no sample rows"])
 

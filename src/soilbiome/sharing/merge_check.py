@@ -89,7 +89,8 @@ def check_merge(
             terms.append(Terms.from_dict(stamp.get("terms") or {
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
             }, source=p.name))
-        add_date_findings(rep, terms[-1], today, where=p.name)  # expiry, embargo on --today
+        matched = by_sha.get(stamp.get("agreement_sha256")) if loaded else None
+        add_date_findings(rep, matched or terms[-1], today, where=p.name)  # A16, B15
         # C15: per-sample provenance
         country = info.sample_metadata.get(COL_COUNTRY)
         ircc = info.sample_metadata.get(COL_IRCC)
