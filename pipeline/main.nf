@@ -28,7 +28,8 @@ def validateSamplesheet(String input, String outdir) {
     }
     def normalised = file("${outdir}/pipeline_info/samplesheet.valid.csv")
     normalised.parent.mkdirs()
-    log.info soilbiomeOrStop(['validate', file(input), '--out', normalised],
+    def env = params.soil_env ? ['--env', params.soil_env as String] : []
+    log.info soilbiomeOrStop(['validate', file(input), '--out', normalised] + env,
                              "Samplesheet ${input} is invalid")
     return normalised
 }

@@ -431,3 +431,50 @@ def test_report_has_a_soil_context_section(env_run, tmp_path):
     assert f"ph (r\\u00b2 {float(envfit['ph']['r2']):.2f}" in page  # arrow label (plotly JSON)
     assert "tot_nitro (g/kg)" in page
     assert "site2" in page  # left out of the pH tests, and said so
+
+
+# ------------------------------------------------------------ start-up check and the pipeline
+
+
+def test_validate_env_checks_the_chosen_soil_variables(tmp_path, atacama_rows):
+    sheet = _sheet_with(tmp_path, atacama_rows, {
+        i: {"ph": str(6 + i / 10), "note": "x", "cur_land_use": "rangeland"} for i in range(11)})
+    ok = CliRunner().invoke(main, ["validate", str(sheet), "--env", "ph"])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(main, ["validate", str(sheet), "--env", "ph,nope,note"])
+    assert bad.exit_code == 2
+    assert "--env 'nope': no such samplesheet column" in bad.output
+    assert "line 2, column 'note': 'x' is not a number" in bad.output
+    cat = CliRunner().invoke(main, ["validate", str(sheet), "--env", "cur_land_use"])
+    assert cat.exit_code == 2 and "categorical" in cat.output
+
+
+@pytest.mark.nextflow
+def test_pipeline_diversity_step_runs_the_soil_context(vare, tmp_path):
+    from conftest import ROOT, run_nextflow
+
+    (tmp_path / "main.nf").write_text(
+        f"include {{ DIVERSITY }} from '{ROOT / 'pipeline' / 'modules' / 'diversity.nf'}'\n"
+        "workflow { DIVERSITY(Channel.fromPath(params.biom)) }\n")
+    (tmp_path / "params.config").write_text(
+        "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
+        "seed = 42; group_by = null; shannon_base = 'e'; soil_env = 'ph,humdepth'\n"
+        f"biom = '{vare['biom']}' }}\n")
+    proc = run_nextflow("run", "main.nf", "-c", "params.config", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    div = tmp_path / "results" / "diversity"
+    summary = json.loads((div / "soil_context.json").read_text())
+    assert summary["variables"] == ["ph", "humdepth"]
+    assert summary["missing"]["ph"] == ["site2"]
+    assert (div / "soil_dbrda.tsv").is_file()
+
+
+@pytest.mark.nextflow
+def test_pipeline_refuses_unknown_soil_variable_at_start_up(tmp_path):
+    from conftest import MAIN, run_nextflow
+
+    proc = run_nextflow("run", str(MAIN), "-profile", "test", "--outdir", "results",
+                        "--soil_env", "ph", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "--env 'ph': no such samplesheet column" in proc.stdout + proc.stderr
+    assert not list((tmp_path / "work").glob("*/*/.command.sh"))  # no task ran

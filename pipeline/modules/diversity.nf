@@ -14,8 +14,9 @@ process DIVERSITY {
     script:
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : '--no-rarefaction'
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
+    def env = params.soil_env ? "--env '${params.soil_env}'" : ''
     """
     soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\
-        --shannon-base ${params.shannon_base}
+        --shannon-base ${params.shannon_base} ${env}
     """
 }

@@ -15,11 +15,22 @@ _path = click.Path(path_type=Path)
 @click.command()
 @click.argument("samplesheet", type=_path)
 @click.option("--out", type=_path, help="Write the normalised sheet (absolute paths) here.")
-def validate(samplesheet: Path, out: Path | None) -> None:
+@click.option("--env", default=None, metavar="VAR[,VAR...]",
+              help="Also check these soil variables for 'diversity --env' (numeric columns).")
+def validate(samplesheet: Path, out: Path | None, env: str | None) -> None:
     """Validate SAMPLESHEET: columns, sample IDs, read files, MIxS soil fields."""
+    from soilbiome.errors import SamplesheetError
     from soilbiome.model.samplesheet import load_samplesheet
 
     sheet = load_samplesheet(samplesheet)
+    if env:
+        from soilbiome.model.soil import check_env_columns
+        from soilbiome.soil.context import parse_env
+
+        problems = check_env_columns(
+            sheet.metadata_columns, [r.metadata for r in sheet.rows], parse_env(env))
+        if problems:
+            raise SamplesheetError(str(samplesheet), problems)
     if out:
         sheet.write_normalised(out)
     paired = sum(1 for r in sheet.rows if not r.single_end)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: BIOM root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
@@ -314,3 +314,50 @@ def canonical_units(rows: list[Mapping[str, str]]) -> dict[str, str]:
     if any("texture" in r for r in rows):
         units.update({p: "%" for p in TEXTURE_FRACTIONS})
     return units
+
+
+def check_env_columns(
+    columns: Sequence[str], rows: Sequence[Mapping[str, str]], names: Sequence[str]
+) -> list[str]:
+    """Problems with soil variables chosen for ``diversity --env``, found in the samplesheet.
+
+    Each name must be a column whose values are numbers (a numeric soil field, or plain numbers)
+    or missing values, with at least 3 samples carrying a value.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The sheet's columns.
+    rows : sequence of mapping
+        Its rows (column -> cell).
+    names : sequence of str
+        The chosen variables.
+    """
+    problems = []
+    for name in names:
+        if name not in columns:
+            problems.append(f"--env '{name}': no such samplesheet column")
+            continue
+        spec = SOIL_FIELDS.get(name)
+        if spec is not None and not spec.numeric:
+            problems.append(f"--env '{name}': a categorical field; compare its groups with "
+                            "--group_by (PERMANOVA) instead")
+            continue
+        present = 0
+        for line, row in enumerate(rows, start=2):
+            cell = row.get(name) or ""
+            if is_missing(cell):
+                continue
+            try:
+                number = parse_value(name, cell).number if spec else float(cell)
+            except ValueError:
+                problems.append(f"line {line}, column '{name}': '{cell}' is not a number "
+                                "(--env needs numeric variables)")
+                break
+            present += math.isfinite(number)
+        else:
+            if present < 3:
+                problems.append(f"--env '{name}': only {present} sample(s) have a value; the "
+                                "tests need at least 3")
+    return problems
+
