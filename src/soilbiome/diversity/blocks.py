@@ -119,7 +119,6 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
     """
     ids = list(prepared.sample_ids)
     n = len(ids)
-    covered = np.zeros((n, n), dtype=bool) if n <= 20000 else None
     seen: set[tuple[int, int, int, int]] = set()
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -142,12 +141,25 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
                 ds[r0:r1, c0:c1] = values
                 if (r0, r1) != (c0, c1):
                     ds[c0:c1, r0:r1] = values.T
-                if covered is not None:
-                    covered[r0:r1, c0:c1] = True
-                    covered[c0:c1, r0:r1] = True
-            if covered is not None and not covered.all():
-                raise DiversityError("blocks do not cover the whole matrix")
+            _check_cover(seen, n)
     return out
+
+
+def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
+    """The blocks must tile the upper triangle (ranges partition 0..n, every pair i <= j)."""
+    ranges = sorted({(r0, r1) for r0, r1, _, _ in blocks} | {(c0, c1) for _, _, c0, c1 in blocks})
+    stops = [0] + [b for _, b in ranges]
+    tiled = all(a == prev for (a, _), prev in zip(ranges, stops, strict=False))
+    if not ranges or not tiled or stops[-1] != n:
+        raise DiversityError("blocks do not cover the whole matrix (sample ranges do not tile "
+                             f"0..{n})")
+    wanted = {(a[0], a[1], b[0], b[1]) for i, a in enumerate(ranges) for b in ranges[i:]}
+    have = {(r0, r1, c0, c1) if r0 <= c0 else (c0, c1, r0, r1) for r0, r1, c0, c1 in blocks}
+    missing = sorted(wanted - have)
+    if missing:
+        r0, r1, c0, c1 = missing[0]
+        raise DiversityError(f"blocks do not cover the whole matrix: {len(missing)} missing, "
+                             f"e.g. rows {r0}:{r1} x cols {c0}:{c1}")
 
 
 def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = 256) -> Path:
