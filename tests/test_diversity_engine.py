@@ -224,3 +224,20 @@ def test_pcoa_lanczos_path_equals_full_eigendecomposition(monkeypatch) -> None:
     for k in range(5):
         a, b = lanczos.samples.iloc[:, k].to_numpy(), full.samples.iloc[:, k].to_numpy()
         assert np.max(np.abs(a - b)) <= TOL  # same sign convention on both paths
+
+
+def test_ordination_file_round_trips_through_scikit_bio(tmp_path: Path,
+                                                        atacama: pd.DataFrame) -> None:
+    from skbio import OrdinationResults
+
+    from soilbiome.diversity.writers import write_ordination
+
+    dm, _ = beta_diversity(atacama, "jaccard")
+    ours = pcoa_result(dm, axes=4)
+    write_ordination(ours, tmp_path / "o.txt")
+    back = OrdinationResults.read(str(tmp_path / "o.txt"))
+    assert list(back.samples.index) == list(dm.ids)
+    assert np.array_equal(back.samples.to_numpy(), ours.samples.to_numpy())
+    assert np.array_equal(back.eigvals.to_numpy(), ours.eigvals.to_numpy())
+    assert np.array_equal(back.proportion_explained.to_numpy(),
+                          ours.proportion_explained.to_numpy())

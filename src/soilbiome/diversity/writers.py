@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from soilbiome.io.atomic import atomic_path, atomic_write
+from soilbiome.io.atomic import atomic_write
 
 
 def write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
@@ -59,11 +58,23 @@ def write_lsmat(dm: object, path: Path, chunk: int = 256) -> None:
 
 
 def write_ordination(result: object, path: Path) -> None:
-    """A :class:`~soilbiome.diversity.ordination.PCoAResult` in scikit-bio's ordination format."""
-    with atomic_path(path) as tmp:
-        result.to_skbio().write(str(tmp), format="ordination")
+    """A :class:`~soilbiome.diversity.ordination.PCoAResult` in scikit-bio's ordination format.
 
-
-def dm_square_block(dm: object, rows: slice) -> np.ndarray:
-    """Rows ``rows`` of the square matrix (for callers that stream blocks)."""
-    return np.vstack([dm.row(i) for i in range(rows.start, rows.stop)])
+    The format (``skbio.io.format.ordination``): sections ``Eigvals``, ``Proportion
+    explained``, ``Species``, ``Site``, ``Biplot``, ``Site constraints``, each a header line
+    with its shape, separated by blank lines; written here directly (no scikit-bio import).
+    """
+    eig = [repr(float(v)) for v in result.eigvals.to_numpy()]
+    prop = [repr(float(v)) for v in result.proportion_explained.to_numpy()]
+    coords = result.samples
+    bad = _bad_id(tuple(str(i) for i in coords.index))
+    if bad is not None:
+        raise ValueError(f"sample ID {bad!r} cannot be written to an ordination file")
+    with atomic_write(path) as fh:
+        fh.write(f"Eigvals\t{len(eig)}\n" + "\t".join(eig) + "\n\n")
+        fh.write(f"Proportion explained\t{len(prop)}\n" + "\t".join(prop) + "\n\n")
+        fh.write("Species\t0\t0\n\n")
+        fh.write(f"Site\t{coords.shape[0]}\t{coords.shape[1]}\n")
+        for sample, row in zip(coords.index, coords.to_numpy().tolist(), strict=True):
+            fh.write(f"{sample}\t" + "\t".join(map(repr, row)) + "\n")
+        fh.write("\nBiplot\t0\t0\n\nSite constraints\t0\t0\n")
