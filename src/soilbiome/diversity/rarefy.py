@@ -121,7 +121,8 @@ def rarefy(counts: object, depth: int, seed: int = 42) -> Rarefied:
 
 
 def rarefaction_curve(
-    counts: object, depths: Sequence[int] | None = None, steps: int = 20
+    counts: object, depths: Sequence[int] | None = None, steps: int = 20,
+    extra_depths: Sequence[int] = (),
 ) -> pd.DataFrame:
     """Expected observed features at several depths per sample (rarefaction curve).
 
@@ -139,6 +140,8 @@ def rarefaction_curve(
         its total (where the value is its observed richness).
     steps : int, default 20
         Number of default depths.
+    extra_depths : sequence of int
+        Depths added to the grid (e.g. the rarefaction depth).
 
     Returns
     -------
@@ -156,6 +159,8 @@ def rarefaction_curve(
         grid = np.array(sorted({int(round(d)) for d in np.linspace(1, max(top, 1), steps)}))
     else:
         grid = np.array(sorted({int(d) for d in depths if int(d) > 0}), dtype=np.int64)
+    if len(extra_depths):
+        grid = np.union1d(grid, [int(d) for d in extra_depths if int(d) > 0]).astype(np.int64)
     samples: list[str] = []
     out_depths: list[np.ndarray] = []
     values: list[np.ndarray] = []

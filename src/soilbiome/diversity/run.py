@@ -182,14 +182,11 @@ def run_diversity(
     # -- rarefaction curve --------------------------------------------------------------
     curve_info: dict = {"file": "rarefaction_curve.tsv", "method": CURVE_METHOD}
     if integer:
-        curve = rarefaction_curve(sc, list(curve_depths) if curve_depths else None)
-        if depth is not None and curve_depths is None:
-            at_depth = rarefaction_curve(sc, [depth])
-            curve = (
-                pd.concat([curve, at_depth])
-                .drop_duplicates(["sample", "depth"])
-                .sort_values(["sample", "depth"], kind="stable")
-            )
+        extra_depths = [depth] if depth is not None and curve_depths is None else []
+        curve = rarefaction_curve(sc, list(curve_depths) if curve_depths else None,
+                                  extra_depths=extra_depths)
+        if extra_depths:
+            curve = curve.sort_values(["sample", "depth"], kind="stable")
         write(curve, outdir / "rarefaction_curve.tsv", index=False)
     else:
         curve_info = {"skipped": "non-integer table: no rarefaction curve"}
