@@ -93,8 +93,7 @@ def pcoa_result(distance_matrix: object, axes: int = DEFAULT_AXES) -> PCoAResult
         from scipy.sparse.linalg import eigsh
 
         v0 = np.random.default_rng(0).standard_normal(n)
-        ncv = min(n - 1, max(2 * k + 1, 4 * k + 40))  # a wider basis: fewer restarts
-        vals, vecs = eigsh(b, k=k, which="LA", tol=0, v0=v0, ncv=ncv)
+        vals, vecs = eigsh(b, k=k, which="LA", tol=0, v0=v0)
     else:
         vals, vecs = eigh(b, subset_by_index=[n - k, n - 1], overwrite_a=True,
                           check_finite=False)
