@@ -478,3 +478,23 @@ def test_pipeline_refuses_unknown_soil_variable_at_start_up(tmp_path):
     assert proc.returncode != 0
     assert "--env 'ph': no such samplesheet column" in proc.stdout + proc.stderr
     assert not list((tmp_path / "work").glob("*/*/.command.sh"))  # no task ran
+
+
+def test_biom_build_from_an_unvalidated_sheet_names_the_bad_soil_value(vare, tmp_path):
+    header, rows = _read_sheet(vare["work"] / "sheet.csv")
+    rows[3]["ph"] = "15"
+    write_sheet(tmp_path / "sheet.csv", header, rows)
+    out = tmp_path / "t.biom"
+    result = CliRunner().invoke(main, [
+        "biom", "build", "--counts", str(vare["work"] / "asv_counts.tsv"), "--lineage",
+        str(vare["work"] / "lineage.tsv"), "--samplesheet", str(tmp_path / "sheet.csv"),
+        "--out", str(out)])
+    assert result.exit_code == 2
+    assert f"sample '{rows[3]['sample']}', column 'ph': '15' is outside" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def _read_sheet(path: Path) -> tuple[list[str], list[dict]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)

@@ -331,7 +331,8 @@ def build_table(
         _observation_metadata(seq, lineages[fid])
         for fid, seq in zip(counts.feature_ids, counts.sequences, strict=True)
     ]
-    sample_md = [typed_metadata(row) for row in samples.rows]  # soil fields as numbers
+    sample_md = [typed_metadata(row, f"{samples.path}: sample '{sid}'")  # soil as numbers
+                 for sid, row in zip(samples.sample_ids, samples.rows, strict=True)]
     return Table(
         matrix,
         list(counts.feature_ids),

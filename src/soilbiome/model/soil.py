@@ -33,6 +33,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from soilbiome.errors import InputError
+
 #: BIOM root attribute: JSON ``{column: canonical unit}`` of the typed soil sample metadata.
 SAMPLE_UNITS_ATTR = "soilbiome:sample-units"
 
@@ -282,18 +284,26 @@ def check_sheet_units(records: list[Mapping[str, str | None]]) -> list[str]:
     return []
 
 
-def typed_metadata(row: Mapping[str, str]) -> dict[str, object]:
+def typed_metadata(row: Mapping[str, str], where: str = "") -> dict[str, object]:
     """A sample's metadata with soil columns typed (floats in canonical units, NaN = missing).
 
     Columns other than the soil fields are returned unchanged. ``texture`` adds ``sand``,
     ``silt`` and ``clay`` (percent, NaN when not given) unless the sheet has such columns.
-    Values must already be valid (:func:`check_row`).
+
+    Raises
+    ------
+    InputError
+        A soil value is invalid (a sheet that skipped ``soilbiome validate``); the message
+        starts with ``where`` (e.g. ``"sheet.csv: sample 'S1'"``) and names the column.
     """
     out: dict[str, object] = dict(row)
     for name, spec in SOIL_FIELDS.items():
         if name not in row:
             continue
-        parsed = parse_value(name, row[name])
+        try:
+            parsed = parse_value(name, row[name])
+        except ValueError as exc:
+            raise InputError(f"{where + ', ' if where else ''}column '{name}': {exc}") from None
         out[name] = parsed.number if spec.numeric else parsed.text
         if spec.kind == "texture":
             for part in TEXTURE_FRACTIONS:
