@@ -152,6 +152,11 @@ def test_archive_reads_back_with_every_occurrence_and_count(exported):
         text = ET.tostring(rights, encoding="unicode")
         assert "creativecommons.org/licenses/by/4.0/legalcode" in text
         assert "urn:uuid:6b1d2c4e-5a7f-4c1e-9d3b-2f8a0e6c1a01" in text
+        box = dwca.metadata.find(".//boundingCoordinates")
+        lats = [float(r.data[DWC + "decimalLatitude"]) for r in dwca]
+        assert float(box.find("southBoundingCoordinate").text) == min(lats)
+        assert float(box.find("northBoundingCoordinate").text) == max(lats)
+        assert dwca.metadata.find(".//beginDate/calendarDate").text == "2010"
     summary = json.loads((exported["out"] / "export_summary.json").read_text())
     assert summary["occurrences"] == len(expected)
     assert summary["licence"] == "CC-BY-4.0"

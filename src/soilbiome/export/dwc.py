@@ -127,8 +127,14 @@ def eml_xml(
     rights_note: str,
     citation: str,
     methods: Sequence[str],
+    bounds: tuple[float, float, float, float] | None = None,
+    dates: tuple[str, str] | None = None,
 ) -> bytes:
-    """``eml.xml`` in GBIF's metadata profile (EML 2.1.1), licence in ``intellectualRights``."""
+    """``eml.xml`` in GBIF's metadata profile (EML 2.1.1), licence in ``intellectualRights``.
+
+    ``bounds`` = (west, east, north, south) decimal degrees and ``dates`` = (first, last)
+    collection dates give the dataset's coverage when known.
+    """
     eml_ns = "eml://ecoinformatics.org/eml-2.1.1"
     xsi = "http://www.w3.org/2001/XMLSchema-instance"
     ET.register_namespace("eml", eml_ns)
@@ -164,6 +170,20 @@ def eml_xml(
     link = ET.SubElement(para, "ulink", {"url": licence_url})
     ET.SubElement(link, "citetitle").text = licence_title
     link.tail = ". " + rights_note
+    if bounds or dates:
+        coverage = ET.SubElement(ds, "coverage")
+        if bounds:
+            geo = ET.SubElement(coverage, "geographicCoverage")
+            ET.SubElement(geo, "geographicDescription").text = "Bounding box of the samples"
+            box = ET.SubElement(geo, "boundingCoordinates")
+            for tag, value in zip(("westBoundingCoordinate", "eastBoundingCoordinate",
+                                   "northBoundingCoordinate", "southBoundingCoordinate"),
+                                  bounds, strict=True):
+                ET.SubElement(box, tag).text = f"{value:g}"
+        if dates:
+            span = ET.SubElement(ET.SubElement(coverage, "temporalCoverage"), "rangeOfDates")
+            for tag, value in zip(("beginDate", "endDate"), dates, strict=True):
+                ET.SubElement(ET.SubElement(span, tag), "calendarDate").text = value
     contact = ET.SubElement(ds, "contact")
     ET.SubElement(contact, "organizationName").text = creator
     meth = ET.SubElement(ds, "methods")

@@ -323,6 +323,27 @@ def _write_records(folder: Path, table: FeatureTable, ds: _Dataset, method: Meth
     return n_occ, without
 
 
+_ISO_DAY = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _coverage(table: FeatureTable) -> tuple[tuple[float, float, float, float] | None,
+                                            tuple[str, str] | None]:
+    """Bounding box (west, east, north, south) and first/last collection date of the samples."""
+    lats, lons, days = [], [], []
+    for sample in table.sample_ids:
+        md = table.sample_metadata.loc[sample].to_dict() if sample in (
+            table.sample_metadata.index) else {}
+        event = _event(md)
+        if "decimalLatitude" in event:
+            lats.append(float(event["decimalLatitude"]))
+            lons.append(float(event["decimalLongitude"]))
+        match = _ISO_DAY.match(event.get("eventDate", ""))
+        if match:
+            days.append(match.group(0))
+    bounds = (min(lons), max(lons), max(lats), min(lats)) if lats else None
+    return bounds, ((min(days), max(days)) if days else None)
+
+
 def export_gbif(
     table_path: str | Path,
     agreement: Agreement | str | Path,
@@ -385,6 +406,7 @@ def export_gbif(
             rights += f"Attribution: {attribution['credit_text']}"
         references = (" Reference database(s): " + ", ".join(ds.references)
                       if ds.references else "")
+        bounds, dates = _coverage(table)
         (tmp / "eml.xml").write_bytes(dwc.eml_xml(
             package_id=f"{stamp.get('agreement_id')}/{stem}",
             title=title, creator=creator, creator_orcids=orcids,
@@ -396,6 +418,7 @@ def export_gbif(
             citation=str(attribution.get("credit_text") or title),
             methods=[ds.protocol, "Taxon names: lowest assigned rank of the harmonised lineage "
                      "(domain..species)." + references],
+            bounds=bounds, dates=dates,
         ))
         dwc.zip_archive(tmp, ARCHIVE_FILES, tmp / ZIP_NAME)
         summary = ExportSummary(out, n_occ, len(table.sample_ids), without, licence,
