@@ -7,6 +7,7 @@ nextflow.enable.dsl = 2
 
 include { AMPLICON } from './workflows/amplicon'
 include { COMPARE  } from './workflows/compare'
+include { SHOTGUN  } from './workflows/shotgun'
 
 // Run a soilbiome command at start-up (before any task); stop the run if it fails.
 def soilbiomeOrStop(List args, String what) {
@@ -43,6 +44,19 @@ def checkReference(String sheet, String name, String outdir) {
     resolved.parent.mkdirs()
     log.info soilbiomeOrStop(['refdb', 'check', '--sheet', file(sheet), '--name', name,
                               '--out', resolved], 'Reference database check failed')
+    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
+    return [db, file(db.path)]
+}
+
+// Shotgun host-read removal: the host genome's entry in the database sheet, checked like the
+// reference (sha256) before any task runs; null when --host_db is not given.
+def checkHost(String sheet, String name, String outdir) {
+    if (!name) {
+        return null
+    }
+    def resolved = file("${outdir}/pipeline_info/host_database.json")
+    log.info soilbiomeOrStop(['refdb', 'check', '--sheet', file(sheet), '--name', name,
+                              '--out', resolved], 'Host genome check failed')
     def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
     return [db, file(db.path)]
 }
@@ -109,8 +123,11 @@ workflow {
 
     if (params.mode == 'amplicon') {
         AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
+    } else if (params.mode == 'shotgun') {
+        SHOTGUN(ch_samples, Channel.value(sheet), refdb, checkHost(params.refdb_sheet as String,
+                params.host_db as String, params.outdir as String), sharing)
     } else {
-        error "Unknown --mode '${params.mode}': use amplicon or compare"
+        error "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"
     }
 }
 

@@ -66,4 +66,7 @@ if [[ -w /usr/local/bin ]]; then
   fi
 fi
 .venv/bin/nextflow -version | sed -n 's/^ *version/setup: Nextflow version/p'
+
+# 4. The shotgun test profile's Kraken2 database (built from the shared demo library) -----------
+runtime/build_kraken2_demo.sh
 say "ready (activate with: source .venv/bin/activate)"

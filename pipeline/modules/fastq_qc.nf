@@ -35,7 +35,7 @@ process FASTQ_QC {
         --thread ${task.cpus} \\
         --length_required ${params.fastp_min_length} \\
         --qualified_quality_phred ${params.fastp_qualified_quality} \\
-        ${pe ? '--detect_adapter_for_pe' : ''} \\
+        ${pe ? '--detect_adapter_for_pe' : ''} ${params.mode == 'shotgun' ? '--low_complexity_filter' : ''} \\
         --json ${id}.fastp.json --html ${id}.fastp.html \\
         ${params.fastp_extra_args} 2> ${id}.fastp.log || fastp_rc=\$?
     wait \$check_pid

@@ -14,14 +14,14 @@ process STAMP {
     val key
 
     output:
-    path "stamped/asv_table.biom", emit: biom
-    path "stamped/asv_table.biom.sharing.dsse.json", emit: sidecar
-    path "asv_table.verify.json", emit: verification
+    path "stamped/${biom.name}", emit: biom
+    path "stamped/${biom.name}.sharing.dsse.json", emit: sidecar
+    path "${biom.baseName}.verify.json", emit: verification
 
     script:
     """
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
-        --run-id '${workflow.runName}' -o stamped/asv_table.biom
-    soilbiome verify stamped/asv_table.biom --agreement ${agreement} --json > asv_table.verify.json
+        --run-id '${workflow.runName}' -o stamped/${biom.name}
+    soilbiome verify stamped/${biom.name} --agreement ${agreement} --json > ${biom.baseName}.verify.json
     """
 }

@@ -3,6 +3,12 @@
 A database sheet is a CSV with the columns in :data:`COLUMNS`. Nothing is downloaded at run
 time: ``path`` points at a local file (relative paths resolve against the sheet's folder) and
 its SHA-256 must equal ``sha256`` before any task uses it.
+
+Formats: ``sintax`` and ``dada2`` (amplicon reference FASTA files), ``kraken2`` (a Kraken2
+database *folder*; its ``sha256`` is :func:`kraken2_digest`, the SHA-256 of the
+``sha256sum hash.k2d opts.k2d taxo.k2d`` listing, so ``cd DB && sha256sum hash.k2d opts.k2d
+taxo.k2d | sha256sum`` reproduces it) and ``host_fasta`` (a host genome FASTA for read
+removal; the pipeline builds its bowtie2 index when none sits beside it).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.io.textfile import read_csv_text
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
-FORMATS = ("sintax", "dada2")
+FORMATS = ("sintax", "dada2", "kraken2", "host_fasta")
+#: Files whose digests make up a Kraken2 database's ``sha256``.
+KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,16 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
                          location=where)
     path = Path(row["path"])
     path = path if path.is_absolute() else (sheet.resolve().parent / path).resolve()
-    if not path.is_file():
+    if row["format"] == "kraken2":
+        missing = [f for f in KRAKEN2_FILES if not (path / f).is_file()]
+        if missing:
+            raise InputError(f"column 'path': {path} is not a Kraken2 database folder "
+                             f"(missing {', '.join(missing)})", location=where)
+    elif not path.is_file():
         raise InputError(f"column 'path': file not found: {path}", location=where)
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path})
     if verify:
-        actual = sha256_file(path)
+        actual = kraken2_digest(path) if row["format"] == "kraken2" else sha256_file(path)
         if actual != entry.sha256.lower():
             raise InputError(
                 f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
@@ -93,3 +106,16 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
                 location=where,
             )
     return entry
+
+
+def kraken2_digest(folder: str | Path) -> str:
+    """SHA-256 identifying a Kraken2 database folder.
+
+    The digest of the text ``sha256sum hash.k2d opts.k2d taxo.k2d`` prints in that folder
+    (``<hex>  <name>`` lines), so it can be checked with coreutils alone.
+    """
+    import hashlib
+
+    folder = Path(folder)
+    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in KRAKEN2_FILES)
+    return hashlib.sha256(listing.encode("ascii")).hexdigest()

@@ -57,5 +57,9 @@ def _register() -> None:
 
     beta_cli.register(main)
 
+    from soilbiome.cli import shotgun as shotgun_cli
+
+    shotgun_cli.register(main)
+
 
 _register()

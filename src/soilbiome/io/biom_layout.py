@@ -14,6 +14,9 @@ from soilbiome.taxonomy.lineage import RANK_PREFIXES, RANKS
 TABLE_TYPE = "OTU table"
 #: Observation metadata every soilbiome BIOM carries.
 REQUIRED_OBSERVATION_METADATA: tuple[str, ...] = ("taxonomy", "sequence")
+#: ... and a taxon table (root attribute ``soilbiome:marker`` = ``shotgun``: shotgun runs and
+#: imported profiles, whose features are taxa without a sequence).
+REQUIRED_TAXON_METADATA: tuple[str, ...] = ("taxonomy", "taxid")
 #: Sample metadata every soilbiome BIOM carries (the MIxS soil fields of the samplesheet).
 REQUIRED_SAMPLE_METADATA: tuple[str, ...] = MIXS_REQUIRED
 #: Samplesheet columns that are not sample metadata.

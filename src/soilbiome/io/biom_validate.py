@@ -25,6 +25,7 @@ from soilbiome.io.biom_checks import (
 )
 from soilbiome.io.biom_layout import (
     REQUIRED_OBSERVATION_METADATA,
+    REQUIRED_TAXON_METADATA,
     REQUIRED_SAMPLE_METADATA,
     TAXONOMY_PREFIXES,
     BiomError,
@@ -54,7 +55,7 @@ def _biom_format_report(path: Path) -> list[str]:
 def validate_biom(
     path: str | Path,
     *,
-    required_observation_metadata: Sequence[str] = REQUIRED_OBSERVATION_METADATA,
+    required_observation_metadata: Sequence[str] | None = None,
     required_sample_metadata: Sequence[str] = REQUIRED_SAMPLE_METADATA,
 ) -> list[str]:
     """Validate a BIOM 2.1 HDF5 file; return one message per problem (empty if valid).
@@ -71,7 +72,9 @@ def validate_biom(
     Parameters
     ----------
     path : str or Path
-    required_observation_metadata : sequence of str
+    required_observation_metadata : sequence of str, optional
+        Default: :data:`REQUIRED_OBSERVATION_METADATA`, or :data:`REQUIRED_TAXON_METADATA`
+        for a taxon table (root attribute ``soilbiome:marker`` = ``shotgun``).
     required_sample_metadata : sequence of str
         Defaults to the MIxS soil fields.
 
@@ -107,11 +110,15 @@ def validate_biom(
 def _extra_checks(
     handle: h5py.File,
     table,  # noqa: ANN001 - FeatureTable or None
-    required_observation_metadata: Sequence[str],
+    required_observation_metadata: Sequence[str] | None,
     required_sample_metadata: Sequence[str],
 ) -> list[str]:
     problems: list[str] = []
     attrs = handle.attrs
+    if required_observation_metadata is None:
+        taxa = attr_text(attrs.get("soilbiome:marker", "")) == "shotgun"
+        required_observation_metadata = (REQUIRED_TAXON_METADATA if taxa
+                                         else REQUIRED_OBSERVATION_METADATA)
     if "type" not in attrs:
         problems.append("attribute 'type' is missing")
     elif not attr_text(attrs["type"]).strip():

@@ -142,8 +142,8 @@ class Taxonomy:
         return result
 
     def display_name(self, taxid: str) -> str:
-        """Scientific name without a GTDB prefix."""
-        return _GTDB_PREFIX.sub("", self.name.get(taxid, ""))
+        """Scientific name without a GTDB prefix, spaces as ``_`` (as in SINTAX/UNITE names)."""
+        return re.sub(r"\s+", "_", _GTDB_PREFIX.sub("", self.name.get(taxid, "")).strip())
 
     def feature_id(self, taxid: str) -> str:
         """Stable observation ID of a taxon: ``ncbi:<taxid>`` or ``gtdb:<rank>__<name>``.

@@ -1,0 +1,58 @@
+/*
+ * Bracken-method abundance re-estimation (Lu et al. 2017; see docs/shotgun.md) and the
+ * harmonised shotgun BIOM table.
+ */
+process BRACKEN_DISTRIBUTION {
+    label 'process_low'
+
+    input:
+    path db
+
+    output:
+    path "database${params.bracken_read_length}mers.kmer_distrib", emit: distribution
+
+    script:
+    """
+    soilbiome shotgun kmer-distribution --db ${db} --read-length ${params.bracken_read_length} \\
+        --threads ${task.cpus} --out database${params.bracken_read_length}mers.kmer_distrib
+    """
+}
+
+process SHOTGUN_TABLE {
+    label 'process_single'
+    publishDir "${params.outdir}", mode: params.publish_dir_mode,
+        saveAs: { fn -> fn == 'taxon_table.biom' ? (params.agreement ? null : "biom/${fn}") :
+                        fn == 'shotgun_summary.tsv' ? "qc/${fn}" : fn == 'versions.yml' ? null : fn }
+
+    input:
+    path reports, stageAs: 'reports/*'
+    path db
+    path distribution
+    path samplesheet
+    path qc_records, stageAs: 'qc/*'
+    path host_records, stageAs: 'host/*'
+    val reference
+
+    output:
+    path 'taxon_table.biom', emit: biom
+    path 'shotgun_summary.tsv', emit: summary
+    path 'abundance/*.bracken.tsv', emit: abundance
+    path 'versions.yml', emit: versions
+
+    script:
+    def host = host_records.findAll { it.name != 'NO_HOST' }.collect { "--host-check ${it}" }.join(' ')
+    """
+    mkdir -p abundance
+    soilbiome shotgun table reports/*.kraken2.report.txt --db ${db} --distribution ${distribution} \\
+        --samplesheet ${samplesheet} ${qc_records.collect { "--qc-record ${it}" }.join(' ')} ${host} \\
+        --threshold ${params.bracken_threshold} --reference '${reference}' \\
+        --abundance-dir abundance --summary shotgun_summary.tsv \\
+        --table-id '${workflow.runName}' --out taxon_table.biom
+    soilbiome biom validate taxon_table.biom
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        soilbiome: \$(soilbiome --version | sed 's/.*version //')
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,91 @@
+/*
+ * Shotgun metagenome workflow, per sample in parallel:
+ * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
+ * Kraken2 -> then for the batch: Bracken-method re-estimation -> harmonised taxon BIOM (same
+ * contract as amplicons, unclassified reads kept) -> stamp -> diversity -> report.
+ */
+include { FASTQ_QC          } from '../modules/fastq_qc'
+include { QC_SUMMARY        } from '../modules/qc_summary'
+include { BOWTIE2_BUILD; HOST_REMOVAL } from '../modules/host_removal'
+include { KRAKEN2           } from '../modules/kraken2'
+include { BRACKEN_DISTRIBUTION; SHOTGUN_TABLE } from '../modules/shotgun_table'
+include { DIVERSITY         } from '../modules/diversity'
+include { SOFTWARE_VERSIONS } from '../modules/software_versions'
+include { REPORT            } from '../modules/report'
+include { STAMP             } from '../modules/stamp'
+
+workflow SHOTGUN {
+    take:
+    ch_samples   // [ meta, [reads] ]
+    ch_sheet     // validated samplesheet
+    refdb        // [ db map, Kraken2 database folder ]
+    host         // [ db map, host genome FASTA ] or null (no host removal)
+    sharing      // [ agreement, signing key path ] or null (no stamp)
+
+    main:
+    ch_versions = Channel.empty()
+    def db = refdb[0]
+    if (db.format != 'kraken2') {
+        error "--refdb ${db.name} has format '${db.format}': --mode shotgun needs a kraken2 database"
+    }
+
+    FASTQ_QC(ch_samples)
+    QC_SUMMARY(FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_sheet)
+    ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first(), QC_SUMMARY.out.versions)
+    ch_reads = FASTQ_QC.out.reads
+
+    if (host) {
+        if (host[0].format != 'host_fasta') {
+            error "--host_db ${host[0].name} has format '${host[0].format}', expected host_fasta"
+        }
+        def fasta = host[1]
+        def prebuilt = file("${fasta}.1.bt2").exists() || file("${fasta}.1.bt2l").exists()
+        if (prebuilt) {
+            ch_index = Channel.value(fasta.parent)
+        } else {
+            BOWTIE2_BUILD(Channel.value(fasta))
+            ch_index = BOWTIE2_BUILD.out.index
+            ch_versions = ch_versions.mix(BOWTIE2_BUILD.out.versions)
+        }
+        HOST_REMOVAL(ch_reads, ch_index, fasta.name)
+        ch_reads = HOST_REMOVAL.out.reads
+        ch_host = HOST_REMOVAL.out.record.collect()
+        ch_versions = ch_versions.mix(HOST_REMOVAL.out.versions.first())
+    } else {
+        ch_host = Channel.value(file("${projectDir}/../assets/NO_HOST"))
+    }
+
+    ch_db = Channel.value(refdb[1])
+    KRAKEN2(ch_reads, ch_db)
+    ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
+
+    def shipped = file("${refdb[1]}/database${params.bracken_read_length}mers.kmer_distrib")
+    if (shipped.exists()) {
+        ch_distribution = Channel.value(shipped)
+    } else {
+        BRACKEN_DISTRIBUTION(ch_db)
+        ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
+    }
+
+    SHOTGUN_TABLE(KRAKEN2.out.report.map { meta, report -> report }.collect(), ch_db,
+                  ch_distribution, ch_sheet,
+                  FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
+                  "${db.name} ${db.version}")
+    ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
+
+    ch_biom = SHOTGUN_TABLE.out.biom
+    if (sharing) {
+        STAMP(ch_biom, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
+        ch_biom = STAMP.out.biom
+    }
+    DIVERSITY(ch_biom)
+    SOFTWARE_VERSIONS(ch_versions.collect())
+
+    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
+           Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml)
+
+    emit:
+    biom       = ch_biom
+    qc_summary = QC_SUMMARY.out.tsv
+    report     = REPORT.out.html
+}
