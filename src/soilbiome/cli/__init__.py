@@ -57,9 +57,11 @@ def _register() -> None:
 
     beta_cli.register(main)
 
+    from soilbiome.cli import profiles as profiles_cli
     from soilbiome.cli import shotgun as shotgun_cli
 
     shotgun_cli.register(main)
+    profiles_cli.register(main)
 
 
 _register()

@@ -98,7 +98,8 @@ def profile_matrix(
     tuple
         ``(feature IDs, feature ID -> (taxid, names), matrix features x samples,
         taxon IDs not in the taxonomy)``. Unknown taxon IDs keep their reads under
-        ``<namespace>:<taxid>`` with an empty lineage (nothing is dropped).
+        ``<namespace>:<taxid>``, with the lineage the file itself gives (Kraken-style rank
+        codes, MetaPhlAn clade names) or an empty one (nothing is dropped).
     """
     features: dict[str, tuple[str, tuple[str, ...]]] = {}
     cells: dict[tuple[str, int], float] = {}
@@ -109,7 +110,9 @@ def profile_matrix(
             placed = _placement(taxonomy, taxid)
             if placed is None:
                 unknown.add(taxid)
-                fid, anchor, names = f"{taxonomy.namespace}:{taxid}", taxid, empty
+                own = profile.lineages.get(taxid, {})
+                fid, anchor = f"{taxonomy.namespace}:{taxid}", taxid
+                names = tuple(own.get(rank, "") for rank in RANKS) if own else empty
             else:
                 fid, anchor, names = placed
             features.setdefault(fid, (anchor, names))

@@ -99,13 +99,32 @@ def read_report_lines(path: Path, profiler: str = "kraken2") -> list[ReportLine]
     return rows
 
 
+#: Kraken rank codes -> harmonised ranks (codes with a number, e.g. ``S1``, are unranked).
+RANK_CODES = {"D": "domain", "K": "kingdom", "P": "phylum", "C": "class", "O": "order",
+              "F": "family", "G": "genus", "S": "species"}
+
+
 def read_kraken2(path: Path, sample: str, profiler: str = "kraken2") -> Profile:
-    """Read a Kraken-style report into a :class:`Profile` of direct read counts."""
+    """Read a Kraken-style report into a :class:`Profile` of direct read counts.
+
+    The report's own tree (indentation) and rank codes give each taxon a lineage, used for
+    taxa missing from the taxonomy given to ``soilbiome import``.
+    """
     profile = Profile(sample=sample, profiler=profiler, path=path, value_kind=COUNTS)
+    stack: list[tuple[int, dict[str, str]]] = []
     for row in read_report_lines(path, profiler):
         if row.taxid == "0":
             profile.unclassified += row.direct_reads
-        elif row.direct_reads:
+            continue
+        while stack and stack[-1][0] >= row.depth:
+            stack.pop()
+        lineage = dict(stack[-1][1]) if stack else {}
+        rank = RANK_CODES.get(row.rank_code)
+        if rank:
+            lineage[rank] = row.name.strip().replace(" ", "_")
+        stack.append((row.depth, lineage))
+        profile.lineages[row.taxid] = lineage
+        if row.direct_reads:
             profile.add(row.taxid, float(row.direct_reads))
         profile.names.setdefault(row.taxid, row.name)
     return profile

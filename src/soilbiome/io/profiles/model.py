@@ -50,6 +50,9 @@ class Profile:
         :data:`COUNTS` or :data:`RELATIVE`.
     names : dict
         ``taxon ID -> name`` as written in the file, where the format carries names.
+    lineages : dict
+        ``taxon ID -> {rank: name}`` where the file itself gives ranks (Kraken-style rank
+        codes, MetaPhlAn clade names); used for taxa missing from the ``--taxonomy`` dump.
     """
 
     sample: str
@@ -59,6 +62,7 @@ class Profile:
     unclassified: float = 0.0
     value_kind: str = COUNTS
     names: dict[str, str] = field(default_factory=dict)
+    lineages: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, taxid: str, value: float) -> None:
         """Add ``value`` to ``taxid`` (rows of one taxon are summed)."""
