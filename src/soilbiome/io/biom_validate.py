@@ -25,8 +25,8 @@ from soilbiome.io.biom_checks import (
 )
 from soilbiome.io.biom_layout import (
     REQUIRED_OBSERVATION_METADATA,
-    REQUIRED_TAXON_METADATA,
     REQUIRED_SAMPLE_METADATA,
+    REQUIRED_TAXON_METADATA,
     TAXONOMY_PREFIXES,
     BiomError,
     attr_text,

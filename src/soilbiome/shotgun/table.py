@@ -186,8 +186,9 @@ def write_profile_table(
         only_sheet = sorted(set(meta.sample_ids) - set(samples))
         only_profiles = sorted(set(samples) - set(meta.sample_ids))
         raise BiomError(
-            f"samples differ between the samplesheet and the profiles: only in the sheet: "
-            f"{', '.join(only_sheet) or '-'}; only in the profiles: {', '.join(only_profiles) or '-'}",
+            "samples differ between the samplesheet and the profiles: only in the sheet: "
+            f"{', '.join(only_sheet) or '-'}; only in the profiles: "
+            f"{', '.join(only_profiles) or '-'}",
             location=str(samplesheet),
         )
     by_sample = {p.sample: p for p in profiles}
@@ -214,7 +215,8 @@ def write_profile_table(
     fractions: dict[str, float] = {}
     for column, (sample, row) in enumerate(zip(meta.sample_ids, meta.rows, strict=True)):
         total = float(matrix[:, column].sum())
-        unclassified = float(matrix[unclassified_row, column]) if unclassified_row is not None else 0.0
+        unclassified = (float(matrix[unclassified_row, column])
+                        if unclassified_row is not None else 0.0)
         classified = total - unclassified
         fraction = classified / total if total > 0 else 0.0
         fractions[sample] = fraction

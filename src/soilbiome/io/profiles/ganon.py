@@ -20,6 +20,7 @@ from soilbiome.io.profiles.model import (
     parse_number,
     parse_taxid,
 )
+from soilbiome.taxonomy.taxdump import harmonised_rank
 
 WIDTH = 9
 
@@ -28,6 +29,7 @@ def read_ganon(path: Path, sample: str) -> Profile:
     """Read a ganon ``.tre`` report."""
     profile = Profile(sample=sample, profiler="ganon", path=path, value_kind=COUNTS)
     rows: dict[str, tuple[int, list[str], float, float]] = {}
+    ranks: dict[str, str] = {}
     percents = []
     for line, text in numbered_lines(path):
         if not text.strip():
@@ -56,10 +58,18 @@ def read_ganon(path: Path, sample: str) -> Profile:
             raise ProfileError(path, line, f"taxon {taxid} already on line {rows[taxid][0]}")
         rows[taxid] = (line, lineage, cumulative, 0.0)
         profile.names[taxid] = f[3].strip()
+        ranks[taxid] = f[0].strip()
     if not rows and not profile.unclassified:
         raise ProfileError(path, None, "no taxon rows")
+    for taxid, (_line, lineage, _c, _) in rows.items():
+        own = {}
+        for node in lineage:
+            rank = harmonised_rank(ranks.get(node, "")) if node in rows else None
+            if rank:
+                own[rank] = profile.names[node].replace(" ", "_")
+        profile.lineages[taxid] = own
     below: dict[str, float] = dict.fromkeys(rows, 0.0)
-    for taxid, (_line, lineage, cumulative, _) in rows.items():
+    for _line, lineage, cumulative, _ in rows.values():
         parent = next((t for t in reversed(lineage[:-1]) if t in rows), None)
         if parent is not None:
             below[parent] += cumulative
