@@ -19,7 +19,7 @@ workflow SHOTGUN {
     ch_samples   // [ meta, [reads] ]
     ch_sheet     // validated samplesheet
     refdb        // [ db map, Kraken2 database folder ]
-    host         // [ db map, host genome FASTA ] or null (no host removal)
+    host_genome  // [ db map, host genome FASTA ] or null (no host removal)
     sharing      // [ agreement, signing key path ] or null (no stamp)
 
     main:
@@ -34,20 +34,21 @@ workflow SHOTGUN {
     ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first(), QC_SUMMARY.out.versions)
     ch_reads = FASTQ_QC.out.reads
 
-    if (host) {
-        if (host[0].format != 'host_fasta') {
-            error "--host_db ${host[0].name} has format '${host[0].format}', expected host_fasta"
+    def host_db = host_genome ? host_genome[0] : null
+    def host_fasta = host_genome ? host_genome[1] : null
+    def prebuilt = host_fasta && (file("${host_fasta}.1.bt2").exists() || file("${host_fasta}.1.bt2l").exists())
+    if (host_fasta) {
+        if (host_db.format != 'host_fasta') {
+            error "--host_db ${host_db.name} has format '${host_db.format}', expected host_fasta"
         }
-        def fasta = host[1]
-        def prebuilt = file("${fasta}.1.bt2").exists() || file("${fasta}.1.bt2l").exists()
         if (prebuilt) {
-            ch_index = Channel.value(fasta.parent)
+            ch_index = Channel.value(host_fasta.parent)
         } else {
-            BOWTIE2_BUILD(Channel.value(fasta))
+            BOWTIE2_BUILD(Channel.value(host_fasta))
             ch_index = BOWTIE2_BUILD.out.index
             ch_versions = ch_versions.mix(BOWTIE2_BUILD.out.versions)
         }
-        HOST_REMOVAL(ch_reads, ch_index, fasta.name)
+        HOST_REMOVAL(ch_reads, ch_index, host_fasta.name)
         ch_reads = HOST_REMOVAL.out.reads
         ch_host = HOST_REMOVAL.out.record.collect()
         ch_versions = ch_versions.mix(HOST_REMOVAL.out.versions.first())

@@ -215,4 +215,6 @@ def as_sparse(counts: object) -> SparseCounts:
     if data.size and (not np.isfinite(data).all() or (data < 0).any()):
         raise DiversityError("counts must be finite and non-negative")
     integer = bool(np.array_equal(data, np.round(data)))
+    if isinstance(counts, FeatureTable) and not counts.is_counts:
+        integer = False  # marked relative (soilbiome:value-kind): never counts, even if 0/1
     return SparseCounts(matrix, tuple(samples), tuple(features), integer)

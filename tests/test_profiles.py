@@ -1,0 +1,118 @@
+"""soilbiome import: every valid profiler output imports, every *invalid* one is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import TESTDATA
+from soilbiome.cli import main
+from soilbiome.io.biom import validate_biom
+from soilbiome.io.biom_reader import read_table
+from soilbiome.io.profiles import PROFILERS, ProfileError, read_profile
+
+OUTPUTS = TESTDATA / "profiler_outputs"
+TAXONOMY = OUTPUTS / "taxonomy"
+FILES = sorted(p for d in OUTPUTS.iterdir() if d.is_dir() and d.name in PROFILERS
+               for p in d.iterdir() if p.is_file())
+VALID = [p for p in FILES if "invalid" not in p.name]
+INVALID = [p for p in FILES if "invalid" in p.name]
+
+
+class _Result:
+    def __init__(self, result) -> None:  # noqa: ANN001 - click Result
+        self.returncode = result.exit_code
+        self.stderr = result.stderr
+
+
+def soilbiome(*args: str, check: bool = False) -> _Result:
+    """Run the CLI in-process (same code path as the console script, without start-up cost)."""
+    res = _Result(CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False))
+    if check:
+        assert res.returncode == 0, res.stderr
+    return res
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def test_every_profiler_has_test_files():
+    assert {p.parent.name for p in VALID} == set(PROFILERS)
+    assert len(INVALID) >= 10
+
+
+@pytest.mark.parametrize("path", VALID, ids=_id)
+def test_valid_file_imports_to_a_valid_biom(path, tmp_path):
+    out = tmp_path / "table.biom"
+    proc = soilbiome("import", "--profiler", path.parent.name, path, "--taxonomy", TAXONOMY,
+                     "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert validate_biom(out) == []
+    table = read_table(out)
+    profile = read_profile(path.parent.name, path)
+    assert table.marker == "shotgun"
+    assert table.sample_ids == (path.name.split(".")[0],)
+    if path.parent.name == "metaphlan":
+        assert table.value_kind == "relative"
+        assert table.sample_totals()[0] == pytest.approx(1.0)
+    else:
+        assert table.value_kind == "counts"
+        # nothing dropped: the table holds every read of the file, unclassified included
+        assert table.sample_totals()[0] == pytest.approx(round(profile.total))
+        md = table.sample_metadata.iloc[0]
+        assert int(md["reads_unclassified"]) == round(profile.unclassified)
+
+
+@pytest.mark.parametrize("path", INVALID, ids=_id)
+def test_invalid_file_is_refused_with_file_line_and_problem(path, tmp_path):
+    out = tmp_path / "table.biom"
+    proc = soilbiome("import", "--profiler", path.parent.name, path, "--taxonomy", TAXONOMY,
+                     "--out", out)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith(f"soilbiome: error: {path}")
+    if path.name != "invalid_empty.kmcp.profile":  # an empty file has no line to name
+        assert ": line " in lines[0]
+    assert not out.exists()
+
+
+def test_reader_error_carries_line_and_problem():
+    with pytest.raises(ProfileError) as info:
+        read_profile("bracken", OUTPUTS / "bracken" / "2612_pe-ERR5766176_B-db1_S_invalid.tsv")
+    assert info.value.line == 2
+    assert "added_reads" in info.value.problem
+
+
+def test_several_samples_one_table_and_known_lineages(tmp_path):
+    files = [OUTPUTS / "kraken2" / "2611_se-ERR5766174-db1.kraken2.report.txt",
+             OUTPUTS / "kraken2" / "2612_pe-ERR5766176-db1.kraken2.report.txt"]
+    out = tmp_path / "k.biom"
+    soilbiome("import", "--profiler", "kraken2", *files, "--taxonomy", TAXONOMY, "--out", out,
+              check=True)
+    table = read_table(out)
+    assert table.sample_ids == ("2611_se-ERR5766174-db1", "2612_pe-ERR5766176-db1")
+    assert "unclassified" in table.feature_ids
+    human = table.taxonomy.loc["ncbi:9606"]
+    assert human["species"] == "Homo_sapiens" and human["domain"] == "Eukaryota"
+    frac = table.sample_metadata["classified_fraction"].astype(float)
+    assert np.all((frac > 0) & (frac < 0.01))   # these runs are >99 % unclassified
+
+
+def test_relative_table_refuses_count_based_indices(tmp_path):
+    out = tmp_path / "mpa.biom"
+    soilbiome("import", "--profiler", "metaphlan", OUTPUTS / "metaphlan" / "mpa_valid_complex.tsv",
+              OUTPUTS / "metaphlan" / "mpa_valid_simple.tsv", "--taxonomy", TAXONOMY,
+              "--out", out, check=True)
+    refused = soilbiome("diversity", out, "--outdir", tmp_path / "div",
+                        "--rarefaction-depth", "10")
+    assert refused.returncode != 0
+    assert "relative abundances" in refused.stderr and "cannot rarefy" in refused.stderr
+    ok = soilbiome("diversity", out, "--outdir", tmp_path / "d2")
+    assert ok.returncode == 0, ok.stderr
+    alpha = (tmp_path / "d2" / "alpha_diversity.tsv").read_text()
+    assert "chao1 needs counts" in alpha

@@ -1,0 +1,216 @@
+"""--mode shotgun end to end (-profile test_shotgun) and host-read removal, real tools.
+
+The demo reads name their source (``s__Bacteroides_dorei_read...``, ``unclassified_read...``):
+the truth is counted from the read names here, never written into the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import MAIN, ROOT, TESTDATA, read_tsv, run_nextflow
+from soilbiome.io.biom import validate_biom
+from soilbiome.io.biom_reader import read_table
+
+DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
+DEMO_DB_SHEET = ROOT / ".runtime" / "kraken2_demo" / "refdb.csv"
+DORIE, VULGATUS = "Bacteroides_dorei", "Bacteroides_vulgatus"
+
+pytestmark = [
+    pytest.mark.nextflow,
+    pytest.mark.skipif(not DEMO_DB_SHEET.is_file(),
+                       reason="the Kraken2 demo database is built by `make setup`"),
+]
+
+
+def truth_from_read_names(fastq: Path) -> Counter:
+    """Reads per source, from names such as ``@s__Bacteroides_dorei_read000001``."""
+    counts: Counter = Counter()
+    with gzip.open(fastq, "rt") as handle:
+        for number, line in enumerate(handle):
+            if number % 4 == 0:
+                source = line[1:].split("_read", 1)[0]
+                counts[source.removeprefix("s__")] += 1
+    return counts
+
+
+@pytest.fixture(scope="session")
+def shotgun_run(tmp_path_factory):
+    """One real run of ``-profile test_shotgun``."""
+    launch = tmp_path_factory.mktemp("nf_test_shotgun")
+    outdir = launch / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--outdir", str(outdir),
+                        cwd=launch)
+    return outdir, proc
+
+
+def _species_share(table, species: str, other: str) -> float:
+    totals = dict(zip(table.taxonomy["species"], table.counts.toarray()[0], strict=True))
+    return totals[species] / (totals[species] + totals[other])
+
+
+def test_test_shotgun_profile_runs(shotgun_run):
+    outdir, proc = shotgun_run
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (outdir / "biom" / "taxon_table.biom").is_file()
+    assert (outdir / "soilbiome_report.html").is_file()
+
+
+def test_dorei_share_matches_the_truth(shotgun_run):
+    outdir, _ = shotgun_run
+    truth = truth_from_read_names(DEMO)
+    assert truth == Counter({DORIE: 10848, VULGATUS: 9152, "unclassified": 1000})
+    expected = truth[DORIE] / (truth[DORIE] + truth[VULGATUS])
+    table = read_table(outdir / "biom" / "taxon_table.biom")
+    share = _species_share(table, DORIE, VULGATUS)
+    assert abs(share - expected) <= 0.02, (share, expected)
+    # the re-estimation moved the genus-level reads: Kraken2 alone is further off
+    report = {r[4]: int(r[2]) for r in csv.reader(
+        (outdir / "kraken2" / "humann_demo.kraken2.report.txt").open(), delimiter="\t")}
+    kraken_share = report["357276"] / (report["357276"] + report["821"])
+    assert abs(share - expected) < abs(kraken_share - expected)
+
+
+def test_unclassified_reads_are_kept_and_reported(shotgun_run):
+    outdir, _ = shotgun_run
+    truth = truth_from_read_names(DEMO)
+    table = read_table(outdir / "biom" / "taxon_table.biom")
+    counts = dict(zip(table.feature_ids, table.counts.toarray()[0], strict=True))
+    # every read that reached Kraken2 is in the table; the truly unclassified are unclassified
+    assert table.sample_totals()[0] == sum(truth.values())
+    assert counts["unclassified"] >= truth["unclassified"]
+    assert table.taxonomy.loc["unclassified"].eq("").all()
+    md = table.sample_metadata.loc["humann_demo"]
+    classified = int(md["reads_classified"])
+    assert classified + int(md["reads_unclassified"]) == sum(truth.values())
+    assert classified <= truth[DORIE] + truth[VULGATUS]
+    assert float(md["classified_fraction"]) == pytest.approx(classified / sum(truth.values()),
+                                                             abs=1e-4)
+    qc = read_tsv(outdir / "qc" / "shotgun_summary.tsv")[0]
+    assert qc["classified_fraction"] == md["classified_fraction"]
+    assert int(qc["reads_unclassified"]) == counts["unclassified"]
+    html = (outdir / "soilbiome_report.html").read_text()
+    first_screen = html.split('<section id="overview">', 1)[1].split("</section>", 1)[0]
+    assert "Classified reads" in first_screen
+    assert f"{float(md['classified_fraction']):.1%}" in first_screen
+
+
+def test_shotgun_biom_contract(shotgun_run):
+    outdir, _ = shotgun_run
+    biom = outdir / "biom" / "taxon_table.biom"
+    assert validate_biom(biom) == []
+    table = read_table(biom)
+    assert table.marker == "shotgun" and table.value_kind == "counts"
+    assert set(table.feature_ids) >= {"ncbi:357276", "ncbi:821", "unclassified"}
+    assert (outdir / "abundance" / "humann_demo.bracken.tsv").is_file()
+    assert (outdir / "diversity" / "alpha_diversity.tsv").is_file()
+
+
+def test_stamped_shotgun_table_verifies(shotgun_run):
+    outdir, _ = shotgun_run
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "verify", str(outdir / "biom" / "taxon_table.biom"),
+         "--agreement", str(outdir / "sharing" / "agreement.yaml")],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not found")
+def test_shotgun_biom_loads_in_phyloseq(shotgun_run, tmp_path):
+    outdir, _ = shotgun_run
+    script = tmp_path / "load.R"
+    script.write_text(
+        "suppressPackageStartupMessages({library(phyloseq); library(rhdf5)})\n"
+        "args <- commandArgs(trailingOnly = TRUE)\n"
+        "ps <- import_biom(args[1], parseFunction = parse_taxonomy_greengenes)\n"
+        "tax <- as(tax_table(ps), 'matrix')\n"
+        "cat(ntaxa(ps), nsamples(ps), sum(otu_table(ps)), '\\n')\n"
+        "cat(tax['ncbi:357276', ncol(tax)], '\\n')\n")
+    proc = subprocess.run(["Rscript", str(script), str(outdir / "biom" / "taxon_table.biom")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.strip().splitlines()[-2:]
+    table = read_table(outdir / "biom" / "taxon_table.biom")
+    assert first.split() == [str(len(table.feature_ids)), "1",
+                             str(int(table.sample_totals()[0]))]
+    assert second.strip() == DORIE
+
+
+# --------------------------------------------------------------------------- host removal
+
+def _random_genome(length: int, rng: random.Random) -> str:
+    return "".join(rng.choice("ACGT") for _ in range(length))
+
+
+def _revcomp(seq: str) -> str:
+    return seq[::-1].translate(str.maketrans("ACGT", "TGCA"))
+
+
+def test_host_spiked_sample_loses_its_host_reads(tmp_path):
+    rng = random.Random(20261121)
+    host = _random_genome(30_000, rng)
+    fasta = tmp_path / "host.fa"
+    fasta.write_text(">host_chr1 synthetic host genome\n"
+                     + "\n".join(host[i:i + 80] for i in range(0, len(host), 80)) + "\n")
+    n_host, n_demo = 400, 3000
+    reads = tmp_path / "host_spiked.fastq.gz"
+    with gzip.open(DEMO, "rt") as demo, gzip.open(reads, "wt") as out:
+        for _ in range(n_demo):
+            out.write("".join(next(demo) for _ in range(4)))
+        for i in range(n_host):
+            start = rng.randrange(0, len(host) - 100)
+            seq = host[start:start + 100]
+            seq = _revcomp(seq) if i % 2 else seq
+            out.write(f"@host_read{i:04d}\n{seq}\n+\n{'I' * 100}\n")
+    header, row = None, None
+    with (ROOT / "assets" / "samplesheets" / "shotgun_demo.csv").open() as handle:
+        reader = csv.DictReader(handle)
+        header, row = reader.fieldnames, next(reader)
+    row.update(sample="host_spiked", fastq_1=str(reads))
+    sheet = tmp_path / "samplesheet.csv"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerow(row)
+    db_sheet = tmp_path / "databases.csv"
+    with DEMO_DB_SHEET.open() as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["path"] = str(DEMO_DB_SHEET.parent)
+    rows.append({"name": "tiny_host", "version": "test", "marker": "host",
+                 "format": "host_fasta", "licence": "CC0-1.0",
+                 "citation": "synthetic random genome made by the test", "path": str(fasta),
+                 "sha256": hashlib.sha256(fasta.read_bytes()).hexdigest()})
+    with db_sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    outdir = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
+                        "--refdb_sheet", str(db_sheet), "--host_db", "tiny_host",
+                        "--kraken2_save_reads", "true", "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = read_tsv(outdir / "qc" / "shotgun_summary.tsv")[0]
+    assert int(summary["reads_after_qc"]) == n_host + n_demo
+    assert int(summary["reads_host"]) == n_host
+    assert int(summary["reads_profiled"]) == n_demo
+    # no host read reached Kraken2 or the table
+    with gzip.open(outdir / "kraken2" / "host_spiked.kraken2.output.txt.gz", "rt") as handle:
+        names = [line.split("\t")[1] for line in handle]
+    assert len(names) == n_demo and not any(n.startswith("host_") for n in names)
+    table = read_table(outdir / "biom" / "taxon_table.biom")
+    assert table.sample_totals()[0] == n_demo
+    md = table.sample_metadata.loc["host_spiked"]
+    assert int(md["reads_host"]) == n_host
+    assert json.loads(json.dumps(float(md["host_fraction"]))) == pytest.approx(
+        n_host / (n_host + n_demo), abs=1e-4)
