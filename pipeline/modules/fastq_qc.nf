@@ -22,13 +22,15 @@ process FASTQ_QC {
     script:
     def id = meta.id
     def pe = !meta.single_end
-    def in_args = pe ? "-i ${reads[0]} -I ${reads[1]}" : "-i ${reads[0]}"
+    // one staged file is a Path, not a list (reads[0] would be its first path element)
+    def files = reads instanceof List ? reads : [reads]
+    def in_args = pe ? "-i ${files[0]} -I ${files[1]}" : "-i ${files[0]}"
     // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
     def write_reads = params.mode != 'amplicon'
     def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
     """
     # the integrity check and fastp read the same files at once; the check's verdict decides
-    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${reads.join(' ')} &
+    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} &
     check_pid=\$!
 
     fastp ${in_args} ${out_args} \\

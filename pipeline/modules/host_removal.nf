@@ -44,8 +44,9 @@ process HOST_REMOVAL {
 
     script:
     def id = meta.id
-    def inputs = meta.single_end ? "-U ${reads[0]} --un-gz ${id}.nohost.fastq.gz" :
-        "-1 ${reads[0]} -2 ${reads[1]} --un-conc-gz ${id}.nohost_%.fastq.gz"
+    def files = reads instanceof List ? reads : [reads]
+    def inputs = meta.single_end ? "-U ${files[0]} --un-gz ${id}.nohost.fastq.gz" :
+        "-1 ${files[0]} -2 ${files[1]} --un-conc-gz ${id}.nohost_%.fastq.gz"
     def outs = meta.single_end ? "${id}.nohost.fastq.gz" : "${id}.nohost_1.fastq.gz ${id}.nohost_2.fastq.gz"
     """
     bowtie2 -x ${index}/${prefix} ${inputs} --threads ${task.cpus} --seed ${params.seed} \\

@@ -19,11 +19,12 @@ process KRAKEN2 {
 
     script:
     def id = meta.id
+    def files = reads instanceof List ? reads : [reads]
     def out = params.kraken2_save_reads ? "${id}.kraken2.output.txt" : '/dev/null'
     """
     kraken2 --db ${db} --threads ${task.cpus} --confidence ${params.kraken2_confidence} \\
         ${meta.single_end ? '' : '--paired'} --report ${id}.kraken2.report.txt \\
-        --output ${out} ${reads.join(' ')} 2> ${id}.kraken2.log || { cat ${id}.kraken2.log >&2; exit 1; }
+        --output ${out} ${files.join(' ')} 2> ${id}.kraken2.log || { cat ${id}.kraken2.log >&2; exit 1; }
     ${params.kraken2_save_reads ? "gzip ${id}.kraken2.output.txt" : ''}
 
     cat <<-END_VERSIONS > versions.yml

@@ -40,11 +40,13 @@ process SHOTGUN_TABLE {
     path 'versions.yml', emit: versions
 
     script:
-    def host = host_records.findAll { it.name != 'NO_HOST' }.collect { "--host-check ${it}" }.join(' ')
+    def as_list = { x -> x instanceof List ? x : [x] }   // one staged file is a Path, not a list
+    def host = as_list(host_records).findAll { it.name != 'NO_HOST' }.collect { "--host-check ${it}" }.join(' ')
+    def qc = as_list(qc_records).collect { "--qc-record ${it}" }.join(' ')
     """
     mkdir -p abundance
     soilbiome shotgun table reports/*.kraken2.report.txt --db ${db} --distribution ${distribution} \\
-        --samplesheet ${samplesheet} ${qc_records.collect { "--qc-record ${it}" }.join(' ')} ${host} \\
+        --samplesheet ${samplesheet} ${qc} ${host} \\
         --threshold ${params.bracken_threshold} --reference '${reference}' \\
         --abundance-dir abundance --summary shotgun_summary.tsv \\
         --table-id '${workflow.runName}' --out taxon_table.biom
