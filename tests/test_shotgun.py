@@ -102,7 +102,7 @@ def test_unclassified_reads_are_kept_and_reported(shotgun_run):
     assert int(qc["reads_unclassified"]) == counts["unclassified"]
     html = (outdir / "soilbiome_report.html").read_text()
     first_screen = html.split('<section id="overview">', 1)[1].split("</section>", 1)[0]
-    assert "Classified reads" in first_screen
+    assert "classified reads" in first_screen
     assert f"{float(md['classified_fraction']):.1%}" in first_screen
 
 

@@ -11,6 +11,10 @@ from soilbiome.report.html import esc, html_table, missing, read_tsv
 TRACKING_STEPS: tuple[str, ...] = (
     "input", "filtered", "denoised_f", "denoised_r", "merged", "nonchim",
 )
+#: Read accounting of a shotgun run (``qc/shotgun_summary.tsv``), used when no DADA2 step is.
+SHOTGUN_TRACKING_STEPS: tuple[str, ...] = (
+    "reads_in", "reads_after_qc", "reads_profiled", "reads_classified",
+)
 
 
 @section("tracking", "Read tracking", position=40)
@@ -23,7 +27,8 @@ def read_tracking(ctx: ReportContext) -> str:
         ctx.not_provided("read tracking (--tracking read_tracking.tsv)")
         return missing("Not provided: read tracking (--tracking read_tracking.tsv from DADA2).")
     df = read_tsv(path, "read tracking table", ("sample",))
-    steps = [s for s in TRACKING_STEPS if s in df.columns]
+    steps = ([s for s in TRACKING_STEPS if s in df.columns]
+             or [s for s in SHOTGUN_TRACKING_STEPS if s in df.columns])
     if not steps:
         raise InputError(f"read tracking table has none of {', '.join(TRACKING_STEPS)}",
                          location=str(path))
