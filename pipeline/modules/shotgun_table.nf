@@ -41,7 +41,7 @@ process SHOTGUN_TABLE {
 
     script:
     def as_list = { x -> x instanceof List ? x : [x] }   // one staged file is a Path, not a list
-    def host = as_list(host_records).findAll { it.name != 'NO_HOST' }.collect { "--host-check ${it}" }.join(' ')
+    def host = as_list(host_records).findAll { !it.toString().endsWith('NO_HOST') }.collect { "--host-check ${it}" }.join(' ')
     def qc = as_list(qc_records).collect { "--qc-record ${it}" }.join(' ')
     """
     mkdir -p abundance

@@ -14,14 +14,17 @@ process STAMP {
     val key
 
     output:
-    path "stamped/${biom.name}", emit: biom
-    path "stamped/${biom.name}.sharing.dsse.json", emit: sidecar
-    path "${biom.baseName}.verify.json", emit: verification
+    path "stamped/*.biom", emit: biom
+    path "stamped/*.biom.sharing.dsse.json", emit: sidecar
+    path "*.verify.json", emit: verification
 
     script:
+    // the same name as the table given (asv_table.biom, taxon_table.biom)
+    def name = biom.toString().tokenize('/')[-1]
+    def stem = name.replaceAll(/\.biom$/, '')
     """
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
-        --run-id '${workflow.runName}' -o stamped/${biom.name}
-    soilbiome verify stamped/${biom.name} --agreement ${agreement} --json > ${biom.baseName}.verify.json
+        --run-id '${workflow.runName}' -o stamped/${name}
+    soilbiome verify stamped/${name} --agreement ${agreement} --json > ${stem}.verify.json
     """
 }

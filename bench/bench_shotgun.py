@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Benchmark: the shotgun pipeline against Kraken2 alone on samples of realistic size.
+
+Resamples the HUMAnN demo reads with replacement (seeded) to ``--reads`` reads per sample
+(default 2,000,000) for ``--samples`` samples (generated under ``bench/out/``, never committed),
+then
+
+1. runs the whole shotgun pipeline (``-profile test_shotgun --input batch``: fastp, Kraken2,
+   Bracken-method re-estimation, BIOM, stamp, diversity, report),
+2. runs ``kraken2`` alone on the same reads, sample after sample, with the same database and
+   the same threads,
+
+and prints reads per second, wall and CPU time and peak memory of each, the Kraken2 task time
+from the Nextflow trace, and the pipeline's overhead: the share of its wall time not explained
+by Kraken2 alone on the same reads, ``(pipeline wall - Kraken2-alone wall) / pipeline wall``.
+Target: below 25 %. Needs the demo database from ``make setup`` (.runtime/kraken2_demo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_amplicon import _seconds, measure  # noqa: E402 - shared measuring helpers
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT.parent / "shared" / "testdata" / "shotgun" / "humann_demo.fastq.gz"
+DEMO_SHEET = ROOT / "assets" / "samplesheets" / "shotgun_demo.csv"
+DB = ROOT / ".runtime" / "kraken2_demo"
+
+
+def read_records(path: Path) -> list[tuple[bytes, bytes]]:
+    """(name, rest of the record) of every read."""
+    with gzip.open(path, "rb") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    return [(lines[i][1:].rstrip(b"\n"), b"".join(lines[i + 1 : i + 4]))
+            for i in range(0, len(lines), 4)]
+
+
+def make_batch(out: Path, reads: int, samples: int, seed: int) -> Path:
+    """``samples`` resampled copies of the demo reads; return the samplesheet."""
+    rng = random.Random(seed)
+    records = read_records(DEMO)
+    data = out / "reads"
+    data.mkdir(parents=True, exist_ok=True)
+    with DEMO_SHEET.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, template = reader.fieldnames, next(reader)
+    rows = []
+    for s in range(samples):
+        name = f"bench{s + 1:02d}"
+        target = data / f"{name}.fastq.gz"
+        with gzip.open(target, "wb", compresslevel=1) as handle:
+            chunk = []
+            for i in range(reads):
+                rid, rest = records[rng.randrange(len(records))]
+                chunk.append(b"@%s_r%d\n%s" % (rid, i, rest))
+                if len(chunk) == 100_000:
+                    handle.writelines(chunk)
+                    chunk = []
+            handle.writelines(chunk)
+        rows.append({**template, "sample": name, "fastq_1": str(target), "site": name})
+    sheet = out / "samplesheet.csv"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return sheet
+
+
+def trace_seconds(outdir: Path, process: str) -> float:
+    """Sum of the realtime of one process's tasks in the Nextflow trace."""
+    trace = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))[-1]
+    with trace.open() as handle:
+        return sum(_seconds(r["realtime"]) for r in csv.DictReader(handle, delimiter="\t")
+                   if r["process"].split(":")[-1] == process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=2_000_000, help="reads per sample")
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="Kraken2 threads (both runs)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "shotgun")
+    args = parser.parse_args()
+    if not (DB / "hash.k2d").is_file():
+        sys.exit(f"{DB} not found: run `make setup` first")
+
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
+    t0 = time.perf_counter()
+    sheet = make_batch(args.out, args.reads, args.samples, args.seed)
+    total_reads = args.reads * args.samples
+    print(f"batch: {args.samples} samples x {args.reads:,} reads (seed {args.seed}), built in "
+          f"{time.perf_counter() - t0:.1f} s")
+
+    env = dict(os.environ, NXF_ANSI_LOG="false")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    outdir = args.out / "results"
+    pipe = measure([str(ROOT / "runtime" / "nextflow" / "nextflow"), "run",
+                    str(ROOT / "pipeline" / "main.nf"), "-profile", "test_shotgun",
+                    "--input", str(sheet), "--outdir", str(outdir),
+                    "--max_cpus", str(args.threads)], cwd=args.out, env=env)
+    kraken_tasks = trace_seconds(outdir, "KRAKEN2")
+
+    alone_dir = args.out / "kraken2_alone"
+    alone_dir.mkdir()
+    script = alone_dir / "run.sh"
+    lines = ["set -euo pipefail"]
+    with sheet.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            lines.append(f"kraken2 --db {DB} --threads {args.threads} --report "
+                         f"{row['sample']}.report --output /dev/null {row['fastq_1']}")
+    script.write_text("\n".join(lines) + "\n")
+    alone = measure(["bash", str(script)], cwd=alone_dir)
+
+    print(f"{'run':<16}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}{'reads/s':>12}")
+    for name, m in (("pipeline", pipe), ("kraken2 alone", alone)):
+        print(f"{name:<16}{m['wall']:>10.1f}{m['cpu']:>10.1f}{m['peak_mb']:>10.0f}"
+              f"{total_reads / m['wall']:>12,.0f}")
+    print(f"KRAKEN2 task realtime in the trace: {kraken_tasks:.1f} s")
+    overhead = max(0.0, pipe["wall"] - alone["wall"]) / pipe["wall"]
+    print(f"pipeline overhead vs Kraken2 alone on the same reads: {overhead:.1%} (target < 25%)")
+    print("note: figures depend on the machine's load; the run shares its cores with nothing "
+          "else only if you make it so")
+
+
+if __name__ == "__main__":
+    main()
