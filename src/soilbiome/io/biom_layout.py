@@ -16,7 +16,7 @@ TABLE_TYPE = "OTU table"
 REQUIRED_OBSERVATION_METADATA: tuple[str, ...] = ("taxonomy", "sequence")
 #: ... and a taxon table (root attribute ``soilbiome:marker`` = ``shotgun``: shotgun runs and
 #: imported profiles, whose features are taxa without a sequence).
-REQUIRED_TAXON_METADATA: tuple[str, ...] = ("taxonomy", "taxid")
+REQUIRED_TAXON_METADATA: tuple[str, ...] = ("taxonomy",)
 #: Sample metadata every soilbiome BIOM carries (the MIxS soil fields of the samplesheet).
 REQUIRED_SAMPLE_METADATA: tuple[str, ...] = MIXS_REQUIRED
 #: Samplesheet columns that are not sample metadata.
