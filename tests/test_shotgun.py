@@ -201,20 +201,23 @@ def test_host_spiked_sample_loses_its_host_reads(host_run):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = {r["sample"]: r for r in read_tsv(outdir / "qc" / "shotgun_summary.tsv")}
     spiked = summary["host_spiked"]
-    assert int(spiked["reads_after_qc"]) == N_HOST + N_DEMO
+    # fastp drops a few demo reads (> 5 N); every host read passes QC and is removed
+    assert int(spiked["reads_in"]) == N_HOST + N_DEMO
     assert int(spiked["reads_host"]) == N_HOST
-    assert int(spiked["reads_profiled"]) == N_DEMO
+    profiled = int(spiked["reads_profiled"])
+    assert profiled == int(spiked["reads_after_qc"]) - N_HOST > 0.95 * N_DEMO
     assert int(summary["demo_part2"]["reads_host"]) == 0
     # no host read reached Kraken2 or the table
     with gzip.open(outdir / "kraken2" / "host_spiked.kraken2.output.txt.gz", "rt") as handle:
         names = [line.split("\t")[1] for line in handle]
-    assert len(names) == N_DEMO and not any(n.startswith("host_") for n in names)
+    assert len(names) == profiled and not any(n.startswith("host_") for n in names)
     table = read_table(outdir / "biom" / "taxon_table.biom")
     totals = dict(zip(table.sample_ids, table.sample_totals(), strict=True))
-    assert totals["host_spiked"] == N_DEMO
+    assert totals["host_spiked"] == profiled
     md = table.sample_metadata.loc["host_spiked"]
     assert int(md["reads_host"]) == N_HOST
-    assert float(md["host_fraction"]) == pytest.approx(N_HOST / (N_HOST + N_DEMO), abs=1e-4)
+    assert float(md["host_fraction"]) == pytest.approx(
+        N_HOST / int(spiked["reads_after_qc"]), abs=1e-4)
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not found")
