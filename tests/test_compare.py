@@ -183,3 +183,47 @@ def test_expired_agreement_refused(institutions: dict, tmp_path: Path) -> None:
         "--today", "2036-01-01"])
     assert res.exit_code == 1 and "expired" in res.output and "DATE" in res.output
     assert np.isfinite(1.0)
+
+
+def _ft(samples: list[str], features: list[str], rows: list[list[float]], *, marker: str,
+        region: str, kind: str = "counts", seqs: list[str] | None = None) -> object:
+    from scipy import sparse
+
+    from soilbiome.model.table import FeatureTable
+    from soilbiome.taxonomy.lineage import RANKS
+
+    tax = pd.DataFrame([["Bacteria", "", f"P{i % 2}", "", "", "", f"G{i}", ""][:len(RANKS)]
+                        for i in range(len(features))], index=features, columns=list(RANKS))
+    return FeatureTable(
+        sample_ids=tuple(samples), feature_ids=tuple(features),
+        counts=sparse.csr_matrix(np.array(rows, dtype=float)), value_kind=kind, taxonomy=tax,
+        sample_metadata=pd.DataFrame({"site": ["x"] * len(samples)}, index=samples),
+        observation_metadata={"sequence": seqs} if seqs else {},
+        attributes={"soilbiome:marker": marker, "soilbiome:region": region},
+        path=Path(f"{samples[0]}.biom"))
+
+
+def test_harmonise_refuses_mixing_and_collapses_regions() -> None:
+    from soilbiome.compare.harmonise import harmonise
+    from soilbiome.errors import InputError
+
+    a = _ft(["s1", "s2"], ["f1", "f2"], [[3, 0], [1, 4]], marker="16S", region="V4",
+            seqs=["ACGT", "ACGA"])
+    its = _ft(["t1"], ["g1"], [[5]], marker="ITS", region="ITS1", seqs=["TTTT"])
+    with pytest.raises(InputError, match="different markers"):
+        harmonise([a, its], ["a", "its"], ["A", "B"])
+    rel = _ft(["r1"], ["f1"], [[0.5]], marker="16S", region="V4", kind="relative",
+              seqs=["ACGT"])
+    with pytest.raises(InputError, match="cannot be mixed"):
+        harmonise([a, rel], ["a", "rel"], ["A", "B"])
+    mixed = harmonise([a, rel], ["a", "rel"], ["A", "B"], to_relative=True)
+    assert mixed.value_kind == "relative" and "relative" in mixed.statements[0]
+    v3 = _ft(["s1", "u2"], ["h1", "h2"], [[2, 2], [0, 7]], marker="16S", region="V3",
+             seqs=["GGGG", "CCCC"])
+    h = harmonise([a, v3], ["a", "v3"], ["A", "B"], rank="genus")
+    assert h.feature_mode == "taxa-genus" and "different regions" in " ".join(h.statements)
+    assert h.sample_ids == ["s1@a", "s2", "s1@v3", "u2"]
+    assert h.matrix.sum() == 3 + 1 + 4 + 2 + 2 + 7  # nothing dropped
+    same = harmonise([a, _ft(["z"], ["q"], [[2]], marker="16S", region="V4", seqs=["ACGT"])],
+                     ["a", "b"], ["A", "B"])
+    assert same.feature_mode == "asv-sequence" and len(same.feature_ids) == 2  # ACGT shared
