@@ -193,7 +193,7 @@ def test_diversity_equals_vegan_on_the_output_table(run16s, tmp_path):
     for metric in ("bray", "jaccard"):
         name = "braycurtis" if metric == "bray" else "jaccard"
         theirs = {r[""]: r for r in csv.DictReader((tmp_path / f"{metric}.csv").open())}
-        mine = {r["sample"]: r for r in tsv(run16s / "diversity" / f"beta_{name}.tsv")}
+        mine = {r[""]: r for r in tsv(run16s / "diversity" / f"beta_{name}.tsv")}
         assert set(mine) == set(samples)
         for a in samples:
             for b in samples:
