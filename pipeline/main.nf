@@ -21,6 +21,21 @@ def soilbiomeOrStop(List args, String what) {
     return out.toString().trim()
 }
 
+// Check every parameter against nextflow_schema.json before anything else (`soilbiome params
+// check`): unknown or misspelled ones (with the closest known name), wrong types, ranges and
+// choices stop the run here. Returns the checked parameters (params.json) in a staging folder.
+def checkParams() {
+    def stage = file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
+    stage.mkdirs()
+    def given = file("${stage}/params.given.json")
+    given.text = groovy.json.JsonOutput.toJson(params)
+    def checked = file("${stage}/params.json")
+    log.info soilbiomeOrStop(['params', 'check', '--schema', "${projectDir}/nextflow_schema.json",
+                              '--params', given, '--out', checked],
+                             'Invalid parameters; the run did not start (see --help)')
+    return checked
+}
+
 // Run `soilbiome validate` on the samplesheet before any process is submitted; a bad sheet
 // stops the run here with every problem listed (row, column, reason).
 def validateSamplesheet(String input, String outdir) {
@@ -93,6 +108,13 @@ def prepareSharing(String agreement, String key, String outdir) {
     return [published, key]
 }
 
+// --help: the parameters grouped as in the schema; nothing runs.
+if (params.help) {
+    println soilbiomeOrStop(['params', 'help', '--schema', "${projectDir}/nextflow_schema.json"],
+                            'Could not print the parameters')
+    System.exit(0)
+}
+
 // The comparer's key that signs the merged table of --mode compare ('throwaway': made in the task).
 def comparerKey() {
     def key = params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')
@@ -100,10 +122,12 @@ def comparerKey() {
 }
 
 workflow {
+    def checkedParams = checkParams()
     if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
         if (!params.tables) {
             error "--mode compare needs --tables tables.csv (columns: table, agreement)"
         }
+        checkedParams.copyTo(file("${params.outdir}/pipeline_info/params.json"))
         COMPARE(file(params.tables, checkIfExists: true), comparerKey())
         return
     }
@@ -112,6 +136,8 @@ workflow {
     def sharing = prepareSharing(params.agreement as String,
                                  (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String,
                                  params.outdir as String)
+
+    checkedParams.copyTo(file("${params.outdir}/pipeline_info/params.json"))
 
     ch_samples = Channel.fromPath(sheet)
         .splitCsv(header: true)

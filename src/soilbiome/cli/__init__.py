@@ -63,5 +63,9 @@ def _register() -> None:
     shotgun_cli.register(main)
     profiles_cli.register(main)
 
+    from soilbiome.cli import params as params_cli
+
+    params_cli.register(main)
+
 
 _register()
