@@ -12,6 +12,9 @@ process REPORT {
     path tracking
     path primers
     path versions
+    path params_json     // pipeline_info/params.json (checked at start-up)
+    path refdb_json      // pipeline_info/reference_database.json
+    path verification    // soilbiome verify --json of the stamped table, or NO_FILE
 
     output:
     path 'soilbiome_report.html', emit: html
@@ -19,9 +22,12 @@ process REPORT {
     script:
     def primer_arg = primers.name != 'NO_PRIMERS' ? "--primers ${primers}" : ''
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
+    def verify_arg = verification.name != 'NO_FILE' ? "--verification ${verification}" : ''
+    def batch = (params.batch_name ?: file(params.input as String).baseName).toString()
     """
     soilbiome report --biom ${biom} --diversity ${diversity} --qc ${qc} --tracking ${tracking} \\
         ${primer_arg} --versions ${versions} --rank ${params.report_rank} ${group} \\
-        --title 'soilbiome ${workflow.runName}' --out soilbiome_report.html
+        --params ${params_json} --refdb ${refdb_json} ${verify_arg} \\
+        --batch-name '${batch.replace("'", "'\\''")}' --out soilbiome_report.html
     """
 }

@@ -61,15 +61,19 @@ workflow AMPLICON {
 
     BUILD_BIOM(DADA2_DENOISE.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
     ch_biom = BUILD_BIOM.out.biom
+    ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {
         STAMP(BUILD_BIOM.out.biom, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
         ch_biom = STAMP.out.biom
+        ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
+    def info = "${params.outdir}/pipeline_info"  // written by the start-up checks
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2_DENOISE.out.tracking,
-           ch_primers, SOFTWARE_VERSIONS.out.yml)
+           ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
+           file("${info}/reference_database.json"), ch_verification)
 
     emit:
     biom       = ch_biom
