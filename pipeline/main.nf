@@ -157,7 +157,40 @@ workflow {
     }
 }
 
+// The run's provenance: a Workflow Run RO-Crate (ro-crate-metadata.json) in --outdir, written
+// once every task has finished and its outputs are published. Only for runs that passed the
+// start-up checks (params.json exists); a crate that cannot be written is a warning.
+def writeRunCrate() {
+    def info = file("${params.outdir}/pipeline_info")
+    if (!file("${info}/params.json").exists()) {
+        return
+    }
+    def args = ['crate', 'build', file(params.outdir), '--workflow', "${projectDir}/main.nf",
+                '--params', "${info}/params.json", '--run-name', workflow.runName,
+                '--session-id', workflow.sessionId, '--start', workflow.start,
+                '--end', workflow.complete ?: new Date(), '--nextflow-version', nextflow.version,
+                workflow.success ? '--success' : '--failed']
+    def optional = ['--samplesheet': params.input, '--refdb-sheet': params.refdb_sheet,
+                    '--refdb-record': "${info}/reference_database.json",
+                    '--versions': "${info}/software_versions.yml", '--agreement': params.agreement]
+    optional.each { opt, path -> if (path && file(path as String).exists()) { args += [opt, path] } }
+    def traces = info.listFiles().findAll { it.name.startsWith('execution_trace_') }
+    if (traces) {
+        args += ['--trace', traces.max { it.lastModified() }]
+    }
+    def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
+    def out = new StringBuilder()
+    def err = new StringBuilder()
+    proc.waitForProcessOutput(out, err)
+    if (proc.exitValue() != 0) {
+        log.warn "No run crate: ${(out.toString() + err.toString()).trim()}"
+    } else {
+        log.info out.toString().trim()
+    }
+}
+
 workflow.onComplete {
+    writeRunCrate()
     def status = workflow.success ? 'OK' : 'FAILED'
     log.info "soilbiome ${status}: ${workflow.stats.succeedCount} tasks succeeded, " +
              "${workflow.stats.failedCount} failed, ${workflow.stats.cachedCount} cached; results in ${params.outdir}"

@@ -52,3 +52,91 @@ def test_report_provenance_names_reference_parameters_stamp_and_samples(
     for sample in ("BAQ2420.2", "YUN3153.3", "BLANK"):
         assert f"<td>{sample}</td>" in prov
     assert "env_broad_scale" in prov
+
+
+# ------------------------------------------------------------------------------ RO-Crate
+
+
+@pytest.fixture(scope="module")
+def crate(run16s: Path) -> dict:
+    return json.loads((run16s / "ro-crate-metadata.json").read_text())
+
+
+def _graph(crate: dict) -> dict[str, dict]:
+    return {e["@id"]: e for e in crate["@graph"]}
+
+
+def _types(entity: dict) -> list[str]:
+    t = entity.get("@type", [])
+    return [t] if isinstance(t, str) else t
+
+
+def test_crate_loads_with_rocrate_and_declares_the_profiles(run16s: Path, crate: dict) -> None:
+    from rocrate.rocrate import ROCrate
+
+    loaded = ROCrate(run16s)
+    assert loaded.mainEntity is not None and loaded.mainEntity.id == "workflow/main.nf"
+    root = _graph(crate)["./"]
+    profiles = {p["@id"] for p in root["conformsTo"]}
+    assert "https://w3id.org/ro/wfrun/provenance/0.5" in profiles
+    assert "https://w3id.org/ro/wfrun/workflow/0.5" in profiles
+    assert root["license"]["@id"] == "https://spdx.org/licenses/CC-BY-4.0"  # the agreement's
+
+
+def test_crate_outputs_match_the_files(run16s: Path, crate: dict) -> None:
+    from soilbiome.io.hashing import sha256_file
+
+    graph = _graph(crate)
+    files = [e for e in graph.values() if "File" in _types(e)
+             and not e["@id"].startswith("file://")]
+    listed = {e["@id"] for e in files}
+    for rel in ("biom/asv_table.biom", "biom/asv_table.biom.sharing.dsse.json",
+                "soilbiome_report.html", "pipeline_info/params.json",
+                "taxonomy/lineage.tsv", "workflow/main.nf"):
+        assert rel in listed, rel
+    for entity in files:
+        path = run16s / entity["@id"]
+        assert entity["sha256"] == sha256_file(path), entity["@id"]
+        assert entity["contentSize"] == str(path.stat().st_size)
+
+
+def test_crate_inputs_parameters_tools_and_tasks(run16s: Path, crate: dict) -> None:
+    from soilbiome.io.hashing import sha256_file
+
+    graph = _graph(crate)
+    runs = [e for e in graph.values() if "CreateAction" in _types(e)
+            and e.get("instrument") == {"@id": "workflow/main.nf"}]
+    assert len(runs) == 1
+    run = runs[0]
+    objects = [graph[o["@id"]] for o in run["object"]]
+    inputs = {Path(e["@id"].removeprefix("file://")).name: e for e in objects
+              if "File" in _types(e)}
+    for name in ("atacama_16s.csv", "test_refdb.csv", "16s_sintax_ten16s.fa.gz",
+                 "open-cc-by.yaml", "BAQ2420.2_10_L001_R1_001.fastq.gz",
+                 "BLANK_21_L001_R2_001.fastq.gz"):
+        assert name in inputs, name
+        entity = inputs[name]
+        assert entity["sha256"] == sha256_file(entity["@id"].removeprefix("file://"))
+    values = {e["name"]: e["value"] for e in objects if "PropertyValue" in _types(e)}
+    used = json.loads((run16s / "pipeline_info" / "params.json").read_text())
+    assert values["refdb"] == used["refdb"] and values["dada2_max_ee_f"] == "2"
+    tools = {e["name"]: e["softwareVersion"] for e in graph.values()
+             if e.get("@id", "").startswith("#tool-")}
+    assert {"vsearch", "fastp", "dada2", "soilbiome"} <= set(tools)
+    tasks = [e for e in graph.values() if e["@id"].startswith("#task-")]
+    trace = next((run16s / "pipeline_info").glob("execution_trace_*.txt")).read_text()
+    assert len(tasks) == len(trace.strip().splitlines()) - 1 > 10
+    assert any(t["name"].startswith("DADA2_DENOISE") for t in tasks)
+    controls = [e for e in graph.values() if "ControlAction" in _types(e)]
+    assert {c["object"]["@id"] for c in controls} == {t["@id"] for t in tasks}
+
+
+def test_verify_decides_d7_d9_on_the_pipeline_output(run16s: Path) -> None:
+    """The stamp links to the crate: D7 and D9 decide instead of abstaining."""
+    from soilbiome.sharing.findings import Severity
+    from soilbiome.sharing.verify import verify_report
+
+    table = run16s / "biom" / "asv_table.biom"
+    report = verify_report(table, run16s / "sharing" / "agreement.yaml")
+    assert {"D7", "D9"} <= report.passed_rules(), report.to_text()
+    assert not report.has_errors and not report.rules(Severity.ABSTAIN) & {"D7", "D9"}

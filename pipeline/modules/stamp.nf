@@ -24,7 +24,8 @@ process STAMP {
     def stem = name.replaceAll(/\.biom$/, '')
     """
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
-        --run-id '${workflow.runName}' -o stamped/${name}
+        --run-id '${workflow.runName}' --run-crate ../ro-crate-metadata.json \\
+        -o stamped/${name}
     soilbiome verify stamped/${name} --agreement ${agreement} --json > ${stem}.verify.json
     """
 }

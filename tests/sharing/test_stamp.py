@@ -251,11 +251,47 @@ def test_d7_d9_crate_pass(stamped: Path, open_agreement: Path, tmp_path: Path, b
     assert {"D7", "D9"} <= report.passed_rules(), report.to_text()
 
 
+def test_crate_of_another_table_fails_d7(stamped: Path, open_agreement: Path,
+                                         tmp_path: Path) -> None:
+    other = tmp_path / "other.biom"
+    other.write_bytes(stamped.read_bytes() + b"\0")  # a different file, same name
+    crate = _crate(tmp_path / "crate", "CC-BY-4.0", other, "run-42")
+    report = verify_report(stamped, open_agreement, crate=crate)
+    d7 = [f.reason for f in report.findings if f.rule == "D7" and f.severity == Severity.ERROR]
+    assert d7 == [d for d in d7 if "does not describe this table" in d]  and len(d7) == 1
+    assert "D9" in report.passed_rules()
+
+
+def test_verify_follows_the_stamps_link_to_the_crate(open_agreement: Path, signing_key,
+                                                     tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    (results / "biom").mkdir(parents=True)
+    table = make_biom(results / "biom" / "t.biom", OPEN_SAMPLES)
+    stamp_biom(table, open_agreement, signing_key.private_key_path, "run-42",
+               run_crate="../ro-crate-metadata.json", today=TODAY, now=NOW)
+    without = verify_report(table, open_agreement)  # crate not written yet: undecided
+    assert {"D7", "D9"} <= without.rules(Severity.ABSTAIN)
+    assert "links to ../ro-crate-metadata.json, which is not there" in without.to_text()
+    graph = [
+        {"@id": "ro-crate-metadata.json", "@type": "CreativeWork", "about": {"@id": "./"}},
+        {"@id": "./", "@type": "Dataset",
+         "license": {"@id": "https://spdx.org/licenses/CC-BY-4.0"}},
+        {"@id": "biom/t.biom", "@type": "File", "sha256": sha256_file(table),
+         "contentSize": str(table.stat().st_size)},
+        {"@id": "#run", "@type": "CreateAction", "identifier": "run-42"},
+    ]
+    (results / "ro-crate-metadata.json").write_text(json.dumps({"@graph": graph}))
+    decided = verify_report(table, open_agreement)  # no --crate: the link is followed
+    assert {"D7", "D9"} <= decided.passed_rules(), decided.to_text()
+    assert not decided.rules(Severity.ABSTAIN) & {"D7", "D9"}
+
+
 def test_d7_d9_crate_triggers(stamped: Path, open_agreement: Path, tmp_path: Path) -> None:
     crate = _crate(tmp_path / "crate", "CC0-1.0", stamped, "run-7", sha="0" * 64)
     report = verify_report(stamped, open_agreement, crate=crate)
     d7 = [f.reason for f in report.findings if f.rule == "D7" and f.severity == Severity.ERROR]
-    assert len(d7) == 2 and "licence" in d7[0] and "sha256" in d7[1]
+    assert len(d7) == 3 and "licence" in d7[0] and "sha256" in d7[1]
+    assert "the crate does not describe this table" in d7[2]
     assert "D9" in report.rules(Severity.WARNING)
     bag = _crate(tmp_path / "bag", "CC-BY-4.0", stamped, "run-42", bag=True)
     (bag / "data" / stamped.name).write_bytes(b"tampered")

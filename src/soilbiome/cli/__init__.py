@@ -67,5 +67,9 @@ def _register() -> None:
 
     params_cli.register(main)
 
+    from soilbiome.cli import crate as crate_cli
+
+    crate_cli.register(main)
+
 
 _register()

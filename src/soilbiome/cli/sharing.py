@@ -97,17 +97,21 @@ def keys_trust(agreement: Path, key: Path, parties: tuple[str, ...], out: Path) 
 @click.option("--key", "key", type=_existing, multiple=True, envvar="SOILBIOME_SIGNING_KEY",
               help="Ed25519 private key (repeatable; default $SOILBIOME_SIGNING_KEY).")
 @click.option("--run-id", default=None, help="Pipeline run id recorded in the stamp.")
+@click.option("--run-crate", default=None,
+              help="The run's ro-crate-metadata.json relative to the stamped table "
+                   "(recorded in the stamp; verify follows it for D7/D9).")
 @click.option("-o", "--output", type=_path, default=None,
               help="Write the stamped table here (default: replace TABLE).")
 @_today_option
 @_json_option
 def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | None,
-          output: Path | None, today: dt.datetime | None, as_json: bool) -> None:
+          run_crate: str | None, output: Path | None, today: dt.datetime | None,
+          as_json: bool) -> None:
     """Stamp TABLE.biom with AGREEMENT's terms and write the signed sidecar."""
     from soilbiome.sharing.stamp import stamp_biom
 
-    result = stamp_biom(table, agreement, list(key) or None, run_id, output=output,
-                        today=_day(today))
+    result = stamp_biom(table, agreement, list(key) or None, run_id, run_crate=run_crate,
+                        output=output, today=_day(today))
     if as_json:
         click.echo(json.dumps({"path": result.path, "sidecar": result.sidecar,
                                "sha256": result.sha256, "keyids": result.keyids}, indent=2))
@@ -120,7 +124,8 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
 @click.argument("table", type=_existing)
 @click.option("--agreement", "agreement", type=_existing, required=True)
 @click.option("--crate", type=click.Path(path_type=Path, exists=True, file_okay=False),
-              default=None, help="RO-Crate (or BagIt bag) directory for D7/D9.")
+              default=None, help="RO-Crate (or BagIt bag) directory for D7/D9 (default: the "
+                                 "crate the stamp links to, if it exists).")
 @_today_option
 @_json_option
 def verify(table: Path, agreement: Path, crate: Path | None, today: dt.datetime | None,

@@ -36,13 +36,36 @@ def _licence_id(value: Any) -> str | None:
     return value
 
 
+def linked_crate(table: Path, stamp: dict[str, Any] | None) -> tuple[Path | None, str]:
+    """The crate the stamp's ``run_crate`` link points to, if that file exists.
+
+    Returns ``(crate folder or None, note)``; the note says what was found or why not.
+    """
+    link = (stamp or {}).get("run_crate")
+    if not isinstance(link, str) or not link:
+        return None, "the stamp links to no RO-Crate"
+    target = (Path(table).resolve().parent / link).resolve()
+    if target.is_file():
+        return target.parent, f"RO-Crate found through the stamp's link ({link})"
+    return None, f"the stamp links to {link}, which is not there ({target})"
+
+
 def check_crate(crate: str | Path | None, ag: Agreement, stamp: dict[str, Any] | None,
-                 rep: Report, wanted: set[str]) -> None:
+                rep: Report, wanted: set[str], *, table_sha256: str | None = None,
+                note: str = "") -> None:
+    """Rules D7 and D9 against the run's crate.
+
+    D7 also checks crate and table against each other: the crate must describe this very
+    table (a ``File`` with the table's ``sha256``), so a crate from another run, or a table
+    changed after its run, does not pass.
+    """
     if crate is None:
+        why = f" ({note})" if note else ""
         if "D7" in wanted:
-            rep.abstain("D7", "--crate", "no RO-Crate supplied: licence and checksums not checked")
+            rep.abstain("D7", "--crate", "no RO-Crate supplied: licence and checksums not "
+                        f"checked{why}")
         if "D9" in wanted:
-            rep.abstain("D9", "--crate", "no RO-Crate supplied: run id not matched")
+            rep.abstain("D9", "--crate", f"no RO-Crate supplied: run id not matched{why}")
         return
     crate = Path(crate)
     try:
@@ -95,6 +118,13 @@ def check_crate(crate: str | Path | None, ag: Agreement, stamp: dict[str, Any] |
                     ok = False
         else:
             rep.info("D7", str(crate), "no BagIt manifest-sha256.txt to verify")
+        if table_sha256 is not None:
+            described = {e.get("sha256") for e in graph.values() if "File" in _types(e)}
+            if table_sha256 not in described:
+                rep.error("D7", "ro-crate-metadata.json", "the crate does not describe this "
+                          f"table (no File with sha256 {table_sha256[:16]}...): another run's "
+                          "crate, or the table changed after its run")
+                ok = False
         if ok:
             rep.ok("D7")
     if "D9" in wanted:

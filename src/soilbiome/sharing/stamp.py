@@ -66,11 +66,16 @@ class StampResult:
 
 
 def build_stamp(
-    agreement: Agreement, *, run_id: str | None, n_samples: int, now: dt.datetime
+    agreement: Agreement, *, run_id: str | None, n_samples: int, now: dt.datetime,
+    run_crate: str | None = None,
 ) -> dict[str, Any]:
-    """The stamp (predicate) for a table under ``agreement``. Contains no file hash."""
+    """The stamp (predicate) for a table under ``agreement``. Contains no file hash.
+
+    ``run_crate`` is the link to the run's RO-Crate, relative to the table (the pipeline
+    writes ``../ro-crate-metadata.json``); ``soilbiome verify`` follows it for D7/D9.
+    """
     terms = Terms.from_agreement(agreement, source=agreement.id)
-    return {
+    stamp = {
         "stamp_version": STAMP_VERSION,
         "agreement_id": agreement.id,
         "agreement_version": agreement.get("agreement.version"),
@@ -87,6 +92,9 @@ def build_stamp(
         "run_id": run_id,
         "stamped_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if run_crate:
+        stamp["run_crate"] = run_crate
+    return stamp
 
 
 def _trusted_entry(agreement: Agreement, keyid: str) -> dict[str, Any] | None:
@@ -141,6 +149,7 @@ def stamp_biom(
     key_path: str | Path | Sequence[str | Path] | None = None,
     run_id: str | None = None,
     *,
+    run_crate: str | None = None,
     output: str | Path | None = None,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
@@ -158,6 +167,9 @@ def stamp_biom(
         must be a trusted, unrevoked, unexpired key of the agreement.
     run_id : str, optional
         Pipeline run id recorded in the stamp (rule D9 matches it with the RO-Crate).
+    run_crate : str, optional
+        Path of the run's RO-Crate metadata relative to the stamped table, recorded in the
+        stamp so that ``verify`` finds the crate (rules D7, D9).
     output : str or Path, optional
         Write the stamped table here instead of replacing ``path``.
     today, now : optional
@@ -229,7 +241,8 @@ def stamp_biom(
         try:
             with h5py.File(tmp, "r+") as f:
                 ids = list(table.sample_ids)
-                stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now)
+                stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
+                                    run_crate=run_crate)
                 fill = {
                     COL_AGREEMENT: agreement.id,
                     COL_LICENSE: agreement.spdx,

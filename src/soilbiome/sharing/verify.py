@@ -11,7 +11,7 @@ from typing import Any
 from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
-from soilbiome.sharing.crate_check import check_crate
+from soilbiome.sharing.crate_check import check_crate, linked_crate
 from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.errors import SigningKeyError, StampError
 from soilbiome.sharing.findings import Finding, Report
@@ -68,7 +68,8 @@ def verify_report(
         (:func:`soilbiome.sharing.dates.date_findings`: A16, B15); keys are checked at
         signing time (D2).
     crate : path, optional
-        RO-Crate directory (or BagIt bag holding one) for D7/D9; without it they ABSTAIN.
+        RO-Crate directory (or BagIt bag holding one) for D7/D9; default: the crate the
+        stamp's ``run_crate`` links to, if it exists. Without a crate D7/D9 ABSTAIN.
     rules : sequence of str
         Subset of D rules to evaluate.
     check_dates : bool
@@ -157,7 +158,14 @@ def verify_report(
             else:
                 rep.ok("D6")
     if "D7" in wanted or "D9" in wanted:
-        check_crate(crate, ag, predicate or embedded, rep, wanted)
+        stamp = predicate or embedded
+        note = ""
+        if crate is None:
+            crate, note = linked_crate(p, stamp)
+            if crate is not None:
+                rep.info("D7", where, note)
+        table_sha = sha256_file(p) if p.is_file() else None
+        check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
     if check_dates:
         add_date_findings(rep, ag, today)
     if "D8" in wanted:
