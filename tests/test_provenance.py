@@ -126,7 +126,7 @@ def test_crate_inputs_parameters_tools_and_tasks(run16s: Path, crate: dict) -> N
     tasks = [e for e in graph.values() if e["@id"].startswith("#task-")]
     trace = next((run16s / "pipeline_info").glob("execution_trace_*.txt")).read_text()
     assert len(tasks) == len(trace.strip().splitlines()) - 1 > 10
-    assert any(t["name"].startswith("DADA2_DENOISE") for t in tasks)
+    assert any(t["name"].split(":")[-1].startswith("DADA2_DENOISE") for t in tasks)
     controls = [e for e in graph.values() if "ControlAction" in _types(e)]
     assert {c["object"]["@id"] for c in controls} == {t["@id"] for t in tasks}
 
@@ -140,3 +140,27 @@ def test_verify_decides_d7_d9_on_the_pipeline_output(run16s: Path) -> None:
     report = verify_report(table, run16s / "sharing" / "agreement.yaml")
     assert {"D7", "D9"} <= report.passed_rules(), report.to_text()
     assert not report.has_errors and not report.rules(Severity.ABSTAIN) & {"D7", "D9"}
+
+
+# ------------------------------------------------------------------------------ MultiQC, interop
+
+
+def test_multiqc_aggregates_fastp_and_read_tracking(run16s: Path) -> None:
+    html = (run16s / "multiqc" / "multiqc_report.html").read_text()
+    data = run16s / "multiqc" / "multiqc_report_data"
+    assert "fastp" in html and "DADA2 read tracking" in html
+    general = (data / "multiqc_general_stats.txt").read_text()
+    for sample in ("BAQ2420.2", "YUN3153.3"):
+        assert sample in general
+    assert (data / "multiqc_fastp.txt").is_file()
+
+
+def test_interop_files_of_a_real_run(run16s: Path) -> None:
+    taxonomy = (run16s / "qiime2" / "taxonomy.tsv").read_text().splitlines()
+    assert taxonomy[0] == "Feature ID\tTaxon\tConfidence"
+    lineage = (run16s / "taxonomy" / "lineage.tsv").read_text().splitlines()
+    assert len(taxonomy) == len(lineage)
+    assert any(line.split("\t")[1].startswith("d__Bacteria; k__; p__") for line in taxonomy)
+    fasta = (run16s / "qiime2" / "dna-sequences.fasta").read_text().splitlines()
+    assert len(fasta) == 2 * (len(taxonomy) - 1)
+    assert (run16s / "phyloseq" / "phyloseq.rds").stat().st_size > 1000

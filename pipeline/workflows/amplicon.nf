@@ -14,6 +14,8 @@ include { DIVERSITY         } from '../modules/diversity'
 include { SOFTWARE_VERSIONS } from '../modules/software_versions'
 include { REPORT            } from '../modules/report'
 include { STAMP             } from '../modules/stamp'
+include { INTEROP           } from '../modules/interop'
+include { MULTIQC           } from '../modules/multiqc'
 
 workflow AMPLICON {
     take:
@@ -46,6 +48,10 @@ workflow AMPLICON {
     DADA2_DENOISE(ch_batch)
     ch_versions = ch_versions.mix(DADA2_DENOISE.out.versions)
 
+    ch_cutadapt_logs = params.primer_fwd ? CUTADAPT.out.log.collect() : Channel.value([])
+    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2_DENOISE.out.tracking)
+    ch_versions = ch_versions.mix(MULTIQC.out.versions)
+
     def db = refdb[0]
     ch_ref = Channel.value(refdb)
     if (db.format == 'sintax') {
@@ -68,6 +74,8 @@ workflow AMPLICON {
         ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom)
+    INTEROP(ch_biom)
+    ch_versions = ch_versions.mix(INTEROP.out.versions)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
     def info = "${params.outdir}/pipeline_info"  // written by the start-up checks

@@ -307,7 +307,7 @@ def build_crate(
         "datePublished": end or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "conformsTo": [_ref(u) for u in PROFILES.values()],
         "mainEntity": _ref("workflow/main.nf"),
-        "hasPart": [_ref(e["@id"]) for e in outputs],
+        "hasPart": [_ref(e["@id"]) for e in outputs + inputs],
         "mentions": [_ref(run_id)],
     }
     if licence:

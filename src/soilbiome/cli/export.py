@@ -13,7 +13,7 @@ _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
 
 @click.group("export")
 def export() -> None:
-    """Export a stamped BIOM table for publication (GBIF)."""
+    """Export a BIOM table: GBIF (Darwin Core Archive), QIIME 2, phyloseq."""
 
 
 @export.command("gbif")
@@ -74,3 +74,26 @@ def export_gbif_command(table: Path, agreement: Path, out: Path | None, check: b
 def register(main: click.Group) -> None:
     """Add ``export`` to the ``soilbiome`` command group."""
     main.add_command(export)
+
+
+@export.command("qiime2")
+@click.argument("table", type=_existing)
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for taxonomy.tsv and dna-sequences.fasta.")
+def export_qiime2_command(table: Path, out: Path) -> None:
+    """Write TABLE's taxonomy (Feature ID, Taxon, Confidence) and ASV sequences for QIIME 2."""
+    from soilbiome.export.qiime2 import write_qiime2
+
+    for what, path in write_qiime2(table, out).items():
+        click.echo(f"{what}: {path}")
+
+
+@export.command("phyloseq")
+@click.argument("table", type=_existing)
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The .rds file to write.")
+def export_phyloseq_command(table: Path, out: Path) -> None:
+    """Write TABLE as a phyloseq object (.rds) made with R's phyloseq."""
+    from soilbiome.export.phyloseq import write_phyloseq
+
+    click.echo(f"phyloseq: {write_phyloseq(table, out)}")
