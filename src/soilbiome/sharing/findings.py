@@ -1,8 +1,12 @@
 """Findings of the steward's checker and the report that collects them.
 
 Each finding carries a rule id (``A1`` .. ``D9``), a severity, the offending field or file and a
-one-line reason. A report is printed as text for people or as JSON for machines; its exit code
-is 0 only when no finding is an ``ERROR``.
+one-line reason. A report is printed as text for people (a plain-language summary first, then
+every rule with its name and meaning, passed ones included) or as JSON for machines.
+
+Exit codes (:attr:`Report.exit_code`): 0 OK, every rule decided and none failed;
+:data:`EXIT_FAILED` (1) at least one ERROR; :data:`EXIT_UNDECIDED` (5) nothing failed but at
+least one rule could not be decided (ABSTAIN): "OK, N rules undecided", a person must look.
 """
 
 from __future__ import annotations
@@ -11,6 +15,13 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from soilbiome.sharing.rule_names import rule_meaning, rule_name
+
+#: Exit code when at least one rule failed (ERROR).
+EXIT_FAILED = 1
+#: Exit code when nothing failed but at least one rule could not be decided (ABSTAIN).
+EXIT_UNDECIDED = 5
 
 
 class Severity(StrEnum):
@@ -126,9 +137,46 @@ class Report:
         return any(f.severity == Severity.ERROR for f in self.findings)
 
     @property
+    def undecided(self) -> set[str]:
+        """Rules that could not be decided (ABSTAIN), when none failed."""
+        return self.rules(Severity.ABSTAIN) - self.rules(Severity.ERROR)
+
+    @property
     def exit_code(self) -> int:
-        """0 without ERROR findings, 1 otherwise."""
-        return 1 if self.has_errors else 0
+        """0 OK; :data:`EXIT_FAILED` with an ERROR; :data:`EXIT_UNDECIDED` with an ABSTAIN."""
+        if self.has_errors:
+            return EXIT_FAILED
+        return EXIT_UNDECIDED if self.undecided else 0
+
+    @property
+    def verdict(self) -> str:
+        """``FAIL``, ``OK, N rule(s) undecided`` or ``OK``."""
+        if self.has_errors:
+            return "FAIL"
+        n = len(self.undecided)
+        return f"OK, {n} rule{'s' if n != 1 else ''} undecided" if n else "OK"
+
+    def summary(self) -> str:
+        """The result in one or two plain sentences, for a data steward."""
+        def named(rules: set[str]) -> str:
+            return ", ".join(f"{r} ({rule_name(r)})" if rule_name(r) else r
+                             for r in sorted(rules, key=_rule_key))
+
+        checked = len(self.passed | self.rules())
+        warnings = self.rules(Severity.WARNING)
+        if self.has_errors:
+            failed = self.rules(Severity.ERROR)
+            text = (f"NOT OK: {len(failed)} of {checked} rules failed: {named(failed)}. "
+                    "The reasons are listed below.")
+        elif self.undecided:
+            text = (f"OK, {len(self.undecided)} rule(s) undecided: nothing failed, but "
+                    f"{named(self.undecided)} could not be decided with the information given; "
+                    "a person must look at them before relying on this result.")
+        else:
+            text = f"OK: all {checked} rules checked passed."
+        if warnings:
+            text += f" {len(warnings)} rule(s) gave a warning worth reading: {named(warnings)}."
+        return text
 
     def counts(self) -> dict[str, int]:
         """Number of findings per severity."""
@@ -148,6 +196,10 @@ class Report:
         return {
             "subject": self.subject,
             "ok": not self.has_errors,
+            "verdict": self.verdict,
+            "summary": self.summary(),
+            "exit_code": self.exit_code,
+            "undecided": sorted(self.undecided, key=_rule_key),
             "counts": self.counts(),
             "findings": [f.to_dict() for f in self.sorted_findings()],
             "passed": sorted(self.passed_rules(), key=_rule_key),
@@ -159,10 +211,24 @@ class Report:
         return json.dumps(self.to_dict(), indent=2)
 
     def to_text(self) -> str:
-        """Return the report as aligned text lines for a person."""
-        lines = [f"== {self.subject}"]
-        for f in self.sorted_findings():
-            lines.append(f"{f.severity.value:<8} {f.rule:<4} {f.where}: {f.reason}")
+        """The report for a person: summary first, then every rule, then the counts."""
+        lines = [f"== {self.subject}", "", f"In short: {self.summary()}", ""]
+        order = {s: i for i, s in enumerate(Severity)}
+        label = {Severity.ERROR: "FAILED", Severity.WARNING: "WARNING",
+                 Severity.ABSTAIN: "UNDECIDED", Severity.INFO: "passed"}
+        by_rule: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            by_rule.setdefault(f.rule, []).append(f)
+        for rule in sorted(self.passed | set(by_rule), key=_rule_key):
+            found = sorted(by_rule.get(rule, []), key=lambda f: order[f.severity])
+            status = label[found[0].severity] if found else "passed"
+            name, meaning = rule_name(rule), rule_meaning(rule)
+            head = f"{status:<9} {rule:<4} {name}" + (f": {meaning}" if meaning else "")
+            lines.append(head.rstrip())
+            for f in found:
+                note = "" if f.severity in (Severity.ERROR, found[0].severity) else \
+                    f"[{f.severity.value.lower()}] "
+                lines.append(f"{'':<14} {note}{f.where}: {f.reason}")
         for key, value in self.details.items():
             shown = value if isinstance(value, str) else json.dumps(value, default=str)
             lines.append(f"{key}: {shown}")
@@ -170,9 +236,8 @@ class Report:
         if passed:
             lines.append("passed:  " + " ".join(passed))
         c = self.counts()
-        verdict = "FAIL" if self.has_errors else "OK"
         lines.append(
-            f"{verdict}: {c['ERROR']} error(s), {c['WARNING']} warning(s), "
+            f"{self.verdict}: {c['ERROR']} error(s), {c['WARNING']} warning(s), "
             f"{c['ABSTAIN']} abstention(s), {c['INFO']} note(s)"
         )
         return "\n".join(lines)
