@@ -85,9 +85,12 @@ def test_stamp_verify_cli_and_private_key_never_leaks(tmp_path: Path) -> None:
                 env={"SOILBIOME_SIGNING_KEY": str(key)})
     assert stamp.returncode == 0, stamp.stderr
     verify = run("verify", table, "--agreement", agreement, "--json")
-    assert verify.returncode == 0, verify.stdout
+    # no run crate here: D7/D9 undecided -> "OK, N rules undecided", exit 5
+    assert verify.returncode == 5, verify.stdout
     report = json.loads(verify.stdout)
     assert report["ok"] is True and {"D1", "D2", "D3"} <= set(report["passed"])
+    assert {"D7", "D9"} <= set(report["undecided"]) and report["exit_code"] == 5
+    assert report["verdict"] == f"OK, {len(report['undecided'])} rules undecided"
     assert all({"rule", "severity", "where", "reason"} <= set(f) for f in report["findings"])
     outputs = [table.read_bytes(), sidecar_path(table).read_bytes(),
                (gen.stdout + gen.stderr + stamp.stdout + stamp.stderr + verify.stdout
@@ -139,7 +142,13 @@ def test_cli_check_request_exit_codes() -> None:
     assert bad.returncode == 1 and "B2" in bad.stdout
     abstain = run("check", "request", REQUESTS / "incomplete.yaml", "--agreement", CONTROLLED,
                   "--today", "2026-02-01", "--json")
-    assert abstain.returncode == 0
+    assert abstain.returncode == 5  # OK, N rules undecided: not a plain OK
+    assert json.loads(abstain.stdout)["verdict"] == "OK, 7 rules undecided"
+    text = run("check", "request", REQUESTS / "incomplete.yaml", "--agreement", CONTROLLED,
+               "--today", "2026-02-01").stdout
+    assert text.splitlines()[2].startswith("In short: OK, 7 rule(s) undecided: nothing failed")
+    assert "passed    B0   Request names this agreement: " in text  # passed rules are named
+    assert "UNDECIDED B2   Non-commercial use: " in text
     severities = {f["severity"] for f in json.loads(abstain.stdout)["findings"]}
     assert "ABSTAIN" in severities
 
