@@ -25,6 +25,7 @@ process STAMP {
     """
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
         --run-id '${workflow.runName}' --run-crate ../ro-crate-metadata.json \\
+        -o stamped/${name}
     # exit 5 = OK with rules undecided: D7/D9 wait for the run crate written at the end
     soilbiome verify stamped/${name} --agreement ${agreement} --json \\
         > ${stem}.verify.json || [ \$? -eq 5 ]

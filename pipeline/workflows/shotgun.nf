@@ -75,15 +75,19 @@ workflow SHOTGUN {
     ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
 
     ch_biom = SHOTGUN_TABLE.out.biom
+    ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {
         STAMP(ch_biom, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
         ch_biom = STAMP.out.biom
+        ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
+    def info = "${params.outdir}/pipeline_info"  // written by the start-up checks
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
-           Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml)
+           Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml,
+           file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification)
 
     emit:
     biom       = ch_biom
