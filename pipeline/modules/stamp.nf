@@ -5,8 +5,8 @@
  */
 process STAMP {
     label 'process_single'
-    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn.startsWith('stamped/') ? fn - 'stamped/' : null }
+    // no publishDir: main.nf copies the stamped table and its sidecar into --outdir last, and
+    // only when the whole run succeeded (publishOnSuccess)
 
     input:
     path biom, stageAs: 'unstamped/*'
@@ -25,6 +25,10 @@ process STAMP {
     """
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
         --run-id '${workflow.runName}' -o stamped/${name}
-    soilbiome verify stamped/${name} --agreement ${agreement} --json > ${stem}.verify.json
+    # a failed verification shows its findings in the task's error output, not only in the JSON
+    if ! soilbiome verify stamped/${name} --agreement ${agreement} --json > ${stem}.verify.json; then
+        soilbiome verify stamped/${name} --agreement ${agreement} >&2 || true
+        exit 1
+    fi
     """
 }
