@@ -9,159 +9,140 @@ include { AMPLICON } from './workflows/amplicon'
 include { COMPARE  } from './workflows/compare'
 include { SHOTGUN  } from './workflows/shotgun'
 
+// run state shared by the workflow body and onComplete (a map: closures capture it):
+// staging = set once every start-up check has passed (null: nothing may be published);
+// stamped = the stamped table in its task folder (published by publishOnSuccess, never by a task)
+def runState = [staging: null, stamped: null]
+
 // Run a soilbiome command at start-up (before any task); stop the run if it fails.
-// okCodes: exit codes that do not stop the run (5 = steward check OK with undecided rules).
-def soilbiomeOrStop(List args, String what, List okCodes = [0]) {
+def soilbiomeOrStop(List args, String what) {
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
     def out = new StringBuilder()
     def err = new StringBuilder()
     proc.waitForProcessOutput(out, err)
-    if (!(proc.exitValue() in okCodes)) {
+    if (proc.exitValue() != 0) {
         error "${what}:\n${(out.toString() + err.toString()).trim()}"
     }
     return out.toString().trim()
 }
 
-// Check every parameter against nextflow_schema.json before anything else (`soilbiome params
-// check`): unknown or misspelled ones (with the closest known name), wrong types, ranges and
-// choices stop the run here. Returns the checked parameters (params.json) in a staging folder.
+// The start-up folder of this run (work directory): start-up records wait here until the run
+// succeeded (publishOnSuccess).
+def startupStaging() {
+    return file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
+}
+
+// Check every parameter against nextflow_schema.json first (`soilbiome params check`): unknown
+// or misspelled ones (with the closest known name), wrong types, ranges and choices stop the
+// run before anything else. The checked parameters go to the staging folder (params.json).
 def checkParams() {
-    def stage = file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
+    def stage = startupStaging()
     stage.mkdirs()
     def given = file("${stage}/params.given.json")
     given.text = groovy.json.JsonOutput.toJson(params)
-    def checked = file("${stage}/params.json")
     log.info soilbiomeOrStop(['params', 'check', '--schema', "${projectDir}/nextflow_schema.json",
-                              '--params', given, '--out', checked],
+                              '--params', given, '--out', file("${stage}/params.json")],
                              'Invalid parameters; the run did not start (see --help)')
-    return checked
 }
 
-// Run `soilbiome validate` on the samplesheet before any process is submitted; a bad sheet
-// stops the run here with every problem listed (row, column, reason).
-def validateSamplesheet(String input, String outdir) {
-    if (!input) {
+// The start-up gate: the ONE place where a run is checked before any task is submitted.
+// Every check writes only into a staging folder in the work directory; --outdir is not touched
+// until all of them have passed (a refused run, or one killed here, even under -resume, leaves
+// earlier results exactly as they were). Add further start-up checks as steps inside this
+// function, before `soilbiome preflight` or as its options; never write to --outdir from here.
+def startupGate() {
+    if (!params.input) {
         error "No samplesheet: give --input samplesheet.csv (or use -profile test)"
     }
-    def normalised = file("${outdir}/pipeline_info/samplesheet.valid.csv")
-    normalised.parent.mkdirs()
-    def env = params.soil_env ? ['--env', params.soil_env as String] : []
-    log.info soilbiomeOrStop(['validate', file(input), '--out', normalised] + env,
-                             "Samplesheet ${input} is invalid")
-    return normalised
-}
-
-// Find the reference database in the database sheet and verify its sha256 before any task runs.
-def checkReference(String sheet, String name, String outdir) {
-    if (!sheet || !name) {
+    if (!params.refdb_sheet || !params.refdb) {
         error "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
     }
-    def resolved = file("${outdir}/pipeline_info/reference_database.json")
-    resolved.parent.mkdirs()
-    log.info soilbiomeOrStop(['refdb', 'check', '--sheet', file(sheet), '--name', name,
-                              '--out', resolved], 'Reference database check failed')
-    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
-    return [db, file(db.path)]
-}
-
-// Shotgun host-read removal: the host genome's entry in the database sheet, checked like the
-// reference (sha256) before any task runs; null when --host_db is not given.
-def checkHost(String sheet, String name, String outdir) {
-    if (!name) {
-        return null
+    def staging = file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
+    def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
+    def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
+                '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
+    if (params.mode == 'amplicon') {  // primers and DADA2 truncation against the read length
+        args += ['--trunc-len-f', params.dada2_trunc_len_f ?: 0,
+                 '--trunc-len-r', params.dada2_trunc_len_r ?: 0]
+        if (params.primer_fwd) { args += ['--primer-fwd', params.primer_fwd] }
+        if (params.primer_rev) { args += ['--primer-rev', params.primer_rev] }
     }
-    def resolved = file("${outdir}/pipeline_info/host_database.json")
-    log.info soilbiomeOrStop(['refdb', 'check', '--sheet', file(sheet), '--name', name,
-                              '--out', resolved], 'Host genome check failed')
-    def db = new groovy.json.JsonSlurper().parse(resolved.toFile())
-    return [db, file(db.path)]
-}
-
-// The sharing agreement every published BIOM is stamped under: it must have no ERROR finding.
-// --signing_key throwaway (test profiles) makes a key in the work folder and a copy of the
-// agreement that trusts it; the private key never goes to --outdir.
-def prepareSharing(String agreement, String key, String outdir) {
-    if (!agreement) {
+    if (params.soil_env) { args += ['--env', params.soil_env as String] }
+    if (params.mode == 'shotgun' && params.host_db) { args += ['--host-db', params.host_db] }
+    if (params.agreement) {
+        args += ['--agreement', file(params.agreement as String)]
+        if (key) { args += ['--signing-key', key] }
+    } else {
         log.warn "No --agreement given: BIOM tables are published without a licence stamp"
-        return null
     }
-    def published = file("${outdir}/sharing/agreement.yaml")
-    published.parent.mkdirs()
-    if (key == 'throwaway') {
-        def dir = file("${workflow.workDir}/soilbiome-throwaway-key")
-        dir.mkdirs()
-        def keyFile = file("${dir}/signing.key")
-        soilbiomeOrStop(['keys', 'generate', keyFile, '--force'], 'Could not make a throwaway key')
-        soilbiomeOrStop(['keys', 'trust', file(agreement), '--key', keyFile, '--out', published],
-                        'Could not trust the throwaway key')
-        key = keyFile.toString()
-    } else {
-        file(agreement).copyTo(published)
-    }
-    log.info soilbiomeOrStop(['check', 'agreement', published],
-                             "Agreement ${agreement} has ERROR findings; the run will not start",
-                             [0, 5])
-    if (!key) {
-        error "--agreement needs a signing key: --signing_key FILE or SOILBIOME_SIGNING_KEY"
-    }
-    if (!file(key).exists()) {
-        error "Signing key not found: ${key}"
-    }
-    return [published, key]
+    log.info soilbiomeOrStop(args, "Start-up checks failed")
+    def pre = new groovy.json.JsonSlurper().parse(file("${staging}/preflight.json").toFile())
+    def db = new groovy.json.JsonSlurper().parse(file(pre.reference as String).toFile())
+    def host = pre.host ? new groovy.json.JsonSlurper().parse(file(pre.host as String).toFile()) : null
+    // every check passed: only now mark the results folder as holding a run in progress
+    writeRunRecord('running')
+    return [
+        sheet  : file(pre.samplesheet as String),
+        refdb  : [db, file(db.path as String)],
+        host   : host ? [host, file(host.path as String)] : null,  // shotgun host genome
+        sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
+        staging: staging,
+    ]
 }
 
-// --help: the parameters grouped as in the schema; nothing runs.
-if (params.help) {
-    println soilbiomeOrStop(['params', 'help', '--schema', "${projectDir}/nextflow_schema.json"],
-                            'Could not print the parameters')
-    System.exit(0)
+// pipeline_info/run_record.json: status running (gate passed) -> succeeded | failed. Results of
+// a run are complete only when it says succeeded; the start-up records and the stamped table
+// are published by publishOnSuccess(), last.
+def writeRunRecord(String status) {
+    def record = file("${params.outdir}/pipeline_info/run_record.json")
+    record.parent.mkdirs()
+    def data = [
+        status     : status,
+        run_name   : workflow.runName,
+        session_id : workflow.sessionId.toString(),
+        resumed    : workflow.resume,
+        started    : workflow.start.toString(),
+        completed  : status == 'running' ? null : java.time.OffsetDateTime.now().toString(),
+        command    : workflow.commandLine,
+        error      : status == 'failed' ? (workflow.errorMessage ?: '') : null,
+        pipeline   : workflow.manifest.version,
+    ]
+    def tmp = file("${record}.tmp")
+    tmp.text = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(data)) + '\n'
+    java.nio.file.Files.move(tmp, record, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                             java.nio.file.StandardCopyOption.ATOMIC_MOVE)
 }
 
-// The comparer's key that signs the merged table of --mode compare ('throwaway': made in the task).
-def comparerKey() {
-    def key = params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')
-    return (key ?: 'throwaway') as String
-}
-
-workflow {
-    def checkedParams = checkParams()
-    if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
-        if (!params.tables) {
-            error "--mode compare needs --tables tables.csv (columns: table, agreement)"
-        }
-        checkedParams.copyTo(file("${params.outdir}/pipeline_info/params.json"))
-        COMPARE(file(params.tables, checkIfExists: true), comparerKey())
-        return
+// On success only: copy the start-up records and, last, the stamped table + sidecar from their
+// staging folders into --outdir (each file by temp name + atomic rename).
+def publishOnSuccess(staging, stampedTable) {
+    def out = file(params.outdir as String)
+    def copies = [
+        ["${staging}/params.json", "${out}/pipeline_info/params.json"],
+        ["${staging}/samplesheet.valid.csv", "${out}/pipeline_info/samplesheet.valid.csv"],
+        ["${staging}/reference_database.json", "${out}/pipeline_info/reference_database.json"],
+        ["${staging}/host_database.json", "${out}/pipeline_info/host_database.json"],
+        ["${staging}/sharing/agreement.yaml", "${out}/sharing/agreement.yaml"],
+    ]
+    if (stampedTable != null) {  // last: the table, then its signed sidecar
+        copies << [stampedTable.toString(), "${out}/biom/${stampedTable.name}"]
+        def sidecar = "${stampedTable}.sharing.dsse.json"
+        copies << [sidecar, "${out}/biom/${stampedTable.name}.sharing.dsse.json"]
     }
-    def sheet = validateSamplesheet(params.input as String, params.outdir as String)
-    def refdb = checkReference(params.refdb_sheet as String, params.refdb as String, params.outdir as String)
-    def sharing = prepareSharing(params.agreement as String,
-                                 (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String,
-                                 params.outdir as String)
-
-    checkedParams.copyTo(file("${params.outdir}/pipeline_info/params.json"))
-
-    ch_samples = Channel.fromPath(sheet)
-        .splitCsv(header: true)
-        .map { row ->
-            def meta = [id: row.sample, single_end: row.single_end == 'true', site: row.site ?: '']
-            def reads = meta.single_end ? [file(row.fastq_1)] : [file(row.fastq_1), file(row.fastq_2)]
-            [meta, reads]
-        }
-
-    if (params.mode == 'amplicon') {
-        AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
-    } else if (params.mode == 'shotgun') {
-        SHOTGUN(ch_samples, Channel.value(sheet), refdb, checkHost(params.refdb_sheet as String,
-                params.host_db as String, params.outdir as String), sharing)
-    } else {
-        error "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"
+    copies.each { src, dest ->
+        def from = file(src)
+        if (!from.exists()) { return }
+        def to = file(dest)
+        to.parent.mkdirs()
+        def tmp = file("${to.parent}/.${to.name}.tmp")
+        java.nio.file.Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
+        java.nio.file.Files.move(tmp, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                 java.nio.file.StandardCopyOption.ATOMIC_MOVE)
     }
 }
 
 // The run's provenance: a Workflow Run RO-Crate (ro-crate-metadata.json) in --outdir, written
-// once every task has finished and its outputs are published. Only for runs that passed the
-// start-up checks (params.json exists); a crate that cannot be written is a warning.
+// last, once every output is published. A crate that cannot be written is a warning.
 def writeRunCrate() {
     def info = file("${params.outdir}/pipeline_info")
     if (!file("${info}/params.json").exists()) {
@@ -191,9 +172,68 @@ def writeRunCrate() {
     }
 }
 
+// --help: the parameters grouped as in the schema; nothing runs.
+if (params.help) {
+    println soilbiomeOrStop(['params', 'help', '--schema', "${projectDir}/nextflow_schema.json"],
+                            'Could not print the parameters')
+    System.exit(0)
+}
+
+// The comparer's key that signs the merged table of --mode compare ('throwaway': made in the task).
+def comparerKey() {
+    def key = params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')
+    return (key ?: 'throwaway') as String
+}
+
+workflow {
+    checkParams()
+    if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
+        if (!params.tables) {
+            error "--mode compare needs --tables tables.csv (columns: table, agreement)"
+        }
+        COMPARE(file(params.tables, checkIfExists: true), comparerKey())
+        return
+    }
+    def gate = startupGate()
+    runState.staging = gate.staging
+    def sheet = gate.sheet
+    def refdb = gate.refdb
+    def sharing = gate.sharing
+
+    ch_samples = Channel.fromPath(sheet)
+        .splitCsv(header: true)
+        .map { row ->
+            def meta = [id: row.sample, single_end: row.single_end == 'true', site: row.site ?: '']
+            def reads = meta.single_end ? [file(row.fastq_1)] : [file(row.fastq_1), file(row.fastq_2)]
+            [meta, reads]
+        }
+
+    if (params.mode == 'amplicon') {
+        AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
+        if (sharing) {
+            AMPLICON.out.biom.subscribe { f -> runState.stamped = f }
+        }
+    } else if (params.mode == 'shotgun') {
+        SHOTGUN(ch_samples, Channel.value(sheet), refdb, gate.host, sharing)
+        if (sharing) {
+            SHOTGUN.out.biom.subscribe { f -> runState.stamped = f }
+        }
+    } else {
+        error "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"
+    }
+}
+
 workflow.onComplete {
-    writeRunCrate()
     def status = workflow.success ? 'OK' : 'FAILED'
+    if (runState.staging != null) {  // the gate passed: this run owns the results folder
+        if (workflow.success) {
+            publishOnSuccess(runState.staging, runState.stamped)
+        }
+        writeRunRecord(workflow.success ? 'succeeded' : 'failed')
+        if (workflow.success) {
+            writeRunCrate()  // last: describes every published file, run record included
+        }
+    }
     log.info "soilbiome ${status}: ${workflow.stats.succeedCount} tasks succeeded, " +
              "${workflow.stats.failedCount} failed, ${workflow.stats.cachedCount} cached; results in ${params.outdir}"
 }

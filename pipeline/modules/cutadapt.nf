@@ -23,10 +23,11 @@ process CUTADAPT {
     def fwd = params.primer_fwd
     def rev = params.primer_rev
     def rc = { String s -> s.reverse().collect { c -> ['A':'T','T':'A','G':'C','C':'G','R':'Y','Y':'R','K':'M','M':'K','S':'S','W':'W','B':'V','V':'B','D':'H','H':'D','N':'N','I':'I'][c.toUpperCase()] ?: c }.join('') }
+    def files = reads instanceof List ? reads : [reads]  // one staged file is a Path
     def args = meta.single_end ?
-        "-g ${fwd} ${rev ? "-a ${rc(rev)}" : ''} -o ${id}_1.trim.fastq.gz ${reads[0]}" :
+        "-g ${fwd} ${rev ? "-a ${rc(rev)}" : ''} -o ${id}_1.trim.fastq.gz ${files[0]}" :
         "-g ${fwd} -G ${rev} -a ${rc(rev)} -A ${rc(fwd)} --pair-filter any " +
-        "-o ${id}_1.trim.fastq.gz -p ${id}_2.trim.fastq.gz ${reads[0]} ${reads[1]}"
+        "-o ${id}_1.trim.fastq.gz -p ${id}_2.trim.fastq.gz ${files[0]} ${files[1]}"
     """
     cutadapt -j ${task.cpus} -n 2 --discard-untrimmed --minimum-length 1 \\
         --json ${id}.cutadapt.json ${args} > ${id}.cutadapt.log

@@ -19,9 +19,10 @@ process DADA2_DENOISE {
     script:
     def lines = []
     def k = 0
+    def files = reads instanceof List ? reads : [reads]  // one staged file is a Path
     ids.eachWithIndex { id, i ->
-        def r1 = reads[k++]
-        def r2 = single_end[i] ? '' : reads[k++]
+        def r1 = files[k++]
+        def r2 = single_end[i] ? '' : files[k++]
         lines << "${id}\t${r1}\t${r2}"
     }
     """

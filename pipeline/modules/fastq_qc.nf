@@ -22,7 +22,7 @@ process FASTQ_QC {
     script:
     def id = meta.id
     def pe = !meta.single_end
-    // one staged file is a Path, not a list (reads[0] would be its first path element)
+    // one staged file is a Path, not a list: reads[0] would be its first name part ('input')
     def files = reads instanceof List ? reads : [reads]
     def in_args = pe ? "-i ${files[0]} -I ${files[1]}" : "-i ${files[0]}"
     // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
@@ -31,19 +31,21 @@ process FASTQ_QC {
     // the filtered reads are an intermediate: fast gzip level (fastp's default 4 costs minutes)
     out_args += write_reads ? ' --compression 1' : ''
     """
-    # the integrity check and fastp read the same files at once; the check's verdict decides
-    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} &
-    check_pid=\$!
-
+    # the integrity check and fastp read the same files at once; the check's verdict decides:
+    # when it fails, fastp is stopped (nothing waits on a failed sibling) and its message shown
     fastp ${in_args} ${out_args} \\
         --thread ${task.cpus} \\
         --length_required ${params.fastp_min_length} \\
         --qualified_quality_phred ${params.fastp_qualified_quality} \\
         ${pe ? '--detect_adapter_for_pe' : ''} ${params.mode == 'shotgun' ? '--low_complexity_filter' : ''} \\
         --json ${id}.fastp.json --html ${id}.fastp.html \\
-        ${params.fastp_extra_args} 2> ${id}.fastp.log || fastp_rc=\$?
-    wait \$check_pid
-    [ "\${fastp_rc:-0}" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }
+        ${params.fastp_extra_args} 2> ${id}.fastp.log < /dev/null &
+    fastp_pid=\$!
+    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} || {
+        check_rc=\$?; kill \$fastp_pid 2>/dev/null || true; wait \$fastp_pid 2>/dev/null || true
+        exit "\$check_rc"; }
+    fastp_rc=0; wait \$fastp_pid || fastp_rc=\$?
+    [ "\$fastp_rc" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }
 
     # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip
     for f in *.fastp.fastq.gz; do [ ! -e "\$f" ] || [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done

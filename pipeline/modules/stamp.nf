@@ -5,8 +5,8 @@
  */
 process STAMP {
     label 'process_single'
-    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn.startsWith('stamped/') ? fn - 'stamped/' : null }
+    // no publishDir: main.nf copies the stamped table and its sidecar into --outdir last, and
+    // only when the whole run succeeded (publishOnSuccess)
 
     input:
     path biom, stageAs: 'unstamped/*'
@@ -26,8 +26,13 @@ process STAMP {
     soilbiome stamp ${biom} --agreement ${agreement} --key '${key}' \\
         --run-id '${workflow.runName}' --run-crate ../ro-crate-metadata.json \\
         -o stamped/${name}
-    # exit 5 = OK with rules undecided: D7/D9 wait for the run crate written at the end
-    soilbiome verify stamped/${name} --agreement ${agreement} --json \\
-        > ${stem}.verify.json || [ \$? -eq 5 ]
+    # exit 5 = OK with rules undecided: D7/D9 wait for the run crate written at the end.
+    # A failed verification shows its findings in the task's error output, not only in the JSON
+    rc=0
+    soilbiome verify stamped/${name} --agreement ${agreement} --json > ${stem}.verify.json || rc=\$?
+    if [ \$rc -ne 0 ] && [ \$rc -ne 5 ]; then
+        soilbiome verify stamped/${name} --agreement ${agreement} >&2 || true
+        exit 1
+    fi
     """
 }

@@ -42,9 +42,14 @@ workflow AMPLICON {
         ch_primers = Channel.value(file("${projectDir}/../assets/NO_PRIMERS"))
     }
 
+    // DADA2 starts only once every sample's reads passed FASTQ_QC's integrity check, so a
+    // corrupt or truncated file is reported by name there, never as DADA2's pair mismatch
+    ch_qc_done = FASTQ_QC.out.record.collect().map { true }
     ch_batch = ch_reads
         .toSortedList { a, b -> a[0].id <=> b[0].id }
-        .map { items -> [items.collect { it[0].id }, items.collect { it[0].single_end }, items.collect { it[1] }.flatten()] }
+        .map { items -> [items] }
+        .combine(ch_qc_done)
+        .map { items, ok -> [items.collect { it[0].id }, items.collect { it[0].single_end }, items.collect { it[1] }.flatten()] }
     DADA2_DENOISE(ch_batch)
     ch_versions = ch_versions.mix(DADA2_DENOISE.out.versions)
 
@@ -78,7 +83,7 @@ workflow AMPLICON {
     ch_versions = ch_versions.mix(INTEROP.out.versions)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
-    def info = "${params.outdir}/pipeline_info"  // written by the start-up checks
+    def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2_DENOISE.out.tracking,
            ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
            file("${info}/reference_database.json"), ch_verification)

@@ -84,7 +84,7 @@ workflow SHOTGUN {
     DIVERSITY(ch_biom)
     SOFTWARE_VERSIONS(ch_versions.collect())
 
-    def info = "${params.outdir}/pipeline_info"  // written by the start-up checks
+    def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
            Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml,
            file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification)

@@ -86,6 +86,7 @@ def run_pipeline(
     if shutil.which("nextflow", path=nextflow_env()["PATH"]) is None:
         raise ToolError("no 'nextflow' on PATH; run 'make setup' first")
     launch_dir = (launch_dir or Path.cwd()).resolve()
+    started = dt.datetime.now().timestamp()
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     run_dir = launch_dir / ".soilbiome" / "runs" / stamp
     run_dir.mkdir(parents=True)
@@ -120,10 +121,14 @@ def run_pipeline(
         raise ToolError(f"Nextflow did not start; see {run_dir}")
     done, failed, cached, total = _count(execution.process_executions)
     outdir = params.get("outdir")
-    if outdir and (run_dir / ".nextflow.log").is_file():
-        keep = Path(outdir) / "pipeline_info" / "nextflow.log"
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run_dir / ".nextflow.log", keep)
+    record = Path(outdir) / "pipeline_info" / "run_record.json" if outdir else None
+    # only a run that passed the start-up gate (it wrote a fresh run record) may touch --outdir
+    if (record is not None and record.is_file() and record.stat().st_mtime >= started
+            and (run_dir / ".nextflow.log").is_file()):
+        keep = record.parent / "nextflow.log"
+        tmp = keep.with_name(".nextflow.log.tmp")
+        shutil.copyfile(run_dir / ".nextflow.log", tmp)
+        os.replace(tmp, keep)
     return RunResult(
         return_code=int(execution.return_code or 1),
         done=done,
@@ -134,3 +139,42 @@ def run_pipeline(
         stderr=execution.stderr,
         stdout=execution.stdout,
     )
+
+
+_WORK_DIR = re.compile(r"^Work dir:\s*\n\s*(\S+)", re.MULTILINE)
+_PROCESS = re.compile(r"Error executing process > '([^']+)'")
+
+
+def nextflow_warnings(text: str) -> list[str]:
+    """Nextflow's warning lines (``WARN: ...``) in a launch's output, without duplicates."""
+    found = [line.strip() for line in text.splitlines() if line.lstrip().startswith("WARN")]
+    return list(dict.fromkeys(found))
+
+
+def failure_summary(text: str, max_lines: int = 20) -> str:
+    """What made a run fail, in the failing task's own words.
+
+    For a failed task: its name and the last lines of its ``.command.err`` (or of
+    ``.command.out`` when it wrote nothing to stderr) from the task's work folder. Otherwise
+    (start-up or script errors): the lines of Nextflow's ``ERROR ~`` block.
+    """
+    process = _PROCESS.search(text)
+    work = _WORK_DIR.search(text)
+    if work:
+        folder = Path(work.group(1))
+        for name in (".command.err", ".command.out"):
+            path = folder / name
+            try:
+                lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+            except OSError:
+                continue
+            if lines:
+                head = f"task {process.group(1) if process else '?'} failed ({folder}):"
+                return "\n".join([head, *("  " + ln for ln in lines[-max_lines:])])
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("ERROR ~"):
+            block = [ln for ln in lines[i:i + max_lines] if ln.strip()]
+            block[0] = block[0].removeprefix("ERROR ~").strip()
+            return "\n".join(block)
+    return "\n".join(lines[-max_lines:])

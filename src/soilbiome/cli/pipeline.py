@@ -56,6 +56,42 @@ def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> 
     click.echo(f"{sample}: {stats.reads} reads{' (pairs)' if stats.paired else ''}")
 
 
+@click.command("preflight")
+@click.option("--input", "input_", type=_path, required=True, help="Samplesheet CSV.")
+@click.option("--staging", type=_path, required=True,
+              help="Folder for the checked copies (the pipeline uses its work directory).")
+@click.option("--refdb-sheet", type=_path, default=None, help="Database sheet CSV.")
+@click.option("--refdb", default=None, help="Database name in the sheet.")
+@click.option("--agreement", type=_path, default=None, help="Sharing agreement YAML.")
+@click.option("--signing-key", default=None,
+              help="Ed25519 private key, or 'throwaway' (made in the staging folder).")
+@click.option("--primer-fwd", default=None)
+@click.option("--primer-rev", default=None)
+@click.option("--trunc-len-f", type=int, default=0, show_default=True)
+@click.option("--trunc-len-r", type=int, default=0, show_default=True)
+@click.option("--env", default=None, metavar="VAR[,VAR...]",
+              help="Soil variables for 'diversity --env' (numeric sheet columns).")
+@click.option("--host-db", default=None, help="Shotgun host genome name in the database sheet.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Reference date of the agreement checks (default: today).")
+def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str | None,  # noqa: PLR0913
+              agreement: Path | None, signing_key: str | None, primer_fwd: str | None,
+              primer_rev: str | None, trunc_len_f: int, trunc_len_r: int, env: str | None,
+              host_db: str | None, today) -> None:  # noqa: ANN001
+    """Every start-up check of a run, writing only into --staging (never the results)."""
+    from soilbiome.preflight import run_preflight
+
+    result = run_preflight(
+        input_, staging, refdb_sheet=refdb_sheet, refdb=refdb, agreement=agreement,
+        signing_key=signing_key, primer_fwd=primer_fwd or None, primer_rev=primer_rev or None,
+        trunc_len_f=trunc_len_f, trunc_len_r=trunc_len_r, env=env, host_db=host_db,
+        today=today.date() if today else None,
+    )
+    click.echo(f"start-up checks passed: {result.samples} samples"
+               + (", reference verified" if result.reference else "")
+               + (", agreement covers every sample" if result.agreement else ""))
+
+
 @click.command("qc-record")
 @click.option("--check", "check_json", type=_path, required=True, help="fastq-check JSON.")
 @click.option("--fastp", "fastp_json", type=_path, required=True, help="fastp JSON report.")
@@ -97,7 +133,7 @@ def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bo
 
     Further pipeline parameters go after the options as --name value pairs.
     """
-    from soilbiome.runner import run_pipeline
+    from soilbiome.runner import failure_summary, nextflow_warnings, run_pipeline
 
     params: dict[str, str] = {"outdir": str(outdir.resolve())}
     if input_:
@@ -106,9 +142,11 @@ def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bo
     profile_list = [p for item in profiles for p in item.split(",") if p]
     result = run_pipeline(params, profile_list, resume=resume,
                           configs=[str(c.resolve()) for c in configs])
+    text = result.stdout + "\n" + result.stderr
+    for warning in nextflow_warnings(text):
+        click.echo(f"[soilbiome] Nextflow {warning}", err=True)
     if result.return_code != 0:
-        tail = "\n".join((result.stdout + "\n" + result.stderr).strip().splitlines()[-25:])
-        click.echo(tail, err=True)
+        click.echo(failure_summary(text), err=True)
         raise ToolError(
             f"pipeline failed (Nextflow exit {result.return_code}; {result.failed} task(s) "
             f"failed); log: {result.log}"
@@ -189,7 +227,7 @@ def _parse_extra(extra: tuple[str, ...]) -> dict[str, str]:
 
 def register(main: click.Group) -> None:
     """Add the pipeline-stage commands to the ``soilbiome`` group."""
-    for command in (validate, fastq_check, qc_record, qc_summary, collect_versions, refdb,
-                    primer_summary, run):
+    for command in (validate, preflight, fastq_check, qc_record, qc_summary, collect_versions,
+                    refdb, primer_summary, run):
         main.add_command(command)
 

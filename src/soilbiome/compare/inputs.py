@@ -11,8 +11,10 @@ For each input:
   the stamp is verified against it (D2 trusted signature, D5 agreement, D6 samples covered).
   An input without a matching agreement, or failing these, is *unverified*: refused, unless
   ``--allow-unverified`` lets it in (and then every output says so);
-* the dates of its terms are enforced at ``--today``: an expired or not-yet-valid agreement, an
-  embargo or a publication moratorium that is not over refuses the input.
+* the dates of its terms are enforced at ``--today`` with the shared check
+  (:func:`soilbiome.sharing.dates.add_date_findings`, as ``verify`` and ``check merge``): an
+  expired or not-yet-valid agreement (A16) or an embargo that is not over (B15) refuses the
+  input; a publication moratorium is reported (INFO), it restricts publishing, not use.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
+from soilbiome.sharing.agreement import Agreement, load_agreement
+from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.findings import Report, Severity
 from soilbiome.sharing.integrity import INTEGRITY_RULES, check_integrity
 from soilbiome.sharing.merge import Terms
@@ -31,6 +34,8 @@ from soilbiome.sharing.verify import verify_report
 
 #: Rules checked against the agreement (besides the integrity rules).
 AGREEMENT_RULES = ("D2", "D5", "D6")
+#: Rules of the shared date check (:mod:`soilbiome.sharing.dates`).
+DATE_RULES = ("A16", "B15")
 
 
 @dataclass
@@ -102,34 +107,6 @@ def _labels(paths: Sequence[Path]) -> list[str]:
     return out
 
 
-def date_findings(terms: Terms, agreement: Agreement | None, today: dt.date, where: str,
-                  rep: Report) -> bool:
-    """Refuse an input whose agreement is not in force, or whose embargo or moratorium runs.
-
-    Returns
-    -------
-    bool
-        Whether every date allows the comparison on ``today``.
-    """
-    ok = True
-    start = parse_date(agreement.get("agreement.valid_from")) if agreement else None
-    until = parse_date(terms.valid_until)
-    if start and today < start:
-        rep.error("DATE", where, f"agreement not in force before {start} (today {today})")
-        ok = False
-    if until and today > until:
-        rep.error("DATE", where, f"agreement expired on {until} (today {today})")
-        ok = False
-    for name, label in (("embargo_until", "embargo"), ("moratorium_until", "moratorium")):
-        day = parse_date(getattr(terms, name))
-        if day and today < day:
-            rep.error("DATE", where, f"{label} until {day} is not over (today {today})")
-            ok = False
-    if ok:
-        rep.ok("DATE")
-    return ok
-
-
 def check_inputs(
     paths: Sequence[str | Path],
     agreements: Sequence[str | Path | Agreement] = (),
@@ -182,8 +159,9 @@ def check_inputs(
                     "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
                 }, source=p.name)
         dates_ok = True
-        if terms is not None:
-            dates_ok = date_findings(terms, ag, today, p.name, rep)
+        if terms is not None:  # the one shared date check (verify and check merge use it too)
+            dates_ok = add_date_findings(rep, ag if ag is not None else terms, today,
+                                         where=p.name)
         institution = label
         if ag is not None and ag.provider:
             institution = str(ag.provider.get("id") or label)
@@ -207,7 +185,7 @@ def refusals(checks: Sequence[InputCheck], allow_unverified: bool) -> list[str]:
             continue
         errors = [f for f in c.report.sorted_findings() if f.severity == Severity.ERROR]
         if c.status == "unverified":
-            errors = [f for f in errors if f.rule not in INTEGRITY_RULES and f.rule != "DATE"]
+            errors = [f for f in errors if f.rule not in INTEGRITY_RULES + DATE_RULES]
         for f in errors:
             lines.append(f"{c.path}: {f.rule}: {f.reason}")
         if c.status == "unverified":

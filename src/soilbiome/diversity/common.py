@@ -121,17 +121,6 @@ def is_integer_table(counts: pd.DataFrame) -> bool:
     return bool(np.all(values == np.round(values)))
 
 
-def _as_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(counts, pd.DataFrame):
-        raise TypeError("counts must be a samples x features pandas DataFrame")
-    if counts.index.has_duplicates:
-        raise DiversityError("duplicate sample IDs in the count table")
-    values = counts.to_numpy(dtype=np.float64)
-    if values.size and (not np.isfinite(values).all() or (values < 0).any()):
-        raise DiversityError("counts must be finite and non-negative")
-    return pd.DataFrame(values, index=counts.index.astype(str), columns=counts.columns.astype(str))
-
-
 @dataclass(frozen=True)
 class SparseCounts:
     """Samples x features values as the engine uses them: CSR, float64, canonical.

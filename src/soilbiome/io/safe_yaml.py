@@ -25,6 +25,7 @@ import yaml
 from yaml import events
 
 from soilbiome.errors import InputError
+from soilbiome.io.textfile import read_bounded
 
 #: Largest YAML file accepted (bytes).
 MAX_BYTES = 1 << 20
@@ -150,8 +151,7 @@ def load_yaml(
     p = Path(path)
     where = str(p)
     try:
-        with p.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        raw = read_bounded(p, max_bytes)
     except IsADirectoryError:
         raise YamlError(f"{what} is a folder, not a file", location=where) from None
     except OSError as exc:

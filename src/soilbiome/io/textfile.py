@@ -8,6 +8,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
+def read_bounded(path: Path, max_bytes: int, chunk: int = 1 << 16) -> bytes:
+    """The file's bytes, or its first ``max_bytes + 1`` when it is larger (memory stays
+    proportional to what is there, never to the bound)."""
+    parts: list[bytes] = []
+    total = 0
+    with Path(path).open("rb") as handle:
+        while total <= max_bytes:
+            part = handle.read(min(chunk, max_bytes + 1 - total))
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+    return b"".join(parts)
+
+
 @contextlib.contextmanager
 def read_csv_text(
     path: Path, error: Callable[[str, list[str]], Exception], max_bytes: int = 256 << 20
@@ -17,8 +32,7 @@ def read_csv_text(
     ``error(path, [problem])`` is raised naming the line of the first undecodable byte.
     """
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        raw = read_bounded(path, max_bytes)
     except OSError as exc:
         raise error(str(path), [f"cannot read file: {exc.strerror or exc}"]) from None
     if len(raw) > max_bytes:

@@ -1,0 +1,157 @@
+"""Classes 1, 4, 5 and 6 against the real pipeline: one start-up gate, earlier results never
+damaged, decide at start what can be decided at start, single-end end to end, a failing task's
+own message shown by ``soilbiome run``.
+
+A results folder from a finished ``-profile test`` run (the session fixture) is re-run into
+with bad inputs: every refusal happens before any task, names the file/row/field, and leaves
+every earlier file byte-identical (Nextflow's own new, timestamped execution records in
+``pipeline_info/`` are the only files that may appear).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ATACAMA_SHEET, MAIN, ROOT, read_sheet, run_nextflow, trace_rows, write_sheet
+
+from .conftest import snapshot
+
+pytestmark = pytest.mark.nextflow
+NEXTFLOW_OWN = re.compile(r"^pipeline_info/execution_(trace|timeline|report)_.*")
+
+
+def _earlier_files_unchanged(before: dict[str, str], after: dict[str, str]) -> None:
+    changed = {k for k in before if after.get(k) != before[k]}
+    added = {k for k in after if k not in before and not NEXTFLOW_OWN.match(k)}
+    assert not changed and not added, f"changed: {sorted(changed)}; added: {sorted(added)}"
+
+
+def _absolute_rows() -> tuple[list[str], list[dict]]:
+    header, rows = read_sheet(ATACAMA_SHEET)
+    for row in rows:
+        for col in ("fastq_1", "fastq_2"):
+            row[col] = str((ATACAMA_SHEET.parent / row[col]).resolve())
+    return header, rows
+
+
+def test_finished_run_is_marked_and_verifies(test_profile_run) -> None:
+    outdir, proc = test_profile_run
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    record = json.loads((outdir / "pipeline_info" / "run_record.json").read_text())
+    assert record["status"] == "succeeded" and record["error"] is None
+    for name in ("samplesheet.valid.csv", "reference_database.json"):
+        assert (outdir / "pipeline_info" / name).is_file()
+    verify = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "verify", outdir / "biom" / "asv_table.biom",
+         "--agreement", outdir / "sharing" / "agreement.yaml"], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout
+
+
+def test_refused_reruns_leave_earlier_results_untouched(test_profile_run, tmp_path: Path) -> None:
+    outdir, proc = test_profile_run
+    assert proc.returncode == 0
+    before = snapshot(outdir)
+    # one re-run, four start-up problems: every one named, none of them reaches a task
+    header, rows = _absolute_rows()
+    plain = tmp_path / "cut_R1.fastq"
+    with gzip.open(rows[2]["fastq_1"], "rb") as handle:
+        data = handle.read()
+    plain.write_bytes(data[: len(data) // 2 + 7])  # ends inside a record
+    rows[2]["fastq_1"], rows[2]["fastq_2"] = str(plain), ""
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
+    source = ROOT / "assets" / "refdb" / "test_refdb.csv"
+    db_header, db_rows = read_sheet(source)
+    for row in db_rows:
+        row["path"] = str((source.parent / row["path"]).resolve())
+        row["sha256"] = "0" * 64  # the file on disk is not the one the sheet promises
+    refdb = write_sheet(tmp_path / "refdb.csv", db_header, db_rows)
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    run = run_nextflow(
+        "run", str(MAIN), "-profile", "test", "--outdir", str(outdir), "--input", str(sheet),
+        "--refdb_sheet", str(refdb), "--dada2_trunc_len_f", "400",
+        "--agreement", str(ROOT / "sharing_agreements" / "examples" / "controlled-pilot-dsa.yaml"),
+        cwd=launch)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "Start-up checks failed" in out and "nothing was written to the results" in out
+    assert "column 'sha256': checksum mismatch" in out
+    assert "covers none of its 11 sample(s)" in out
+    assert "--dada2_trunc_len_f 400 exceeds the read length" in out and "line 2" in out
+    assert f"line 4, sample '{rows[2]['sample']}', column 'fastq_1'" in out
+    assert "ends inside a record" in out
+    assert "Submitted process" not in out
+    _earlier_files_unchanged(before, snapshot(outdir))
+
+
+def test_expired_agreement_with_resume_is_refused_at_start(test_profile_run,
+                                                          tmp_path: Path) -> None:
+    import yaml
+
+    outdir, proc = test_profile_run
+    before = snapshot(outdir)
+    data = yaml.safe_load((ROOT / "sharing_agreements" / "examples" / "open-cc-by.yaml")
+                          .read_text())
+    data["agreement"]["valid_from"], data["agreement"]["valid_until"] = "2020-01-01", "2021-01-01"
+    expired = tmp_path / "expired.yaml"
+    expired.write_text(yaml.safe_dump(data, sort_keys=False))
+    launch = outdir.parent  # the finished run's launch folder: -resume has a cache to use
+    run = run_nextflow("run", str(MAIN), "-profile", "test", "--outdir", str(outdir),
+                       "--agreement", str(expired), "-resume", cwd=launch)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "A16" in out and "expired on 2021-01-01" in out, out[-3000:]
+    _earlier_files_unchanged(before, snapshot(outdir))
+
+
+def test_single_end_runs_end_to_end_and_a_failing_task_is_named(tmp_path: Path) -> None:
+    header, rows = _absolute_rows()
+    rows = rows[:4]
+    for row in rows:
+        row["fastq_2"] = ""  # forward reads only
+    broken = tmp_path / "broken_R1.fastq.gz"
+    raw = Path(rows[0]["fastq_1"]).read_bytes()
+    broken.write_bytes(raw[: len(raw) // 2])  # a gzip stream cut short
+    sheet = write_sheet(tmp_path / "se.csv", header, rows)
+    outdir = tmp_path / "results"
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    run = run_nextflow("run", str(MAIN), "-profile", "test", "--input", str(sheet),
+                       "--outdir", str(outdir), "--dada2_trunc_len_r", "0", cwd=launch,
+                       timeout=1500)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    record = json.loads((outdir / "pipeline_info" / "run_record.json").read_text())
+    assert record["status"] == "succeeded"
+    assert (outdir / "biom" / "asv_table.biom").is_file()
+    assert {r["name"].split(" ")[0] for r in trace_rows(outdir)} >= {
+        "AMPLICON:FASTQ_QC", "AMPLICON:DADA2_DENOISE", "AMPLICON:STAMP"}
+
+    # the same batch with one truncated gzip: FASTQ_QC names it, DADA2 never starts, the
+    # failed run's record says so and the earlier stamped table is not replaced
+    before = snapshot(outdir)
+    rows[1]["fastq_1"] = str(broken)
+    sheet = write_sheet(tmp_path / "se_broken.csv", header, rows)
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "run", "--profile", "test", "--input", str(sheet),
+         "--outdir", str(outdir), "--dada2_trunc_len_r", "0"],
+        cwd=launch, capture_output=True, text=True, timeout=1500)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out[-4000:]
+    assert "FASTQ_QC" in out and "corrupt or truncated gzip stream" in out, out[-4000:]
+    assert str(broken) in out
+    record = json.loads((outdir / "pipeline_info" / "run_record.json").read_text())
+    assert record["status"] == "failed"
+    after = snapshot(outdir)
+    for name in ("biom/asv_table.biom", "biom/asv_table.biom.sharing.dsse.json",
+                 "sharing/agreement.yaml"):
+        assert after[name] == before[name], name
+    assert "DADA2_DENOISE" not in {r["name"].split(" ")[0].split(":")[-1]
+                                   for r in trace_rows(outdir)}
+    shutil.rmtree(launch / "work", ignore_errors=True)
