@@ -1,0 +1,68 @@
+"""The shotgun table step on a real Kraken2 report of the demo reads (no Nextflow)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+
+import pytest
+
+from conftest import ROOT, TESTDATA
+from soilbiome.errors import InputError
+from soilbiome.io.biom import validate_biom
+from soilbiome.io.biom_reader import read_table
+from soilbiome.io.profiles import read_profile
+from soilbiome.shotgun.run import build_shotgun_table
+from soilbiome.shotgun.table import integer_counts
+
+DB = ROOT / ".runtime" / "kraken2_demo"
+DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
+SHEET = ROOT / "assets" / "samplesheets" / "shotgun_demo.csv"
+
+pytestmark = pytest.mark.skipif(not (DB / "hash.k2d").is_file(),
+                                reason="the Kraken2 demo database is built by `make setup`")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("k2") / "humann_demo.kraken2.report.txt"
+    subprocess.run(["kraken2", "--db", str(DB), "--threads", "1", "--report", str(out),
+                    "--output", "/dev/null", str(DEMO)], check=True, capture_output=True)
+    return out
+
+
+def test_table_from_a_real_report(report, tmp_path):
+    out = tmp_path / "taxon_table.biom"
+    res = build_shotgun_table([report], DB, SHEET, out,
+                              distribution=DB / "database100mers.kmer_distrib",
+                              reference="demo", abundance_dir=tmp_path / "ab",
+                              summary_tsv=tmp_path / "summary.tsv")
+    assert validate_biom(out) == []
+    table = read_table(out)
+    values = dict(zip(table.feature_ids, table.counts.toarray()[0], strict=True))
+    assert table.sample_totals()[0] == 21000                     # every read, none dropped
+    dorei, vulgatus = values["ncbi:357276"], values["ncbi:821"]
+    assert dorei / (dorei + vulgatus) == pytest.approx(10848 / 20000, abs=0.02)
+    assert values["unclassified"] >= 1000
+    row = res.summary[0]
+    assert row["reads_classified"] + row["reads_unclassified"] == 21000
+    assert row["reads_reestimated"] > 0 and row["reads_kept_at_higher_rank"] == 0
+    with (tmp_path / "summary.tsv").open() as handle:
+        assert next(csv.DictReader(handle, delimiter="\t"))["sample"] == "humann_demo"
+    # the Bracken-format file is valid Bracken output for `soilbiome import`
+    bracken = read_profile("bracken", tmp_path / "ab" / "humann_demo.bracken.tsv")
+    assert bracken.values["357276"] == dorei and bracken.values["821"] == vulgatus
+
+
+def test_reports_and_samplesheet_must_name_the_same_samples(report, tmp_path):
+    other = tmp_path / "other.kraken2.report.txt"
+    other.write_bytes(report.read_bytes())
+    with pytest.raises(InputError, match="only in the profiles: other"):
+        build_shotgun_table([report, other], DB, SHEET, tmp_path / "t.biom", reference="demo")
+    assert not (tmp_path / "t.biom").exists()
+
+
+def test_integer_counts_keep_the_total():
+    rounded = integer_counts({"a": 8914.45, "b": 7880.55, "c": 0.0})
+    assert rounded == {"a": 8914, "b": 7881, "c": 0}
+    assert sum(integer_counts({str(i): 1 / 3 for i in range(9)}).values()) == 3
