@@ -294,7 +294,8 @@ def nextflow(*args: str, cwd: Path, env: dict | None = None,
 # Published files that legitimately differ between two runs of the same inputs: Nextflow's
 # timestamped run reports, HTML reports (fastp and ours embed dates and durations), logs.
 VOLATILE_NAME = re.compile(
-    r"(^|/)(execution_(trace|timeline|report)_.*|pipeline_dag_.*|nextflow\.log|.*\.html?)$")
+    r"(^|/)(execution_(trace|timeline|report)_.*|pipeline_dag_.*|nextflow\.log|run_record\.json"
+    r"|.*\.html?)$")
 # Keys holding run times, run names, absolute run paths or per-run key material inside JSON /
 # YAML outputs (the test profiles sign with a throwaway key made for each run).
 VOLATILE_KEY = re.compile(
