@@ -97,15 +97,15 @@ def writeRunRecord(String status) {
     def record = file("${params.outdir}/pipeline_info/run_record.json")
     record.parent.mkdirs()
     def data = [
-        status     : status,
-        run_name   : workflow.runName,
-        session_id : workflow.sessionId.toString(),
-        resumed    : workflow.resume,
-        started    : workflow.start.toString(),
-        completed  : status == 'running' ? null : java.time.OffsetDateTime.now().toString(),
-        command    : workflow.commandLine,
-        error      : status == 'failed' ? (workflow.errorMessage ?: '') : null,
-        pipeline   : workflow.manifest.version,
+        status      : status,
+        run_name    : workflow.runName,
+        session_id  : workflow.sessionId.toString(),
+        resume      : workflow.resume,
+        start       : workflow.start.toString(),
+        complete    : status == 'running' ? null : java.time.OffsetDateTime.now().toString(),
+        command_line: workflow.commandLine,
+        error       : status == 'failed' ? (workflow.errorMessage ?: '') : null,
+        pipeline    : workflow.manifest.version,
     ]
     def tmp = file("${record}.tmp")
     tmp.text = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(data)) + '\n'

@@ -295,8 +295,8 @@ def nextflow(*args: str, cwd: Path, env: dict | None = None,
 # timestamped run reports, HTML reports (fastp and ours embed dates and durations), logs.
 # (the run crate records run names, task hashes and times; MultiQC's data records its run)
 VOLATILE_NAME = re.compile(
-    r"(^|/)(execution_(trace|timeline|report)_.*|pipeline_dag_.*|nextflow\.log|.*\.html?"
-    r"|ro-crate-metadata\.json|multiqc_report_data/.*)$")
+    r"(^|/)(execution_(trace|timeline|report)_.*|pipeline_dag_.*|nextflow\.log|run_record\.json"
+    r"|.*\.html?|ro-crate-metadata\.json|multiqc_report_data/.*)$")
 # Keys holding run times, run names, absolute run paths or per-run key material inside JSON /
 # YAML outputs (the test profiles sign with a throwaway key made for each run).
 VOLATILE_KEY = re.compile(

@@ -73,7 +73,9 @@ def test_bad_samplesheet_stops_before_any_task(tmp_path, atacama_rows, damage):
                     "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode != 0
     assert expect in proc.stdout + proc.stderr
-    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+    # no task folder: only the start-up gate's staging folder may exist in work/
+    work = tmp_path / "work"
+    assert not work.exists() or {p.name for p in work.iterdir()} <= {"soilbiome-startup"}
     assert not (outdir / "qc").exists()
     assert trace_rows(outdir) == []
 

@@ -24,7 +24,7 @@ from .conftest import EXAMPLES, ROOT, make_biom
 
 #: Peak Python allocation a reader may make on one of these small inputs.
 MEMORY_BOUND = 64 << 20
-SETTINGS = settings(max_examples=60, deadline=5000, derandomize=True,
+SETTINGS = settings(max_examples=60, deadline=5000, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 SHEET = (ROOT / "assets" / "samplesheets" / "atacama_16s.csv").read_bytes()
@@ -76,21 +76,18 @@ def test_readers_on_arbitrary_bytes(tmp_path_factory, data: bytes) -> None:
 
 @SETTINGS
 @given(edits=EDITS)
-def test_mutated_sheets(edits) -> None:  # noqa: ANN001
-    sheet_dir = ROOT / "assets" / "samplesheets"
-    path = sheet_dir / f".hypothesis-{id(edits)}.csv"
-    path.write_bytes(_mutate(SHEET, edits))
-    try:
-        _only_clean_errors(_sheet_reader, path)
-    finally:
-        path.unlink()
-    refdb_dir = ROOT / "assets" / "refdb"
-    path = refdb_dir / f".hypothesis-{id(edits)}.csv"
+def test_mutated_sheets(tmp_path_factory, edits) -> None:  # noqa: ANN001
+    folder = tmp_path_factory.mktemp("sheets")
+    # read paths made absolute, so that a mutated sheet still reaches the real read files
+    base = ROOT / "assets" / "samplesheets"
+    text = SHEET.replace(b"../../../shared/", str((base / "../../../shared").resolve()).encode()
+                         + b"/")
+    path = folder / "sheet.csv"
+    path.write_bytes(_mutate(text, edits))
+    _only_clean_errors(_sheet_reader, path)
+    path = folder / "refdb.csv"
     path.write_bytes(_mutate(REFDB, edits))
-    try:
-        _only_clean_errors(lambda p: load_refdb(p, "ten16s_sintax", verify=False), path)
-    finally:
-        path.unlink()
+    _only_clean_errors(lambda p: load_refdb(p, "ten16s_sintax", verify=False), path)
 
 
 @SETTINGS
