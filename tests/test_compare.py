@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import h5py
@@ -22,11 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 OPEN = ROOT / "sharing_agreements" / "examples" / "open-cc-by.yaml"
 TODAY = "2025-06-15"
 NOW = dt.datetime(2025, 6, 15, 12, 0, tzinfo=dt.UTC)
+MOR_LICENCE = "LicenseRef-atacama-dsa"  # an open licence cannot carry a moratorium (A5)
+MORATORIUM = "2025-12-31"  # publication moratorium of input 'mor' (after TODAY)
 SITES = {"BAQ": "24.10 S 69.87 W", "YUN": "24.09 S 69.97 W", "PAP": "25.20 S 70.10 W"}
 
 
-def _agreement(tmp: Path, name: str, party: str, samples: list[str], key, licence: str) -> Path:
+def _agreement(tmp: Path, name: str, party: str, samples: list[str], key, licence: str,
+               moratorium: str | None = None) -> Path:
     text = OPEN.read_text()
+    if moratorium:
+        gru = '- {id: "DUO:0000042", label: "general research use", version: "2021-02-23"}'
+        text = text.replace(gru, gru + '\n    - {id: "DUO:0000024", label: "publication '
+                            f'moratorium", version: "2021-02-23", until: "{moratorium}"}}')
+        text = text.replace("insdc_deposit: full", "insdc_deposit: metadata_only")
     text = text.replace("provider-cl", party)
     text = text.replace("6b1d2c4e-5a7f-4c1e-9d3b-2f8a0e6c1a01",
                         f"6b1d2c4e-5a7f-4c1e-9d3b-2f8a0e6c1a{abs(hash(name)) % 100:02d}")
@@ -43,10 +52,18 @@ def _agreement(tmp: Path, name: str, party: str, samples: list[str], key, licenc
                                 valid_from="2025-01-01", valid_until="2027-12-31")
 
 
+def soil_values(sample: str) -> dict[str, float]:
+    """Soil measurements typed as ``soilbiome`` stores them (float64, canonical units, NaN)."""
+    digits = sum(int(c) for c in sample if c.isdigit())
+    ph = 6.0 + 0.1 * (digits % 25)
+    carb = math.nan if sample == "YUN1242.1" else 0.5 + 0.3 * (digits % 7)
+    return {"ph": ph, "tot_org_carb": carb}
+
+
 def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str]) -> Path:
     md = {s: {"site": "control" if s == "BLANK" else s[:3],
               "lat_lon": SITES.get(s[:3], "24.10 S 69.87 W"),
-              "provider_country": "CL"} for s in counts.index}
+              "provider_country": "CL", **soil_values(s)} for s in counts.index}
     tax = {f: ["k__Bacteria", f"p__Phylum{i % 4}", "c__C", "o__O", "f__F", f"g__Genus{i % 9}", ""]
            for i, f in enumerate(counts.columns)}
     path = write_biom(counts, tmp / f"{name}.biom", taxonomy=tax, sample_md=md, sequences=seqs)
@@ -54,6 +71,7 @@ def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str]) -> 
         f.attrs["soilbiome:marker"] = "16S"
         f.attrs["soilbiome:region"] = "V4"
         f.attrs["soilbiome:value-kind"] = "counts"
+        f.attrs["soilbiome:sample-units"] = json.dumps({"ph": "", "tot_org_carb": "g/kg"})
     return path
 
 
@@ -66,11 +84,14 @@ def institutions(tmp_path_factory: pytest.TempPathFactory) -> dict:
     a_samples = [s for s in counts.index if s.startswith("BAQ")] + ["BLANK"]
     b_samples = [s for s in counts.index if not s.startswith("BAQ")]  # YUN, PAP and BLANK
     out = {"tmp": tmp, "key": key, "comparer": comparer.private_key_path}
-    for name, samples, party, lic in (("a", a_samples, "provider-a", "CC-BY-4.0"),
-                                      ("b", b_samples, "provider-b", "CC-BY-4.0"),
-                                      ("sa", a_samples, "provider-sa", "CC-BY-SA-4.0"),
-                                      ("odbl", b_samples, "provider-odbl", "ODbL-1.0")):
-        ag = _agreement(tmp, name, party, samples, key, lic)
+    for name, samples, party, lic, mor in (
+            ("a", a_samples, "provider-a", "CC-BY-4.0", None),
+            ("b", b_samples, "provider-b", "CC-BY-4.0", None),
+            ("sa", a_samples, "provider-sa", "CC-BY-SA-4.0", None),
+            ("odbl", b_samples, "provider-odbl", "ODbL-1.0", None),
+            ("mor", b_samples, "provider-mor", MOR_LICENCE, MORATORIUM),
+            ("morfar", b_samples, "provider-morfar", MOR_LICENCE, "2099-12-31")):
+        ag = _agreement(tmp, name, party, samples, key, lic, mor)
         sub = counts.loc[samples]
         sub = sub.loc[:, sub.sum(axis=0) > 0]
         table = _table(tmp, name, sub, {f: seqs[f] for f in sub.columns})
@@ -226,3 +247,90 @@ def test_harmonise_refuses_mixing_and_collapses_regions() -> None:
     same = harmonise([a, _ft(["z"], ["q"], [[2]], marker="16S", region="V4", seqs=["ACGT"])],
                      ["a", "b"], ["A", "B"])
     assert same.feature_mode == "asv-sequence" and len(same.feature_ids) == 2  # ACGT shared
+
+
+def test_moratorium_not_over_refuses_compare_and_check_merge(institutions: dict,
+                                                             tmp_path: Path) -> None:
+    """A publication moratorium forbids merging into an output shared onward until it ends."""
+    (a, ag_a), (mor, ag_mor) = institutions["a"], institutions["mor"]
+    comparer = str(institutions["comparer"])
+    agreements = ["--agreement", str(ag_a), "--agreement", str(ag_mor)]
+    out = tmp_path / "refused"
+    res = _run([str(a), str(mor), *agreements, "--out", str(out), "--key", comparer])
+    assert res.exit_code == 1, res.output
+    assert "mor.biom" in res.output and "C11" in res.output
+    assert f"moratorium (DUO:0000024) until {MORATORIUM} (today {TODAY})" in res.output
+    assert not out.exists()
+    for extra in (agreements, []):  # check merge: with and without --agreement
+        res = CliRunner().invoke(main, ["check", "merge", str(a), str(mor), *extra,
+                                        "--today", TODAY])
+        assert res.exit_code == 1, res.output
+        assert "C11" in res.output and f"until {MORATORIUM}" in res.output
+    # verify only reports it: the table may be used, not published, before then
+    res = CliRunner().invoke(main, ["verify", str(mor), "--agreement", str(ag_mor),
+                                    "--today", TODAY])
+    assert res.exit_code == 0 and "C11" in res.output, res.output
+    # the day after the moratorium: merged, and the combined terms keep its date
+    after = "2026-01-01"
+    out = tmp_path / "after"
+    res = CliRunner().invoke(main, [
+        "compare", str(a), str(mor), *agreements, "--out", str(out), "--key", comparer,
+        "--today", after, "--permutations", "9", "--collapse"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "compare.json").read_text())["terms"]["moratorium_until"] == \
+        MORATORIUM
+    for extra in (agreements, []):
+        res = CliRunner().invoke(main, ["check", "merge", str(a), str(mor), *extra,
+                                        "--today", after])
+        assert res.exit_code == 0, res.output
+
+
+def test_moratorium_refused_without_today(institutions: dict, tmp_path: Path) -> None:
+    """Without --today the real date is the reference (moratorium until 2099)."""
+    (a, ag_a), (far, ag_far) = institutions["a"], institutions["morfar"]
+    today = dt.date.today().isoformat()
+    res = CliRunner().invoke(main, ["check", "merge", str(a), str(far)])
+    assert res.exit_code == 1 and "C11" in res.output, res.output
+    assert f"until 2099-12-31 (today {today})" in res.output
+    out = tmp_path / "x"
+    res = CliRunner().invoke(main, ["compare", str(a), str(far), "--agreement", str(ag_a),
+                                    "--agreement", str(ag_far), "--out", str(out),
+                                    "--key", str(institutions["comparer"])])
+    assert res.exit_code == 1 and "C11" in res.output and "far.biom" in res.output, res.output
+    assert not out.exists()
+
+
+def test_soil_context_on_the_merged_table(institutions: dict, tmp_path: Path) -> None:
+    (a, ag_a), (b, ag_b) = institutions["a"], institutions["b"]
+    base = [str(a), str(b), "--agreement", str(ag_a), "--agreement", str(ag_b),
+            "--group", "site", "--key", str(institutions["comparer"])]
+    bad = tmp_path / "bad"
+    res = _run([*base, "--out", str(bad), "--env", "ph,site"])
+    assert res.exit_code != 0 and "--env 'site' is not a numeric variable" in res.output
+    assert not bad.exists() and not list(tmp_path.glob(".bad.*"))
+    out = tmp_path / "cmp"
+    res = _run([*base, "--out", str(out), "--env", "ph,tot_org_carb"])
+    assert res.exit_code == 0, res.output
+    assert "soil context: ph, tot_org_carb against braycurtis" in res.output
+    assert "tot_org_carb: YUN1242.1" in res.output
+    # the merged table keeps the soil values as numbers, with their units
+    from soilbiome.io.biom_reader import read_table
+
+    merged = read_table(out / "merged.biom")
+    md = merged.sample_metadata
+    for sample, orig in zip(md.index, md["original_sample_id"], strict=True):
+        want = soil_values(orig)
+        assert md.at[sample, "ph"] == pytest.approx(want["ph"], abs=0)
+        assert math.isnan(md.at[sample, "tot_org_carb"]) == math.isnan(want["tot_org_carb"])
+    assert json.loads(merged.attributes["soilbiome:sample-units"])["tot_org_carb"] == "g/kg"
+    soil = json.loads((out / "diversity" / "soil_context.json").read_text())
+    assert soil["variables"] == ["ph", "tot_org_carb"] and soil["metric"] == "braycurtis"
+    assert soil["missing"]["tot_org_carb"] == ["YUN1242.1"]
+    mantel = pd.read_csv(out / "diversity" / "soil_mantel.tsv", sep="\t")
+    dm = pd.read_csv(out / "diversity" / "beta_braycurtis.tsv", sep="\t", index_col=0)
+    n = mantel.groupby("variables")["n_samples"].first()
+    assert set(n.index) == {"ph", "tot_org_carb", "ph+tot_org_carb"}
+    assert n["ph"] == len(dm) and n["tot_org_carb"] == len(dm) - 1
+    assert mantel["statistic"].notna().all()
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["soil_context"]["variables"] == ["ph", "tot_org_carb"]

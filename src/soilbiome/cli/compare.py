@@ -38,18 +38,28 @@ _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
               help="SPDX expression the outputs are to carry (checked by the C rules).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Reference date YYYY-MM-DD for the date rules (default: today).")
+@click.option("--env", "env", default=None, metavar="VAR[,VAR...]",
+              help="Numeric soil variables of the merged table (e.g. ph,tot_org_carb) to test "
+                   "against the community: Mantel, envfit, dbRDA, alpha correlations.")
+@click.option("--env-metric", type=click.Choice(["braycurtis", "jaccard"]),
+              default="braycurtis", show_default=True,
+              help="Community distance used by the --env tests.")
 def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, out: Path,
             rank: str, collapse: bool, to_relative: bool, rarefaction_depth: int | None,
             seed: int, permutations: int, key: Path | None, allow_unverified: bool,
-            output_license: str | None, today: dt.datetime | None) -> None:
+            output_license: str | None, today: dt.datetime | None, env: str | None,
+            env_metric: str) -> None:
     """Compare stamped TABLES from several institutions into --out."""
     from soilbiome.compare import run_compare
+    from soilbiome.soil.context import parse_env
 
+    env_list = parse_env(env) if env else None  # refuse a bad --env before any work
     summary = run_compare(
         list(tables), out, agreements=list(agreements), group=group, rank=rank,
         collapse=collapse, to_relative=to_relative, rarefaction_depth=rarefaction_depth,
         seed=seed, permutations=permutations, key=key, allow_unverified=allow_unverified,
         today=today.date() if today else None, declared_license=output_license,
+        env=env_list, env_metric=env_metric,
     )
     unverified = summary["unverified_inputs"]
     click.echo(
@@ -57,6 +67,11 @@ def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, 
         f"features {summary['features']['mode']}, licence {summary['terms']['license']}"
         + (f", UNVERIFIED: {', '.join(unverified)}" if unverified else "") + f" -> {out}"
     )
+    soil = summary.get("soil_context")
+    if soil:
+        lacking = "; ".join(f"{v}: {', '.join(s)}" for v, s in soil["missing"].items() if s)
+        click.echo(f"soil context: {', '.join(soil['variables'])} against {env_metric} "
+                   f"(diversity/soil_*.tsv); samples lacking a variable: {lacking or 'none'}")
 
 
 def register(main: click.Group) -> None:

@@ -13,8 +13,8 @@ For each input:
   ``--allow-unverified`` lets it in (and then every output says so);
 * the dates of its terms are enforced at ``--today`` with the shared check
   (:func:`soilbiome.sharing.dates.add_date_findings`, as ``verify`` and ``check merge``): an
-  expired or not-yet-valid agreement (A16) or an embargo that is not over (B15) refuses the
-  input; a publication moratorium is reported (INFO), it restricts publishing, not use.
+  expired or not-yet-valid agreement (A16), an embargo (B15) or a publication moratorium
+  (C11) that is not over refuses the input: the merged table is an output shared onward.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from soilbiome.sharing.verify import verify_report
 #: Rules checked against the agreement (besides the integrity rules).
 AGREEMENT_RULES = ("D2", "D5", "D6")
 #: Rules of the shared date check (:mod:`soilbiome.sharing.dates`).
-DATE_RULES = ("A16", "B15")
+DATE_RULES = ("A16", "B15", "C11")
 
 
 @dataclass
@@ -161,7 +161,7 @@ def check_inputs(
         dates_ok = True
         if terms is not None:  # the one shared date check (verify and check merge use it too)
             dates_ok = add_date_findings(rep, ag if ag is not None else terms, today,
-                                         where=p.name)
+                                         where=p.name, merging=True)
         institution = label
         if ag is not None and ag.provider:
             institution = str(ag.provider.get("id") or label)

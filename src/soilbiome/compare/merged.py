@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
+import pandas as pd
 
 from soilbiome import __version__
 from soilbiome.compare.harmonise import Harmonised
@@ -40,6 +43,51 @@ from soilbiome.sharing.stamp_format import (
 FEATURES_ATTR = "soilbiome:compare-features"
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and \
+        not isinstance(value, (bool, np.bool_))
+
+
+def _metadata_records(metadata: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sample metadata rows for biom-format: numeric columns stay float64 (NaN = missing).
+
+    A column whose values are all numbers or empty (the soil measurements of
+    :mod:`soilbiome.model.soil`, typed float64 in every input) is written as numbers, so
+    ``--env`` and the soil report read it as the inputs stored it; any other column as text.
+    """
+    columns: dict[str, list[Any]] = {}
+    for c in metadata.columns:
+        values = list(metadata[c])
+        present = [v for v in values if not (isinstance(v, str) and not v.strip())
+                   and v is not None]
+        if present and all(_is_number(v) for v in present):
+            columns[str(c)] = [float(v) if _is_number(v) else math.nan for v in values]
+        else:
+            columns[str(c)] = [str(v) for v in values]
+    return [{c: col[i] for c, col in columns.items()} for i in range(len(metadata))]
+
+
+def merged_units(units: Sequence[str | None]) -> str:
+    """Union of the inputs' ``soilbiome:sample-units`` (JSON) attributes, as JSON.
+
+    Soil values are stored in one canonical unit per field, so inputs agree; a field whose
+    units differ between inputs is left without a unit rather than given a wrong one.
+    """
+    out: dict[str, str] = {}
+    conflict: set[str] = set()
+    for raw in units:
+        try:
+            got = json.loads(raw) if raw else {}
+        except ValueError:
+            continue
+        for name, unit in (got.items() if isinstance(got, dict) else ()):
+            if name in out and out[name] != unit:
+                conflict.add(name)
+            out.setdefault(name, str(unit))
+    return json.dumps({k: v for k, v in sorted(out.items()) if k not in conflict},
+                      sort_keys=True)
+
+
 def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]) -> Path:
     """Write the harmonised table as BIOM 2.1, validated, atomically."""
     from biom import Table
@@ -50,10 +98,7 @@ def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]
         if h.sequences is not None:  # taxa (collapsed) have no sequence
             md["sequence"] = h.sequences[k]
         obs_md.append(md)
-    sample_md = [
-        {str(c): str(v) for c, v in row.items()}
-        for _, row in h.sample_metadata.reindex(h.sample_ids).iterrows()
-    ]
+    sample_md = _metadata_records(h.sample_metadata.reindex(h.sample_ids))
     table = Table(h.matrix.T.tocsr(), list(h.feature_ids), list(h.sample_ids),
                   observation_metadata=obs_md or None, sample_metadata=sample_md,
                   type="OTU table")

@@ -27,15 +27,23 @@ import pandas as pd
 from soilbiome import __version__
 from soilbiome.compare.harmonise import harmonise
 from soilbiome.compare.inputs import check_inputs, refusals
-from soilbiome.compare.merged import build_merged_stamp, stamp_and_sign, write_merged_biom
+from soilbiome.compare.merged import (
+    build_merged_stamp,
+    merged_units,
+    stamp_and_sign,
+    write_merged_biom,
+)
 from soilbiome.compare.report import write_report
 from soilbiome.diversity import run_diversity
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
+from soilbiome.model.soil import SAMPLE_UNITS_ATTR
 from soilbiome.model.table import RELATIVE
 from soilbiome.sharing.findings import Severity
 from soilbiome.sharing.merge import combine_terms
+from soilbiome.soil import run_soil_context
+from soilbiome.soil.context import environment, parse_env
 
 
 class CompareRefused(InputError):
@@ -94,6 +102,8 @@ def run_compare(
     allow_unverified: bool = False,
     today: dt.date | None = None,
     declared_license: str | None = None,
+    env: Sequence[str] | None = None,
+    env_metric: str = "braycurtis",
 ) -> dict[str, Any]:
     """Compare stamped tables of several institutions (see the module docstring).
 
@@ -124,6 +134,12 @@ def run_compare(
         Reference date of the date rules.
     declared_license : str, optional
         Licence the outputs are to carry (checked by C1, C2, C5, C12).
+    env : sequence of str, optional
+        Numeric soil variables (``ph``, ``tot_org_carb`` ...) of the merged table's sample
+        metadata to test against the community (:func:`soilbiome.soil.run_soil_context`:
+        Mantel, envfit, dbRDA, alpha correlations), written into ``diversity/``.
+    env_metric : str, default "braycurtis"
+        Community distance of the ``env`` tests.
 
     Returns
     -------
@@ -137,6 +153,9 @@ def run_compare(
     """
     today = today or dt.date.today()
     out = Path(out)
+    env_list = parse_env(env) if env else []
+    if env_list and env_metric not in ("braycurtis", "jaccard"):
+        raise InputError(f"--env-metric {env_metric}: compare computes braycurtis and jaccard")
     if len(tables) < 2:
         raise InputError("compare needs at least two tables")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -164,6 +183,7 @@ def run_compare(
     if group not in h.sample_metadata.columns:
         raise InputError(f"--group '{group}' is not a sample metadata column of any input")
     missing_group = [s for s, v in h.sample_metadata[group].items() if not str(v).strip()]
+    units = merged_units([t.attributes.get(SAMPLE_UNITS_ATTR) for t in feature_tables])
 
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -172,6 +192,7 @@ def run_compare(
             stage, checks=checks, merge=merge, merge_dict=merge_dict, h=h, group=group,
             rarefaction_depth=rarefaction_depth, seed=seed, permutations=permutations,
             key=Path(key), unverified=unverified, today=today, missing_group=missing_group,
+            units=units, env=env_list, env_metric=env_metric,
         )
         if out.exists():
             out.rmdir()
@@ -185,17 +206,21 @@ def run_compare(
 def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h: Any,
                    group: str, rarefaction_depth: int | None, seed: int, permutations: int,
                    key: Path, unverified: list[str], today: dt.date,
-                   missing_group: list[str]) -> dict[str, Any]:
+                   missing_group: list[str], units: str, env: list[str],
+                   env_metric: str) -> dict[str, Any]:
     header = _terms_lines(merge_dict, unverified)
     inputs = [c.to_dict() for c in checks]
     merged = stage / "merged.biom"
-    write_merged_biom(h, merged, {"soilbiome:compare-unverified": ",".join(unverified)})
+    write_merged_biom(h, merged, {"soilbiome:compare-unverified": ",".join(unverified),
+                                  SAMPLE_UNITS_ATTR: units})
     stamp = build_merged_stamp(
         merge, [{k: i[k] for k in ("file", "sha256", "agreement_id", "agreement_sha256",
                                    "status", "institution")} for i in inputs],
         len(h.sample_ids), dt.datetime.now(dt.UTC), unverified)
     signed = stamp_and_sign(merged, stamp, key)
     table = read_table(merged)  # the one reader: what is analysed is what was written
+    if env:  # refuse a bad --env before any computation (the stage is then removed)
+        environment(table, env)
     relative = h.value_kind == RELATIVE
     normalisation = (
         {"method": "relative abundance (no rarefaction): relative-abundance input"}
@@ -209,6 +234,10 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
         permutations=permutations,
         extra={"compare": {"terms": merge_dict, "unverified_inputs": unverified}},
     )
+    soil = None
+    if env:  # soil context on the merged table: the same step as `soilbiome diversity --env`
+        soil = run_soil_context(table, stage / "diversity", env, metric=env_metric,
+                                permutations=permutations, seed=seed)
     if not relative:
         normalisation["depth"] = div["parameters"]["rarefaction"]["depth"]
         normalisation["mode"] = div["parameters"]["rarefaction"]["mode"]
@@ -255,6 +284,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
         "merged_table": {"file": "merged.biom", **signed},
         "permanova": div.get("permanova", {}),
         "permdisp": div.get("permdisp", {}),
+        "soil_context": None if soil is None else {
+            k: soil[k] for k in ("variables", "units", "metric", "missing") if k in soil},
         "outputs": {
             "merged": "merged.biom", "diversity": "diversity/", "site_summary":
             "site_summary.tsv", "alpha": "alpha_by_sample.tsv", "inputs": "inputs.tsv",

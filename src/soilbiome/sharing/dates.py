@@ -7,8 +7,11 @@ not yet in force, or the data are still under embargo. They all call :func:`date
 signed stamp's when no agreement is given -- so every command says the same thing.
 
 Rules reported (ids of ``docs/sharing.md``): A16 validity window (``agreement.valid_from``,
-``agreement.valid_until``), B15 embargo (``access.embargo_until``). A publication moratorium
-(DUO MOR, ``moratorium_until``) restricts publishing, not use: it is reported as INFO.
+``agreement.valid_until``), B15 embargo (``access.embargo_until``) and C11 publication
+moratorium (DUO:0000024 MOR ``until``). A moratorium restricts *publishing*, not use: where the
+table is only used (``verify``) it is reported as INFO; where a new table is made from it to be
+shared onward (``check merge``, ``compare``: ``merging=True``) a moratorium that is not over is
+an ERROR -- the merged table would publish the data before the provider's date.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from soilbiome.sharing.merge import Terms
 
 
 def date_findings(
-    terms: Terms | Agreement | dict[str, Any], today: dt.date | None = None
+    terms: Terms | Agreement | dict[str, Any],
+    today: dt.date | None = None,
+    *,
+    merging: bool = False,
 ) -> list[Finding]:
     """Date problems of ``terms`` on ``today`` (default: the real today).
 
@@ -32,6 +38,9 @@ def date_findings(
         An agreement, its :class:`Terms`, or a stamp's ``terms`` mapping.
     today : datetime.date, optional
         Reference date (``--today``).
+    merging : bool, default False
+        The data are being merged into an output shared onward (``check merge``,
+        ``compare``): a publication moratorium not over is an ERROR (C11), not an INFO.
 
     Returns
     -------
@@ -63,8 +72,15 @@ def date_findings(
                            "distributed beyond the agreement's parties before then"))
     moratorium = parse_date(terms.moratorium_until)
     if moratorium and moratorium > today:
-        out.append(Finding("C11", Severity.INFO, "duo MOR until",
-                           f"publication moratorium until {moratorium} (today {today})"))
+        if merging:
+            out.append(Finding("C11", Severity.ERROR, "duo MOR until",
+                               f"publication moratorium (DUO:0000024) until {moratorium} "
+                               f"(today {today}): the data may not be merged into an output "
+                               "shared onward before then"))
+        else:
+            out.append(Finding("C11", Severity.INFO, "duo MOR until",
+                               f"publication moratorium until {moratorium} (today {today}): "
+                               "the data may be used, not published, before then"))
     return out
 
 
@@ -74,9 +90,10 @@ def add_date_findings(
     today: dt.date | None = None,
     *,
     where: str = "",
+    merging: bool = False,
 ) -> bool:
     """Add :func:`date_findings` to ``rep`` (``where`` prefixes each field); True if no ERROR."""
-    found = date_findings(terms, today)
+    found = date_findings(terms, today, merging=merging)
     for f in found:
         rep.add(f.rule, f.severity, f"{where}: {f.where}" if where else f.where, f.reason)
     return not any(f.severity == Severity.ERROR for f in found)

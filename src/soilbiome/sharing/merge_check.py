@@ -40,7 +40,8 @@ def check_merge(
     declared_license : str, optional
         Licence the merged output is to carry (checked by C1, C2, C5, C12).
     today : datetime.date, optional
-        Reference date.
+        Reference date of the date rules (A16 agreement not in force or expired, B15 embargo
+        not over, C11 publication moratorium not over: all refuse the merge).
 
     Returns
     -------
@@ -90,7 +91,8 @@ def check_merge(
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
             }, source=p.name))
         matched = by_sha.get(stamp.get("agreement_sha256")) if loaded else None
-        add_date_findings(rep, matched or terms[-1], today, where=p.name)  # A16, B15
+        # A16, B15, C11 (a moratorium not over refuses the merge)
+        add_date_findings(rep, matched or terms[-1], today, where=p.name, merging=True)
         # C15: per-sample provenance
         country = info.sample_metadata.get(COL_COUNTRY)
         ircc = info.sample_metadata.get(COL_IRCC)
