@@ -269,7 +269,10 @@ def test_moratorium_not_over_refuses_compare_and_check_merge(institutions: dict,
     # verify only reports it: the table may be used, not published, before then
     res = CliRunner().invoke(main, ["verify", str(mor), "--agreement", str(ag_mor),
                                     "--today", TODAY])
-    assert res.exit_code == 0 and "C11" in res.output, res.output
+    from soilbiome.sharing.findings import EXIT_FAILED
+
+    assert res.exit_code != EXIT_FAILED and "C11" in res.output, res.output
+    assert f"publication moratorium until {MORATORIUM} (today {TODAY})" in res.output
     # the day after the moratorium: merged, and the combined terms keep its date
     after = "2026-01-01"
     out = tmp_path / "after"
