@@ -109,6 +109,27 @@ def test_pcoa_equals_scikit_bio_on_the_kept_axes(atacama: pd.DataFrame) -> None:
         assert np.max(np.abs(a - sign * b)) <= TOL
 
 
+def test_lanczos_pcoa_equals_dense_eigh() -> None:
+    """From LANCZOS_FROM samples on, the kept axes equal a full dense eigendecomposition."""
+    from scipy.linalg import eigh
+    from scipy.spatial.distance import pdist
+
+    from soilbiome.diversity.beta import Distances
+    from soilbiome.diversity.ordination import LANCZOS_FROM, gower_centred
+
+    rng = np.random.default_rng(3)
+    n = LANCZOS_FROM + 100
+    x = rng.poisson(2.0, size=(n, 40)).astype(float) + 1.0
+    dm = Distances(tuple(f"S{i}" for i in range(n)), pdist(x, "braycurtis"))
+    ours = pcoa_result(dm, axes=5)
+    vals, vecs = eigh(gower_centred(dm))
+    vals, vecs = vals[::-1][:5], vecs[:, ::-1][:, :5]
+    assert np.max(np.abs(ours.eigvals.to_numpy() - vals)) <= TOL
+    for k in range(5):
+        a, b = ours.samples.iloc[:, k].to_numpy(), vecs[:, k] * np.sqrt(vals[k])
+        assert np.max(np.abs(a - np.sign(a @ b) * b)) <= TOL
+
+
 VEGAN_GROUP_TESTS = r"""
 suppressMessages(library(vegan))
 args <- commandArgs(trailingOnly = TRUE)
