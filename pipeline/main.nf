@@ -203,7 +203,8 @@ workflow {
     ch_samples = Channel.fromPath(sheet)
         .splitCsv(header: true)
         .map { row ->
-            def meta = [id: row.sample, single_end: row.single_end == 'true', site: row.site ?: '']
+            def meta = [id: row.sample, single_end: row.single_end == 'true', site: row.site ?: '',
+                        run: row.run ?: '']
             def reads = meta.single_end ? [file(row.fastq_1)] : [file(row.fastq_1), file(row.fastq_2)]
             [meta, reads]
         }

@@ -1,42 +1,23 @@
 /*
- * DADA2_DENOISE: one batch (error models are learnt across samples): filter, learn errors,
- * denoise, merge pairs, remove chimeras. Empty samples stay in the tables with zeros.
+ * DADA2_DENOISE: dada() and mergePairs for one chunk of a run's samples with the run's error
+ * model (the second pass when pseudo-pooling); with --dada2_pool true, one task per run.
  */
 process DADA2_DENOISE {
-    label 'process_medium'
-    publishDir "${params.outdir}/dada2", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn == 'versions.yml' || fn == 'samples.tsv' ? null : fn }
+    tag "${chunk.id}"
+    label 'process_low'
 
     input:
-    tuple val(ids), val(single_end), path(reads, stageAs: 'reads??/*')
+    tuple val(chunk), path(filtered, stageAs: 'chunk*/*'), path(model)
 
     output:
-    path 'asv_counts.tsv', emit: counts
-    path 'asv.fasta', emit: fasta
-    path 'read_tracking.tsv', emit: tracking
-    path 'versions.yml', emit: versions
+    path 'denoised.rds', emit: denoised
 
     script:
-    def lines = []
-    def k = 0
-    def files = reads instanceof List ? reads : [reads]  // one staged file is a Path
-    ids.eachWithIndex { id, i ->
-        def r1 = files[k++]
-        def r2 = single_end[i] ? '' : files[k++]
-        lines << "${id}\t${r1}\t${r2}"
-    }
+    def dirs = (filtered instanceof List ? filtered : [filtered]).join(',')
+    def pool = params.dada2_pool.toString() == 'true' ? 'true' : 'false'
     """
-    printf 'sample\\tfastq_1\\tfastq_2\\n${lines.join('\\n')}\\n' > samples.tsv
-    dada2_denoise.R --samples samples.tsv --threads ${task.cpus} --seed ${params.seed} \\
-        --trunc-len-f ${params.dada2_trunc_len_f} --trunc-len-r ${params.dada2_trunc_len_r} \\
-        --max-ee-f ${params.dada2_max_ee_f} --max-ee-r ${params.dada2_max_ee_r} \\
-        --trunc-q ${params.dada2_trunc_q} --min-len ${params.dada2_min_len} \\
-        --min-overlap ${params.dada2_min_overlap} --pool ${params.dada2_pool}
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        R: \$(Rscript -e 'cat(as.character(getRversion()))')
-        dada2: \$(Rscript -e 'cat(as.character(packageVersion("dada2")))')
-    END_VERSIONS
+    printf '%s\\n' ${chunk.ids.join(' ')} > samples.txt
+    dada2_denoise.R --samples samples.txt --filtered ${dirs} --model ${model} --pool ${pool} \\
+        --min-overlap ${params.dada2_min_overlap} --threads ${task.cpus}
     """
 }

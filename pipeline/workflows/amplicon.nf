@@ -7,7 +7,12 @@ include { FASTQ_QC          } from '../modules/fastq_qc'
 include { QC_SUMMARY        } from '../modules/qc_summary'
 include { CUTADAPT          } from '../modules/cutadapt'
 include { PRIMER_SUMMARY    } from '../modules/primer_summary'
+include { DADA2_FILTER      } from '../modules/dada2_filter'
+include { DADA2_ERRORS      } from '../modules/dada2_errors'
+include { DADA2_PSEUDO_PASS } from '../modules/dada2_pseudo_pass'
+include { DADA2_PSEUDO_PRIORS } from '../modules/dada2_pseudo_priors'
 include { DADA2_DENOISE     } from '../modules/dada2_denoise'
+include { DADA2_MERGE       } from '../modules/dada2_merge'
 include { VSEARCH_SINTAX; DADA2_TAXONOMY; HARMONISE_TAXONOMY } from '../modules/taxonomy'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
@@ -16,6 +21,89 @@ include { REPORT            } from '../modules/report'
 include { STAMP             } from '../modules/stamp'
 include { INTEROP           } from '../modules/interop'
 include { MULTIQC           } from '../modules/multiqc'
+
+/*
+ * Samples (sorted by ID) -> chunks of at most `size` samples of one sequencing run each.
+ * A chunk: [id, run, index, n_chunks (of its run), ids, single_end], reads flattened.
+ */
+def dada2Chunks(List items, int size) {
+    def chunks = []
+    items.groupBy { it[0].run ?: 'run1' }.each { run, rows ->
+        def parts = rows.collate(Math.max(size, 1))
+        def runIds = rows.collect { it[0].id }
+        parts.eachWithIndex { part, i ->
+            def chunk = [id: parts.size() > 1 ? "${run}.${i + 1}" : "${run}", run: run, index: i,
+                         n_chunks: parts.size(), ids: part.collect { it[0].id }, run_ids: runIds]
+            chunks << [chunk, part.collect { it[0].single_end }, part.collect { it[1] }.flatten()]
+        }
+    }
+    return chunks
+}
+
+/*
+ * DADA2 split as its big-data workflow intends (docs/dada2.md): filter per chunk of samples,
+ * learn errors per run, denoise + merge pairs per chunk with the run's model (pseudo-pooling:
+ * two passes around a per-run priors step; pool true: one task per run), then one task merges
+ * the tables and removes chimeras.
+ */
+workflow DADA2 {
+    take:
+    ch_reads   // [ meta, [reads] ]
+
+    main:
+    ch_chunks = ch_reads
+        .toSortedList { a, b -> a[0].id <=> b[0].id }
+        .flatMap { items -> dada2Chunks(items, params.dada2_chunk_size as int) }
+    DADA2_FILTER(ch_chunks)
+
+    // per run: every chunk's filtered folder, in chunk order
+    ch_run_filtered = DADA2_FILTER.out.filtered
+        .map { chunk, dir -> [groupKey(chunk.run, chunk.n_chunks), chunk, dir] }
+        .groupTuple()
+        .map { run, chunks, dirs ->
+            def order = (0..<chunks.size()).toList().sort { chunks[it].index }
+            [[id: run.toString(), ids: chunks[0].run_ids], order.collect { dirs[it] }]
+        }
+    DADA2_ERRORS(ch_run_filtered)
+
+    ch_chunk_model = DADA2_FILTER.out.filtered
+        .map { chunk, dir -> [chunk.run, chunk, dir] }
+        .combine(DADA2_ERRORS.out.model.map { run, model -> [run.id, model] }, by: 0)
+        .map { run, chunk, dir, model -> [chunk, dir, model] }
+
+    def pool = params.dada2_pool.toString()
+    if (pool == 'true') {
+        ch_denoise_in = ch_run_filtered
+            .map { run, dirs -> [run.id, run, dirs] }
+            .combine(DADA2_ERRORS.out.model.map { run, model -> [run.id, model] }, by: 0)
+            .map { id, run, dirs, model -> [run, dirs, model] }
+    } else if (pool == 'pseudo') {
+        DADA2_PSEUDO_PASS(ch_chunk_model)
+        ch_priors_in = DADA2_PSEUDO_PASS.out.pass1
+            .map { chunk, rds -> [groupKey(chunk.run, chunk.n_chunks), chunk.index, rds] }
+            .groupTuple()
+            .map { run, idx, files -> [run.toString(), (0..<idx.size()).toList().sort { idx[it] }.collect { files[it] }] }
+            .combine(DADA2_ERRORS.out.model.map { run, model -> [run.id, model] }, by: 0)
+            .map { id, files, model -> [[id: id], files, model] }
+        DADA2_PSEUDO_PRIORS(ch_priors_in)
+        ch_denoise_in = DADA2_FILTER.out.filtered
+            .map { chunk, dir -> [chunk.run, chunk, dir] }
+            .combine(DADA2_PSEUDO_PRIORS.out.model.map { run, model -> [run.id, model] }, by: 0)
+            .map { run, chunk, dir, model -> [chunk, dir, model] }
+    } else if (pool == 'false') {
+        ch_denoise_in = ch_chunk_model
+    } else {
+        error "--dada2_pool must be false, pseudo or true (got '${pool}')"
+    }
+    DADA2_DENOISE(ch_denoise_in)
+    DADA2_MERGE(DADA2_FILTER.out.tracking.collect(), DADA2_DENOISE.out.denoised.collect())
+
+    emit:
+    counts   = DADA2_MERGE.out.counts
+    fasta    = DADA2_MERGE.out.fasta
+    tracking = DADA2_MERGE.out.tracking
+    versions = DADA2_MERGE.out.versions
+}
 
 workflow AMPLICON {
     take:
@@ -45,32 +133,27 @@ workflow AMPLICON {
     // DADA2 starts only once every sample's reads passed FASTQ_QC's integrity check, so a
     // corrupt or truncated file is reported by name there, never as DADA2's pair mismatch
     ch_qc_done = FASTQ_QC.out.record.collect().map { true }
-    ch_batch = ch_reads
-        .toSortedList { a, b -> a[0].id <=> b[0].id }
-        .map { items -> [items] }
-        .combine(ch_qc_done)
-        .map { items, ok -> [items.collect { it[0].id }, items.collect { it[0].single_end }, items.collect { it[1] }.flatten()] }
-    DADA2_DENOISE(ch_batch)
-    ch_versions = ch_versions.mix(DADA2_DENOISE.out.versions)
+    DADA2(ch_reads.combine(ch_qc_done).map { meta, reads, ok -> [meta, reads] })
+    ch_versions = ch_versions.mix(DADA2.out.versions)
 
     ch_cutadapt_logs = params.primer_fwd ? CUTADAPT.out.log.collect() : Channel.value([])
-    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2_DENOISE.out.tracking)
+    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2.out.tracking)
     ch_versions = ch_versions.mix(MULTIQC.out.versions)
 
     def db = refdb[0]
     ch_ref = Channel.value(refdb)
     if (db.format == 'sintax') {
-        VSEARCH_SINTAX(DADA2_DENOISE.out.fasta, ch_ref)
+        VSEARCH_SINTAX(DADA2.out.fasta, ch_ref)
         ch_raw_tax = VSEARCH_SINTAX.out.raw
         ch_versions = ch_versions.mix(VSEARCH_SINTAX.out.versions)
     } else {
-        DADA2_TAXONOMY(DADA2_DENOISE.out.fasta, ch_ref)
+        DADA2_TAXONOMY(DADA2.out.fasta, ch_ref)
         ch_raw_tax = DADA2_TAXONOMY.out.raw
         ch_versions = ch_versions.mix(DADA2_TAXONOMY.out.versions)
     }
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
-    BUILD_BIOM(DADA2_DENOISE.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
+    BUILD_BIOM(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
     ch_biom = BUILD_BIOM.out.biom
     ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {
@@ -84,7 +167,7 @@ workflow AMPLICON {
     SOFTWARE_VERSIONS(ch_versions.collect())
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
-    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2_DENOISE.out.tracking,
+    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,
            ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
            file("${info}/reference_database.json"), ch_verification)
 
