@@ -158,7 +158,7 @@ def test_build_content_round_trips_through_biom_format(
         assert md["classifier"] == "vsearch-sintax" and md["reference"] == "ten16s TAXXI"
     # sample metadata: every sheet column but reads
     md = table.metadata("BAQ3473.2")
-    assert set(md) == {"site", "run", *MIXS_REQUIRED, "metadata_note", EXTRA_COLUMN}
+    assert set(md) == {"site", "run", "sample_type", *MIXS_REQUIRED, "metadata_note", EXTRA_COLUMN}
     assert md["lat_lon"] == "23.33 S 69.85 W" and md["depth"] == "0-10 cm"
     assert table.metadata("BLANK")["env_medium"] == "missing: control sample"
     with h5py.File(table_path, "r") as handle:
@@ -367,7 +367,7 @@ def _check_phyloseq(imported: dict, table_path: Path, inputs: dict[str, Path]) -
     assert sum(float(row["BLANK"]) for row in otu.values()) == 0
     columns, sam = imported["sam"]
     assert list(sam) == samples
-    expected = {"site", "run", *MIXS_REQUIRED, "metadata_note"}
+    expected = {"site", "run", "sample_type", *MIXS_REQUIRED, "metadata_note"}
     # the trap: import_biom renames a non-syntactic column (check.names in biomformat) ...
     assert set(columns) == expected | {"X" + EXTRA_COLUMN}
     # ... and the documented one-line fix restores it from the BIOM

@@ -90,6 +90,7 @@ def test_relative_paths_resolve_against_the_sheet(tmp_path, atacama_copy, atacam
         ("sample", "bad id!", "has characters other than"),
         ("sample", "", "empty sample ID"),
         ("fastq_1", "", "read file is required"),
+        ("sample_type", "blank", "is not one of negative_control, positive_control, sample"),
     ],
 )
 def test_bad_values_are_named(tmp_path, atacama_rows, column, value, message):

@@ -14,6 +14,7 @@ include { DADA2_PSEUDO_PRIORS } from '../modules/dada2_pseudo_priors'
 include { DADA2_DENOISE     } from '../modules/dada2_denoise'
 include { DADA2_MERGE       } from '../modules/dada2_merge'
 include { VSEARCH_SINTAX; DADA2_TAXONOMY; HARMONISE_TAXONOMY } from '../modules/taxonomy'
+include { CLEANUP           } from '../modules/cleanup'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
 include { SOFTWARE_VERSIONS } from '../modules/software_versions'
@@ -153,7 +154,8 @@ workflow AMPLICON {
     }
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
-    BUILD_BIOM(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
+    CLEANUP(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(db.marker ?: ''))
+    BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
     ch_biom = BUILD_BIOM.out.biom
     ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {

@@ -71,5 +71,9 @@ def _register() -> None:
 
     crate_cli.register(main)
 
+    from soilbiome.cli import cleanup as cleanup_cli
+
+    cleanup_cli.register(main)
+
 
 _register()

@@ -1,9 +1,11 @@
 """The samplesheet contract: one row per sample, reads plus MIxS soil metadata.
 
 A samplesheet is a CSV with the columns ``sample``, ``fastq_1``, ``fastq_2`` (empty for
-single-end), optional ``site`` and ``run``, the MIxS fields listed in :data:`MIXS_REQUIRED`
-and optional soil measurements (:mod:`soilbiome.model.soil`). Any further column is kept as
-sample metadata. Relative read paths are resolved against the samplesheet's own folder.
+single-end), optional ``site``, ``run`` (sequencing run: one DADA2 error model each) and
+``sample_type`` (``sample``, ``negative_control``, ``positive_control``), the MIxS fields listed
+in :data:`MIXS_REQUIRED` and optional soil measurements (:mod:`soilbiome.model.soil`). Any
+further column is kept as sample metadata. Relative read paths are resolved against the
+samplesheet's own folder.
 
 Validation collects *every* problem, each naming the line, the sample and the column, so a user
 fixes the sheet in one pass. Nothing is written unless the whole sheet is valid.
@@ -35,7 +37,12 @@ MIXS_REQUIRED: tuple[str, ...] = (
     "elev",
 )
 READ_COLUMNS: tuple[str, ...] = ("sample", "fastq_1", "fastq_2")
-OPTIONAL_COLUMNS: tuple[str, ...] = ("site", "run")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("site", "run", "sample_type")
+
+#: ``sample_type`` of a negative control (extraction / PCR blank): used to flag contaminants.
+NEGATIVE_CONTROL = "negative_control"
+#: Values of the optional ``sample_type`` column (empty = ``sample``).
+SAMPLE_TYPES = frozenset({"sample", NEGATIVE_CONTROL, "positive_control"})
 
 #: INSDC controlled vocabulary for values that are missing for a stated reason.
 INSDC_MISSING = frozenset(
@@ -284,6 +291,13 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
                     problems.append(f"{where}, column '{column}': {problem}")
 
         problems += soil.check_row(record, where)
+
+        sample_type = (record.get("sample_type") or "").strip()
+        if sample_type and sample_type not in SAMPLE_TYPES:
+            problems.append(
+                f"{where}, column 'sample_type': '{sample_type}' is not one of "
+                f"{', '.join(sorted(SAMPLE_TYPES))} (or empty)"
+            )
 
         if reads and reads[0] is not None:
             rows.append(
