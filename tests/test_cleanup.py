@@ -79,16 +79,18 @@ def test_table_scores_drop_empty_samples_and_flag_below_threshold():
 
 # --- non-target lineages ----------------------------------------------------------------------
 
-def _lineage(seq: str, names: list[str]) -> Lineage:
-    names = (names + [""] * len(RANKS))[: len(RANKS)]
+def _lineage(seq: str, names: dict[str, str]) -> Lineage:
+    names = tuple(names.get(rank, "") for rank in RANKS)
     return Lineage(feature_id_for(seq), tuple(names), (None,) * len(RANKS), "test", "test")
 
 
 def test_nontarget_by_rank_name():
-    silva_chl = _lineage("A", ["Bacteria", "Cyanobacteria", "Cyanobacteriia", "Chloroplast"])
-    silva_mito = _lineage("C", ["Bacteria", "Proteobacteria", "Alphaproteobacteria",
-                                "Rickettsiales", "Mitochondria"])
-    rdp_cyano = _lineage("G", ["Bacteria", "Cyanobacteria/Chloroplast", "Cyanobacteria"])
+    silva_chl = _lineage("A", {"domain": "Bacteria", "phylum": "Cyanobacteria",
+                               "class": "Cyanobacteriia", "order": "Chloroplast"})
+    silva_mito = _lineage("C", {"domain": "Bacteria", "phylum": "Proteobacteria",
+                                "order": "Rickettsiales", "family": "Mitochondria"})
+    rdp_cyano = _lineage("G", {"domain": "Bacteria", "phylum": "Cyanobacteria/Chloroplast",
+                               "class": "Cyanobacteria"})
     assert nontarget_category(silva_chl) == "chloroplast"
     assert nontarget_category(silva_mito) == "mitochondria"
     assert nontarget_category(rdp_cyano) is None
@@ -116,16 +118,15 @@ def cleanup_inputs(tmp_path):
     _write(tmp_path / "asv_counts.tsv", [["feature_id", "sequence", *samples]] + [
         [ids[k], seqs[k], *counts[k]] for k in seqs])
     from soilbiome.taxonomy.lineage import LINEAGE_COLUMNS
-    names = {"chl": ["Bacteria", "Cyanobacteria", "Cyanobacteriia", "Chloroplast"],
-             "mito": ["Bacteria", "Proteobacteria", "Alphaproteobacteria", "Rickettsiales",
-                      "Mitochondria"],
-             "cont": ["Bacteria", "Firmicutes"], "real": ["Bacteria", "Actinobacteriota"]}
+    names = {"chl": {"domain": "Bacteria", "phylum": "Cyanobacteria", "order": "Chloroplast"},
+             "mito": {"domain": "Bacteria", "order": "Rickettsiales", "family": "Mitochondria"},
+             "cont": {"domain": "Bacteria", "phylum": "Firmicutes"},
+             "real": {"domain": "Bacteria", "phylum": "Actinobacteriota"}}
     lineage_rows = [list(LINEAGE_COLUMNS)]
     for k in seqs:
         row = dict.fromkeys(LINEAGE_COLUMNS, "")
         row["feature_id"] = ids[k]
-        for rank, name in zip(RANKS, names[k], strict=False):
-            row[rank] = name
+        row.update(names[k])
         row.update({c: "test" for c in ("classifier", "reference") if c in row})
         lineage_rows.append([row[c] for c in LINEAGE_COLUMNS])
     _write(tmp_path / "lineage.tsv", lineage_rows)
@@ -148,7 +149,8 @@ def test_cleanup_command_moves_nontarget_and_flags_contaminants(cleanup_inputs):
     assert "1 chloroplast, 1 mitochondria" in proc.stdout and "1 contaminant" in proc.stdout
     kept = {r["feature_id"] for r in _tsv(out / "asv_counts.tsv")}
     assert kept == {ids["cont"], ids["real"]}  # flagged, not removed unless asked
-    assert {r["feature_id"] for r in _tsv(out / "nontarget_counts.tsv")} == {ids["chl"], ids["mito"]}
+    nontarget = {r["feature_id"] for r in _tsv(out / "nontarget_counts.tsv")}
+    assert nontarget == {ids["chl"], ids["mito"]}
     summary = {r["sample"]: r for r in _tsv(out / "nontarget_summary.tsv")}
     assert summary["s1"]["chloroplast_reads"] == "10" and summary["s1"]["reads"] == "20"
     assert summary["s1"]["chloroplast_fraction"] == "0.5" and summary["s1"]["reads_kept"] == "10"
