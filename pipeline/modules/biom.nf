@@ -11,14 +11,16 @@ process BUILD_BIOM {
     path counts
     path lineage
     path samplesheet
+    path tree          // Newick tree of the ASVs, or assets/NO_TREE
 
     output:
     path 'asv_table.biom', emit: biom
 
     script:
+    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
     """
     soilbiome biom build --counts ${counts} --lineage ${lineage} --samplesheet ${samplesheet} \\
-        --table-id '${workflow.runName}' --out asv_table.biom
+        --table-id '${workflow.runName}' ${tree_arg} --out asv_table.biom
     soilbiome biom validate asv_table.biom
     """
 }

@@ -1,5 +1,6 @@
 /*
- * DIVERSITY: alpha and beta diversity, rarefaction and PCoA on the ASV table.
+ * DIVERSITY: alpha and beta diversity, rarefaction and PCoA on the ASV table; with a tree also
+ * Faith's PD and weighted / unweighted UniFrac.
  */
 process DIVERSITY {
     label 'process_low'
@@ -7,6 +8,7 @@ process DIVERSITY {
 
     input:
     path biom
+    path tree          // Newick tree of the ASVs, or assets/NO_TREE
 
     output:
     path 'diversity', emit: dir
@@ -15,8 +17,9 @@ process DIVERSITY {
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : '--no-rarefaction'
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def env = params.soil_env ? "--env '${params.soil_env}'" : ''
+    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
     """
     soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\
-        --shannon-base ${params.shannon_base} ${env}
+        --shannon-base ${params.shannon_base} ${env} ${tree_arg}
     """
 }

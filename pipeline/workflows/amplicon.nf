@@ -15,6 +15,7 @@ include { DADA2_DENOISE     } from '../modules/dada2_denoise'
 include { DADA2_MERGE       } from '../modules/dada2_merge'
 include { VSEARCH_SINTAX; DADA2_TAXONOMY; HARMONISE_TAXONOMY } from '../modules/taxonomy'
 include { CLEANUP           } from '../modules/cleanup'
+include { PHYLOGENY         } from '../modules/phylogeny'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
 include { SOFTWARE_VERSIONS } from '../modules/software_versions'
@@ -155,7 +156,16 @@ workflow AMPLICON {
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
     CLEANUP(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(db.marker ?: ''))
-    BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet)
+    // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
+    def no_tree = Channel.value(file("${projectDir}/../assets/NO_TREE"))
+    if (!params.skip_phylogeny && !(db.marker ?: '').toString().toUpperCase().startsWith('ITS')) {
+        PHYLOGENY(CLEANUP.out.counts)
+        ch_tree = PHYLOGENY.out.tree.ifEmpty(file("${projectDir}/../assets/NO_TREE"))
+        ch_versions = ch_versions.mix(PHYLOGENY.out.versions)
+    } else {
+        ch_tree = no_tree
+    }
+    BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, ch_tree)
     ch_biom = BUILD_BIOM.out.biom
     ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {
@@ -163,7 +173,7 @@ workflow AMPLICON {
         ch_biom = STAMP.out.biom
         ch_verification = STAMP.out.verification
     }
-    DIVERSITY(ch_biom)
+    DIVERSITY(ch_biom, ch_tree)
     INTEROP(ch_biom)
     ch_versions = ch_versions.mix(INTEROP.out.versions)
     SOFTWARE_VERSIONS(ch_versions.collect())

@@ -75,5 +75,9 @@ def _register() -> None:
 
     cleanup_cli.register(main)
 
+    from soilbiome.cli import phylogeny as phylogeny_cli
+
+    phylogeny_cli.register(main)
+
 
 _register()

@@ -22,11 +22,14 @@ def biom() -> None:
 @click.option("--samplesheet", type=_path, required=True, help="Validated samplesheet CSV.")
 @click.option("--out", type=_path, required=True, help="table.biom to write.")
 @click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
-def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None) -> None:
+@click.option("--tree", type=_path, default=None,
+              help="Newick tree of the ASVs, stored as observation group metadata.")
+def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None,
+          tree: Path | None) -> None:
     """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""
     from soilbiome.io.biom import build_biom
 
-    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id)
+    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree)
     message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"
     if summary.empty_samples:
         message += f"; empty sample(s) kept: {', '.join(summary.empty_samples)}"

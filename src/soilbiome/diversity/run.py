@@ -168,6 +168,10 @@ def run_diversity(
     if integer:
         alpha["depth"] = alpha["depth"].astype("Int64")
         alpha["observed_features"] = alpha["observed_features"].astype("Int64")
+    if tree is not None:  # Faith's PD (diversity/phylo.py) next to the other alpha indices
+        from soilbiome.diversity.phylo import faith_pd
+
+        alpha["faith_pd"] = faith_pd(work, tree).reindex(index)
     alpha["rarefied"] = depth is not None
     for s, note in alpha["note"].items():
         if isinstance(note, str) and note:

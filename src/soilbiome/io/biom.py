@@ -279,6 +279,7 @@ def build_table(
     *,
     lineage_path: str | Path = "lineage",
     table_id: str | None = None,
+    tree: str | None = None,
 ):  # noqa: ANN201 - biom.Table, imported lazily
     """Combine counts, lineages and sample metadata into a :class:`biom.Table`.
 
@@ -293,6 +294,9 @@ def build_table(
     lineage_path : str or Path
         Only used in error messages.
     table_id : str, optional
+    tree : str, optional
+        Newick tree of the features, stored as observation group metadata ``phylogeny``
+        (BIOM 2.1 ``observation/group-metadata``, ``data_type = "newick"``).
 
     Returns
     -------
@@ -341,6 +345,7 @@ def build_table(
         sample_metadata=sample_md,
         table_id=table_id,
         type=TABLE_TYPE,
+        observation_group_metadata={"phylogeny": ("newick", tree)} if tree else None,
     )
 
 
@@ -430,6 +435,26 @@ def pad_empty_samples(handle: h5py.File) -> int:
     return len(empty)
 
 
+def _read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
+    """A Newick tree's text, checked to have exactly ``feature_ids`` as tips."""
+    from skbio import TreeNode
+
+    path = Path(path)
+    if not path.is_file():
+        raise BiomError("tree file not found", location=str(path))
+    text = path.read_text().strip()
+    try:
+        tips = {t.name for t in TreeNode.read([text], format="newick").tips()}
+    except Exception as exc:  # skbio raises several parser errors
+        raise BiomError(f"not a Newick tree ({exc})", location=str(path)) from None
+    if feature_ids and tips != set(feature_ids):
+        extra, missing = tips - set(feature_ids), set(feature_ids) - tips
+        raise BiomError(
+            f"tree tips differ from the counted features ({len(missing)} feature(s) not in "
+            f"the tree, {len(extra)} tip(s) not counted)", location=str(path))
+    return text
+
+
 def build_biom(
     counts_path: str | Path,
     lineage_path: str | Path,
@@ -437,6 +462,7 @@ def build_biom(
     out: str | Path,
     *,
     table_id: str | None = None,
+    tree_path: str | Path | None = None,
 ) -> BuildSummary:
     """Build ``table.biom`` from ``asv_counts.tsv``, ``lineage.tsv`` and a validated sheet.
 
@@ -446,6 +472,8 @@ def build_biom(
     out : str or Path
     table_id : str, optional
         BIOM table ID (default: the output file name without suffix).
+    tree_path : str or Path, optional
+        Newick tree whose tips are exactly the counted features (``soilbiome phylogeny``).
 
     Returns
     -------
@@ -455,8 +483,10 @@ def build_biom(
     counts = read_counts(counts_path)
     lineages = read_lineage(lineage_path)
     samples = read_sample_metadata(samplesheet_path)
+    tree = _read_tree(tree_path, counts.feature_ids) if tree_path else None
     table = build_table(
-        counts, lineages, samples, lineage_path=lineage_path, table_id=table_id or out.stem
+        counts, lineages, samples, lineage_path=lineage_path, table_id=table_id or out.stem,
+        tree=tree,
     )
     units = canonical_units(list(samples.rows))
     write_biom(table, out, attributes={SAMPLE_UNITS_ATTR: json.dumps(units)} if units else None)

@@ -1,0 +1,27 @@
+/*
+ * PHYLOGENY: the ASVs of the cleaned table aligned (MAFFT), a tree built (FastTree, GTR) and
+ * rooted at its midpoint; the tree goes into the BIOM and feeds UniFrac and Faith's PD.
+ */
+process PHYLOGENY {
+    label 'process_low'
+    publishDir "${params.outdir}/phylogeny", mode: params.publish_dir_mode,
+        saveAs: { fn -> fn == 'versions.yml' ? null : fn }
+
+    input:
+    path counts
+
+    output:
+    path 'tree.nwk', emit: tree, optional: true
+    path 'versions.yml', emit: versions
+
+    script:
+    """
+    soilbiome phylogeny --counts ${counts} --out tree.nwk --threads ${task.cpus}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        mafft: \$(mafft --version 2>&1 | sed -n 's/^v\\([0-9.]*\\).*/\\1/p')
+        fasttree: \$(FastTree 2>&1 | sed -n 's/^FastTree Version \\([0-9.]*\\).*/\\1/p' | head -1)
+    END_VERSIONS
+    """
+}
