@@ -10,7 +10,8 @@ _path = click.Path(path_type=Path)
 
 
 @click.command("phylogeny")
-@click.option("--counts", type=_path, required=True, help="asv_counts.tsv (feature_id, sequence, ...).")
+@click.option("--counts", type=_path, required=True,
+              help="asv_counts.tsv (feature_id, sequence, ...).")
 @click.option("--out", type=_path, required=True, help="Newick tree to write (tips = feature IDs).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 def phylogeny(counts: Path, out: Path, threads: int) -> None:
