@@ -1,15 +1,16 @@
-#!/usr/bin/env python3
-"""Benchmark: the amplicon pipeline against DADA2 alone on a batch of realistic size.
+"""Benchmark: the amplicon pipeline against DADA2 alone on batches of realistic size.
 
-Builds a batch from the Atacama soil 16S reads resampled with replacement (seeded) to
-``--pairs`` read pairs per sample (generated under ``bench/out/``, never committed), then
+Builds batches from the Atacama soil 16S reads resampled with replacement (seeded) to
+``--pairs`` read pairs per sample (``--samples`` samples, cycling over the 10 non-empty Atacama
+samples; generated under ``bench/out/``, never committed), then
 
-1. runs the whole pipeline (``nextflow run pipeline/main.nf -profile test --input batch``),
-2. runs ``bin/dada2_denoise.R`` alone on the same reads with the same settings,
-
-and prints wall time, CPU time and peak memory of each, the tool time taken from the Nextflow
-trace (DADA2, cutadapt, vsearch tasks), and the pipeline overhead: the share of the pipeline's
-wall time that is not DADA2/cutadapt/vsearch work. Target: overhead below 30%.
+1. runs the whole pipeline (``nextflow run pipeline/main.nf -profile test --input batch
+   --dada2_pool pseudo``) on the largest batch and prints the per-stage times from its trace
+   (tasks, summed task realtime, and the stage's span from first start to last end);
+2. runs ``bin/dada2_single.R`` (DADA2 in one R process, same settings, same cores) on the same
+   reads: target pipeline wall <= 1.2 x this;
+3. runs the pipeline on the smaller batches too and prints wall time per sample (scaling: the
+   per-sample cost must not grow with the batch size).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ATACAMA_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
-TOOL_PROCESSES = ("DADA2_DENOISE", "CUTADAPT", "VSEARCH_SINTAX", "DADA2_TAXONOMY")
 
 
 def read_records(path: Path) -> list[bytes]:
@@ -36,27 +36,31 @@ def read_records(path: Path) -> list[bytes]:
     return [b"".join(lines[i : i + 4]) for i in range(0, len(lines), 4)]
 
 
-def make_batch(out: Path, pairs: int, seed: int) -> Path:
-    """Resample each non-empty Atacama sample to ``pairs`` pairs; return the samplesheet."""
+def make_batch(out: Path, n_samples: int, pairs: int, seed: int) -> Path:
+    """``n_samples`` samples of ``pairs`` pairs resampled from the non-empty Atacama samples."""
     rng = random.Random(seed)
     data = out / "reads"
     data.mkdir(parents=True, exist_ok=True)
     with ATACAMA_SHEET.open(newline="") as handle:
         reader = csv.DictReader(handle)
         header, rows = reader.fieldnames, list(reader)
-    new_rows = []
+    sources = []
     for row in rows:
         r1 = read_records((ATACAMA_SHEET.parent / row["fastq_1"]).resolve())
         r2 = read_records((ATACAMA_SHEET.parent / row["fastq_2"]).resolve())
-        if not r1:
-            continue
+        if r1:
+            sources.append((row, r1, r2))
+    new_rows = []
+    for i in range(n_samples):
+        row, r1, r2 = sources[i % len(sources)]
+        name = f"S{i + 1:03d}"
         picks = [rng.randrange(len(r1)) for _ in range(pairs)]
         for mate, records in (("R1", r1), ("R2", r2)):
-            target = data / f"{row['sample']}_{mate}.fastq.gz"
+            target = data / f"{name}_{mate}.fastq.gz"
             with gzip.open(target, "wb", compresslevel=1) as handle:
-                handle.writelines(records[i] for i in picks)
-        new_rows.append({**row, "fastq_1": f"reads/{row['sample']}_R1.fastq.gz",
-                         "fastq_2": f"reads/{row['sample']}_R2.fastq.gz"})
+                handle.writelines(records[k] for k in picks)
+        new_rows.append({**row, "sample": name, "fastq_1": f"reads/{name}_R1.fastq.gz",
+                         "fastq_2": f"reads/{name}_R2.fastq.gz"})
     sheet = out / "samplesheet.csv"
     with sheet.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header)
@@ -92,15 +96,21 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     return result
 
 
-def trace_tool_seconds(outdir: Path) -> float:
-    """Sum of the realtime of DADA2 / cutadapt / vsearch tasks in the Nextflow trace."""
+def trace_stages(outdir: Path) -> list[tuple[str, int, float, float]]:
+    """Per process: tasks, summed realtime (s) and span from first start to last end (s)."""
     trace = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))[-1]
-    total = 0.0
+    stages: dict[str, list] = {}
     with trace.open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
-            if row["process"].split(":")[-1] in TOOL_PROCESSES:
-                total += _seconds(row["realtime"])
-    return total
+            name = row["process"].split(":")[-1]
+            start, end = int(row["start"] or 0), int(row["complete"] or 0)
+            st = stages.setdefault(name, [0, 0.0, start, end])
+            st[0] += 1
+            st[1] += _seconds(row["realtime"])
+            st[2], st[3] = min(st[2], start), max(st[3], end)
+    first = min(v[2] for v in stages.values())
+    rows = [(k, v[0], v[1], (v[3] - v[2]) / 1000, (v[2] - first) / 1000) for k, v in stages.items()]
+    return sorted(rows, key=lambda r: r[4])
 
 
 def _seconds(text: str) -> float:
@@ -114,46 +124,62 @@ def _seconds(text: str) -> float:
     return total
 
 
+def run_pipeline(sheet: Path, outdir: Path, cwd: Path) -> dict:
+    env = dict(os.environ, NXF_ANSI_LOG="false")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return measure([str(ROOT / "runtime" / "nextflow" / "nextflow"), "run",
+                    str(ROOT / "pipeline" / "main.nf"), "-profile", "test", "--input", str(sheet),
+                    "--outdir", str(outdir), "--dada2_pool", "pseudo"], cwd=cwd, env=env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20000, help="read pairs per sample")
+    parser.add_argument("--sizes", default="40,10,20",
+                        help="batch sizes (samples); the first is compared with DADA2 alone")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "amplicon")
     args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
 
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    t0 = time.perf_counter()
-    sheet = make_batch(args.out, args.pairs, args.seed)
-    print(f"batch: 10 samples x {args.pairs} pairs, built in {time.perf_counter() - t0:.1f} s")
-
-    env = dict(os.environ, NXF_ANSI_LOG="false")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    outdir = args.out / "results"
-    pipe = measure([str(ROOT / "runtime" / "nextflow" / "nextflow"), "run",
-                    str(ROOT / "pipeline" / "main.nf"), "-profile", "test", "--input", str(sheet),
-                    "--outdir", str(outdir), "--dada2_pool", "pseudo"], cwd=args.out, env=env)
-    tools_total = trace_tool_seconds(outdir)
-
-    alone_dir = args.out / "dada2_alone"
-    alone_dir.mkdir()
-    with sheet.open(newline="") as handle, (alone_dir / "samples.tsv").open("w") as tsv:
-        tsv.write("sample\tfastq_1\tfastq_2\n")
-        for row in csv.DictReader(handle):
-            r1, r2 = args.out / row["fastq_1"], args.out / row["fastq_2"]
-            tsv.write(f"{row['sample']}\t{r1}\t{r2}\n")
-    alone = measure(["Rscript", str(ROOT / "bin" / "dada2_denoise.R"), "--samples", "samples.tsv",
-                     "--threads", "2", "--seed", "42", "--trunc-len-f", "150", "--trunc-len-r",
-                     "140", "--pool", "pseudo"], cwd=alone_dir)
-
-    print(f"{'run':<14}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}")
-    for name, m in (("pipeline", pipe), ("dada2 alone", alone)):
-        print(f"{name:<14}{m['wall']:>10.1f}{m['cpu']:>10.1f}{m['peak_mb']:>10.0f}")
-    print(f"pipeline / dada2-alone wall ratio: {pipe['wall'] / alone['wall']:.2f}")
-    print(f"tool task realtime in trace (DADA2, cutadapt, vsearch): {tools_total:.1f} s")
-    overhead = max(0.0, pipe["wall"] - tools_total) / pipe["wall"]
-    print(f"pipeline overhead (wall not spent in DADA2/cutadapt/vsearch tasks): {overhead:.1%} "
-          f"(target < 30%)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    walls: dict[int, float] = {}
+    for k, n in enumerate(sizes):
+        batch = args.out / f"n{n}"
+        batch.mkdir()
+        t0 = time.perf_counter()
+        sheet = make_batch(batch, n, args.pairs, args.seed)
+        print(f"batch: {n} samples x {args.pairs} pairs, built in {time.perf_counter() - t0:.1f} s")
+        pipe = run_pipeline(sheet, batch / "results", batch)
+        walls[n] = pipe["wall"]
+        print(f"pipeline, {n} samples: wall {pipe['wall']:.1f} s, cpu {pipe['cpu']:.1f} s, "
+              f"peak {pipe['peak_mb']:.0f} MB, load average now {os.getloadavg()[0]:.1f}")
+        if k > 0:
+            continue
+        print(f"{'stage':<22}{'tasks':>6}{'task s':>9}{'span s':>9}{'starts at s':>13}")
+        for name, tasks, realtime, span, offset in trace_stages(batch / "results"):
+            print(f"{name:<22}{tasks:>6}{realtime:>9.1f}{span:>9.1f}{offset:>13.1f}")
+        alone_dir = batch / "dada2_alone"
+        alone_dir.mkdir()
+        with sheet.open(newline="") as handle, (alone_dir / "samples.tsv").open("w") as tsv:
+            tsv.write("sample\tfastq_1\tfastq_2\n")
+            for row in sorted(csv.DictReader(handle), key=lambda r: r["sample"]):
+                tsv.write(f"{row['sample']}\t{batch / row['fastq_1']}\t{batch / row['fastq_2']}\n")
+        alone = measure(["Rscript", str(ROOT / "bin" / "dada2_single.R"), "--samples",
+                         "samples.tsv", "--threads", "2", "--seed", "42", "--trunc-len-f", "150",
+                         "--trunc-len-r", "140", "--pool", "pseudo"], cwd=alone_dir)
+        print(f"DADA2 alone (one R process), {n} samples: wall {alone['wall']:.1f} s, "
+              f"cpu {alone['cpu']:.1f} s, peak {alone['peak_mb']:.0f} MB")
+        same = all((alone_dir / f).read_bytes() == (batch / "results" / "dada2" / f).read_bytes()
+                   for f in ("asv_counts.tsv", "read_tracking.tsv", "asv.fasta"))
+        print(f"pipeline DADA2 outputs identical to DADA2 alone: {same}")
+        print(f"pipeline / DADA2-alone wall ratio ({n} samples): "
+              f"{pipe['wall'] / alone['wall']:.2f} (target <= 1.2)")
+    print(f"{'samples':>8}{'wall s':>10}{'s/sample':>10}")
+    for n in sorted(walls):
+        print(f"{n:>8}{walls[n]:>10.1f}{walls[n] / n:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 process CLEANUP {
     label 'process_single'
     publishDir "${params.outdir}", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn == 'cleanup/asv_counts.tsv' ? null : fn }
+        saveAs: { fn -> fn == 'cleanup' ? fn : null }
 
     input:
     path counts

@@ -15,6 +15,7 @@ process REPORT {
     path params_json     // pipeline_info/params.json (checked at start-up)
     path refdb_json      // pipeline_info/reference_database.json
     path verification    // soilbiome verify --json of the stamped table, or NO_FILE
+    path cleanup         // folder of 'soilbiome cleanup'
 
     output:
     path 'soilbiome_report.html', emit: html
@@ -26,7 +27,7 @@ process REPORT {
     def batch = (params.batch_name ?: file(params.input as String).baseName).toString()
     """
     soilbiome report --biom ${biom} --diversity ${diversity} --qc ${qc} --tracking ${tracking} \\
-        ${primer_arg} --versions ${versions} --rank ${params.report_rank} ${group} \\
+        ${primer_arg} --versions ${versions} --cleanup ${cleanup} --rank ${params.report_rank} ${group} \\
         --params ${params_json} --refdb ${refdb_json} ${verify_arg} \\
         --batch-name '${batch.replace("'", "'\\''")}' --out soilbiome_report.html
     """

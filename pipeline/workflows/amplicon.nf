@@ -157,13 +157,12 @@ workflow AMPLICON {
 
     CLEANUP(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(db.marker ?: ''))
     // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
-    def no_tree = Channel.value(file("${projectDir}/../assets/NO_TREE"))
     if (!params.skip_phylogeny && !(db.marker ?: '').toString().toUpperCase().startsWith('ITS')) {
         PHYLOGENY(CLEANUP.out.counts)
         ch_tree = PHYLOGENY.out.tree.ifEmpty(file("${projectDir}/../assets/NO_TREE"))
         ch_versions = ch_versions.mix(PHYLOGENY.out.versions)
     } else {
-        ch_tree = no_tree
+        ch_tree = Channel.value(file("${projectDir}/../assets/NO_TREE"))
     }
     BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, ch_tree)
     ch_biom = BUILD_BIOM.out.biom
@@ -181,7 +180,8 @@ workflow AMPLICON {
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,
            ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
-           file("${info}/reference_database.json"), ch_verification)
+           file("${info}/reference_database.json"), ch_verification,
+           CLEANUP.out.dir)
 
     emit:
     biom       = ch_biom

@@ -42,6 +42,8 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--verification", type=_file, default=None,
               help="Output of 'soilbiome verify --json' on the stamped table.")
 @click.option("--crate", type=_file, default=None, help="ro-crate-metadata.json of the run.")
+@click.option("--cleanup", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=None, help="Folder written by 'soilbiome cleanup' (optional).")
 def report(biom: Path, diversity_dir: Path, out: Path, rank: str, group_by: str, top: int,
            title: str | None, batch_name: str | None, **inputs: Path | None) -> None:
     """Write a self-contained HTML report of one batch to --out."""

@@ -14,6 +14,7 @@ ALPHA_LABELS: dict[str, str] = {
     "simpson": "Gini-Simpson",
     "chao1": "Chao1",
     "pielou_evenness": "Pielou's evenness",
+    "faith_pd": "Faith's PD",
 }
 
 
