@@ -180,3 +180,41 @@ def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_r
     assert leftovers == []
     print(f"\n[slurm] corrupt sample failed as SLURM job {bad['native_id']} "
           f"({job['JobState']}, ExitCode={job['ExitCode']}) in {elapsed:.1f}s")
+
+
+def test_twenty_sample_batch_runs_dada2_per_sample_as_separate_jobs(cluster, tmp_path,
+                                                                     atacama_rows):
+    """A 20-sample batch: filter and denoise of every sample are SLURM jobs of their own."""
+    import shutil
+
+    header, rows = atacama_rows
+    reads = tmp_path / "reads"
+    reads.mkdir()
+    batch = []
+    for copy in ("a", "b"):
+        for row in rows:
+            if row["sample"] == "BLANK":
+                continue
+            new = dict(row, sample=f"{row['sample']}{copy}")
+            for col in ("fastq_1", "fastq_2"):
+                target = reads / f"{new['sample']}_{col}.fastq.gz"
+                shutil.copyfile(row[col], target)
+                new[col] = str(target)
+            batch.append(new)
+    assert len(batch) == 20
+    sheet = write_sheet(tmp_path / "sheet.csv", header, batch)
+    outdir = tmp_path / "results"
+    proc = run_on_slurm(cluster, tmp_path, "--input", str(sheet), "--outdir", str(outdir),
+                        "--dada2_pool", "false", "--dada2_chunk_size", "1", "--skip_phylogeny")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:] + cluster.logs()
+    trace = trace_rows(outdir)
+    submitted = cluster.submitted_job_ids()
+    for step in ("DADA2_FILTER", "DADA2_DENOISE"):
+        tasks = [t for t in trace if t["process"].endswith(step)]
+        assert len(tasks) == 20, [t["tag"] for t in tasks]
+        jobs = {t["native_id"] for t in tasks}
+        assert len(jobs) == 20 and jobs <= submitted, jobs
+    errors = [t for t in trace if t["process"].endswith("DADA2_ERRORS")]
+    assert len(errors) == 1
+    print(f"\n[slurm] 20 samples: 20 DADA2_FILTER + 20 DADA2_DENOISE jobs, 1 DADA2_ERRORS job, "
+          f"{len(trace)} jobs in all")
