@@ -52,7 +52,7 @@ def test_finished_run_is_marked_and_verifies(test_profile_run) -> None:
     verify = subprocess.run(
         [sys.executable, "-m", "soilbiome", "verify", outdir / "biom" / "asv_table.biom",
          "--agreement", outdir / "sharing" / "agreement.yaml"], capture_output=True, text=True)
-    assert verify.returncode == 0, verify.stdout
+    assert verify.returncode in (0, 5), verify.stdout  # no ERROR finding
 
 
 def test_refused_reruns_leave_earlier_results_untouched(test_profile_run, tmp_path: Path) -> None:
