@@ -164,3 +164,18 @@ def test_interop_files_of_a_real_run(run16s: Path) -> None:
     fasta = (run16s / "qiime2" / "dna-sequences.fasta").read_text().splitlines()
     assert len(fasta) == 2 * (len(taxonomy) - 1)
     assert (run16s / "phyloseq" / "phyloseq.rds").stat().st_size > 1000
+
+
+def test_crate_records_a_database_folder_without_rehashing(tmp_path: Path) -> None:
+    """A Kraken2 reference is a folder: it becomes a Dataset carrying the sheet's digest."""
+    from soilbiome.crate import _inputs
+
+    db = tmp_path / "k2db"
+    db.mkdir()
+    for name in ("hash.k2d", "opts.k2d", "taxo.k2d"):
+        (db / name).write_bytes(b"x")
+    record = {"name": "demo", "version": "1", "path": str(db), "sha256": "ab" * 32}
+    entities = _inputs(None, record, None, None)
+    assert [e["@type"] for e in entities] == ["Dataset"]
+    assert entities[0]["@id"] == db.resolve().as_uri() + "/"
+    assert entities[0]["sha256"] == "ab" * 32

@@ -103,12 +103,22 @@ def _inputs(sheet: Path | None, refdb: Mapping[str, Any] | None,
                         files.append((read.resolve(), f"reads of sample {row.get('sample')}"))
     if refdb_sheet is not None:
         files.append((refdb_sheet, "reference database sheet"))
+    out, seen = [], set()
     if refdb and refdb.get("path"):
-        files.append((Path(str(refdb["path"])), f"reference database {refdb.get('name')} "
-                      f"{refdb.get('version')}"))
+        ref = Path(str(refdb["path"])).resolve()
+        what = f"reference database {refdb.get('name')} {refdb.get('version')}"
+        if ref.is_dir():
+            # a database folder (Kraken2): one Dataset with the digest the database sheet
+            # defines and the start-up check verified, instead of re-hashing gigabytes
+            seen.add(str(ref))
+            out.append({"@id": ref.as_uri() + "/", "@type": "Dataset", "name": ref.name,
+                        "description": f"{what} (folder; sha256 as the database sheet "
+                                       "defines it, verified at start-up)",
+                        "sha256": str(refdb.get("sha256", ""))})
+        else:
+            files.append((ref, what))
     if agreement is not None:
         files.append((agreement, "sharing agreement"))
-    out, seen = [], set()
     for path, what in files:
         path = Path(path).resolve()
         if str(path) in seen:
