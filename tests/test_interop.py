@@ -106,3 +106,25 @@ def test_phyloseq_refuses_a_broken_table(tmp_path: Path) -> None:
                                     str(tmp_path / "x.rds")])
     assert res.exit_code == 2 and "not an HDF5 file" in res.output
     assert not (tmp_path / "x.rds").exists()
+
+
+@needs_r
+def test_phyloseq_rds_of_a_one_sample_table(tmp_path: Path) -> None:
+    """R's biomformat cannot read a one-sample HDF5 table; the export must not depend on it."""
+    path = tmp_path / "one.biom"
+    ids = [hashlib.md5(s.encode()).hexdigest() for s in SEQS[:2]]
+    obs = [{"taxonomy": tax, "sequence": seq} for seq, (tax, _) in zip(SEQS[:2], TAXA[:2],
+                                                                        strict=True)]
+    with h5py.File(path, "w") as handle:
+        biom.Table(np.array([[4.0], [9.0]]), ids, ["MSITS3"], obs, [{"site": "a"}],
+                   type="OTU table").to_hdf5(handle, "tests")
+    out = tmp_path / "one.rds"
+    res = CliRunner().invoke(main, ["export", "phyloseq", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    proc = subprocess.run(
+        ["Rscript", "-e", "suppressPackageStartupMessages(library(phyloseq)); "
+         "ps <- readRDS(commandArgs(trailingOnly = TRUE)[1]); "
+         "cat(sample_names(ps), taxa_sums(ps), '\\n')", str(out)],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["MSITS3", "4", "9"]

@@ -1,35 +1,40 @@
-# A phyloseq object (.rds) of a soilbiome BIOM table, made with R's phyloseq as
-# nf-core/ampliseq offers: otu_table (taxa are rows), tax_table (Domain .. Species), sample_data
-# (every sample metadata column under its own name) and refseq (the ASV sequences).
-# Usage: Rscript phyloseq_export.R TABLE.biom OUT.rds
+# A phyloseq object (.rds) of a soilbiome table, made with R's phyloseq as nf-core/ampliseq
+# offers: otu_table (taxa are rows), tax_table (one column per rank, NA where unassigned),
+# sample_data (every sample metadata column under its own name) and refseq (the ASV sequences).
+# The table arrives as plain TSVs written by soilbiome's validated BIOM reader, not through
+# biomformat::read_biom, which misreads empty samples and cannot read one-sample HDF5 tables.
+# Usage: Rscript phyloseq_export.R DIR OUT.rds   (DIR holds counts, taxonomy, samples, sequences)
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2) stop("usage: phyloseq_export.R TABLE.biom OUT.rds")
+if (length(args) != 2) stop("usage: phyloseq_export.R DIR OUT.rds")
 suppressPackageStartupMessages({
   library(phyloseq)
-  library(rhdf5)  # Debian's biomformat calls h5read() without importing rhdf5
   library(Biostrings)
 })
-ranks <- c("Domain", "Kingdom", "Phylum", "Class", "Order", "Family", "Genus", "Species")
-parse_soilbiome <- function(x) {
-  x <- sub("^[a-z]__", "", x)
-  x[x == ""] <- NA
-  if (length(x) != length(ranks)) length(x) <- length(ranks)
-  setNames(x, ranks)
+rd <- function(name) {
+  read.delim(file.path(args[1], name), check.names = FALSE, colClasses = "character",
+             na.strings = character(0), quote = "\"", comment.char = "")
 }
-biom <- biomformat::read_biom(args[1])
-ps <- import_biom(biom, parseFunction = parse_soilbiome)
-if (!is.null(sample_data(ps, errorIfNULL = FALSE))) {
-  # import_biom applies R's check.names (16s_primer -> X16s_primer): restore the names
-  colnames(sample_data(ps)) <- names(unlist(biom$columns[[1]]$metadata))
+counts <- rd("counts.tsv")
+m <- as.matrix(counts[, -1, drop = FALSE])
+storage.mode(m) <- "double"
+rownames(m) <- counts[[1]]
+parts <- list(otu_table(m, taxa_are_rows = TRUE))
+tax <- rd("taxonomy.tsv")
+tm <- as.matrix(tax[, -1, drop = FALSE])
+tm[tm == ""] <- NA
+rownames(tm) <- tax[[1]]
+parts[["tax"]] <- tax_table(tm)
+smp <- rd("samples.tsv")
+if (ncol(smp) > 1) {
+  df <- smp[, -1, drop = FALSE]
+  rownames(df) <- smp[[1]]
+  parts[["samples"]] <- sample_data(df)
 }
-seqs <- vapply(biom$rows, function(r) {
-  s <- r$metadata$sequence
-  if (is.null(s)) NA_character_ else as.character(s)
-}, character(1))
-ids <- vapply(biom$rows, function(r) r$id, character(1))
-if (length(ids) > 0 && !anyNA(seqs)) {
-  ps <- merge_phyloseq(ps, refseq(DNAStringSet(setNames(seqs, ids))))
+seqs <- rd("sequences.tsv")
+if (nrow(seqs) > 0 && nrow(seqs) == nrow(m) && !any(seqs[[2]] == "")) {
+  parts[["refseq"]] <- refseq(DNAStringSet(setNames(seqs[[2]], seqs[[1]])))
 }
+ps <- do.call(phyloseq, unname(parts))
 tmp <- paste0(args[2], ".tmp")
 saveRDS(ps, tmp)
 invisible(file.rename(tmp, args[2]))
