@@ -147,7 +147,10 @@ def test_wrong_reference_checksum_stops_before_any_task(tmp_path):
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert "database 'ten16s_sintax'" in text and "column 'sha256': checksum mismatch" in text
-    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+    # no task folder: only the start-up gate's staging folder may exist in work/
+    work = tmp_path / "work"
+    assert not work.exists() or {p.name for p in work.iterdir()} <= {"soilbiome-startup"}
+    assert not outdir.exists() or not (outdir / "biom").exists()
 
 
 VEGAN_R = r"""
