@@ -28,9 +28,16 @@ def read_tsv(path: Path) -> list[dict]:
 
 
 def trace_rows(outdir: Path) -> list[dict]:
-    """Rows of the newest Nextflow execution trace of a run (empty if none was written)."""
-    traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))
-    return read_tsv(traces[-1]) if traces else []
+    """Rows of the newest Nextflow execution trace that lists tasks (empty if none does).
+
+    A run refused at start-up into a finished results folder leaves Nextflow's own empty
+    ``execution_trace_<time>.txt`` beside the finished run's (docs/errors.md); it is skipped.
+    """
+    for trace in sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"), reverse=True):
+        rows = read_tsv(trace)
+        if rows:
+            return rows
+    return []
 
 
 def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
