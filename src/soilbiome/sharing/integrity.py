@@ -15,16 +15,14 @@ is the stamp's (D5) need the agreement: :func:`soilbiome.sharing.verify.verify_r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from soilbiome.io.hashing import sha256_file
-from soilbiome.sharing.errors import StampError
 from soilbiome.sharing.findings import Report
-from soilbiome.sharing.stamp_format import STAMP_ATTR, read_biom_info, sidecar_path
-from soilbiome.sharing.verify import _load_sidecar
+from soilbiome.sharing.stamp_format import sidecar_path
+from soilbiome.sharing.verify import _load_sidecar, read_embedded_stamp
 
 #: Rules :func:`check_integrity` evaluates.
 INTEGRITY_RULES = ("D1", "D3", "D4")
@@ -77,25 +75,7 @@ def check_integrity(path: str | Path) -> Integrity:
     p = Path(path)
     name = p.name
     rep = Report(f"integrity of {p}")
-    embedded = None
-    try:
-        info = read_biom_info(p)
-    except StampError as exc:
-        rep.error("D1", name, str(exc))
-        info = None
-    if info is not None:
-        if info.stamp_text is None:
-            rep.error("D1", name, f"no {STAMP_ATTR} root attribute: the table is not stamped "
-                      "(or the stamp was lost in a biom round-trip)")
-        else:
-            try:
-                embedded = json.loads(info.stamp_text)
-                if not isinstance(embedded, dict):
-                    raise ValueError("not a JSON object")
-                rep.ok("D1")
-            except ValueError as exc:
-                rep.error("D1", name, f"{STAMP_ATTR} is not valid JSON: {exc}")
-                embedded = None
+    info, embedded = read_embedded_stamp(p, rep, name)
     digest = sha256_file(p) if p.is_file() else ""
     side = sidecar_path(p)
     _, statement, problem = _load_sidecar(side)

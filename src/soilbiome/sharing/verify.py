@@ -46,6 +46,34 @@ def _load_sidecar(path: Path) -> tuple[dsse.Envelope | None, dict[str, Any] | No
     return env, st, None
 
 
+
+def read_embedded_stamp(p: Path, rep: Report, where: str) -> tuple[Any, dict[str, Any] | None]:
+    """D1: read the table (validated reader) and its embedded stamp; report into ``rep``.
+
+    Returns the table info (None if unreadable) and the embedded stamp (None if absent or not
+    a JSON object). Shared by :func:`verify_report` and the agreement-free integrity check.
+    """
+    embedded = None
+    info = None
+    try:
+        info = read_biom_info(p)
+    except StampError as exc:
+        rep.error("D1", where, str(exc))
+    if info is not None:
+        if info.stamp_text is None:
+            rep.error("D1", where, f"no {STAMP_ATTR} root attribute: not stamped, or stamp lost "
+                      "(e.g. by a biom load_table/to_hdf5 round-trip); re-stamp the file")
+        else:
+            try:
+                embedded = json.loads(info.stamp_text)
+                if not isinstance(embedded, dict):
+                    raise ValueError("not a JSON object")
+                rep.ok("D1")
+            except ValueError as exc:
+                rep.error("D1", where, f"{STAMP_ATTR} is not valid JSON: {exc}")
+                embedded = None
+    return info, embedded
+
 def verify_report(
     path: str | Path,
     agreement: Agreement | str | Path,
@@ -81,25 +109,7 @@ def verify_report(
     where = p.name
     wanted = set(rules)
     # D1 -----------------------------------------------------------------------------------------
-    embedded = None
-    info = None
-    try:
-        info = read_biom_info(p)
-    except StampError as exc:
-        rep.error("D1", where, str(exc))
-    if info is not None:
-        if info.stamp_text is None:
-            rep.error("D1", where, f"no {STAMP_ATTR} root attribute: stamp lost (e.g. by a biom "
-                      "load_table/to_hdf5 round-trip); re-stamp the file")
-        else:
-            try:
-                embedded = json.loads(info.stamp_text)
-                if not isinstance(embedded, dict):
-                    raise ValueError("not a JSON object")
-                rep.ok("D1")
-            except ValueError as exc:
-                rep.error("D1", where, f"{STAMP_ATTR} is not valid JSON: {exc}")
-                embedded = None
+    info, embedded = read_embedded_stamp(p, rep, where)
     # sidecar ------------------------------------------------------------------------------------
     side = sidecar_path(p)
     env, statement, problem = _load_sidecar(side)
