@@ -131,7 +131,7 @@ def test_single_end_end_to_end_and_truncated_reads_refused_at_start(tmp_path: Pa
     assert record["status"] == "succeeded"
     assert (outdir / "biom" / "asv_table.biom").is_file()
     assert {r["name"].split(" ")[0] for r in trace_rows(outdir)} >= {
-        "AMPLICON:FASTQ_QC", "AMPLICON:DADA2_DENOISE", "AMPLICON:STAMP"}
+        "AMPLICON:FASTQ_QC", "AMPLICON:DADA2:DADA2_DENOISE", "AMPLICON:STAMP"}
 
     # the same batch with one truncated gzip: found at start-up, before any task, with the
     # sheet line, column and file named; the finished results stay complete and verified
