@@ -15,7 +15,7 @@ process REPORT {
     path params_json     // pipeline_info/params.json (checked at start-up)
     path refdb_json      // pipeline_info/reference_database.json
     path verification    // soilbiome verify --json of the stamped table, or NO_FILE
-    path cleanup         // folder of 'soilbiome cleanup'
+    path cleanup         // folder of 'soilbiome cleanup', or assets/NO_CLEANUP
 
     output:
     path 'soilbiome_report.html', emit: html
@@ -24,10 +24,11 @@ process REPORT {
     def primer_arg = primers.name != 'NO_PRIMERS' ? "--primers ${primers}" : ''
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def verify_arg = verification.name != 'NO_FILE' ? "--verification ${verification}" : ''
+    def cleanup_arg = cleanup.name != 'NO_CLEANUP' ? "--cleanup ${cleanup}" : ''
     def batch = (params.batch_name ?: file(params.input as String).baseName).toString()
     """
     soilbiome report --biom ${biom} --diversity ${diversity} --qc ${qc} --tracking ${tracking} \\
-        ${primer_arg} --versions ${versions} --cleanup ${cleanup} --rank ${params.report_rank} ${group} \\
+        ${primer_arg} --versions ${versions} ${cleanup_arg} --rank ${params.report_rank} ${group} \\
         --params ${params_json} --refdb ${refdb_json} ${verify_arg} \\
         --batch-name '${batch.replace("'", "'\\''")}' --out soilbiome_report.html
     """

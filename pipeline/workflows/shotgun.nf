@@ -81,13 +81,14 @@ workflow SHOTGUN {
         ch_biom = STAMP.out.biom
         ch_verification = STAMP.out.verification
     }
-    DIVERSITY(ch_biom)
+    DIVERSITY(ch_biom, Channel.value(file("${projectDir}/../assets/NO_TREE")))  // no tree for taxa
     SOFTWARE_VERSIONS(ch_versions.collect())
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
            Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml,
-           file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification)
+           file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification,
+           Channel.value(file("${projectDir}/../assets/NO_CLEANUP")))
 
     emit:
     biom       = ch_biom
