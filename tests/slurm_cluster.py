@@ -302,7 +302,8 @@ VOLATILE_NAME = re.compile(
 VOLATILE_KEY = re.compile(
     r"^(creation[-_]date|created|date|time|timestamp|.*_(at|time|date)|start|complete|duration"
     r"|run[-_]?(name|id)|session[-_]?id|launch[-_]?dir|work[-_]?dir|outdir|command[-_]?line"
-    r"|hostname|user|valid[-_](from|until)|key[-_]?id|public[-_]?key.*|sig|signatures?)$",
+    r"|hostname|user|valid[-_](from|until)|key[-_]?id|public[-_]?key.*|sig|signatures?"
+    r"|slurm_.*)$",  # params.json: the executor settings of the SLURM run
     re.IGNORECASE)
 CHECKSUM_KEY = re.compile(r"^(sha256|sha1|md5|checksum|digest)$", re.IGNORECASE)
 # Checksums of files that hold per-run content: the agreement the test profile publishes trusts

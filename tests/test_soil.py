@@ -455,7 +455,8 @@ def test_pipeline_diversity_step_runs_the_soil_context(vare, tmp_path):
 
     (tmp_path / "main.nf").write_text(
         f"include {{ DIVERSITY }} from '{ROOT / 'pipeline' / 'modules' / 'diversity.nf'}'\n"
-        "workflow { DIVERSITY(Channel.fromPath(params.biom)) }\n")
+        "workflow { DIVERSITY(Channel.fromPath(params.biom), "
+        f"Channel.value(file('{ROOT / 'assets' / 'NO_TREE'}'))) }}\n")
     (tmp_path / "params.config").write_text(
         "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
         "seed = 42; group_by = null; shannon_base = 'e'; soil_env = 'ph,humdepth'\n"
