@@ -14,6 +14,23 @@ include { SHOTGUN  } from './workflows/shotgun'
 // stamped = the stamped table in its task folder (published by publishOnSuccess, never by a task)
 def runState = [staging: null, stamped: null]
 
+// Refuse the run at start-up. Nextflow opened this run's trace file in --outdir at launch, before
+// any line of this script ran; a refused run removes it again (and the folders it made, when
+// they are left empty), so that a refused run leaves --outdir exactly as it found it.
+def refuse(String message) {
+    def config = (nextflow.Global.session as nextflow.Session).config
+    def trace = config?.trace?.file ? file(config.trace.file as String) : null
+    if (trace != null && trace.exists() && trace.readLines().size() <= 1) {
+        trace.delete()
+        def info = trace.parent
+        if (info.list().size() == 0) {
+            info.delete()
+            if (info.parent.list().size() == 0) { info.parent.delete() }
+        }
+    }
+    error message
+}
+
 // Run a soilbiome command at start-up (before any task); stop the run if it fails.
 def soilbiomeOrStop(List args, String what) {
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
@@ -21,7 +38,7 @@ def soilbiomeOrStop(List args, String what) {
     def err = new StringBuilder()
     proc.waitForProcessOutput(out, err)
     if (proc.exitValue() != 0) {
-        error "${what}:\n${(out.toString() + err.toString()).trim()}"
+        refuse "${what}:\n${(out.toString() + err.toString()).trim()}"
     }
     return out.toString().trim()
 }
@@ -52,10 +69,10 @@ def checkParams() {
 // function, before `soilbiome preflight` or as its options; never write to --outdir from here.
 def startupGate() {
     if (!params.input) {
-        error "No samplesheet: give --input samplesheet.csv (or use -profile test)"
+        refuse "No samplesheet: give --input samplesheet.csv (or use -profile test)"
     }
     if (!params.refdb_sheet || !params.refdb) {
-        error "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
+        refuse "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
     }
     def staging = file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
     def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
@@ -189,7 +206,7 @@ workflow {
     checkParams()
     if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
         if (!params.tables) {
-            error "--mode compare needs --tables tables.csv (columns: table, agreement)"
+            refuse "--mode compare needs --tables tables.csv (columns: table, agreement)"
         }
         COMPARE(file(params.tables, checkIfExists: true), comparerKey())
         return
@@ -220,7 +237,7 @@ workflow {
             SHOTGUN.out.biom.subscribe { f -> runState.stamped = f }
         }
     } else {
-        error "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"
+        refuse "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"
     }
 }
 

@@ -30,8 +30,8 @@ def read_tsv(path: Path) -> list[dict]:
 def trace_rows(outdir: Path) -> list[dict]:
     """Rows of the newest Nextflow execution trace that lists tasks (empty if none does).
 
-    A run refused at start-up into a finished results folder leaves Nextflow's own empty
-    ``execution_trace_<time>.txt`` beside the finished run's (docs/errors.md); it is skipped.
+    A run killed during start-up leaves Nextflow's own empty ``execution_trace_<time>.txt``
+    beside the finished run's (docs/errors.md); it is skipped.
     """
     for trace in sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"), reverse=True):
         rows = read_tsv(trace)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import trace_rows
+
 pytestmark = pytest.mark.nextflow
 
 
@@ -124,8 +126,7 @@ def test_crate_inputs_parameters_tools_and_tasks(run16s: Path, crate: dict) -> N
              if e.get("@id", "").startswith("#tool-")}
     assert {"vsearch", "fastp", "dada2", "soilbiome"} <= set(tools)
     tasks = [e for e in graph.values() if e["@id"].startswith("#task-")]
-    trace = next((run16s / "pipeline_info").glob("execution_trace_*.txt")).read_text()
-    assert len(tasks) == len(trace.strip().splitlines()) - 1 > 10
+    assert len(tasks) == len(trace_rows(run16s)) > 10
     assert any(t["name"].split(":")[-1].startswith("DADA2_DENOISE") for t in tasks)
     controls = [e for e in graph.values() if "ControlAction" in _types(e)]
     assert {c["object"]["@id"] for c in controls} == {t["@id"] for t in tasks}

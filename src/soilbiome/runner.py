@@ -81,10 +81,11 @@ def run_pipeline(
     launch_dir : Path
         Where ``work/`` and ``.nextflow/`` live (default: the current directory).
     """
-    import nextflow  # nextflowpy
-
     if shutil.which("nextflow", path=nextflow_env()["PATH"]) is None:
         raise ToolError("no 'nextflow' on PATH; run 'make setup' first")
+    # nextflowpy looks for the nextflow executable when it is imported: ours must be on PATH
+    os.environ["PATH"] = nextflow_env()["PATH"]
+    import nextflow  # nextflowpy
     launch_dir = (launch_dir or Path.cwd()).resolve()
     started = dt.datetime.now().timestamp()
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")

@@ -4,15 +4,14 @@ own message shown by ``soilbiome run``.
 
 A results folder from a finished ``-profile test`` run (the session fixture) is re-run into
 with bad inputs: every refusal happens before any task, names the file/row/field, and leaves
-every earlier file byte-identical (Nextflow's own new, timestamped execution records in
-``pipeline_info/`` are the only files that may appear).
+every earlier file byte-identical with no file added (not even the trace file Nextflow opens
+in ``pipeline_info/`` at launch: a refused run removes it).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -25,12 +24,11 @@ from conftest import ATACAMA_SHEET, MAIN, ROOT, read_sheet, run_nextflow, trace_
 from .conftest import snapshot
 
 pytestmark = pytest.mark.nextflow
-NEXTFLOW_OWN = re.compile(r"^pipeline_info/execution_(trace|timeline|report)_.*")
 
 
 def _earlier_files_unchanged(before: dict[str, str], after: dict[str, str]) -> None:
     changed = {k for k in before if after.get(k) != before[k]}
-    added = {k for k in after if k not in before and not NEXTFLOW_OWN.match(k)}
+    added = {k for k in after if k not in before}
     assert not changed and not added, f"changed: {sorted(changed)}; added: {sorted(added)}"
 
 
