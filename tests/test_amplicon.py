@@ -112,6 +112,27 @@ def test_its_profile_removes_primers_and_assigns_fungi(runits):
     assert {r["domain"] for r in lineage if r["domain"]} == {"Eukaryota"}
 
 
+def test_its_profile_cuts_asvs_to_their_its2_region(runits):
+    """ITS3/ITS4 amplicons: every ASV cut to ITS2 (ITSxpress), the 5.8S and 28S flanks gone."""
+    cut = tsv(runits / "its" / "its_extraction.tsv")
+    dada2 = tsv(runits / "dada2" / "asv_counts.tsv")
+    assert {r["asv_id"] for r in cut} == {r["feature_id"] for r in dada2}
+    assert {r["region"] for r in cut} == {"ITS2"}
+    extracted = [r for r in cut if r["status"] == "extracted"]
+    assert extracted and all(int(r["its_length"]) < int(r["asv_length"]) for r in extracted)
+    table = biom.load_table(str(runits / "biom" / "asv_table.biom"))
+    its_ids = {r["feature_id"]: r["sequence"] for r in tsv(runits / "its" / "asv_counts.tsv")}
+    assert set(table.ids("observation")) == set(its_ids)
+    full = {r["feature_id"]: r["sequence"] for r in dada2}
+    for row in extracted:  # each ITS2 sequence is a stretch of its ASV, without the 5.8S start
+        its = its_ids[row["its_asv_id"]]
+        assert its in full[row["asv_id"]] and not full[row["asv_id"]].startswith(its)
+    summary = tsv(runits / "its" / "its_summary.tsv")[0]
+    assert int(summary["reads"]) == sum(int(r["4774-1"]) for r in dada2)
+    assert int(summary["reads_its"]) == int(table.sum("sample")[0]) + sum(
+        int(r["4774-1"]) for r in tsv(runits / "cleanup" / "nontarget_counts.tsv"))
+
+
 def test_sample_lacking_primers_is_flagged(tmp_path, runits):
     """The deadwood ITS reads were made with other primers: most lack ITS3/ITS4."""
     header, rows = read_sheet(ROOT / "assets" / "samplesheets" / "its2_primers_on.csv")

@@ -15,6 +15,7 @@ include { DADA2_DENOISE     } from '../modules/dada2_denoise'
 include { DADA2_MERGE       } from '../modules/dada2_merge'
 include { VSEARCH_SINTAX; DADA2_TAXONOMY; HARMONISE_TAXONOMY } from '../modules/taxonomy'
 include { CLEANUP           } from '../modules/cleanup'
+include { ITS_EXTRACT       } from '../modules/its_extract'
 include { PHYLOGENY         } from '../modules/phylogeny'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
@@ -143,21 +144,34 @@ workflow AMPLICON {
     ch_versions = ch_versions.mix(MULTIQC.out.versions)
 
     def db = refdb[0]
+    def marker = (db.marker ?: '').toString()
+    // ITS: the ASVs cut to their ITS region before taxonomy (explicit --its_region, or auto
+    // with an ITS marker; the region itself is resolved from marker and primers in the task)
+    def its_cut = params.its_region != 'none' &&
+        (params.its_region != 'auto' || marker.toUpperCase().startsWith('ITS'))
+    ch_counts = DADA2.out.counts
+    ch_fasta = DADA2.out.fasta
+    if (its_cut) {
+        ITS_EXTRACT(DADA2.out.counts, Channel.value(marker))
+        ch_counts = ITS_EXTRACT.out.counts
+        ch_fasta = ITS_EXTRACT.out.fasta
+        ch_versions = ch_versions.mix(ITS_EXTRACT.out.versions)
+    }
     ch_ref = Channel.value(refdb)
     if (db.format == 'sintax') {
-        VSEARCH_SINTAX(DADA2.out.fasta, ch_ref)
+        VSEARCH_SINTAX(ch_fasta, ch_ref)
         ch_raw_tax = VSEARCH_SINTAX.out.raw
         ch_versions = ch_versions.mix(VSEARCH_SINTAX.out.versions)
     } else {
-        DADA2_TAXONOMY(DADA2.out.fasta, ch_ref)
+        DADA2_TAXONOMY(ch_fasta, ch_ref)
         ch_raw_tax = DADA2_TAXONOMY.out.raw
         ch_versions = ch_versions.mix(DADA2_TAXONOMY.out.versions)
     }
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
-    CLEANUP(DADA2.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(db.marker ?: ''))
+    CLEANUP(ch_counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(marker))
     // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
-    if (!params.skip_phylogeny && !(db.marker ?: '').toString().toUpperCase().startsWith('ITS')) {
+    if (!params.skip_phylogeny && !marker.toUpperCase().startsWith('ITS')) {
         PHYLOGENY(CLEANUP.out.counts)
         ch_tree = PHYLOGENY.out.tree.ifEmpty(file("${projectDir}/../assets/NO_TREE"))
         ch_versions = ch_versions.mix(PHYLOGENY.out.versions)

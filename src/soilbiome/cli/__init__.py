@@ -75,6 +75,10 @@ def _register() -> None:
 
     cleanup_cli.register(main)
 
+    from soilbiome.cli import its as its_cli
+
+    its_cli.register(main)
+
     from soilbiome.cli import phylogeny as phylogeny_cli
 
     phylogeny_cli.register(main)
