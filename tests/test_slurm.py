@@ -185,9 +185,6 @@ def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_r
           f"({job['JobState']}, ExitCode={job['ExitCode']}) in {elapsed:.1f}s")
 
 
-@pytest.mark.skip(reason="not yet seen passing: its renamed samples are not covered by the test "
-                  "profile's agreement, so the start-up gate refuses the run; to be re-run "
-                  "without an agreement")
 def test_twenty_sample_batch_runs_dada2_per_sample_as_separate_jobs(cluster, tmp_path,
                                                                      atacama_rows):
     """A 20-sample batch: filter and denoise of every sample are SLURM jobs of their own."""
@@ -210,8 +207,10 @@ def test_twenty_sample_batch_runs_dada2_per_sample_as_separate_jobs(cluster, tmp
     assert len(batch) == 20
     sheet = write_sheet(tmp_path / "sheet.csv", header, batch)
     outdir = tmp_path / "results"
+    # the renamed samples are not covered by the test profile's agreement: no stamp here
     proc = run_on_slurm(cluster, tmp_path, "--input", str(sheet), "--outdir", str(outdir),
-                        "--dada2_pool", "false", "--dada2_chunk_size", "1", "--skip_phylogeny")
+                        "--dada2_pool", "false", "--dada2_chunk_size", "1", "--skip_phylogeny",
+                        extra_config="\nparams.agreement = null\nparams.signing_key = null\n")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:] + cluster.logs()
     trace = trace_rows(outdir)
     submitted = cluster.submitted_job_ids()
