@@ -53,6 +53,8 @@ def test_every_config_parameter_is_in_the_schema_and_back(schema: dict) -> None:
         ({"report_rank": "kingdm"}, '--report_rank "kingdm": must be one of domain, kingdom'),
         ({"primer_fwd": "GTGYCAGCMGCCGCGGTAAX"}, "does not match the pattern"),
         ({"skip_fastp": "yes"}, '--skip_fastp "yes": must be true or false'),
+        ({"agreement": True}, "--agreement: needs a path, but was given without a value"),
+        ({"its_region": "ITS3"}, '--its_region "ITS3": must be one of auto, none, ITS1'),
     ],
 )
 def test_bad_parameters_are_refused_with_a_reason(schema: dict, given: dict,

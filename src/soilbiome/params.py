@@ -80,6 +80,9 @@ def _snake(name: str) -> str:
     return name.lower()
 
 
+PATH_FORMATS = ("file-path", "directory-path", "path")
+
+
 def _coerce(value: Any, prop: Mapping[str, Any]) -> Any:
     """Undo Nextflow's guessing of command-line types where the schema says ``string``.
 
@@ -166,6 +169,10 @@ def check_params(params: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[s
         value = params[name]
         if value is None:
             checked[name] = None
+            continue
+        if value is True and prop.get("format") in PATH_FORMATS:
+            # Nextflow turns a bare `--agreement` (or `--agreement ""`) into true
+            problems.append(f"--{name}: needs a path, but was given without a value")
             continue
         value = _coerce(value, prop)
         checked[name] = value
