@@ -6,6 +6,7 @@ when the module's tests are done, whatever their outcome.
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 import time
@@ -153,15 +154,27 @@ def test_slurm_outputs_equal_a_local_run(slurm_run, tmp_path_factory):
           f"{', '.join(sorted(a))}")
 
 
-@pytest.mark.skip(reason="a truncated gzip is now refused by the start-up gate before any job "
-                  "(tests/hostile/test_pipeline_gate.py); a corruption only a SLURM job can find "
-                  "is still to be written")
 def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_rows):
+    """A gzip cut short far into the file: the start-up gate reads only the first records of a
+    gzip (preflight.SAMPLE_READS), so the sample's own FASTQ_QC job finds it, fails alone, is not
+    retried, and leaves no partial output."""
+    from soilbiome.preflight import SAMPLE_READS
+
     header, rows = atacama_rows
-    good = Path(rows[0]["fastq_1"]).read_bytes()
+    rows = [r for r in rows if Path(r["fastq_1"]).stat().st_size > 100]  # samples with reads
+    with gzip.open(rows[0]["fastq_1"], "rb") as handle:
+        records = handle.read()
+    # past the gate's first records and its 1 MiB read buffer (io/fastq.py)
+    copies = max(SAMPLE_READS // (records.count(b"\n") // 4) + 3, (4 << 20) // len(records) + 1)
+    whole = gzip.compress(records * copies, compresslevel=6)
     cut = tmp_path / "cut_R1.fastq.gz"
-    cut.write_bytes(good[: len(good) // 2])
+    cut.write_bytes(whole[: len(whole) - 2000])
     rows[0]["fastq_1"] = str(cut)
+    # the mate gets as many records, so that only the cut makes the pair fail
+    with gzip.open(rows[0]["fastq_2"], "rb") as handle:
+        mate = tmp_path / "long_R2.fastq.gz"
+        mate.write_bytes(gzip.compress(handle.read() * copies, compresslevel=6))
+    rows[0]["fastq_2"] = str(mate)
     sheet = write_sheet(tmp_path / "sheet.csv", header, rows[:3])
     outdir = tmp_path / "results"
     t0 = time.monotonic()
@@ -172,6 +185,7 @@ def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_r
     assert "cut_R1.fastq.gz: corrupt or truncated gzip" in text, text[-4000:]
     trace = trace_rows(outdir)
     qc = {t["tag"]: t for t in trace if t["process"].endswith("FASTQ_QC")}
+    assert rows[0]["sample"] in qc, text[-3000:]
     bad = qc[rows[0]["sample"]]
     assert bad["status"] == "FAILED" and bad["attempt"] == "1", bad  # data errors: no retry
     assert all(qc[r["sample"]]["status"] == "COMPLETED" for r in rows[1:3]), qc
