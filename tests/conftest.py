@@ -96,9 +96,22 @@ def test_profile_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def its_profile_run(tmp_path_factory):
-    """One real run of ``-profile test_its``."""
+    """One real run of ``-profile test_its`` with a second sample made with other primers.
+
+    The bundled ITS2 sample (ITS3/ITS4 primers on) plus the deadwood ITS reads, whose primers
+    are not ITS3/ITS4: most of its reads lack the primers and it must be flagged.
+    """
     launch = tmp_path_factory.mktemp("nf_test_its")
+    header, rows = read_sheet(ROOT / "assets" / "samplesheets" / "its2_primers_on.csv")
+    base = ROOT / "assets" / "samplesheets"
+    rows[0]["fastq_1"] = str((base / rows[0]["fastq_1"]).resolve())
+    rows[0]["fastq_2"] = str((base / rows[0]["fastq_2"]).resolve())
+    deadwood = TESTDATA / "amplicon" / "its_deadwood"
+    rows.append({**rows[0], "sample": "deadwood-ex",
+                 "fastq_1": str(deadwood / "ex_R1_001.fastq.gz"),
+                 "fastq_2": str(deadwood / "ex_R2_001.fastq.gz")})
+    sheet = write_sheet(launch / "sheet.csv", header, rows)
     outdir = launch / "results"
-    proc = run_nextflow("run", str(MAIN), "-profile", "test_its", "--outdir", str(outdir),
-                        cwd=launch)
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_its", "--input", str(sheet),
+                        "--outdir", str(outdir), cwd=launch)
     return outdir, proc

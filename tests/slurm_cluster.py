@@ -421,16 +421,3 @@ def output_differences(a: dict[str, object], b: dict[str, object]) -> list[str]:
     diffs += [f"only in second run: {k}" for k in sorted(b.keys() - a.keys())]
     diffs += [f"content differs: {k}" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]]
     return diffs
-
-
-_REFERENCE: dict[str, tuple[Path, subprocess.CompletedProcess]] = {}
-
-
-def reference_local_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """One uninterrupted local run of ``-profile test`` per pytest session, shared by tests."""
-    if "run" not in _REFERENCE:
-        launch = tmp_path_factory.mktemp("nf_reference_local")
-        proc = nextflow("run", str(MAIN), "-profile", "test", "--outdir",
-                        str(launch / "results"), cwd=launch)
-        _REFERENCE["run"] = (launch, proc)
-    return _REFERENCE["run"]

@@ -23,7 +23,6 @@ from slurm_cluster import (
     nextflow_env,
     output_differences,
     published_outputs,
-    reference_local_run,
 )
 
 from conftest import trace_rows
@@ -70,8 +69,9 @@ def start_and_kill(launch: Path, outdir: Path, total: int, timeout: float = 300)
     return done
 
 
-def test_killed_run_resumes_from_finished_tasks(tmp_path_factory):
-    ref_launch, ref = reference_local_run(tmp_path_factory)
+def test_killed_run_resumes_from_finished_tasks(tmp_path_factory, test_profile_run):
+    ref_out, ref = test_profile_run  # the session's uninterrupted local run of -profile test
+    ref_launch = ref_out.parent
     assert ref.returncode == 0, ref.stdout[-4000:] + ref.stderr[-2000:]
     ref_trace = trace_rows(ref_launch / "results")
     total = len(ref_trace)

@@ -20,7 +20,6 @@ from slurm_cluster import (
     nextflow_env,
     output_differences,
     published_outputs,
-    reference_local_run,
     slurm_unavailable,
 )
 
@@ -136,10 +135,11 @@ def test_task_killed_with_137_is_resubmitted_with_more_memory(cluster, slurm_run
           f"resubmitted as job {attempts[1]['native_id']} with mem={mem[1]}")
 
 
-def test_slurm_outputs_equal_a_local_run(slurm_run, tmp_path_factory):
+def test_slurm_outputs_equal_a_local_run(slurm_run, test_profile_run):
     launch, proc = slurm_run
     assert proc.returncode == 0, proc.stdout[-4000:]
-    local_launch, local = reference_local_run(tmp_path_factory)
+    local_out, local = test_profile_run  # the session's local run of -profile test
+    local_launch = local_out.parent
     assert local.returncode == 0, local.stdout[-4000:] + local.stderr[-2000:]
     slurm_trace, local_trace = trace_rows(launch / "results"), trace_rows(local_launch / "results")
     def done(trace):
