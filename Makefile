@@ -3,7 +3,7 @@ SHELL := /bin/bash
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test test-scale lint clean
 
 setup:
 	@runtime/setup.sh
@@ -13,6 +13,9 @@ demo: setup
 
 test: setup
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+test-scale: setup
+	.venv/bin/pytest -m scale $(PYTEST_ARGS)
 
 lint: setup
 	.venv/bin/ruff check src tests bench

@@ -199,6 +199,7 @@ def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_r
           f"({job['JobState']}, ExitCode={job['ExitCode']}) in {elapsed:.1f}s")
 
 
+@pytest.mark.scale  # about 9 minutes on 2 cores: `make test-scale`
 def test_twenty_sample_batch_runs_dada2_per_sample_as_separate_jobs(cluster, tmp_path,
                                                                      atacama_rows):
     """A 20-sample batch: filter and denoise of every sample are SLURM jobs of their own."""
