@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -94,20 +90,3 @@ def test_corrupt_reads_fail_their_task_with_a_clear_message(tmp_path, atacama_ro
     text = proc.stdout + proc.stderr
     assert "cut_R1.fastq.gz: corrupt or truncated gzip" in text
     assert not (outdir / "qc" / "qc_summary.tsv").exists()
-
-
-def test_soilbiome_run_shows_progress_and_status(tmp_path):
-    env = dict(os.environ, NXF_HOME=str(tmp_path / ".nxf_home"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "soilbiome", "run", "--profile", "test", "--outdir",
-         str(tmp_path / "out")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    last = [line for line in proc.stdout.splitlines() if line.startswith("[soilbiome] tasks")][-1]
-    done, total = re.match(r"\[soilbiome\] tasks (\d+)/(\d+) done \(0 cached, 0 failed\)",
-                           last).groups()
-    assert done == total and int(total) >= 13
-    assert "pipeline finished OK" in proc.stdout
-    assert (tmp_path / "out" / "qc" / "qc_summary.tsv").is_file()
-    assert (tmp_path / "out" / "pipeline_info" / "nextflow.log").is_file()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -121,10 +122,18 @@ def test_single_end_end_to_end_and_truncated_reads_refused_at_start(tmp_path: Pa
     outdir = tmp_path / "results"
     launch = tmp_path / "launch"
     launch.mkdir()
-    run = run_nextflow("run", str(MAIN), "-profile", "test", "--input", str(sheet),
-                       "--outdir", str(outdir), "--dada2_trunc_len_r", "0", cwd=launch,
-                       timeout=1500)
+    # through `soilbiome run`, as a user launches it: progress lines and a final status
+    run = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "run", "--profile", "test", "--input", str(sheet),
+         "--outdir", str(outdir), "--dada2_trunc_len_r", "0"],
+        cwd=launch, capture_output=True, text=True, timeout=1500)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    last = [line for line in run.stdout.splitlines() if line.startswith("[soilbiome] tasks")][-1]
+    done, total = re.match(r"\[soilbiome\] tasks (\d+)/(\d+) done \(0 cached, 0 failed\)",
+                           last).groups()
+    assert done == total and int(total) >= 13
+    assert "pipeline finished OK" in run.stdout
+    assert (outdir / "pipeline_info" / "nextflow.log").is_file()
     record = json.loads((outdir / "pipeline_info" / "run_record.json").read_text())
     assert record["status"] == "succeeded"
     assert (outdir / "biom" / "asv_table.biom").is_file()
