@@ -95,3 +95,26 @@ def test_gz_name_without_gzip(tmp_path):
     fake.write_bytes(b"".join(_lines(R1)))
     with pytest.raises(FastqError, match="not gzip-compressed"):
         check_sample("S", fake)
+
+
+@pytest.mark.parametrize("batch_bytes", [7, 1000, 1 << 22])
+def test_block_checks_agree_at_any_block_size(tmp_path, batch_bytes):
+    """Blocks that end anywhere inside a record give the same counts and the same errors."""
+    stats = check_sample("S", R1, R2, batch_bytes=batch_bytes)
+    assert (stats.reads, stats.bases_r1, stats.bases_r2) == (100, 100 * 151, 100 * 151)
+    lines = _lines(R1)
+    lines[4 * 60 + 3] = lines[4 * 60 + 3][:-5] + b"\n"
+    (tmp_path / "qual.fastq").write_bytes(b"".join(lines))
+    with pytest.raises(FastqError, match=r"record 61: sequence length 151 != quality length"):
+        check_sample("S", tmp_path / "qual.fastq", batch_bytes=batch_bytes)
+    (tmp_path / "cut.fastq").write_bytes(b"".join(_lines(R1)[:-1]))
+    with pytest.raises(FastqError, match=r"record 100: file ends inside a record"):
+        check_sample("S", tmp_path / "cut.fastq", batch_bytes=batch_bytes)
+    crlf = b"".join(line.rstrip(b"\n") + b"\r\n" for line in _lines(R1))
+    (tmp_path / "crlf.fastq").write_bytes(crlf.rstrip(b"\r\n"))  # no final newline either
+    assert check_sample("S", tmp_path / "crlf.fastq", batch_bytes=batch_bytes).reads == 100
+    records = [_lines(R2)[i:i + 4] for i in range(0, 400, 4)]
+    records[70], records[71] = records[71], records[70]
+    (tmp_path / "swap_R2.fastq").write_bytes(b"".join(b"".join(r) for r in records))
+    with pytest.raises(FastqError, match="mismatched pairs at record 71"):
+        check_sample("S", R1, tmp_path / "swap_R2.fastq", batch_bytes=batch_bytes)
