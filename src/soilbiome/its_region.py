@@ -33,7 +33,7 @@ import numpy as np
 
 from soilbiome.errors import InputError, ToolError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.biom import Counts, read_counts
+from soilbiome.io.biom_inputs import Counts, read_counts
 
 REGIONS = ("ITS1", "ITS2", "ALL")
 # ITSxpress --taxa choices (ITSx profile groups)

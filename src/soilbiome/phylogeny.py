@@ -17,7 +17,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError, ToolError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.biom import read_counts
+from soilbiome.io.biom_inputs import read_counts
 
 
 def _run(cmd: list[str], stdout: Path) -> None:

@@ -29,7 +29,7 @@ from soilbiome.cleanup.decontam import DEFAULT_THRESHOLD, prevalence_contaminant
 from soilbiome.cleanup.nontarget import NON_TARGET_16S, nontarget_categories
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.biom import Counts, read_counts, read_sample_metadata
+from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata
 from soilbiome.model.samplesheet import NEGATIVE_CONTROL
 from soilbiome.taxonomy.lineage import read_lineage
 

@@ -23,7 +23,9 @@ import pandas as pd
 from soilbiome import __version__
 from soilbiome.compare.harmonise import Harmonised
 from soilbiome.io.atomic import atomic_path, atomic_write
-from soilbiome.io.biom import BiomError, pad_empty_samples, taxonomy_strings, validate_biom
+from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_validate import validate_biom
+from soilbiome.io.biom_writer import pad_empty_samples
 from soilbiome.io.hashing import sha256_file
 from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 from soilbiome.sharing import dsse
@@ -38,6 +40,7 @@ from soilbiome.sharing.stamp_format import (
     canonical_json,
     sidecar_path,
 )
+from soilbiome.taxonomy.lineage import taxonomy_strings
 
 #: Root attribute naming how features were harmonised.
 FEATURES_ATTR = "soilbiome:compare-features"

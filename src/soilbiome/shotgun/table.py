@@ -9,7 +9,7 @@ table so that totals add up, and every sample's metadata says how many reads wer
 (``reads_classified``, ``reads_unclassified``, ``classified_fraction``).
 
 The table has the same contract as an amplicon table (written by
-:func:`soilbiome.io.biom.write_biom`, validated, atomic) with the root attributes
+:func:`soilbiome.io.biom_writer.write_biom`, validated, atomic) with the root attributes
 ``soilbiome:marker`` = ``shotgun`` and ``soilbiome:value-kind`` = ``counts`` or ``relative``.
 """
 
@@ -24,20 +24,14 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from soilbiome.io.biom import (
-    SAMPLE_UNITS_ATTR,
-    TABLE_TYPE,
-    BiomError,
-    SampleMetadata,
-    read_sample_metadata,
-    taxonomy_strings,
-    write_biom,
-)
+from soilbiome.io.biom_inputs import SampleMetadata, read_sample_metadata
+from soilbiome.io.biom_layout import TABLE_TYPE, BiomError
+from soilbiome.io.biom_writer import write_biom
 from soilbiome.io.profiles.model import Profile
 from soilbiome.model.samplesheet import MIXS_REQUIRED
-from soilbiome.model.soil import canonical_units, typed_metadata
+from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
 from soilbiome.model.table import COUNTS, MARKER_ATTR, REGION_ATTR, RELATIVE, VALUE_KIND_ATTR
-from soilbiome.taxonomy.lineage import RANKS
+from soilbiome.taxonomy.lineage import RANKS, taxonomy_strings
 from soilbiome.taxonomy.taxdump import UNCLASSIFIED_ID, Taxonomy
 
 #: Sample metadata columns added to every shotgun / imported table.
