@@ -26,7 +26,7 @@ def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> No
     """Build the Bracken k-mer distribution of DB from its own library (as bracken-build)."""
     import tempfile
 
-    from soilbiome.shotgun.bracken import (
+    from soilbiome.shotgun.bracken_build import (
         build_kmer_distribution,
         classify_library,
         kraken2_kmer_length,

@@ -17,7 +17,8 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.profiles.kraken2 import read_kraken2
 from soilbiome.io.profiles.model import Profile
-from soilbiome.shotgun.bracken import Estimate, estimate, read_kmer_distribution
+from soilbiome.shotgun.bracken import Estimate, estimate
+from soilbiome.shotgun.kmer_distrib import read_kmer_distribution
 from soilbiome.shotgun.table import TableSummary, integer_counts, write_profile_table
 from soilbiome.taxonomy.taxdump import Taxonomy, read_taxdump
 
