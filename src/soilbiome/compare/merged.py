@@ -40,7 +40,7 @@ from soilbiome.sharing.stamp_format import (
     canonical_json,
     sidecar_path,
 )
-from soilbiome.taxonomy.lineage import taxonomy_strings
+from soilbiome.taxonomy.ranks import taxonomy_strings
 
 #: Root attribute naming how features were harmonised.
 FEATURES_ATTR = "soilbiome:compare-features"

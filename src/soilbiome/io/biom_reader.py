@@ -20,7 +20,8 @@ import pandas as pd
 from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
-from soilbiome.taxonomy.lineage import RANKS, names_from_taxonomy
+from soilbiome.taxonomy.lineage import RANKS
+from soilbiome.taxonomy.names import names_from_taxonomy
 
 __all__ = ["BiomError", "clean_rank_label", "read_table", "sniff"]
 

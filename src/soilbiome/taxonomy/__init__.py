@@ -1,6 +1,7 @@
 """Taxonomy services: one harmonised lineage model whatever the classifier or reference.
 
-See :mod:`soilbiome.taxonomy.lineage` for the model and its rules and
+See :mod:`soilbiome.taxonomy.lineage` for the model and its rules (with
+:mod:`soilbiome.taxonomy.ranks` and :mod:`soilbiome.taxonomy.names`) and
 :mod:`soilbiome.taxonomy.readers` for the SINTAX and DADA2 readers.
 """
 

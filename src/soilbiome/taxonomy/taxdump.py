@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soilbiome.taxonomy.lineage import RANKS, TaxonomyError
+from soilbiome.taxonomy.errors import TaxonomyError
+from soilbiome.taxonomy.lineage import RANKS
 
 #: NCBI / GTDB rank names -> harmonised rank (only ranks present in RANKS are used).
 RANK_SYNONYMS: dict[str, str] = {
