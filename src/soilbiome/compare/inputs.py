@@ -29,7 +29,7 @@ from soilbiome.sharing.agreement import Agreement, load_agreement
 from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.findings import Report, Severity
 from soilbiome.sharing.integrity import INTEGRITY_RULES, check_integrity
-from soilbiome.sharing.merge import Terms
+from soilbiome.sharing.terms import Terms
 from soilbiome.sharing.verify import verify_report
 
 #: Rules checked against the agreement (besides the integrity rules).

@@ -2,7 +2,7 @@
 
 The stamp has the shape of an input's stamp (so ``check merge``, ``verify``'s integrity rules
 and :func:`soilbiome.sharing.integrity.check_integrity` read it) with the combined terms
-(:class:`soilbiome.sharing.merge.MergeResult`) in place of one agreement's, plus
+(:class:`soilbiome.sharing.terms.MergeResult`) in place of one agreement's, plus
 ``merged_from``: each input's file name, SHA-256, agreement and verification status. The
 sidecar is an in-toto statement over the merged file signed by the comparer's key.
 """
@@ -30,7 +30,6 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 from soilbiome.sharing import dsse
 from soilbiome.sharing.keys import keyid_of, load_private_key
-from soilbiome.sharing.merge import MergeResult
 from soilbiome.sharing.stamp_format import (
     PREDICATE_TYPE,
     SAMPLE_COLUMNS,
@@ -40,6 +39,7 @@ from soilbiome.sharing.stamp_format import (
     canonical_json,
     sidecar_path,
 )
+from soilbiome.sharing.terms import MergeResult
 from soilbiome.taxonomy.ranks import taxonomy_strings
 
 #: Root attribute naming how features were harmonised.

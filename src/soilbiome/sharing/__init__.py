@@ -20,12 +20,13 @@ from soilbiome.sharing.errors import (
 )
 from soilbiome.sharing.findings import Finding, Report, Severity
 from soilbiome.sharing.keys import KeyInfo, generate_key, rewrite_trusted_keys
-from soilbiome.sharing.merge import MergeResult, Terms, combine_terms
+from soilbiome.sharing.merge import combine_terms
 from soilbiome.sharing.merge_check import check_merge
 from soilbiome.sharing.rules_agreement import check_agreement
 from soilbiome.sharing.rules_request import check_request
 from soilbiome.sharing.stamp import StampResult, stamp_biom
 from soilbiome.sharing.stamp_format import read_biom_info
+from soilbiome.sharing.terms import MergeResult, Terms
 from soilbiome.sharing.verify import verify_biom, verify_report
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 
 from soilbiome.sharing.agreement import Agreement, parse_date
 from soilbiome.sharing.findings import Finding, Report, Severity
-from soilbiome.sharing.merge import Terms
+from soilbiome.sharing.terms import Terms
 
 
 def date_findings(

@@ -11,8 +11,9 @@ from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.errors import StampError
 from soilbiome.sharing.findings import Report
 from soilbiome.sharing.integrity import check_integrity
-from soilbiome.sharing.merge import Terms, combine_terms
+from soilbiome.sharing.merge import combine_terms
 from soilbiome.sharing.stamp_format import COL_COUNTRY, COL_IRCC, SAMPLE_COLUMNS, read_biom_info
+from soilbiome.sharing.terms import Terms
 from soilbiome.sharing.verify import verify_report
 
 

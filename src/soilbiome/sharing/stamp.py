@@ -30,7 +30,6 @@ from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
 from soilbiome.sharing.errors import SigningKeyError, StampError
 from soilbiome.sharing.keys import keyid_of, load_private_key
-from soilbiome.sharing.merge import Terms
 from soilbiome.sharing.rules_agreement import check_agreement
 from soilbiome.sharing.stamp_format import (  # noqa: F401  (re-exported)
     COL_AGREEMENT,
@@ -51,6 +50,7 @@ from soilbiome.sharing.stamp_format import (  # noqa: F401  (re-exported)
     read_biom_info,
     sidecar_path,
 )
+from soilbiome.sharing.terms import Terms
 
 
 # -- stamping ---------------------------------------------------------------------------------
