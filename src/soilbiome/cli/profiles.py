@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from soilbiome.io.profiles import PROFILERS
+from soilbiome.io.profiler_names import PROFILERS
 
 _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 

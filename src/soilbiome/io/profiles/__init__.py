@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from soilbiome.io.profiler_names import PROFILERS
 from soilbiome.io.profiles.bracken import read_bracken
 from soilbiome.io.profiles.diamond import read_diamond
 from soilbiome.io.profiles.ganon import read_ganon
@@ -40,7 +41,8 @@ READERS: dict[str, Callable[[Path, str], Profile]] = {
     "diamond": read_diamond,
     "megan6": read_megan6,
 }
-PROFILERS: tuple[str, ...] = tuple(READERS)
+if tuple(READERS) != PROFILERS:  # one list of names, two places: they must agree
+    raise RuntimeError("soilbiome.io.profiler_names.PROFILERS does not match READERS")
 
 
 def sample_from_path(path: Path) -> str:
