@@ -2,7 +2,10 @@
 
 Builds batches from the Atacama soil 16S reads resampled with replacement (seeded) to
 ``--pairs`` read pairs per sample (``--samples`` samples, cycling over the 10 non-empty Atacama
-samples; generated under ``bench/out/``, never committed), then
+samples; generated under ``bench/out/``, never committed). Each resampled base is substituted
+with the probability its quality score gives (``with_sequencing_errors``), so that a sample
+holds about as many distinct reads as a real one: the Atacama samples have only 100 reads
+each, and plain copies of them would leave DADA2 almost nothing to denoise. Then
 
 1. runs the whole pipeline (``nextflow run pipeline/main.nf -profile test --input batch
    --dada2_pool pseudo``) on the largest batch and prints the per-stage times from its trace
@@ -26,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 ATACAMA_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
 
@@ -36,9 +41,36 @@ def read_records(path: Path) -> list[bytes]:
     return [b"".join(lines[i : i + 4]) for i in range(0, len(lines), 4)]
 
 
-def make_batch(out: Path, n_samples: int, pairs: int, seed: int) -> Path:
-    """``n_samples`` samples of ``pairs`` pairs resampled from the non-empty Atacama samples."""
+def with_sequencing_errors(records: list[bytes], rng: np.random.Generator) -> list[bytes]:
+    """Copies of FASTQ records with substitutions drawn from their own quality scores.
+
+    Each base is replaced by one of the three other bases with probability 10^(-Q/10), Q its
+    Phred score: resampled reads then carry errors like real ones, so that DADA2 has as many
+    distinct sequences to denoise as in a real sample instead of a few hundred exact copies.
+    """
+    parts = [r.split(b"\n")[:4] for r in records]
+    seqs = np.frombuffer(b"".join(p[1] for p in parts), dtype=np.uint8).copy()
+    quals = np.frombuffer(b"".join(p[3] for p in parts), dtype=np.uint8)
+    hit = rng.random(seqs.size) < 10.0 ** (-(quals.astype(np.float64) - 33) / 10)
+    code = np.full(256, 255, dtype=np.uint8)
+    code[np.frombuffer(b"ACGT", dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
+    current = code[seqs]
+    hit &= current < 4  # N stays N
+    shift = rng.integers(1, 4, size=int(hit.sum()), dtype=np.uint8)
+    seqs[hit] = np.frombuffer(b"ACGT", dtype=np.uint8)[(current[hit] + shift) % 4]
+    out, pos = [], 0
+    for p in parts:
+        n = len(p[1])
+        out.append(b"\n".join([p[0], seqs[pos:pos + n].tobytes(), p[2], p[3]]) + b"\n")
+        pos += n
+    return out
+
+
+def make_batch(out: Path, n_samples: int, pairs: int, seed: int, errors: bool = True) -> Path:
+    """``n_samples`` samples of ``pairs`` pairs resampled from the non-empty Atacama samples,
+    with quality-drawn sequencing errors unless ``errors`` is false."""
     rng = random.Random(seed)
+    nprng = np.random.default_rng(seed)
     data = out / "reads"
     data.mkdir(parents=True, exist_ok=True)
     with ATACAMA_SHEET.open(newline="") as handle:
@@ -57,8 +89,11 @@ def make_batch(out: Path, n_samples: int, pairs: int, seed: int) -> Path:
         picks = [rng.randrange(len(r1)) for _ in range(pairs)]
         for mate, records in (("R1", r1), ("R2", r2)):
             target = data / f"{name}_{mate}.fastq.gz"
+            chosen = [records[k] for k in picks]
+            if errors:
+                chosen = with_sequencing_errors(chosen, nprng)
             with gzip.open(target, "wb", compresslevel=1) as handle:
-                handle.writelines(records[k] for k in picks)
+                handle.writelines(chosen)
         new_rows.append({**row, "sample": name, "fastq_1": f"reads/{name}_R1.fastq.gz",
                          "fastq_2": f"reads/{name}_R2.fastq.gz"})
     sheet = out / "samplesheet.csv"
@@ -153,6 +188,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="40,10,20",
                         help="batch sizes (samples); the first is compared with DADA2 alone")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-errors", action="store_true",
+                        help="resample reads as they are (no quality-drawn substitutions)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "amplicon")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
@@ -165,8 +202,10 @@ def main() -> None:
         batch = args.out / f"n{n}"
         batch.mkdir()
         t0 = time.perf_counter()
-        sheet = make_batch(batch, n, args.pairs, args.seed)
-        print(f"batch: {n} samples x {args.pairs} pairs, built in {time.perf_counter() - t0:.1f} s")
+        sheet = make_batch(batch, n, args.pairs, args.seed, errors=not args.no_errors)
+        print(f"batch: {n} samples x {args.pairs} pairs"
+              f"{'' if args.no_errors else ' with quality-drawn errors'}, built in "
+              f"{time.perf_counter() - t0:.1f} s")
         pipe = run_pipeline(sheet, batch / "results", batch)
         walls[n] = pipe["wall"]
         print(f"pipeline, {n} samples: wall {pipe['wall']:.1f} s, cpu {pipe['cpu']:.1f} s, "
