@@ -406,7 +406,11 @@ def published_outputs(outdir: Path, launch: Path) -> dict[str, object]:
     ``launch`` is the run's launch directory: its path and the run names found in its
     ``*.out`` logs are replaced by placeholders before comparing.
     """
-    replace = {str(launch): "<LAUNCH_DIR>", **{n: "<RUN_NAME>" for n in run_names(launch)}}
+    names = run_names(launch)
+    record = outdir / "pipeline_info" / "run_record.json"
+    if record.is_file():  # the run that published these files, however it was launched
+        names.add(json.loads(record.read_text())["run_name"])
+    replace = {str(launch): "<LAUNCH_DIR>", **{n: "<RUN_NAME>" for n in names}}
     out = {}
     for path in sorted(p for p in outdir.rglob("*") if p.is_file()):
         rel = path.relative_to(outdir).as_posix()
