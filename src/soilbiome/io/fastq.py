@@ -47,11 +47,28 @@ def _open(path: Path) -> io.BufferedReader:
     return path.open("rb", buffering=_BUFFER)
 
 
-def _read_name(header: bytes) -> bytes:
-    name = header[1:].split(maxsplit=1)[0] if len(header) > 1 else b""
-    if name.endswith((b"/1", b"/2")):
-        name = name[:-2]
-    return name
+def _read_names(headers: list[bytes]) -> list[bytes]:
+    """Read names of header lines: the first word after ``@``, without a ``/1`` or ``/2``."""
+    names = [(h[1:].split(None, 1) or [b""])[0] for h in headers]
+    if any(n.endswith((b"/1", b"/2")) for n in names):
+        names = [n[:-2] if n.endswith((b"/1", b"/2")) else n for n in names]
+    return names
+
+
+def _check_record(path: Path, number: int, header: bytes, seq: bytes, plus: bytes,
+                  qual: bytes | None) -> None:
+    """Raise for the first problem of one record (``qual`` None: the file ended before it);
+    ``seq`` and ``qual`` without their line ends."""
+    where = f"{path}: record {number}"
+    if not header.startswith(b"@"):
+        raise FastqError(f"header does not start with '@': {header[:40]!r}", location=where)
+    if qual is None:
+        raise FastqError("file ends inside a record (truncated?)", location=where)
+    if not plus.startswith(b"+"):
+        raise FastqError("third line does not start with '+'", location=where)
+    if len(seq) != len(qual):
+        raise FastqError(f"sequence length {len(seq)} != quality length {len(qual)}",
+                         location=where)
 
 
 def iter_records(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
@@ -78,21 +95,10 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
                 seq = handle.readline()
                 plus = handle.readline()
                 qual = handle.readline()
-                where = f"{path}: record {number}"
-                if not header.startswith(b"@"):
-                    raise FastqError(f"header does not start with '@': {header[:40]!r}",
-                                     location=where)
-                if not qual:
-                    raise FastqError("file ends inside a record (truncated?)", location=where)
-                if not plus.startswith(b"+"):
-                    raise FastqError("third line does not start with '+'", location=where)
-                seq, qual = seq.rstrip(b"\r\n"), qual.rstrip(b"\r\n")
-                if len(seq) != len(qual):
-                    raise FastqError(
-                        f"sequence length {len(seq)} != quality length {len(qual)}",
-                        location=where,
-                    )
-                yield number, _read_name(header.rstrip(b"\r\n")), len(seq)
+                seq = seq.rstrip(b"\r\n")
+                _check_record(path, number, header, seq, plus,
+                              qual.rstrip(b"\r\n") if qual else None)
+                yield number, _read_names([header.rstrip(b"\r\n")])[0], len(seq)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise FastqError(
             f"corrupt or truncated gzip stream after record {number} ({exc})",
@@ -100,29 +106,12 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
         ) from exc
 
 
-def _read_names(headers: list[bytes]) -> list[bytes]:
-    """:func:`_read_name` of many headers at once."""
-    names = [(h[1:].split(None, 1) or [b""])[0] for h in headers]
-    if any(n.endswith((b"/1", b"/2")) for n in names):
-        names = [n[:-2] if n.endswith((b"/1", b"/2")) else n for n in names]
-    return names
-
-
 def _record_problem(path: Path, lines: list[bytes], first: int) -> None:
-    """Find and raise the first bad record among complete 4-line records (slow, exact)."""
+    """Find and raise the first bad record among ``lines`` (slow, exact); the last record may
+    be incomplete."""
     for k in range(0, len(lines), 4):
-        number = first + k // 4 + 1
-        where = f"{path}: record {number}"
         header, seq, plus, qual = (lines[k:k + 4] + [None, None, None])[:4]
-        if not header.startswith(b"@"):
-            raise FastqError(f"header does not start with '@': {header[:40]!r}", location=where)
-        if qual is None:
-            raise FastqError("file ends inside a record (truncated?)", location=where)
-        if not plus.startswith(b"+"):
-            raise FastqError("third line does not start with '+'", location=where)
-        if len(seq) != len(qual):
-            raise FastqError(f"sequence length {len(seq)} != quality length {len(qual)}",
-                             location=where)
+        _check_record(path, first + k // 4 + 1, header, seq, plus, qual)
 
 
 def iter_batches(path: str | Path, batch_bytes: int = _BATCH
@@ -146,21 +135,18 @@ def iter_batches(path: str | Path, batch_bytes: int = _BATCH
                 data = rest + block
                 lines = data.split(b"\n")
                 rest = lines.pop()  # an unfinished last line (b"" after a final newline)
-                if not block:  # end of file: what is left must be whole records
-                    if rest:
-                        lines.append(rest)
+                if not block and rest:  # end of file without a final newline
+                    lines.append(rest)
                     rest = b""
-                    if len(lines) % 4:
-                        if b"\r" in data:
-                            lines = [line.rstrip(b"\r") for line in lines]
-                        _record_problem(path, lines, done)
+                if b"\r" in data:  # CRLF line ends
+                    lines = [line.rstrip(b"\r") for line in lines]
                 whole = len(lines) - len(lines) % 4
+                if not block and whole < len(lines):  # end of file inside a record
+                    _record_problem(path, lines, done)
                 if whole < len(lines):
                     rest = b"\n".join([*lines[whole:], rest])
                     del lines[whole:]
                 if lines:
-                    if b"\r" in data:
-                        lines = [line.rstrip(b"\r") for line in lines]
                     headers, seqs, pluses, quals = (lines[0::4], lines[1::4], lines[2::4],
                                                     lines[3::4])
                     lengths = list(map(len, seqs))
