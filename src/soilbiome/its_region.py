@@ -21,7 +21,6 @@ the reads as sequenced, so the cut comes after denoising. Then
 from __future__ import annotations
 
 import csv
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -33,7 +32,8 @@ import numpy as np
 
 from soilbiome.errors import InputError, ToolError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.biom_inputs import Counts, read_counts
+from soilbiome.io.biom_inputs import Counts, read_counts, write_counts
+from soilbiome.taxonomy.lineage import feature_id_for
 
 REGIONS = ("ITS1", "ITS2", "ALL")
 # ITSxpress --taxa choices (ITSx profile groups)
@@ -98,10 +98,6 @@ def resolve_region(requested: str, marker: str = "", primer_fwd: str = "",
         f"{rev or 'none'}): give --its_region ITS1, ITS2 or ALL (or none for no cut)")
 
 
-def _md5(sequence: str) -> str:
-    return hashlib.md5(sequence.encode("ascii")).hexdigest()
-
-
 def run_itsxpress(sequences: dict[str, str], region: str, taxa: str = "Fungi",
                   threads: int = 1) -> dict[str, str]:
     """Trim each sequence to its ITS region with ITSxpress; return ``{id: region}``.
@@ -144,15 +140,6 @@ def run_itsxpress(sequences: dict[str, str], region: str, taxa: str = "Fungi",
     return found
 
 
-def _write_counts(path: Path, ids: list[str], seqs: list[str], samples: tuple[str, ...],
-                  matrix: np.ndarray) -> None:
-    with atomic_write(path) as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["feature_id", "sequence", *samples])
-        for i, (fid, seq) in enumerate(zip(ids, seqs, strict=True)):
-            writer.writerow([fid, seq, *(int(v) for v in matrix[i])])
-
-
 def collapse(counts: Counts, regions: dict[str, str]) -> tuple[
         list[str], list[str], np.ndarray, list[int], dict[str, str]]:
     """Sum the ASVs that share an ITS sequence.
@@ -171,7 +158,7 @@ def collapse(counts: Counts, regions: dict[str, str]) -> tuple[
         if seq is None:
             missing.append(i)
             continue
-        fid = _md5(seq)
+        fid = feature_id_for(seq)
         mapping[asv] = fid
         if fid not in index:
             index[fid] = len(ids)
@@ -203,10 +190,10 @@ def extract_its(counts_path: str | Path, outdir: str | Path, *, region: str,
     ids, seqs, matrix, missing, mapping = collapse(counts, regions)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_counts(out / "asv_counts.tsv", ids, seqs, counts.sample_ids, matrix)
-    _write_counts(out / "no_its_counts.tsv", [counts.feature_ids[i] for i in missing],
-                  [counts.sequences[i] for i in missing], counts.sample_ids,
-                  counts.matrix[missing] if missing else np.zeros((0, len(counts.sample_ids))))
+    write_counts(out / "asv_counts.tsv", ids, seqs, counts.sample_ids, matrix)
+    write_counts(out / "no_its_counts.tsv", [counts.feature_ids[i] for i in missing],
+                 [counts.sequences[i] for i in missing], counts.sample_ids,
+                 counts.matrix[missing])
     with atomic_write(out / "asv.fasta") as handle:
         handle.write("".join(f">{i}\n{q}\n" for i, q in zip(ids, seqs, strict=True)))
     with atomic_write(out / "its_extraction.tsv") as handle:

@@ -29,7 +29,7 @@ from soilbiome.cleanup.decontam import DEFAULT_THRESHOLD, prevalence_contaminant
 from soilbiome.cleanup.nontarget import NON_TARGET_16S, nontarget_categories
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata
+from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata, write_counts
 from soilbiome.model.samplesheet import NEGATIVE_CONTROL
 from soilbiome.taxonomy.lineage import read_lineage
 
@@ -46,12 +46,8 @@ class CleanupSummary:
 
 
 def _write_counts(path: Path, counts: Counts, rows: np.ndarray) -> None:
-    with atomic_write(path) as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["feature_id", "sequence", *counts.sample_ids])
-        for i in rows:
-            writer.writerow([counts.feature_ids[i], counts.sequences[i],
-                             *(int(v) for v in counts.matrix[i])])
+    write_counts(path, [counts.feature_ids[i] for i in rows],
+                 [counts.sequences[i] for i in rows], counts.sample_ids, counts.matrix[rows])
 
 
 def _fmt(value: float) -> str:

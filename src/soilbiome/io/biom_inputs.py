@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_layout import (
     NON_METADATA_COLUMNS,
     REQUIRED_SAMPLE_METADATA,
@@ -70,6 +71,19 @@ class SampleMetadata:
     sample_ids: tuple[str, ...]
     columns: tuple[str, ...]
     rows: tuple[dict[str, str], ...]
+
+
+def write_counts(path: str | Path, feature_ids: Sequence[str], sequences: Sequence[str],
+                 sample_ids: Sequence[str], matrix: np.ndarray) -> None:
+    """Write an ``asv_counts.tsv`` (the format :func:`read_counts` reads), atomically.
+
+    ``matrix`` holds one row per feature (ASVs x samples), in the order of ``feature_ids``.
+    """
+    with atomic_write(Path(path)) as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["feature_id", "sequence", *sample_ids])
+        for fid, seq, row in zip(feature_ids, sequences, matrix, strict=True):
+            writer.writerow([fid, seq, *(int(v) for v in row)])
 
 
 def read_counts(path: str | Path) -> Counts:
