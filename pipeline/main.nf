@@ -74,7 +74,7 @@ def startupGate() {
     if (!params.refdb_sheet || !params.refdb) {
         refuse "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
     }
-    def staging = file("${workflow.workDir}/soilbiome-startup/${workflow.sessionId}")
+    def staging = startupStaging()
     def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
     def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
                 '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
