@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_amplicon import _seconds, measure  # noqa: E402 - shared measuring helpers
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT.parent / "shared" / "testdata" / "shotgun" / "humann_demo.fastq.gz"
+DEMO = ROOT / "assets" / "test-data" / "shotgun" / "humann_demo.fastq.gz"
 DEMO_SHEET = ROOT / "assets" / "samplesheets" / "shotgun_demo.csv"
 DB = ROOT / ".runtime" / "kraken2_demo"
 AGREEMENT = ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml"

@@ -74,6 +74,14 @@ def startupGate() {
     if (!params.refdb_sheet || !params.refdb) {
         refuse "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
     }
+    if (params.build_demo_database) {  // -profile test_shotgun: the demo database, once
+        def build = ["${projectDir}/../runtime/build_kraken2_demo.sh"].execute()
+        def out = new StringBuilder()
+        build.waitForProcessOutput(out, out)
+        if (build.exitValue() != 0) {
+            refuse "The demo Kraken2 database could not be built:\n${out.toString().trim()}"
+        }
+    }
     def staging = startupStaging()
     def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
     def args = ['preflight', '--input', file(params.input as String), '--staging', staging,

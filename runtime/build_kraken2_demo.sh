@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Builds the tiny Kraken2 database of the shotgun test profile from the public HUMAnN demo
-# library (../shared/testdata/shotgun/kraken2_library/: B. dorei + B. vulgatus gene centroids
+# library (assets/test-data/shotgun/kraken2_library/: B. dorei + B. vulgatus gene centroids
 # and a 10-node NCBI taxonomy), its Bracken-method k-mer distribution for 100 nt reads, and a
 # database sheet (.runtime/kraken2_demo/refdb.csv) with the database's sha256.
 # Idempotent: an existing complete build is kept. Usage: runtime/build_kraken2_demo.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-$root/.runtime/kraken2_demo}
-lib=$root/../shared/testdata/shotgun/kraken2_library
+lib=$root/assets/test-data/shotgun/kraken2_library
 say() { printf 'setup: %s\n' "$*"; }
 if [[ -f $out/.complete ]]; then say "Kraken2 demo database present ($out)"; exit 0; fi
-[[ -d $lib ]] || { echo "setup: $lib not found (shared test data)" >&2; exit 1; }
+[[ -d $lib ]] || { echo "setup: $lib not found (bundled test data)" >&2; exit 1; }
 say "building the Kraken2 demo database in $out (about a minute)"
 tmp=$out.tmp
 rm -rf "$tmp"; mkdir -p "$tmp/taxonomy"

@@ -67,6 +67,6 @@ if [[ -w /usr/local/bin ]]; then
 fi
 .venv/bin/nextflow -version | sed -n 's/^ *version/setup: Nextflow version/p'
 
-# 4. The shotgun test profile's Kraken2 database (built from the shared demo library) -----------
-runtime/build_kraken2_demo.sh
+# The shotgun demo Kraken2 database is not built here: -profile test_shotgun and the shotgun
+# tests build it on first use (runtime/build_kraken2_demo.sh, from assets/test-data).
 say "ready (activate with: source .venv/bin/activate)"

@@ -9,9 +9,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTDATA = (ROOT / ".." / "shared" / "testdata").resolve()
+TESTDATA = ROOT / "assets" / "test-data"  # copied from public sources: see its README
 ATACAMA = TESTDATA / "amplicon" / "16s_atacama_soil"
 ATACAMA_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
+KRAKEN2_DEMO = ROOT / ".runtime" / "kraken2_demo"  # built on demand from TESTDATA/shotgun
+
+
+@pytest.fixture(scope="session")
+def kraken2_demo() -> Path:
+    """The shotgun demo Kraken2 database, built (about a minute, once) when a test needs it."""
+    import subprocess
+
+    proc = subprocess.run([str(ROOT / "runtime" / "build_kraken2_demo.sh")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (KRAKEN2_DEMO / "hash.k2d").is_file()
+    return KRAKEN2_DEMO
 
 
 def read_sheet(path: Path) -> tuple[list[str], list[dict]]:

@@ -36,7 +36,7 @@ from soilbiome.model.samplesheet import MIXS_REQUIRED, load_samplesheet
 from soilbiome.taxonomy import RANKS, feature_id_for, harmonise, read_lineage, write_lineage
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTDATA = (ROOT / ".." / "shared" / "testdata").resolve()
+TESTDATA = ROOT / "assets" / "test-data"
 SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
 SINTAX_16S = TESTDATA / "refdb" / "16s_sintax_ten16s.fa.gz"
 BIOM_CLI = Path(sys.executable).parent / "biom"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import MAIN, ROOT, run_nextflow
 from soilbiome.cli import main
-from soilbiome.params import ParameterError, check_params, help_text, load_schema, properties
+from soilbiome.run.params import ParameterError, check_params, help_text, load_schema, properties
 
 SCHEMA_PATH = ROOT / "pipeline" / "nextflow_schema.json"
 

@@ -169,7 +169,7 @@ def test_interop_files_of_a_real_run(run16s: Path) -> None:
 
 def test_crate_records_a_database_folder_without_rehashing(tmp_path: Path) -> None:
     """A Kraken2 reference is a folder: it becomes a Dataset carrying the sheet's digest."""
-    from soilbiome.crate import _inputs
+    from soilbiome.run.crate import _inputs
 
     db = tmp_path / "k2db"
     db.mkdir()

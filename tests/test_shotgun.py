@@ -18,19 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MAIN, ROOT, TESTDATA, read_tsv, run_nextflow
+from conftest import KRAKEN2_DEMO, MAIN, ROOT, TESTDATA, read_tsv, run_nextflow
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
-DEMO_DB_SHEET = ROOT / ".runtime" / "kraken2_demo" / "refdb.csv"
+DEMO_DB_SHEET = KRAKEN2_DEMO / "refdb.csv"
 DORIE, VULGATUS = "Bacteroides_dorei", "Bacteroides_vulgatus"
 
-pytestmark = [
-    pytest.mark.nextflow,
-    pytest.mark.skipif(not DEMO_DB_SHEET.is_file(),
-                       reason="the Kraken2 demo database is built by `make setup`"),
-]
+pytestmark = [pytest.mark.nextflow, pytest.mark.usefixtures("kraken2_demo")]
 
 
 def truth_from_read_names(fastq: Path) -> Counter:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, TESTDATA
+from conftest import KRAKEN2_DEMO, ROOT, TESTDATA
 from soilbiome.errors import InputError
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
@@ -15,12 +15,11 @@ from soilbiome.io.profiles import read_profile
 from soilbiome.shotgun.run import build_shotgun_table
 from soilbiome.shotgun.table import integer_counts
 
-DB = ROOT / ".runtime" / "kraken2_demo"
+DB = KRAKEN2_DEMO
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
 SHEET = ROOT / "assets" / "samplesheets" / "shotgun_demo.csv"
 
-pytestmark = pytest.mark.skipif(not (DB / "hash.k2d").is_file(),
-                                reason="the Kraken2 demo database is built by `make setup`")
+pytestmark = pytest.mark.usefixtures("kraken2_demo")
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,7 @@ def test_truncated_gzip_fails_its_slurm_job_cleanly(cluster, tmp_path, atacama_r
     """A gzip cut short far into the file: the start-up gate reads only the first records of a
     gzip (preflight.SAMPLE_READS), so the sample's own FASTQ_QC job finds it, fails alone, is not
     retried, and leaves no partial output."""
-    from soilbiome.preflight import SAMPLE_READS
+    from soilbiome.run.preflight import SAMPLE_READS
 
     header, rows = atacama_rows
     rows = [r for r in rows if Path(r["fastq_1"]).stat().st_size > 100]  # samples with reads

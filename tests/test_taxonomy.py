@@ -39,7 +39,7 @@ DOMAIN, KINGDOM, PHYLUM, GENUS, SPECIES = (
     RANKS.index(r) for r in ("domain", "kingdom", "phylum", "genus", "species")
 )
 ROOT = Path(__file__).resolve().parents[1]
-TESTDATA = (ROOT / ".." / "shared" / "testdata").resolve()
+TESTDATA = ROOT / "assets" / "test-data"
 ATACAMA = TESTDATA / "amplicon" / "16s_atacama_soil"
 REFDB = TESTDATA / "refdb"
 SINTAX_16S = REFDB / "16s_sintax_ten16s.fa.gz"

@@ -80,8 +80,7 @@ def test_mutated_sheets(tmp_path_factory, edits) -> None:  # noqa: ANN001
     folder = tmp_path_factory.mktemp("sheets")
     # read paths made absolute, so that a mutated sheet still reaches the real read files
     base = ROOT / "assets" / "samplesheets"
-    text = SHEET.replace(b"../../../shared/", str((base / "../../../shared").resolve()).encode()
-                         + b"/")
+    text = SHEET.replace(b"../test-data/", str((base / "../test-data").resolve()).encode() + b"/")
     path = folder / "sheet.csv"
     path.write_bytes(_mutate(text, edits))
     _only_clean_errors(_sheet_reader, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from soilbiome.runner import failure_summary, nextflow_warnings
+from soilbiome.run.runner import failure_summary, nextflow_warnings
 
 NEXTFLOW_FAILURE = """\
 WARN: Task runtime metrics are not reported when using macOS without a container engine

@@ -39,8 +39,8 @@ def build(outdir: Path, workflow: Path, params_file: Path, run_name: str, sessio
           samplesheet: Path | None, refdb_record: Path | None, refdb_sheet: Path | None,
           agreement: Path | None, versions: Path | None, trace: Path | None) -> None:
     """Write OUTDIR/ro-crate-metadata.json describing the finished run."""
-    from soilbiome.crate import build_crate
-    from soilbiome.params import load_schema
+    from soilbiome.run.crate import build_crate
+    from soilbiome.run.params import load_schema
 
     schema_file = workflow.parent / "nextflow_schema.json"
     licence = None

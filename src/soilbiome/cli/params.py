@@ -24,7 +24,7 @@ def params() -> None:
 def check(schema: Path, params_file: Path, out: Path | None) -> None:
     """Refuse unknown or invalid parameters, each named with the reason (exit 2)."""
     from soilbiome.errors import InputError
-    from soilbiome.params import check_params, load_schema, write_params
+    from soilbiome.run.params import check_params, load_schema, write_params
 
     try:
         given = json.loads(params_file.read_text(encoding="utf-8"))
@@ -43,7 +43,7 @@ def check(schema: Path, params_file: Path, out: Path | None) -> None:
 @click.option("--show-hidden", is_flag=True, help="Also list hidden parameters.")
 def help_cmd(schema: Path, show_hidden: bool) -> None:
     """Print the parameters grouped as in the schema."""
-    from soilbiome.params import help_text, load_schema
+    from soilbiome.run.params import help_text, load_schema
 
     click.echo(help_text(load_schema(schema), show_hidden=show_hidden))
 

@@ -79,7 +79,7 @@ def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str 
               primer_rev: str | None, trunc_len_f: int, trunc_len_r: int, env: str | None,
               host_db: str | None, today) -> None:  # noqa: ANN001
     """Every start-up check of a run, writing only into --staging (never the results)."""
-    from soilbiome.preflight import run_preflight
+    from soilbiome.run.preflight import run_preflight
 
     result = run_preflight(
         input_, staging, refdb_sheet=refdb_sheet, refdb=refdb, agreement=agreement,
@@ -133,7 +133,7 @@ def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bo
 
     Further pipeline parameters go after the options as --name value pairs.
     """
-    from soilbiome.runner import failure_summary, nextflow_warnings, run_pipeline
+    from soilbiome.run.runner import failure_summary, nextflow_warnings, run_pipeline
 
     params: dict[str, str] = {"outdir": str(outdir.resolve())}
     if input_:
@@ -165,7 +165,7 @@ def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bo
 def collect_versions(files: tuple[Path, ...], nextflow_version: str, pipeline_version: str,
                      out: Path) -> None:
     """Merge per-process versions.yml FILES into one record of tool versions."""
-    from soilbiome.provenance import write_versions
+    from soilbiome.run.provenance import write_versions
 
     merged = write_versions(list(files), nextflow_version, pipeline_version, out)
     click.echo(", ".join(f"{k} {v}" for k, v in merged["tools"].items()))

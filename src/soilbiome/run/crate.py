@@ -351,7 +351,7 @@ def _versions(path: str | Path | None) -> dict[str, Any]:
 
 
 def _schema_properties(schema: Mapping[str, Any]) -> dict[str, dict]:
-    from soilbiome.params import properties
+    from soilbiome.run.params import properties
 
     return properties(schema)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from soilbiome.errors import ToolError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def pipeline_path() -> Path:
