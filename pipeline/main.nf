@@ -86,6 +86,10 @@ def startupGate() {
     def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
     def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
                 '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
+    if (!workflow.containerEngine) {  // every executable the tasks will call, on their PATH
+        args += ['--mode', params.mode, '--its-region', params.its_region]
+        if (params.skip_phylogeny) { args += ['--skip-phylogeny'] }
+    }
     if (params.mode == 'amplicon') {  // primers and DADA2 truncation against the read length
         args += ['--trunc-len-f', params.dada2_trunc_len_f ?: 0,
                  '--trunc-len-r', params.dada2_trunc_len_r ?: 0]

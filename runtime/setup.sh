@@ -58,11 +58,13 @@ else
   say "Nextflow $ver present"
 fi
 ln -sf "$root/runtime/nextflow/nextflow" .venv/bin/nextflow
-# Put `nextflow` on the PATH of root shells too, unless another Nextflow is already there.
+# Put `nextflow` on the PATH of root shells too, only when no working Nextflow is there: another
+# checkout's link (or any other Nextflow) is left as it is; a dangling link is replaced.
 if [[ -w /usr/local/bin ]]; then
-  current=$(readlink /usr/local/bin/nextflow 2>/dev/null || true)
-  if [[ ! -e /usr/local/bin/nextflow || $current == */runtime/nextflow/nextflow ]]; then
-    ln -sf "$root/runtime/nextflow/nextflow" /usr/local/bin/nextflow
+  if [[ ! -e /usr/local/bin/nextflow ]]; then
+    ln -sfn "$root/runtime/nextflow/nextflow" /usr/local/bin/nextflow
+  elif [[ $(readlink -f /usr/local/bin/nextflow) != "$root/runtime/nextflow/nextflow" ]]; then
+    say "/usr/local/bin/nextflow belongs to another install ($(readlink -f /usr/local/bin/nextflow)); left as it is: use .venv/bin/nextflow"
   fi
 fi
 .venv/bin/nextflow -version | sed -n 's/^ *version/setup: Nextflow version/p'

@@ -86,14 +86,28 @@ NEXTFLOW = ROOT / "runtime" / "nextflow" / "nextflow"
 MAIN = ROOT / "pipeline" / "main.nf"
 
 
-def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200):
-    """Run the project's Nextflow with the project's Python first on PATH."""
+def shell_path_without_venv() -> str:
+    """The caller's PATH with the project's ``.venv/bin`` taken out (no venv activated)."""
+    import os
+
+    venv = str((ROOT / ".venv" / "bin").resolve())
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and str(Path(p).resolve()) != venv)
+
+
+def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200,
+                 path: str | None = None):
+    """Run the project's Nextflow as a user whose shell has no venv activated.
+
+    Every pipeline test runs this way: tasks must find soilbiome, multiqc, cutadapt... through
+    the pipeline's own configuration, never through the caller's PATH.
+    """
     import os
     import subprocess
-    import sys
 
     env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.pop("VIRTUAL_ENV", None)
+    env["PATH"] = shell_path_without_venv() if path is None else path
     return subprocess.run([str(NEXTFLOW), *args], cwd=cwd, env=env, capture_output=True,
                           text=True, check=check, timeout=timeout)
 

@@ -74,10 +74,15 @@ def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> 
 @click.option("--host-db", default=None, help="Shotgun host genome name in the database sheet.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Reference date of the agreement checks (default: today).")
+@click.option("--mode", type=click.Choice(["amplicon", "shotgun", "compare"]), default=None,
+              help="Check that every executable this mode will call is on the tasks' PATH.")
+@click.option("--its-region", default="auto", show_default=True)
+@click.option("--skip-phylogeny", is_flag=True)
 def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str | None,  # noqa: PLR0913
               agreement: Path | None, signing_key: str | None, primer_fwd: str | None,
               primer_rev: str | None, trunc_len_f: int, trunc_len_r: int, env: str | None,
-              host_db: str | None, today) -> None:  # noqa: ANN001
+              host_db: str | None, today, mode: str | None, its_region: str,  # noqa: ANN001
+              skip_phylogeny: bool) -> None:
     """Every start-up check of a run, writing only into --staging (never the results)."""
     from soilbiome.run.preflight import run_preflight
 
@@ -85,7 +90,8 @@ def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str 
         input_, staging, refdb_sheet=refdb_sheet, refdb=refdb, agreement=agreement,
         signing_key=signing_key, primer_fwd=primer_fwd or None, primer_rev=primer_rev or None,
         trunc_len_f=trunc_len_f, trunc_len_r=trunc_len_r, env=env, host_db=host_db,
-        today=today.date() if today else None,
+        today=today.date() if today else None, mode=mode, its_region=its_region,
+        phylogeny=not skip_phylogeny,
     )
     click.echo(f"start-up checks passed: {result.samples} samples"
                + (", reference verified" if result.reference else "")
@@ -146,7 +152,7 @@ def run(profiles: tuple[str, ...], input_: Path | None, outdir: Path, resume: bo
     for warning in nextflow_warnings(text):
         click.echo(f"[soilbiome] Nextflow {warning}", err=True)
     if result.return_code != 0:
-        click.echo(failure_summary(text), err=True)
+        click.echo(failure_summary(text, full=result.log.parent / "problems.txt"), err=True)
         raise ToolError(
             f"pipeline failed (Nextflow exit {result.return_code}; {result.failed} task(s) "
             f"failed); log: {result.log}"

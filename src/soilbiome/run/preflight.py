@@ -138,6 +138,9 @@ def run_preflight(
     env: str | None = None,
     host_db: str | None = None,
     today: dt.date | None = None,
+    mode: str | None = None,
+    its_region: str = "auto",
+    phylogeny: bool = True,
 ) -> Preflight:
     """Run every start-up check, writing only into ``staging``.
 
@@ -161,6 +164,9 @@ def run_preflight(
         Shotgun host genome: its entry in the database sheet (SHA-256 verified).
     today : datetime.date, optional
         Reference date of the agreement checks.
+    mode, its_region, phylogeny : optional
+        With ``mode``: every executable the run will call (:mod:`soilbiome.run.tools`) must be
+        on the tasks' PATH.
 
     Returns
     -------
@@ -232,6 +238,17 @@ def run_preflight(
 
     problems += _check_reads(sheet, Path(input_sheet), primer_fwd, primer_rev,
                              trunc_len_f, trunc_len_r)
+    if mode:
+        from soilbiome.run.tools import missing_tools, required_tools
+
+        entry_format = marker = ""
+        if result.reference is not None:
+            recorded = json.loads(result.reference.read_text())
+            entry_format, marker = recorded.get("format", ""), recorded.get("marker", "")
+        problems += missing_tools(required_tools(
+            mode, reference_format=entry_format, marker=marker,
+            primers=bool(primer_fwd or primer_rev), phylogeny=phylogeny, its_region=its_region,
+            host=bool(host_db)))
     if problems:
         raise PreflightError(problems)
     with atomic_write(staging / "preflight.json") as handle:
@@ -295,7 +312,10 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
         problems.append("--agreement needs a signing key: --signing_key FILE or "
                         "SOILBIOME_SIGNING_KEY")
     elif not Path(key).is_file():
-        problems.append(f"signing key not found: {key}")
+        problems.append(f"signing key not found: {key} (relative paths are resolved against "
+                        f"the launch folder {Path.cwd()})")
+    else:  # tasks run in their own work folders: they get the key's absolute path
+        key = str(Path(key).resolve())
     result.agreement, result.signing_key = published, key
     return problems
 

@@ -87,6 +87,12 @@ def run_pipeline(
     os.environ["PATH"] = nextflow_env()["PATH"]
     import nextflow  # nextflowpy
     launch_dir = (launch_dir or Path.cwd()).resolve()
+    session_file = launch_dir / ".soilbiome" / "last_session"
+    # Nextflow's own -resume takes the last session, even one refused at start-up (no task
+    # ran): resume the last session that passed the gate instead
+    resume_arg: bool | str = resume
+    if resume and session_file.is_file():
+        resume_arg = session_file.read_text().strip() or True
     started = dt.datetime.now().timestamp()
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     run_dir = launch_dir / ".soilbiome" / "runs" / stamp
@@ -107,7 +113,7 @@ def run_pipeline(
         output_path=str(run_dir),
         log_path=str(run_dir),
         runner=runner,
-        resume=resume,
+        resume=resume_arg,
         params={k: str(v) for k, v in params.items() if v is not None},
         profiles=profiles or None,
         configs=configs or None,
@@ -124,6 +130,8 @@ def run_pipeline(
     outdir = params.get("outdir")
     record = Path(outdir) / "pipeline_info" / "run_record.json" if outdir else None
     # only a run that passed the start-up gate (it wrote a fresh run record) may touch --outdir
+    if record is not None and record.is_file() and record.stat().st_mtime >= started:
+        _remember_session(record, session_file)
     if (record is not None and record.is_file() and record.stat().st_mtime >= started
             and (run_dir / ".nextflow.log").is_file()):
         keep = record.parent / "nextflow.log"
@@ -142,6 +150,20 @@ def run_pipeline(
     )
 
 
+def _remember_session(record: Path, session_file: Path) -> None:
+    """Keep the session id of a launch that passed the start-up gate (it ran tasks)."""
+    import json
+
+    try:
+        session = json.loads(record.read_text()).get("session_id")
+    except (OSError, ValueError):
+        return
+    if session:
+        tmp = session_file.with_name(".last_session.tmp")
+        tmp.write_text(f"{session}\n")
+        os.replace(tmp, session_file)
+
+
 _WORK_DIR = re.compile(r"^Work dir:\s*\n\s*(\S+)", re.MULTILINE)
 _PROCESS = re.compile(r"Error executing process > '([^']+)'")
 
@@ -152,12 +174,14 @@ def nextflow_warnings(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def failure_summary(text: str, max_lines: int = 20) -> str:
+def failure_summary(text: str, max_lines: int = 20, full: Path | None = None) -> str:
     """What made a run fail, in the failing task's own words.
 
     For a failed task: its name and the last lines of its ``.command.err`` (or of
     ``.command.out`` when it wrote nothing to stderr) from the task's work folder. Otherwise
-    (start-up or script errors): the lines of Nextflow's ``ERROR ~`` block.
+    (start-up or script errors): Nextflow's ``ERROR ~`` block from its first line (which names
+    the samplesheet or file), the first ``max_lines`` lines of it; when it is longer and
+    ``full`` is given, the whole block is written there and the summary names that file.
     """
     process = _PROCESS.search(text)
     work = _WORK_DIR.search(text)
@@ -175,7 +199,22 @@ def failure_summary(text: str, max_lines: int = 20) -> str:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("ERROR ~"):
-            block = [ln for ln in lines[i:i + max_lines] if ln.strip()]
+            block = []
+            for ln in lines[i:]:
+                if ln.lstrip().startswith("-- Check '") or ln.startswith("ERROR ~") and block:
+                    break
+                if ln.strip():
+                    block.append(ln)
             block[0] = block[0].removeprefix("ERROR ~").strip()
-            return "\n".join(block)
+            if len(block) <= max_lines:
+                return "\n".join(block)
+            shown = block[:max_lines]
+            rest = len(block) - max_lines
+            if full is not None:
+                full.parent.mkdir(parents=True, exist_ok=True)
+                full.write_text("\n".join(block) + "\n")
+                shown.append(f"... and {rest} more line(s): every problem is in {full}")
+            else:
+                shown.append(f"... and {rest} more line(s)")
+            return "\n".join(shown)
     return "\n".join(lines[-max_lines:])

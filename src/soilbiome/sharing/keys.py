@@ -117,8 +117,15 @@ def generate_key(path: str | Path, *, overwrite: bool = False) -> KeyInfo:
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    if not directory.exists():  # a keys folder of its own, readable by its owner only
+        try:
+            directory.mkdir(parents=True, mode=0o700)
+            directory.chmod(0o700)
+        except OSError as exc:
+            raise SigningKeyError(f"cannot write key {path}: cannot create folder {directory}: "
+                                  f"{exc.strerror or exc}") from None
     if not directory.is_dir():
-        raise SigningKeyError(f"cannot write key {path}: folder {directory} does not exist")
+        raise SigningKeyError(f"cannot write key {path}: {directory} is not a folder")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise SigningKeyError(f"cannot write key {path}: folder {directory} is not writable")
     if path.is_dir():
