@@ -60,7 +60,8 @@ def soil_values(sample: str) -> dict[str, float]:
     return {"ph": ph, "tot_org_carb": carb}
 
 
-def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str]) -> Path:
+def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str],
+           context: dict | None = None) -> Path:
     md = {s: {"site": "control" if s == "BLANK" else s[:3],
               "lat_lon": SITES.get(s[:3], "24.10 S 69.87 W"),
               "provider_country": "CL", **soil_values(s)} for s in counts.index}
@@ -72,7 +73,29 @@ def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str]) -> 
         f.attrs["soilbiome:region"] = "V4"
         f.attrs["soilbiome:value-kind"] = "counts"
         f.attrs["soilbiome:sample-units"] = json.dumps({"ph": "", "tot_org_carb": "g/kg"})
+        if context is not None:
+            f.attrs["soilbiome:marker"] = context.get("marker", "")
+            f.attrs["soilbiome:processing-context"] = json.dumps(context)
     return path
+
+
+#: Processing contexts of the extra inputs: (samples of input a or b, context)
+CONTEXTS = {
+    "ref1": ("a", {"marker": "16S", "region": "V4", "trunc_len_f": "150", "trunc_len_r": "140",
+                   "method": "DADA2", "reference": "ten16s_sintax",
+                   "reference_version": "TAXXI-ten16s.100", "classifier": "vsearch SINTAX"}),
+    "ref2": ("b", {"marker": "16S", "region": "V4", "trunc_len_f": "150", "trunc_len_r": "140",
+                   "method": "DADA2", "reference": "dada2_example_train",
+                   "reference_version": "dada2-1.26-example",
+                   "classifier": "DADA2 assignTaxonomy"}),
+    "long": ("b", {"marker": "16S", "region": "V4", "trunc_len_f": "240", "trunc_len_r": "160",
+                   "method": "DADA2", "reference": "ten16s_sintax",
+                   "reference_version": "TAXXI-ten16s.100", "classifier": "vsearch SINTAX"}),
+    "its": ("b", {"marker": "ITS", "region": "ITS2", "method": "DADA2",
+                  "reference": "unite_mini_sintax", "taxonomy_system": "UNITE"}),
+    "shotgun": ("b", {"marker": "shotgun", "method": "Kraken2", "reference": "k2",
+                      "taxonomy_system": "NCBI"}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +118,14 @@ def institutions(tmp_path_factory: pytest.TempPathFactory) -> dict:
         sub = counts.loc[samples]
         sub = sub.loc[:, sub.sum(axis=0) > 0]
         table = _table(tmp, name, sub, {f: seqs[f] for f in sub.columns})
+        stamp_biom(table, ag, key.private_key_path, today=dt.date(2025, 6, 15), now=NOW)
+        out[name] = (table, ag)
+    for name, (base, context) in CONTEXTS.items():
+        samples = a_samples if base == "a" else b_samples
+        ag = _agreement(tmp, name, f"provider-{name}", samples, key, "CC-BY-4.0")
+        sub = counts.loc[samples]
+        sub = sub.loc[:, sub.sum(axis=0) > 0]
+        table = _table(tmp, name, sub, {f: seqs[f] for f in sub.columns}, context)
         stamp_biom(table, ag, key.private_key_path, today=dt.date(2025, 6, 15), now=NOW)
         out[name] = (table, ag)
     return out
@@ -337,3 +368,101 @@ def test_soil_context_on_the_merged_table(institutions: dict, tmp_path: Path) ->
     assert mantel["statistic"].notna().all()
     summary = json.loads((out / "compare.json").read_text())
     assert summary["soil_context"]["variables"] == ["ph", "tot_org_carb"]
+
+
+def _pair(institutions: dict, x: str, y: str, out: Path, *extra: str) -> object:
+    (a, ag_a), (b, ag_b) = institutions[x], institutions[y]
+    return _run([str(a), str(b), "--agreement", str(ag_a), "--agreement", str(ag_b),
+                 "--out", str(out), "--key", str(institutions["comparer"]), *extra])
+
+
+def test_different_markers_refused_input_by_input(institutions: dict, tmp_path: Path) -> None:
+    res = _pair(institutions, "ref1", "its", tmp_path / "x")
+    assert res.exit_code == 1, res.output
+    assert "different markers" in res.output and "ref1=16S" in res.output
+    assert "its=ITS" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "x").exists()
+    # at a rank too: bacteria and fungi never go into one Bray-Curtis
+    res = _pair(institutions, "ref1", "its", tmp_path / "y", "--rank", "genus")
+    assert res.exit_code == 1 and "different markers" in res.output
+    # amplicon with shotgun: refused unless explicitly allowed at a rank
+    res = _pair(institutions, "ref1", "shotgun", tmp_path / "z", "--rank", "genus")
+    assert res.exit_code == 1 and "--allow-amplicon-shotgun" in res.output, res.output
+    res = _pair(institutions, "ref1", "shotgun", tmp_path / "z", "--rank", "genus",
+                "--allow-amplicon-shotgun", "--rarefaction-depth", "50", "--accept-mixed-taxonomy")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "z" / "compare.json").read_text())
+    assert any("amplicon and shotgun" in c for c in summary["caveats"])
+    header = (tmp_path / "z" / "site_summary.tsv").read_text().splitlines()
+    assert any(line.startswith("# caveat: amplicon and shotgun") for line in header)
+
+
+def test_asvs_matched_only_with_the_same_truncation(institutions: dict, tmp_path: Path) -> None:
+    res = _pair(institutions, "ref1", "long", tmp_path / "x")
+    assert res.exit_code == 1, res.output
+    assert "trunc_len_f differs (ref1=150, long=240)" in res.output
+    assert "--trim-to" in res.output and "--rank" in res.output
+    res = _pair(institutions, "ref1", "long", tmp_path / "t", "--trim-to", "100",
+                "--rarefaction-depth", "50")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "t" / "compare.json").read_text())
+    assert summary["features"]["mode"] == "asv-sequence"
+    assert summary["context"]["trunc_len_f"] == "100"
+    from soilbiome.io.biom_reader import read_table
+
+    merged = read_table(tmp_path / "t" / "merged.biom")
+    assert {len(s) for s in merged.observation_metadata["sequence"]} == {100}
+    assert merged.context.trunc_len_f == "100"
+
+
+def test_different_references_refused_unless_retaxonomised(institutions: dict,
+                                                          tmp_path: Path) -> None:
+    res = _pair(institutions, "ref1", "ref2", tmp_path / "x", "--rank", "genus")
+    assert res.exit_code == 1, res.output
+    assert "reference differs (ref1=ten16s_sintax, ref2=dada2_example_train)" in res.output
+    assert "--retaxonomise" in res.output
+    # ASV level too: a shared ASV would silently keep one input's lineage
+    res = _pair(institutions, "ref1", "ref2", tmp_path / "y")
+    assert res.exit_code == 1 and "different references" in res.output
+    sheet = ROOT / "assets" / "refdb" / "test_refdb.csv"
+    out = tmp_path / "retax"
+    res = _pair(institutions, "ref1", "ref2", out, "--rank", "genus", "--retaxonomise",
+                "ten16s_sintax", "--refdb-sheet", str(sheet), "--rarefaction-depth", "50")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["context"]["reference"] == "ten16s_sintax"
+    assert summary["retaxonomised_with"]["sha256"].startswith("7aab8007")
+    # every genus in the merged table is a genus of that reference (the inputs' own fake
+    # lineages, Genus0..Genus8, are gone)
+    import gzip
+    import re
+
+    with gzip.open(ROOT / "assets" / "test-data" / "refdb" / "16s_sintax_ten16s.fa.gz",
+                   "rt") as fh:
+        reference_genera = {m.group(1) for line in fh if line.startswith(">")
+                            for m in [re.search(r"g:([^,;]+)", line)] if m}
+    from soilbiome.io.biom_reader import read_table
+
+    merged = read_table(out / "merged.biom")
+    genera = {g for g in merged.taxonomy["genus"] if g}
+    assert genera and genera <= reference_genera, genera - reference_genera
+    assert merged.context.reference == "ten16s_sintax"
+    # or accepted as mixed, with the caveat in every output
+    res = _pair(institutions, "ref1", "ref2", tmp_path / "mixed", "--rank", "genus",
+                "--accept-mixed-taxonomy", "--rarefaction-depth", "50")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "mixed" / "compare.json").read_text())
+    assert any("mixed taxonomy accepted" in c for c in summary["caveats"])
+
+
+def test_rank_alone_collapses_and_the_same_table_twice_is_refused(institutions: dict,
+                                                                  tmp_path: Path) -> None:
+    res = _pair(institutions, "a", "b", tmp_path / "g", "--rank", "genus",
+                "--rarefaction-depth", "50")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "g" / "compare.json").read_text())
+    assert summary["features"]["mode"] == "taxa-genus"
+    (a, ag_a) = institutions["a"]
+    res = _run([str(a), str(a), "--agreement", str(ag_a), "--out", str(tmp_path / "twice"),
+                "--key", str(institutions["comparer"])])
+    assert res.exit_code == 1 and "same file" in res.output, res.output

@@ -12,15 +12,22 @@ process BUILD_BIOM {
     path lineage
     path samplesheet
     path tree          // Newick tree of the ASVs, or assets/NO_TREE
+    val context        // processing context (map): marker, region, primers, truncation, ...
+    path versions, stageAs: 'versions/versions*.yml'  // of DADA2 and the classifier
 
     output:
     path 'asv_table.biom', emit: biom
 
     script:
     def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
+    def context_json = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(context))
     """
+    cat > processing_context.json <<'END_CONTEXT'
+    ${context_json}
+    END_CONTEXT
     soilbiome biom build --counts ${counts} --lineage ${lineage} --samplesheet ${samplesheet} \\
-        --table-id '${workflow.runName}' ${tree_arg} --out asv_table.biom
+        --table-id '${workflow.runName}' ${tree_arg} --context processing_context.json \\
+        ${versions.collect { "--versions ${it}" }.join(' ')} --out asv_table.biom
     soilbiome biom validate asv_table.biom
     """
 }

@@ -32,6 +32,8 @@ process SHOTGUN_TABLE {
     path qc_records, stageAs: 'qc/*'
     path host_records, stageAs: 'host/*'
     val reference
+    val context        // processing context (map): method, reference, classifier, ...
+    path versions, stageAs: 'versions/versions*.yml'  // of KRAKEN2: the method's version
 
     output:
     path 'taxon_table.biom', emit: biom
@@ -43,12 +45,17 @@ process SHOTGUN_TABLE {
     def as_list = { x -> x instanceof List ? x : [x] }   // one staged file is a Path, not a list
     def host = as_list(host_records).findAll { !it.toString().endsWith('NO_HOST') }.collect { "--host-check ${it}" }.join(' ')
     def qc = as_list(qc_records).collect { "--qc-record ${it}" }.join(' ')
+    def context_json = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(context))
     """
+    cat > processing_context.json <<'END_CONTEXT'
+    ${context_json}
+    END_CONTEXT
     mkdir -p abundance
     soilbiome shotgun table reports/*.kraken2.report.txt --db ${db} --distribution ${distribution} \\
         --samplesheet ${samplesheet} ${qc} ${host} \\
         --threshold ${params.bracken_threshold} --reference '${reference}' \\
         --abundance-dir abundance --summary shotgun_summary.tsv \\
+        --context processing_context.json ${as_list(versions).collect { "--versions ${it}" }.join(' ')} \\
         --table-id '${workflow.runName}' --out taxon_table.biom
     soilbiome biom validate taxon_table.biom
 

@@ -178,7 +178,25 @@ workflow AMPLICON {
     } else {
         ch_tree = Channel.value(file("${projectDir}/../assets/NO_TREE"))
     }
-    BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, ch_tree)
+    // how the table was made, recorded in it (and so under its stamp): docs/biom.md
+    def context = [
+        marker           : marker,
+        region           : params.amplicon_region ?: (its_cut && params.its_region != 'auto' ? params.its_region : ''),
+        primer_fwd       : params.primer_fwd ?: '',
+        primer_rev       : params.primer_rev ?: '',
+        trunc_len_f      : (params.dada2_trunc_len_f ?: 0).toString(),
+        trunc_len_r      : (params.dada2_trunc_len_r ?: 0).toString(),
+        method           : 'DADA2',
+        reference        : db.name,
+        reference_version: db.version,
+        reference_sha256 : db.sha256,
+        classifier       : db.format == 'sintax' ? 'vsearch SINTAX' : 'DADA2 assignTaxonomy',
+        taxonomy_system  : db.taxonomy ?: '',
+    ]
+    ch_build_versions = DADA2.out.versions.mix(
+        db.format == 'sintax' ? VSEARCH_SINTAX.out.versions : DADA2_TAXONOMY.out.versions).collect()
+    BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, ch_tree,
+               context, ch_build_versions)
     ch_biom = BUILD_BIOM.out.biom
     ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {

@@ -71,7 +71,12 @@ workflow SHOTGUN {
     SHOTGUN_TABLE(KRAKEN2.out.report.map { meta, report -> report }.collect(), ch_db,
                   ch_distribution, ch_sheet,
                   FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
-                  "${db.name} ${db.version}")
+                  "${db.name} ${db.version}",
+                  [marker: 'shotgun', method: 'Kraken2', reference: db.name,
+                   reference_version: db.version, reference_sha256: db.sha256,
+                   classifier: 'Kraken2 + Bracken method (soilbiome)',
+                   taxonomy_system: db.taxonomy ?: 'NCBI'],
+                  KRAKEN2.out.versions.first())
     ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
 
     ch_biom = SHOTGUN_TABLE.out.biom

@@ -24,12 +24,22 @@ def biom() -> None:
 @click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
 @click.option("--tree", type=_path, default=None,
               help="Newick tree of the ASVs, stored as observation group metadata.")
+@click.option("--context", "context_json", type=_path, default=None,
+              help="Processing context JSON (marker, region, primers, truncation, method, "
+                   "reference...; docs/biom.md). Without it the table's context is unknown.")
+@click.option("--versions", "versions_files", type=_path, multiple=True,
+              help="versions.yml of the steps that made it: fills the method's version.")
 def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None,
-          tree: Path | None) -> None:
+          tree: Path | None, context_json: Path | None,
+          versions_files: tuple[Path, ...]) -> None:
     """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""
     from soilbiome.io.biom import build_biom
+    from soilbiome.io.context import read_context
 
-    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree)
+    context = (read_context(context_json, list(versions_files)) if context_json
+               else None)
+    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree,
+                         context=context)
     message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"
     if summary.empty_samples:
         message += f"; empty sample(s) kept: {', '.join(summary.empty_samples)}"
@@ -56,6 +66,13 @@ def validate(table: Path) -> None:
             f"{len(problems)} problem(s):\n  " + "\n  ".join(problems), location=str(table)
         )
     click.echo(f"{table}: valid BIOM 2.1 table")
+    from soilbiome.io.biom_reader import read_table
+
+    context = read_table(table).context
+    click.echo(f"processing context: {context.describe()}")
+    for name, value in context.to_dict().items():
+        if value:
+            click.echo(f"  {name}: {value}")
 
 
 def register(main: click.Group) -> None:

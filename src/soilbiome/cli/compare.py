@@ -18,10 +18,24 @@ _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
               help="Sample metadata column to compare (PERMANOVA, PERMDISP, per-site summary).")
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Output folder (must not exist or be empty).")
-@click.option("--rank", default="genus", show_default=True,
-              help="Rank to collapse to when ASVs cannot be matched by sequence.")
+@click.option("--rank", default=None,
+              help="Collapse features to this rank through the harmonised lineage (domain .. "
+                   "species); without it ASVs are matched by sequence.")
 @click.option("--collapse", is_flag=True,
-              help="Collapse to --rank even when ASVs could be matched by sequence.")
+              help="Collapse to --rank (genus when --rank is not given).")
+@click.option("--trim-to", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Match ASVs on their first N bases (inputs of one marker and primers but "
+                   "other truncation lengths); shorter ASVs are left out and counted.")
+@click.option("--retaxonomise", default=None, metavar="NAME",
+              help="Re-classify every input's ASVs with reference NAME of --refdb-sheet.")
+@click.option("--refdb-sheet", type=_existing, default=None,
+              help="Database sheet listing the --retaxonomise reference.")
+@click.option("--accept-mixed-taxonomy", is_flag=True,
+              help="Compare inputs classified with different references (caveat recorded).")
+@click.option("--allow-amplicon-shotgun", is_flag=True,
+              help="Compare amplicon with shotgun tables at --rank (caveat recorded).")
+@click.option("--label", "labels", multiple=True,
+              help="Name of each TABLE in every output, in order (default: file name).")
 @click.option("--to-relative", is_flag=True,
               help="Convert every input to relative abundances (allows mixing count and "
                    "relative tables; no rarefaction).")
@@ -44,8 +58,11 @@ _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--env-metric", type=click.Choice(["braycurtis", "jaccard"]),
               default="braycurtis", show_default=True,
               help="Community distance used by the --env tests.")
-def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, out: Path,
-            rank: str, collapse: bool, to_relative: bool, rarefaction_depth: int | None,
+def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, out: Path,  # noqa: PLR0913
+            rank: str | None, collapse: bool, trim_to: int | None, retaxonomise: str | None,
+            refdb_sheet: Path | None, accept_mixed_taxonomy: bool,
+            allow_amplicon_shotgun: bool, labels: tuple[str, ...],
+            to_relative: bool, rarefaction_depth: int | None,
             seed: int, permutations: int, key: Path | None, allow_unverified: bool,
             output_license: str | None, today: dt.datetime | None, env: str | None,
             env_metric: str) -> None:
@@ -56,7 +73,10 @@ def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, 
     env_list = parse_env(env) if env else None  # refuse a bad --env before any work
     summary = run_compare(
         list(tables), out, agreements=list(agreements), group=group, rank=rank,
-        collapse=collapse, to_relative=to_relative, rarefaction_depth=rarefaction_depth,
+        collapse=collapse, trim_to=trim_to, retaxonomise=retaxonomise, refdb_sheet=refdb_sheet,
+        accept_mixed_taxonomy=accept_mixed_taxonomy,
+        allow_amplicon_shotgun=allow_amplicon_shotgun, labels=list(labels) or None,
+        to_relative=to_relative, rarefaction_depth=rarefaction_depth,
         seed=seed, permutations=permutations, key=key, allow_unverified=allow_unverified,
         today=today.date() if today else None, declared_license=output_license,
         env=env_list, env_metric=env_metric,
@@ -67,6 +87,8 @@ def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, 
         f"features {summary['features']['mode']}, licence {summary['terms']['license']}"
         + (f", UNVERIFIED: {', '.join(unverified)}" if unverified else "") + f" -> {out}"
     )
+    for caveat in summary.get("caveats", []):
+        click.echo(f"caveat: {caveat}")
     soil = summary.get("soil_context")
     if soil:
         lacking = "; ".join(f"{v}: {', '.join(s)}" for v, s in soil["missing"].items() if s)

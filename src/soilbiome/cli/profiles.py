@@ -39,9 +39,12 @@ def import_profiles(profiler: str, files: tuple[Path, ...], taxonomy_dir: Path, 
     taxonomy = read_taxdump(taxonomy_dir)
     profiles = [read_profile(profiler, f, sample_ids[i] if sample_ids else None)
                 for i, f in enumerate(files)]
+    from soilbiome.model.context import ProcessingContext
+
     summary = write_profile_table(
         profiles, taxonomy, out, samplesheet=samplesheet, classifier=profiler,
         reference=reference or f"{profiler} profile ({taxonomy_dir.name} taxonomy)",
+        context=ProcessingContext(method=profiler, reference=reference),
     )
     kind = profiles[0].value_kind
     click.echo(f"{out}: {summary.n_taxa} taxa x {summary.n_samples} samples ({kind})")

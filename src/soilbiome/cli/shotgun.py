@@ -63,19 +63,27 @@ def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> No
 @click.option("--summary", "summary_tsv", type=_path, default=None,
               help="Read accounting table (TSV) to write.")
 @click.option("--table-id", default=None)
+@click.option("--context", "context_json", type=_file, default=None,
+              help="Processing context JSON (method, reference, ...; docs/biom.md).")
+@click.option("--versions", "versions_files", type=_file, multiple=True,
+              help="versions.yml of the profiling steps: fills the method's version.")
 @click.option("--out", type=_path, required=True, help="BIOM table to write.")
 def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, samplesheet: Path,
           qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], threshold: int,
           reference: str, abundance_dir: Path | None, summary_tsv: Path | None,
-          table_id: str | None, out: Path) -> None:
+          table_id: str | None, context_json: Path | None, versions_files: tuple[Path, ...],
+          out: Path) -> None:
     """Re-estimate REPORTS (Kraken2 --report, one per sample) and write one BIOM table."""
+    from soilbiome.io.context import read_context
     from soilbiome.shotgun.run import build_shotgun_table
+
+    context = read_context(context_json, list(versions_files)) if context_json else None
 
     res = build_shotgun_table(
         list(reports), db, samplesheet, out, distribution=distribution,
         qc_records=list(qc_records), host_checks=list(host_checks), threshold=threshold,
         reference=reference, abundance_dir=abundance_dir, summary_tsv=summary_tsv,
-        table_id=table_id,
+        table_id=table_id, context=context,
     )
     shares = ", ".join(f"{r['sample']} {float(r['classified_fraction']):.1%}"
                        for r in res.summary)

@@ -80,6 +80,33 @@ def _sequences(t: FeatureTable) -> list[str] | None:
     return seqs if all(seqs) else None
 
 
+def _with_taxonomy(t: FeatureTable, taxonomy: pd.DataFrame) -> FeatureTable:
+    from dataclasses import replace
+
+    return replace(t, taxonomy=taxonomy.reindex(list(t.feature_ids)).fillna(""))
+
+
+def _trim(seqs: list[list[str] | None], n: int, tables: Sequence[FeatureTable],
+          labels: Sequence[str]) -> tuple[list[list[str] | None], list[str]]:
+    """Each ASV cut to its first ``n`` bases; shorter ones become "" (left out, counted)."""
+    out: list[list[str] | None] = []
+    lines: list[str] = []
+    for s, t, label in zip(seqs, tables, labels, strict=True):
+        if s is None:
+            out.append(None)
+            continue
+        cut = [q[:n] if len(q) >= n else "" for q in s]
+        short = [j for j, q in enumerate(cut) if not q]
+        if short:
+            reads = float(t.counts[:, short].sum())
+            total = float(t.counts.sum()) or 1.0
+            lines.append(f"{label}: {len(short)} of {len(s)} ASV(s) shorter than {n} bases "
+                         f"left out by --trim-to ({reads:g} of {total:g} reads, "
+                         f"{reads / total:.1%})")
+        out.append(cut)
+    return out, lines
+
+
 def _lineage_key(row: pd.Series, depth: int, rank: str) -> tuple[str, list[str]]:
     names = [str(row[r]) for r in RANKS[:depth + 1]]
     if names[-1]:
@@ -97,6 +124,9 @@ def harmonise(
     rank: str = "genus",
     force_rank: bool = False,
     to_relative: bool = False,
+    trim_to: int | None = None,
+    taxonomies: Sequence[pd.DataFrame] | None = None,
+    allow_amplicon_shotgun: bool = False,
 ) -> Harmonised:
     """Merge the inputs into one samples x features table (see the module docstring).
 
@@ -114,6 +144,12 @@ def harmonise(
         Collapse to ``rank`` even when sequences could be matched.
     to_relative : bool
         Convert every input to relative abundances (allows mixing counts with relative tables).
+    trim_to : int, optional
+        Match ASVs on their first ``trim_to`` bases; shorter ASVs are left out, counted per
+        input in the statements.
+    taxonomies : sequence of DataFrame, optional
+        Replacement lineages per input (``--retaxonomise``), indexed like each input's
+        features, columns ``RANKS``.
 
     Raises
     ------
@@ -125,6 +161,9 @@ def harmonise(
     statements: list[str] = []
     markers = {t.marker for t in tables}
     known_markers = markers - {""}
+    if (allow_amplicon_shotgun and force_rank and len(known_markers) == 2
+            and "shotgun" in known_markers):  # allowed at a rank, caveat recorded by the caller
+        known_markers = {" + ".join(sorted(known_markers))}
     if len(known_markers) > 1:
         raise InputError(
             "tables of different markers cannot be compared: "
@@ -154,6 +193,11 @@ def harmonise(
         value_kind = kinds.pop() if kinds else COUNTS
     regions = {t.region for t in tables}
     seqs = [_sequences(t) for t in tables]
+    if taxonomies is not None:
+        tables = [_with_taxonomy(t, tax) for t, tax in zip(tables, taxonomies, strict=True)]
+    if trim_to is not None and not force_rank:
+        seqs, trim_lines = _trim(seqs, trim_to, tables, labels)
+        statements.extend(trim_lines)
     same_region = len(regions - {""}) <= 1
     use_sequences = not force_rank and same_region and all(s is not None for s in seqs)
     if use_sequences:
@@ -181,9 +225,12 @@ def harmonise(
     feature_tax: list[list[str]] = []
     feature_seq: list[str] = []
     columns: list[np.ndarray] = []
+    conflicts = 0
     for t, s in zip(tables, seqs, strict=True):
-        cols = np.empty(len(t.feature_ids), dtype=np.int64)
+        cols = np.full(len(t.feature_ids), -1, dtype=np.int64)
         for j in range(len(t.feature_ids)):
+            if use_sequences and not s[j]:
+                continue  # shorter than --trim-to: left out, counted in the statements
             if use_sequences:
                 key = feature_id_for(s[j])
                 names = list(t.taxonomy.iloc[j]) if len(t.taxonomy) else [""] * len(RANKS)
@@ -196,9 +243,15 @@ def harmonise(
                 feature_seq.append(s[j] if use_sequences else "")
             elif use_sequences and not any(feature_tax[k]) and any(names):
                 feature_tax[k] = [str(n) for n in names]
+            elif use_sequences and any(names) and [str(n) for n in names] != feature_tax[k]:
+                conflicts += 1
             cols[j] = k
         columns.append(cols)
     n_features = len(index)
+    if conflicts:
+        statements.append(
+            f"{conflicts} ASV(s) shared by inputs carry different lineages in them; the merged "
+            "table keeps the lineage of the first input that has the ASV")
     if not use_sequences:
         before = sum(len(t.feature_ids) for t in tables)
         statements.append(f"{before} input features became {n_features} taxa at {rank}")
@@ -221,7 +274,8 @@ def harmonise(
                 new_ids.append(s)
         sample_ids.extend(new_ids)
         coo = m.tocoo()
-        block = sparse.csr_matrix((coo.data, (coo.row, cols[coo.col])),
+        keep = cols[coo.col] >= 0
+        block = sparse.csr_matrix((coo.data[keep], (coo.row[keep], cols[coo.col[keep]])),
                                   shape=(m.shape[0], n_features))
         block.sum_duplicates()
         blocks.append(block)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soilbiome.errors import InputError
 from soilbiome.sharing.agreement import Agreement, load_agreement
 from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.findings import Report, Severity
@@ -97,9 +98,12 @@ class InputCheck:
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:
+    return _unique([p.name.removesuffix(".biom") for p in paths])
+
+
+def _unique(names: Sequence[str]) -> list[str]:
     out: list[str] = []
-    for p in paths:
-        base = p.name.removesuffix(".biom")
+    for base in names:
         label, k = base, 2
         while label in out:
             label, k = f"{base}-{k}", k + 1
@@ -112,6 +116,7 @@ def check_inputs(
     agreements: Sequence[str | Path | Agreement] = (),
     *,
     today: dt.date | None = None,
+    labels: Sequence[str] | None = None,
 ) -> list[InputCheck]:
     """Verify every input table (see the module docstring).
 
@@ -134,7 +139,10 @@ def check_inputs(
     by_sha = {a.sha256: a for a in loaded}
     paths = [Path(p) for p in paths]
     out: list[InputCheck] = []
-    for p, label in zip(paths, _labels(paths), strict=True):
+    if labels is not None and len(labels) != len(paths):
+        raise InputError(f"{len(labels)} --label for {len(paths)} tables")
+    names = _unique(list(labels)) if labels else _labels(paths)
+    for p, label in zip(paths, names, strict=True):
         integrity = check_integrity(p)
         rep = Report(f"input {p.name}")
         rep.extend(integrity.report)

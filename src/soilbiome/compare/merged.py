@@ -27,6 +27,7 @@ from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.io.biom_writer import pad_empty_samples
 from soilbiome.io.hashing import sha256_file
+from soilbiome.model.context import CONTEXT_ATTR, ProcessingContext
 from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 from soilbiome.sharing import dsse
 from soilbiome.sharing.keys import keyid_of, load_private_key
@@ -91,7 +92,8 @@ def merged_units(units: Sequence[str | None]) -> str:
                       sort_keys=True)
 
 
-def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]) -> Path:
+def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str],
+                      context: ProcessingContext | None = None) -> Path:
     """Write the harmonised table as BIOM 2.1, validated, atomically."""
     from biom import Table
 
@@ -107,6 +109,8 @@ def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]
                   type="OTU table")
     attrs = {VALUE_KIND_ATTR: h.value_kind, MARKER_ATTR: h.marker, REGION_ATTR: h.region,
              FEATURES_ATTR: h.feature_mode, **extra_attributes}
+    if context is not None:
+        attrs[CONTEXT_ATTR] = context.with_values(soilbiome_version=__version__).to_json()
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as handle:
             table.to_hdf5(handle, f"soilbiome {__version__} compare", compress=True,

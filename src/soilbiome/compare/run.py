@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from soilbiome import __version__
+from soilbiome.compare.comparable import NotComparable, merged_context, plan_comparison
 from soilbiome.compare.harmonise import harmonise
 from soilbiome.compare.inputs import check_inputs, refusals
 from soilbiome.compare.merged import (
@@ -34,6 +35,7 @@ from soilbiome.compare.merged import (
     write_merged_biom,
 )
 from soilbiome.compare.report import write_report
+from soilbiome.compare.retaxonomise import retaxonomise as retaxonomise_tables
 from soilbiome.diversity import run_diversity
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
@@ -92,8 +94,14 @@ def run_compare(
     *,
     agreements: Sequence[str | Path] = (),
     group: str = "site",
-    rank: str = "genus",
+    rank: str | None = None,
     collapse: bool = False,
+    trim_to: int | None = None,
+    retaxonomise: str | None = None,
+    refdb_sheet: str | Path | None = None,
+    accept_mixed_taxonomy: bool = False,
+    allow_amplicon_shotgun: bool = False,
+    labels: Sequence[str] | None = None,
     to_relative: bool = False,
     rarefaction_depth: int | None = None,
     seed: int = 42,
@@ -117,10 +125,20 @@ def run_compare(
         Agreements of the inputs.
     group : str, default "site"
         Sample metadata column to compare (PERMANOVA, PERMDISP, per-site summary).
-    rank : str, default "genus"
-        Rank to collapse to when ASVs cannot be matched by sequence.
+    rank : str, optional
+        Collapse features to this rank (given alone, it collapses; default rank: genus).
     collapse : bool
-        Collapse to ``rank`` even when sequences could be matched.
+        Collapse to ``rank`` (genus when not given).
+    trim_to : int, optional
+        Match ASVs on their first N bases (inputs of one marker and primers, other
+        truncation lengths).
+    retaxonomise, refdb_sheet : optional
+        Re-classify every input's ASVs with reference ``retaxonomise`` of ``refdb_sheet``.
+    accept_mixed_taxonomy, allow_amplicon_shotgun : bool
+        Compare inputs with different references / amplicon with shotgun (at a rank), the
+        caveat recorded in every output (:mod:`.comparable`).
+    labels : sequence of str, optional
+        Name of each input in every output (default: its file name, made unique).
     to_relative : bool
         Convert every input to relative abundances (no rarefaction).
     rarefaction_depth : int, optional
@@ -163,11 +181,25 @@ def run_compare(
     if key is None:
         raise InputError("no signing key for the merged table: give --key or set "
                          "SOILBIOME_SIGNING_KEY")
+    if retaxonomise and not refdb_sheet:
+        raise InputError("--retaxonomise NAME needs --refdb-sheet SHEET (the database sheet "
+                         "that lists NAME)")
+    if trim_to is not None and (collapse or rank):
+        raise InputError("--trim-to matches ASVs by sequence; it cannot be combined with "
+                         "--rank/--collapse")
+    force_rank = collapse or rank is not None
+    rank = rank or "genus"
     # 1. verify --------------------------------------------------------------------------
-    checks = check_inputs(tables, agreements, today=today)
+    checks = check_inputs(tables, agreements, today=today, labels=labels)
     refused = refusals(checks, allow_unverified)
     if refused:
         raise CompareRefused("refused: " + "; ".join(refused))
+    seen: dict[str, str] = {}
+    for c in checks:
+        if c.sha256 in seen:
+            raise CompareRefused(f"refused: {c.label} is the same file as {seen[c.sha256]} "
+                                 f"(SHA-256 {c.sha256[:16]}...): every sample would count twice")
+        seen[c.sha256] = c.label
     unverified = [c.path.name for c in checks if c.status == "unverified"]
     # 2. terms ---------------------------------------------------------------------------
     merge = combine_terms([c.terms for c in checks], declared_license=declared_license)
@@ -178,8 +210,24 @@ def run_compare(
                               if f.severity == Severity.WARNING]
     # 3-4. harmonise ------------------------------------------------------------------------
     feature_tables = [read_table(c.path) for c in checks]
-    h = harmonise(feature_tables, [c.label for c in checks], [c.institution for c in checks],
-                  rank=rank, force_rank=collapse, to_relative=to_relative)
+    labels_ = [c.label for c in checks]
+    try:
+        plan = plan_comparison(
+            feature_tables, labels_, collapse=force_rank, rank=rank, trim_to=trim_to,
+            retaxonomise=retaxonomise, accept_mixed_taxonomy=accept_mixed_taxonomy,
+            allow_amplicon_shotgun=allow_amplicon_shotgun)
+    except NotComparable as exc:
+        raise CompareRefused("not comparable: " + "; ".join(exc.lines)) from None
+    taxonomies, reference = None, None
+    if retaxonomise:
+        taxonomies, reference = retaxonomise_tables(feature_tables, labels_, refdb_sheet,
+                                                    retaxonomise, seed=seed)
+    h = harmonise(feature_tables, labels_, [c.institution for c in checks],
+                  rank=rank, force_rank=force_rank, to_relative=to_relative, trim_to=trim_to,
+                  taxonomies=taxonomies, allow_amplicon_shotgun=allow_amplicon_shotgun)
+    h.statements[:0] = plan.caveats
+    context = merged_context(plan, rank=rank if force_rank else None,
+                             value_kind=h.value_kind, reference=reference)
     if group not in h.sample_metadata.columns:
         raise InputError(f"--group '{group}' is not a sample metadata column of any input")
     missing_group = [s for s, v in h.sample_metadata[group].items() if not str(v).strip()]
@@ -192,7 +240,8 @@ def run_compare(
             stage, checks=checks, merge=merge, merge_dict=merge_dict, h=h, group=group,
             rarefaction_depth=rarefaction_depth, seed=seed, permutations=permutations,
             key=Path(key), unverified=unverified, today=today, missing_group=missing_group,
-            units=units, env=env_list, env_metric=env_metric,
+            units=units, env=env_list, env_metric=env_metric, plan=plan, context=context,
+            reference=reference,
         )
         if out.exists():
             out.rmdir()
@@ -207,12 +256,16 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
                    group: str, rarefaction_depth: int | None, seed: int, permutations: int,
                    key: Path, unverified: list[str], today: dt.date,
                    missing_group: list[str], units: str, env: list[str],
-                   env_metric: str) -> dict[str, Any]:
+                   env_metric: str, plan: Any, context: Any,
+                   reference: dict | None) -> dict[str, Any]:
     header = _terms_lines(merge_dict, unverified)
-    inputs = [c.to_dict() for c in checks]
+    header += [f"# caveat: {line}" for line in plan.caveats]
+    inputs = [c.to_dict() | {"context": ctx.to_dict(), "context_summary": ctx.describe()}
+              for c, ctx in zip(checks, plan.contexts, strict=True)]
     merged = stage / "merged.biom"
     write_merged_biom(h, merged, {"soilbiome:compare-unverified": ",".join(unverified),
-                                  SAMPLE_UNITS_ATTR: units})
+                                  "soilbiome:compare-caveats": json.dumps(plan.caveats),
+                                  SAMPLE_UNITS_ATTR: units}, context=context)
     stamp = build_merged_stamp(
         merge, [{k: i[k] for k in ("file", "sha256", "agreement_id", "agreement_sha256",
                                    "status", "institution")} for i in inputs],
@@ -274,6 +327,9 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
         "features": {"mode": h.feature_mode, "count": len(h.feature_ids), "marker": h.marker,
                      "region": h.region, "value_kind": h.value_kind},
         "statements": h.statements,
+        "caveats": plan.caveats,
+        "context": context.to_dict(),
+        "retaxonomised_with": reference,
         "samples": len(h.sample_ids),
         "renamed_samples": {k: {"original_sample_id": v[0], "source_table": v[1]}
                             for k, v in h.renamed.items()},

@@ -55,6 +55,7 @@ from soilbiome.io.biom_layout import (  # noqa: F401  (re-exported)
 )
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.io.biom_writer import pad_empty_samples, write_biom
+from soilbiome.model.context import ProcessingContext
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
 from soilbiome.taxonomy.lineage import (
     RANKS,
@@ -194,6 +195,7 @@ def build_biom(
     *,
     table_id: str | None = None,
     tree_path: str | Path | None = None,
+    context: ProcessingContext | None = None,
 ) -> BuildSummary:
     """Build ``table.biom`` from ``asv_counts.tsv``, ``lineage.tsv`` and a validated sheet.
 
@@ -205,6 +207,8 @@ def build_biom(
         BIOM table ID (default: the output file name without suffix).
     tree_path : str or Path, optional
         Newick tree whose tips are exactly the counted features (``soilbiome phylogeny``).
+    context : ProcessingContext, optional
+        How the ASVs were made; the ASV length range and ``counts`` are filled in here.
 
     Returns
     -------
@@ -220,7 +224,13 @@ def build_biom(
         tree=tree,
     )
     units = canonical_units(list(samples.rows))
-    write_biom(table, out, attributes={SAMPLE_UNITS_ATTR: json.dumps(units)} if units else None)
+    if context is not None:
+        lengths = [len(s) for s in counts.sequences if s]
+        context = context.with_values(
+            value_kind="counts",
+            asv_length=f"{min(lengths)}-{max(lengths)}" if lengths else "")
+    write_biom(table, out, attributes={SAMPLE_UNITS_ATTR: json.dumps(units)} if units else None,
+               context=context)
     totals = counts.matrix.sum(axis=0)
     empty = tuple(s for s, t in zip(counts.sample_ids, totals, strict=True) if t == 0)
     unused = len(set(lineages) - set(counts.feature_ids))

@@ -18,11 +18,13 @@ from soilbiome import __version__
 from soilbiome.io.atomic import atomic_path
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_validate import validate_biom
+from soilbiome.model.context import CONTEXT_ATTR, ProcessingContext
+from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 
 
 def write_biom(  # noqa: ANN001
     table, out: str | Path, *, creation_date: dt.datetime | None = None,
-    attributes: dict[str, str] | None = None,
+    attributes: dict[str, str] | None = None, context: ProcessingContext | None = None,
 ) -> Path:
     """Write ``table`` as BIOM 2.1 HDF5, atomically, after validating the written file.
 
@@ -37,12 +39,24 @@ def write_biom(  # noqa: ANN001
         Naive timestamp (default: now, to the second). A timezone is rejected.
     attributes : dict, optional
         Extra root attributes (e.g. ``soilbiome:sample-units``).
+    context : ProcessingContext, optional
+        How the table was made (:mod:`soilbiome.model.context`); written as
+        ``soilbiome:processing-context`` with this soilbiome's version, and its marker, region
+        and value kind also as the older ``soilbiome:marker`` / ``region`` / ``value-kind``.
 
     Returns
     -------
     Path
     """
     out = Path(out)
+    attributes = dict(attributes or {})
+    if context is not None:
+        context = context.with_values(soilbiome_version=__version__)
+        attributes[CONTEXT_ATTR] = context.to_json()
+        attributes.setdefault(MARKER_ATTR, context.marker)
+        attributes.setdefault(REGION_ATTR, context.region)
+        if context.value_kind:
+            attributes.setdefault(VALUE_KIND_ATTR, context.value_kind)
     stamp = creation_date or dt.datetime.now().replace(microsecond=0)
     if stamp.tzinfo is not None:
         raise BiomError("creation-date must not carry a timezone (biom-format rejects it)")
@@ -50,7 +64,7 @@ def write_biom(  # noqa: ANN001
         with h5py.File(tmp, "w") as handle:
             table.to_hdf5(handle, f"soilbiome {__version__}", compress=True, creation_date=stamp)
             pad_empty_samples(handle)
-            for key, value in (attributes or {}).items():
+            for key, value in attributes.items():
                 handle.attrs[key] = value
         problems = validate_biom(tmp)
         if problems:

@@ -11,6 +11,8 @@ Root attributes soilbiome writes beside the BIOM 2.1 ones (readers of other tool
   abundances, e.g. MetaPhlAn); absent on older tables, where integer-valued data means counts.
 * ``soilbiome:marker``: ``16S``, ``18S``, ``ITS``, ``shotgun`` ... (what was sequenced).
 * ``soilbiome:region``: amplicon region or primer pair (e.g. ``V4``, ``515F-806R``), "" if none.
+* ``soilbiome:processing-context``: the whole processing context (JSON;
+  :mod:`soilbiome.model.context`), of which the three above are the older part.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import sparse
+
+from soilbiome.model.context import ProcessingContext
 
 #: Root attribute naming what the values are.
 VALUE_KIND_ATTR = "soilbiome:value-kind"
@@ -84,14 +88,19 @@ class FeatureTable:
         return self.value_kind == COUNTS
 
     @property
+    def context(self) -> ProcessingContext:
+        """How the table was made (the *unknown* context when it does not say)."""
+        return ProcessingContext.from_attributes(self.attributes)
+
+    @property
     def marker(self) -> str:
         """The sequenced marker ("" when the table does not say)."""
-        return self.attributes.get(MARKER_ATTR, "")
+        return self.context.marker or self.attributes.get(MARKER_ATTR, "")
 
     @property
     def region(self) -> str:
         """The amplicon region or primer pair ("" when the table does not say)."""
-        return self.attributes.get(REGION_ATTR, "")
+        return self.context.region or self.attributes.get(REGION_ATTR, "")
 
     def sample_totals(self) -> np.ndarray:
         """Sum of each sample's values (length ``n_samples``)."""

@@ -1,6 +1,7 @@
 """Reference database sheet: which reference a run classifies against, and proof it is that one.
 
-A database sheet is a CSV with the columns in :data:`COLUMNS`. Nothing is downloaded at run
+A database sheet is a CSV with the columns in :data:`COLUMNS` (and optionally
+:data:`OPTIONAL_COLUMNS`). Nothing is downloaded at run
 time: ``path`` points at a local file (relative paths resolve against the sheet's folder) and
 its SHA-256 must equal ``sha256`` before any task uses it.
 
@@ -22,6 +23,9 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.io.textfile import read_csv_text
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
+#: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
+#: when absent it is taken from the format (Kraken2: NCBI) or the reference's name.
+OPTIONAL_COLUMNS = ("taxonomy",)
 FORMATS = ("sintax", "dada2", "kraken2", "host_fasta")
 #: Files whose digests make up a Kraken2 database's ``sha256``.
 KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
@@ -39,6 +43,7 @@ class RefDb:
     citation: str
     path: Path
     sha256: str
+    taxonomy: str = ""
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -96,7 +101,10 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
                              f"(missing {', '.join(missing)})", location=where)
     elif not path.is_file():
         raise InputError(f"column 'path': file not found: {path}", location=where)
-    entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path})
+    from soilbiome.model.context import taxonomy_system_of
+
+    system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
+    entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
     if verify:
         actual = kraken2_digest(path) if row["format"] == "kraken2" else sha256_file(path)
         if actual != entry.sha256.lower():

@@ -17,6 +17,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.profiles.kraken2 import read_kraken2
 from soilbiome.io.profiles.model import Profile
+from soilbiome.model.context import ProcessingContext
 from soilbiome.shotgun.bracken import Estimate, estimate
 from soilbiome.shotgun.kmer_distrib import read_kmer_distribution
 from soilbiome.shotgun.table import TableSummary, integer_counts, write_profile_table
@@ -91,6 +92,7 @@ def build_shotgun_table(
     abundance_dir: Path | None = None,
     summary_tsv: Path | None = None,
     table_id: str | None = None,
+    context: ProcessingContext | None = None,
 ) -> ShotgunResult:
     """Re-estimate each sample's Kraken2 report and write the batch's BIOM table.
 
@@ -172,7 +174,7 @@ def build_shotgun_table(
     }
     summary = write_profile_table(
         profiles, taxonomy, out, samplesheet=samplesheet, classifier=classifier,
-        reference=reference, extra_sample_metadata=extra, table_id=table_id,
+        reference=reference, extra_sample_metadata=extra, table_id=table_id, context=context,
     )
     if summary_tsv is not None:
         with atomic_write(summary_tsv) as handle:

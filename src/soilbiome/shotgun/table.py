@@ -28,6 +28,7 @@ from soilbiome.io.biom_inputs import SampleMetadata, read_sample_metadata
 from soilbiome.io.biom_layout import TABLE_TYPE, BiomError
 from soilbiome.io.biom_writer import write_biom
 from soilbiome.io.profiles.model import Profile
+from soilbiome.model.context import ProcessingContext
 from soilbiome.model.samplesheet import MIXS_REQUIRED
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
 from soilbiome.model.table import COUNTS, MARKER_ATTR, REGION_ATTR, RELATIVE, VALUE_KIND_ATTR
@@ -138,6 +139,7 @@ def write_profile_table(
     reference: str,
     extra_sample_metadata: Mapping[str, Mapping[str, str]] | None = None,
     table_id: str | None = None,
+    context: ProcessingContext | None = None,
 ) -> TableSummary:
     """Write a harmonised BIOM table of taxon profiles.
 
@@ -156,6 +158,10 @@ def write_profile_table(
     extra_sample_metadata : mapping, optional
         ``sample -> {column: value}`` added to the sample metadata (host reads, QC reads ...).
     table_id : str, optional
+    context : ProcessingContext, optional
+        How the profiles were made; marker (``shotgun``), classifier, reference, taxonomy
+        system (NCBI: the lineages come from a taxdump) and value kind are filled in when
+        empty.
 
     Returns
     -------
@@ -242,5 +248,10 @@ def write_profile_table(
     units = canonical_units(list(meta.rows))
     if units:
         attributes[SAMPLE_UNITS_ATTR] = json.dumps(units)
-    write_biom(table, out, attributes=attributes)
+    context = context or ProcessingContext()
+    context = context.with_values(
+        marker=context.marker or SHOTGUN, classifier=context.classifier or classifier,
+        reference=context.reference or reference,
+        taxonomy_system=context.taxonomy_system or "NCBI", value_kind=attributes[VALUE_KIND_ATTR])
+    write_biom(table, out, attributes=attributes, context=context)
     return TableSummary(out, len(ids), len(meta.sample_ids), tuple(unknown), fractions)
