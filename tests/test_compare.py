@@ -466,3 +466,28 @@ def test_rank_alone_collapses_and_the_same_table_twice_is_refused(institutions: 
     res = _run([str(a), str(a), "--agreement", str(ag_a), "--out", str(tmp_path / "twice"),
                 "--key", str(institutions["comparer"])])
     assert res.exit_code == 1 and "same file" in res.output, res.output
+
+
+def test_processing_context_is_signed(institutions: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from soilbiome.sharing.stamp_format import sidecar_path
+
+    table, ag = institutions["ref1"]
+    with h5py.File(table, "r") as f:
+        stamp = json.loads(f.attrs[STAMP_ATTR])
+    assert stamp["processing_context"]["reference"] == "ten16s_sintax"
+    assert stamp["processing_context"]["trunc_len_f"] == "150"
+    copy = tmp_path / "ref1.biom"
+    shutil.copyfile(table, copy)
+    shutil.copyfile(sidecar_path(table), sidecar_path(copy))
+    ok = CliRunner().invoke(main, ["verify", str(copy), "--agreement", str(ag),
+                                   "--today", TODAY])
+    assert ok.exit_code in (0, 5), ok.output
+    with h5py.File(copy, "r+") as f:  # someone "corrects" the truncation length afterwards
+        context = json.loads(f.attrs["soilbiome:processing-context"])
+        context["trunc_len_f"] = "240"
+        f.attrs["soilbiome:processing-context"] = json.dumps(context)
+    bad = CliRunner().invoke(main, ["verify", str(copy), "--agreement", str(ag),
+                                    "--today", TODAY])
+    assert bad.exit_code == 1 and "D3" in bad.output, bad.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -34,8 +35,17 @@ def make_inputs(tmp: Path) -> tuple[Path, Path]:
         sub = counts.loc[samples]
         sub = sub.loc[:, sub.sum(axis=0) > 0]
         table = _table(tmp, name, sub, {f: seqs[f] for f in sub.columns})
-        stamp_biom(table, ag, key.private_key_path, today=dt.date(2025, 6, 15), now=NOW)
-        rows.append({"table": str(table), "agreement": str(ag)})
+        # laid out as two pipeline runs publish them: the same file names in both
+        run = tmp / f"lab_{name}" / "results"
+        (run / "biom").mkdir(parents=True)
+        (run / "sharing").mkdir()
+        published, agreement = run / "biom" / "asv_table.biom", run / "sharing" / "agreement.yaml"
+        table.rename(published)
+        ag.rename(agreement)
+        stamp_biom(published, agreement, key.private_key_path, today=dt.date(2025, 6, 15),
+                   now=NOW)
+        rows.append({"table": str(published.relative_to(tmp)),
+                     "agreement": str(agreement.relative_to(tmp))})
     sheet = tmp / "tables.csv"
     with sheet.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["table", "agreement"])
@@ -71,6 +81,12 @@ def test_compare_mode_local(tmp_path: Path) -> None:
     proc = run_nextflow("run", str(MAIN), *compare_args(sheet, key, outdir), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     check_distributed(outdir)
+    # inputs that share every file name are named by run folder and file, never asv_table
+    summary = json.loads((outdir / "compare" / "compare.json").read_text())
+    assert [i["label"] for i in summary["inputs"]] == ["lab_a-results-asv_table",
+                                                       "lab_b-results-asv_table"]
+    assert [i["institution"] for i in summary["inputs"]] == ["provider-a", "provider-b"]
+    assert [i["status"] for i in summary["inputs"]] == ["verified", "verified"]
 
 
 @pytest.mark.slurm

@@ -8,9 +8,10 @@ process COMPARE_TABLES {
     publishDir "${params.outdir}", mode: params.publish_dir_mode
 
     input:
-    path tables, stageAs: 'inputs/*'
-    path sidecars, stageAs: 'inputs/*'
-    path agreements, stageAs: 'agreements/*'
+    val labels                                       // name of each input in every output
+    path tables, stageAs: 'inputs/t???/*'            // one folder per input: file names may repeat
+    path sidecars, stageAs: 'inputs/t???/*'          // each beside its table (same numbering)
+    path agreements, stageAs: 'agreements/a???/*'
     val key
 
     output:
@@ -19,15 +20,18 @@ process COMPARE_TABLES {
     path 'compare/diversity/diversity.json', emit: settings
 
     script:
-    def ags = agreements.collect { "--agreement ${it}" }.join(' ')
+    def ags = (agreements instanceof List ? agreements : [agreements]).collect { "--agreement ${it}" }.join(' ')
+    def tableArgs = (tables instanceof List ? tables : [tables]).join(' ')
+    def labelArgs = labels.collect { "--label '${it}'" }.join(' ')
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : ''
     def today = params.today ? "--today ${params.today}" : ''
+    def rank = params.compare_rank ? "--rank ${params.compare_rank}" : ''
     def unverified = params.allow_unverified ? '--allow-unverified' : ''
     def keyArg = key == 'throwaway' ? 'throwaway.key' : key
     def makeKey = key == 'throwaway' ? 'soilbiome keys generate throwaway.key > /dev/null' : ''
     """
     ${makeKey}
-    soilbiome compare ${tables} ${ags} --group ${params.group_by} --rank ${params.compare_rank} \\
+    soilbiome compare ${tableArgs} ${labelArgs} ${ags} --group ${params.group_by} ${rank} \\
         ${depth} --seed ${params.seed} --key '${keyArg}' ${unverified} ${today} --out compare
     """
 }

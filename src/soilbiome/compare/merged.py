@@ -127,7 +127,8 @@ def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]
 
 
 def build_merged_stamp(merge: MergeResult, inputs: Sequence[dict[str, Any]], n_samples: int,
-                       now: dt.datetime, unverified: Sequence[str]) -> dict[str, Any]:
+                       now: dt.datetime, unverified: Sequence[str],
+                       context: dict[str, str] | None = None) -> dict[str, Any]:
     """The stamp (predicate) of the merged table."""
     agreement_id = "merge:" + "+".join(str(i.get("agreement_id")) for i in inputs)
     terms = merge.to_terms(source="soilbiome compare", agreement_id=agreement_id)
@@ -143,6 +144,7 @@ def build_merged_stamp(merge: MergeResult, inputs: Sequence[dict[str, Any]], n_s
         "ircc": list((merge.abs or {}).get("ircc") or []),
         "terms": terms.to_dict(),
         "merged_from": list(inputs),
+        "processing_context": dict(context or {}),
         "unverified_inputs": list(unverified),
         "samples": n_samples,
         "sample_columns": list(SAMPLE_COLUMNS),

@@ -269,7 +269,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
     stamp = build_merged_stamp(
         merge, [{k: i[k] for k in ("file", "sha256", "agreement_id", "agreement_sha256",
                                    "status", "institution")} for i in inputs],
-        len(h.sample_ids), dt.datetime.now(dt.UTC), unverified)
+        len(h.sample_ids), dt.datetime.now(dt.UTC), unverified,
+        context=read_table(merged).context.to_dict())
     signed = stamp_and_sign(merged, stamp, key)
     table = read_table(merged)  # the one reader: what is analysed is what was written
     if env:  # refuse a bad --env before any computation (the stage is then removed)

@@ -243,6 +243,9 @@ def stamp_biom(
                 ids = list(table.sample_ids)
                 stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
                                     run_crate=run_crate)
+                # how the table was made is part of the signed statement (the file's SHA-256
+                # covers it too): an edited context fails verify
+                stamp["processing_context"] = table.context.to_dict()
                 fill = {
                     COL_AGREEMENT: agreement.id,
                     COL_LICENSE: agreement.spdx,
