@@ -8,7 +8,7 @@ metadata and are drawn as points (hover shows site, category and sample count).
 
 Projection: equirectangular, longitudes scaled by the cosine of the view's central latitude
 (distances roughly true at the scale of a region). The view is fitted to the sites; when it
-covers less than a large part of the world an inset locates it on a world map. Views that
+covers less than a third of the world's longitudes an inset locates it on a world map. Views that
 cross the antimeridian are not handled (sites there are drawn at their own longitude).
 
 Used by the batch report (section ``sites``) and ``compare``; :func:`site_map` takes only
@@ -212,8 +212,9 @@ def _paths(view: _View, layer: str = "countries", digits: int = 1,
             if max(lats) < view.lat0 - pad or min(lats) > view.lat1 + pad:
                 continue
             for shift in (0.0, -360.0, 360.0):
-                if (max(lons) + shift < view.lon0 - pad
-                        or min(lons) + shift > view.lon1 + pad):
+                margin = pad if shift == 0 else 0.0  # a copy only where it shows
+                if (max(lons) + shift <= view.lon0 - margin
+                        or min(lons) + shift >= view.lon1 + margin):
                     continue
                 pts: list[str] = []
                 for lon, lat in r:
@@ -264,7 +265,7 @@ def _land(view: _View, stroke: float, layer: str = "countries", digits: int = 1)
             'stroke-linejoin="round">', "</g>"))
 
 
-def _inset(view: _View, width: float) -> str:
+def _inset(view: _View, width: float, clip: str) -> str:
     """A small world map with the view's frame, in the lower right corner."""
     w, h = width, width / 2
     world = _View(-180, 180, -90, 90, w, h)
@@ -273,10 +274,34 @@ def _inset(view: _View, width: float) -> str:
     bw, bh = max(x1 - x0, 3), max(y1 - y0, 3)
     ox, oy = view.width - w - 8, view.height - h - 8
     return (f'<g class="inset" transform="translate({ox:.1f},{oy:.1f})">'
+            f'<clipPath id="{clip}"><rect width="{w:.1f}" height="{h:.1f}"/></clipPath>'
             f'<rect width="{w:.1f}" height="{h:.1f}" fill="{SEA}" stroke="#52606d"/>'
-            + _land(world, 0.3, "land", 0)
+            f'<g clip-path="url(#{clip})">{_land(world, 0.3, "land", 0)}</g>'
             + f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
             'fill="none" stroke="#c0392b" stroke-width="1.5"/></g>')
+
+
+def _dodge(view: _View, sites: list[Site],
+           biggest: int) -> list[tuple[Site, float, float, float]]:
+    """Position and radius of each point; points at the same place are set around it.
+
+    Largest first, so that small points are drawn on top.
+    """
+    placed = []
+    near: dict[tuple[int, int], list[int]] = {}
+    for s in sorted(sites, key=lambda s: (-s.samples, s.name, s.category)):
+        x, y = view.xy(s.lon, s.lat)
+        placed.append([s, x, y, 5 + 7 * math.sqrt(s.samples / biggest)])
+        near.setdefault((round(x / 3), round(y / 3)), []).append(len(placed) - 1)
+    for members in near.values():
+        if len(members) < 2:
+            continue
+        d = max(placed[i][3] for i in members)
+        for k, i in enumerate(members):
+            angle = 2 * math.pi * k / len(members) - math.pi / 2
+            placed[i][1] += d * math.cos(angle)
+            placed[i][2] += d * math.sin(angle)
+    return [tuple(p) for p in placed]  # type: ignore[misc]
 
 
 def category_colours(sites: list[Site]) -> dict[str, str]:
@@ -307,16 +332,14 @@ def site_map(sites: list[Site], *, category_label: str = "", width: int = 860,
     colours = category_colours(sites)
     biggest = max(s.samples for s in sites)
     dots = []
-    for s in sorted(sites, key=lambda s: -s.samples):  # small points drawn last, on top
-        x, y = view.xy(s.lon, s.lat)
-        r = 5 + 7 * math.sqrt(s.samples / biggest)
+    for s, x, y, r in _dodge(view, sites, biggest):
         tip = (f"{s.name}{f' · {s.category}' if s.category else ''} · {s.samples} "
                f"sample{'s' if s.samples != 1 else ''} · {s.lat:.4f}, {s.lon:.4f}")
         dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" '
                     f'fill="{colours[s.category]}" fill-opacity="0.85" stroke="#fff" '
                     f'stroke-width="1.5" data-site="{esc(s.name)}"><title>{esc(tip)}</title>'
                     "</circle>")
-    whole = view.lon1 - view.lon0 >= 300
+    wide = view.lon1 - view.lon0 >= 120  # a third of the world or more: no locator inset
     digits = 0 if view.lon1 - view.lon0 > 90 else 1  # sub-pixel precision only when zoomed
     svg = (
         f'<svg id="{esc(map_id)}" class="site-map" xmlns="http://www.w3.org/2000/svg" '
@@ -326,7 +349,7 @@ def site_map(sites: list[Site], *, category_label: str = "", width: int = 860,
         f'aria-label="Map of {len(sites)} sampling sites">'
         f'<rect width="100%" height="100%" fill="{SEA}"/>'
         + _land(view, 0.8, digits=digits) + _graticule(view)
-        + ("" if whole else _inset(view, min(200.0, view.width / 4)))
+        + ("" if wide else _inset(view, min(200.0, view.width / 4), f"{map_id}-inset"))
         + "".join(dots) + "</svg>"
     )
     legend = ""
