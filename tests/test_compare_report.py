@@ -53,7 +53,7 @@ def _section(html: str, key: str) -> str:
     """Visible text of one ``<section id=key>``."""
     match = re.search(rf'<section id="{key}">(.*?)</section>', html, re.S)
     assert match, key
-    return _text("<body>" + match.group(1))
+    return _text("<body>" + match.group(1)).strip()
 
 
 def test_report_has_the_batch_style_and_every_section(compared: Path) -> None:
@@ -183,3 +183,19 @@ def test_site_map_module() -> None:
     assert svg.count("<circle") == 2 and 'class="inset"' not in svg
     local = site_map([Site("x", 51.8, 9.6, 3)])
     assert 'class="inset"' in local and "Germany" in local and "Australia" not in local
+
+
+def test_relative_abundances_are_not_rarefied_and_the_report_says_so(
+        institutions: dict, tmp_path: Path) -> None:  # noqa: F811
+    (a, ag_a), (b, ag_b) = institutions["a"], institutions["b"]
+    out = tmp_path / "rel"
+    res = CliRunner().invoke(main, [
+        "compare", str(a), str(b), "--agreement", str(ag_a), "--agreement", str(ag_b),
+        "--out", str(out), "--key", str(institutions["comparer"]), "--to-relative",
+        "--today", TODAY, "--permutations", "9"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    section = _section(html, "rarefaction")
+    assert section.startswith("Rarefaction Not rarefied: relative abundance")
+    assert "No rarefaction curve" in section
+    assert "soil" not in re.findall(r'<section id="([^"]+)">', html)  # no --env
