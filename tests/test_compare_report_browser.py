@@ -82,12 +82,18 @@ def test_map_is_drawn_offline(seen: dict) -> None:
     assert box["w"] > 300 and box["h"] > 150
     img = Image.open(seen["shot"]).convert("RGB")
     x0, y0 = int(box["x"]) + 2, int(box["y"]) + 2
-    crop = img.crop((x0, y0, x0 + int(box["w"]) - 4, y0 + int(box["h"]) - 4))
-    pixels = list(crop.getdata())
+    size = (int(box["w"]) - 4, int(box["h"]) - 4)
+    pixels = list(img.crop((x0, y0, x0 + size[0], y0 + size[1])).getdata())
+    # control: the same-sized box just above the map (text of the page) has no map colours
+    above = list(img.crop((x0, y0 - size[1] - 80, x0 + size[0], y0 - 80)).getdata())
 
-    def share(colour: str, tol: int = 6) -> float:
+    def share(colour: str, tol: int = 6, region: list | None = None) -> float:
         ref = _hex(colour)
-        return sum(all(abs(p[i] - ref[i]) <= tol for i in range(3)) for p in pixels) / len(pixels)
+        region = pixels if region is None else region
+        return sum(all(abs(p[i] - ref[i]) <= tol for i in range(3))
+                   for p in region) / len(region)
+
+    assert share(LAND, region=above) < 0.01 and share(SEA, region=above) < 0.01
 
     # the Atacama coast: land and sea both fill a good part of the box (a map whose basemap
     # failed to load would show one colour or none)
