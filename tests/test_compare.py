@@ -176,7 +176,8 @@ def test_two_institutions_merge_and_report(institutions: dict, tmp_path: Path) -
     header = (out / "site_summary.tsv").read_text().splitlines()[0]
     assert header.startswith("# license") and "CC-BY-4.0" in header
     html = (out / "report.html").read_text()
-    assert "fig-map" in html and "fig-pcoa-institution" in html and "fig-pcoa-site" in html
+    assert 'id="site-map"' in html and 'id="fig-pcoa-braycurtis-institution"' in html
+    assert 'id="fig-pcoa-braycurtis-site"' in html
     assert "provider-a" in html and "provider-b" in html
 
 

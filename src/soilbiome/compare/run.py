@@ -314,10 +314,6 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
     _write_tsv(samples, stage / "samples.tsv", header)
     _write_tsv(pd.DataFrame(below or [], columns=["sample", "stage", "reason"]),
                stage / "below_depth.tsv", header)
-    coords = None
-    pfile = stage / "diversity" / "pcoa_braycurtis.tsv"
-    if pfile.is_file():
-        coords = pd.read_csv(pfile, sep="\t", index_col="sample", dtype={"sample": str})
     summary: dict[str, Any] = {
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "soilbiome": __version__,
@@ -353,8 +349,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
     with atomic_write(stage / "terms.json") as fh:
         json.dump(merge_dict, fh, indent=2, default=str)
         fh.write("\n")
-    write_report(stage / "report.html", summary=summary, metadata=h.sample_metadata,
-                 alpha=alpha, coords=coords, group=group, site_summary=sites)
+    write_report(stage / "report.html", summary=summary, table=table, diversity=div,
+                 diversity_dir=stage / "diversity", group=group, site_summary=sites)
     with atomic_write(stage / "compare.json") as fh:
         json.dump(summary, fh, indent=2, default=str)
         fh.write("\n")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from importlib import resources
 from pathlib import Path
-from string import Template
 
 import pandas as pd
 
@@ -15,7 +13,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
 from soilbiome.report.context import SECTIONS, ReportContext
-from soilbiome.report.html import esc
+from soilbiome.report.page import render_page, render_sections
 from soilbiome.report.sections import load_all
 from soilbiome.taxonomy.lineage import RANKS
 
@@ -87,8 +85,6 @@ def build_report(
         ``out``, ``samples``, ``flags`` (list of dicts), ``missing`` (inputs not given),
         ``figures`` (number of plots) and ``sections`` (keys in page order).
     """
-    from plotly.offline import get_plotlyjs
-
     if rank not in RANKS:
         raise InputError(f"unknown rank '{rank}'; choose one of {', '.join(RANKS)}")
     biom = Path(biom)
@@ -122,34 +118,17 @@ def build_report(
         ctx.flag(e["sample"], f"diversity ({e['stage']})", e["reason"], "info")
 
     load_all()
-    ordered = sorted(SECTIONS.values(), key=lambda s: (s.position, s.key))
-    rendered: dict[str, tuple[str, str]] = {}
-    for sec in [s for s in ordered if not s.late] + [s for s in ordered if s.late]:
-        result = sec.render(ctx)
-        if result is None:
-            continue
-        rendered[sec.key] = result if isinstance(result, tuple) else (sec.title, result)
-    keys = [s.key for s in ordered if s.key in rendered]
-    nav = "".join(f'<a href="#{k}">{esc(rendered[k][0])}</a>' for k in keys)
-    body = "\n".join(f'<section id="{k}"><h2>{esc(rendered[k][0])}</h2>\n{rendered[k][1]}\n'
-                     "</section>" for k in keys)
+    rendered = render_sections(ctx, SECTIONS.values())
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    template = Template(
-        resources.files("soilbiome").joinpath("data", "report_template.html").read_text()
-    )
-    heading = name or page_title
-    page = template.substitute(
-        title=esc(page_title),
-        heading=esc(heading),
-        subtitle=esc(f"{'soilbiome report · ' if name else ''}{len(samples)} samples · "
-                     f"generated {now} · soilbiome {__version__}"),
-        version=esc(__version__),
-        plotlyjs=get_plotlyjs(),
-        nav=nav,
-        body=body,
-        footer=esc(f"soilbiome {__version__} · plotly.js embedded (works offline) · {now}"),
+    page = render_page(
+        rendered,
+        title=page_title,
+        heading=name or page_title,
+        subtitle=f"{'soilbiome report · ' if name else ''}{len(samples)} samples · "
+                 f"generated {now} · soilbiome {__version__}",
+        footer=f"soilbiome {__version__} · plotly.js embedded (works offline) · {now}",
     )
     with atomic_write(out) as fh:
         fh.write(page)
     return {"out": str(out), "samples": samples, "flags": ctx.flags, "missing": ctx.missing,
-            "figures": ctx.figures, "sections": keys}
+            "figures": ctx.figures, "sections": [k for k, _, _ in rendered]}

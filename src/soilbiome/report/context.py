@@ -26,6 +26,7 @@ position section                          key
 ======== ================================ ========
 10       Samples (first screen; late)     overview
 20       Flags (late)                     flags
+25       Sites (map of MIxS lat_lon)      sites
 30       Quality control + primers        qc
 40       Read tracking                    tracking
 50       Composition (rank switch)        composition
