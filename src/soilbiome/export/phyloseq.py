@@ -80,7 +80,8 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
     table = read_table(biom)  # validated before R sees it
     rscript = shutil.which("Rscript")
     if rscript is None:
-        raise ToolError("Rscript not found (install r-bioc-phyloseq)")
+        raise ToolError("the phyloseq export needs R with phyloseq: Rscript not found on PATH "
+                        "(Debian: r-bioc-phyloseq r-bioc-rhdf5; docs/install.md)")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     script = resources.files("soilbiome").joinpath("data", "phyloseq_export.R")

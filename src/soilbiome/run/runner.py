@@ -81,8 +81,13 @@ def run_pipeline(
     launch_dir : Path
         Where ``work/`` and ``.nextflow/`` live (default: the current directory).
     """
+    if not pipeline_path().is_file():
+        raise ToolError(f"'soilbiome run' needs the pipeline of a repository checkout "
+                        f"({pipeline_path()} not found) and Nextflow: see docs/install.md "
+                        "(this install gives the commands that need neither)")
     if shutil.which("nextflow", path=nextflow_env()["PATH"]) is None:
-        raise ToolError("no 'nextflow' on PATH; run 'make setup' first")
+        raise ToolError("'soilbiome run' needs Nextflow: no 'nextflow' on PATH; run "
+                        "'make setup' in the repository (docs/install.md)")
     # nextflowpy looks for the nextflow executable when it is imported: ours must be on PATH
     os.environ["PATH"] = nextflow_env()["PATH"]
     import nextflow  # nextflowpy
