@@ -15,7 +15,6 @@ The table has the same contract as an amplicon table (written by
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from scipy import sparse
 from soilbiome.io.biom_inputs import SampleMetadata, read_sample_metadata
 from soilbiome.io.biom_layout import TABLE_TYPE, BiomError
 from soilbiome.io.biom_writer import write_biom
+from soilbiome.io.jsonfile import dumps
 from soilbiome.io.profiles.model import Profile
 from soilbiome.model.samplesheet import MIXS_REQUIRED
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
@@ -241,6 +241,6 @@ def write_profile_table(
     }
     units = canonical_units(list(meta.rows))
     if units:
-        attributes[SAMPLE_UNITS_ATTR] = json.dumps(units)
+        attributes[SAMPLE_UNITS_ATTR] = dumps(units, indent=None)
     write_biom(table, out, attributes=attributes)
     return TableSummary(out, len(ids), len(meta.sample_ids), tuple(unknown), fractions)
