@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from soilbiome.io.atomic import atomic_write
+from soilbiome.report.stat_results import results_frame
 
 _LAT_LON = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([NS])\s+(\d+(?:\.\d+)?)\s*([EW])\s*$")
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -130,14 +131,12 @@ def write_report(
             fig = px.scatter(c, x="PC1", y="PC2", color=colour, hover_name="sample",
                              title=f"PCoA (Bray-Curtis) by {colour}")
             parts.append(_fig(fig, f"pcoa-{colour}"))
-    for key, title in (("permanova", "PERMANOVA (adonis2)"), ("permdisp", "PERMDISP")):
+    for key, title, label in (("permanova", "PERMANOVA (adonis2)", "pseudo-F"),
+                              ("permdisp", "PERMDISP", "F")):
         res = summary.get(key) or {}
-        if res:
-            frame = pd.DataFrame([{"metric": m, **{k: v for k, v in r.items()
-                                                   if k not in ("excluded", "distances",
-                                                                "average_distance")}}
-                                  for m, r in res.items()])
-            parts.append(f"<h2>{title} by {_esc(group)}</h2>" + _table(frame))
+        if res:  # status, statistic, p with its permutation resolution, or the reason
+            parts.append(f"<h2>{title} by {_esc(group)}</h2>"
+                         + _table(results_frame(res, label=label)))
 
     head = plotly.offline.get_plotlyjs()
     page = (

@@ -1,12 +1,16 @@
-"""Ordination: PCoA per beta-diversity metric, coloured by group, and PERMANOVA."""
+"""Ordination: PCoA per beta-diversity metric, coloured by group, with PERMANOVA and PERMDISP.
+
+Below each figure: the group tests of that metric, as a number with its permutation
+resolution, or as ``not computable`` with the reason (:mod:`soilbiome.report.stat_results`).
+"""
 
 from __future__ import annotations
 
-import pandas as pd
-
+from soilbiome.model.stat_result import COMPUTED
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import esc, html_table, missing, read_tsv
 from soilbiome.report.sections.composition import PALETTE
+from soilbiome.report.stat_results import result_text, results_frame, status_of
 
 METRIC_LABELS: dict[str, str] = {
     "braycurtis": "Bray-Curtis", "jaccard": "Jaccard (presence/absence)",
@@ -45,15 +49,31 @@ def ordination(ctx: ReportContext) -> str:
         fig.update_layout(height=460, template="plotly_white", xaxis_title=ax[0],
                           yaxis_title=ax[1], legend_title=ctx.group_label, margin=dict(t=40),
                           title=METRIC_LABELS.get(metric, metric))
-        parts.append(ctx.figure(fig, f"pcoa-{metric}"))
+        parts.append(ctx.figure(fig, f"pcoa-{metric}") + _group_tests(summary, metric))
     for m, why in skipped.items():
         parts.append(missing(f"PCoA {m}: {why}"))
-    perm = summary.get("permanova") or {}
-    if perm:
-        rows = [{"metric": m, "group_by": r.get("group_by"),
-                 "pseudo_F": r.get("test_statistic"), "p_value": r.get("p_value"),
-                 "permutations": r.get("permutations"), "samples": r.get("sample_size"),
-                 "groups": r.get("number_of_groups"), "skipped": r.get("skipped", "")}
-                for m, r in perm.items()]
-        parts.append("<h3>PERMANOVA</h3>" + html_table(pd.DataFrame(rows)))
+    for key, title, label in (("permanova", "PERMANOVA", "pseudo-F"),
+                              ("permdisp", "PERMDISP (homogeneity of dispersions)", "F")):
+        results = summary.get(key) or {}
+        if results:
+            group_by = next(iter(results.values())).get("group_by", "")
+            parts.append(f"<h3>{title} by {esc(group_by)}</h3>"
+                         + html_table(results_frame(results, label=label)))
     return "".join(parts)
+
+
+def _group_tests(summary: dict, metric: str) -> str:
+    """The PERMANOVA and PERMDISP results of ``metric``, next to its figure."""
+    lines = []
+    for key, name, label, extras in (
+            ("permanova", "PERMANOVA", "pseudo-F", (("R²", "r_squared"),)),
+            ("permdisp", "PERMDISP", "F", ())):
+        result = (summary.get(key) or {}).get(metric)
+        if not result:
+            continue
+        text = f"{name} by {result.get('group_by', '')}: " + result_text(result, label,
+                                                                         extras=extras)
+        warn = status_of(result) != COMPUTED
+        lines.append(f'<div class="flag warn">{esc(text)}</div>' if warn
+                     else f"<p>{esc(text)}</p>")
+    return "".join(lines)
