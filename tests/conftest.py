@@ -53,6 +53,58 @@ def trace_rows(outdir: Path) -> list[dict]:
     return []
 
 
+def _refuse_constant(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def assert_strict_json_tree(folder: Path) -> list[Path]:
+    """Every ``*.json`` under ``folder`` parses as strict JSON (RFC 8259: no ``NaN``,
+    ``Infinity``, ``-Infinity``, as R's jsonlite and JavaScript's ``JSON.parse`` demand).
+
+    Returns the files checked (at least one). Independent of the package's own writer.
+    """
+    import json
+
+    files = sorted(Path(folder).rglob("*.json"))
+    assert files, f"no JSON file under {folder}"
+    bad = []
+    for path in files:
+        try:
+            json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        except ValueError as exc:
+            bad.append(f"{path.relative_to(folder)}: {exc}")
+    assert not bad, "not strict JSON:\n" + "\n".join(bad)
+    return files
+
+
+def assert_test_tsvs_explained(folder: Path) -> list[Path]:
+    """Every test-result TSV under ``folder`` (a ``p_value`` or ``Pr(>F)`` column) has a
+    ``status`` and a ``reason`` column, no infinite value, and no missing p-value or statistic
+    without a reason: a not computable row has no p-value and says why. Returns the files."""
+    checked = []
+    for path in sorted(Path(folder).rglob("*.tsv")):
+        with path.open(newline="") as handle:
+            lines = [line for line in handle if not line.startswith("#")]
+        rows = list(csv.DictReader(lines, delimiter="\t"))
+        if not rows or not ({"p_value", "Pr(>F)"} & set(rows[0])):
+            continue
+        checked.append(path)
+        where = path.relative_to(folder)
+        assert {"status", "reason"} <= set(rows[0]), f"{where}: no status/reason column"
+        p_col = "p_value" if "p_value" in rows[0] else "Pr(>F)"
+        for k, row in enumerate(rows, start=2):
+            cells = {c: (v or "").strip().lower() for c, v in row.items()}
+            assert not any(v in ("inf", "-inf", "infinity", "-infinity") for v in
+                           cells.values()), f"{where} line {k}: infinite value"
+            assert row["status"] in ("computed", "not computable"), f"{where} line {k}"
+            no_p = cells[p_col] in ("", "nan", "na")
+            if row["status"] == "not computable":
+                assert no_p and row["reason"].strip(), f"{where} line {k}: p or no reason"
+            elif no_p and cells.get("permutations", "1") not in ("0", "0.0"):
+                assert row["reason"].strip(), f"{where} line {k}: no p-value and no reason"
+    return checked
+
+
 def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
     """Write a samplesheet."""
     with path.open("w", newline="") as handle:

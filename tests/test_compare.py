@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from test_diversity import atacama_counts, write_biom
 
+from conftest import assert_strict_json_tree, assert_test_tsvs_explained
 from soilbiome.cli import main
 from soilbiome.sharing import generate_key, rewrite_trusted_keys, stamp_biom
 from soilbiome.sharing.integrity import check_integrity
@@ -171,6 +172,15 @@ def test_two_institutions_merge_and_report(institutions: dict, tmp_path: Path) -
     model = perm[(perm["metric"] == "braycurtis") & (perm["term"] == "Model")].iloc[0]
     assert 0 < model["R2"] < 1 and model["F"] > 0
     assert (out / "diversity" / "permdisp.tsv").is_file()
+    # PAP has one sample in the table: PERMDISP is not computable, and every file says why
+    disp = summary["permdisp"]["braycurtis"]
+    assert disp["status"] == "not computable" and disp["p_value"] is None
+    assert disp["reason"] == "a group has fewer than 2 samples (PAP: 1)"
+    assert summary["permanova"]["braycurtis"]["p_min"] == pytest.approx(0.01)
+    assert {p.name for p in assert_strict_json_tree(out)} == {
+        "compare.json", "terms.json", "diversity.json", "merged.biom.sharing.dsse.json"}
+    assert {p.name for p in assert_test_tsvs_explained(out)} == {"permanova.tsv",
+                                                                 "permdisp.tsv"}
     sites = pd.read_csv(out / "site_summary.tsv", sep="\t", comment="#")
     assert {"BAQ", "YUN", "PAP"} <= set(sites["site"])
     header = (out / "site_summary.tsv").read_text().splitlines()[0]
@@ -179,6 +189,8 @@ def test_two_institutions_merge_and_report(institutions: dict, tmp_path: Path) -
     assert 'id="site-map"' in html and 'id="fig-pcoa-braycurtis-institution"' in html
     assert 'id="fig-pcoa-braycurtis-site"' in html
     assert "provider-a" in html and "provider-b" in html
+    assert "a group has fewer than 2 samples (PAP: 1)" in html
+    assert "(99 permutations; smallest possible p 0.01)" in html
 
 
 def test_incompatible_licences_refused_with_rule_ids(institutions: dict, tmp_path: Path) -> None:
@@ -369,6 +381,9 @@ def test_soil_context_on_the_merged_table(institutions: dict, tmp_path: Path) ->
     assert mantel["statistic"].notna().all()
     summary = json.loads((out / "compare.json").read_text())
     assert summary["soil_context"]["variables"] == ["ph", "tot_org_carb"]
+    assert "soil_context.json" in {p.name for p in assert_strict_json_tree(out)}
+    assert {p.name for p in assert_test_tsvs_explained(out)} >= {
+        "soil_mantel.tsv", "soil_envfit.tsv", "soil_dbrda.tsv", "soil_alpha_spearman.tsv"}
 
 
 def _pair(institutions: dict, x: str, y: str, out: Path, *extra: str) -> object:

@@ -431,7 +431,8 @@ def test_pcoa_and_permanova_library_api(atacama: pd.DataFrame) -> None:
     assert res["excluded"] == {"PAP130.2": "no value for 'site'"}
     assert res["number_of_groups"] == 2 and 0 < res["p_value"] <= 1
     one = permanova(dm, pd.Series("x", index=atacama.index, name="site"), permutations=9)
-    assert "skipped" in one
+    assert one["status"] == "not computable" and one["reason"].startswith("fewer than 2 groups")
+    assert one["test_statistic"] is None and one["p_value"] is None
 
 
 @pytest.mark.parametrize(

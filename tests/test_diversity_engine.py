@@ -24,6 +24,7 @@ from soilbiome.diversity import (
     permdisp,
     sparse_beta,
 )
+from soilbiome.diversity.beta import Distances
 
 TOL = 1e-9
 
@@ -114,7 +115,6 @@ def test_lanczos_pcoa_equals_dense_eigh() -> None:
     from scipy.linalg import eigh
     from scipy.spatial.distance import pdist
 
-    from soilbiome.diversity.beta import Distances
     from soilbiome.diversity.ordination import LANCZOS_FROM, gower_centred
 
     rng = np.random.default_rng(3)
@@ -148,30 +148,49 @@ cat(sprintf("%.17g", c(a$R2[1], a$F[1], a$SumOfSqs[1], a$SumOfSqs[2], a$SumOfSqs
 @pytest.mark.parametrize("metric", ["braycurtis", "jaccard"])
 def test_permanova_and_permdisp_equal_vegan(tmp_path: Path, atacama: pd.DataFrame,
                                             metric: str) -> None:
-    dm, _ = beta_diversity(atacama, metric)  # the real Atacama soil reads, by site
-    groups = pd.Series({s: s[:3] for s in dm.ids}, name="site")
     from soilbiome.diversity.writers import write_lsmat
 
-    write_lsmat(dm, tmp_path / "d.tsv")
-    pd.DataFrame({"sample": groups.index, "group": groups.values}).to_csv(
-        tmp_path / "g.tsv", sep="\t", index=False)
-    (tmp_path / "t.R").write_text(VEGAN_GROUP_TESTS)
-    proc = subprocess.run(["Rscript", str(tmp_path / "t.R"), str(tmp_path / "d.tsv"),
-                           str(tmp_path / "g.tsv")], capture_output=True, text=True, check=True)
-    v = [float(x) for x in proc.stdout.split()]
+    def vegan(dm: Distances, groups: pd.Series) -> list[float]:
+        write_lsmat(dm, tmp_path / "d.tsv")
+        pd.DataFrame({"sample": groups.index, "group": groups.values}).to_csv(
+            tmp_path / "g.tsv", sep="\t", index=False)
+        (tmp_path / "t.R").write_text(VEGAN_GROUP_TESTS)
+        proc = subprocess.run(["Rscript", str(tmp_path / "t.R"), str(tmp_path / "d.tsv"),
+                               str(tmp_path / "g.tsv")], capture_output=True, text=True,
+                              check=True)
+        return [float(x) for x in proc.stdout.split()]
+
+    dm, _ = beta_diversity(atacama, metric)  # the real Atacama soil reads, by site
+    groups = pd.Series({s: s[:3] for s in dm.ids}, name="site")  # BAQ 5, YUN 4, PAP 1
+    v = vegan(dm, groups)
     perm = permanova(dm, groups, permutations=199, seed=5)
+    assert perm["status"] == "computed" and perm["reason"] is None
     assert abs(perm["r_squared"] - v[0]) <= TOL
     assert abs(perm["test_statistic"] - v[1]) <= TOL
     for ours, theirs in zip((perm["ss_model"], perm["ss_residual"], perm["ss_total"]), v[2:5],
                             strict=True):
         assert abs(ours - theirs) <= TOL
-    assert 0 < perm["p_value"] <= 1
-    disp = permdisp(dm, groups, permutations=199, seed=5)
+    assert 1 / 200 <= perm["p_value"] <= 1 and perm["p_min"] == 1 / 200
+    # a group of one sample has a distance 0 to its own centroid, by construction: vegan
+    # computes an F with it; here the test is not computable, and the distances stay
+    single = permdisp(dm, groups, permutations=199, seed=5)
+    assert single["status"] == "not computable"
+    assert single["reason"] == "a group has fewer than 2 samples (PAP: 1)"
+    assert single["test_statistic"] is None and single["p_value"] is None
+    assert single["p_value_parametric"] is None and single["p_min"] is None
+    assert np.max(np.abs(np.array([single["distances"][s] for s in dm.ids])
+                         - np.array(v[7:]))) <= TOL
+    # without the lone PAP sample: F, parametric p and distances equal vegan's
+    two = dm.filter([s for s in dm.ids if groups[s] != "PAP"])
+    groups = groups[list(two.ids)]
+    v = vegan(two, groups)
+    disp = permdisp(two, groups, permutations=199, seed=5)
+    assert disp["status"] == "computed"
     assert abs(disp["test_statistic"] - v[5]) <= TOL
     assert abs(disp["p_value_parametric"] - v[6]) <= TOL
-    ours_z = np.array([disp["distances"][s] for s in dm.ids])
+    ours_z = np.array([disp["distances"][s] for s in two.ids])
     assert np.max(np.abs(ours_z - np.array(v[7:]))) <= TOL
-    assert 0 < disp["p_value"] <= 1
+    assert 1 / 200 <= disp["p_value"] <= 1 and disp["p_min"] == 1 / 200
 
 
 def test_permanova_agrees_with_scikit_bio_pseudo_f(atacama: pd.DataFrame) -> None:

@@ -1,0 +1,3 @@
+"""soilbiome: soil metagenomics biodiversity tables that can be shared."""
+
+__version__ = "0.2.0"

@@ -1,0 +1,3 @@
+from soilbiome.cli import main
+
+main(prog_name="soilbiome")

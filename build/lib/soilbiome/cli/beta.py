@@ -1,0 +1,96 @@
+"""``soilbiome beta``: Bray-Curtis / Jaccard in blocks (tasks of the Nextflow compare mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_existing = click.Path(path_type=Path, exists=True, dir_okay=False)
+_out = click.Path(path_type=Path, dir_okay=False)
+
+
+def _prepare_options(f):  # noqa: ANN001, ANN202
+    f = click.option("--settings", type=_existing, default=None,
+                     help="diversity.json of a single-process run: use its rarefaction depth "
+                          "and seed (so that blocks match it exactly).")(f)
+    f = click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
+                     help="Seed of the rarefaction draws.")(f)
+    f = click.option("--no-rarefaction", is_flag=True, help="Use the counts as given.")(f)
+    f = click.option("--rarefaction-depth", type=click.IntRange(min=1), default=None,
+                     help="Rarefaction depth (default: smallest non-empty sample).")(f)
+    return f
+
+
+def _prepared(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # noqa: ANN202
+              settings: Path | None = None):
+    from soilbiome.diversity.blocks import prepare, settings_from
+    from soilbiome.io.biom_reader import read_table
+
+    if settings is not None:
+        depth, no_rarefaction, seed = settings_from(settings)
+    return prepare(read_table(table), depth, seed, rarefaction=not no_rarefaction)
+
+
+@click.group("beta")
+def beta() -> None:
+    """Beta diversity in blocks: plan, compute one block, assemble on disk (HDF5)."""
+
+
+@beta.command("plan")
+@click.argument("table", type=_existing)
+@click.option("--blocks", "k", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Row ranges; k (k + 1) / 2 blocks.")
+@click.option("--out", "out", type=_out, required=True, help="Plan CSV (block,rows,cols).")
+@_prepare_options
+def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
+             no_rarefaction: bool, seed: int, settings: Path | None) -> None:
+    """Write the block plan of TABLE's distance matrix."""
+    from soilbiome.diversity.blocks import plan, write_plan
+
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
+    blocks = plan(len(prepared.sample_ids), k)
+    write_plan(blocks, out)
+    click.echo(f"{len(blocks)} blocks over {len(prepared.sample_ids)} samples -> {out}")
+
+
+@beta.command("block")
+@click.argument("table", type=_existing)
+@click.option("--metric", type=click.Choice(["braycurtis", "jaccard"]), required=True)
+@click.option("--rows", required=True, help="Row range start:stop.")
+@click.option("--cols", required=True, help="Column range start:stop.")
+@click.option("--out", "out", type=_out, required=True, help="Block file (.npz).")
+@_prepare_options
+def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
+              rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
+              settings: Path | None) -> None:
+    """Compute one block of TABLE's distance matrix."""
+    from soilbiome.diversity.blocks import compute_block, parse_range
+
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
+    compute_block(prepared, metric, parse_range(rows), parse_range(cols), out)
+
+
+@beta.command("assemble")
+@click.argument("table", type=_existing)
+@click.argument("blocks", type=_existing, nargs=-1, required=True)
+@click.option("--metric", type=click.Choice(["braycurtis", "jaccard"]), required=True)
+@click.option("--out", "out", type=_out, required=True, help="Assembled matrix (HDF5).")
+@click.option("--tsv", type=_out, default=None, help="Also write the lsmat TSV.")
+@_prepare_options
+def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
+                 tsv: Path | None, rarefaction_depth: int | None, no_rarefaction: bool,
+                 seed: int, settings: Path | None) -> None:
+    """Assemble BLOCKS of TABLE's distance matrix on disk."""
+    from soilbiome.diversity.blocks import assemble, hdf5_to_lsmat
+
+    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
+    assemble(prepared, metric, list(blocks), out)
+    if tsv is not None:
+        hdf5_to_lsmat(out, tsv)
+    click.echo(f"{len(blocks)} blocks -> {out}")
+
+
+def register(main: click.Group) -> None:
+    """Add ``beta`` to the ``soilbiome`` command group."""
+    main.add_command(beta)

@@ -1,0 +1,80 @@
+"""``soilbiome biom``: build and validate BIOM 2.1 tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_path = click.Path(path_type=Path)
+
+
+@click.group("biom")
+def biom() -> None:
+    """BIOM 2.1 (HDF5) tables with taxonomy and sample metadata."""
+
+
+@biom.command("build")
+@click.option(
+    "--counts", type=_path, required=True, help="asv_counts.tsv (feature_id, sequence, samples)."
+)
+@click.option("--lineage", type=_path, required=True, help="lineage.tsv from 'taxonomy harmonise'.")
+@click.option("--samplesheet", type=_path, required=True, help="Validated samplesheet CSV.")
+@click.option("--out", type=_path, required=True, help="table.biom to write.")
+@click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
+@click.option("--tree", type=_path, default=None,
+              help="Newick tree of the ASVs, stored as observation group metadata.")
+@click.option("--context", "context_json", type=_path, default=None,
+              help="Processing context JSON (marker, region, primers, truncation, method, "
+                   "reference...; docs/biom.md). Without it the table's context is unknown.")
+@click.option("--versions", "versions_files", type=_path, multiple=True,
+              help="versions.yml of the steps that made it: fills the method's version.")
+def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None,
+          tree: Path | None, context_json: Path | None,
+          versions_files: tuple[Path, ...]) -> None:
+    """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""
+    from soilbiome.io.biom import build_biom
+    from soilbiome.io.context import read_context
+
+    context = (read_context(context_json, list(versions_files)) if context_json
+               else None)
+    summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree,
+                         context=context)
+    message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"
+    if summary.empty_samples:
+        message += f"; empty sample(s) kept: {', '.join(summary.empty_samples)}"
+    if summary.unused_lineages:
+        message += f"; {summary.unused_lineages} lineage row(s) for features not in the counts"
+    click.echo(message)
+    if summary.r_unsafe_columns:
+        click.echo(
+            "soilbiome: warning: R's check.names will rename sample metadata column(s) "
+            f"{', '.join(summary.r_unsafe_columns)} in phyloseq::import_biom (see docs/biom.md)",
+            err=True,
+        )
+
+
+@biom.command("validate")
+@click.argument("table", type=_path)
+def validate(table: Path) -> None:
+    """Validate TABLE with biom-format's validator and soilbiome's structural checks."""
+    from soilbiome.io.biom import BiomError, validate_biom
+
+    problems = validate_biom(table)
+    if problems:
+        raise BiomError(
+            f"{len(problems)} problem(s):\n  " + "\n  ".join(problems), location=str(table)
+        )
+    click.echo(f"{table}: valid BIOM 2.1 table")
+    from soilbiome.io.biom_reader import read_table
+
+    context = read_table(table).context
+    click.echo(f"processing context: {context.describe()}")
+    for name, value in context.to_dict().items():
+        if value:
+            click.echo(f"  {name}: {value}")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``biom`` group to the main command."""
+    main.add_command(biom)

@@ -1,0 +1,96 @@
+"""``soilbiome shotgun``: Bracken-method k-mer distributions and the shotgun BIOM table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_path = click.Path(path_type=Path)
+_file = click.Path(path_type=Path, exists=True, dir_okay=False)
+_dir = click.Path(path_type=Path, exists=True, file_okay=False)
+
+
+@click.group("shotgun")
+def shotgun() -> None:
+    """Shotgun metagenomes: Kraken2 results to a harmonised taxon table."""
+
+
+@shotgun.command("kmer-distribution")
+@click.option("--db", type=_dir, required=True, help="Kraken2 database folder (with library/).")
+@click.option("--read-length", type=click.IntRange(min=1), required=True,
+              help="Read length the distribution is for (Bracken's -l).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=_path, required=True, help="database<L>mers.kmer_distrib to write.")
+def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> None:
+    """Build the Bracken k-mer distribution of DB from its own library (as bracken-build)."""
+    import tempfile
+
+    from soilbiome.shotgun.bracken_build import (
+        build_kmer_distribution,
+        classify_library,
+        kraken2_kmer_length,
+        read_seqid2taxid,
+    )
+    from soilbiome.taxonomy.taxdump import read_taxdump
+
+    taxonomy = read_taxdump(db)
+    k = kraken2_kmer_length(db)
+    with tempfile.TemporaryDirectory(dir=out.resolve().parent) as tmp:
+        kraken_out = classify_library(db, Path(tmp) / "library.kraken", threads=threads)
+        dist = build_kmer_distribution(kraken_out, taxonomy, read_length=read_length,
+                                       kmer_length=k, seqid2taxid=read_seqid2taxid(db))
+    dist.write(out)
+    click.echo(f"{out}: {len(dist.totals)} genomes, {len(dist.mapped)} mapped taxa "
+               f"({read_length}-mers, k = {k})")
+
+
+@shotgun.command("table")
+@click.argument("reports", type=_file, nargs=-1, required=True)
+@click.option("--db", type=_dir, required=True, help="Kraken2 database folder (taxonomy/).")
+@click.option("--distribution", type=_file, default=None,
+              help="Bracken k-mer distribution; without it Kraken2 counts are kept as they are.")
+@click.option("--samplesheet", type=_file, required=True, help="Validated samplesheet CSV.")
+@click.option("--qc-record", "qc_records", type=_file, multiple=True,
+              help="Per-sample QC record JSON (repeat).")
+@click.option("--host-check", "host_checks", type=_file, multiple=True,
+              help="fastq-check JSON of the host-depleted reads (repeat).")
+@click.option("--threshold", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Minimum clade reads for a species to be re-estimated (Bracken's -t).")
+@click.option("--reference", required=True, help="Database name and version, per observation.")
+@click.option("--abundance-dir", type=_path, default=None,
+              help="Write <sample>.bracken.tsv files here.")
+@click.option("--summary", "summary_tsv", type=_path, default=None,
+              help="Read accounting table (TSV) to write.")
+@click.option("--table-id", default=None)
+@click.option("--context", "context_json", type=_file, default=None,
+              help="Processing context JSON (method, reference, ...; docs/biom.md).")
+@click.option("--versions", "versions_files", type=_file, multiple=True,
+              help="versions.yml of the profiling steps: fills the method's version.")
+@click.option("--out", type=_path, required=True, help="BIOM table to write.")
+def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, samplesheet: Path,
+          qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], threshold: int,
+          reference: str, abundance_dir: Path | None, summary_tsv: Path | None,
+          table_id: str | None, context_json: Path | None, versions_files: tuple[Path, ...],
+          out: Path) -> None:
+    """Re-estimate REPORTS (Kraken2 --report, one per sample) and write one BIOM table."""
+    from soilbiome.io.context import read_context
+    from soilbiome.shotgun.run import build_shotgun_table
+
+    context = read_context(context_json, list(versions_files)) if context_json else None
+
+    res = build_shotgun_table(
+        list(reports), db, samplesheet, out, distribution=distribution,
+        qc_records=list(qc_records), host_checks=list(host_checks), threshold=threshold,
+        reference=reference, abundance_dir=abundance_dir, summary_tsv=summary_tsv,
+        table_id=table_id, context=context,
+    )
+    shares = ", ".join(f"{r['sample']} {float(r['classified_fraction']):.1%}"
+                       for r in res.summary)
+    click.echo(f"{out}: {res.table.n_taxa} taxa x {res.table.n_samples} samples; "
+               f"classified: {shares}")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``shotgun`` group to the main command."""
+    main.add_command(shotgun)

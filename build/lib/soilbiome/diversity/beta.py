@@ -1,0 +1,229 @@
+"""Beta diversity: pairwise dissimilarities between samples, sparse and blockwise.
+
+Bray-Curtis and Jaccard (presence/absence, vegan ``vegdist(binary=TRUE)``) are computed from
+the sparse samples x features table by the compiled kernels of
+:mod:`soilbiome.diversity.kernels`: never a dense samples x features matrix, and the result is
+the condensed upper triangle (half the memory of a square matrix). :func:`beta_block` computes
+one rectangular block of the square matrix, so that blocks can run as separate tasks and be
+assembled on disk (:mod:`soilbiome.diversity.blocks`); a block equals the corresponding part
+of the one-pass result bit for bit. UniFrac goes through scikit-bio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from soilbiome.diversity import kernels
+from soilbiome.diversity.common import (
+    BETA_METRICS,
+    PHYLO_METRICS,
+    DiversityError,
+    SparseCounts,
+    as_sparse,
+)
+
+#: Metrics of the sparse engine.
+ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard")
+_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD}
+
+
+@dataclass
+class Distances:
+    """A symmetric dissimilarity matrix kept as its condensed upper triangle.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        Sample IDs, in matrix order.
+    condensed : numpy.ndarray
+        ``n (n - 1) / 2`` values, ``d[i, j]`` (``i < j``) at ``n i - i (i + 1) / 2 + j - i - 1``
+        (scipy's ``squareform`` order).
+    metric : str
+        What the values are.
+    """
+
+    ids: tuple[str, ...]
+    condensed: np.ndarray
+    metric: str = ""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, n)``."""
+        return (len(self.ids), len(self.ids))
+
+    @property
+    def data(self) -> np.ndarray:
+        """The square matrix (``n x n``; allocate only for moderate ``n``)."""
+        from scipy.spatial.distance import squareform
+
+        return squareform(self.condensed, checks=False)
+
+    def row(self, i: int) -> np.ndarray:
+        """Row ``i`` of the square matrix, built from the condensed form (``O(n)``)."""
+        n = len(self.ids)
+        out = np.empty(n, dtype=np.float64)
+        j = np.arange(i)
+        out[:i] = self.condensed[n * j - j * (j + 1) // 2 + i - j - 1]
+        out[i] = 0.0
+        start = n * i - i * (i + 1) // 2
+        out[i + 1:] = self.condensed[start:start + n - i - 1]
+        return out
+
+    def filter(self, ids: Sequence[str]) -> Distances:
+        """The sub-matrix of ``ids`` (in that order)."""
+        from scipy.spatial.distance import squareform
+
+        pos = {s: k for k, s in enumerate(self.ids)}
+        idx = np.array([pos[s] for s in ids], dtype=np.int64)
+        sub = self.data[np.ix_(idx, idx)]
+        return Distances(tuple(ids), squareform(sub, checks=False), self.metric)
+
+    def to_skbio(self) -> object:
+        """As a :class:`skbio.DistanceMatrix` (square, in memory)."""
+        from skbio import DistanceMatrix
+
+        return DistanceMatrix(self.data, list(self.ids), validate=False)
+
+    @classmethod
+    def from_skbio(cls, dm: object, metric: str = "") -> Distances:
+        """From a :class:`skbio.DistanceMatrix`."""
+        return cls(tuple(str(i) for i in dm.ids), np.asarray(dm.condensed_form()), metric)
+
+
+def as_distances(dm: object) -> Distances:
+    """Accept a :class:`Distances` or a :class:`skbio.DistanceMatrix`."""
+    return dm if isinstance(dm, Distances) else Distances.from_skbio(dm)
+
+
+def _prepared(matrix: sparse.csr_matrix, metric: str) -> tuple:
+    """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel."""
+    m = sparse.csr_matrix(matrix, dtype=np.float64)
+    m.sort_indices()
+    c = m.tocsc()
+    c.sort_indices()
+    if metric == "jaccard":
+        sizes = np.diff(m.indptr).astype(np.float64)
+    else:
+        sizes = np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+    return (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
+            c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes)
+
+
+def sparse_beta(matrix: sparse.csr_matrix, metric: str) -> np.ndarray:
+    """Condensed dissimilarities between all rows of a sparse samples x features matrix.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Samples x features, non-negative.
+    metric : {"braycurtis", "jaccard"}
+
+    Returns
+    -------
+    numpy.ndarray
+        Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
+    """
+    if metric not in _KIND:
+        raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
+    r_ip, r_ix, r_d, c_ip, c_ix, c_d, sizes = _prepared(matrix, metric)
+    return kernels.condensed(_KIND[metric], r_ip, r_ix, r_d, c_ip, c_ix, c_d, sizes)
+
+
+def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int, int],
+               metric: str) -> np.ndarray:
+    """One block ``[rows) x [cols)`` of the square dissimilarity matrix.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        The whole samples x features table (blocks index its rows).
+    rows, cols : (int, int)
+        Half-open sample ranges.
+    metric : {"braycurtis", "jaccard"}
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows[1] - rows[0]) x (cols[1] - cols[0])``, equal bit for bit to the same part of
+        the one-pass result (a diagonal block is computed on its upper triangle and mirrored).
+    """
+    if metric not in _KIND:
+        raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
+    m = sparse.csr_matrix(matrix)
+    kind = _KIND[metric]
+    a = _prepared(m[rows[0]:rows[1]], metric)
+    if tuple(rows) == tuple(cols):
+        return kernels.rectangle(kind, a[0], a[1], a[2], a[6], a[3], a[4], a[5], a[6], True)
+    b = _prepared(m[cols[0]:cols[1]], metric)
+    if rows[0] < cols[0]:
+        return kernels.rectangle(kind, a[0], a[1], a[2], a[6], b[3], b[4], b[5], b[6], False)
+    # below the diagonal: compute with the earlier samples as rows, as the one-pass kernel does
+    out = kernels.rectangle(kind, b[0], b[1], b[2], b[6], a[3], a[4], a[5], a[6], False)
+    return np.ascontiguousarray(out.T)
+
+
+def beta_diversity(
+    counts: object,
+    metric: str,
+    tree: object | None = None,
+) -> tuple[Distances, dict[str, str]]:
+    """Pairwise dissimilarities between the non-empty samples.
+
+    Parameters
+    ----------
+    counts : FeatureTable, SparseCounts or pandas.DataFrame
+        Samples x features.
+    metric : {"braycurtis", "jaccard", "weighted_unifrac", "unweighted_unifrac"}
+        Jaccard is computed on presence/absence (vegan ``vegdist(binary=TRUE)``).
+    tree : skbio.TreeNode, optional
+        Rooted tree whose tips are the feature IDs; required for UniFrac.
+
+    Returns
+    -------
+    Distances
+        Between the non-empty samples.
+    dict of str to str
+        Samples left out and why (empty samples: distances to them are not informative,
+        e.g. Bray-Curtis is 1 to every sample and 0/0 between two empty samples).
+    """
+    sc = as_sparse(counts)
+    if metric not in BETA_METRICS + PHYLO_METRICS:
+        raise DiversityError(f"unknown beta metric {metric!r}")
+    totals = sc.totals
+    excluded = {
+        sc.sample_ids[i]: "empty sample (0 reads): dissimilarities to it are undefined or "
+        "uninformative"
+        for i in np.flatnonzero(totals == 0)
+    }
+    kept = sc.rows(totals > 0)
+    if len(kept.sample_ids) < 2:
+        raise DiversityError(
+            f"{metric} needs at least 2 non-empty samples; got {len(kept.sample_ids)}"
+        )
+    if metric in ENGINE_METRICS:
+        return Distances(kept.sample_ids, sparse_beta(kept.matrix, metric), metric), excluded
+    return _unifrac(kept, metric, tree), excluded
+
+
+def _unifrac(kept: SparseCounts, metric: str, tree: object | None) -> Distances:
+    from skbio.diversity import beta_diversity as skbio_beta
+
+    if tree is None:
+        raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+    if not kept.integer:
+        raise DiversityError(f"{metric} needs integer counts")
+    tips = {t.name for t in tree.tips()}
+    missing = [f for f in kept.feature_ids if f not in tips]
+    if missing:
+        raise DiversityError(
+            f"{len(missing)} feature(s) are not tips of the tree, e.g. {missing[0]}"
+        )
+    # scikit-bio's UniFrac needs a dense array (issue 12 replaces this)
+    dense = np.ascontiguousarray(kept.matrix.toarray().astype(np.int64))
+    dm = skbio_beta(metric, dense, ids=list(kept.sample_ids), taxa=list(kept.feature_ids),
+                    tree=tree)
+    return Distances.from_skbio(dm, metric)

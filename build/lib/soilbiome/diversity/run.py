@@ -1,0 +1,356 @@
+"""``soilbiome diversity``: compute every diversity output of one table and write them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilbiome.diversity.alpha import _shannon_base, alpha_diversity
+from soilbiome.diversity.beta import beta_diversity
+from soilbiome.diversity.common import (
+    BETA_METRICS,
+    CHAO1_DEFINITION,
+    PHYLO_METRICS,
+    SIMPSON_DEFINITION,
+    CountTable,
+    DiversityError,
+    as_sparse,
+)
+from soilbiome.diversity.ordination import DEFAULT_AXES, pcoa_result
+from soilbiome.diversity.rarefy import (
+    CURVE_METHOD,
+    RAREFACTION_METHOD,
+    rarefaction_curve,
+    rarefy,
+)
+from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
+from soilbiome.diversity.writers import write_lsmat, write_ordination, write_tsv
+from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_write
+from soilbiome.io.hashing import sha256_file
+from soilbiome.model.table import FeatureTable
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries whose numbers end up in the outputs."""
+    out = {}
+    for dist in ("soilbiome", "scikit-bio", "numpy", "scipy", "pandas", "biom-format"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def run_diversity(
+    table: FeatureTable | CountTable,
+    outdir: str | Path,
+    *,
+    rarefaction_depth: int | None = None,
+    rarefaction: bool = True,
+    seed: int = 42,
+    tree_path: str | Path | None = None,
+    group_by: str | None = None,
+    shannon_base: str = "e",
+    permutations: int = 999,
+    curve_depths: Iterable[int] | None = None,
+    pcoa_axes: int = DEFAULT_AXES,
+    extra: dict | None = None,
+) -> dict:
+    """Compute every diversity output for one table and write them into ``outdir``.
+
+    Parameters
+    ----------
+    table : FeatureTable or CountTable
+        From :func:`soilbiome.io.biom_reader.read_table` (sparse; a dense
+        :class:`CountTable` is accepted for library callers).
+    outdir : str or Path
+        Output folder (created).
+    rarefaction_depth : int, optional
+        Depth to rarefy to. Default (with ``rarefaction=True``): the smallest total of the
+        non-empty samples, so that no non-empty sample is excluded.
+    rarefaction : bool, default True
+        ``False`` computes everything on the counts as given.
+    seed : int, default 42
+        Seed of the rarefaction draws and the PERMANOVA permutations.
+    tree_path : str or Path, optional
+        Newick tree (tips = feature IDs) for weighted/unweighted UniFrac.
+    group_by : str, optional
+        Sample metadata column for PERMANOVA.
+    shannon_base : {"e", "2"}, default "e"
+        Logarithm base of Shannon.
+    permutations : int, default 999
+        PERMANOVA permutations.
+    curve_depths : iterable of int, optional
+        Depths of the rarefaction curve (default 20 steps up to the largest total).
+    pcoa_axes : int, default 10
+        Principal coordinates kept (written to ``pcoa_<metric>.tsv`` and the ordination file).
+    extra : dict, optional
+        Merged into ``diversity.json`` (e.g. ``compare`` records its inputs here).
+
+    Returns
+    -------
+    dict
+        The content of ``diversity.json``.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+
+    def write(df: pd.DataFrame, path: Path, index: bool = True) -> None:
+        write_tsv(df, path, index=index)
+        written.add(path.name)
+
+    sc = as_sparse(table)
+    if isinstance(table, FeatureTable):
+        source = str(table.path) if table.path else ""
+        sample_md = table.sample_metadata
+    else:
+        source, sample_md = table.source, table.sample_metadata
+    _shannon_base(shannon_base)
+    integer = sc.integer
+    index = pd.Index(sc.sample_ids, name="sample")
+    totals = pd.Series(sc.totals, index=index)
+    empty = [str(s) for s in index[totals.to_numpy() == 0]]
+    excluded: list[dict] = []
+
+    if group_by is not None and group_by not in sample_md.columns:
+        cols = ", ".join(map(str, sample_md.columns)) or "none"
+        raise InputError(f"--group-by '{group_by}' is not a sample metadata column ({cols})")
+    tree = None
+    if tree_path is not None:
+        from skbio import TreeNode
+
+        try:
+            tree = TreeNode.read(str(tree_path), format="newick")
+        except Exception as exc:
+            raise InputError(f"cannot read Newick tree ({exc})", location=str(tree_path)) from None
+
+    # -- rarefaction ------------------------------------------------------------------
+    if rarefaction and not integer:
+        if rarefaction_depth is not None:
+            raise DiversityError(
+                "table holds non-integer values (relative abundances?): cannot rarefy; "
+                "use --no-rarefaction"
+            )
+        rarefaction = False
+        rare_mode = "none (non-integer table)"
+    elif not rarefaction:
+        rare_mode = "none"
+    elif rarefaction_depth is None and not (totals > 0).any():
+        rarefaction = False
+        rare_mode = "none (every sample is empty)"
+    elif rarefaction_depth is None:
+        rarefaction_depth = int(totals[totals > 0].min())
+        rare_mode = "auto (smallest non-empty sample total)"
+    else:
+        rare_mode = "fixed"
+    if rarefaction:
+        rare = rarefy(sc, int(rarefaction_depth), seed)
+        for s, why in rare.excluded.items():
+            excluded.append({"sample": s, "stage": "rarefaction", "reason": why})
+        work = rare.counts
+        depth: int | None = rare.depth
+    else:
+        work = sc
+        depth = None
+
+    # -- alpha ---------------------------------------------------------------------------
+    alpha = alpha_diversity(work, shannon_base).drop(columns="total").reindex(index)
+    alpha.insert(0, "reads", totals.astype(np.int64) if integer else totals)
+    alpha.insert(1, "depth", pd.Series(depth if depth is not None else totals, index=alpha.index))
+    if integer:
+        alpha["depth"] = alpha["depth"].astype("Int64")
+        alpha["observed_features"] = alpha["observed_features"].astype("Int64")
+    if tree is not None:  # Faith's PD (diversity/phylo.py) next to the other alpha indices
+        from soilbiome.diversity.phylo import faith_pd
+
+        alpha["faith_pd"] = faith_pd(work, tree).reindex(index)
+    alpha["rarefied"] = depth is not None
+    for s, note in alpha["note"].items():
+        if isinstance(note, str) and note:
+            excluded.append({"sample": s, "stage": "alpha", "reason": note})
+    if depth is not None:
+        for s, why in rare.excluded.items():
+            alpha.loc[s, "depth"] = pd.NA
+            alpha.loc[s, "shannon_base"] = shannon_base
+            alpha.loc[s, "note"] = f"excluded by rarefaction: {why}"
+    write(alpha, outdir / "alpha_diversity.tsv")
+
+    # -- rarefaction curve --------------------------------------------------------------
+    curve_info: dict = {"file": "rarefaction_curve.tsv", "method": CURVE_METHOD}
+    if integer:
+        extra_depths = [depth] if depth is not None and curve_depths is None else []
+        curve = rarefaction_curve(sc, list(curve_depths) if curve_depths else None,
+                                  extra_depths=extra_depths)
+        if extra_depths:
+            curve = curve.sort_values(["sample", "depth"], kind="stable")
+        write(curve, outdir / "rarefaction_curve.tsv", index=False)
+    else:
+        curve_info = {"skipped": "non-integer table: no rarefaction curve"}
+        write(
+            pd.DataFrame(columns=["sample", "depth", "observed_features"]),
+            outdir / "rarefaction_curve.tsv", index=False,
+        )
+
+    # -- beta, PCoA, PERMANOVA, PERMDISP ----------------------------------------------
+    metrics = list(BETA_METRICS) + (list(PHYLO_METRICS) if tree is not None else [])
+    beta_info: dict = {}
+    pcoa_info: dict = {}
+    perm_info: dict = {}
+    disp_info: dict = {}
+    grouping = None
+    if group_by is not None:
+        grouping = sample_md[group_by].reindex(index)
+        grouping.name = group_by
+    for metric in metrics:
+        try:
+            dm, beta_excl = beta_diversity(work, metric, tree=tree)
+        except DiversityError as exc:
+            if "at least 2 non-empty" not in str(exc):
+                raise
+            beta_info[metric] = {"skipped": str(exc)}
+            pcoa_info[metric] = {"skipped": str(exc)}
+            if group_by is not None:
+                perm_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
+                disp_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
+            (outdir / f"beta_{metric}.tsv").unlink(missing_ok=True)
+            continue
+        for s, why in beta_excl.items():
+            excluded.append({"sample": s, "stage": f"beta:{metric}", "reason": why})
+        name = f"beta_{metric}.tsv"
+        write_lsmat(dm, outdir / name)
+        written.add(name)
+        beta_info[metric] = {"file": name, "format": "lsmat (skbio/QIIME 2 DistanceMatrix)",
+                             "samples": len(dm.ids)}
+        if metric == "jaccard":
+            beta_info[metric]["definition"] = "presence/absence (vegdist binary=TRUE)"
+        if metric == "weighted_unifrac":
+            beta_info[metric]["normalized"] = False
+        try:
+            ordination = pcoa_result(dm, pcoa_axes)
+        except DiversityError as exc:
+            pcoa_info[metric] = {"skipped": str(exc)}
+        else:
+            pname = f"pcoa_{metric}.tsv"
+            oname = f"pcoa_{metric}.ordination.txt"
+            write(ordination.samples, outdir / pname)
+            write_ordination(ordination, outdir / oname)
+            written.add(oname)
+            pcoa_info[metric] = {
+                "file": pname,
+                "ordination_file": oname,
+                "axes": int(ordination.samples.shape[1]),
+                "eigenvalues": {k: float(v) for k, v in ordination.eigvals.items()},
+                "proportion_explained": {
+                    k: float(v) for k, v in ordination.proportion_explained.items()
+                },
+                "warnings": ordination.warnings,
+            }
+        if grouping is not None:
+            res = permanova(dm, grouping, permutations=permutations, seed=seed)
+            for s, why in res.get("excluded", {}).items():
+                excluded.append({"sample": s, "stage": f"permanova:{metric}", "reason": why})
+            perm_info[metric] = res
+            disp = permdisp(dm, grouping, permutations=permutations, seed=seed)
+            disp_info[metric] = {k: v for k, v in disp.items() if k != "distances"}
+            if "distances" in disp:
+                write(pd.DataFrame({"sample": list(disp["distances"]),
+                                    group_by: grouping.reindex(list(disp["distances"])).values,
+                                    "distance_to_centroid": list(disp["distances"].values())}),
+                      outdir / f"permdisp_{metric}_distances.tsv", index=False)
+    if perm_info:
+        rows = []
+        for m, r in perm_info.items():
+            if "skipped" in r:
+                rows.append({"metric": m, "term": "", "skipped": r["skipped"]})
+                continue
+            tab = adonis2_table(r).reset_index()
+            tab.insert(0, "metric", m)
+            tab["group_by"] = group_by
+            tab["permutations"] = r["permutations"]
+            tab["sample_size"] = r["sample_size"]
+            tab["number_of_groups"] = r["number_of_groups"]
+            rows.extend(tab.to_dict("records"))
+        write(pd.DataFrame(rows), outdir / "permanova.tsv", index=False)
+    if disp_info:
+        cols = ("test_statistic", "p_value", "p_value_parametric", "df_model", "df_residual",
+                "sample_size", "number_of_groups", "permutations", "centroid", "skipped")
+        rows = [{"metric": m, "group_by": group_by, **{c: r.get(c) for c in cols}}
+                for m, r in disp_info.items()]
+        write(pd.DataFrame(rows), outdir / "permdisp.tsv", index=False)
+
+    summary = {
+        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "input": {
+            "path": source,
+            "sha256": sha256_file(source) if source and Path(source).is_file() else None,
+            "samples": int(sc.matrix.shape[0]),
+            "features": int(sc.matrix.shape[1]),
+            "integer_counts": integer,
+        },
+        "parameters": {
+            "rarefaction": {
+                "mode": rare_mode,
+                "depth": depth,
+                "seed": int(seed),
+                "method": RAREFACTION_METHOD if depth is not None else None,
+            },
+            "shannon_log_base": shannon_base,
+            "simpson": SIMPSON_DEFINITION,
+            "chao1": CHAO1_DEFINITION,
+            "pielou_evenness": "H / ln(S_obs) (independent of the log base); NaN for S_obs = 1",
+            "tree": str(tree_path) if tree_path else None,
+            "group_by": group_by,
+            "permutations": int(permutations) if group_by else None,
+        },
+        "samples": {
+            "all": list(sc.sample_ids),
+            "empty": empty,
+            "totals": {str(k): float(v) for k, v in totals.items()},
+        },
+        "excluded": excluded,
+        "outputs": {
+            "alpha": "alpha_diversity.tsv",
+            "beta": beta_info,
+            "rarefaction_curve": curve_info,
+            "permanova": "permanova.tsv" if perm_info else None,
+            "permdisp": "permdisp.tsv" if disp_info else None,
+        },
+        "pcoa": pcoa_info,
+        "permanova": perm_info,
+        "permdisp": disp_info,
+        "versions": versions(),
+    }
+    # outputs of an earlier run into the same folder that this run did not produce would be
+    # read as current (e.g. by the report): remove them
+    if extra:
+        summary.update(extra)
+    for metric in BETA_METRICS + PHYLO_METRICS:
+        for name in (f"beta_{metric}.tsv", f"pcoa_{metric}.tsv", f"pcoa_{metric}.ordination.txt",
+                     f"permdisp_{metric}_distances.tsv"):
+            if name not in written:
+                (outdir / name).unlink(missing_ok=True)
+    for name in ("permanova.tsv", "permdisp.tsv"):
+        if name not in written:
+            (outdir / name).unlink(missing_ok=True)
+    with atomic_write(outdir / "diversity.json") as fh:
+        json.dump(summary, fh, indent=2, default=_json_default)
+        fh.write("\n")
+    return summary
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return str(obj)

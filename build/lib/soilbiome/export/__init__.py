@@ -1,0 +1,1 @@
+"""Exports of stamped tables for publication: :mod:`soilbiome.export.gbif` (Darwin Core)."""

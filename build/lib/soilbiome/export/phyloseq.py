@@ -1,0 +1,95 @@
+"""A phyloseq object (``.rds``) of a table, made by R's phyloseq (``phyloseq_export.R``).
+
+Like nf-core/ampliseq's ``phyloseq.rds``: ``otu_table`` (taxa are rows; md5 feature IDs and
+sample IDs unchanged, empty samples kept), ``tax_table`` with one column per rank (``Domain
+Kingdom Phylum Class Order Family Genus Species``, ``NA`` where unassigned), ``sample_data``
+with every sample metadata column under its own name, and ``refseq`` with the ASV sequences.
+
+The table is read once by the validated reader and handed to R as plain TSVs: R's
+``biomformat`` misreads empty samples and cannot read a one-sample HDF5 table at all, so the
+object is assembled with phyloseq's own constructors instead of ``import_biom``.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from soilbiome.errors import ToolError
+from soilbiome.io.biom_reader import read_table
+from soilbiome.model.table import FeatureTable
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _write_inputs(table: FeatureTable, folder: Path) -> None:
+    """counts.tsv (features x samples), taxonomy.tsv, samples.tsv, sequences.tsv."""
+    def writer(name: str):  # noqa: ANN202
+        handle = (folder / name).open("w", newline="", encoding="utf-8")
+        return handle, csv.writer(handle, delimiter="\t", lineterminator="\n")
+
+    by_feature = table.counts.T.tocsr()
+    handle, out = writer("counts.tsv")
+    with handle:
+        out.writerow(["feature", *table.sample_ids])
+        for i, feature in enumerate(table.feature_ids):
+            row = np.zeros(len(table.sample_ids))
+            start, end = by_feature.indptr[i], by_feature.indptr[i + 1]
+            row[by_feature.indices[start:end]] = by_feature.data[start:end]
+            out.writerow([feature, *(_number(v) for v in row)])
+    handle, out = writer("taxonomy.tsv")
+    with handle:
+        ranks = list(table.taxonomy.columns)
+        out.writerow(["feature", *(r.capitalize() for r in ranks)])
+        for feature in table.feature_ids:
+            out.writerow([feature, *(str(v) for v in table.taxonomy.loc[feature, ranks])])
+    handle, out = writer("samples.tsv")
+    with handle:
+        md = table.sample_metadata
+        out.writerow(["sample", *md.columns])
+        for sample in table.sample_ids:
+            values = md.loc[sample].tolist() if len(md.columns) else []
+            out.writerow([sample, *("" if v is None or (isinstance(v, float) and np.isnan(v))
+                                    else v for v in values)])
+    handle, out = writer("sequences.tsv")
+    with handle:
+        out.writerow(["feature", "sequence"])
+        seqs = table.observation_metadata.get("sequence") or [""] * len(table.feature_ids)
+        for feature, seq in zip(table.feature_ids, seqs, strict=True):
+            out.writerow([feature, seq or ""])
+
+
+def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
+    """Make ``out`` (.rds) from the BIOM table with R's phyloseq.
+
+    The table is first read and validated with :func:`~soilbiome.io.biom_reader.read_table`.
+
+    Raises
+    ------
+    ToolError
+        Rscript is missing or the R script failed (its message is included).
+    """
+    table = read_table(biom)  # validated before R sees it
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise ToolError("the phyloseq export needs R with phyloseq: Rscript not found on PATH "
+                        "(Debian: r-bioc-phyloseq r-bioc-rhdf5; docs/install.md)")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    script = resources.files("soilbiome").joinpath("data", "phyloseq_export.R")
+    with tempfile.TemporaryDirectory() as tmp, resources.as_file(script) as path:
+        _write_inputs(table, Path(tmp))
+        proc = subprocess.run([rscript, "--vanilla", str(path), tmp, str(out)],
+                              capture_output=True, text=True)
+    if proc.returncode != 0 or not out.is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise ToolError(f"phyloseq export failed: {' '.join(tail)}", location=str(biom))
+    return out

@@ -1,0 +1,218 @@
+"""Structural checks of a BIOM 2.1 HDF5 file that both the reader and the validator run.
+
+Every dataset is read through :func:`read_dataset`, which refuses implausible declared sizes
+(an HDF5 file can declare a terabyte dataset in a few bytes) and turns a corrupt chunk
+(a failed decompression or checksum) into one problem naming the dataset. Values are read
+in slices of :data:`CHUNK` entries, so checking ``indices``/``data`` never needs more than
+one slice beyond the arrays that are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import h5py
+import numpy as np
+from scipy import sparse
+
+from soilbiome.io.biom_layout import attr_text, decode, name_some
+
+#: Entries read per slice when streaming a large dataset.
+CHUNK = 1 << 20
+#: A dataset may declare at most this many bytes per stored byte (gzip's limit is ~1030) ...
+MAX_EXPANSION = 1100
+#: ... unless it declares less than this many bytes in total.
+SMALL_BYTES = 64 << 20
+
+
+class DatasetProblem(Exception):
+    """A dataset is missing, of the wrong kind, implausibly large or unreadable."""
+
+
+def dataset(handle: h5py.File, name: str, ndim: int | None = 1) -> h5py.Dataset:
+    """The dataset ``name``, checked to be of plausible size (and ``ndim``-D unless None).
+
+    Raises
+    ------
+    DatasetProblem
+    """
+    obj = handle.get(name)
+    if obj is None:
+        raise DatasetProblem(f"dataset '{name}' is missing")
+    if not isinstance(obj, h5py.Dataset):
+        raise DatasetProblem(f"'{name}' is not a dataset")
+    if obj.shape is None or (ndim is not None and obj.ndim != ndim):
+        raise DatasetProblem(f"dataset '{name}' has shape {obj.shape}, expected {ndim}-D")
+    if obj.dtype.kind == "V" or obj.dtype.itemsize == 0:
+        raise DatasetProblem(f"dataset '{name}' holds {obj.dtype} values")
+    declared = obj.size * obj.dtype.itemsize
+    if declared > SMALL_BYTES:
+        stored = obj.id.get_storage_size()
+        if declared > MAX_EXPANSION * max(stored, 1):
+            raise DatasetProblem(
+                f"dataset '{name}' declares {obj.size} entries ({declared} bytes) but stores "
+                f"only {stored} bytes (not a real table, or a decompression bomb)"
+            )
+    return obj
+
+
+def read_dataset(handle: h5py.File, name: str, ndim: int | None = 1) -> np.ndarray:
+    """Read a whole dataset in slices; a corrupt chunk names the dataset and position.
+
+    Raises
+    ------
+    DatasetProblem
+    """
+    obj = dataset(handle, name, ndim)
+    if obj.ndim == 0:
+        return _read_slice(obj, name, 0, 0)
+    n = obj.shape[0]
+    if n <= CHUNK:
+        return _read_slice(obj, name, 0, n)
+    parts = [_read_slice(obj, name, start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
+    return np.concatenate(parts)
+
+
+def _read_slice(obj: h5py.Dataset, name: str, start: int, stop: int) -> np.ndarray:
+    try:
+        return obj[start:stop] if stop > start else obj[()]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetProblem(
+            f"dataset '{name}' is unreadable near entry {start} (corrupt HDF5 data: {reason})"
+        ) from None
+
+
+def check_creation_date(value: object) -> str | None:
+    """A problem with the ``creation-date`` attribute, or ``None``."""
+    text = attr_text(value).strip()
+    if not text:
+        return "attribute 'creation-date' is empty"
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return f"attribute 'creation-date' '{text}' is not an ISO 8601 date-time"
+    if stamp.tzinfo is not None:
+        return (
+            f"attribute 'creation-date' '{text}' has a timezone; BIOM 2.1 readers "
+            "(biom-format) expect a naive ISO 8601 timestamp"
+        )
+    return None
+
+
+def check_ids(handle: h5py.File, axis: str) -> tuple[list[str] | None, list[str]]:
+    """The IDs of ``axis`` (``sample`` or ``observation``) and the problems found in them."""
+    name = f"{axis}/ids"
+    try:
+        raw = read_dataset(handle, name)
+    except DatasetProblem as exc:
+        return None, [str(exc)]
+    if len(raw) == 0:
+        return [], []  # biom-format writes an empty ID list as float64
+    if raw.dtype.kind not in "SOU":
+        return None, [f"dataset '{name}' holds {raw.dtype} values, not strings"]
+    try:
+        ids = decode(raw)
+    except ValueError:
+        return None, [f"dataset '{name}' holds text that is not UTF-8"]
+    problems: list[str] = []
+    blank = sum(1 for i in ids if not i.strip())
+    if blank:
+        problems.append(f"{axis} IDs: {blank} empty ID(s)")
+    dupes = [i for i, n in Counter(ids).items() if n > 1]
+    if dupes:
+        problems.append(f"duplicate {axis} ID(s): {name_some(dupes)}")
+    return ids, problems
+
+
+def check_matrix(
+    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None
+) -> tuple[sparse.csr_matrix | None, list[str]]:
+    """Check one compressed matrix (observation = CSR, sample = CSC); return it if sound.
+
+    The returned matrix is ``n_major x n_minor`` CSR with sorted indices (the sample group
+    gives samples x features). Checked: the three datasets exist, are 1-D and numeric;
+    ``indptr`` has ``n_major + 1`` entries, starts at 0, never decreases and ends at the number
+    of stored values; ``data`` and ``indices`` have that length (= attribute ``nnz``);
+    ``indices`` lie in ``0..n_minor-1`` and never repeat within one row; values are finite
+    and non-negative.
+    """
+    kind = "CSR" if axis == "observation" else "CSC"
+    other = "sample" if axis == "observation" else "observation"
+    base = f"{axis}/matrix"
+    label = f"{base} ({kind})"
+    try:
+        indptr_ds = dataset(handle, f"{base}/indptr")
+        indices_ds = dataset(handle, f"{base}/indices")
+        data_ds = dataset(handle, f"{base}/data")
+    except DatasetProblem as exc:
+        return None, [str(exc)]
+    problems: list[str] = []
+    for ds, what, kinds in ((indptr_ds, "indptr", "iu"), (indices_ds, "indices", "iu"),
+                            (data_ds, "data", "iuf")):
+        if ds.dtype.kind not in kinds:
+            problems.append(f"{label}: {what} holds {ds.dtype} values, not numbers")
+    if problems:
+        return None, problems
+    n_stored = data_ds.shape[0]
+    if indices_ds.shape[0] != n_stored:
+        problems.append(f"{label}: {n_stored} data values but {indices_ds.shape[0]} indices")
+    if nnz is not None and n_stored != nnz:
+        problems.append(f"{label}: {n_stored} stored values but attribute nnz = {nnz}")
+    if n_stored > n_major * n_minor:
+        problems.append(f"{label}: {n_stored} stored values for a {n_major} x {n_minor} matrix")
+    if indptr_ds.shape[0] != n_major + 1:
+        problems.append(
+            f"{label}: indptr has {indptr_ds.shape[0]} entries, expected {n_major + 1} "
+            f"({n_major} {axis}s + 1)"
+        )
+    if problems:
+        return None, problems
+    try:
+        indptr = read_dataset(handle, f"{base}/indptr").astype(np.int64)
+    except DatasetProblem as exc:
+        return None, [str(exc)]
+    if len(indptr) and indptr[0] != 0:
+        problems.append(f"{label}: indptr starts at {indptr[0]}, expected 0")
+    steps = np.diff(indptr)
+    if len(steps) and (steps < 0).any():
+        where = int(np.argmax(steps < 0))
+        problems.append(f"{label}: indptr is not monotone (decreases after position {where})")
+    if len(indptr) and indptr[-1] != n_stored:
+        problems.append(
+            f"{label}: indptr ends at {indptr[-1]} but there are {n_stored} stored values"
+        )
+    if problems:
+        return None, problems
+    indices = np.empty(n_stored, dtype=np.int64)
+    data = np.empty(n_stored, dtype=np.float64)
+    try:
+        for start in range(0, n_stored, CHUNK):
+            stop = min(start + CHUNK, n_stored)
+            idx = _read_slice(indices_ds, f"{base}/indices", start, stop).astype(np.int64)
+            val = _read_slice(data_ds, f"{base}/data", start, stop).astype(np.float64)
+            if len(idx) and (idx.min() < 0 or idx.max() >= n_minor):
+                bad = int(np.argmax((idx < 0) | (idx >= n_minor)))
+                return None, [f"{label}: indices out of range 0..{n_minor - 1} ({other}s): "
+                              f"entry {start + bad} is {idx[bad]}"]
+            if not np.isfinite(val).all():
+                bad = int(np.argmax(~np.isfinite(val)))
+                return None, [f"{label}: data has a non-finite value ({val[bad]}) at entry "
+                              f"{start + bad}"]
+            if (val < 0).any():
+                bad = int(np.argmax(val < 0))
+                return None, [f"{label}: data has a negative value ({val[bad]}) at entry "
+                              f"{start + bad}"]
+            indices[start:stop] = idx
+            data[start:stop] = val
+    except DatasetProblem as exc:
+        return None, [str(exc)]
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_major, n_minor))
+    matrix.sort_indices()
+    row = np.repeat(np.arange(n_major), np.diff(matrix.indptr))
+    same = (matrix.indices[1:] == matrix.indices[:-1]) & (row[1:] == row[:-1])
+    if same.any():
+        where = int(row[int(np.argmax(same))])
+        return None, [f"{label}: {axis} {where} stores the same {other} index twice"]
+    return matrix, []

@@ -1,0 +1,206 @@
+"""The one validated BIOM 2.1 reader: every command that reads a table goes through here.
+
+:func:`read_table` opens the HDF5 file with h5py, checks structure and values before anything
+is used (unique non-empty IDs; the sample-major matrix's ``indptr``/``indices``/``data``
+lengths, ranges and values; finite, non-negative values; plausible dataset sizes; readable
+chunks) and returns a sparse :class:`~soilbiome.model.table.FeatureTable`. It never builds a
+dense samples x features matrix and never goes through ``biom.load_table`` (whose parser
+crashes on corrupt pointers). Any problem raises :class:`BiomError` naming the file and
+every problem found; JSON BIOM 1.0 is refused with the command that converts it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
+from soilbiome.io.biom_layout import BiomError, attr_text, decode
+from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
+from soilbiome.taxonomy.lineage import RANKS
+from soilbiome.taxonomy.names import names_from_taxonomy
+
+__all__ = ["BiomError", "clean_rank_label", "read_table", "sniff"]
+
+
+def clean_rank_label(label: object) -> str:
+    """Strip a Greengenes/SILVA-style rank prefix (``p__``, ``D_1__``) and whitespace.
+
+    Returns ``""`` for an unassigned rank (empty, None, or a bare prefix).
+    """
+    if label is None:
+        return ""
+    text = label.decode("utf-8", "replace") if isinstance(label, bytes) else str(label)
+    text = text.strip()
+    if "__" in text:
+        head, _, tail = text.partition("__")
+        if len(head) <= 4 and head.replace("_", "").isalnum():
+            text = tail.strip()
+    return text
+
+
+def sniff(path: str | Path) -> None:
+    """Refuse what is not an HDF5 file, naming what it is (missing, folder, empty, JSON BIOM).
+
+    Raises
+    ------
+    BiomError
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BiomError("BIOM table not found", location=str(path))
+    if not path.is_file():
+        raise BiomError("not a file", location=str(path))
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        raise BiomError(f"cannot read file ({exc.strerror})", location=str(path)) from None
+    if not head:
+        raise BiomError("empty file, not a BIOM table", location=str(path))
+    if h5py.is_hdf5(path):
+        return
+    if head.lstrip().startswith(b"{"):
+        raise BiomError(
+            "JSON BIOM (format 1.0) is not accepted; convert it with "
+            "'biom convert -i IN.biom -o OUT.biom --to-hdf5' and re-run",
+            location=str(path),
+        )
+    raise BiomError("not an HDF5 file (BIOM 2.1 tables are HDF5)", location=str(path))
+
+
+def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
+    index = pd.Index(feature_ids, name="feature")
+    rows: list[list[str]] = []
+    name = "observation/metadata/taxonomy"
+    raw = None
+    if name in handle and isinstance(handle[name], h5py.Dataset):
+        raw = read_dataset(handle, name, ndim=None)
+        if raw.ndim == 0 or len(raw) != len(feature_ids):
+            raw = None
+    if raw is not None:
+        for entry in raw:
+            values = [entry] if np.ndim(entry) == 0 else list(entry)
+            if len(values) == 1:
+                text = attr_text(values[0])
+                values = text.replace(",", ";").split(";")
+            texts = [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+            # by prefix letter (d k p c o f g s); older 7-rank tables (k__Bacteria) and
+            # unprefixed lists are placed by soilbiome.taxonomy.lineage's top-rank rules
+            rows.append(list(names_from_taxonomy(texts)))
+    else:
+        rows = [[""] * len(RANKS) for _ in feature_ids]
+    return pd.DataFrame(rows, index=index, columns=list(RANKS), dtype=object)
+
+
+def _metadata_columns(handle: h5py.File, axis: str, n: int, skip: set[str]) -> dict[str, list]:
+    group = handle.get(f"{axis}/metadata")
+    out: dict[str, list] = {}
+    if not isinstance(group, h5py.Group):
+        return out
+    for name in sorted(group.keys()):
+        if name in skip or not isinstance(group[name], h5py.Dataset):
+            continue
+        values = read_dataset(handle, f"{axis}/metadata/{name}", ndim=None)
+        if np.ndim(values) != 1 or len(values) != n:
+            raise BiomError(
+                f"{axis} metadata '{name}' has shape {np.shape(values)} for {n} {axis}s"
+            )
+        if values.dtype.kind in "SOU":
+            try:
+                out[name] = decode(values)
+            except ValueError:
+                raise BiomError(f"{axis} metadata '{name}' holds text that is not UTF-8") from None
+        else:
+            out[name] = values.tolist()
+    return out
+
+
+def read_table(path: str | Path) -> FeatureTable:
+    """Read and validate a BIOM 2.1 (HDF5) table.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    FeatureTable
+        A table with at least one sample (it may have no features: a run without ASVs).
+
+    Raises
+    ------
+    BiomError
+        Missing, empty, not HDF5 (JSON BIOM 1.0 is named as such), unreadable or corrupt
+        chunks, implausible dataset sizes, duplicate or empty IDs, corrupt matrix pointers,
+        negative or non-finite values, no samples. The message names the file and every
+        structural problem found.
+    """
+    path = Path(path)
+    sniff(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            return _read(handle, path)
+    except BiomError as exc:
+        if exc.location is None:
+            raise BiomError(str(exc), location=str(path), problems=exc.problems) from None
+        raise
+    except DatasetProblem as exc:
+        raise BiomError(str(exc), location=str(path)) from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BiomError(f"cannot read BIOM table ({reason})", location=str(path)) from None
+
+
+def _read(handle: h5py.File, path: Path) -> FeatureTable:
+    where = str(path)
+    problems: list[str] = []
+    feature_ids, found = check_ids(handle, "observation")
+    problems += found
+    sample_ids, found = check_ids(handle, "sample")
+    problems += found
+    if feature_ids is None or sample_ids is None:
+        raise BiomError("; ".join(problems), location=where, problems=problems)
+    nnz = None
+    if "nnz" in handle.attrs:
+        try:
+            nnz = int(np.asarray(handle.attrs["nnz"]).item())
+        except (TypeError, ValueError):
+            problems.append(f"attribute nnz is {attr_text(handle.attrs['nnz'])!r}, not a number")
+    # the sample-major group is CSC over samples = CSR samples x features
+    counts, found = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
+    problems += found
+    if problems:
+        raise BiomError("; ".join(problems), location=where, problems=problems)
+    if not sample_ids:
+        raise BiomError("table has no samples", location=where)
+    counts.eliminate_zeros()
+    counts.sort_indices()
+    attributes = {str(k): attr_text(v) for k, v in handle.attrs.items()}
+    kind = attributes.get(VALUE_KIND_ATTR, "")
+    if kind not in ("", COUNTS, RELATIVE):
+        raise BiomError(f"attribute {VALUE_KIND_ATTR} is '{kind}', expected counts or relative",
+                        location=where)
+    integral = np.array_equal(counts.data, np.round(counts.data))
+    if not kind:
+        kind = COUNTS if integral else RELATIVE
+    elif kind == COUNTS and not integral:
+        raise BiomError("table says it holds counts but has non-integer values", location=where)
+    taxonomy = _taxonomy(handle, feature_ids)
+    obs_md = _metadata_columns(handle, "observation", len(feature_ids), {"taxonomy"})
+    sample_md = pd.DataFrame(_metadata_columns(handle, "sample", len(sample_ids), set()),
+                             index=pd.Index(sample_ids, name="sample"))
+    return FeatureTable(
+        sample_ids=tuple(sample_ids),
+        feature_ids=tuple(feature_ids),
+        counts=counts,
+        value_kind=kind,
+        taxonomy=taxonomy,
+        sample_metadata=sample_md,
+        observation_metadata=obs_md,
+        attributes=attributes,
+        path=path,
+    )

@@ -1,0 +1,119 @@
+"""The standard profile: what every profiler reader returns, whatever the tool.
+
+In the spirit of taxpasta's *standard profile* (one validated two-column table of taxon ID and
+count for every supported profiler), a :class:`Profile` is one sample's values per taxon ID,
+plus what the tool could not assign. Readers only parse and validate their own format; turning
+taxon IDs into lineages and a BIOM table is done once, elsewhere
+(:mod:`soilbiome.shotgun.table`).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.model.table import COUNTS, RELATIVE
+
+__all__ = ["COUNTS", "RELATIVE", "Profile", "ProfileError", "open_text", "numbered_lines"]
+
+
+class ProfileError(InputError):
+    """A profiler output file is malformed or inconsistent (file and line in the message)."""
+
+    def __init__(self, path: str | Path, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = str(path), line, problem
+        where = f"{path}: line {line}" if line is not None else str(path)
+        super().__init__(problem, location=where)
+
+
+@dataclass
+class Profile:
+    """One sample's profile.
+
+    Attributes
+    ----------
+    sample : str
+        Sample ID (from the file name unless given).
+    profiler : str
+        Tool that made it (``kraken2``, ``metaphlan`` ...).
+    path : Path
+        Source file.
+    values : dict
+        ``taxon ID -> value`` *directly* at that taxon (not cumulative over its clade): read
+        counts, or relative abundances (fractions of 1) when ``value_kind`` is relative.
+    unclassified : float
+        Reads (or the fraction) the tool left unassigned; 0 when the tool does not report them.
+    value_kind : str
+        :data:`COUNTS` or :data:`RELATIVE`.
+    names : dict
+        ``taxon ID -> name`` as written in the file, where the format carries names.
+    lineages : dict
+        ``taxon ID -> {rank: name}`` where the file itself gives ranks (Kraken-style rank
+        codes, MetaPhlAn clade names); used for taxa missing from the ``--taxonomy`` dump.
+    """
+
+    sample: str
+    profiler: str
+    path: Path
+    values: dict[str, float] = field(default_factory=dict)
+    unclassified: float = 0.0
+    value_kind: str = COUNTS
+    names: dict[str, str] = field(default_factory=dict)
+    lineages: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, taxid: str, value: float) -> None:
+        """Add ``value`` to ``taxid`` (rows of one taxon are summed)."""
+        self.values[taxid] = self.values.get(taxid, 0.0) + value
+
+    @property
+    def total(self) -> float:
+        """Classified plus unclassified."""
+        return sum(self.values.values()) + self.unclassified
+
+
+def open_text(path: Path):  # noqa: ANN201 - a text handle
+    """Open a plain or gzip-compressed text file."""
+    with path.open("rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    if gz:
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line without its newline)`` of a (gzipped) text file."""
+    try:
+        with open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(path, None, f"not a text file ({exc.reason})") from None
+    except (OSError, EOFError) as exc:
+        raise ProfileError(path, None, f"cannot be read: {exc}") from None
+
+
+def parse_number(path: Path, line: int, column: str, text: str, *, integer: bool = False,
+                 allow_negative: bool = False) -> float:
+    """Parse one numeric field or raise a :class:`ProfileError` naming the column."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ProfileError(path, line, f"column '{column}': '{text}' is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ProfileError(path, line, f"column '{column}': '{text}' is not a finite number")
+    if not allow_negative and value < 0:
+        raise ProfileError(path, line, f"column '{column}': negative value {text}")
+    if integer and value != int(value):
+        raise ProfileError(path, line, f"column '{column}': '{text}' is not a whole read count")
+    return value
+
+
+def parse_taxid(path: Path, line: int, column: str, text: str) -> str:
+    """A taxon ID: a non-negative integer written without sign or decimals."""
+    text = text.strip()
+    if not text.isdigit():
+        raise ProfileError(path, line, f"column '{column}': '{text}' is not a taxon ID")
+    return str(int(text))

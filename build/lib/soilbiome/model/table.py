@@ -1,0 +1,107 @@
+"""The feature-table contract every command shares: what a validated BIOM table is in memory.
+
+One reader (:func:`soilbiome.io.biom_reader.read_table`) produces a :class:`FeatureTable`;
+``diversity``, ``stamp``, ``verify``, ``check merge``, ``compare``, ``report``, ``import`` and
+``export`` consume it. Counts stay sparse end to end (samples x features CSR), never a dense
+samples x features matrix.
+
+Root attributes soilbiome writes beside the BIOM 2.1 ones (readers of other tools ignore them):
+
+* ``soilbiome:value-kind``: ``counts`` (integer read counts) or ``relative`` (relative
+  abundances, e.g. MetaPhlAn); absent on older tables, where integer-valued data means counts.
+* ``soilbiome:marker``: ``16S``, ``18S``, ``ITS``, ``shotgun`` ... (what was sequenced).
+* ``soilbiome:region``: amplicon region or primer pair (e.g. ``V4``, ``515F-806R``), "" if none.
+* ``soilbiome:processing-context``: the whole processing context (JSON;
+  :mod:`soilbiome.model.context`), of which the three above are the older part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from soilbiome.model.context import ProcessingContext
+
+#: Root attribute naming what the values are.
+VALUE_KIND_ATTR = "soilbiome:value-kind"
+#: Root attribute naming the marker (16S, ITS, shotgun, ...).
+MARKER_ATTR = "soilbiome:marker"
+#: Root attribute naming the amplicon region / primer pair.
+REGION_ATTR = "soilbiome:region"
+#: Values of :data:`VALUE_KIND_ATTR`.
+COUNTS = "counts"
+RELATIVE = "relative"
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """A validated feature table (BIOM 2.1), samples x features, sparse.
+
+    Attributes
+    ----------
+    sample_ids : tuple of str
+        Unique, non-empty, in file order.
+    feature_ids : tuple of str
+        Unique, non-empty, in file order (ASV md5 ids, taxon ids, ...).
+    counts : scipy.sparse.csr_matrix
+        Shape ``(n_samples, n_features)``, float64, finite, non-negative, canonical (sorted
+        indices, no stored zeros).
+    value_kind : str
+        :data:`COUNTS` or :data:`RELATIVE`.
+    taxonomy : pandas.DataFrame
+        One row per feature (index = feature ids), one column per rank of
+        :data:`soilbiome.taxonomy.lineage.RANKS`, prefixes stripped, ``""`` = unassigned.
+    sample_metadata : pandas.DataFrame
+        One row per sample (index = sample ids), string-valued columns as stored.
+    observation_metadata : dict
+        Other per-feature metadata columns (``sequence``, ``confidence_<rank>`` ...), each a
+        list aligned with ``feature_ids``.
+    attributes : dict
+        Root attributes as text (``type``, ``generated-by``, ``creation-date``, the
+        ``soilbiome:*`` ones ...).
+    path : Path or None
+        Source file, for messages.
+    """
+
+    sample_ids: tuple[str, ...]
+    feature_ids: tuple[str, ...]
+    counts: sparse.csr_matrix
+    value_kind: str = COUNTS
+    taxonomy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sample_metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    observation_metadata: dict[str, list] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_samples, n_features)``."""
+        return self.counts.shape
+
+    @property
+    def is_counts(self) -> bool:
+        """Whether values are integer read counts (count-based indices need this)."""
+        return self.value_kind == COUNTS
+
+    @property
+    def context(self) -> ProcessingContext:
+        """How the table was made (the *unknown* context when it does not say)."""
+        return ProcessingContext.from_attributes(self.attributes)
+
+    @property
+    def marker(self) -> str:
+        """The sequenced marker ("" when the table does not say)."""
+        return self.context.marker or self.attributes.get(MARKER_ATTR, "")
+
+    @property
+    def region(self) -> str:
+        """The amplicon region or primer pair ("" when the table does not say)."""
+        return self.context.region or self.attributes.get(REGION_ATTR, "")
+
+    def sample_totals(self) -> np.ndarray:
+        """Sum of each sample's values (length ``n_samples``)."""
+        return np.asarray(self.counts.sum(axis=1)).ravel()

@@ -1,0 +1,123 @@
+"""Per-sample QC records (FASTQ check + fastp report) and the batch QC summary table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_write
+
+#: Below this many read pairs after QC a sample is flagged ``low_reads`` (kept, never dropped).
+LOW_READS = 10
+
+QC_COLUMNS: tuple[str, ...] = (
+    "sample",
+    "status",
+    "paired",
+    "reads_in",
+    "reads_out",
+    "pass_rate",
+    "bases_in",
+    "bases_out",
+    "q30_rate_in",
+    "q30_rate_out",
+    "gc_content_in",
+    "duplication_rate",
+    "low_quality_reads",
+    "too_many_n_reads",
+    "too_short_reads",
+)
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError("file not found", location=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
+
+
+def qc_record(check: dict, fastp: dict) -> dict:
+    """Combine a FASTQ check (``FastqStats.to_dict()``) and a fastp JSON report into one record.
+
+    fastp counts reads of both mates; the record counts read *pairs* for paired samples, so
+    numbers compare across single- and paired-end batches.
+    """
+    try:
+        before = fastp["summary"]["before_filtering"]
+        after = fastp["summary"]["after_filtering"]
+        filtering = fastp["filtering_result"]
+    except KeyError as exc:
+        raise InputError(f"fastp report lacks {exc}") from None
+    mates = 2 if check["paired"] else 1
+    reads_in = int(check["reads"])
+    if before["total_reads"] != reads_in * mates:
+        raise InputError(
+            f"sample '{check['sample']}': fastp read {before['total_reads']} reads but the FASTQ "
+            f"check counted {reads_in * mates}"
+        )
+    reads_out = int(after["total_reads"]) // mates
+    if reads_in == 0:
+        status = "empty"
+    elif reads_out < LOW_READS:
+        status = "low_reads"
+    else:
+        status = "ok"
+    return {
+        "sample": check["sample"],
+        "status": status,
+        "paired": bool(check["paired"]),
+        "reads_in": reads_in,
+        "reads_out": reads_out,
+        "pass_rate": round(reads_out / reads_in, 6) if reads_in else 0.0,
+        "bases_in": int(before["total_bases"]),
+        "bases_out": int(after["total_bases"]),
+        "q30_rate_in": float(before["q30_rate"]),
+        "q30_rate_out": float(after["q30_rate"]),
+        "gc_content_in": float(before["gc_content"]),
+        "duplication_rate": float(fastp.get("duplication", {}).get("rate", 0.0)),
+        "low_quality_reads": int(filtering.get("low_quality_reads", 0)) // mates,
+        "too_many_n_reads": int(filtering.get("too_many_N_reads", 0)) // mates,
+        "too_short_reads": int(filtering.get("too_short_reads", 0)) // mates,
+    }
+
+
+def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
+    """Build one sample's QC record from its files and write it as JSON."""
+    record = qc_record(_load_json(check_json), _load_json(fastp_json))
+    with atomic_write(out) as handle:
+        json.dump(record, handle, indent=2)
+    return record
+
+
+def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = None) -> list[dict]:
+    """Collect per-sample QC records into one table (TSV, plus JSON beside it).
+
+    When the validated samplesheet is given, every sample in it must have a record: a sample
+    cannot silently disappear between input and summary.
+    """
+    rows = [_load_json(p) for p in records]
+    names = [r["sample"] for r in rows]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"more than one QC record for sample(s): {', '.join(dupes)}")
+    order = {n: i for i, n in enumerate(names)}
+    if samplesheet is not None:
+        with Path(samplesheet).open(newline="") as handle:
+            expected = [r["sample"] for r in csv.DictReader(handle)]
+        missing = [s for s in expected if s not in order]
+        if missing:
+            raise InputError(f"no QC record for sample(s): {', '.join(missing)}")
+        order = {n: i for i, n in enumerate(expected)}
+    rows.sort(key=lambda r: order.get(r["sample"], len(order)))
+    with atomic_write(out_tsv) as handle:
+        writer = csv.DictWriter(handle, fieldnames=QC_COLUMNS, delimiter="\t",
+                                extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_write(out_tsv.with_suffix(".json")) as handle:
+        json.dump(rows, handle, indent=2)
+    return rows

@@ -1,0 +1,129 @@
+"""Reference database sheet: which reference a run classifies against, and proof it is that one.
+
+A database sheet is a CSV with the columns in :data:`COLUMNS` (and optionally
+:data:`OPTIONAL_COLUMNS`). Nothing is downloaded at run
+time: ``path`` points at a local file (relative paths resolve against the sheet's folder) and
+its SHA-256 must equal ``sha256`` before any task uses it.
+
+Formats: ``sintax`` and ``dada2`` (amplicon reference FASTA files), ``kraken2`` (a Kraken2
+database *folder*; its ``sha256`` is :func:`kraken2_digest`, the SHA-256 of the
+``sha256sum hash.k2d opts.k2d taxo.k2d`` listing, so ``cd DB && sha256sum hash.k2d opts.k2d
+taxo.k2d | sha256sum`` reproduces it) and ``host_fasta`` (a host genome FASTA for read
+removal; the pipeline builds its bowtie2 index when none sits beside it).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.hashing import sha256_file
+from soilbiome.io.textfile import read_csv_text
+
+COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
+#: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
+#: when absent it is taken from the format (Kraken2: NCBI) or the reference's name.
+OPTIONAL_COLUMNS = ("taxonomy",)
+FORMATS = ("sintax", "dada2", "kraken2", "host_fasta")
+#: Files whose digests make up a Kraken2 database's ``sha256``.
+KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
+
+
+@dataclass(frozen=True)
+class RefDb:
+    """One reference database entry, with its path resolved."""
+
+    name: str
+    version: str
+    marker: str
+    format: str
+    licence: str
+    citation: str
+    path: Path
+    sha256: str
+    taxonomy: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+def _sheet_error(path: str, problems: list[str]) -> InputError:
+    return InputError("; ".join(problems), location=path)
+
+
+def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
+    """Find ``name`` in a database sheet and (by default) verify its SHA-256.
+
+    Raises
+    ------
+    InputError
+        Naming the sheet, line and column: unknown name, missing column or file, bad format,
+        or a checksum that does not match.
+    """
+    sheet = Path(sheet)
+    if not sheet.is_file():
+        raise InputError("database sheet not found", location=str(sheet))
+    with read_csv_text(sheet, _sheet_error) as handle:
+        reader = csv.DictReader(handle)
+        try:
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"missing column(s): {', '.join(missing)}",
+                                 location=str(sheet))
+            rows = list(enumerate(reader, start=2))
+        except csv.Error as exc:
+            raise InputError(f"line {reader.line_num + 1}: {exc}", location=str(sheet)) from None
+    matches = [(line, row) for line, row in rows if row["name"] == name]
+    if not matches:
+        known = ", ".join(row["name"] for _, row in rows)
+        raise InputError(f"no database named '{name}' (known: {known})", location=str(sheet))
+    if len(matches) > 1:
+        raise InputError(f"database '{name}' is listed more than once", location=str(sheet))
+    line, row = matches[0]
+    where = f"{sheet}: line {line}, database '{name}'"
+    for column in COLUMNS:
+        if not (row.get(column) or "").strip():
+            raise InputError(f"column '{column}' is empty", location=where)
+    if row["format"] not in FORMATS:
+        raise InputError(f"column 'format': '{row['format']}' is not one of {FORMATS}",
+                         location=where)
+    path = Path(row["path"])
+    path = path if path.is_absolute() else (sheet.resolve().parent / path).resolve()
+    if row["format"] == "kraken2":
+        missing = [f for f in KRAKEN2_FILES if not (path / f).is_file()]
+        if missing:
+            raise InputError(f"column 'path': {path} is not a Kraken2 database folder "
+                             f"(missing {', '.join(missing)})", location=where)
+    elif not path.is_file():
+        raise InputError(f"column 'path': file not found: {path}", location=where)
+    from soilbiome.model.context import taxonomy_system_of
+
+    system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
+    entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
+    if verify:
+        actual = kraken2_digest(path) if row["format"] == "kraken2" else sha256_file(path)
+        if actual != entry.sha256.lower():
+            raise InputError(
+                f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
+                f"file has {actual} (wrong or corrupted reference file)",
+                location=where,
+            )
+    return entry
+
+
+def kraken2_digest(folder: str | Path) -> str:
+    """SHA-256 identifying a Kraken2 database folder.
+
+    The digest of the text ``sha256sum hash.k2d opts.k2d taxo.k2d`` prints in that folder
+    (``<hex>  <name>`` lines), so it can be checked with coreutils alone.
+    """
+    import hashlib
+
+    folder = Path(folder)
+    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in KRAKEN2_FILES)
+    return hashlib.sha256(listing.encode("ascii")).hexdigest()

@@ -1,0 +1,62 @@
+"""Alpha diversity per sample, by group (box plots and the table with reasons)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from soilbiome.report.context import ReportContext, section
+from soilbiome.report.html import esc, html_table, missing, read_tsv
+from soilbiome.report.sections.composition import PALETTE
+
+ALPHA_LABELS: dict[str, str] = {
+    "observed_features": "Observed features",
+    "shannon": "Shannon",
+    "simpson": "Gini-Simpson",
+    "chao1": "Chao1",
+    "pielou_evenness": "Pielou's evenness",
+    "faith_pd": "Faith's PD",
+}
+
+
+@section("alpha", "Alpha diversity", position=60)
+def alpha_diversity(ctx: ReportContext) -> str:
+    """One box plot per index, grouped by ``group_by``; every sample in the table."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    path = ctx.diversity_dir / "alpha_diversity.tsv"
+    if not path.is_file():
+        ctx.not_provided(f"alpha diversity ({path.name} in --diversity)")
+        return missing(f"Not found: {path}.")
+    summary = ctx.summary
+    alpha = read_tsv(path, "alpha diversity table", ("sample",)).set_index("sample")
+    metrics = [m for m in ALPHA_LABELS if m in alpha.columns]
+    base = summary.get("parameters", {}).get("shannon_log_base") or (
+        str(alpha["shannon_base"].dropna().iloc[0]) if "shannon_base" in alpha.columns
+        and alpha["shannon_base"].notna().any() else "?")
+    titles = [ALPHA_LABELS[m] + (f" (log base {base})" if m == "shannon" else "")
+              for m in metrics]
+    fig = make_subplots(rows=1, cols=max(len(metrics), 1), subplot_titles=titles)
+    g = ctx.groups.reindex(alpha.index).fillna("(none)")
+    levels = sorted(g.unique())
+    for j, m in enumerate(metrics, start=1):
+        for k, level in enumerate(levels):
+            sel = alpha.loc[g == level, m].dropna()
+            fig.add_trace(go.Box(
+                y=sel.to_numpy(), x=[level] * len(sel), name=level, text=list(sel.index),
+                boxpoints="all", jitter=0.4, pointpos=0, legendgroup=level,
+                showlegend=(j == 1), marker_color=PALETTE[k % len(PALETTE)],
+                hovertemplate="%{text}: %{y:.4g}<extra>" + esc(level) + "</extra>",
+            ), row=1, col=j)
+    fig.update_layout(height=420, template="plotly_white", legend_title=ctx.group_label,
+                      margin=dict(t=50), boxmode="overlay")
+    rare = summary.get("parameters", {}).get("rarefaction", {})
+    depth = rare.get("depth")
+    note = (f"<p>Indices per sample by <b>{esc(ctx.group_label)}</b>; "
+            + (f"rarefied to <b>{depth}</b> reads (seed {rare.get('seed')}). "
+               if depth else "computed on counts that were <b>not rarefied</b>. ")
+            + "Samples with an undefined value (empty, excluded) are listed in the table with "
+            "the reason, and left out of the plot.</p>")
+    notes = alpha.get("note", pd.Series(dtype=str)).fillna("").astype(str)
+    return note + ctx.figure(fig, "alpha") + html_table(
+        alpha.reset_index(), highlight=set(alpha.index[notes != ""]))

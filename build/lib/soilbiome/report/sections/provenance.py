@@ -1,0 +1,140 @@
+"""Provenance: what this batch was made from and under which terms.
+
+The reference database (name, version, licence, citation, checksum), the parameters of QC,
+primer removal, DADA2, taxonomy and diversity (from ``pipeline_info/params.json``), the
+licence stamp with the result of verifying it, the RO-Crate, and the sample metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from soilbiome.errors import InputError
+from soilbiome.report.context import ReportContext, section
+from soilbiome.report.html import definition_list, esc, html_table, missing
+
+#: Parameter groups shown, by name prefix (first match wins); others go to "Run".
+PARAM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Quality control and primers", ("fastp_", "skip_fastp", "primer_")),
+    ("DADA2", ("dada2_",)),
+    ("Taxonomy", ("refdb", "taxonomy_")),
+    ("Diversity", ("rarefaction_", "shannon_", "group_by", "report_rank")),
+)
+_RUN_KEYS = ("batch_name", "mode", "input", "outdir", "seed", "agreement")
+
+
+def _json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", location=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} is not valid JSON ({exc})", location=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} is not a JSON object", location=str(path))
+    return data
+
+
+def _reference(ctx: ReportContext) -> str:
+    path = ctx.input("refdb")
+    if path is None:
+        refs = sorted({str(r) for r in ctx.table.observation_metadata.get("reference", []) if r})
+        ctx.not_provided("reference database record (--refdb reference_database.json)")
+        text = f" The table names: {', '.join(refs)}." if refs else ""
+        return "<h3>Reference database</h3>" + missing(
+            "Not provided: the reference database record (version, licence, citation)." + text)
+    db = _json(path, "reference database record")
+    items = [(k, db.get(k, "")) for k in ("name", "version", "marker", "format", "licence",
+                                          "citation", "sha256")]
+    items.append(("file", Path(str(db.get("path", ""))).name))
+    return "<h3>Reference database</h3>" + definition_list(items)
+
+
+def _parameters(ctx: ReportContext) -> str:
+    path = ctx.input("params")
+    if path is None:
+        ctx.not_provided("run parameters (--params params.json)")
+        return "<h3>Parameters</h3>" + missing("Not provided: run parameters (params.json).")
+    params = _json(path, "parameters file")
+    parts = ["<h3>Parameters</h3>"]
+    seen: set[str] = set()
+    for title, prefixes in PARAM_GROUPS:
+        keys = sorted(k for k in params if k not in seen and k.startswith(prefixes))
+        seen.update(keys)
+        if keys:
+            parts.append(f"<h4>{esc(title)}</h4>" + definition_list(
+                [(k, _show(params[k])) for k in keys]))
+    run = [k for k in _RUN_KEYS if k in params]
+    if run:
+        parts.append("<h4>Run</h4>" + definition_list([(k, _show(params[k])) for k in run]))
+    return "".join(parts)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _stamp(ctx: ReportContext) -> str:
+    attrs = ctx.table.attributes
+    path = ctx.input("verification")
+    head = "<h3>Licence stamp</h3>"
+    has_stamp = any(k.startswith("x-sharing") or "sharing" in k for k in attrs)
+    if path is None:
+        if has_stamp:
+            ctx.not_provided("stamp verification (--verification verify.json)")
+            return head + missing("The table is stamped, but no verification result was given.")
+        return head + missing("This table carries no licence stamp (run without --agreement).")
+    result = _json(path, "stamp verification")
+    ok = bool(result.get("ok"))
+    counts = result.get("counts") or {}
+    abstained = int(counts.get("ABSTAIN", 0) or 0)
+    if not ok:
+        verdict, cls = "FAILED: the stamp does not verify", "flag"
+    elif abstained:
+        verdict, cls = f"OK, {abstained} rule(s) undecided", "flag warn"
+    else:
+        verdict, cls = "OK: stamp and signature verified", "ok"
+    details = result.get("details") or {}
+    items = [("verification", verdict), ("subject", result.get("subject", ""))]
+    for key in ("license", "licence", "agreement_id", "run_id", "signed_by"):
+        if key in details:
+            items.append((key, _show(details[key])))
+    items.append(("rules passed", " ".join(result.get("passed", [])) or "(none)"))
+    rows = [{"rule": f.get("rule"), "severity": f.get("severity"), "where": f.get("where"),
+             "reason": f.get("reason")} for f in result.get("findings", [])]
+    table = html_table(pd.DataFrame(rows)) if rows else ""
+    return (head + f'<div class="{cls}"><strong>{esc(verdict)}</strong></div>'
+            + definition_list(items) + table)
+
+
+def _crate(ctx: ReportContext) -> str:
+    path = ctx.input("crate")
+    if path is None:
+        return ""
+    return ("<h3>Run provenance (RO-Crate)</h3><p>The inputs, parameters, tools, tasks and "
+            "outputs of this run, with checksums, are described in "
+            f"<code>{esc(Path(path).name)}</code> (Workflow Run RO-Crate, Provenance Run Crate "
+            "profile).</p>")
+
+
+def _samples(ctx: ReportContext) -> str:
+    md = ctx.table.sample_metadata
+    head = "<h3>Sample metadata</h3>"
+    if md.empty:
+        return head + missing("The table carries no sample metadata.")
+    shown = md.reindex(ctx.order).reset_index()
+    shown = shown.rename(columns={shown.columns[0]: "sample"})
+    return head + html_table(shown)
+
+
+@section("provenance", "Provenance", position=90)
+def provenance(ctx: ReportContext) -> str:
+    """Reference, parameters, licence stamp, crate and sample metadata."""
+    return (_reference(ctx) + _parameters(ctx) + _stamp(ctx) + _crate(ctx) + _samples(ctx))

@@ -1,0 +1,48 @@
+"""Software versions: pipeline tools, per process, and the diversity libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from soilbiome.errors import InputError
+from soilbiome.io.safe_yaml import load_yaml
+from soilbiome.report.context import ReportContext, section
+from soilbiome.report.html import html_table, missing
+
+
+def read_versions(path: Path) -> dict:
+    """Read ``software_versions.yml`` (``tools`` mapping, optional ``processes``)."""
+    data = load_yaml(path, what="software versions file")[0] or {}
+    tools = data.get("tools") if isinstance(data, dict) else None
+    if not isinstance(tools, dict):
+        raise InputError("software versions file lacks a 'tools' mapping", location=str(path))
+    return data
+
+
+@section("versions", "Software versions", position=95)
+def software_versions(ctx: ReportContext) -> str:
+    """Tables of tool versions."""
+    parts = []
+    path = ctx.input("versions")
+    if path is None:
+        ctx.not_provided("software versions (--versions software_versions.yml)")
+        parts.append(missing("Not provided: software versions (--versions "
+                             "software_versions.yml)."))
+    else:
+        data = read_versions(path)
+        parts.append("<h3>Pipeline tools</h3>" + html_table(pd.DataFrame(
+            sorted((str(k), str(v)) for k, v in data["tools"].items()),
+            columns=["tool", "version"])))
+        procs = data.get("processes") or {}
+        if isinstance(procs, dict) and procs:
+            rows = [(str(p), str(t), str(v)) for p, tv in sorted(procs.items())
+                    if isinstance(tv, dict) for t, v in sorted(tv.items())]
+            parts.append("<h3>Per process</h3>" + html_table(
+                pd.DataFrame(rows, columns=["process", "tool", "version"])))
+    lib = ctx.summary.get("versions") or {}
+    if lib:
+        parts.append("<h3>Diversity libraries</h3>" + html_table(pd.DataFrame(
+            sorted(lib.items()), columns=["library", "version"])))
+    return "".join(parts)

@@ -1,0 +1,297 @@
+"""Write a licence stamp into a BIOM file and sign its sidecar (see :mod:`.stamp_format`).
+
+The stamp cannot contain the hash of the file it is embedded in, so the file's SHA-256 is
+computed after embedding and appears only in the sidecar's subject. Stamping works on a copy
+in the destination directory and renames it into place: an error leaves no partial output.
+Large tables are never loaded whole: columns are written with h5py, hashing streams the file.
+
+Verification (rules D1..D9) is in :mod:`soilbiome.sharing.verify`, merge checks in
+:mod:`soilbiome.sharing.merge_check`; their names are re-exported here for older imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from soilbiome import __version__
+from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_reader import read_table
+from soilbiome.io.hashing import sha256_file
+from soilbiome.sharing import dsse
+from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
+from soilbiome.sharing.errors import SigningKeyError, StampError
+from soilbiome.sharing.keys import keyid_of, load_private_key
+from soilbiome.sharing.rules_agreement import check_agreement
+from soilbiome.sharing.stamp_format import (  # noqa: F401  (re-exported)
+    COL_AGREEMENT,
+    COL_COUNTRY,
+    COL_IRCC,
+    COL_LICENSE,
+    ERC000022_MANDATORY,
+    PREDICATE_TYPE,
+    SAMPLE_COLUMNS,
+    SIDECAR_SUFFIX,
+    STAMP_ATTR,
+    STAMP_VERSION,
+    STATEMENT_TYPE,
+    BiomInfo,
+    _decode,
+    _write_sample_columns,
+    canonical_json,
+    read_biom_info,
+    sidecar_path,
+)
+from soilbiome.sharing.terms import Terms
+
+
+# -- stamping ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StampResult:
+    """What :func:`stamp_biom` wrote."""
+
+    path: str
+    sidecar: str
+    sha256: str
+    keyids: list[str]
+    stamp: dict[str, Any]
+
+
+def build_stamp(
+    agreement: Agreement, *, run_id: str | None, n_samples: int, now: dt.datetime,
+    run_crate: str | None = None,
+) -> dict[str, Any]:
+    """The stamp (predicate) for a table under ``agreement``. Contains no file hash.
+
+    ``run_crate`` is the link to the run's RO-Crate, relative to the table (the pipeline
+    writes ``../ro-crate-metadata.json``); ``soilbiome verify`` follows it for D7/D9.
+    """
+    terms = Terms.from_agreement(agreement, source=agreement.id)
+    stamp = {
+        "stamp_version": STAMP_VERSION,
+        "agreement_id": agreement.id,
+        "agreement_version": agreement.get("agreement.version"),
+        "agreement_sha256": agreement.sha256,
+        "license": agreement.spdx,
+        "derived_outputs_license": agreement.derived_licence.expression,
+        "metadata_license": agreement.get("license.metadata_license"),
+        "provider_country": agreement.provider_country,
+        "ircc": list(agreement.get("abs.ircc") or []),
+        "terms": terms.to_dict(),
+        "samples": n_samples,
+        "sample_columns": list(SAMPLE_COLUMNS),
+        "generated_by": {"name": "soilbiome", "version": __version__},
+        "run_id": run_id,
+        "stamped_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if run_crate:
+        stamp["run_crate"] = run_crate
+    return stamp
+
+
+def _trusted_entry(agreement: Agreement, keyid: str) -> dict[str, Any] | None:
+    for k in agreement.get("signing.trusted_keys") or []:
+        if k.get("keyid") == keyid:
+            return k
+    return None
+
+
+def _tmp_name(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.{os.urandom(6).hex()}.tmp")
+
+
+def check_coverage(sample_ids: Sequence[str], agreement: Agreement, *, where: str) -> None:
+    """Refuse a table with samples the agreement does not cover (rule D6, before signing).
+
+    An agreement that lists no ``datasets[].samples.sample_ids`` covers whatever it is used
+    for; one that lists them must list every sample of the table.
+
+    Raises
+    ------
+    StampError
+        Naming the table, the agreement and the uncovered samples.
+    """
+    allowed = agreement.sample_ids
+    if allowed is None:
+        return
+    extra = [s for s in sample_ids if s not in allowed]
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" (and {len(extra) - 5} more)" if len(extra) > 5 else "")
+        if len(extra) == len(sample_ids):
+            head = f"agreement {agreement.path} covers none of its {len(sample_ids)} sample(s)"
+        else:
+            head = (f"{len(extra)} of its {len(sample_ids)} sample(s) not covered by agreement "
+                    f"{agreement.path}")
+        raise StampError(f"{where}: {head} (datasets[].samples.sample_ids lacks {shown}); "
+                         "not stamping")
+
+
+def _prepare_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StampError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StampError(f"output folder {folder} is not writable")
+
+
+def stamp_biom(
+    path: str | Path,
+    agreement_path: str | Path,
+    key_path: str | Path | Sequence[str | Path] | None = None,
+    run_id: str | None = None,
+    *,
+    run_crate: str | None = None,
+    output: str | Path | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> StampResult:
+    """Stamp a BIOM file under an agreement and write its signed sidecar.
+
+    Parameters
+    ----------
+    path : str or Path
+        BIOM 2.1 (HDF5) table.
+    agreement_path : str or Path
+        Agreement YAML; it must pass rules A1..A17 without ERROR.
+    key_path : path or list of paths, optional
+        Ed25519 private key(s); default: the file named by ``$SOILBIOME_SIGNING_KEY``. Every key
+        must be a trusted, unrevoked, unexpired key of the agreement.
+    run_id : str, optional
+        Pipeline run id recorded in the stamp (rule D9 matches it with the RO-Crate).
+    run_crate : str, optional
+        Path of the run's RO-Crate metadata relative to the stamped table, recorded in the
+        stamp so that ``verify`` finds the crate (rules D7, D9).
+    output : str or Path, optional
+        Write the stamped table here instead of replacing ``path``.
+    today, now : optional
+        Injectable clock (tests).
+
+    Returns
+    -------
+    StampResult
+
+    Raises
+    ------
+    AgreementError, SigningKeyError, StampError
+        Nothing is written when any is raised.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    today = today or now.date()
+    src = Path(path)
+    dest = Path(output) if output else src
+    agreement = load_agreement(agreement_path)
+    report = check_agreement(agreement, today=today)
+    if report.has_errors:
+        errs = [f"{f.rule} {f.where}: {f.reason}" for f in report.findings
+                if f.severity.value == "ERROR"]
+        raise StampError(f"agreement {agreement_path} has errors; not stamping:\n  "
+                         + "\n  ".join(errs))
+    if key_path is None:
+        env = os.environ.get("SOILBIOME_SIGNING_KEY")
+        if not env:
+            raise SigningKeyError("no signing key: give --key or set SOILBIOME_SIGNING_KEY")
+        key_path = env
+    key_paths = [key_path] if isinstance(key_path, (str, Path)) else list(key_path)
+    keys = [load_private_key(k) for k in key_paths]
+    revoked = set(agreement.get("signing.revoked_keyids") or [])
+    keyids = []
+    for kp, key in zip(key_paths, keys, strict=False):
+        kid = keyid_of(key.public_key())
+        entry = _trusted_entry(agreement, kid)
+        if entry is None:
+            raise SigningKeyError(f"key {kp} ({kid}) is not in signing.trusted_keys of "
+                                  f"{agreement_path}")
+        if kid in revoked:
+            raise SigningKeyError(f"key {kp} ({kid}) is revoked")
+        start, end = parse_date(entry.get("valid_from")), parse_date(entry.get("valid_until"))
+        if (start and today < start) or (end and today > end):
+            raise SigningKeyError(f"key {kp} ({kid}) is not valid on {today}")
+        keyids.append(kid)
+    # the one validated reader decides what may be signed: never a table that fails it
+    try:
+        table = read_table(src)
+    except BiomError as exc:
+        raise StampError(f"{exc}; not stamping") from None
+    check_coverage(table.sample_ids, agreement, where=str(src))
+    _prepare_folder(dest.parent)
+
+    tmp = _tmp_name(dest)
+    tmp_sidecar = _tmp_name(sidecar_path(dest))
+    try:
+        try:
+            shutil.copyfile(src, tmp)
+        except OSError as exc:
+            raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        # sign exactly the bytes validated: check the copy too (the source may change meanwhile)
+        try:
+            same = read_table(tmp).sample_ids == table.sample_ids
+        except BiomError:
+            same = False
+        if not same:
+            raise StampError(f"{src}: changed while being stamped; nothing written")
+        try:
+            with h5py.File(tmp, "r+") as f:
+                ids = list(table.sample_ids)
+                stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
+                                    run_crate=run_crate)
+                # how the table was made is part of the signed statement (the file's SHA-256
+                # covers it too): an edited context fails verify
+                stamp["processing_context"] = table.context.to_dict()
+                fill = {
+                    COL_AGREEMENT: agreement.id,
+                    COL_LICENSE: agreement.spdx,
+                    COL_COUNTRY: agreement.provider_country or "",
+                    COL_IRCC: ";".join(agreement.get("abs.ircc") or []),
+                }
+                if ids:
+                    grp = f.get("sample/metadata")
+                    columns = {}
+                    for name, value in fill.items():
+                        old = _decode(grp[name][()]) if grp is not None and name in grp else None
+                        # keep per-sample provenance already present (e.g. in a merged table)
+                        columns[name] = [o if old and o else value
+                                         for o in (old or [""] * len(ids))]
+                    _write_sample_columns(f, columns)
+                f.attrs[STAMP_ATTR] = canonical_json(stamp)
+        except OSError as exc:
+            raise StampError(f"{src}: not a writable HDF5 BIOM file ({exc})") from None
+        except ValueError:
+            raise StampError(f"{src}: sample metadata holds text that is not UTF-8") from None
+        digest = sha256_file(tmp)
+        statement = {
+            "_type": STATEMENT_TYPE,
+            "subject": [{"name": dest.name, "digest": {"sha256": digest}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": stamp,
+        }
+        envelope = dsse.sign(canonical_json(statement).encode("utf-8"), keys)
+        try:
+            with open(tmp_sidecar, "w", encoding="utf-8") as handle:
+                json.dump(envelope, handle, indent=2)
+                handle.write("\n")
+            os.replace(tmp, dest)
+            os.replace(tmp_sidecar, sidecar_path(dest))
+        except OSError as exc:
+            raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    except BaseException:
+        for t in (tmp, tmp_sidecar):
+            try:
+                t.unlink()
+            except OSError:
+                pass
+        raise
+    return StampResult(str(dest), str(sidecar_path(dest)), digest, keyids, stamp)
+
+
+# re-exported for code that imported them from here before the split
+from soilbiome.sharing.merge_check import check_merge  # noqa: E402, F401
+from soilbiome.sharing.verify import D_RULES, verify_biom, verify_report  # noqa: E402, F401

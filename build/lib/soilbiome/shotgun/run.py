@@ -1,0 +1,185 @@
+"""The shotgun run's last step: Kraken2 reports -> Bracken-method estimates -> harmonised BIOM.
+
+Also writes, per sample, a Bracken-format abundance file and one QC table row with the reads
+at every step (in, after fastp, host, classified, unclassified) so a user sees where reads went:
+soil shotgun data is often mostly unclassified, and that share is a result, not a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_write
+from soilbiome.io.profiles.kraken2 import read_kraken2
+from soilbiome.io.profiles.model import Profile
+from soilbiome.model.context import ProcessingContext
+from soilbiome.shotgun.bracken import Estimate, estimate
+from soilbiome.shotgun.kmer_distrib import read_kmer_distribution
+from soilbiome.shotgun.table import TableSummary, integer_counts, write_profile_table
+from soilbiome.taxonomy.taxdump import Taxonomy, read_taxdump
+
+REPORT_SUFFIX = ".kraken2.report.txt"
+#: Columns of ``shotgun_summary.tsv``.
+SUMMARY_COLUMNS = (
+    "sample", "reads_in", "reads_after_qc", "reads_host", "host_fraction", "reads_profiled",
+    "reads_classified", "reads_unclassified", "classified_fraction", "reads_reestimated",
+    "reads_kept_at_higher_rank",
+)
+BRACKEN_COLUMNS = ("name", "taxonomy_id", "taxonomy_lvl", "kraken_assigned_reads",
+                   "added_reads", "new_est_reads", "fraction_total_reads")
+
+
+@dataclass(frozen=True)
+class ShotgunResult:
+    """What :func:`build_shotgun_table` wrote."""
+
+    table: TableSummary
+    summary: list[dict]
+
+
+def _sample_of(report: Path) -> str:
+    name = report.name
+    return name[: -len(REPORT_SUFFIX)] if name.endswith(REPORT_SUFFIX) else name.split(".")[0]
+
+
+def _records(paths: Sequence[Path], what: str) -> dict[str, dict]:
+    records: dict[str, dict] = {}
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{what} is not readable JSON ({exc})", location=str(path)) from None
+        if "sample" not in data:
+            raise InputError(f"{what} has no 'sample'", location=str(path))
+        records[data["sample"]] = data
+    return records
+
+
+def write_bracken(est: Estimate, taxonomy: Taxonomy, rounded: dict[str, int], out: Path) -> None:
+    """Write one sample's estimate in Bracken's output layout (every taxon kept in the table)."""
+    total = sum(rounded.values())
+    with atomic_write(out) as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(BRACKEN_COLUMNS)
+        for taxid in sorted(rounded, key=lambda t: -rounded[t]):
+            kraken = int(round(est.kraken_reads.get(taxid, rounded[taxid])))
+            kraken = min(kraken, rounded[taxid])
+            rank = taxonomy.rank.get(taxid, "") if taxid in taxonomy else ""
+            writer.writerow([
+                taxonomy.name.get(taxid, taxid), taxid, rank, kraken,
+                rounded[taxid] - kraken, rounded[taxid],
+                f"{rounded[taxid] / total:.5f}" if total else "0.00000",
+            ])
+
+
+def build_shotgun_table(
+    reports: Sequence[Path],
+    db: Path,
+    samplesheet: Path,
+    out: Path,
+    *,
+    distribution: Path | None = None,
+    qc_records: Sequence[Path] = (),
+    host_checks: Sequence[Path] = (),
+    threshold: int = 10,
+    reference: str,
+    classifier: str = "kraken2 + Bracken method (soilbiome)",
+    abundance_dir: Path | None = None,
+    summary_tsv: Path | None = None,
+    table_id: str | None = None,
+    context: ProcessingContext | None = None,
+) -> ShotgunResult:
+    """Re-estimate each sample's Kraken2 report and write the batch's BIOM table.
+
+    Parameters
+    ----------
+    reports : sequence of Path
+        ``<sample>.kraken2.report.txt`` per sample.
+    db : Path
+        The Kraken2 database folder (its ``taxonomy/`` gives the lineages).
+    samplesheet : Path
+        Validated samplesheet; every sample must have a report.
+    out : Path
+        BIOM file to write.
+    distribution : Path, optional
+        Bracken ``kmer_distrib`` file; without it Kraken2 counts are used unchanged.
+    qc_records, host_checks : sequence of Path
+        Per-sample QC records (``soilbiome qc-record``) and ``fastq-check`` JSON of the
+        host-depleted reads, for the read accounting.
+    threshold : int
+        Bracken's minimum clade reads for re-estimation.
+    reference, classifier : str
+        Recorded per observation.
+    abundance_dir, summary_tsv : Path, optional
+        Where to write per-sample Bracken-format files and the read accounting table.
+    table_id : str, optional
+
+    Returns
+    -------
+    ShotgunResult
+    """
+    taxonomy = read_taxdump(db)
+    dist = read_kmer_distribution(distribution) if distribution else None
+    qc = _records(qc_records, "QC record")
+    host = _records(host_checks, "host-removal read count")
+    profiles: list[Profile] = []
+    rows: list[dict] = []
+    for report in reports:
+        sample = _sample_of(Path(report))
+        profile = read_kraken2(Path(report), sample)
+        kraken_classified = sum(profile.values.values())
+        reestimated = kept_high = 0.0
+        if dist is not None:
+            est = estimate(profile.values, taxonomy, dist, threshold=threshold)
+            profile.values = est.reads
+            reestimated, kept_high = est.distributed, est.undistributed
+            if abundance_dir is not None:
+                write_bracken(est, taxonomy, integer_counts(est.reads),
+                              Path(abundance_dir) / f"{sample}.bracken.tsv")
+        profiles.append(profile)
+        classified = int(round(kraken_classified))
+        unclassified = int(profile.unclassified)
+        profiled = classified + unclassified
+        record = qc.get(sample, {})
+        reads_qc = record.get("reads_out", "")
+        after_host = host.get(sample, {}).get("reads")
+        reads_host = (reads_qc - after_host) if (after_host is not None and reads_qc != "") else 0
+        if after_host is not None and after_host != profiled:
+            raise InputError(
+                f"sample '{sample}': {after_host} reads left after host removal but Kraken2 "
+                f"profiled {profiled}", location=str(report))
+        rows.append({
+            "sample": sample,
+            "reads_in": record.get("reads_in", ""),
+            "reads_after_qc": reads_qc,
+            "reads_host": reads_host,
+            "host_fraction": (f"{reads_host / reads_qc:.4f}" if reads_qc not in ("", 0)
+                              else "0.0000"),
+            "reads_profiled": profiled,
+            "reads_classified": classified,
+            "reads_unclassified": unclassified,
+            "classified_fraction": f"{classified / profiled:.4f}" if profiled else "0.0000",
+            "reads_reestimated": int(round(reestimated)),
+            "reads_kept_at_higher_rank": int(round(kept_high)),
+        })
+    extra = {
+        r["sample"]: {k: r[k] for k in ("reads_in", "reads_after_qc", "reads_host",
+                                        "host_fraction")}
+        for r in rows
+    }
+    summary = write_profile_table(
+        profiles, taxonomy, out, samplesheet=samplesheet, classifier=classifier,
+        reference=reference, extra_sample_metadata=extra, table_id=table_id, context=context,
+    )
+    if summary_tsv is not None:
+        with atomic_write(summary_tsv) as handle:
+            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, delimiter="\t",
+                                    lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return ShotgunResult(summary, rows)
