@@ -3,7 +3,7 @@ SHELL := /bin/bash
 OUTDIR ?= results/demo
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-scale lint clean
+.PHONY: setup demo test test-scale lint dist image clean
 
 setup:
 	@runtime/setup.sh
@@ -17,8 +17,12 @@ test: setup
 test-scale: setup
 	.venv/bin/pytest -m scale $(PYTEST_ARGS)
 
+dist: setup   # a wheel of the CLI (docs/install.md: the route without root, R or Nextflow)
+	.venv/bin/pip wheel -q --no-deps -w dist .
+	@ls dist/*.whl
+
 lint: setup
 	.venv/bin/ruff check src tests bench
 
 clean:
-	rm -rf results work .nextflow .nextflow.log*
+	rm -rf results work .nextflow .nextflow.log* dist build

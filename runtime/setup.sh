@@ -8,8 +8,8 @@ cd "$root"
 say() { printf 'setup: %s\n' "$*"; }
 
 # 1. Debian packages ---------------------------------------------------------------------------
-apt_pkgs=(vsearch cutadapt fastp r-bioc-dada2 r-cran-vegan r-bioc-phyloseq r-bioc-rhdf5 kraken2 seqkit
-          bowtie2 minimap2 samtools pigz procps slurm-wlm munge mafft fasttree hmmer chromium)
+# the one package list (runtime/packages.txt): the tasks' tools and what only the host needs
+mapfile -t apt_pkgs < <(runtime/packages.sh task host)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
