@@ -8,6 +8,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.jsonfile import write_json
 
 #: Below this many read pairs after QC a sample is flagged ``low_reads`` (kept, never dropped).
 LOW_READS = 10
@@ -88,8 +89,7 @@ def qc_record(check: dict, fastp: dict) -> dict:
 def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
     """Build one sample's QC record from its files and write it as JSON."""
     record = qc_record(_load_json(check_json), _load_json(fastp_json))
-    with atomic_write(out) as handle:
-        json.dump(record, handle, indent=2)
+    write_json(out, record)
     return record
 
 
@@ -118,6 +118,5 @@ def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = Non
                                 extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    with atomic_write(out_tsv.with_suffix(".json")) as handle:
-        json.dump(rows, handle, indent=2)
+    write_json(out_tsv.with_suffix(".json"), rows)
     return rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -47,12 +46,11 @@ def validate(samplesheet: Path, out: Path | None, env: str | None) -> None:
 @click.argument("fastq_2", type=_path, required=False)
 def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> None:
     """Check FASTQ_1 [FASTQ_2]: gzip integrity, record structure, mates in step."""
-    from soilbiome.io.atomic import atomic_write
     from soilbiome.io.fastq import check_sample
+    from soilbiome.io.jsonfile import write_json
 
     stats = check_sample(sample, fastq_1, fastq_2)
-    with atomic_write(out) as handle:
-        json.dump(stats.to_dict(), handle, indent=2)
+    write_json(out, stats.to_dict())
     click.echo(f"{sample}: {stats.reads} reads{' (pairs)' if stats.paired else ''}")
 
 
@@ -188,13 +186,12 @@ def refdb() -> None:
 @click.option("--out", type=_path, help="Write the resolved entry as JSON here.")
 def refdb_check(sheet: Path, name: str, out: Path | None) -> None:
     """Find NAME in the sheet and verify the file's SHA-256."""
-    from soilbiome.io.atomic import atomic_write
+    from soilbiome.io.jsonfile import write_json
     from soilbiome.refdb import load_refdb
 
     entry = load_refdb(sheet, name)
     if out:
-        with atomic_write(out) as handle:
-            json.dump(entry.to_dict(), handle, indent=2)
+        write_json(out, entry.to_dict())
     click.echo(f"reference {entry.name} {entry.version} ({entry.format}, {entry.licence}): "
                f"sha256 verified")
 

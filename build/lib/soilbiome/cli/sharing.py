@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
 import click
+
+from soilbiome.io.jsonfile import dumps
 
 _path = click.Path(path_type=Path)
 _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
@@ -51,7 +52,7 @@ def keys_generate(private_key: Path, force: bool, as_json: bool) -> None:
 
     info = generate_key(private_key, overwrite=force)
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2))
+        click.echo(dumps(info.to_dict()))
         return
     click.echo(f"keyid: {info.keyid}")
     click.echo(f"public_key_b64: {info.public_key_b64}")
@@ -113,7 +114,7 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
     result = stamp_biom(table, agreement, list(key) or None, run_id, run_crate=run_crate,
                         output=output, today=_day(today))
     if as_json:
-        click.echo(json.dumps({"path": result.path, "sidecar": result.sidecar,
+        click.echo(dumps({"path": result.path, "sidecar": result.sidecar,
                                "sha256": result.sha256, "keyids": result.keyids}, indent=2))
         return
     click.echo(f"stamped {result.path} (sha256 {result.sha256})")

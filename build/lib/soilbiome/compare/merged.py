@@ -22,11 +22,12 @@ import pandas as pd
 
 from soilbiome import __version__
 from soilbiome.compare.harmonise import Harmonised
-from soilbiome.io.atomic import atomic_path, atomic_write
+from soilbiome.io.atomic import atomic_path
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.io.biom_writer import pad_empty_samples
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.jsonfile import dumps, write_json
 from soilbiome.model.context import CONTEXT_ATTR, ProcessingContext
 from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 from soilbiome.sharing import dsse
@@ -88,8 +89,8 @@ def merged_units(units: Sequence[str | None]) -> str:
             if name in out and out[name] != unit:
                 conflict.add(name)
             out.setdefault(name, str(unit))
-    return json.dumps({k: v for k, v in sorted(out.items()) if k not in conflict},
-                      sort_keys=True)
+    return dumps({k: v for k, v in sorted(out.items()) if k not in conflict},
+                 indent=None, sort_keys=True)
 
 
 def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str],
@@ -176,7 +177,5 @@ def stamp_and_sign(path: Path, stamp: dict[str, Any], key_path: Path | None) -> 
             "predicate": stamp,
         }
         envelope = dsse.sign(canonical_json(statement).encode("utf-8"), [key])
-        with atomic_write(sidecar_path(path)) as handle:
-            json.dump(envelope, handle, indent=2)
-            handle.write("\n")
+        write_json(sidecar_path(path), envelope)
     return {"sha256": digest, "keyid": keyid}

@@ -12,12 +12,14 @@ from typing import Any
 import pandas as pd
 
 from soilbiome.compare.terms_text import plain_terms
+from soilbiome.model.stat_result import COMPUTED
 from soilbiome.report.context import ReportContext
-from soilbiome.report.html import definition_list, esc, fmt, html_table, missing, read_tsv
+from soilbiome.report.html import definition_list, esc, fmt, html_table, missing
 from soilbiome.report.sections.alpha import alpha_diversity
 from soilbiome.report.sections.curves import rarefaction_curves
 from soilbiome.report.sections.pcoa import pcoa_figures, skipped_pcoa
 from soilbiome.report.sections.sites import sites_body
+from soilbiome.report.stat_results import results_frame, status_of
 
 UNKNOWN = "unknown"
 
@@ -204,15 +206,16 @@ def tests(ctx: ReportContext, cmp: dict[str, Any]) -> str:
     """PERMANOVA (as vegan's adonis2) and PERMDISP by the grouping, per metric."""
     group = esc(cmp.get("group", ctx.group_label))
     parts = []
-    for name, title in (("permanova", "PERMANOVA (adonis2): do communities differ by "),
-                        ("permdisp", "PERMDISP: does their spread differ by ")):
-        path = ctx.diversity_dir / f"{name}.tsv"
-        if path.is_file():
+    for name, title, label in (
+            ("permanova", "PERMANOVA (adonis2): do communities differ by ", "pseudo-F"),
+            ("permdisp", "PERMDISP: does their spread differ by ", "F")):
+        results = cmp.get(name) or {}
+        if results:  # status, statistic and p with its resolution, or the reason
             parts.append(f"<h3>{title}{group}?</h3>"
-                         + html_table(read_tsv(path, name, ("metric",))))
-        skipped = {m: r["skipped"] for m, r in (cmp.get(name) or {}).items()
-                   if isinstance(r, dict) and r.get("skipped")}
-        parts += [missing(f"{name} {m}: {why}") for m, why in skipped.items()]
+                         + html_table(results_frame(results, label=label)))
+            parts += [f'<div class="flag warn">{esc(name)} {esc(m)}: not computable: '
+                      f'{esc(r.get("reason", ""))}</div>'
+                      for m, r in results.items() if status_of(r) != COMPUTED]
     perms = ctx.summary.get("parameters", {}).get("permutations")
     note = (f"<p>{esc(perms)} permutations; samples below the rarefaction depth are not "
             "in the tests.</p>" if perms else "")

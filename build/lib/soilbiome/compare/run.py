@@ -13,7 +13,6 @@ end: a refusal or an error leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -40,6 +39,7 @@ from soilbiome.diversity import run_diversity
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.jsonfile import dumps, write_json
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR
 from soilbiome.model.table import RELATIVE
 from soilbiome.sharing.findings import Severity
@@ -57,7 +57,8 @@ class CompareRefused(InputError):
 def _terms_lines(merge: dict[str, Any], unverified: Sequence[str]) -> list[str]:
     keys = ("license", "required_output_license", "duo_permission", "duo_modifiers", "regions",
             "embargo_until", "moratorium_until", "abs", "local_contexts")
-    lines = [f"# {k}: {json.dumps(merge.get(k), sort_keys=True)}" for k in keys]
+    lines = [f"# {k}: {dumps(merge.get(k), indent=None, sort_keys=True, default=str)}"
+             for k in keys]
     if unverified:
         lines.insert(0, "# UNVERIFIED INPUTS (--allow-unverified): " + ", ".join(unverified))
     return lines
@@ -264,7 +265,7 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
               for c, ctx in zip(checks, plan.contexts, strict=True)]
     merged = stage / "merged.biom"
     write_merged_biom(h, merged, {"soilbiome:compare-unverified": ",".join(unverified),
-                                  "soilbiome:compare-caveats": json.dumps(plan.caveats),
+                                  "soilbiome:compare-caveats": dumps(plan.caveats, indent=None),
                                   SAMPLE_UNITS_ATTR: units}, context=context)
     stamp = build_merged_stamp(
         merge, [{k: i[k] for k in ("file", "sha256", "agreement_id", "agreement_sha256",
@@ -346,12 +347,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
             "report": "report.html", "terms": "terms.json",
         },
     }
-    with atomic_write(stage / "terms.json") as fh:
-        json.dump(merge_dict, fh, indent=2, default=str)
-        fh.write("\n")
+    write_json(stage / "terms.json", merge_dict, default=str)
     write_report(stage / "report.html", summary=summary, table=table, diversity=div,
                  diversity_dir=stage / "diversity", group=group, site_summary=sites)
-    with atomic_write(stage / "compare.json") as fh:
-        json.dump(summary, fh, indent=2, default=str)
-        fh.write("\n")
+    write_json(stage / "compare.json", summary, default=str)
     return summary

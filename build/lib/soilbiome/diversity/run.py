@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
@@ -32,9 +31,15 @@ from soilbiome.diversity.rarefy import (
 from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
 from soilbiome.diversity.writers import write_lsmat, write_ordination, write_tsv
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_write
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.jsonfile import write_json
+from soilbiome.model.stat_result import not_computable
 from soilbiome.model.table import FeatureTable
+
+#: Columns of ``permanova.tsv``: vegan ``adonis2`` rows plus the test's status and reason.
+PERMANOVA_COLUMNS = ["metric", "term", "Df", "SumOfSqs", "R2", "F", "Pr(>F)", "group_by",
+                     "permutations", "p_min", "sample_size", "number_of_groups", "status",
+                     "reason"]
 
 
 def versions() -> dict[str, str]:
@@ -218,8 +223,11 @@ def run_diversity(
             beta_info[metric] = {"skipped": str(exc)}
             pcoa_info[metric] = {"skipped": str(exc)}
             if group_by is not None:
-                perm_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
-                disp_info[metric] = {"group_by": group_by, "skipped": str(exc), "excluded": {}}
+                for info, method in ((perm_info, "PERMANOVA"), (disp_info, "PERMDISP")):
+                    info[metric] = not_computable(
+                        f"no {metric} distances ({exc})", method=method, group_by=group_by,
+                        excluded={}, test_statistic=None, p_value=None,
+                        permutations=int(permutations), p_min=None)
             (outdir / f"beta_{metric}.tsv").unlink(missing_ok=True)
             continue
         for s, why in beta_excl.items():
@@ -260,7 +268,7 @@ def run_diversity(
             perm_info[metric] = res
             disp = permdisp(dm, grouping, permutations=permutations, seed=seed)
             disp_info[metric] = {k: v for k, v in disp.items() if k != "distances"}
-            if "distances" in disp:
+            if disp.get("distances"):
                 write(pd.DataFrame({"sample": list(disp["distances"]),
                                     group_by: grouping.reindex(list(disp["distances"])).values,
                                     "distance_to_centroid": list(disp["distances"].values())}),
@@ -268,20 +276,29 @@ def run_diversity(
     if perm_info:
         rows = []
         for m, r in perm_info.items():
-            if "skipped" in r:
-                rows.append({"metric": m, "term": "", "skipped": r["skipped"]})
+            if r["status"] != "computed":
+                rows.append({"metric": m, "term": "Model", "group_by": group_by,
+                             "permutations": r["permutations"], "p_min": None,
+                             "sample_size": r.get("sample_size"),
+                             "number_of_groups": r.get("number_of_groups"),
+                             "status": r["status"], "reason": r["reason"]})
                 continue
             tab = adonis2_table(r).reset_index()
             tab.insert(0, "metric", m)
             tab["group_by"] = group_by
             tab["permutations"] = r["permutations"]
+            tab["p_min"] = [r["p_min"], None, None]
             tab["sample_size"] = r["sample_size"]
             tab["number_of_groups"] = r["number_of_groups"]
+            tab["status"] = r["status"]
+            tab["reason"] = ["", "residual: no F and no p-value", "total: no F and no p-value"]
             rows.extend(tab.to_dict("records"))
-        write(pd.DataFrame(rows), outdir / "permanova.tsv", index=False)
+        write(pd.DataFrame(rows, columns=PERMANOVA_COLUMNS), outdir / "permanova.tsv",
+              index=False)
     if disp_info:
         cols = ("test_statistic", "p_value", "p_value_parametric", "df_model", "df_residual",
-                "sample_size", "number_of_groups", "permutations", "centroid", "skipped")
+                "sample_size", "number_of_groups", "permutations", "p_min", "centroid",
+                "status", "reason")
         rows = [{"metric": m, "group_by": group_by, **{c: r.get(c) for c in cols}}
                 for m, r in disp_info.items()]
         write(pd.DataFrame(rows), outdir / "permdisp.tsv", index=False)
@@ -340,17 +357,5 @@ def run_diversity(
     for name in ("permanova.tsv", "permdisp.tsv"):
         if name not in written:
             (outdir / name).unlink(missing_ok=True)
-    with atomic_write(outdir / "diversity.json") as fh:
-        json.dump(summary, fh, indent=2, default=_json_default)
-        fh.write("\n")
+    write_json(outdir / "diversity.json", summary, default=str)
     return summary
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if np.isnan(obj) else float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return str(obj)

@@ -33,6 +33,7 @@ from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.export import dwc
 from soilbiome.export.gbif_rules import GBIF_LICENCES, check_release
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.jsonfile import write_json
 from soilbiome.model.table import FeatureTable
 from soilbiome.sharing.agreement import Agreement, load_agreement
 from soilbiome.sharing.findings import Report, Severity
@@ -424,7 +425,7 @@ def export_gbif(
         summary = ExportSummary(out, n_occ, len(table.sample_ids), without, licence,
                                 table.value_kind, "shotgun" if ds.shotgun else "amplicon",
                                 _notes(report, table, ds, method))
-        (tmp / SUMMARY_NAME).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        write_json(tmp / SUMMARY_NAME, summary.to_dict())
         if out.exists():
             out.rmdir()  # empty (checked above)
         tmp.rename(out)

@@ -28,7 +28,6 @@ Reading the inputs lives in :mod:`soilbiome.io.biom_inputs`, writing the HDF5 fi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from soilbiome.io.biom_layout import (  # noqa: F401  (re-exported)
 )
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.io.biom_writer import pad_empty_samples, write_biom
+from soilbiome.io.jsonfile import dumps
 from soilbiome.model.context import ProcessingContext
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, canonical_units, typed_metadata
 from soilbiome.taxonomy.lineage import (
@@ -229,7 +229,8 @@ def build_biom(
         context = context.with_values(
             value_kind="counts",
             asv_length=f"{min(lengths)}-{max(lengths)}" if lengths else "")
-    write_biom(table, out, attributes={SAMPLE_UNITS_ATTR: json.dumps(units)} if units else None,
+    write_biom(table, out,
+               attributes={SAMPLE_UNITS_ATTR: dumps(units, indent=None)} if units else None,
                context=context)
     totals = counts.matrix.sum(axis=0)
     empty = tuple(s for s, t in zip(counts.sample_ids, totals, strict=True) if t == 0)

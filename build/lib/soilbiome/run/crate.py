@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import mimetypes
 import shutil
 from collections.abc import Iterable, Mapping
@@ -36,8 +35,8 @@ import yaml
 
 from soilbiome import __version__
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_write
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.jsonfile import dumps, write_json
 
 METADATA = "ro-crate-metadata.json"
 PROFILES = {
@@ -239,7 +238,7 @@ def build_crate(
                                           "1.0-RELEASE"),
                        "valueRequired": False})
         values.append({"@id": f"#pv-{name}", "@type": "PropertyValue", "name": name,
-                       "value": "" if value is None else json.dumps(value)
+                       "value": "" if value is None else dumps(value, indent=None)
                        if not isinstance(value, str) else value,
                        "exampleOfWork": _ref(f"#param-{name}")})
     graph += formal + values
@@ -332,8 +331,7 @@ def build_crate(
                 for k, u in PROFILES.items()]
     document = {"@context": CONTEXT, "@graph": [descriptor, root, *profiles, *graph]}
     target = outdir / METADATA
-    with atomic_write(target) as handle:
-        handle.write(json.dumps(document, indent=2) + "\n")
+    write_json(target, document)
     try:
         ROCrate(outdir)
     except Exception as exc:  # rocrate raises many types on a malformed crate

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_write
+from soilbiome.io.jsonfile import write_json
 
 #: Parameters Nextflow or the gate use that need not be declared in a schema group.
 BUILTIN = frozenset({"help"})
@@ -197,8 +197,7 @@ def _cli_spelling(name: str, params: Mapping[str, Any]) -> str:
 def write_params(params: Mapping[str, Any], out: str | Path) -> Path:
     """Write ``params.json`` atomically (indented JSON object)."""
     out = Path(out)
-    with atomic_write(out) as handle:
-        handle.write(json.dumps(dict(params), indent=2, default=str) + "\n")
+    write_json(out, dict(params), default=str)
     return out
 
 

@@ -20,7 +20,6 @@ Every problem names the file, row (line) and column; all problems are listed at 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.fastq import FastqError, iter_records
+from soilbiome.io.jsonfile import loads, write_json
 
 #: Reads looked at per file to learn the read length (the start of the file only).
 SAMPLE_READS = 1000
@@ -210,8 +210,7 @@ def run_preflight(
                 entry = load_refdb(refdb_sheet, refdb)
                 result.reference = staging / "reference_database.json"
                 draft = staging / ".reference_database.json.new"
-                with atomic_write(draft) as handle:
-                    json.dump(entry.to_dict(), handle, indent=2)
+                write_json(draft, entry.to_dict())
                 _keep_if_same(draft, result.reference)
             except SoilbiomeError as exc:
                 problems.append(f"reference database: {_message(exc)}")
@@ -226,8 +225,7 @@ def run_preflight(
             else:
                 result.host = staging / "host_database.json"
                 draft = staging / ".host_database.json.new"
-                with atomic_write(draft) as handle:
-                    json.dump(host.to_dict(), handle, indent=2)
+                write_json(draft, host.to_dict())
                 _keep_if_same(draft, result.host)
         except SoilbiomeError as exc:
             problems.append(f"host genome: {_message(exc)}")
@@ -243,7 +241,7 @@ def run_preflight(
 
         entry_format = marker = ""
         if result.reference is not None:
-            recorded = json.loads(result.reference.read_text())
+            recorded = loads(result.reference.read_text())
             entry_format, marker = recorded.get("format", ""), recorded.get("marker", "")
         problems += missing_tools(required_tools(
             mode, reference_format=entry_format, marker=marker,
@@ -251,8 +249,7 @@ def run_preflight(
             host=bool(host_db)))
     if problems:
         raise PreflightError(problems)
-    with atomic_write(staging / "preflight.json") as handle:
-        json.dump(result.to_dict(), handle, indent=2)
+    write_json(staging / "preflight.json", result.to_dict())
     return result
 
 

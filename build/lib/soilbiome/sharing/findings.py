@@ -208,7 +208,9 @@ class Report:
 
     def to_json(self) -> str:
         """Return the report as indented JSON."""
-        return json.dumps(self.to_dict(), indent=2)
+        from soilbiome.io.jsonfile import dumps
+
+        return dumps(self.to_dict())
 
     def to_text(self) -> str:
         """The report for a person: summary first, then every rule, then the counts."""

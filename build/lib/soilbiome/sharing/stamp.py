@@ -12,7 +12,6 @@ Verification (rules D1..D9) is in :mod:`soilbiome.sharing.verify`, merge checks 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from soilbiome import __version__
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.jsonfile import dumps
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
 from soilbiome.sharing.errors import SigningKeyError, StampError
@@ -276,8 +276,7 @@ def stamp_biom(
         envelope = dsse.sign(canonical_json(statement).encode("utf-8"), keys)
         try:
             with open(tmp_sidecar, "w", encoding="utf-8") as handle:
-                json.dump(envelope, handle, indent=2)
-                handle.write("\n")
+                handle.write(dumps(envelope) + "\n")
             os.replace(tmp, dest)
             os.replace(tmp_sidecar, sidecar_path(dest))
         except OSError as exc:

@@ -52,7 +52,8 @@ def sidecar_path(path: str | Path) -> Path:
 
 def canonical_json(data: Any) -> str:
     """Compact, key-sorted JSON (the form embedded in the BIOM root attribute)."""
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                      allow_nan=False)
 
 
 # -- BIOM access with h5py --------------------------------------------------------------------

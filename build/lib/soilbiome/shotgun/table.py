@@ -15,7 +15,6 @@ The table has the same contract as an amplicon table (written by
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from scipy import sparse
 from soilbiome.io.biom_inputs import SampleMetadata, read_sample_metadata
 from soilbiome.io.biom_layout import TABLE_TYPE, BiomError
 from soilbiome.io.biom_writer import write_biom
+from soilbiome.io.jsonfile import dumps
 from soilbiome.io.profiles.model import Profile
 from soilbiome.model.context import ProcessingContext
 from soilbiome.model.samplesheet import MIXS_REQUIRED
@@ -247,7 +247,7 @@ def write_profile_table(
     }
     units = canonical_units(list(meta.rows))
     if units:
-        attributes[SAMPLE_UNITS_ATTR] = json.dumps(units)
+        attributes[SAMPLE_UNITS_ATTR] = dumps(units, indent=None)
     context = context or ProcessingContext()
     context = context.with_values(
         marker=context.marker or SHOTGUN, classifier=context.classifier or classifier,

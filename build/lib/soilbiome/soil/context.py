@@ -14,6 +14,11 @@ writes beside them:
 * ``soil_excluded.tsv``: every sample left out of a test and why;
 * ``soil_context.json``: parameters, units, methods, sample counts, file names.
 
+Every test row has a ``status`` (``computed`` or ``not computable``) and a ``reason``; a not
+computable test has no statistic and no p-value (``NaN`` in the TSV, beside its reason), a
+computed one gives ``permutations`` and ``p_min`` (the smallest p-value it can give) with
+its p-value. q-values are computed over the computable correlations only.
+
 A sample missing a variable is left out of the tests that use that variable only (the
 joint Mantel test and dbRDA use samples with every variable), and is listed in
 ``soil_excluded.tsv``.
@@ -21,7 +26,6 @@ joint Mantel test and dbRDA use samples with every variable), and is listed in
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +36,9 @@ import pandas as pd
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.jsonfile import loads, write_json
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, SOIL_FIELDS, is_missing, parse_value
+from soilbiome.model.stat_result import COMPUTED, NOT_COMPUTABLE, p_min
 from soilbiome.model.table import FeatureTable
 from soilbiome.soil import stats
 
@@ -48,7 +54,11 @@ METHODS = {
     "dbrda": "vegan dbrda / capscale + RsquareAdj; anova(by='terms') and anova(), reduced model",
     "alpha_spearman": "Spearman rho, t-approximation p (cor.test exact=FALSE), "
                       "Benjamini-Hochberg q over all index x variable pairs",
-    "p_values": "(#{stat* >= stat - sqrt(eps)} + 1) / (permutations + 1)",
+    "p_values": "(#{stat* >= stat - sqrt(eps)} + 1) / (permutations + 1); p_min = "
+                "1 / (permutations + 1) is the smallest p-value a permutation test can give",
+    "status": "computed, or not computable with the reason (too few samples, constant "
+              "distances, a constant variable, collinear variables, a NaN or infinite "
+              "statistic): no statistic and no p-value then",
 }
 FILES = {
     "mantel": "soil_mantel.tsv",
@@ -131,6 +141,18 @@ def _read_matrix(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _status(status: str, reason: str | None, permutations: int | None = None) -> dict:
+    out = {"status": status, "reason": reason or ""}
+    if permutations is not None:
+        out.update(permutations=permutations,
+                   p_min=_nan(p_min(permutations) if status == COMPUTED else None))
+    return out
+
+
 def _write_tsv(frame: pd.DataFrame, path: Path) -> None:
     with atomic_write(path) as handle:
         frame.to_csv(handle, sep="\t", index=False, na_rep="NaN", lineterminator="\n")
@@ -179,17 +201,25 @@ class _Tests:
         for variables in sets:
             label = "+".join(variables)
             kept = self.keep(f"mantel:{label}", variables, set(beta.index), self.no_distance)
+            env, problem = None, None
+            if len(kept) < 3:
+                problem = f"fewer than 3 samples ({len(kept)})"
+            else:
+                try:
+                    env = stats.env_distance(self.values.loc[kept, list(variables)].to_numpy())
+                except stats.SoilStatsError as exc:
+                    problem = str(exc)
             for method in ("pearson", "spearman"):
                 row = {"variables": label, "metric": self.metric, "method": method,
                        "n_samples": len(kept)}
-                try:
-                    env = stats.env_distance(self.values.loc[kept, list(variables)].to_numpy())
+                if problem is not None:
+                    row.update(statistic=math.nan, p_value=math.nan,
+                               **_status(NOT_COMPUTABLE, problem, self.permutations))
+                else:
                     res = stats.mantel(beta.loc[kept, kept].to_numpy(), env, method=method,
                                        permutations=self.permutations, seed=self.seed)
-                    row.update(statistic=res.statistic, p_value=res.p_value, note="")
-                except stats.SoilStatsError as exc:
-                    row.update(statistic=math.nan, p_value=math.nan, note=str(exc))
-                row["permutations"] = self.permutations
+                    row.update(statistic=_nan(res.statistic), p_value=_nan(res.p_value),
+                               **_status(res.status, res.reason, self.permutations))
                 rows.append(row)
         return rows
 
@@ -203,16 +233,13 @@ class _Tests:
             kept = self.keep(f"envfit:{name}", [name], set(coords.index),
                              f"not in the {self.metric} PCoA")
             row = {"variable": name, "metric": self.metric, "n_samples": len(kept)}
-            try:
-                fit = stats.envfit_vectors(coords.loc[kept, axes].to_numpy(),
-                                           self.values.loc[kept, name].to_numpy(), name,
-                                           permutations=self.permutations, seed=self.seed)
-                row.update({axes[0]: fit.direction[0], axes[1]: fit.direction[1],
-                            "r2": fit.r2, "p_value": fit.p_value, "note": ""})
-            except stats.SoilStatsError as exc:
-                row.update({axes[0]: math.nan, axes[1]: math.nan, "r2": math.nan,
-                            "p_value": math.nan, "note": str(exc)})
-            row["permutations"] = self.permutations
+            fit = stats.envfit_vectors(coords.loc[kept, axes].to_numpy(),
+                                       self.values.loc[kept, name].to_numpy(), name,
+                                       permutations=self.permutations, seed=self.seed)
+            direction = fit.direction or (math.nan, math.nan)
+            row.update({axes[0]: direction[0], axes[1]: direction[1], "r2": _nan(fit.r2),
+                        "p_value": _nan(fit.p_value),
+                        **_status(fit.status, fit.reason, self.permutations)})
             rows.append(row)
         return rows, axes
 
@@ -222,22 +249,28 @@ class _Tests:
         info: dict = {"n_samples": len(kept), "variables": self.names, "metric": self.metric}
         rows = []
         for method in ("dbrda", "capscale"):
-            try:
-                res = stats.dbrda(beta.loc[kept, kept].to_numpy(),
-                                  self.values.loc[kept, self.names].to_numpy(), self.names,
-                                  permutations=self.permutations, seed=self.seed,
-                                  method=method)
-            except stats.SoilStatsError as exc:
-                info[method] = {"skipped": str(exc)}
+            res = stats.dbrda(beta.loc[kept, kept].to_numpy(),
+                              self.values.loc[kept, self.names].to_numpy(), self.names,
+                              permutations=self.permutations, seed=self.seed,
+                              method=method)
+            if res.status != COMPUTED:
+                info[method] = {"status": res.status, "reason": res.reason}
+                rows.append({"method": method, "term": "model", "df": len(self.names),
+                             "sum_of_squares": math.nan, "f": math.nan, "p_value": math.nan,
+                             **_status(res.status, res.reason, self.permutations)})
                 continue
             for term in (*res.terms, res.model):
                 rows.append({"method": method, "term": term.term, "df": term.df,
-                             "sum_of_squares": term.sum_of_squares, "f": term.f,
-                             "p_value": term.p_value})
+                             "sum_of_squares": term.sum_of_squares, "f": _nan(term.f),
+                             "p_value": _nan(term.p_value),
+                             **_status(term.status, term.reason, self.permutations)})
             rows.append({"method": method, "term": "residual", "df": res.residual_df,
-                         "sum_of_squares": res.residual_ss, "f": math.nan, "p_value": math.nan})
-            info[method] = {"r2": res.r2, "r2_adjusted": res.r2_adjusted,
-                            "total_inertia": res.total_ss}
+                         "sum_of_squares": res.residual_ss, "f": math.nan, "p_value": math.nan,
+                         "permutations": self.permutations, "p_min": math.nan,
+                         "status": COMPUTED, "reason": "residual: no F and no p-value"})
+            info[method] = {"status": COMPUTED, "reason": None, "r2": res.r2,
+                            "r2_adjusted": res.r2_adjusted, "total_inertia": res.total_ss,
+                            "permutations": self.permutations, "p_min": res.p_min}
         return rows, info
 
     def spearman(self, alpha: pd.DataFrame) -> pd.DataFrame:
@@ -249,16 +282,13 @@ class _Tests:
             for name in self.names:
                 kept = self.keep(f"alpha:{index}:{name}", [name], has_alpha,
                                  f"no {index} value (empty sample or excluded by rarefaction)")
-                row = {"index": index, "variable": name, "n_samples": len(kept), "note": ""}
-                try:
-                    r = stats.spearman(column.loc[kept].to_numpy(),
-                                       self.values.loc[kept, name].to_numpy(), index, name)
-                    row.update(rho=r.rho, p_value=r.p_value)
-                except stats.SoilStatsError as exc:
-                    row.update(rho=math.nan, p_value=math.nan, note=str(exc))
-                rows.append(row)
+                r = stats.spearman(column.loc[kept].to_numpy(),
+                                   self.values.loc[kept, name].to_numpy(), index, name)
+                rows.append({"index": index, "variable": name, "rho": _nan(r.rho),
+                             "p_value": _nan(r.p_value), "n_samples": len(kept),
+                             **_status(r.status, r.reason), "p_method": r.p_method or ""})
         frame = pd.DataFrame(rows, columns=["index", "variable", "rho", "p_value", "n_samples",
-                                            "note"])
+                                            "status", "reason", "p_method"])
         frame.insert(4, "q_value", stats.benjamini_hochberg(frame["p_value"].to_numpy()))
         return frame
 
@@ -306,17 +336,20 @@ def run_soil_context(
     dbrda_rows, dbrda_info = run.dbrda(beta)
     spearman = run.spearman(alpha)
 
-    _write_tsv(pd.DataFrame(mantel_rows), outdir / FILES["mantel"])
+    tail = ["permutations", "p_min", "status", "reason"]
+    _write_tsv(pd.DataFrame(mantel_rows, columns=["variables", "metric", "method", "n_samples",
+                                                  "statistic", "p_value", *tail]),
+               outdir / FILES["mantel"])
     _write_tsv(pd.DataFrame(envfit_rows, columns=["variable", "metric", "n_samples", *axes,
-                                                  "r2", "p_value", "note", "permutations"]),
+                                                  "r2", "p_value", *tail]),
                outdir / FILES["envfit"])
     _write_tsv(pd.DataFrame(dbrda_rows, columns=["method", "term", "df", "sum_of_squares", "f",
-                                                 "p_value"]), outdir / FILES["dbrda"])
+                                                 "p_value", *tail]), outdir / FILES["dbrda"])
     _write_tsv(spearman, outdir / FILES["alpha_spearman"])
     _write_tsv(pd.DataFrame(run.excluded, columns=["test", "sample", "variable", "reason"]),
                outdir / FILES["excluded"])
     try:
-        units = json.loads(table.attributes.get(SAMPLE_UNITS_ATTR, "{}"))
+        units = loads(table.attributes.get(SAMPLE_UNITS_ATTR, "{}"))
     except ValueError:
         units = {}
     summary = {
@@ -324,6 +357,7 @@ def run_soil_context(
         "units": {n: units.get(n, "") for n in names},
         "metric": metric,
         "permutations": permutations,
+        "p_min": p_min(permutations),
         "seed": seed,
         "samples": len(table.sample_ids),
         "missing": {n: [s for s in table.sample_ids if not np.isfinite(values.at[s, n])]
@@ -334,7 +368,5 @@ def run_soil_context(
         "methods": METHODS,
         "files": {k: v for k, v in FILES.items() if k != "summary"},
     }
-    with atomic_write(outdir / FILES["summary"]) as handle:
-        json.dump(summary, handle, indent=2)
-        handle.write("\n")
+    write_json(outdir / FILES["summary"], summary)
     return summary

@@ -16,11 +16,20 @@
 
 Permutation p-values are ``(#{F* >= F - eps} + 1) / (N + 1)`` with ``eps = sqrt(machine
 epsilon)``, as in vegan; permutations come from a seeded numpy generator, so p-values equal
-vegan's only within Monte Carlo error (standard error ``sqrt(p (1 - p) / N)``).
+vegan's only within Monte Carlo error (standard error ``sqrt(p (1 - p) / N)``). Each result
+carries that resolution: ``permutations`` and ``p_min = 1 / (N + 1)``, the smallest p-value
+the test can give.
+
+Every test returns a ``status`` (:mod:`soilbiome.model.stat_result`): ``computed``, or ``not
+computable`` with the ``reason`` (too few samples, constant distances, a constant variable,
+collinear variables, a statistic that is NaN or infinite). A not computable result has no
+statistic and no p-value (None), so no NaN statistic ever gets a p-value. Only a wrong
+argument (an unknown method) raises :class:`SoilStatsError`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +37,22 @@ from scipy import stats
 from scipy.spatial.distance import pdist, squareform
 
 from soilbiome.errors import InputError
+from soilbiome.model.stat_result import COMPUTED, NOT_COMPUTABLE, p_min, statistic_problem
 
 EPS = float(np.sqrt(np.finfo(float).eps))
 
 
 class SoilStatsError(InputError):
-    """The data cannot support a test (too few samples, a constant variable ...)."""
+    """A test asked for wrongly (unknown method), or variables that cannot be scaled."""
+
+#: Fewest samples of a Spearman correlation: with 3, rho takes 4 values and the
+#: t-approximation has 1 degree of freedom.
+SPEARMAN_MIN_SAMPLES = 4
+
+
+def _constant(values: np.ndarray) -> bool:
+    return bool(len(values)) and float(np.ptp(values)) <= 1e-12 * max(
+        float(np.max(np.abs(values))), 1e-300)
 
 
 def _permutations(n: int, permutations: int, seed: int) -> np.ndarray:
@@ -75,10 +94,17 @@ class MantelResult:
     """Mantel statistic ``r`` (Pearson or Spearman), permutation p-value, sample count."""
 
     method: str
-    statistic: float
-    p_value: float
+    statistic: float | None
+    p_value: float | None
     permutations: int
     n_samples: int
+    status: str = COMPUTED
+    reason: str | None = None
+
+    @property
+    def p_min(self) -> float | None:
+        """Smallest p-value the test can give (None when not computed)."""
+        return p_min(self.permutations) if self.status == COMPUTED else None
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -109,15 +135,26 @@ def mantel(
         raise SoilStatsError(f"Mantel method '{method}' is not pearson or spearman")
     xdis, ydis = np.asarray(xdis, float), np.asarray(ydis, float)
     n = xdis.shape[0]
+
+    def refused(reason: str) -> MantelResult:
+        return MantelResult(method, None, None, permutations, n, NOT_COMPUTABLE, reason)
+
     if n < 3:
-        raise SoilStatsError(f"Mantel test needs at least 3 samples, got {n}")
+        return refused(f"fewer than 3 samples ({n})")
     low = np.tril_indices(n, -1)
+    for name, dis in (("community", xdis), ("variable", ydis)):
+        if _constant(dis[low]):
+            return refused(f"constant distances (every {name} distance is "
+                           f"{float(dis[low][0]):.6g})")
 
     def prep(v: np.ndarray) -> np.ndarray:
         return stats.rankdata(v) if method == "spearman" else v
 
     y = prep(ydis[low])
     statistic = _corr(prep(xdis[low]), y)
+    problem = statistic_problem(statistic, "Mantel statistic")
+    if problem:
+        return refused(problem)
     perms = _permutations(n, permutations, seed)
     permuted = np.array([_corr(prep(xdis[np.ix_(p, p)][low]), y) for p in perms])
     return MantelResult(method, statistic, _p_value(statistic, permuted), permutations, n)
@@ -128,11 +165,18 @@ class VectorFit:
     """One fitted vector: unit-length direction on the ordination axes, r², p-value."""
 
     variable: str
-    direction: tuple[float, ...]
-    r2: float
-    p_value: float
+    direction: tuple[float, ...] | None
+    r2: float | None
+    p_value: float | None
     permutations: int
     n_samples: int
+    status: str = COMPUTED
+    reason: str | None = None
+
+    @property
+    def p_min(self) -> float | None:
+        """Smallest p-value the test can give (None when not computed)."""
+        return p_min(self.permutations) if self.status == COMPUTED else None
 
 
 def envfit_vectors(
@@ -161,9 +205,14 @@ def envfit_vectors(
     x = np.asarray(scores, float)
     v = np.asarray(values, float)
     n = len(v)
+
+    def refused(reason: str) -> VectorFit:
+        return VectorFit(variable, None, None, None, permutations, n, NOT_COMPUTABLE, reason)
+
     if n < x.shape[1] + 2:
-        raise SoilStatsError(f"envfit of {variable} needs more than {x.shape[1] + 1} samples, "
-                             f"got {n}")
+        return refused(f"fewer than {x.shape[1] + 2} samples ({n}) for {x.shape[1]} axes")
+    if _constant(v):
+        return refused(f"{variable} is constant over the samples")
     x = x - x.mean(axis=0)
     q, _ = np.linalg.qr(x)
     vc = v - v.mean()
@@ -178,6 +227,9 @@ def envfit_vectors(
         return _corr(fitted, y) ** 2
 
     observed = r2(vc)
+    problem = statistic_problem(observed, "r²")
+    if problem:
+        return refused(problem)
     perms = _permutations(n, permutations, seed)
     permuted = np.array([r2(vc[p]) for p in perms])
     return VectorFit(variable, tuple(float(d) for d in direction), observed,
@@ -191,8 +243,10 @@ class DbrdaTerm:
     term: str
     df: int
     sum_of_squares: float
-    f: float
-    p_value: float
+    f: float | None
+    p_value: float | None
+    status: str = COMPUTED
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,15 +254,22 @@ class DbrdaResult:
     """Distance-based RDA of a distance matrix on variables (vegan ``dbrda``)."""
 
     terms: tuple[DbrdaTerm, ...]
-    model: DbrdaTerm
+    model: DbrdaTerm | None
     residual_df: int
-    residual_ss: float
-    total_ss: float
-    r2: float
-    r2_adjusted: float
+    residual_ss: float | None
+    total_ss: float | None
+    r2: float | None
+    r2_adjusted: float | None
     permutations: int
     n_samples: int
     method: str = "dbrda"
+    status: str = COMPUTED
+    reason: str | None = None
+
+    @property
+    def p_min(self) -> float | None:
+        """Smallest p-value the tests can give (None when not computed)."""
+        return p_min(self.permutations) if self.status == COMPUTED else None
 
 
 def gower_centred(dis: np.ndarray) -> np.ndarray:
@@ -257,11 +318,17 @@ def dbrda(
         x = x[:, None]
     n, m = x.shape
     resid_df = n - m - 1
+
+    def refused(reason: str) -> DbrdaResult:
+        return DbrdaResult((), None, resid_df, None, None, None, None, permutations, n,
+                           method, NOT_COMPUTABLE, reason)
+
     if resid_df < 1:
-        raise SoilStatsError(f"dbRDA with {m} variable(s) needs at least {m + 2} samples, "
-                             f"got {n}")
+        return refused(f"fewer than {m + 2} samples ({n}) for {m} variable(s)")
     g = gower_centred(dis)
     total_inertia = float(np.trace(g))
+    if not abs(total_inertia) > 0:
+        return refused("constant distances (every distance is 0)")
     if method == "capscale":
         eigval, eigvec = np.linalg.eigh(g)
         keep = eigval > max(eigval.max(), 0.0) * 1e-10
@@ -270,8 +337,8 @@ def dbrda(
     q, r = np.linalg.qr(xc)
     diag = np.abs(np.diag(r))
     if np.any(diag <= 1e-7 * max(diag.max(), 1e-300)):
-        raise SoilStatsError("the variables are collinear (one is a linear combination of "
-                             "others); drop one from --env")
+        return refused("the variables are collinear (one is constant or a linear "
+                       "combination of others); drop one from --env")
     total = float(np.trace(g))
 
     def term_ss(gm: np.ndarray) -> np.ndarray:
@@ -279,6 +346,9 @@ def dbrda(
 
     ss = term_ss(g)
     resid = total - ss.sum()
+    if not resid > 1e-12 * abs(total_inertia):
+        return refused("no residual variation (the variables account for all of the "
+                       "distance): the F statistics are infinite or undefined")
     f_terms = ss / (resid / resid_df)
     f_model = (ss.sum() / m) / (resid / resid_df)
     perms = _permutations(n, permutations, seed)
@@ -289,17 +359,20 @@ def dbrda(
         rp = total - ssp.sum()
         perm_terms[i] = ssp / (rp / resid_df)
         perm_model[i] = (ssp.sum() / m) / (rp / resid_df)
-    terms = tuple(
-        DbrdaTerm(name, 1, float(ss[j]), float(f_terms[j]),
-                  _p_value(float(f_terms[j]), perm_terms[:, j]))
-        for j, name in enumerate(names)
-    )
-    model = DbrdaTerm("model", m, float(ss.sum()), float(f_model),
-                      _p_value(float(f_model), perm_model))
+    terms = tuple(_term(name, 1, float(ss[j]), float(f_terms[j]), perm_terms[:, j])
+                  for j, name in enumerate(names))
+    model = _term("model", m, float(ss.sum()), float(f_model), perm_model)
     r2 = float(ss.sum() / total_inertia)
     r2_adj = 1 - (1 - r2) * (n - 1) / resid_df
     return DbrdaResult(terms, model, resid_df, float(resid), total_inertia, r2, r2_adj,
                        permutations, n, method)
+
+
+def _term(name: str, df: int, ss: float, f: float, permuted: np.ndarray) -> DbrdaTerm:
+    problem = statistic_problem(f, "F")
+    if problem:
+        return DbrdaTerm(name, df, ss, None, None, NOT_COMPUTABLE, problem)
+    return DbrdaTerm(name, df, ss, f, _p_value(f, permuted))
 
 
 @dataclass(frozen=True)
@@ -308,31 +381,63 @@ class SpearmanResult:
 
     index: str
     variable: str
-    rho: float
-    p_value: float
+    rho: float | None
+    p_value: float | None
     n_samples: int
+    status: str = COMPUTED
+    reason: str | None = None
+    p_method: str | None = None
+
+
+#: How the Spearman p-value was obtained.
+P_T_APPROXIMATION = "t-approximation (R cor.test exact = FALSE)"
+P_EXACT_PERFECT = ("permutation p of a perfect rank correlation, 2 x prod(t_i!) / n! (exact "
+                   "without ties; an upper bound with ties)")
 
 
 def spearman(a: np.ndarray, b: np.ndarray, index: str, variable: str) -> SpearmanResult:
-    """Spearman's rho and its t-approximation p-value (two-sided)."""
+    """Spearman's rho and its two-sided p-value.
+
+    The p-value is R's ``cor.test(method = "spearman", exact = FALSE)`` t-approximation,
+    except for a perfect rank correlation (|rho| = 1), where the t-approximation gives 0: there
+    the permutation p-value is given, ``2 x prod(t_i!) / n!`` (``t_i`` the sizes of the tied
+    groups: the permutations that keep the ranks or reverse them; exact without ties, as R's
+    ``exact = TRUE``, an upper bound with ties). Not computable with
+    fewer than :data:`SPEARMAN_MIN_SAMPLES` samples or when either variable is constant.
+    """
     n = len(a)
-    if n < 3:
-        raise SoilStatsError(f"Spearman correlation needs at least 3 samples, got {n}")
+
+    def refused(reason: str) -> SpearmanResult:
+        return SpearmanResult(index, variable, None, None, n, NOT_COMPUTABLE, reason)
+
+    if n < SPEARMAN_MIN_SAMPLES:
+        return refused(f"fewer than {SPEARMAN_MIN_SAMPLES} samples ({n})")
     ra, rb = stats.rankdata(a), stats.rankdata(b)
-    if np.ptp(ra) == 0 or np.ptp(rb) == 0:
-        return SpearmanResult(index, variable, float("nan"), float("nan"), n)
+    for name, r in ((index, ra), (variable, rb)):
+        if np.ptp(r) == 0:
+            return refused(f"constant input ({name} has the same value in every sample)")
     rho = _corr(ra, rb)
+    problem = statistic_problem(rho, "rho")
+    if problem:
+        return refused(problem)
     if abs(rho) >= 1:
-        p = 0.0
-    else:
-        t = rho * np.sqrt((n - 2) / (1 - rho**2))
-        p = float(2 * stats.t.sf(abs(t), n - 2))
-    return SpearmanResult(index, variable, rho, p, n)
+        _, ties = np.unique(ra, return_counts=True)
+        log_p = (math.log(2) + sum(math.lgamma(int(t) + 1) for t in ties)
+                 - math.lgamma(n + 1))
+        return SpearmanResult(index, variable, rho, min(1.0, math.exp(log_p)), n,
+                              p_method=P_EXACT_PERFECT)
+    t = rho * np.sqrt((n - 2) / (1 - rho**2))
+    p = float(2 * stats.t.sf(abs(t), n - 2))
+    return SpearmanResult(index, variable, rho, p, n, p_method=P_T_APPROXIMATION)
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (NaN p-values stay NaN; R ``p.adjust(method = "BH")``)."""
-    p = np.asarray(p_values, float)
+    """Benjamini-Hochberg q-values over the computed tests (R ``p.adjust(method = "BH")``).
+
+    A missing p-value (None or NaN: a test that was not computable) is left out of the
+    correction and gets no q-value (NaN).
+    """
+    p = np.array([np.nan if v is None else v for v in p_values], dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():

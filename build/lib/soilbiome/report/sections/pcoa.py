@@ -1,12 +1,18 @@
-"""Ordination: PCoA per beta-diversity metric, coloured by group, and PERMANOVA."""
+"""Ordination: PCoA per beta-diversity metric, coloured by group, with PERMANOVA and PERMDISP.
+
+Below each figure: the group tests of that metric, as a number with its permutation
+resolution, or as ``not computable`` with the reason (:mod:`soilbiome.report.stat_results`).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from soilbiome.model.stat_result import COMPUTED
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import esc, html_table, missing, read_tsv
 from soilbiome.report.sections.composition import PALETTE
+from soilbiome.report.stat_results import result_text, results_frame, status_of
 
 METRIC_LABELS: dict[str, str] = {
     "braycurtis": "Bray-Curtis", "jaccard": "Jaccard (presence/absence)",
@@ -56,21 +62,23 @@ def pcoa_figures(ctx: ReportContext, groups: pd.Series | None = None, label: str
         fig.update_layout(height=460, template="plotly_white", xaxis_title=ax[0],
                           yaxis_title=ax[1], legend_title=label, margin=dict(t=40),
                           title=f"{METRIC_LABELS.get(metric, metric)} by {label}")
-        parts.append(ctx.figure(fig, f"pcoa-{metric}{key_suffix}"))
+        parts.append(ctx.figure(fig, f"pcoa-{metric}{key_suffix}")
+                     + (_group_tests(ctx.summary, metric) if not key_suffix else ""))
     return parts
 
 
 def permanova_table(summary: dict) -> str:
-    """PERMANOVA per metric from ``diversity.json`` (``""`` when none was run)."""
-    perm = summary.get("permanova") or {}
-    if not perm:
-        return ""
-    rows = [{"metric": m, "group_by": r.get("group_by"),
-             "pseudo_F": r.get("test_statistic"), "p_value": r.get("p_value"),
-             "permutations": r.get("permutations"), "samples": r.get("sample_size"),
-             "groups": r.get("number_of_groups"), "skipped": r.get("skipped", "")}
-            for m, r in perm.items()]
-    return html_table(pd.DataFrame(rows))
+    """PERMANOVA and PERMDISP tables from ``diversity.json`` (``""`` when none was run):
+    each result with its status, reason and permutation resolution."""
+    parts = []
+    for key, title, label in (("permanova", "PERMANOVA", "pseudo-F"),
+                              ("permdisp", "PERMDISP (homogeneity of dispersions)", "F")):
+        results = summary.get(key) or {}
+        if results:
+            group_by = next(iter(results.values())).get("group_by", "")
+            parts.append(f"<h3>{title} by {esc(group_by)}</h3>"
+                         + html_table(results_frame(results, label=label)))
+    return "".join(parts)
 
 
 def skipped_pcoa(summary: dict) -> list[str]:
@@ -81,11 +89,28 @@ def skipped_pcoa(summary: dict) -> list[str]:
 
 @section("pcoa", "Ordination (PCoA)", position=80)
 def ordination(ctx: ReportContext) -> str:
-    """A scatter of the first two axes per metric; skipped metrics and PERMANOVA listed."""
+    """A scatter of the first two axes per metric, each with its group tests; skipped metrics
+    and the PERMANOVA / PERMDISP tables listed."""
     figures = pcoa_figures(ctx)
     skipped = skipped_pcoa(ctx.summary)
     if not figures and not skipped:
         ctx.not_provided("PCoA coordinates (pcoa_<metric>.tsv in --diversity)")
         return missing("No PCoA coordinates found.")
-    perm = permanova_table(ctx.summary)
-    return "".join(figures + skipped) + (f"<h3>PERMANOVA</h3>{perm}" if perm else "")
+    return "".join(figures + skipped) + permanova_table(ctx.summary)
+
+
+def _group_tests(summary: dict, metric: str) -> str:
+    """The PERMANOVA and PERMDISP results of ``metric``, next to its figure."""
+    lines = []
+    for key, name, label, extras in (
+            ("permanova", "PERMANOVA", "pseudo-F", (("R²", "r_squared"),)),
+            ("permdisp", "PERMDISP", "F", ())):
+        result = (summary.get(key) or {}).get(metric)
+        if not result:
+            continue
+        text = f"{name} by {result.get('group_by', '')}: " + result_text(result, label,
+                                                                         extras=extras)
+        warn = status_of(result) != COMPUTED
+        lines.append(f'<div class="flag warn">{esc(text)}</div>' if warn
+                     else f"<p>{esc(text)}</p>")
+    return "".join(lines)
