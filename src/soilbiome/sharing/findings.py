@@ -79,10 +79,11 @@ class Status(StrEnum):
     """The result of one rule (``docs/sharing.md``, "Reports").
 
     ``passed``: the rule applied and holds; ``warning``: it applied and raised something worth
-    reading that does not fail the check; ``failed``: an ERROR; ``not_applicable``: the rule's precondition does not hold (no ABS
-    section, no embargo, no such DUO term ...); ``needs_person``: the rule applies but could not
-    be decided (ABSTAIN); ``after_publication``: deliberately left to the check of the published
-    results (D7/D9 while a run is still writing its RO-Crate).
+    reading that does not fail the check; ``failed``: an ERROR; ``not_applicable``: the rule's
+    precondition does not hold (no ABS section, no embargo, no such DUO term ...);
+    ``needs_person``: the rule applies but could not be decided (ABSTAIN);
+    ``after_publication``: deliberately left to the check of the published results (D7/D9
+    while a run is still writing its RO-Crate).
     """
 
     PASSED = "passed"
