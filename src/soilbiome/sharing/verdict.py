@@ -168,8 +168,6 @@ def describe(terms: Terms, today: dt.date | None = None) -> dict[str, Any]:
     who = {"org_types": t.org_types, "institutions": t.institutions, "users": t.users,
            "projects": t.projects}
     abs_ = t.abs or {}
-    if t.regions is None:
-        not_stated.append("where the data may be held and processed (no geographic restriction)")
     until = {"valid_from": t.valid_from, "valid_until": t.valid_until,
              "embargo_until": t.embargo_until, "moratorium_until": t.moratorium_until,
              "use_months": t.use_months}
