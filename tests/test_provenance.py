@@ -47,9 +47,16 @@ def test_report_provenance_names_reference_parameters_stamp_and_samples(
     used = json.loads((run16s / "pipeline_info" / "params.json").read_text())
     for name in ("dada2_trunc_len_f", "dada2_max_ee_f", "dada2_pool", "fastp_min_length"):
         assert f"<dt>{name}</dt><dd>{used[name]}</dd>" in prov, name
-    # the licence stamp was verified in the run, and the report says so
-    assert "OK: stamp and signature verified" in prov or "rule(s) undecided" in prov
-    assert "rules passed" in prov and "D2" in prov
+    # the licence stamp was verified in the run, and the report says so: the verdict of
+    # verify, D7/D9 after publication with the command that decides them, no work folder
+    assert "OK: the stamp verifies (7 rules passed)" in prov and "D2" in prov
+    assert "<td>D7</td><td>Run record matches</td><td>after publication</td>" in prov
+    assert "soilbiome verify biom/asv_table.biom --agreement sharing/agreement.yaml" in prov
+    assert "What the recipient may do" in prov and "undecided" not in prov
+    licence = prov[prov.index("<h3>Licence stamp</h3>"):]
+    licence = licence[:licence.index("<h3>", 10)]
+    assert not re.search(r"/work/[0-9a-f]{2}/[0-9a-f]{6,}", licence)  # no Nextflow task folder
+    assert str(run16s) not in licence
     # the sample metadata, every sample
     for sample in ("BAQ2420.2", "YUN3153.3", "BLANK"):
         assert f"<td>{sample}</td>" in prov

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from soilbiome.sharing import AgreementError, Severity, check_agreement, load_agreement
+from soilbiome.sharing.findings import Status
 
 from .conftest import (
     CONTROLLED,
@@ -24,12 +25,47 @@ from .conftest import (
 ALL_A = [f"A{i}" for i in range(1, 18)]
 
 
+#: Rules whose precondition each example does not meet (read from the example files).
+NOT_APPLICABLE = {
+    # LicenseRef (not open, not -NC), metadata-only deposit, ABS known, no labels
+    "controlled-pilot-dsa": {"A5", "A6", "A7", "A10", "A12", "A13", "A14", "A15"},
+    "nagoya-abs": {"A5", "A6", "A7", "A10", "A12", "A13", "A14", "A15"},
+    # LicenseRef, ABS does not apply, no tkss/tkco label (but bcnc: A14 applies)
+    "local-contexts": {"A5", "A6", "A7", "A8", "A9", "A10", "A11", "A13"},
+    # CC-BY-4.0 (open, not -NC), ABS does not apply, no labels
+    "open-cc-by": {"A6", "A8", "A9", "A10", "A11", "A12", "A13", "A14", "A15"},
+    "open-cc-by-shotgun": {"A6", "A8", "A9", "A10", "A11", "A12", "A13", "A14", "A15"},
+}
+
+
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_examples_pass_every_a_rule(example: Path) -> None:
+def test_examples_pass_every_applicable_a_rule(example: Path) -> None:
     load_agreement(example)
     report = check_agreement(example, today=TODAY)
     assert not report.findings, report.to_text()
-    assert report.passed_rules() == set(ALL_A)
+    not_applicable = set(report.with_status(Status.NOT_APPLICABLE))
+    assert not_applicable == NOT_APPLICABLE[example.stem]
+    assert report.passed_rules() == set(ALL_A) - not_applicable  # never both
+    assert report.exit_code == 0
+
+
+def test_not_applicable_is_shown_distinctly(tmp_path: Path) -> None:
+    """No abs section: A8/A10 do not apply, A9 needs a person; none is 'passed'."""
+    data = load_data(OPEN)
+    del data["abs"]
+    report = check_agreement(write_yaml(data, tmp_path / "a.yaml"), today=TODAY)
+    assert report.status("A8") == Status.NOT_APPLICABLE
+    assert report.status("A9") == Status.NEEDS_PERSON and report.exit_code == 5
+    assert not {"A8", "A9", "A10"} & report.passed_rules()
+    lines = report.to_text().splitlines()
+    assert any(line.startswith("not applicable") and " A8 " in line for line in lines)
+    assert any(line.startswith("NEEDS A PERSON") and " A9 " in line for line in lines)
+    out = report.to_dict()
+    by_rule = {r["rule"]: r for r in out["rules"]}
+    assert by_rule["A8"]["status"] == "not_applicable" and "abs" in by_rule["A8"]["why"]
+    assert by_rule["A9"]["status"] == "needs_person"
+    assert "A8" in out["not_applicable"] and "A8" not in out["passed"]
+    assert out["needs_person"] == ["A9"]
 
 
 def test_schema_errors_name_every_field_path(tmp_path: Path) -> None:

@@ -85,12 +85,16 @@ def test_stamp_verify_cli_and_private_key_never_leaks(tmp_path: Path) -> None:
                 env={"SOILBIOME_SIGNING_KEY": str(key)})
     assert stamp.returncode == 0, stamp.stderr
     verify = run("verify", table, "--agreement", agreement, "--json")
-    # no run crate here: D7/D9 undecided -> "OK, N rules undecided", exit 5
+    # no run crate here: D7/D9 need a person -> "OK, N rules need a person", exit 5
     assert verify.returncode == 5, verify.stdout
     report = json.loads(verify.stdout)
     assert report["ok"] is True and {"D1", "D2", "D3"} <= set(report["passed"])
     assert {"D7", "D9"} <= set(report["undecided"]) and report["exit_code"] == 5
-    assert report["verdict"] == f"OK, {len(report['undecided'])} rules undecided"
+    assert report["verdict"] == f"OK, {len(report['undecided'])} rules need a person"
+    assert report["needs_person"] == report["undecided"]
+    # ... and ends with what the recipient may do, under the agreement's licence
+    assert report["may"]["licence"]["spdx"] == "CC-BY-4.0"
+    assert report["statement"].startswith("What the recipient may do")
     assert all({"rule", "severity", "where", "reason"} <= set(f) for f in report["findings"])
     outputs = [table.read_bytes(), sidecar_path(table).read_bytes(),
                (gen.stdout + gen.stderr + stamp.stdout + stamp.stderr + verify.stdout
@@ -142,13 +146,18 @@ def test_cli_check_request_exit_codes() -> None:
     assert bad.returncode == 1 and "B2" in bad.stdout
     abstain = run("check", "request", REQUESTS / "incomplete.yaml", "--agreement", CONTROLLED,
                   "--today", "2026-02-01", "--json")
-    assert abstain.returncode == 5  # OK, N rules undecided: not a plain OK
-    assert json.loads(abstain.stdout)["verdict"] == "OK, 7 rules undecided"
+    assert abstain.returncode == 5  # OK, N rules need a person: not a plain OK
+    assert json.loads(abstain.stdout)["verdict"] == "OK, 8 rules need a person"
     text = run("check", "request", REQUESTS / "incomplete.yaml", "--agreement", CONTROLLED,
                "--today", "2026-02-01").stdout
-    assert text.splitlines()[2].startswith("In short: OK, 7 rule(s) undecided: nothing failed")
-    assert "passed    B0   Request names this agreement: " in text  # passed rules are named
-    assert "UNDECIDED B2   Non-commercial use: " in text
+    assert text.splitlines()[2].startswith("In short: OK, 8 rule(s) need a person: nothing")
+    assert "\npassed            B0   Request names this agreement: " in text  # passed are named
+    assert "\nNEEDS A PERSON    B19  Needs a person: " in text
+    assert "\nnot applicable    B3   Non-profit users: " in text
+    # the last block says what a recipient may do if a person grants the request
+    last = text.split("\n\n")[-1]
+    assert last.startswith("What the recipient may do: a person must decide this request")
+    assert "\nNEEDS A PERSON    B2   Non-commercial use: " in text
     severities = {f["severity"] for f in json.loads(abstain.stdout)["findings"]}
     assert "ABSTAIN" in severities
 

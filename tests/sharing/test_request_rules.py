@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from soilbiome.sharing import RequestError, Severity, check_request, load_agreement, load_request
+from soilbiome.sharing.findings import Status
 
 from .conftest import CONTROLLED, REQUESTS, load_data, write_yaml
 
@@ -31,10 +32,20 @@ def _with_duo(term: str, **extra: Any):
     return apply
 
 
-def test_good_request_passes_every_b_rule(agreement) -> None:
+def test_good_request_passes_every_applicable_b_rule(agreement) -> None:
     report = check_request(REQUESTS / "pilot-academic-ch.yaml", agreement, today=AFTER_EMBARGO)
     assert not report.findings, report.to_text()
-    assert report.passed_rules() == set(ALL_B)
+    # the controlled agreement has no NPU, NPUNCU, IS, US, PS, IRB or NMDS term, and its
+    # embargo (2026-01-01) is over: those rules do not apply, and are not called passed
+    not_applicable = {"B3", "B4", "B6", "B7", "B8", "B12", "B13", "B15"}
+    assert set(report.with_status(Status.NOT_APPLICABLE)) == not_applicable
+    assert report.passed_rules() == set(ALL_B) - not_applicable
+    assert "embargo ended on 2026-01-01" in report.not_applicable["B15"]
+    assert report.exit_code == 0
+    # during the embargo B15 applies, and the requester (a party) passes it
+    during = check_request(REQUESTS / "pilot-academic-ch.yaml", agreement,
+                           today=dt.date(2025, 12, 1))
+    assert "B15" in during.passed_rules()
 
 
 def test_commercial_request_for_noncommercial_data_fails_b2(agreement) -> None:
@@ -157,9 +168,29 @@ def test_missing_fields_abstain_and_b19_routes_to_human(agreement) -> None:
     report = check_request(REQUESTS / "incomplete.yaml", agreement, today=AFTER_EMBARGO)
     abstained = report.rules(Severity.ABSTAIN)
     assert {"B2", "B5", "B10", "B11", "B14", "B16", "B17"} <= abstained
-    assert "B19" in report.rules(Severity.INFO)
+    # B19 routes the request to a human: it needs a person itself, it is never "passed"
+    assert report.status("B19") == Status.NEEDS_PERSON
     assert "B19" not in report.passed_rules()
-    # no ERROR, but ABSTAIN routes to a human: "OK, N rules undecided", its own exit code
-    assert report.exit_code == 5 and report.verdict == "OK, 7 rules undecided"
+    # no ERROR, but rules need a person: "OK, N rules need a person", its own exit code
+    assert report.exit_code == 5 and report.verdict == "OK, 8 rules need a person"
     for rule in abstained:
         assert rule not in report.passed_rules()
+    text = report.to_text()
+    assert any(line.startswith("NEEDS A PERSON") and " B19 " in line
+               for line in text.splitlines()), text
+    assert not any(line.startswith("passed") and " B19 " in line for line in text.splitlines())
+    assert report.to_dict()["rules"][-1] == {**report.to_dict()["rules"][-1],
+                                             "rule": "B19", "status": "needs_person"}
+
+
+def test_b19_does_not_apply_to_unrestricted_data(tmp_path: Path) -> None:
+    """NRES without modifiers: no committee routing, yet the undecided rule still needs a
+    person (exit 5)."""
+    data = load_data(CONTROLLED)
+    data["data_use"]["duoDataUse"] = [{"id": "DUO:0000004"}]
+    ag = load_agreement(write_yaml(data, tmp_path / "nres.yaml"))
+    req = _request()
+    req.pop("accepted_duties")
+    report = check_request(req, ag, today=AFTER_EMBARGO)
+    assert report.status("B14") == Status.NEEDS_PERSON
+    assert report.status("B19") == Status.NOT_APPLICABLE and report.exit_code == 5

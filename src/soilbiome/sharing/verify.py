@@ -24,6 +24,8 @@ from soilbiome.sharing.stamp_format import (
     read_biom_info,
     sidecar_path,
 )
+from soilbiome.sharing.terms import Terms
+from soilbiome.sharing.verdict import attach
 
 D_RULES = tuple(f"D{i}" for i in range(1, 10))
 
@@ -82,6 +84,7 @@ def verify_report(
     crate: str | Path | None = None,
     rules: Sequence[str] = D_RULES,
     check_dates: bool = True,
+    before_publication: bool = False,
 ) -> Report:
     """Evaluate rules D1..D9 on a stamped BIOM file; return the full report.
 
@@ -102,6 +105,16 @@ def verify_report(
         Subset of D rules to evaluate.
     check_dates : bool
         Also report the agreement's dates on ``today`` (A16, B15).
+    before_publication : bool
+        The table is checked by the pipeline before the run is published (``STAMP``): when
+        the stamp links to a run crate that is not written yet, D7/D9 are "after publication"
+        (checked by ``soilbiome verify`` of the published table) instead of needing a person.
+        Without a link they still need a person.
+
+    Returns
+    -------
+    Report
+        With the statement of what the recipient may do (:mod:`soilbiome.sharing.verdict`).
     """
     p = Path(path)
     ag = agreement if isinstance(agreement, Agreement) else load_agreement(agreement)
@@ -170,12 +183,19 @@ def verify_report(
     if "D7" in wanted or "D9" in wanted:
         stamp = predicate or embedded
         note = ""
+        link = (stamp or {}).get("run_crate")
         if crate is None:
             crate, note = linked_crate(p, stamp)
             if crate is not None:
                 rep.info("D7", where, note)
-        table_sha = sha256_file(p) if p.is_file() else None
-        check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
+        if crate is None and before_publication and isinstance(link, str) and link:
+            why = (f"checked once the run is published: the stamp links to the run's RO-Crate "
+                   f"({link} from the table's folder), which the pipeline writes last")
+            for r in sorted(wanted & {"D7", "D9"}):
+                rep.defer(r, why)
+        else:
+            table_sha = sha256_file(p) if p.is_file() else None
+            check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
     if check_dates:
         add_date_findings(rep, ag, today)
     if "D8" in wanted:
@@ -192,7 +212,7 @@ def verify_report(
                 rep.ok("D8")
             rep.info("D8", where, "full MIxS LinkML validation (linkml-validate -C MimsSoil) "
                      "is not run by soilbiome verify; run it on the sample sheet if needed")
-    return rep
+    return attach(rep, Terms.from_agreement(ag), "verify", today or dt.date.today())
 
 
 def verify_biom(
