@@ -17,12 +17,13 @@ from scipy import sparse
 from soilbiome import __version__
 from soilbiome.io.atomic import atomic_path
 from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_tree import write_tree
 from soilbiome.io.biom_validate import validate_biom
 
 
 def write_biom(  # noqa: ANN001
     table, out: str | Path, *, creation_date: dt.datetime | None = None,
-    attributes: dict[str, str] | None = None,
+    attributes: dict[str, str] | None = None, tree: str | None = None,
 ) -> Path:
     """Write ``table`` as BIOM 2.1 HDF5, atomically, after validating the written file.
 
@@ -37,6 +38,9 @@ def write_biom(  # noqa: ANN001
         Naive timestamp (default: now, to the second). A timezone is rejected.
     attributes : dict, optional
         Extra root attributes (e.g. ``soilbiome:sample-units``).
+    tree : str, optional
+        Newick tree of the features, stored at ``/soilbiome/phylogeny``
+        (:func:`soilbiome.io.biom_tree.write_tree`), where biom-format does not trip on it.
 
     Returns
     -------
@@ -52,6 +56,8 @@ def write_biom(  # noqa: ANN001
             pad_empty_samples(handle)
             for key, value in (attributes or {}).items():
                 handle.attrs[key] = value
+            if tree is not None:
+                write_tree(handle, tree)
         problems = validate_biom(tmp)
         if problems:
             raise BiomError(
