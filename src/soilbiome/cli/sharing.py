@@ -130,7 +130,7 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
 @_json_option
 def verify(table: Path, agreement: Path, crate: Path | None, today: dt.datetime | None,
            as_json: bool) -> None:
-    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D9)."""
+    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D10)."""
     from soilbiome.sharing.verify import verify_report
 
     _emit(verify_report(table, agreement, today=_day(today), crate=crate), as_json)
