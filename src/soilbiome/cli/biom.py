@@ -23,7 +23,7 @@ def biom() -> None:
 @click.option("--out", type=_path, required=True, help="table.biom to write.")
 @click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
 @click.option("--tree", type=_path, default=None,
-              help="Newick tree of the ASVs, stored as observation group metadata.")
+              help="Newick tree of the ASVs, stored in the table at /soilbiome/phylogeny.")
 def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None,
           tree: Path | None) -> None:
     """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""

@@ -126,8 +126,8 @@ def missing_tree_message(table: FeatureTable, purpose: str) -> str:
     why = (f"it was re-saved by {writer} (biom convert, subset-table and Table.to_hdf5 "
            f"drop the {TREE_DATASET} dataset)" if writer
            else "it was built without --tree (ITS, --skip_phylogeny, shotgun or imported)")
-    return (f"{purpose} needs a phylogenetic tree but the table carries none: {why}; use the "
-            "table as the pipeline wrote it, or give the Newick file with --tree")
+    return (f"{purpose} requested, but the table carries no phylogenetic tree: {why}; use "
+            "the table as the pipeline wrote it, or give the Newick file with --tree")
 
 
 def _check_tips(tree: object, feature_ids: Sequence[str], *, exact: bool) -> list[str]:
