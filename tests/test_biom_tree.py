@@ -253,6 +253,12 @@ def test_diversity_takes_the_tree_from_the_table(made: dict[str, Path], tmp_path
     tree = read_table(made["stamped"]).tree
     assert summary["parameters"]["tree"] == {
         "source": f"{made['stamped']}:/{TREE_DATASET}", "sha256": tree.sha256}
+    html = tmp_path / "report.html"
+    proc = run(SOILBIOME, "report", "--biom", str(made["stamped"]), "--diversity", str(out),
+               "--out", str(html))
+    assert proc.returncode == 0, proc.stderr
+    assert f"use the ASV tree {made['stamped']}:/{TREE_DATASET} (SHA-256 {tree.sha256[:16]}" \
+        in html.read_text()
     # the same tree given as a file gives the same distances
     out2 = tmp_path / "div2"
     proc = run(SOILBIOME, "diversity", str(made["stamped"]), "--outdir", str(out2),
