@@ -320,3 +320,19 @@ def test_phyloseq_export_carries_the_tree(made: dict[str, Path], tmp_path: Path)
     assert lines[0].split() == ["phylo", "TRUE", str(n), str(n)]
     assert lines[1].split() == sorted(made["ids"])
     assert lines[2].strip() == "TRUE"
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")
+def test_r_biomformat_reads_the_tree_carrying_table(made: dict[str, Path]) -> None:
+    """The extra dataset does not disturb phyloseq::import_biom (R's biomformat)."""
+    script = """
+    suppressPackageStartupMessages({library(rhdf5); library(phyloseq)})
+    a <- commandArgs(trailingOnly = TRUE)
+    ps <- import_biom(a[1], treefilename = a[2])
+    cat(ntaxa(ps), nsamples(ps), ape::Ntip(phy_tree(ps)), "\\n")
+    """
+    proc = run("Rscript", "-e", script, str(made["table"]), str(made["tree"]))
+    assert proc.returncode == 0, proc.stderr
+    table = read_table(made["table"])
+    n = len(table.feature_ids)
+    assert proc.stdout.split() == [str(n), str(len(table.sample_ids)), str(n)]
