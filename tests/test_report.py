@@ -218,3 +218,4 @@ def test_report_on_a_table_with_one_real_sample(tmp_path: Path) -> None:
     html = (tmp_path / "r.html").read_text()
     assert ">BLANK<" in html and ">A<" in html
     assert "needs at least 2 non-empty samples" in html
+    assert "No ASV tree: Faith's PD and UniFrac were not computed." in html

@@ -8,7 +8,8 @@ process DIVERSITY {
 
     input:
     path biom
-    path tree          // Newick tree of the ASVs, or assets/NO_TREE
+    path tree          // Newick tree of the ASVs, or assets/NO_TREE: only says whether one was
+                       // built; the tree itself is read from the table (/soilbiome/phylogeny)
 
     output:
     path 'diversity', emit: dir
@@ -17,7 +18,7 @@ process DIVERSITY {
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : '--no-rarefaction'
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def env = params.soil_env ? "--env '${params.soil_env}'" : ''
-    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
+    def tree_arg = tree.name != 'NO_TREE' ? '--unifrac' : ''   // a table that lost its tree fails
     """
     soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\
         --shannon-base ${params.shannon_base} ${env} ${tree_arg}

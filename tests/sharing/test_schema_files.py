@@ -12,7 +12,7 @@ from soilbiome.sharing import duo
 from .conftest import ROOT
 
 RULES = ([f"A{i}" for i in range(1, 18)] + [f"B{i}" for i in range(0, 20)]
-         + [f"C{i}" for i in range(1, 16)] + [f"D{i}" for i in range(1, 10)])
+         + [f"C{i}" for i in range(1, 16)] + [f"D{i}" for i in range(1, 11)])
 
 
 @pytest.mark.parametrize("name", ["sharing-agreement.schema.json",

@@ -134,7 +134,7 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
 @_json_option
 def verify(table: Path, agreement: Path, crate: Path | None, before_publication: bool,
            today: dt.datetime | None, as_json: bool) -> None:
-    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D9).
+    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D10).
 
     Ends with what the recipient may do under the agreement.
     """

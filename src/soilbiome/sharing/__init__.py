@@ -6,7 +6,7 @@ Library API (the CLI in :mod:`soilbiome.cli.sharing` is a thin layer over it):
 - :func:`check_agreement` -- rules A1..A17
 - :func:`check_request` -- rules B0..B19 for a data-use request
 - :func:`check_merge` / :func:`combine_terms` -- rules C1..C15 for merged inputs
-- :func:`stamp_biom` / :func:`verify_biom` -- write a stamp; rules D1..D9
+- :func:`stamp_biom` / :func:`verify_biom` -- write a stamp; rules D1..D10
 - :func:`generate_key` -- Ed25519 key pair for signing stamps
 - :func:`plain_statement` -- what the recipient may do under given :class:`Terms`
 """

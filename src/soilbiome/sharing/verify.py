@@ -1,4 +1,4 @@
-"""Rules D1..D9 for a stamped BIOM file: embedded stamp, signed sidecar, hash, scope."""
+"""Rules D1..D10 for a stamped BIOM file: embedded stamp, signed sidecar, hash, scope, tree."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from soilbiome.io.biom_tree import resaved_by
 from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
@@ -27,7 +28,7 @@ from soilbiome.sharing.stamp_format import (
 from soilbiome.sharing.terms import Terms
 from soilbiome.sharing.verdict import attach
 
-D_RULES = tuple(f"D{i}" for i in range(1, 10))
+D_RULES = tuple(f"D{i}" for i in range(1, 11))
 
 
 def _load_sidecar(path: Path) -> tuple[dsse.Envelope | None, dict[str, Any] | None, str | None]:
@@ -62,7 +63,13 @@ def read_embedded_stamp(p: Path, rep: Report, where: str) -> tuple[Any, dict[str
     except StampError as exc:
         rep.error("D1", where, str(exc))
     if info is not None:
-        if info.stamp_text is None:
+        writer = resaved_by(info.attributes)
+        if info.stamp_text is None and writer:
+            rep.error("D1", where, f"no {STAMP_ATTR} root attribute, stamp lost: the table was "
+                      f"re-saved by {writer} after stamping (biom convert, subset-table and "
+                      "Table.to_hdf5 drop soilbiome's root attributes and tree); use the table "
+                      "as stamped")
+        elif info.stamp_text is None:
             rep.error("D1", where, f"no {STAMP_ATTR} root attribute: not stamped, or stamp lost "
                       "(e.g. by a biom load_table/to_hdf5 round-trip); re-stamp the file")
         else:
@@ -86,7 +93,7 @@ def verify_report(
     check_dates: bool = True,
     before_publication: bool = False,
 ) -> Report:
-    """Evaluate rules D1..D9 on a stamped BIOM file; return the full report.
+    """Evaluate rules D1..D10 on a stamped BIOM file; return the full report.
 
     Parameters
     ----------
@@ -196,6 +203,10 @@ def verify_report(
         else:
             table_sha = sha256_file(p) if p.is_file() else None
             check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
+    if "D10" in wanted:
+        from soilbiome.sharing.tree_rule import check_tree
+
+        check_tree(info, predicate if predicate is not None else embedded, rep, where)
     if check_dates:
         add_date_findings(rep, ag, today)
     if "D8" in wanted:
@@ -222,7 +233,7 @@ def verify_biom(
     today: dt.date | None = None,
     crate: str | Path | None = None,
 ) -> list[Finding]:
-    """Rules D1..D9 for a stamped BIOM file; return the findings (see :func:`verify_report`)."""
+    """Rules D1..D10 for a stamped BIOM file; return the findings (see :func:`verify_report`)."""
     return verify_report(path, agreement_path, today=today, crate=crate).sorted_findings()
 
 
