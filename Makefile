@@ -21,6 +21,9 @@ dist: setup   # a wheel of the CLI (docs/install.md: the route without root, R o
 	.venv/bin/pip wheel -q --no-deps -w dist .
 	@ls dist/*.whl
 
+image: setup  # the container image from Debian's archive (docs/install.md): .runtime/image/
+	runtime/image/build.sh
+
 lint: setup
 	.venv/bin/ruff check src tests bench
 

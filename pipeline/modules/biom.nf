@@ -20,11 +20,9 @@ process BUILD_BIOM {
 
     script:
     def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
-    def context_json = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(context))
+    def context_json = groovy.json.JsonOutput.toJson(context).replace("'", "'\\''")  // shell-quoted
     """
-    cat > processing_context.json <<'END_CONTEXT'
-    ${context_json}
-    END_CONTEXT
+    printf '%s\\n' '${context_json}' > processing_context.json
     soilbiome biom build --counts ${counts} --lineage ${lineage} --samplesheet ${samplesheet} \\
         --table-id '${workflow.runName}' ${tree_arg} --context processing_context.json \\
         ${versions.collect { "--versions ${it}" }.join(' ')} --out asv_table.biom

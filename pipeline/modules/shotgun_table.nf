@@ -45,11 +45,9 @@ process SHOTGUN_TABLE {
     def as_list = { x -> x instanceof List ? x : [x] }   // one staged file is a Path, not a list
     def host = as_list(host_records).findAll { !it.toString().endsWith('NO_HOST') }.collect { "--host-check ${it}" }.join(' ')
     def qc = as_list(qc_records).collect { "--qc-record ${it}" }.join(' ')
-    def context_json = groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(context))
+    def context_json = groovy.json.JsonOutput.toJson(context).replace("'", "'\\''")  // shell-quoted
     """
-    cat > processing_context.json <<'END_CONTEXT'
-    ${context_json}
-    END_CONTEXT
+    printf '%s\\n' '${context_json}' > processing_context.json
     mkdir -p abundance
     soilbiome shotgun table reports/*.kraken2.report.txt --db ${db} --distribution ${distribution} \\
         --samplesheet ${samplesheet} ${qc} ${host} \\

@@ -5,12 +5,16 @@
 #      [task] packages of runtime/packages.txt (the list runtime/setup.sh uses too)
 #   3. the repository's tracked files copied to /opt/soilbiome, then install.sh app: the
 #      package and its Python dependencies from wheels built here (offline inside the image)
-#   4. a tarball of the directory image: .runtime/image/soilbiome.tar.gz (for Apptainer:
-#      `apptainer build soilbiome.sif docker-archive:...` is not needed, see docs/install.md)
+#   4. a tarball of the directory image: .runtime/image/soilbiome.tar.gz, to copy to a
+#      cluster (unpack it for ch-run, or `apptainer build soilbiome.sif DIR`: docs/install.md)
 # Cached: step 1-2 are redone only when the package list or install steps change, step 3-4 only
-# when the project's files change; a second run only checks. Usage: runtime/image/build.sh [OUT]
+# when the project's files change; a second run only checks.
+# Usage: runtime/image/build.sh [--no-tarball] [OUT]   (--no-tarball: the directory image only,
+# as the container test needs; `make image` writes both)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+tarball=1
+if [[ ${1:-} == --no-tarball ]]; then tarball=0; shift; fi
 out=${1:-$root/.runtime/image}
 image=$out/soilbiome
 say() { printf 'image: %s\n' "$*"; }
@@ -22,8 +26,10 @@ for tool in debootstrap ch-run; do
   command -v "$tool" >/dev/null || { echo "image: '$tool' not found (Debian packages debootstrap, charliecloud: make setup)" >&2; exit 1; }
 done
 
-digest() { sha256sum "$@" | sha256sum | cut -c1-64; }
-base_key=$(cd "$root" && digest runtime/packages.txt runtime/packages.sh runtime/image/install.sh runtime/image/build.sh)
+# the base layer's recipe: the package list, the install steps, the Debian release and variant
+base_recipe="bookworm minbase 1"
+base_key=$( (cd "$root" && sha256sum runtime/packages.txt runtime/packages.sh runtime/image/install.sh;
+             echo "$base_recipe") | sha256sum | cut -c1-64)
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   list_files() { git -C "$root" ls-files -z; }
 else
@@ -53,7 +59,7 @@ else
   say "base image up to date ($image)"
 fi
 
-if [[ ! -f $out/app.key || $(cat "$out/app.key") != "$app_key" || ! -f $out/soilbiome.tar.gz ]]; then
+if [[ ! -f $out/app.key || $(cat "$out/app.key") != "$app_key" ]]; then
   say "installing soilbiome into the image"
   rm -rf "$image/opt/soilbiome" "$out/wheels"
   mkdir -p "$image/opt/soilbiome"
@@ -64,11 +70,23 @@ if [[ ! -f $out/app.key || $(cat "$out/app.key") != "$app_key" || ! -f $out/soil
   in_image "$image" -- /opt/soilbiome/runtime/image/install.sh app /opt/soilbiome/.wheels
   rm -rf "$image/opt/soilbiome/.wheels"
   echo "$app_key" > "$image/opt/soilbiome/IMAGE_KEY"
-  say "writing the tarball $out/soilbiome.tar.gz"
-  tar -C "$image" -cf - . | pigz -1 > "$out/soilbiome.tar.gz.tmp"
-  mv "$out/soilbiome.tar.gz.tmp" "$out/soilbiome.tar.gz"
+  # the image's environment, read by `ch-run --set-env` (Nextflow's charliecloud runs)
+  mkdir -p "$image/ch"
+  printf '%s\n' "PATH=/opt/soilbiome/.venv/bin:/opt/soilbiome/bin:$clean_path" \
+    "LC_ALL=C.UTF-8" "LANG=C.UTF-8" > "$image/ch/environment"
+  rm -f "$out/soilbiome.tar.gz" "$out/tarball.key"
   echo "$app_key" > "$out/app.key"
 else
   say "soilbiome in the image up to date"
 fi
-say "ready: directory image $image, tarball $out/soilbiome.tar.gz"
+if ((tarball)); then
+  if [[ ! -f $out/tarball.key || $(cat "$out/tarball.key") != "$app_key" ]]; then
+    say "writing the tarball $out/soilbiome.tar.gz"
+    tar -C "$image" -cf - . | pigz -1 > "$out/soilbiome.tar.gz.tmp"
+    mv "$out/soilbiome.tar.gz.tmp" "$out/soilbiome.tar.gz"
+    echo "$app_key" > "$out/tarball.key"
+  fi
+  say "ready: directory image $image, tarball $out/soilbiome.tar.gz"
+else
+  say "ready: directory image $image"
+fi

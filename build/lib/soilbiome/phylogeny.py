@@ -4,7 +4,7 @@ The usual de novo tree of an amplicon study (as in QIIME 2's ``align-to-tree-maf
 and the DADA2 workflow paper, Callahan et al. 2016, F1000Research 5:1492): the ASV sequences
 are aligned with MAFFT (``--auto``), a maximum-likelihood tree is built with FastTree
 (``-nt -gtr``) and rooted at the midpoint of its longest tip-to-tip path. Tips are the feature
-IDs, so the tree goes with the BIOM table (observation group metadata ``phylogeny``) and feeds
+IDs, so the tree goes with the BIOM table (dataset ``/soilbiome/phylogeny``) and feeds
 UniFrac and Faith's PD.
 """
 

@@ -23,7 +23,7 @@ def biom() -> None:
 @click.option("--out", type=_path, required=True, help="table.biom to write.")
 @click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
 @click.option("--tree", type=_path, default=None,
-              help="Newick tree of the ASVs, stored as observation group metadata.")
+              help="Newick tree of the ASVs, stored in the table at /soilbiome/phylogeny.")
 @click.option("--context", "context_json", type=_path, default=None,
               help="Processing context JSON (marker, region, primers, truncation, method, "
                    "reference...; docs/biom.md). Without it the table's context is unknown.")

@@ -19,7 +19,11 @@ from soilbiome.errors import InputError
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
               help="Seed of the rarefaction draws and PERMANOVA permutations.")
 @click.option("--tree", "tree", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help="Newick tree (tips = feature IDs) for UniFrac.")
+              default=None, help="Newick tree (tips = feature IDs) to use instead of the "
+                                 "tree the table carries (/soilbiome/phylogeny).")
+@click.option("--unifrac/--no-unifrac", "unifrac", default=None,
+              help="UniFrac and Faith's PD: required (a table without a tree is an error), or "
+                   "off. Default: computed when the table carries a tree or --tree is given.")
 @click.option("--group-by", default=None, help="Sample metadata column for PERMANOVA.")
 @click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True,
               help="Permutations of PERMANOVA and the --env tests.")
@@ -41,6 +45,7 @@ def diversity(
     no_rarefaction: bool,
     seed: int,
     tree: Path | None,
+    unifrac: bool | None,
     group_by: str | None,
     permutations: int,
     shannon_base: str,
@@ -59,8 +64,10 @@ def diversity(
     if env:
         from soilbiome.soil.context import environment, parse_env
 
-        if env_metric.endswith("unifrac") and tree is None:
-            raise InputError(f"--env-metric {env_metric} needs --tree")
+        if env_metric.endswith("unifrac"):
+            if unifrac is False:
+                raise InputError(f"--env-metric {env_metric} contradicts --no-unifrac")
+            unifrac = True  # the tree must be there: say so before any output
         soil_table = feature_table
         environment(soil_table, parse_env(env))  # refuse bad --env before any output
     summary = run_diversity(
@@ -70,6 +77,7 @@ def diversity(
         rarefaction=not no_rarefaction,
         seed=seed,
         tree_path=tree,
+        unifrac=unifrac,
         group_by=group_by,
         shannon_base=shannon_base,
         permutations=permutations,

@@ -127,14 +127,21 @@ def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | Non
 @click.option("--crate", type=click.Path(path_type=Path, exists=True, file_okay=False),
               default=None, help="RO-Crate (or BagIt bag) directory for D7/D9 (default: the "
                                  "crate the stamp links to, if it exists).")
+@click.option("--before-publication", is_flag=True,
+              help="The pipeline checks the table before its run is published: D7/D9 are "
+                   "'after publication' while the linked run crate is not written yet.")
 @_today_option
 @_json_option
-def verify(table: Path, agreement: Path, crate: Path | None, today: dt.datetime | None,
-           as_json: bool) -> None:
-    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D9)."""
+def verify(table: Path, agreement: Path, crate: Path | None, before_publication: bool,
+           today: dt.datetime | None, as_json: bool) -> None:
+    """Check TABLE's stamp and integrity against AGREEMENT (rules D1..D10).
+
+    Ends with what the recipient may do under the agreement.
+    """
     from soilbiome.sharing.verify import verify_report
 
-    _emit(verify_report(table, agreement, today=_day(today), crate=crate), as_json)
+    _emit(verify_report(table, agreement, today=_day(today), crate=crate,
+                        before_publication=before_publication), as_json)
 
 
 @click.group("check")

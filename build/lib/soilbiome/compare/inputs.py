@@ -155,7 +155,7 @@ def check_inputs(
                 sub = verify_report(p, ag, today=today, rules=AGREEMENT_RULES)
                 for f in sub.findings:
                     rep.add(f.rule, f.severity, f.where, f.reason)
-                rep.ok(*sub.passed)
+                rep.take_statuses(sub)
                 verified = integrity.ok and not sub.has_errors
                 terms = Terms.from_agreement(ag, source=p.name)
             else:

@@ -1,14 +1,17 @@
 # A phyloseq object (.rds) of a soilbiome table, made with R's phyloseq as nf-core/ampliseq
 # offers: otu_table (taxa are rows), tax_table (one column per rank, NA where unassigned),
-# sample_data (every sample metadata column under its own name) and refseq (the ASV sequences).
+# sample_data (every sample metadata column under its own name), refseq (the ASV sequences) and
+# phy_tree (the ASV tree, when the table carries one: tree.nwk, tips = the table's features).
 # The table arrives as plain TSVs written by soilbiome's validated BIOM reader, not through
 # biomformat::read_biom, which misreads empty samples and cannot read one-sample HDF5 tables.
-# Usage: Rscript phyloseq_export.R DIR OUT.rds   (DIR holds counts, taxonomy, samples, sequences)
+# Usage: Rscript phyloseq_export.R DIR OUT.rds
+#        (DIR holds counts, taxonomy, samples, sequences TSVs and, optionally, tree.nwk)
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) != 2) stop("usage: phyloseq_export.R DIR OUT.rds")
 suppressPackageStartupMessages({
   library(phyloseq)
   library(Biostrings)
+  library(ape)
 })
 rd <- function(name) {
   read.delim(file.path(args[1], name), check.names = FALSE, colClasses = "character",
@@ -34,8 +37,15 @@ seqs <- rd("sequences.tsv")
 if (nrow(seqs) > 0 && nrow(seqs) == nrow(m) && !any(seqs[[2]] == "")) {
   parts[["refseq"]] <- refseq(DNAStringSet(setNames(seqs[[2]], seqs[[1]])))
 }
+tree_file <- file.path(args[1], "tree.nwk")
+if (file.exists(tree_file)) {
+  tree <- read.tree(tree_file)
+  if (!setequal(tree$tip.label, rownames(m))) stop("tree tips differ from the table's features")
+  parts[["tree"]] <- phy_tree(tree)
+}
 ps <- do.call(phyloseq, unname(parts))
 tmp <- paste0(args[2], ".tmp")
 saveRDS(ps, tmp)
 invisible(file.rename(tmp, args[2]))
-cat(sprintf("phyloseq: %d taxa x %d samples -> %s\n", ntaxa(ps), nsamples(ps), args[2]))
+cat(sprintf("phyloseq: %d taxa x %d samples%s -> %s\n", ntaxa(ps), nsamples(ps),
+            if (file.exists(tree_file)) ", with phy_tree" else "", args[2]))

@@ -53,6 +53,29 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _tree(table: FeatureTable | CountTable, sc: object, source: str,
+          tree_path: str | Path | None, unifrac: bool | None) -> tuple[object, dict | None]:
+    """The tree for UniFrac and Faith's PD (via the one tree reader) and where it came from."""
+    from soilbiome.io.biom_tree import feature_tree
+
+    if unifrac is False:
+        return None, None
+    if not isinstance(table, FeatureTable):  # a dense library table: only an explicit file
+        if tree_path is None:
+            if unifrac:
+                raise DiversityError("UniFrac needs a tree: give tree_path")
+            return None, None
+        table = FeatureTable(tuple(sc.sample_ids), tuple(sc.feature_ids), sc.matrix,
+                             path=Path(source) if source else None)
+    tree = feature_tree(table, newick_path=tree_path,
+                        purpose="UniFrac and Faith's PD" if unifrac else None)
+    if tree is None:
+        return None, None
+    if tree_path is not None:
+        return tree, {"source": str(tree_path), "sha256": sha256_file(tree_path)}
+    return tree, {"source": f"{source}:/{table.tree.location}", "sha256": table.tree.sha256}
+
+
 def run_diversity(
     table: FeatureTable | CountTable,
     outdir: str | Path,
@@ -61,6 +84,7 @@ def run_diversity(
     rarefaction: bool = True,
     seed: int = 42,
     tree_path: str | Path | None = None,
+    unifrac: bool | None = None,
     group_by: str | None = None,
     shannon_base: str = "e",
     permutations: int = 999,
@@ -85,7 +109,11 @@ def run_diversity(
     seed : int, default 42
         Seed of the rarefaction draws and the PERMANOVA permutations.
     tree_path : str or Path, optional
-        Newick tree (tips = feature IDs) for weighted/unweighted UniFrac.
+        Newick tree (tips = feature IDs) to use instead of the one the table carries.
+    unifrac : bool, optional
+        ``True``: weighted/unweighted UniFrac and Faith's PD are wanted, and a table without a
+        tree (e.g. re-saved by biom-format, which drops it) is an error saying so; ``False``:
+        none of them; ``None`` (default): computed when a tree is available.
     group_by : str, optional
         Sample metadata column for PERMANOVA.
     shannon_base : {"e", "2"}, default "e"
@@ -128,14 +156,7 @@ def run_diversity(
     if group_by is not None and group_by not in sample_md.columns:
         cols = ", ".join(map(str, sample_md.columns)) or "none"
         raise InputError(f"--group-by '{group_by}' is not a sample metadata column ({cols})")
-    tree = None
-    if tree_path is not None:
-        from skbio import TreeNode
-
-        try:
-            tree = TreeNode.read(str(tree_path), format="newick")
-        except Exception as exc:
-            raise InputError(f"cannot read Newick tree ({exc})", location=str(tree_path)) from None
+    tree, tree_source = _tree(table, sc, source, tree_path, unifrac)
 
     # -- rarefaction ------------------------------------------------------------------
     if rarefaction and not integer:
@@ -323,7 +344,7 @@ def run_diversity(
             "simpson": SIMPSON_DEFINITION,
             "chao1": CHAO1_DEFINITION,
             "pielou_evenness": "H / ln(S_obs) (independent of the log base); NaN for S_obs = 1",
-            "tree": str(tree_path) if tree_path else None,
+            "tree": tree_source,
             "group_by": group_by,
             "permutations": int(permutations) if group_by else None,
         },

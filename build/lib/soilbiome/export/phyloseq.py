@@ -3,7 +3,9 @@
 Like nf-core/ampliseq's ``phyloseq.rds``: ``otu_table`` (taxa are rows; md5 feature IDs and
 sample IDs unchanged, empty samples kept), ``tax_table`` with one column per rank (``Domain
 Kingdom Phylum Class Order Family Genus Species``, ``NA`` where unassigned), ``sample_data``
-with every sample metadata column under its own name, and ``refseq`` with the ASV sequences.
+with every sample metadata column under its own name, ``refseq`` with the ASV sequences, and
+``phy_tree`` with the ASV tree when the table carries one (read by the one tree reader,
+:func:`soilbiome.io.biom_tree.feature_tree`; tips = the table's features).
 
 The table is read once by the validated reader and handed to R as plain TSVs: R's
 ``biomformat`` misreads empty samples and cannot read a one-sample HDF5 table at all, so the
@@ -23,6 +25,7 @@ import numpy as np
 
 from soilbiome.errors import ToolError
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.biom_tree import feature_tree
 from soilbiome.model.table import FeatureTable
 
 
@@ -30,8 +33,23 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _write_tree(table: FeatureTable, folder: Path) -> bool:
+    """tree.nwk with exactly the table's features as tips; False when the table has no tree."""
+    tree = feature_tree(table)  # every feature is a tip, or BiomError
+    if tree is None:
+        return False
+    if {t.name for t in tree.tips()} != set(table.feature_ids):  # a subset table: prune
+        tree = tree.shear(list(table.feature_ids))
+        tree.prune()
+        text = str(tree)
+    else:
+        text = table.tree.newick
+    (folder / "tree.nwk").write_text(text.strip() + "\n", encoding="utf-8")
+    return True
+
+
 def _write_inputs(table: FeatureTable, folder: Path) -> None:
-    """counts.tsv (features x samples), taxonomy.tsv, samples.tsv, sequences.tsv."""
+    """counts.tsv (features x samples), taxonomy.tsv, samples.tsv, sequences.tsv, tree.nwk."""
     def writer(name: str):  # noqa: ANN202
         handle = (folder / name).open("w", newline="", encoding="utf-8")
         return handle, csv.writer(handle, delimiter="\t", lineterminator="\n")
@@ -65,6 +83,7 @@ def _write_inputs(table: FeatureTable, folder: Path) -> None:
         seqs = table.observation_metadata.get("sequence") or [""] * len(table.feature_ids)
         for feature, seq in zip(table.feature_ids, seqs, strict=True):
             out.writerow([feature, seq or ""])
+    _write_tree(table, folder)
 
 
 def write_phyloseq(biom: str | Path, out: str | Path) -> Path:

@@ -13,6 +13,8 @@ What a soilbiome BIOM holds (``docs/biom.md`` is the user-facing version):
   ``single_end`` (so site, run, the MIxS soil fields and any extra column), as strings, except
   the soil measurements of :mod:`soilbiome.model.soil` (float64 in canonical units, NaN =
   missing; units in the root attribute ``soilbiome:sample-units``);
+* the ASV tree, when built with one: Newick text in the dataset ``/soilbiome/phylogeny``
+  (:mod:`soilbiome.io.biom_tree`), which biom-format ignores and so can re-save the table;
 * attributes: ``type = "OTU table"``, ``generated-by = "soilbiome <version>"``, a naive
   ISO 8601 ``creation-date`` (biom-format's validator rejects a timezone).
 
@@ -117,7 +119,6 @@ def build_table(
     *,
     lineage_path: str | Path = "lineage",
     table_id: str | None = None,
-    tree: str | None = None,
 ):  # noqa: ANN201 - biom.Table, imported lazily
     """Combine counts, lineages and sample metadata into a :class:`biom.Table`.
 
@@ -132,9 +133,6 @@ def build_table(
     lineage_path : str or Path
         Only used in error messages.
     table_id : str, optional
-    tree : str, optional
-        Newick tree of the features, stored as observation group metadata ``phylogeny``
-        (BIOM 2.1 ``observation/group-metadata``, ``data_type = "newick"``).
 
     Returns
     -------
@@ -183,7 +181,6 @@ def build_table(
         sample_metadata=sample_md,
         table_id=table_id,
         type=TABLE_TYPE,
-        observation_group_metadata={"phylogeny": ("newick", tree)} if tree else None,
     )
 
 
@@ -206,7 +203,9 @@ def build_biom(
     table_id : str, optional
         BIOM table ID (default: the output file name without suffix).
     tree_path : str or Path, optional
-        Newick tree whose tips are exactly the counted features (``soilbiome phylogeny``).
+        Newick tree whose tips are exactly the counted features (``soilbiome phylogeny``),
+        stored at ``/soilbiome/phylogeny`` (:mod:`soilbiome.io.biom_tree`; not as BIOM
+        observation group metadata, which biom-format cannot re-save).
     context : ProcessingContext, optional
         How the ASVs were made; the ASV length range and ``counts`` are filled in here.
 
@@ -221,7 +220,6 @@ def build_biom(
     tree = read_tree(tree_path, counts.feature_ids) if tree_path else None
     table = build_table(
         counts, lineages, samples, lineage_path=lineage_path, table_id=table_id or out.stem,
-        tree=tree,
     )
     units = canonical_units(list(samples.rows))
     if context is not None:
@@ -231,7 +229,7 @@ def build_biom(
             asv_length=f"{min(lengths)}-{max(lengths)}" if lengths else "")
     write_biom(table, out,
                attributes={SAMPLE_UNITS_ATTR: dumps(units, indent=None)} if units else None,
-               context=context)
+               context=context, tree=tree)
     totals = counts.matrix.sum(axis=0)
     empty = tuple(s for s, t in zip(counts.sample_ids, totals, strict=True) if t == 0)
     unused = len(set(lineages) - set(counts.feature_ids))

@@ -23,6 +23,14 @@ REQUIRED_SAMPLE_METADATA: tuple[str, ...] = MIXS_REQUIRED
 NON_METADATA_COLUMNS = frozenset({"sample", "fastq_1", "fastq_2", "single_end"})
 #: Greengenes rank prefixes used in the BIOM ``taxonomy`` list, one per rank of RANKS.
 TAXONOMY_PREFIXES: tuple[str, ...] = tuple(RANK_PREFIXES[rank] for rank in RANKS)
+#: Where soilbiome stores the features' Newick tree: a scalar UTF-8 string dataset outside the
+#: BIOM 2.1 groups, which biom-format ignores on reading (so ``biom convert``, ``subset-table``
+#: and ``Table.to_hdf5`` work) and drops on re-saving. Attributes: ``data_type = "newick"``,
+#: ``sha256`` (of the UTF-8 text).
+TREE_DATASET = "soilbiome/phylogeny"
+#: Where tables written before 2026-12 kept it: BIOM observation group metadata, which
+#: biom-format reads but cannot write back (biom-format issue 965). Read, never written.
+LEGACY_TREE_DATASET = "observation/group-metadata/phylogeny"
 #: At most this many IDs are named in one problem message.
 SHOW = 5
 

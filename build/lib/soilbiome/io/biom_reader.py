@@ -3,7 +3,8 @@
 :func:`read_table` opens the HDF5 file with h5py, checks structure and values before anything
 is used (unique non-empty IDs; the sample-major matrix's ``indptr``/``indices``/``data``
 lengths, ranges and values; finite, non-negative values; plausible dataset sizes; readable
-chunks) and returns a sparse :class:`~soilbiome.model.table.FeatureTable`. It never builds a
+chunks) and returns a sparse :class:`~soilbiome.model.table.FeatureTable`, with the features'
+tree when the table stores one (:mod:`soilbiome.io.biom_tree`). It never builds a
 dense samples x features matrix and never goes through ``biom.load_table`` (whose parser
 crashes on corrupt pointers). Any problem raises :class:`BiomError` naming the file and
 every problem found; JSON BIOM 1.0 is refused with the command that converts it.
@@ -19,6 +20,7 @@ import pandas as pd
 
 from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
+from soilbiome.io.biom_tree import read_stored_tree
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
 from soilbiome.taxonomy.lineage import RANKS
 from soilbiome.taxonomy.names import names_from_taxonomy
@@ -203,4 +205,5 @@ def _read(handle: h5py.File, path: Path) -> FeatureTable:
         observation_metadata=obs_md,
         attributes=attributes,
         path=path,
+        tree=read_stored_tree(handle),  # text only; soilbiome.io.biom_tree.feature_tree parses
     )

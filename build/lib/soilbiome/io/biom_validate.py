@@ -34,6 +34,7 @@ from soilbiome.io.biom_layout import (
     name_some,
 )
 from soilbiome.io.biom_reader import read_table, sniff
+from soilbiome.io.biom_tree import tree_problems
 from soilbiome.taxonomy.lineage import RANKS, feature_id_for
 
 
@@ -66,8 +67,10 @@ def validate_biom(
     lengths equal to ``nnz``; the two matrices holding the same values; a non-empty
     ``type``; a ``creation-date`` without timezone; observation metadata (``taxonomy`` with
     one name per rank, ``sequence`` whose md5 is the ID) and the required sample metadata
-    columns, each with one value per ID. When all that is sound, biom-format's own validator
-    (the code behind ``biom validate-table``) runs too; its report lines count as problems.
+    columns, each with one value per ID; a stored tree that is Newick with exactly the
+    features as tips, not in the legacy group-metadata place. When all that is sound,
+    biom-format's own validator (the code behind ``biom validate-table``) runs too; its
+    report lines count as problems.
 
     Parameters
     ----------
@@ -102,6 +105,8 @@ def validate_biom(
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         problems.append(f"cannot read BIOM table ({reason})")
+    if table is not None:
+        problems += tree_problems(table)
     if not problems:
         problems = _biom_format_report(path)
     return list(dict.fromkeys(problems))

@@ -17,6 +17,7 @@ from scipy import sparse
 from soilbiome import __version__
 from soilbiome.io.atomic import atomic_path
 from soilbiome.io.biom_layout import BiomError
+from soilbiome.io.biom_tree import write_tree
 from soilbiome.io.biom_validate import validate_biom
 from soilbiome.model.context import CONTEXT_ATTR, ProcessingContext
 from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
@@ -25,6 +26,7 @@ from soilbiome.model.table import MARKER_ATTR, REGION_ATTR, VALUE_KIND_ATTR
 def write_biom(  # noqa: ANN001
     table, out: str | Path, *, creation_date: dt.datetime | None = None,
     attributes: dict[str, str] | None = None, context: ProcessingContext | None = None,
+    tree: str | None = None,
 ) -> Path:
     """Write ``table`` as BIOM 2.1 HDF5, atomically, after validating the written file.
 
@@ -43,6 +45,9 @@ def write_biom(  # noqa: ANN001
         How the table was made (:mod:`soilbiome.model.context`); written as
         ``soilbiome:processing-context`` with this soilbiome's version, and its marker, region
         and value kind also as the older ``soilbiome:marker`` / ``region`` / ``value-kind``.
+    tree : str, optional
+        Newick tree of the features, stored at ``/soilbiome/phylogeny``
+        (:func:`soilbiome.io.biom_tree.write_tree`), where biom-format does not trip on it.
 
     Returns
     -------
@@ -66,6 +71,8 @@ def write_biom(  # noqa: ANN001
             pad_empty_samples(handle)
             for key, value in attributes.items():
                 handle.attrs[key] = value
+            if tree is not None:
+                write_tree(handle, tree)
         problems = validate_biom(tmp)
         if problems:
             raise BiomError(

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import sparse
 
 from soilbiome.model.context import ProcessingContext
+from soilbiome.model.tree import FeatureTree
 
 #: Root attribute naming what the values are.
 VALUE_KIND_ATTR = "soilbiome:value-kind"
@@ -65,6 +66,9 @@ class FeatureTable:
         ``soilbiome:*`` ones ...).
     path : Path or None
         Source file, for messages.
+    tree : FeatureTree or None
+        The phylogenetic tree of the features stored in the table (ASV tables built with a
+        tree); parse it with :func:`soilbiome.io.biom_tree.feature_tree`.
     """
 
     sample_ids: tuple[str, ...]
@@ -76,6 +80,7 @@ class FeatureTable:
     observation_metadata: dict[str, list] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    tree: FeatureTree | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

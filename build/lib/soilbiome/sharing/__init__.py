@@ -6,8 +6,9 @@ Library API (the CLI in :mod:`soilbiome.cli.sharing` is a thin layer over it):
 - :func:`check_agreement` -- rules A1..A17
 - :func:`check_request` -- rules B0..B19 for a data-use request
 - :func:`check_merge` / :func:`combine_terms` -- rules C1..C15 for merged inputs
-- :func:`stamp_biom` / :func:`verify_biom` -- write a stamp; rules D1..D9
+- :func:`stamp_biom` / :func:`verify_biom` -- write a stamp; rules D1..D10
 - :func:`generate_key` -- Ed25519 key pair for signing stamps
+- :func:`plain_statement` -- what the recipient may do under given :class:`Terms`
 """
 
 from soilbiome.sharing.agreement import Agreement, load_agreement, load_request
@@ -18,7 +19,7 @@ from soilbiome.sharing.errors import (
     SigningKeyError,
     StampError,
 )
-from soilbiome.sharing.findings import Finding, Report, Severity
+from soilbiome.sharing.findings import Finding, Report, Severity, Status
 from soilbiome.sharing.keys import KeyInfo, generate_key, rewrite_trusted_keys
 from soilbiome.sharing.merge import combine_terms
 from soilbiome.sharing.merge_check import check_merge
@@ -27,6 +28,7 @@ from soilbiome.sharing.rules_request import check_request
 from soilbiome.sharing.stamp import StampResult, stamp_biom
 from soilbiome.sharing.stamp_format import read_biom_info
 from soilbiome.sharing.terms import MergeResult, Terms
+from soilbiome.sharing.verdict import plain_statement
 from soilbiome.sharing.verify import verify_biom, verify_report
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Report",
     "RequestError",
     "Severity",
+    "Status",
     "SharingError",
     "SigningKeyError",
     "StampError",
@@ -50,6 +53,7 @@ __all__ = [
     "generate_key",
     "load_agreement",
     "load_request",
+    "plain_statement",
     "read_biom_info",
     "rewrite_trusted_keys",
     "stamp_biom",

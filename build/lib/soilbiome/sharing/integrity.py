@@ -1,11 +1,12 @@
-"""Integrity checks of a stamped table that need no agreement (rules D1, D3, D4).
+"""Integrity checks of a stamped table that need no agreement (rules D1, D3, D4, D10).
 
 Whoever receives a stamped table can always check, without knowing which keys to trust:
 
 * D1: the embedded stamp (root attribute ``x-sharing-stamp``) is present and readable;
 * D3: the file's SHA-256 is one of the signed statement's subjects (the file is the one that
   was signed);
-* D4: the embedded stamp equals the signed predicate (nobody rewrote the embedded terms).
+* D4: the embedded stamp equals the signed predicate (nobody rewrote the embedded terms);
+* D10: the table's phylogenetic tree is the signed one (not edited, dropped or added).
 
 A table whose embedded terms were edited fails D3 (its bytes changed) and D4 (the embedded
 terms no longer match the signed ones), so ``check merge`` and ``compare`` refuse it whether or
@@ -22,10 +23,11 @@ from typing import Any
 from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing.findings import Report
 from soilbiome.sharing.stamp_format import sidecar_path
+from soilbiome.sharing.tree_rule import check_tree
 from soilbiome.sharing.verify import _load_sidecar, read_embedded_stamp
 
 #: Rules :func:`check_integrity` evaluates.
-INTEGRITY_RULES = ("D1", "D3", "D4")
+INTEGRITY_RULES = ("D1", "D3", "D4", "D10")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Integrity:
     Attributes
     ----------
     report : Report
-        Findings of D1, D3, D4 (``where`` prefixed with the file name).
+        Findings of D1, D3, D4, D10 (``where`` prefixed with the file name).
     sha256 : str
         The file's digest.
     embedded : dict or None
@@ -61,7 +63,7 @@ class Integrity:
 
 
 def check_integrity(path: str | Path) -> Integrity:
-    """Rules D1, D3 and D4 on one stamped BIOM table (no agreement needed).
+    """Rules D1, D3, D4 and D10 on one stamped BIOM table (no agreement needed).
 
     Parameters
     ----------
@@ -98,4 +100,5 @@ def check_integrity(path: str | Path) -> Integrity:
         keys = sorted(k for k in set(embedded) | set(signed) if embedded.get(k) != signed.get(k))
         rep.error("D4", name, "embedded stamp differs from the signed stamp in: "
                   + ", ".join(keys) + " (embedded terms were edited)")
+    check_tree(info, signed if isinstance(signed, dict) else embedded, rep, name)
     return Integrity(rep, digest, embedded, signed if isinstance(signed, dict) else None)

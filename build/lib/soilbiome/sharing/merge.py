@@ -134,7 +134,7 @@ def combine_terms(
                      + ", ".join(nc_sources) + " (DUO:0000046 added)")
             rep.ok("C2")
     else:
-        rep.ok("C2")
+        rep.na("C2", "no input is non-commercial")
 
     # --- C3: ND -> no distribution ------------------------------------------------------------
     nd = [t.source for t, lic in zip(ts, licences, strict=False) if lic.has_nd]
@@ -142,7 +142,7 @@ def combine_terms(
         rep.error("C3", ", ".join(nd), "no-derivatives licence: a merged (adapted) table may not "
                   "be distributed")
     else:
-        rep.ok("C3")
+        rep.na("C3", "no input has a no-derivatives licence")
 
     # --- C4 / C5: share-alike --------------------------------------------------------------------
     sa_keys = _uniq(k for k in all_keys if spdx.is_sa_id(k))
@@ -171,15 +171,19 @@ def combine_terms(
             rep.info("C5", "output", f"share-alike input: output must be licensed {sa}")
             rep.ok("C5")
     else:
-        rep.ok("C4", "C5")
+        rep.na("C4", "no input has a share-alike licence")
+        rep.na("C5", "no input has a share-alike licence")
 
     # --- C6: CDLA results exemption -----------------------------------------------------------
     cdla = [k.startswith("CDLA-") for k in all_keys]
     if cdla and all(cdla):
         rep.info("C6", "inputs", "all inputs CDLA: the CDLA 'Results' exemption may apply")
+        rep.ok("C6")
     elif any(cdla):
         rep.info("C6", "inputs", "CDLA 'Results' exemption does not apply: not all inputs CDLA")
-    rep.ok("C6")
+        rep.ok("C6")
+    else:
+        rep.na("C6", "no input has a CDLA licence")
 
     # --- C7: DUO permission ---------------------------------------------------------------------
     lacking = [t.source for t in ts if not t.duo_permission]
@@ -199,7 +203,10 @@ def combine_terms(
     modifiers = _uniq(sorted(m for t in ts for m in t.duo_modifiers))
     if nc_sources and duo.NCU not in modifiers and duo.NPUNCU not in modifiers:
         modifiers.append(duo.NCU)
-    rep.ok("C8")
+    if modifiers:
+        rep.ok("C8")
+    else:
+        rep.na("C8", "no input has a DUO use condition (modifier)")
 
     # --- C9 / C10: intersections -------------------------------------------------------------
     regions = _intersect(t.regions for t in ts)
@@ -208,6 +215,8 @@ def combine_terms(
                   + "; ".join(f"{t.source}: {','.join(t.regions)}"
                               for t in ts if t.regions is not None)
                   + "): no one may hold or process the merged data")
+    elif regions is None:
+        rep.na("C9", "no input restricts where the data may be held or processed")
     else:
         rep.ok("C9")
     users = _intersect(t.users for t in ts)
@@ -218,6 +227,8 @@ def combine_terms(
     if empty:
         rep.error("C10", "allowed_recipients", "no common " + ", ".join(empty)
                   + " across inputs: nobody may use the merged data")
+    elif users is None and projects is None and insts is None:
+        rep.na("C10", "no input restricts users (US), projects (PS) or institutions (IS)")
     else:
         rep.ok("C10")
 
@@ -226,7 +237,10 @@ def combine_terms(
     moratorium = max((t.moratorium_until for t in ts if t.moratorium_until), default=None)
     months = min((t.use_months for t in ts if t.use_months), default=None)
     valid_until = min((t.valid_until for t in ts if t.valid_until), default=None)
-    rep.ok("C11")
+    if embargo or moratorium or months or valid_until:
+        rep.ok("C11")
+    else:
+        rep.na("C11", "no input has an embargo, moratorium, time limit or end date")
     onward = max((t.onward_transfer for t in ts if t.onward_transfer in _ONWARD_ORDER),
                  key=_ONWARD_ORDER.index, default=None)
 
@@ -245,7 +259,10 @@ def combine_terms(
     if declared is not None and declared.allows_commercial and not abs_commercial:
         rep.error("C12", "declared_license", "an input's ABS terms do not permit commercial use")
         c12_ok = False
-    if c12_ok:
+    if not any(a.get("applicable") in (True, "unknown") for a in abs_in) and not (
+            declared is not None and declared.allows_commercial):
+        rep.na("C12", "ABS applies to no input")
+    elif c12_ok:
         rep.ok("C12")
     transfers = [a.get("third_party_transfer") for a in abs_in if a.get("third_party_transfer")]
     abs_out = {
@@ -260,6 +277,7 @@ def combine_terms(
         "commercial_use_allowed": abs_commercial,
         "third_party_transfer": max(transfers, key=_TRANSFER_ORDER.index) if transfers else None,
         "benefit_sharing": _uniq(b for a in abs_in for b in a.get("benefit_sharing") or []),
+        "change_of_intent_notice": any(a.get("change_of_intent_notice") for a in abs_in),
     }
 
     # --- C13: Local Contexts ---------------------------------------------------------------------
@@ -269,6 +287,8 @@ def combine_terms(
     if blocking:
         rep.error("C13", "local_contexts", f"label(s) {', '.join(blocking)} block external "
                   "distribution of the merged data")
+    elif not labels and not notices:
+        rep.na("C13", "no input has Local Contexts labels or notices")
     else:
         rep.ok("C13")
 
@@ -311,6 +331,10 @@ def combine_terms(
         attribution=attribution,
         duties=duties,
         report=rep,
+        valid_from=max((t.valid_from for t in ts if t.valid_from), default=None),
+        org_types=_intersect(t.org_types for t in ts),
+        collaborators=_uniq(c for t in ts for c in t.collaborators),
+        return_to=_uniq(r for t in ts for r in t.return_to),
     )
     rep.details["merged_terms"] = {
         "license": result.license,

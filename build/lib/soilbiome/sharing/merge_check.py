@@ -9,11 +9,12 @@ from pathlib import Path
 from soilbiome.sharing.agreement import Agreement, load_agreement
 from soilbiome.sharing.dates import add_date_findings
 from soilbiome.sharing.errors import StampError
-from soilbiome.sharing.findings import Report
+from soilbiome.sharing.findings import Report, Status
 from soilbiome.sharing.integrity import check_integrity
 from soilbiome.sharing.merge import combine_terms
 from soilbiome.sharing.stamp_format import COL_COUNTRY, COL_IRCC, SAMPLE_COLUMNS, read_biom_info
 from soilbiome.sharing.terms import Terms
+from soilbiome.sharing.verdict import attach
 from soilbiome.sharing.verify import verify_report
 
 
@@ -67,7 +68,7 @@ def check_merge(
         for f in integrity.report.findings:
             rep.add(f.rule, f.severity, f.where if f.where.startswith(p.name) else
                     f"{p.name}: {f.where}", f.reason)
-        rep.ok(*integrity.report.passed)
+        rep.take_statuses(integrity.report)
         stamp = integrity.stamp
         if not isinstance(stamp, dict):
             rep.error("D1", p.name, "no readable x-sharing-stamp: terms unknown, cannot merge")
@@ -85,8 +86,8 @@ def check_merge(
                     rep.add(f.rule, f.severity, f"{p.name}: {f.where}", f.reason)
                 terms.append(Terms.from_agreement(ag, source=p.name))
         else:
-            rep.info("D2", p.name, "signer not checked (no --agreement given): using the "
-                     "signed terms")
+            rep.na("D2", "no --agreement given: signers not checked; the signed terms are "
+                   "used")
         if not loaded or by_sha.get(stamp.get("agreement_sha256")) is None:
             terms.append(Terms.from_dict(stamp.get("terms") or {
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
@@ -118,7 +119,13 @@ def check_merge(
                 c15 = False
     if c15:
         rep.ok("C15")
-    if terms:
-        result = combine_terms(terms, declared_license=declared_license)
-        rep.extend(result.report)
-    return rep
+    if not terms:
+        return attach(rep, None, "merge", today)
+    result = combine_terms(terms, declared_license=declared_license)
+    rep.extend(result.report)
+    if rep.has_errors:
+        failed = ", ".join(rep.with_status(Status.FAILED))
+        return attach(rep, None, "merge", today, refused=f"{failed} failed")
+    merged = result.to_terms("merged table", "; ".join(
+        dict.fromkeys(t.agreement_id for t in terms if t.agreement_id)))
+    return attach(rep, merged, "merge", today)

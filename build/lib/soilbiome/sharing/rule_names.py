@@ -74,6 +74,7 @@ RULES: dict[str, tuple[str, str]] = {
     "D7": ("Run record matches", "The run's RO-Crate carries the same licence and the table's checksum."),
     "D8": ("Sample metadata complete", "The samples have the metadata public archives (ENA) require."),
     "D9": ("Made by that run", "The run named in the stamp is the run recorded in the RO-Crate."),
+    "D10": ("Tree unchanged", "The table's phylogenetic tree is the signed one: not edited, not lost by re-saving, not added later."),
     # GBIF release (soilbiome export gbif)
     "G1": ("Stamp verifies", "The table's licence stamp verifies before anything is published."),
     "G2": ("GBIF licence", "The licence is one GBIF accepts (CC0, CC-BY 4.0, CC-BY-NC 4.0)."),

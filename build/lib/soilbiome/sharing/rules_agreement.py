@@ -18,6 +18,8 @@ from soilbiome.sharing.agreement import (
 from soilbiome.sharing.errors import AgreementError
 from soilbiome.sharing.findings import Report
 from soilbiome.sharing.keys import keyid_of
+from soilbiome.sharing.terms import Terms
+from soilbiome.sharing.verdict import attach
 
 IRCC = re.compile(r"^ABSCH-IRCC-([A-Z]{2})-[0-9]{6,7}-[1-9]$")
 NAGOYA_IN_FORCE = dt.date(2014, 10, 12)
@@ -67,13 +69,13 @@ def check_agreement(
         except AgreementError as exc:
             for field, msg in exc.problems:
                 rep.error("A1", field, msg)
-            return rep
+            return attach(rep, None, "agreement", today)
         problems = agreement_problems(data)
         if problems:
             for field, msg in problems:
                 rep.error("A1", field, msg)
             rep.abstain("A2", "$", "rules A2..A17 not evaluated until A1 errors are fixed")
-            return rep
+            return attach(rep, None, "agreement", today)
         agreement = Agreement(data, path=path, sha256=hashlib.sha256(raw).hexdigest())
     rep = Report(f"agreement {agreement.path}")
     rep.ok("A1")
@@ -82,11 +84,13 @@ def check_agreement(
     _abs_rules(agreement, rep)
     _lc_rules(agreement, rep)
     _validity_rules(agreement, rep, today)
-    return rep
+    return attach(rep, Terms.from_agreement(agreement), "agreement", today)
 
 
 def _duo_rules(ag: Agreement, rep: Report) -> None:
     known = duo.terms()
+    if not ag.get("data_use.duoDataUse"):
+        rep.na("A2", "the agreement lists no DUO use conditions")
     a2 = True
     perms: list[tuple[int, str]] = []
     for i, entry in enumerate(ag.get("data_use.duoDataUse") or []):
@@ -110,7 +114,7 @@ def _duo_rules(ag: Agreement, rep: Report) -> None:
     if version and version != duo.DUO_RELEASE:
         rep.info("A2", "data_use.duo_version", f"checked against the shipped DUO release "
                  f"{duo.DUO_RELEASE}, not {version}")
-    if a2:
+    if a2 and ag.get("data_use.duoDataUse"):
         rep.ok("A2")
     if len(perms) == 1:
         rep.ok("A3")
@@ -123,7 +127,9 @@ def _duo_rules(ag: Agreement, rep: Report) -> None:
     # A4: human-oriented terms on environmental data
     env = all("human" not in str(d.get("mixs_class", "")).lower() for d in ag.get("datasets") or [])
     odd = sorted(ag.duo_ids & duo.HUMAN_ONLY)
-    if env and odd:
+    if not env:
+        rep.na("A4", "the datasets are not environmental (a human MIxS class)")
+    elif odd:
         rep.warning("A4", "data_use.duoDataUse", "human-research DUO term(s) on environmental "
                     "data: "
                     + ", ".join(duo.describe(t) for t in odd))
@@ -136,7 +142,9 @@ def _licence_rules(ag: Agreement, rep: Report) -> None:
     restrictive = sorted(ag.duo_ids & duo.RESTRICTIVE_MODIFIERS)
     onward = ag.get("access.onward_transfer")
     # A5
-    if lic.is_open and (restrictive or (onward and onward != "unrestricted")):
+    if not lic.is_open:
+        rep.na("A5", f"licence {lic.expression} is not an open public licence")
+    elif restrictive or (onward and onward != "unrestricted"):
         what = [duo.describe(t) for t in restrictive]
         if onward and onward != "unrestricted":
             what.append(f"access.onward_transfer={onward}")
@@ -146,13 +154,19 @@ def _licence_rules(ag: Agreement, rep: Report) -> None:
     else:
         rep.ok("A5")
     # A6
-    if lic.has_nc and not (ag.duo_ids & duo.NON_COMMERCIAL):
+    if not lic.has_nc:
+        rep.na("A6", f"licence {lic.expression} has no non-commercial (-NC) part")
+    elif not (ag.duo_ids & duo.NON_COMMERCIAL):
         rep.warning("A6", "data_use.duoDataUse", f"licence {lic.expression} is non-commercial but "
                     "DUO lacks NCU: add DUO:0000046")
     else:
         rep.ok("A6")
     # A7
-    if ag.get("access.insdc_deposit") == "full" and (restrictive or not lic.is_open):
+    deposit = ag.get("access.insdc_deposit")
+    if deposit != "full":
+        rep.na("A7", "no full INSDC deposit planned "
+               f"(access.insdc_deposit: {deposit or 'not set'})")
+    elif restrictive or not lic.is_open:
         rep.error("A7", "access.insdc_deposit", "INSDC archives attach no use restrictions: "
                   "restricted data cannot be deposited in full (use metadata_only)")
     else:
@@ -170,17 +184,21 @@ def _licence_rules(ag: Agreement, rep: Report) -> None:
         else:
             rep.ok("A11")
     else:
-        rep.ok("A11")
+        rep.na("A11", "the ABS terms are not limited to non-commercial use "
+               f"(abs.permitted_use: {ag.get('abs.permitted_use') or 'not set'})")
 
 
 def _abs_rules(ag: Agreement, rep: Report) -> None:
     abs_ = ag.get("abs")
     if not abs_:
         rep.abstain("A9", "abs", "no abs section: Nagoya/ABS status not recorded")
-        rep.ok("A8", "A10")
+        rep.na("A8", "no abs section: no IRCC to check")
+        rep.na("A10", "no abs section")
         return
     country = abs_.get("provider_country")
     a8 = True
+    if not abs_.get("ircc"):
+        rep.na("A8", "no IRCC listed (abs.ircc)")
     for i, ircc in enumerate(abs_.get("ircc") or []):
         m = IRCC.match(ircc)
         if not m:
@@ -194,10 +212,12 @@ def _abs_rules(ag: Agreement, rep: Report) -> None:
             rep.error("A8", f"abs.ircc[{i}]", f"IRCC country {m.group(1)} != "
                       f"abs.provider_country {country}")
             a8 = False
-    if a8:
+    if a8 and abs_.get("ircc"):
         rep.ok("A8")
     applicable = abs_.get("applicable")
-    if applicable is True and not abs_.get("ircc") and not abs_.get("national_permits"):
+    if applicable is not True:
+        rep.na("A9", f"ABS does not apply (abs.applicable: {str(applicable).lower()})")
+    elif not abs_.get("ircc") and not abs_.get("national_permits"):
         rep.error("A9", "abs", "ABS applies but neither an IRCC nor a national permit is recorded")
     else:
         rep.ok("A9")
@@ -211,13 +231,18 @@ def _abs_rules(ag: Agreement, rep: Report) -> None:
         else:
             rep.ok("A10")
     else:
-        rep.ok("A10")
+        rep.na("A10", "the ABS status is known "
+               f"(abs.applicable: {str(applicable).lower()})")
 
 
 def _lc_rules(ag: Agreement, rep: Report) -> None:
     lc = ag.get("local_contexts") or {}
     labels = lc.get("labels") or []
     codes = [str(lab.get("code", "")).lower() for lab in labels]
+    if not labels:
+        for rule in ("A12", "A13", "A14", "A15"):
+            rep.na(rule, "no Local Contexts labels")
+        return
     a12 = True
     if labels and not lc.get("project_id"):
         rep.warning("A12", "local_contexts.project_id", "labels listed without a Local Contexts "
@@ -234,14 +259,18 @@ def _lc_rules(ag: Agreement, rep: Report) -> None:
         rep.ok("A12")
     onward = ag.get("access.onward_transfer")
     closed = sorted(set(codes) & {"tkss", "tkco"})
-    if closed and onward != "prohibited":
+    if not closed:
+        rep.na("A13", "no secret/sacred (tkss) or community-use-only (tkco) label")
+    elif onward != "prohibited":
         rep.error("A13", "access.onward_transfer", f"label(s) {', '.join(closed)} require "
                   f"onward_transfer: prohibited (is {onward!r})")
     else:
         rep.ok("A13")
     nc = sorted(set(codes) & {"bcnc", "tknc"})
     permitted, why = _commercial_permitted(ag)
-    if nc and permitted:
+    if not nc:
+        rep.na("A14", "no non-commercial label (bcnc, tknc)")
+    elif permitted:
         rep.error("A14", "local_contexts.labels", f"label(s) {', '.join(nc)} forbid commercial "
                   f"use but {why}")
     else:

@@ -1,8 +1,8 @@
 """Rules B0..B19: does a data-use request satisfy an agreement (DUO-style matching)?
 
-A rule whose DUO term or field is absent from the agreement does not apply and counts as
-passed. A rule that applies but needs a request field that is missing ABSTAINs (never a
-silent pass); B19 then routes the request to a human.
+A rule whose DUO term or field is absent from the agreement does not apply (status "not
+applicable", never "passed"). A rule that applies but needs a request field that is missing
+ABSTAINs (never a silent pass): "needs a person"; B19 then routes the request to a human.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 from soilbiome.sharing import duo
 from soilbiome.sharing.agreement import Agreement, dig, load_agreement, load_request, parse_date
 from soilbiome.sharing.findings import Report, Severity
+from soilbiome.sharing.terms import Terms
+from soilbiome.sharing.verdict import attach
 
 ALL_RULES = tuple(f"B{i}" for i in range(0, 20))
 
@@ -112,7 +114,7 @@ def check_request(
         rep.abstain("B1", "data_use", f"permission {duo.describe(perm)}: purpose matching needs "
                     "a human")
     else:
-        rep.ok("B1")
+        rep.na("B1", f"permission {duo.describe(perm) if perm else 'none'}: no purpose to match")
 
     commercial = purpose.get("commercial")
     for_profit = requester.get("org_type") == "for_profit" if requester.get("org_type") else None
@@ -125,7 +127,7 @@ def check_request(
             else:
                 rep.ok("B2")
     else:
-        rep.ok("B2")
+        rep.na("B2", "no DUO:0000046 (non-commercial use only)")
     # B3 NPU
     if duo.NPU in ids:
         if need("B3", "requester.org_type"):
@@ -135,7 +137,7 @@ def check_request(
             else:
                 rep.ok("B3")
     else:
-        rep.ok("B3")
+        rep.na("B3", "no DUO:0000045 (not-for-profit use only)")
     # B4 NPUNCU
     if duo.NPUNCU in ids:
         if need("B4", "purpose.commercial", "requester.org_type"):
@@ -145,7 +147,7 @@ def check_request(
             else:
                 rep.ok("B4")
     else:
-        rep.ok("B4")
+        rep.na("B4", "no DUO:0000018 (not-for-profit, non-commercial use only)")
     # B5 GS
     regions = ag.allowed_regions
     if duo.GS in ids or ag.get("access.allowed_regions"):
@@ -158,7 +160,7 @@ def check_request(
             else:
                 rep.ok("B5")
     else:
-        rep.ok("B5")
+        rep.na("B5", "no geographical restriction (DUO:0000022, access.allowed_regions)")
     # B6 IS
     if duo.IS in ids:
         allowed = set(ag.get("access.allowed_recipients.institutions_ror") or [])
@@ -170,7 +172,7 @@ def check_request(
             else:
                 rep.ok("B6")
     else:
-        rep.ok("B6")
+        rep.na("B6", "no DUO:0000028 (institution-specific restriction)")
     # B7 US
     if duo.US in ids:
         allowed = set(ag.get("access.allowed_recipients.users_orcid") or [])
@@ -181,7 +183,7 @@ def check_request(
             else:
                 rep.ok("B7")
     else:
-        rep.ok("B7")
+        rep.na("B7", "no DUO:0000026 (user-specific restriction)")
     # B8 PS
     if duo.PS in ids:
         if need("B8", "project_id"):
@@ -191,7 +193,7 @@ def check_request(
             else:
                 rep.ok("B8")
     else:
-        rep.ok("B8")
+        rep.na("B8", "no DUO:0000027 (project-specific restriction)")
     # B9 TS and agreement validity
     b9 = True
     until = parse_date(ag.get("agreement.valid_until"))
@@ -208,7 +210,9 @@ def check_request(
                 rep.error("B9", "request.access_granted", f"time limit of {ts.entry['months']} "
                           f"months expired on {expiry}: duty delete_copies applies")
                 b9 = False
-    if b9:
+    if not until and not (ts and ts.entry.get("months")):
+        rep.na("B9", "no end date (agreement.valid_until) and no DUO:0000025 time limit")
+    elif b9:
         rep.ok("B9")
     # B10 MOR
     mor = ag.duo(duo.MOR)
@@ -222,7 +226,7 @@ def check_request(
             else:
                 rep.ok("B10")
     else:
-        rep.ok("B10")
+        rep.na("B10", "no DUO:0000024 publication moratorium")
     # B11 COL
     col = ag.duo(duo.COL)
     if col:
@@ -237,7 +241,7 @@ def check_request(
             else:
                 rep.ok("B11")
     else:
-        rep.ok("B11")
+        rep.na("B11", "no DUO:0000020 (collaboration required)")
     # B12 IRB
     if duo.IRB in ids:
         if not req.get("ethics_approval_ref"):
@@ -246,7 +250,7 @@ def check_request(
         else:
             rep.ok("B12")
     else:
-        rep.ok("B12")
+        rep.na("B12", "no DUO:0000021 (ethics approval required)")
     # B13 NMDS
     if duo.NMDS in ids:
         if need("B13", "purpose.methods_development"):
@@ -256,7 +260,7 @@ def check_request(
             else:
                 rep.ok("B13")
     else:
-        rep.ok("B13")
+        rep.na("B13", "no DUO:0000015 (no methods development)")
     # B14 duties
     duties = [d["id"] for d in ag.get("duties") or []]
     if duties:
@@ -268,7 +272,7 @@ def check_request(
             else:
                 rep.ok("B14")
     else:
-        rep.ok("B14")
+        rep.na("B14", "the agreement lists no duties")
     # B15 embargo
     party = _requester_party(ag, req)
     embargo = parse_date(ag.get("access.embargo_until"))
@@ -281,8 +285,10 @@ def check_request(
                       f"{sorted(allowed_parties)} may receive the data")
         else:
             rep.ok("B15")
+    elif embargo:
+        rep.na("B15", f"the embargo ended on {embargo} (today {today})")
     else:
-        rep.ok("B15")
+        rep.na("B15", "no embargo (access.embargo_until)")
     # B16 org types
     org_types = ag.get("access.allowed_recipients.org_types")
     if org_types:
@@ -293,7 +299,8 @@ def check_request(
             else:
                 rep.ok("B16")
     else:
-        rep.ok("B16")
+        rep.na("B16", "no restriction on kinds of organisation "
+               "(access.allowed_recipients.org_types)")
     # B17 ABS commercial
     if ag.get("abs.permitted_use") == "non_commercial":
         if need("B17", "purpose.commercial"):
@@ -303,10 +310,15 @@ def check_request(
             else:
                 rep.ok("B17")
     else:
-        rep.ok("B17")
+        rep.na("B17", "the ABS terms are not limited to non-commercial use")
     # B18 ABS third-party transfer
     transfer = ag.get("abs.third_party_transfer")
-    if transfer in ("prohibited", "requires_consent", "parties_only") and party is None:
+    if transfer not in ("prohibited", "requires_consent", "parties_only"):
+        rep.na("B18", f"ABS third-party transfer is not restricted "
+               f"(abs.third_party_transfer: {transfer or 'not set'})")
+    elif party is not None:
+        rep.ok("B18")
+    else:
         if not requester:
             rep.abstain("B18", "request.requester", "missing: cannot tell if requester is a party")
         elif transfer == "requires_consent" and req.get("abs_consent_ref"):
@@ -315,14 +327,15 @@ def check_request(
         else:
             rep.error("B18", "abs.third_party_transfer", f"{transfer}: the requester is not a "
                       "party to the agreement")
-    else:
-        rep.ok("B18")
     # B19: route abstentions to a human
     abstained = sorted({f.rule for f in rep.findings if f.severity == Severity.ABSTAIN},
                        key=lambda r: int(r[1:]))
-    if abstained and not (perm == duo.NRES and not ag.modifiers):
-        rep.info("B19", "request", "rule(s) " + ", ".join(abstained) + " could not be evaluated: "
-                 "route this request to a data access committee / steward")
+    if not abstained:
+        rep.ok("B19")  # every rule that applies was decided
+    elif perm == duo.NRES and not ag.modifiers:
+        rep.na("B19", "the data carry no DUO restriction (NRES without modifiers): no data "
+               "access committee needed; the undecided rules above still need a person")
     else:
-        rep.ok("B19")
-    return rep
+        rep.abstain("B19", "request", "rule(s) " + ", ".join(abstained) + " could not be "
+                    "evaluated: route this request to a data access committee / steward")
+    return attach(rep, Terms.from_agreement(ag), "request", today)

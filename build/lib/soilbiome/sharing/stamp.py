@@ -5,7 +5,7 @@ computed after embedding and appears only in the sidecar's subject. Stamping wor
 in the destination directory and renames it into place: an error leaves no partial output.
 Large tables are never loaded whole: columns are written with h5py, hashing streams the file.
 
-Verification (rules D1..D9) is in :mod:`soilbiome.sharing.verify`, merge checks in
+Verification (rules D1..D10) is in :mod:`soilbiome.sharing.verify`, merge checks in
 :mod:`soilbiome.sharing.merge_check`; their names are re-exported here for older imports.
 """
 
@@ -26,6 +26,7 @@ from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps
+from soilbiome.model.tree import FeatureTree
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
 from soilbiome.sharing.errors import SigningKeyError, StampError
@@ -67,12 +68,13 @@ class StampResult:
 
 def build_stamp(
     agreement: Agreement, *, run_id: str | None, n_samples: int, now: dt.datetime,
-    run_crate: str | None = None,
+    run_crate: str | None = None, tree: FeatureTree | None = None,
 ) -> dict[str, Any]:
     """The stamp (predicate) for a table under ``agreement``. Contains no file hash.
 
     ``run_crate`` is the link to the run's RO-Crate, relative to the table (the pipeline
     writes ``../ro-crate-metadata.json``); ``soilbiome verify`` follows it for D7/D9.
+    ``tree`` is the table's phylogenetic tree: its location and SHA-256 are signed (D10).
     """
     terms = Terms.from_agreement(agreement, source=agreement.id)
     stamp = {
@@ -91,6 +93,7 @@ def build_stamp(
         "generated_by": {"name": "soilbiome", "version": __version__},
         "run_id": run_id,
         "stamped_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tree": {"location": tree.location, "sha256": tree.sha256} if tree else None,
     }
     if run_crate:
         stamp["run_crate"] = run_crate
@@ -233,7 +236,8 @@ def stamp_biom(
             raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
         # sign exactly the bytes validated: check the copy too (the source may change meanwhile)
         try:
-            same = read_table(tmp).sample_ids == table.sample_ids
+            copy = read_table(tmp)
+            same = copy.sample_ids == table.sample_ids and copy.tree == table.tree
         except BiomError:
             same = False
         if not same:
@@ -242,7 +246,7 @@ def stamp_biom(
             with h5py.File(tmp, "r+") as f:
                 ids = list(table.sample_ids)
                 stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
-                                    run_crate=run_crate)
+                                    run_crate=run_crate, tree=table.tree)
                 # how the table was made is part of the signed statement (the file's SHA-256
                 # covers it too): an edited context fails verify
                 stamp["processing_context"] = table.context.to_dict()

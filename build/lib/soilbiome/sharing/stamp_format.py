@@ -9,7 +9,11 @@ A stamp has three parts:
 3. the sidecar ``<file>.sharing.dsse.json``: an in-toto Statement v1 (subject = file name and
    SHA-256 of the stamped file, predicate = the stamp) in a DSSE envelope signed with Ed25519.
 
-Signing lives in :mod:`soilbiome.sharing.stamp`, rules D1..D9 in :mod:`soilbiome.sharing.verify`,
+The stamp's ``tree`` field signs the features' phylogenetic tree on its own (HDF5 location and
+SHA-256 of its Newick text, or null for a table without one; rule D10), so a tree that was
+edited, dropped by a biom-format re-save or added later is named as such.
+
+Signing lives in :mod:`soilbiome.sharing.stamp`, rules D1..D10 in :mod:`soilbiome.sharing.verify`,
 D7/D9 (RO-Crate) in :mod:`soilbiome.sharing.crate_check`, merge checks in
 :mod:`soilbiome.sharing.merge_check`.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ import h5py
 
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_reader import read_table
+from soilbiome.model.tree import FeatureTree
 from soilbiome.sharing.errors import StampError
 
 STAMP_ATTR = "x-sharing-stamp"
@@ -68,6 +73,8 @@ class BiomInfo:
     sample_ids: list[str]
     sample_metadata: dict[str, list[str]]
     stamp_text: str | None
+    tree: FeatureTree | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 def read_biom_info(path: str | Path, columns: Sequence[str] | None = None) -> BiomInfo:
@@ -92,7 +99,8 @@ def read_biom_info(path: str | Path, columns: Sequence[str] | None = None) -> Bi
         if columns is not None and name not in columns:
             continue
         md[name] = [str(v) for v in table.sample_metadata[key].tolist()]
-    return BiomInfo(list(table.sample_ids), md, table.attributes.get(STAMP_ATTR))
+    return BiomInfo(list(table.sample_ids), md, table.attributes.get(STAMP_ATTR), table.tree,
+                    dict(table.attributes))
 
 
 def _write_sample_columns(f: h5py.File, values: dict[str, list[str]]) -> None:

@@ -43,6 +43,10 @@ class Terms:
     local_contexts: dict[str, Any] = field(default_factory=dict)
     attribution: dict[str, Any] = field(default_factory=dict)
     duties: list[dict[str, Any]] = field(default_factory=list)
+    valid_from: str | None = None
+    org_types: list[str] | None = None
+    collaborators: list[str] = field(default_factory=list)
+    return_to: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (the ``terms`` member of a stamp)."""
@@ -67,6 +71,8 @@ class Terms:
         is_ = ag.duo(duo.IS)
         mor = ag.duo(duo.MOR)
         ts = ag.duo(duo.TS)
+        col = ag.duo(duo.COL)
+        rtn = ag.duo(duo.RTN)
         regions = ag.allowed_regions
         users = ag.get("access.allowed_recipients.users_orcid") or []
         insts = ag.get("access.allowed_recipients.institutions_ror") or []
@@ -100,11 +106,13 @@ class Terms:
                 "permitted_use": abs_.get("permitted_use"),
                 "third_party_transfer": abs_.get("third_party_transfer"),
                 "benefit_sharing": list(abs_.get("benefit_sharing") or []),
+                "change_of_intent_notice": abs_.get("change_of_intent_notice"),
             },
             local_contexts={
                 "project_id": lc.get("project_id"),
                 "labels": [
-                    {k: lab.get(k) for k in ("kind", "code", "community") if lab.get(k)}
+                    {k: lab.get(k) for k in ("kind", "code", "name", "community")
+                     if lab.get(k)}
                     for lab in lc.get("labels") or []
                 ],
                 "notices": [n.get("type") for n in lc.get("notices") or []],
@@ -116,9 +124,14 @@ class Terms:
                 "cite": list(att.get("cite") or []),
             },
             duties=[
-                {k: d.get(k) for k in ("id", "action", "trigger", "source") if d.get(k)}
+                {k: d.get(k) for k in ("id", "action", "trigger", "due_months", "source")
+                 if d.get(k)}
                 for d in ag.get("duties") or []
             ],
+            valid_from=ag.get("agreement.valid_from"),
+            org_types=list(ag.get("access.allowed_recipients.org_types") or []) or None,
+            collaborators=list(col.modifier_ids) if col else [],
+            return_to=[rtn.entry["return_to"]] if rtn and rtn.entry.get("return_to") else [],
         )
 
 
@@ -160,6 +173,10 @@ class MergeResult:
     attribution: dict[str, Any]
     duties: list[dict[str, Any]]
     report: Report
+    valid_from: str | None = None
+    org_types: list[str] | None = None
+    collaborators: list[str] = field(default_factory=list)
+    return_to: list[str] = field(default_factory=list)
 
     @property
     def reasons(self) -> list[str]:
@@ -201,4 +218,8 @@ class MergeResult:
             local_contexts=self.local_contexts,
             attribution=self.attribution,
             duties=self.duties,
+            valid_from=self.valid_from,
+            org_types=self.org_types,
+            collaborators=self.collaborators,
+            return_to=self.return_to,
         )

@@ -1,4 +1,4 @@
-"""Rules D1..D9 for a stamped BIOM file: embedded stamp, signed sidecar, hash, scope."""
+"""Rules D1..D10 for a stamped BIOM file: embedded stamp, signed sidecar, hash, scope, tree."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from soilbiome.io.biom_tree import resaved_by
 from soilbiome.io.hashing import sha256_file
 from soilbiome.sharing import dsse
 from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
@@ -24,8 +25,10 @@ from soilbiome.sharing.stamp_format import (
     read_biom_info,
     sidecar_path,
 )
+from soilbiome.sharing.terms import Terms
+from soilbiome.sharing.verdict import attach
 
-D_RULES = tuple(f"D{i}" for i in range(1, 10))
+D_RULES = tuple(f"D{i}" for i in range(1, 11))
 
 
 def _load_sidecar(path: Path) -> tuple[dsse.Envelope | None, dict[str, Any] | None, str | None]:
@@ -60,7 +63,13 @@ def read_embedded_stamp(p: Path, rep: Report, where: str) -> tuple[Any, dict[str
     except StampError as exc:
         rep.error("D1", where, str(exc))
     if info is not None:
-        if info.stamp_text is None:
+        writer = resaved_by(info.attributes)
+        if info.stamp_text is None and writer:
+            rep.error("D1", where, f"no {STAMP_ATTR} root attribute, stamp lost: the table was "
+                      f"re-saved by {writer} after stamping (biom convert, subset-table and "
+                      "Table.to_hdf5 drop soilbiome's root attributes and tree); use the table "
+                      "as stamped")
+        elif info.stamp_text is None:
             rep.error("D1", where, f"no {STAMP_ATTR} root attribute: not stamped, or stamp lost "
                       "(e.g. by a biom load_table/to_hdf5 round-trip); re-stamp the file")
         else:
@@ -82,8 +91,9 @@ def verify_report(
     crate: str | Path | None = None,
     rules: Sequence[str] = D_RULES,
     check_dates: bool = True,
+    before_publication: bool = False,
 ) -> Report:
-    """Evaluate rules D1..D9 on a stamped BIOM file; return the full report.
+    """Evaluate rules D1..D10 on a stamped BIOM file; return the full report.
 
     Parameters
     ----------
@@ -102,6 +112,16 @@ def verify_report(
         Subset of D rules to evaluate.
     check_dates : bool
         Also report the agreement's dates on ``today`` (A16, B15).
+    before_publication : bool
+        The table is checked by the pipeline before the run is published (``STAMP``): when
+        the stamp links to a run crate that is not written yet, D7/D9 are "after publication"
+        (checked by ``soilbiome verify`` of the published table) instead of needing a person.
+        Without a link they still need a person.
+
+    Returns
+    -------
+    Report
+        With the statement of what the recipient may do (:mod:`soilbiome.sharing.verdict`).
     """
     p = Path(path)
     ag = agreement if isinstance(agreement, Agreement) else load_agreement(agreement)
@@ -170,12 +190,23 @@ def verify_report(
     if "D7" in wanted or "D9" in wanted:
         stamp = predicate or embedded
         note = ""
+        link = (stamp or {}).get("run_crate")
         if crate is None:
             crate, note = linked_crate(p, stamp)
             if crate is not None:
                 rep.info("D7", where, note)
-        table_sha = sha256_file(p) if p.is_file() else None
-        check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
+        if crate is None and before_publication and isinstance(link, str) and link:
+            why = (f"checked once the run is published: the stamp links to the run's RO-Crate "
+                   f"({link} from the table's folder), which the pipeline writes last")
+            for r in sorted(wanted & {"D7", "D9"}):
+                rep.defer(r, why)
+        else:
+            table_sha = sha256_file(p) if p.is_file() else None
+            check_crate(crate, ag, stamp, rep, wanted, table_sha256=table_sha, note=note)
+    if "D10" in wanted:
+        from soilbiome.sharing.tree_rule import check_tree
+
+        check_tree(info, predicate if predicate is not None else embedded, rep, where)
     if check_dates:
         add_date_findings(rep, ag, today)
     if "D8" in wanted:
@@ -192,7 +223,7 @@ def verify_report(
                 rep.ok("D8")
             rep.info("D8", where, "full MIxS LinkML validation (linkml-validate -C MimsSoil) "
                      "is not run by soilbiome verify; run it on the sample sheet if needed")
-    return rep
+    return attach(rep, Terms.from_agreement(ag), "verify", today or dt.date.today())
 
 
 def verify_biom(
@@ -202,7 +233,7 @@ def verify_biom(
     today: dt.date | None = None,
     crate: str | Path | None = None,
 ) -> list[Finding]:
-    """Rules D1..D9 for a stamped BIOM file; return the findings (see :func:`verify_report`)."""
+    """Rules D1..D10 for a stamped BIOM file; return the findings (see :func:`verify_report`)."""
     return verify_report(path, agreement_path, today=today, crate=crate).sorted_findings()
 
 

@@ -18,6 +18,17 @@ ALPHA_LABELS: dict[str, str] = {
 }
 
 
+def _tree_note(summary: dict) -> str:
+    """Which tree Faith's PD and UniFrac used (diversity.json ``parameters.tree``), or none."""
+    tree = summary.get("parameters", {}).get("tree")
+    if not tree:
+        return "No ASV tree: Faith's PD and UniFrac were not computed."
+    if isinstance(tree, dict):
+        return (f"Faith's PD and UniFrac use the ASV tree {esc(tree.get('source', ''))} "
+                f"(SHA-256 {esc(str(tree.get('sha256', ''))[:16])}...).")
+    return f"Faith's PD and UniFrac use the ASV tree {esc(str(tree))}."
+
+
 @section("alpha", "Alpha diversity", position=60)
 def alpha_diversity(ctx: ReportContext) -> str:
     """One box plot per index, grouped by ``group_by``; every sample in the table."""
@@ -56,7 +67,7 @@ def alpha_diversity(ctx: ReportContext) -> str:
             + (f"rarefied to <b>{depth}</b> reads (seed {rare.get('seed')}). "
                if depth else "computed on counts that were <b>not rarefied</b>. ")
             + "Samples with an undefined value (empty, excluded) are listed in the table with "
-            "the reason, and left out of the plot.</p>")
+            "the reason, and left out of the plot. " + _tree_note(summary) + "</p>")
     notes = alpha.get("note", pd.Series(dtype=str)).fillna("").astype(str)
     return note + ctx.figure(fig, "alpha") + html_table(
         alpha.reset_index(), highlight=set(alpha.index[notes != ""]))

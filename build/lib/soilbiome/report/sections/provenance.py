@@ -2,7 +2,8 @@
 
 The reference database (name, version, licence, citation, checksum), the parameters of QC,
 primer removal, DADA2, taxonomy and diversity (from ``pipeline_info/params.json``), the
-licence stamp with the result of verifying it, the RO-Crate, and the sample metadata.
+licence stamp with the verdict of ``soilbiome verify`` (:mod:`soilbiome.report.licence`), the
+RO-Crate, and the sample metadata.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from soilbiome.errors import InputError
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import definition_list, esc, html_table, missing
+from soilbiome.report.licence import verdict_html
 
 #: Parameter groups shown, by name prefix (first match wins); others go to "Run".
 PARAM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -91,27 +91,7 @@ def _stamp(ctx: ReportContext) -> str:
             ctx.not_provided("stamp verification (--verification verify.json)")
             return head + missing("The table is stamped, but no verification result was given.")
         return head + missing("This table carries no licence stamp (run without --agreement).")
-    result = _json(path, "stamp verification")
-    ok = bool(result.get("ok"))
-    counts = result.get("counts") or {}
-    abstained = int(counts.get("ABSTAIN", 0) or 0)
-    if not ok:
-        verdict, cls = "FAILED: the stamp does not verify", "flag"
-    elif abstained:
-        verdict, cls = f"OK, {abstained} rule(s) undecided", "flag warn"
-    else:
-        verdict, cls = "OK: stamp and signature verified", "ok"
-    details = result.get("details") or {}
-    items = [("verification", verdict), ("subject", result.get("subject", ""))]
-    for key in ("license", "licence", "agreement_id", "run_id", "signed_by"):
-        if key in details:
-            items.append((key, _show(details[key])))
-    items.append(("rules passed", " ".join(result.get("passed", [])) or "(none)"))
-    rows = [{"rule": f.get("rule"), "severity": f.get("severity"), "where": f.get("where"),
-             "reason": f.get("reason")} for f in result.get("findings", [])]
-    table = html_table(pd.DataFrame(rows)) if rows else ""
-    return (head + f'<div class="{cls}"><strong>{esc(verdict)}</strong></div>'
-            + definition_list(items) + table)
+    return head + verdict_html(_json(path, "stamp verification"), ctx.biom.name)
 
 
 def _crate(ctx: ReportContext) -> str:
