@@ -61,8 +61,8 @@ def refdb_add(name: str, path: Path, sheet: Path, marker: str, fmt: str, licence
     entry = add_reference(sheet, name, path, marker=marker, fmt=fmt, licence=licence,
                           citation=citation, version=version, taxonomy=taxonomy,
                           replace=replace)
-    click.echo(f"{sheet}: {'replaced' if replace else 'added'} {entry.name} {entry.version} "
-               f"({entry.format}, {entry.licence}), sha256 {entry.sha256}")
+    click.echo(f"{sheet}: listed {entry.name} {entry.version} ({entry.format}, "
+               f"{entry.licence}) at {entry.path}, sha256 {entry.sha256}")
 
 
 @refdb.command("fetch")

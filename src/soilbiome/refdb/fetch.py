@@ -18,26 +18,20 @@
 * **Listed** through :func:`soilbiome.refdb.add.add_reference`, so the row is checked and read
   back like any other.
 
-Only the Python standard library talks to the network (``urllib``); nothing else is
-downloaded, and nothing is downloaded at pipeline run time.
+Only the Python standard library talks to the network (``urllib``, in
+:mod:`soilbiome.refdb.download`); nothing is downloaded at pipeline run time.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import http.client
 import json
 import os
-import re
 import shutil
 import tarfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit, urlunsplit
-from urllib.request import Request, urlopen
 
 from soilbiome import __version__
 from soilbiome.errors import DownloadError, InputError
@@ -45,14 +39,10 @@ from soilbiome.io.atomic import atomic_write
 from soilbiome.io.hashing import sha256_file
 from soilbiome.refdb.add import add_reference, ensure_not_listed, reference_digest
 from soilbiome.refdb.catalogue import CatalogueEntry, find_entry, load_catalogue
+from soilbiome.refdb.download import Report, download, mirror_url, reason
 from soilbiome.refdb.sheet import RefDb
 
 RECORD = "fetch.json"
-CHUNK = 1 << 20
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-_UNSATISFIED_RANGE = re.compile(r"^bytes \*/(\d+)$")
-
-Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -151,19 +141,6 @@ def fetch_reference(  # noqa: PLR0913
     return FetchResult(row, digest, entry.sha256 is not None, url, reused is not None)
 
 
-def mirror_url(url: str, base_url: str | None) -> str:
-    """``url`` with its scheme and host replaced by ``base_url``'s (whose path, if any,
-    prefixes the URL's path); ``url`` itself when there is no ``base_url``."""
-    if not base_url:
-        return url
-    base = urlsplit(base_url)
-    if base.scheme not in ("http", "https") or not base.netloc:
-        raise InputError(f"--base-url: '{base_url}' is not an http(s) URL")
-    parts = urlsplit(url)
-    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path,
-                       parts.query, ""))
-
-
 def _download_verified(entry: CatalogueEntry, urls: list[str], folder: Path, timeout: float,
                        say: Report) -> tuple[str, str]:
     """Download into ``<file>.part`` from the first URL that works, verify, rename."""
@@ -189,80 +166,6 @@ def _download_verified(entry: CatalogueEntry, urls: list[str], folder: Path, tim
     raise DownloadError("; ".join(failures))
 
 
-def download(url: str, part: Path, *, timeout: float = 60.0, report: Report | None = None,
-             _restarted: bool = False) -> None:
-    """Bring ``url`` into ``part``, resuming from the bytes ``part`` already holds.
-
-    Raises
-    ------
-    DownloadError
-        One line naming the URL: unreachable, HTTP error, or broken off after N bytes (those
-        bytes are kept; calling again resumes).
-    """
-    say = report or (lambda _message: None)
-    have = part.stat().st_size if part.exists() else 0
-    request = Request(url, headers={"User-Agent": f"soilbiome/{__version__}"})
-    if have:
-        request.add_header("Range", f"bytes={have}-")
-    try:
-        response = urlopen(request, timeout=timeout)  # noqa: S310 - http(s) checked upstream
-    except HTTPError as exc:
-        if exc.code == 416 and have:
-            match = _UNSATISFIED_RANGE.match(exc.headers.get("Content-Range", "") or "")
-            if match and int(match.group(1)) == have:
-                return  # the part file already holds the whole file
-            if not _restarted:
-                say(f"{url}: the server refused to resume; starting again")
-                part.unlink()
-                return download(url, part, timeout=timeout, report=report, _restarted=True)
-        raise DownloadError(f"{url}: the server answered HTTP {exc.code} {exc.reason}") from None
-    except (URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise DownloadError(f"{url}: cannot download: {_reason(exc)}") from None
-    with response:
-        mode, start = "wb", 0
-        if have and response.status == 206:
-            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "") or "")
-            if not match or int(match.group(1)) != have:
-                if _restarted:
-                    raise DownloadError(f"{url}: the server's partial answer does not start at "
-                                        f"byte {have}")
-                say(f"{url}: the server resumed at the wrong place; starting again")
-                response.close()
-                part.unlink()
-                return download(url, part, timeout=timeout, report=report, _restarted=True)
-            mode, start = "ab", have
-            say(f"{url}: resuming at byte {have}")
-        elif response.status == 200:
-            if have:
-                say(f"{url}: the server does not resume downloads; starting again")
-            else:
-                say(f"{url}: downloading")
-        else:
-            raise DownloadError(f"{url}: unexpected HTTP status {response.status}")
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
-        got = _copy(response, part, mode, url, start)
-    if expected is not None and got < expected:
-        raise DownloadError(f"{url}: transfer broke off after {start + got} of "
-                            f"{start + expected} bytes (kept in {part}); run the same command "
-                            "again to resume")
-
-
-def _copy(response, part: Path, mode: str, url: str, start: int) -> int:  # noqa: ANN001
-    got = 0
-    with open(part, mode) as out:
-        try:
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                got += len(chunk)
-        except (OSError, http.client.HTTPException) as exc:
-            out.flush()
-            raise DownloadError(f"{url}: transfer broke off after {start + got} bytes "
-                                f"({_reason(exc)}; kept in {part}); run the same command again "
-                                "to resume") from None
-    return got
-
-
 def _finish(entry: CatalogueEntry, folder: Path, say: Report) -> Path:
     """The path the sheet will name: the download itself, or what its archive unpacks to."""
     download_path = folder / entry.file
@@ -278,7 +181,7 @@ def _finish(entry: CatalogueEntry, folder: Path, say: Report) -> Path:
             archive.extractall(staging, filter="data")
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise DownloadError(f"{download_path}: not a readable tar.gz archive ({_reason(exc)})"
+        raise DownloadError(f"{download_path}: not a readable tar.gz archive ({reason(exc)})"
                             ) from None
     if unpacked.exists():
         shutil.rmtree(unpacked)
@@ -363,12 +266,3 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         pass
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, URLError) and not isinstance(exc, HTTPError):
-        if not isinstance(exc.reason, BaseException):
-            return " ".join(str(exc.reason).split())
-        exc = exc.reason
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())
