@@ -1,0 +1,119 @@
+"""``soilbiome refdb``: check, add, fetch and list reference databases (docs/references.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from soilbiome.refdb.sheet import FORMATS
+
+_path = click.Path(path_type=Path)
+
+
+@click.group()
+def refdb() -> None:
+    """Reference databases: the database sheet, the catalogue, downloads.
+
+    A pipeline run downloads nothing: it reads the sheet and verifies each file's SHA-256.
+    """
+
+
+@refdb.command("check")
+@click.option("--sheet", type=_path, required=True, help="Database sheet CSV.")
+@click.option("--name", required=True, help="Database name in the sheet.")
+@click.option("--out", type=_path, help="Write the resolved entry as JSON here.")
+def refdb_check(sheet: Path, name: str, out: Path | None) -> None:
+    """Find NAME in the sheet and verify the file's SHA-256."""
+    from soilbiome.io.jsonfile import write_json
+    from soilbiome.refdb import load_refdb
+
+    entry = load_refdb(sheet, name)
+    if out:
+        write_json(out, entry.to_dict())
+    click.echo(f"reference {entry.name} {entry.version} ({entry.format}, {entry.licence}): "
+               f"sha256 verified")
+
+
+@refdb.command("add")
+@click.argument("name")
+@click.argument("path", type=_path)
+@click.option("--sheet", type=_path, required=True,
+              help="Database sheet CSV to write or extend.")
+@click.option("--marker", required=True, help="16S, 18S, ITS, COI, shotgun, host ...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="sintax / dada2 (FASTA), kraken2 (database folder), host_fasta.")
+@click.option("--licence", "--license", "licence", required=True,
+              help="SPDX licence expression of the reference, e.g. CC-BY-4.0.")
+@click.option("--citation", required=True, help="How to cite the reference.")
+@click.option("--version", "version", default=None,
+              help="Release of the reference (default: sha256-<first 12 hex digits>).")
+@click.option("--taxonomy", default=None,
+              help="Whose names the lineages use: SILVA, GTDB, UNITE, PR2, NCBI ...")
+@click.option("--replace", is_flag=True, help="Replace a row of the same name.")
+def refdb_add(name: str, path: Path, sheet: Path, marker: str, fmt: str, licence: str,  # noqa: PLR0913
+              citation: str, version: str | None, taxonomy: str | None, replace: bool) -> None:
+    """List the reference at PATH as NAME in a database sheet, with its SHA-256."""
+    from soilbiome.refdb.add import add_reference
+
+    entry = add_reference(sheet, name, path, marker=marker, fmt=fmt, licence=licence,
+                          citation=citation, version=version, taxonomy=taxonomy,
+                          replace=replace)
+    click.echo(f"{sheet}: listed {entry.name} {entry.version} ({entry.format}, "
+               f"{entry.licence}) at {entry.path}, sha256 {entry.sha256}")
+
+
+@refdb.command("fetch")
+@click.argument("name")
+@click.option("--cache", type=_path, required=True, help="Folder for downloaded references.")
+@click.option("--sheet", type=_path, required=True,
+              help="Database sheet CSV to write or extend.")
+@click.option("--catalogue", type=_path, default=None,
+              help="Another catalogue YAML (a site's mirrors); default: the shipped one.")
+@click.option("--base-url", default=None,
+              help="Mirror: replaces the scheme and host of the catalogue's URLs.")
+@click.option("--replace", is_flag=True, help="Replace a row of the same name in the sheet.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds to wait for the server.")
+def refdb_fetch(name: str, cache: Path, sheet: Path, catalogue: Path | None,  # noqa: PLR0913
+                base_url: str | None, replace: bool, timeout: float) -> None:
+    """Download catalogue entry NAME into --cache, verify it and add it to --sheet.
+
+    An interrupted download resumes when the same command is run again.
+    """
+    from soilbiome.refdb.fetch import fetch_reference
+
+    result = fetch_reference(name, cache=cache, sheet=sheet, catalogue=catalogue,
+                             base_url=base_url, replace=replace, timeout=timeout,
+                             report=lambda message: click.echo(message, err=True))
+    entry = result.entry
+    how = "sha256 verified against the catalogue" if result.verified else (
+        "sha256 recorded at first download (verify against the publisher)")
+    click.echo(f"{sheet}: {entry.name} {entry.version} ({entry.format}, {entry.licence}) at "
+               f"{entry.path}; {how}")
+
+
+@refdb.command("catalogue")
+@click.option("--catalogue", type=_path, default=None,
+              help="Another catalogue YAML; default: the shipped one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def refdb_catalogue(catalogue: Path | None, as_json: bool) -> None:
+    """List the references 'refdb fetch' can download, with licence and checksum status."""
+    from dataclasses import asdict
+
+    from soilbiome.refdb.catalogue import load_catalogue
+
+    entries = load_catalogue(catalogue)
+    if as_json:
+        click.echo(json.dumps([asdict(e) for e in entries.values()], indent=2))
+        return
+    for e in entries.values():
+        checksum = "sha256 given" if e.sha256 else "sha256 recorded at first download"
+        click.echo(f"{e.name}\t{e.version}\t{e.marker}\t{e.format}\t{e.taxonomy}\t{e.licence}"
+                   f"\t{checksum}")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``refdb`` group to the ``soilbiome`` group."""
+    main.add_command(refdb)
