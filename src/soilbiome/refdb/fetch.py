@@ -35,8 +35,8 @@ from pathlib import Path
 
 from soilbiome import __version__
 from soilbiome.errors import DownloadError, InputError
-from soilbiome.io.atomic import atomic_write
 from soilbiome.io.hashing import sha256_file
+from soilbiome.io.jsonfile import write_json
 from soilbiome.refdb.add import add_reference, ensure_not_listed, reference_digest
 from soilbiome.refdb.catalogue import CatalogueEntry, find_entry, load_catalogue
 from soilbiome.refdb.download import Report, download, mirror_url, reason
@@ -256,9 +256,7 @@ def _write_record(path: Path, entry: CatalogueEntry, url: str, digest: str,
         "downloaded": datetime.now(UTC).isoformat(timespec="seconds"),
         "soilbiome": __version__,
     }
-    with atomic_write(path) as handle:
-        json.dump(record, handle, indent=2)
-        handle.write("\n")
+    write_json(path, record)
 
 
 def _remove_if_empty(folder: Path) -> None:
