@@ -86,6 +86,9 @@ def startupGate() {
     def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
     def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
                 '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
+    if (workflow.containerEngine == 'charliecloud' && !System.getenv('USER')) {
+        refuse "-profile charliecloud: ch-run needs \$USER; run: export USER=\$(id -un)"
+    }
     if (!workflow.containerEngine) {  // every executable the tasks will call, on their PATH
         args += ['--mode', params.mode, '--its-region', params.its_region]
         if (params.skip_phylogeny) { args += ['--skip-phylogeny'] }

@@ -223,8 +223,8 @@ def test_published_table_is_stamped_and_verifies(run16s):
     )
     # every rule decided (D7/D9 through the crate the stamp links to): a plain OK
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "passed:  D1 D2 D3 D4 D5 D6 D7 D8 D9 D10" in proc.stdout
-    assert "In short: OK: all 10 rules checked passed." in proc.stdout
+    assert "In short: OK: 10 rule(s) passed." in proc.stdout
+    assert all(re.search(rf"^passed\s+D{i}\s", proc.stdout, re.M) for i in range(1, 11))
     assert (run16s / "biom" / "asv_table.biom.sharing.dsse.json").is_file()
     published = "\n".join(p.read_text(errors="replace") for p in run16s.rglob("*") if p.is_file()
                           and p.suffix in {".json", ".yaml", ".yml", ".tsv", ".csv", ".txt"})

@@ -16,7 +16,7 @@ import pytest
 from test_compare import NOW, _agreement, _table
 from test_diversity import atacama_counts
 
-from conftest import MAIN, run_nextflow, trace_rows
+from conftest import MAIN, assert_strict_json_tree, run_nextflow, trace_rows
 from soilbiome.sharing import generate_key, stamp_biom
 
 BLOCKS = 3  # 3 row ranges -> 6 blocks per metric
@@ -87,6 +87,7 @@ def test_compare_mode_local(tmp_path: Path) -> None:
                                                        "lab_b-results-asv_table"]
     assert [i["institution"] for i in summary["inputs"]] == ["provider-a", "provider-b"]
     assert [i["status"] for i in summary["inputs"]] == ["verified", "verified"]
+    assert_strict_json_tree(outdir)
 
 
 @pytest.mark.slurm

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MAIN, ROOT, read_tsv, trace_rows, write_sheet
+from conftest import MAIN, ROOT, assert_strict_json_tree, read_tsv, trace_rows, write_sheet
 from conftest import run_nextflow as nextflow
 
 pytestmark = pytest.mark.nextflow
@@ -52,6 +52,29 @@ def test_tasks_and_versions_recorded(test_run):
     versions = yaml.safe_load((outdir / "pipeline_info" / "software_versions.yml").read_text())
     assert versions["tools"]["nextflow"] == "24.10.0"
     assert versions["tools"]["fastp"].startswith("0.")
+
+
+def test_every_json_file_of_the_run_is_strict_json(test_run):
+    """R's jsonlite and JavaScript's JSON.parse refuse NaN/Infinity: no output may hold one."""
+    outdir, proc = test_run
+    assert proc.returncode == 0
+    names = {p.name for p in assert_strict_json_tree(outdir)}
+    assert {"diversity.json", "run_record.json", "params.json", "ro-crate-metadata.json",
+            "asv_table.biom.sharing.dsse.json"} <= names, names
+
+
+def test_the_table_records_its_processing_context(test_run):
+    from soilbiome.io.biom_reader import read_table
+
+    outdir, _ = test_run
+    context = read_table(outdir / "biom" / "asv_table.biom").context
+    assert (context.marker, context.region, context.method) == ("16S", "V4", "DADA2")
+    assert (context.trunc_len_f, context.trunc_len_r) == ("150", "140")
+    assert context.method_version.count(".") == 2  # DADA2's version, from its task
+    assert context.reference == "ten16s_sintax" and len(context.reference_sha256) == 64
+    assert context.classifier == "vsearch SINTAX" and context.value_kind == "counts"
+    low, high = (int(x) for x in context.asv_length.split("-"))
+    assert 200 < low <= high < 300  # merged 2x151 V4 reads
 
 
 @pytest.mark.parametrize("damage", ["missing_file", "duplicate_sample"])

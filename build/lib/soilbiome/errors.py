@@ -44,3 +44,8 @@ class ToolError(SoilbiomeError):
     """An external tool (Nextflow, cutadapt, DADA2, ...) failed."""
 
     exit_code = 3
+
+
+class DownloadError(ToolError):
+    """A download failed: the server could not be reached or answered an error, the transfer
+    broke off (what arrived is kept to resume), or the file is not the one expected."""

@@ -33,6 +33,10 @@ def nextflow_env() -> dict[str, str]:
     extra = [str(Path(sys.executable).parent), str(PROJECT_ROOT / "runtime" / "nextflow")]
     env["PATH"] = os.pathsep.join([*extra, env.get("PATH", "")])
     env.setdefault("NXF_OFFLINE", "true")
+    if not env.get("USER"):  # Charliecloud's ch-run refuses to start without it
+        import getpass
+
+        env["USER"] = getpass.getuser()
     env["NXF_ANSI_LOG"] = "false"
     return env
 

@@ -83,5 +83,9 @@ def _register() -> None:
 
     phylogeny_cli.register(main)
 
+    from soilbiome.cli import refdb as refdb_cli
+
+    refdb_cli.register(main)
+
 
 _register()

@@ -175,27 +175,6 @@ def collect_versions(files: tuple[Path, ...], nextflow_version: str, pipeline_ve
     click.echo(", ".join(f"{k} {v}" for k, v in merged["tools"].items()))
 
 
-@click.group()
-def refdb() -> None:
-    """Reference databases from a database sheet (nothing is downloaded)."""
-
-
-@refdb.command("check")
-@click.option("--sheet", type=_path, required=True, help="Database sheet CSV.")
-@click.option("--name", required=True, help="Database name in the sheet.")
-@click.option("--out", type=_path, help="Write the resolved entry as JSON here.")
-def refdb_check(sheet: Path, name: str, out: Path | None) -> None:
-    """Find NAME in the sheet and verify the file's SHA-256."""
-    from soilbiome.io.jsonfile import write_json
-    from soilbiome.refdb import load_refdb
-
-    entry = load_refdb(sheet, name)
-    if out:
-        write_json(out, entry.to_dict())
-    click.echo(f"reference {entry.name} {entry.version} ({entry.format}, {entry.licence}): "
-               f"sha256 verified")
-
-
 @click.command("primer-summary")
 @click.argument("reports", type=_path, nargs=-1, required=True)
 @click.option("--min-fraction", type=float, default=0.5, show_default=True,
@@ -231,6 +210,6 @@ def _parse_extra(extra: tuple[str, ...]) -> dict[str, str]:
 def register(main: click.Group) -> None:
     """Add the pipeline-stage commands to the ``soilbiome`` group."""
     for command in (validate, preflight, fastq_check, qc_record, qc_summary, collect_versions,
-                    refdb, primer_summary, run):
+                    primer_summary, run):
         main.add_command(command)
 

@@ -56,6 +56,32 @@ def _sheet_error(path: str, problems: list[str]) -> InputError:
     return InputError("; ".join(problems), location=path)
 
 
+def read_sheet(sheet: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Columns and ``(line, row)`` pairs of a database sheet, every column of :data:`COLUMNS`
+    present (extra columns are kept as they are).
+
+    Raises
+    ------
+    InputError
+        Naming the sheet (and line): missing file or column, not UTF-8 text, bad CSV.
+    """
+    sheet = Path(sheet)
+    if not sheet.is_file():
+        raise InputError("database sheet not found", location=str(sheet))
+    with read_csv_text(sheet, _sheet_error) as handle:
+        reader = csv.DictReader(handle)
+        try:
+            fieldnames = list(reader.fieldnames or [])
+            missing = [c for c in COLUMNS if c not in fieldnames]
+            if missing:
+                raise InputError(f"missing column(s): {', '.join(missing)}",
+                                 location=str(sheet))
+            rows = list(enumerate(reader, start=2))
+        except csv.Error as exc:
+            raise InputError(f"line {reader.line_num + 1}: {exc}", location=str(sheet)) from None
+    return fieldnames, rows
+
+
 def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     """Find ``name`` in a database sheet and (by default) verify its SHA-256.
 
@@ -66,18 +92,7 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
         or a checksum that does not match.
     """
     sheet = Path(sheet)
-    if not sheet.is_file():
-        raise InputError("database sheet not found", location=str(sheet))
-    with read_csv_text(sheet, _sheet_error) as handle:
-        reader = csv.DictReader(handle)
-        try:
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(f"missing column(s): {', '.join(missing)}",
-                                 location=str(sheet))
-            rows = list(enumerate(reader, start=2))
-        except csv.Error as exc:
-            raise InputError(f"line {reader.line_num + 1}: {exc}", location=str(sheet)) from None
+    _, rows = read_sheet(sheet)
     matches = [(line, row) for line, row in rows if row["name"] == name]
     if not matches:
         known = ", ".join(row["name"] for _, row in rows)
