@@ -1,3 +1,0 @@
-"""soilbiome: soil metagenomics biodiversity tables that can be shared."""
-
-__version__ = "0.2.0"

@@ -1,3 +1,0 @@
-from soilbiome.cli import main
-
-main(prog_name="soilbiome")

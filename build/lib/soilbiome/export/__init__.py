@@ -1,1 +1,0 @@
-"""Exports of stamped tables for publication: :mod:`soilbiome.export.gbif` (Darwin Core)."""
