@@ -105,6 +105,22 @@ def assert_test_tsvs_explained(folder: Path) -> list[Path]:
     return checked
 
 
+def write_asvs(work: Path, per_sample: dict, asvs: list[str]) -> tuple[Path, Path]:
+    """``asv_counts.tsv`` and ``asv.fa`` (as DADA2_MERGE writes them) of the sequences ``asvs``
+    counted per sample in ``per_sample`` (sample -> Counter of sequences)."""
+    from soilbiome.taxonomy.lineage import feature_id_for
+
+    counts = work / "asv_counts.tsv"
+    with counts.open("w") as handle:
+        handle.write("\t".join(["feature_id", "sequence", *per_sample]) + "\n")
+        for seq in asvs:
+            handle.write("\t".join([feature_id_for(seq), seq,
+                                    *(str(c[seq]) for c in per_sample.values())]) + "\n")
+    fasta = work / "asv.fa"
+    fasta.write_text("".join(f">{feature_id_for(s)}\n{s}\n" for s in asvs))
+    return counts, fasta
+
+
 def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
     """Write a samplesheet."""
     with path.open("w", newline="") as handle:

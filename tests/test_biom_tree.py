@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import write_asvs
 from soilbiome.io.biom_layout import LEGACY_TREE_DATASET, TREE_DATASET
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.biom_tree import feature_tree
@@ -66,14 +67,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 line.strip() for i, line in enumerate(handle) if i % 4 == 1)
     total = sum(per_sample.values(), collections.Counter())
     asvs = [seq for seq, _ in total.most_common(12)]
-    counts = work / "asv_counts.tsv"
-    with counts.open("w") as handle:
-        handle.write("\t".join(["feature_id", "sequence", *per_sample]) + "\n")
-        for seq in asvs:
-            handle.write("\t".join([feature_id_for(seq), seq,
-                                    *(str(c[seq]) for c in per_sample.values())]) + "\n")
-    fasta = work / "asv.fa"
-    fasta.write_text("".join(f">{feature_id_for(s)}\n{s}\n" for s in asvs))
+    counts, fasta = write_asvs(work, per_sample, asvs)
     sintax = work / "sintax.tsv"
     proc = run("vsearch", "--sintax", str(fasta), "--db", str(SINTAX_16S), "--tabbedout",
                str(sintax), "--sintax_cutoff", "0.8", "--randseed", "1", "--threads", "1",

@@ -26,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 from dwca.read import DwCAReader
 
-from conftest import ATACAMA_SHEET, TESTDATA
+from conftest import ATACAMA_SHEET, TESTDATA, write_asvs
 from soilbiome.cli import main
 from soilbiome.export.gbif import ExportRefused, export_gbif
 from soilbiome.export.gbif_rules import gbif_licence
@@ -35,7 +35,7 @@ from soilbiome.io.biom_reader import read_table
 from soilbiome.model.samplesheet import load_samplesheet
 from soilbiome.sharing import generate_key, rewrite_trusted_keys, stamp_biom
 from soilbiome.sharing.agreement import read_yaml
-from soilbiome.taxonomy import RANKS, feature_id_for, harmonise, read_lineage, write_lineage
+from soilbiome.taxonomy import RANKS, harmonise, read_lineage, write_lineage
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = ROOT / "sharing_agreements" / "examples" / "open-cc-by.yaml"
@@ -62,14 +62,7 @@ def work(tmp_path_factory) -> dict:
     per_sample = {r.sample: collections.Counter(_r1(r.fastq_1)) for r in sheet.rows}
     total = sum(per_sample.values(), collections.Counter())
     asvs = [seq for seq, n in total.most_common() if n >= 2]
-    counts = work / "asv_counts.tsv"
-    with counts.open("w") as handle:
-        handle.write("\t".join(["feature_id", "sequence", *per_sample]) + "\n")
-        for seq in asvs:
-            handle.write("\t".join([feature_id_for(seq), seq,
-                                    *(str(per_sample[s][seq]) for s in per_sample)]) + "\n")
-    fasta = work / "asv.fa"
-    fasta.write_text("".join(f">{feature_id_for(s)}\n{s}\n" for s in asvs))
+    counts, fasta = write_asvs(work, per_sample, asvs)
     sintax = work / "sintax.tsv"
     subprocess.run(["vsearch", "--sintax", str(fasta), "--db", str(SINTAX_16S), "--tabbedout",
                     str(sintax), "--sintax_cutoff", "0.8", "--randseed", "1", "--threads", "1",

@@ -207,11 +207,8 @@ def run_preflight(
             from soilbiome.refdb import load_refdb
 
             try:
-                entry = load_refdb(refdb_sheet, refdb)
-                result.reference = staging / "reference_database.json"
-                draft = staging / ".reference_database.json.new"
-                write_json(draft, entry.to_dict())
-                _keep_if_same(draft, result.reference)
+                result.reference = _record(staging, "reference_database.json",
+                                           load_refdb(refdb_sheet, refdb).to_dict())
             except SoilbiomeError as exc:
                 problems.append(f"reference database: {_message(exc)}")
 
@@ -223,10 +220,7 @@ def run_preflight(
             if host is None:
                 problems.append("host genome: --host_db needs --refdb_sheet")
             else:
-                result.host = staging / "host_database.json"
-                draft = staging / ".host_database.json.new"
-                write_json(draft, host.to_dict())
-                _keep_if_same(draft, result.host)
+                result.host = _record(staging, "host_database.json", host.to_dict())
         except SoilbiomeError as exc:
             problems.append(f"host genome: {_message(exc)}")
 
@@ -251,6 +245,16 @@ def run_preflight(
         raise PreflightError(problems)
     write_json(staging / "preflight.json", result.to_dict())
     return result
+
+
+def _record(staging: Path, name: str, data: dict) -> Path:
+    """Write a start-up record into ``staging`` (kept unchanged when it has not changed, so a
+    resumed run's tasks stay cached); return its path."""
+    path = staging / name
+    draft = staging / f".{name}.new"
+    write_json(draft, data)
+    _keep_if_same(draft, path)
+    return path
 
 
 def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_ids: list[str],
