@@ -91,6 +91,9 @@ def test_report_is_self_contained(run16s):
     assert re.search(r"<link[^>]*href=[\"']https?:", html) is None
     for sample in ("BAQ2420.2", "YUN3153.3", "BLANK"):
         assert sample in html
+    # how the table was made, as the table records it
+    context = html[html.index("<h3>Processing context</h3>"):][:3000]
+    assert "ten16s_sintax" in context and "DADA2" in context and "V4" in context
 
 
 def test_versions_cover_the_tools_used(run16s):
@@ -127,6 +130,12 @@ def test_its_profile_cuts_asvs_to_their_its2_region(runits):
     dada2 = tsv(runits / "dada2" / "asv_counts.tsv")
     assert {r["asv_id"] for r in cut} == {r["feature_id"] for r in dada2}
     assert {r["region"] for r in cut} == {"ITS2"}
+    from soilbiome.io.biom_reader import read_table
+
+    context = read_table(runits / "biom" / "asv_table.biom").context
+    assert (context.marker, context.region) == ("ITS", "ITS2")  # from the ITS3/ITS4 primers
+    assert (context.primer_fwd, context.reference) == ("GCATCGATGAAGAACGCAGC", "unite_mini_sintax")
+    assert context.taxonomy_system == "UNITE"
     extracted = [r for r in cut if r["status"] == "extracted"]
     assert extracted and all(int(r["its_length"]) < int(r["asv_length"]) for r in extracted)
     table = biom.load_table(str(runits / "biom" / "asv_table.biom"))

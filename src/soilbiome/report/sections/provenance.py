@@ -1,6 +1,6 @@
 """Provenance: what this batch was made from and under which terms.
 
-The reference database (name, version, licence, citation, checksum), the parameters of QC,
+The table's processing context, the reference database (name, version, licence, citation, checksum), the parameters of QC,
 primer removal, DADA2, taxonomy and diversity (from ``pipeline_info/params.json``), the
 licence stamp with the verdict of ``soilbiome verify`` (:mod:`soilbiome.report.licence`), the
 RO-Crate, and the sample metadata.
@@ -114,7 +114,20 @@ def _samples(ctx: ReportContext) -> str:
     return head + html_table(shown)
 
 
+def _context(ctx: ReportContext) -> str:
+    """How the table was made (its processing context), or that the table does not say."""
+    context = ctx.table.context
+    head = ("<h3>Processing context</h3><p>Recorded in the table "
+            "(<code>soilbiome:processing-context</code>, under its stamp); comparisons across "
+            "tables depend on it.</p>")
+    if context.is_unknown:
+        return head + missing("Unknown: the table does not record how it was made.")
+    return head + definition_list([(k, v or "not recorded")
+                                   for k, v in context.to_dict().items()])
+
+
 @section("provenance", "Provenance", position=90)
 def provenance(ctx: ReportContext) -> str:
-    """Reference, parameters, licence stamp, crate and sample metadata."""
-    return (_reference(ctx) + _parameters(ctx) + _stamp(ctx) + _crate(ctx) + _samples(ctx))
+    """Processing context, reference, parameters, licence stamp, crate and sample metadata."""
+    return (_context(ctx) + _reference(ctx) + _parameters(ctx) + _stamp(ctx) + _crate(ctx)
+            + _samples(ctx))
