@@ -1,8 +1,8 @@
 """Provenance: what this batch was made from and under which terms.
 
 The table's processing context, the reference database (name, version, licence, citation,
-checksum), the parameters of QC, primer removal, DADA2, taxonomy and diversity (from ``pipeline_info/params.json``), the
-licence stamp with the verdict of ``soilbiome verify`` (:mod:`soilbiome.report.licence`), the
+checksum), the parameters of QC, primer removal, DADA2, taxonomy and diversity (from
+``pipeline_info/params.json``), the licence stamp with the verdict of ``soilbiome verify`` (:mod:`soilbiome.report.licence`), the
 RO-Crate, and the sample metadata.
 """
 
