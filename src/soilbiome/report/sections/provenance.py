@@ -2,8 +2,8 @@
 
 The table's processing context, the reference database (name, version, licence, citation,
 checksum), the parameters of QC, primer removal, DADA2, taxonomy and diversity (from
-``pipeline_info/params.json``), the licence stamp with the verdict of ``soilbiome verify`` (:mod:`soilbiome.report.licence`), the
-RO-Crate, and the sample metadata.
+``pipeline_info/params.json``), the licence stamp with the verdict of ``soilbiome verify``
+(:mod:`soilbiome.report.licence`), the RO-Crate, and the sample metadata.
 """
 
 from __future__ import annotations
