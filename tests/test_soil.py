@@ -462,7 +462,9 @@ def test_pipeline_diversity_step_runs_the_soil_context(vare, tmp_path):
     (tmp_path / "params.config").write_text(
         "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
         "seed = 42; group_by = null; shannon_base = 'e'; soil_env = 'ph,humdepth'\n"
-        f"biom = '{vare['biom']}' }}\n")
+        f"biom = '{vare['biom']}' }}\n"
+        # the tasks' PATH as the pipeline's own config sets it (no venv is active here)
+        f"env.PATH = \"{ROOT / '.venv' / 'bin'}:{ROOT / 'bin'}:\\$PATH\"\n")
     proc = run_nextflow("run", "main.nf", "-c", "params.config", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     div = tmp_path / "results" / "diversity"
