@@ -194,7 +194,8 @@ workflow AMPLICON {
         taxonomy_system  : db.taxonomy ?: '',
     ]
     ch_build_versions = DADA2.out.versions.mix(
-        db.format == 'sintax' ? VSEARCH_SINTAX.out.versions : DADA2_TAXONOMY.out.versions).collect()
+        db.format == 'sintax' ? VSEARCH_SINTAX.out.versions : DADA2_TAXONOMY.out.versions)
+        .collect(sort: true)  // a fixed order: -resume finds BUILD_BIOM cached
     BUILD_BIOM(CLEANUP.out.counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, ch_tree,
                context, ch_build_versions)
     ch_biom = BUILD_BIOM.out.biom
@@ -207,7 +208,7 @@ workflow AMPLICON {
     DIVERSITY(ch_biom, ch_tree)
     INTEROP(ch_biom)
     ch_versions = ch_versions.mix(INTEROP.out.versions)
-    SOFTWARE_VERSIONS(ch_versions.collect())
+    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,

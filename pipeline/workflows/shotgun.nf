@@ -87,7 +87,7 @@ workflow SHOTGUN {
         ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom, Channel.value(file("${projectDir}/../assets/NO_TREE")))  // no tree for taxa
-    SOFTWARE_VERSIONS(ch_versions.collect())
+    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
