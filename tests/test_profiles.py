@@ -116,3 +116,34 @@ def test_relative_table_refuses_count_based_indices(tmp_path):
     assert ok.returncode == 0, ok.stderr
     alpha = (tmp_path / "d2" / "alpha_diversity.tsv").read_text()
     assert "chao1 needs counts" in alpha
+
+
+@pytest.mark.parametrize("path", sorted((OUTPUTS / "metaphlan").glob("*.txt")), ids=_id)
+def test_metaphlan_keeps_every_leaf_however_small(path):
+    """Every clade with no clade listed under it keeps its abundance: MOCK_001 lists
+    Chlorobium phaeobacteroides at 0.00982 %, and ERR7569997 has dozens of taxa at or below
+    0.01 %; dropping them inflated every other taxon when the sample was rescaled."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = line.split("\t")
+        if fields[0].upper() in ("UNCLASSIFIED", "UNKNOWN"):
+            continue
+        ids = [i for i in fields[1].split("|") if i.strip()]
+        rows.append((fields[0], ids[-1], float(fields[2])))  # the deepest named taxon
+    names = {name for name, _, _ in rows}
+    leaves = [(n, t, a) for n, t, a in rows
+              if not any(other.startswith(n + "|") for other in names) and a > 0]
+    profile = read_profile("metaphlan", path)
+    small = [(n, t, a) for n, t, a in leaves if a <= 0.01]
+    expected: dict[str, float] = {}
+    for _name, taxid, abundance in leaves:  # leaves of one taxon ID add up in it
+        expected[taxid] = expected.get(taxid, 0.0) + abundance / 100
+    for taxid, value in expected.items():
+        assert profile.values.get(taxid, 0.0) >= value - 1e-9, taxid
+    if "MOCK_001_Illumina" in path.name:
+        assert any("Chlorobium_phaeobacteroides" in n for n, _, _ in small)
+    # what the file lists adds up to 100 % within MetaPhlAn's five-decimal printing
+    total = sum(profile.values.values()) + profile.unclassified
+    assert total == pytest.approx(1.0, abs=2e-3), total

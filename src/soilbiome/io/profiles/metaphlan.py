@@ -78,6 +78,13 @@ def read_metaphlan(path: Path, sample: str) -> Profile:
         if direct < -(TOLERANCE + RELATIVE_TOLERANCE * abundance):
             raise ProfileError(path, line, f"clades under {name} sum to {below[name]:g}%, more "
                                f"than its {abundance:g}% (abundances do not add up)")
-        if direct > TOLERANCE:
+        if below[name] == 0.0:
+            # a leaf (no clade listed under it): every listed abundance is kept, however small
+            # (MetaPhlAn lists species down to 0.00001%; dropping them would inflate the rest)
+            if abundance > 0:
+                profile.add(taxid, abundance / 100.0)
+        elif direct > TOLERANCE:
+            # an internal clade keeps only a remainder larger than the printing precision:
+            # smaller ones are the rounding of its children's five-decimal values
             profile.add(taxid, direct / 100.0)
     return profile
