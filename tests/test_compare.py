@@ -326,10 +326,11 @@ def test_moratorium_not_over_refuses_compare_and_check_merge(institutions: dict,
     assert res.exit_code == 0, res.output
     assert json.loads((out / "compare.json").read_text())["terms"]["moratorium_until"] == \
         MORATORIUM
-    for extra in (agreements, []):
+    for extra, code in ((agreements, 0), ([], 5)):
         res = CliRunner().invoke(main, ["check", "merge", str(a), str(mor), *extra,
                                         "--today", after])
-        assert res.exit_code == 0, res.output
+        # without the agreements nobody vouches for the signers: a person must decide (D2)
+        assert res.exit_code == code, res.output
 
 
 def test_moratorium_refused_without_today(institutions: dict, tmp_path: Path) -> None:
@@ -507,3 +508,43 @@ def test_processing_context_is_signed(institutions: dict, tmp_path: Path) -> Non
     bad = CliRunner().invoke(main, ["verify", str(copy), "--agreement", str(ag),
                                     "--today", TODAY])
     assert bad.exit_code == 1 and "D3" in bad.output, bad.output
+
+
+def test_check_merge_does_not_trust_a_signer_no_agreement_vouches_for(institutions: dict,
+                                                                      tmp_path: Path) -> None:
+    """Terms rewritten to CC0 and re-signed with a fresh key: without --agreement nothing says
+    the key may speak for the provider, so D2 is never "passed" (issue 21)."""
+    import shutil
+
+    from soilbiome.sharing import dsse
+    from soilbiome.sharing.keys import load_private_key
+    from soilbiome.sharing.stamp_format import sidecar_path
+
+    (a, _), (b, ag_b) = institutions["a"], institutions["b"]
+    forged = tmp_path / "b.biom"
+    shutil.copyfile(b, forged)
+    with h5py.File(forged, "r+") as f:
+        stamp = json.loads(f.attrs[STAMP_ATTR])
+        stamp["license"] = "CC0-1.0"
+        stamp["terms"]["license"] = "CC0-1.0"
+        f.attrs[STAMP_ATTR] = canonical_json(stamp)
+    import hashlib
+
+    digest = hashlib.sha256(forged.read_bytes()).hexdigest()
+    statement = dsse.Envelope.parse(json.loads(sidecar_path(b).read_text())).statement()
+    statement["subject"] = [{"name": forged.name, "digest": {"sha256": digest}}]
+    statement["predicate"] = stamp
+    stranger = generate_key(tmp_path / "stranger.key")
+    envelope = dsse.sign(canonical_json(statement).encode(),
+                         [load_private_key(stranger.private_key_path)])
+    sidecar_path(forged).write_text(json.dumps(envelope))
+    res = CliRunner().invoke(main, ["check", "merge", str(a), str(forged), "--json"])
+    assert res.exit_code == 5, res.output
+    report = json.loads(res.output)
+    d2 = [r for r in report["rules"] if r["rule"] == "D2"]
+    assert d2 and d2[0]["status"] != "passed", d2
+    assert stranger.keyid in res.output
+    # with the agreement the forged signer is refused outright
+    res = CliRunner().invoke(main, ["check", "merge", str(a), str(forged), "--agreement",
+                                    str(institutions["a"][1]), "--agreement", str(ag_b)])
+    assert res.exit_code == 1 and "D2" in res.output, res.output

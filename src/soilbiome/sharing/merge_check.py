@@ -86,8 +86,13 @@ def check_merge(
                     rep.add(f.rule, f.severity, f"{p.name}: {f.where}", f.reason)
                 terms.append(Terms.from_agreement(ag, source=p.name))
         else:
-            rep.na("D2", "no --agreement given: signers not checked; the signed terms are "
-                   "used")
+            # a signature by a key no agreement vouches for proves nothing about the terms:
+            # anyone can rewrite them and sign again with a fresh key
+            keyids = _signer_keyids(p)
+            signer = f" ({', '.join(keyids)})" if keyids else ""
+            rep.abstain("D2", p.name, f"no --agreement given: whether the signer{signer} is "
+                        "trusted cannot be checked, so the signed terms cannot be trusted; "
+                        "give each input's --agreement")
         if not loaded or by_sha.get(stamp.get("agreement_sha256")) is None:
             terms.append(Terms.from_dict(stamp.get("terms") or {
                 "agreement_id": stamp.get("agreement_id"), "license": stamp.get("license")
@@ -129,3 +134,17 @@ def check_merge(
     merged = result.to_terms("merged table", "; ".join(
         dict.fromkeys(t.agreement_id for t in terms if t.agreement_id)))
     return attach(rep, merged, "merge", today)
+
+
+def _signer_keyids(table: Path) -> list[str]:
+    """Key ids of the signatures in ``table``'s sidecar (empty when unreadable)."""
+    import json
+
+    from soilbiome.sharing.stamp_format import sidecar_path
+
+    try:
+        envelope = json.loads(sidecar_path(table).read_text())
+        return sorted({str(s["keyid"]) for s in envelope.get("signatures", [])
+                       if isinstance(s, dict) and s.get("keyid")})
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
