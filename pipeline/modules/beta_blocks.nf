@@ -4,7 +4,8 @@
  * BETA_ASSEMBLE writes them into an HDF5 matrix on disk one block at a time (never the whole
  * matrix in memory) and streams it to the lsmat TSV. --settings makes every task prepare the
  * table exactly as the single-process run did (same rarefaction depth and seed), so the
- * assembled matrix equals it bit for bit.
+ * assembled matrix equals it bit for bit. Every block records the table's SHA-256, the metric
+ * and its ranges; BETA_ASSEMBLE refuses blocks that do not match the table, metric and plan.
  */
 process BETA_PLAN {
     label 'process_single'
@@ -49,6 +50,7 @@ process BETA_ASSEMBLE {
     input:
     path table
     path settings
+    path plan
     tuple val(metric), path(blocks)
 
     output:
@@ -58,6 +60,6 @@ process BETA_ASSEMBLE {
     script:
     """
     soilbiome beta assemble ${table} ${blocks} --settings ${settings} --metric ${metric} \\
-        --out beta_${metric}.h5 --tsv beta_${metric}.tsv
+        --plan ${plan} --out beta_${metric}.h5 --tsv beta_${metric}.tsv
     """
 }

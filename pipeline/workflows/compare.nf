@@ -68,7 +68,7 @@ workflow COMPARE {
         .combine(Channel.of('braycurtis', 'jaccard'))
         .map { row, metric -> [metric, row.block, row.rows, row.cols] }
     BETA_BLOCK(merged, settings, blocks)
-    BETA_ASSEMBLE(merged, settings, BETA_BLOCK.out.block.groupTuple())
+    BETA_ASSEMBLE(merged, settings, BETA_PLAN.out.plan, BETA_BLOCK.out.block.groupTuple())
 
     emit:
     dir = COMPARE_TABLES.out.dir

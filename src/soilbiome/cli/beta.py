@@ -46,11 +46,14 @@ def beta() -> None:
 def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
              no_rarefaction: bool, seed: int, settings: Path | None) -> None:
     """Write the block plan of TABLE's distance matrix."""
+    from soilbiome.diversity.block_file import prepared_digest
     from soilbiome.diversity.blocks import plan, write_plan
+    from soilbiome.io.hashing import sha256_file
 
     prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
     blocks = plan(len(prepared.sample_ids), k)
-    write_plan(blocks, out)
+    write_plan(blocks, out, sha256_file(table),
+               prepared_digest(prepared.matrix, prepared.sample_ids))
     click.echo(f"{len(blocks)} blocks over {len(prepared.sample_ids)} samples -> {out}")
 
 
@@ -66,9 +69,11 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
               settings: Path | None) -> None:
     """Compute one block of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import compute_block, parse_range
+    from soilbiome.io.hashing import sha256_file
 
     prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
-    compute_block(prepared, metric, parse_range(rows), parse_range(cols), out)
+    compute_block(prepared, metric, parse_range(rows), parse_range(cols), out,
+                  sha256_file(table))
 
 
 @beta.command("assemble")
@@ -77,15 +82,23 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
 @click.option("--metric", type=click.Choice(["braycurtis", "jaccard"]), required=True)
 @click.option("--out", "out", type=_out, required=True, help="Assembled matrix (HDF5).")
 @click.option("--tsv", type=_out, default=None, help="Also write the lsmat TSV.")
+@click.option("--plan", "plan_path", type=_existing, default=None,
+              help="Plan CSV of `beta plan`: every block must be one of its ranges, and all "
+                   "of them must be given.")
 @_prepare_options
 def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
-                 tsv: Path | None, rarefaction_depth: int | None, no_rarefaction: bool,
-                 seed: int, settings: Path | None) -> None:
-    """Assemble BLOCKS of TABLE's distance matrix on disk."""
+                 tsv: Path | None, plan_path: Path | None, rarefaction_depth: int | None,
+                 no_rarefaction: bool, seed: int, settings: Path | None) -> None:
+    """Assemble BLOCKS of TABLE's distance matrix on disk.
+
+    A block of another table, rarefaction, metric or plan, with edited or impossible values,
+    or unreadable, is refused (exit 2) and nothing is written.
+    """
     from soilbiome.diversity.blocks import assemble, hdf5_to_lsmat
+    from soilbiome.io.hashing import sha256_file
 
     prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
-    assemble(prepared, metric, list(blocks), out)
+    assemble(prepared, metric, list(blocks), out, sha256_file(table), plan_path)
     if tsv is not None:
         hdf5_to_lsmat(out, tsv)
     click.echo(f"{len(blocks)} blocks -> {out}")

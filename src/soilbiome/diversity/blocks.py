@@ -12,6 +12,11 @@ single-process one exactly.
 Every task prepares the table the same way as ``soilbiome diversity`` (:func:`prepare`:
 rarefied with the per-sample seeded draw, empty and below-depth samples left out), so blocks
 of the same table, depth and seed refer to the same sample order.
+
+A block records where it came from (:mod:`soilbiome.diversity.block_file`): the table's
+SHA-256, a digest of the prepared samples, the metric and its index ranges. :func:`assemble`
+refuses a block that does not match the table, metric and plan it is given, or whose values
+no distance of the metric can take.
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ import h5py
 import numpy as np
 
 from soilbiome.diversity.beta import ENGINE_METRICS, beta_block
+from soilbiome.diversity.block_file import Block, prepared_digest, read_block, write_block
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
+from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write
+
+PLAN_COLUMNS = ("block", "rows", "cols", "table_sha256", "prepared_sha256")
 
 
 def prepare(table: object, rarefaction_depth: int | None, seed: int,
@@ -74,13 +83,39 @@ def plan(n: int, k: int) -> list[tuple[int, int, int, int, int, int]]:
             for i in range(k) for j in range(i, k)]
 
 
-def write_plan(blocks: Sequence[tuple[int, ...]], path: Path) -> None:
-    """The plan as CSV (``block,rows,cols``; ranges ``start:stop``) for the workflow."""
+def write_plan(blocks: Sequence[tuple[int, ...]], path: Path, table_sha256: str,
+               prepared_sha256: str) -> None:
+    """The plan as CSV for the workflow: ``block,rows,cols`` (ranges ``start:stop``) and the
+    digests of the table and prepared samples it was cut from (on every row)."""
     with atomic_write(path) as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["block", "rows", "cols"])
+        w.writerow(PLAN_COLUMNS)
         for i, j, r0, r1, c0, c1 in blocks:
-            w.writerow([f"{i}_{j}", f"{r0}:{r1}", f"{c0}:{c1}"])
+            w.writerow([f"{i}_{j}", f"{r0}:{r1}", f"{c0}:{c1}", table_sha256, prepared_sha256])
+
+
+def read_plan(path: Path) -> tuple[set[tuple[int, int, int, int]], str, str]:
+    """``(ranges, table_sha256, prepared_sha256)`` of a plan CSV written by :func:`write_plan`."""
+    where = str(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"unreadable plan ({exc})", location=where) from None
+    if not rows or any(c not in rows[0] for c in PLAN_COLUMNS):
+        raise InputError(f"not a block plan (columns {','.join(PLAN_COLUMNS)} expected)",
+                         location=where)
+    digests = {(r["table_sha256"], r["prepared_sha256"]) for r in rows}
+    if len(digests) != 1:
+        raise InputError("plan rows name more than one table", location=where)
+    ranges = set()
+    for n, r in enumerate(rows, start=2):
+        try:
+            ranges.add(parse_range(r["rows"]) + parse_range(r["cols"]))
+        except DiversityError as exc:
+            raise InputError(str(exc), location=f"{where}:{n}") from None
+    (table, prepared), = digests
+    return ranges, table, prepared
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -95,30 +130,47 @@ def parse_range(text: str) -> tuple[int, int]:
 
 
 def compute_block(prepared: SparseCounts, metric: str, rows: tuple[int, int],
-                  cols: tuple[int, int], out: Path) -> Path:
-    """Compute one block and write it (``.npz`` with ``rows``, ``cols``, ``values``)."""
+                  cols: tuple[int, int], out: Path, table_sha256: str) -> Path:
+    """Compute one block and write it with its origin (:func:`~.block_file.write_block`).
+
+    ``table_sha256`` is the SHA-256 of the BIOM file ``prepared`` was read from.
+    """
     if metric not in ENGINE_METRICS:
         raise DiversityError(f"blockwise metric must be one of {', '.join(ENGINE_METRICS)}")
     n = len(prepared.sample_ids)
     if rows[1] > n or cols[1] > n:
         raise DiversityError(f"block {rows}x{cols} is outside the {n} prepared samples")
     values = beta_block(prepared.matrix, rows, cols, metric)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, rows=np.array(rows), cols=np.array(cols), values=values)
-    return out
+    return write_block(out, values, table_sha256=table_sha256,
+                       prepared_sha256=prepared_digest(prepared.matrix, prepared.sample_ids),
+                       metric=metric, rows=rows, cols=cols)
 
 
-def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: Path) -> Path:
+def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: Path,
+             table_sha256: str, plan_path: Path | None = None) -> Path:
     """Write the blocks into ``out`` (HDF5: ``ids``, ``distances`` n x n), one at a time.
+
+    Every block is checked before it is written: same table (``table_sha256``), same prepared
+    samples (depth and seed), same metric, a range of the plan (when given) and possible
+    values. Nothing is left at ``out`` when one is refused.
 
     Raises
     ------
+    InputError
+        Naming the block (or plan) file: unreadable, or not of this table, metric or plan.
     DiversityError
         A block is missing, duplicated or of the wrong shape (the matrix would be incomplete).
     """
     ids = list(prepared.sample_ids)
     n = len(ids)
+    digest = prepared_digest(prepared.matrix, prepared.sample_ids)
+    planned = None
+    if plan_path is not None:
+        planned, plan_table, plan_prepared = read_plan(plan_path)
+        if plan_table != table_sha256 or plan_prepared != digest:
+            raise InputError("plan was cut from another table or rarefaction "
+                             f"(table sha256 {plan_table[:12]}..., this table "
+                             f"{table_sha256[:12]}...)", location=str(plan_path))
     seen: set[tuple[int, int, int, int]] = set()
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -128,10 +180,9 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
             chunk = (min(n, 512), min(n, 512))
             ds = f.create_dataset("distances", shape=(n, n), dtype="f8", chunks=chunk)
             for path in blocks:
-                with np.load(path) as z:
-                    r0, r1 = (int(x) for x in z["rows"])
-                    c0, c1 = (int(x) for x in z["cols"])
-                    values = z["values"]
+                block = read_block(Path(path))
+                _check_origin(block, table_sha256, digest, metric, planned)
+                (r0, r1), (c0, c1), values = block.rows, block.cols, block.values
                 key = (r0, r1, c0, c1)
                 if key in seen:
                     raise DiversityError(f"block {r0}:{r1} x {c0}:{c1} given twice", )
@@ -142,7 +193,32 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
                 if (r0, r1) != (c0, c1):
                     ds[c0:c1, r0:r1] = values.T
             _check_cover(seen, n)
+            if planned is not None and seen != planned:
+                r0, r1, c0, c1 = sorted(planned - seen)[0]
+                raise DiversityError(f"blocks do not cover the plan {plan_path}: "
+                                     f"{len(planned - seen)} missing, e.g. rows {r0}:{r1} x "
+                                     f"cols {c0}:{c1}")
     return out
+
+
+def _check_origin(block: Block, table_sha256: str, prepared_sha256: str, metric: str,
+                  planned: set[tuple[int, int, int, int]] | None) -> None:
+    """Refuse a block of another table, rarefaction draw, metric or plan."""
+    where = str(block.path)
+    if block.table_sha256 != table_sha256:
+        raise InputError(f"block was computed from another table (sha256 "
+                         f"{block.table_sha256[:12]}..., this table "
+                         f"{table_sha256[:12]}...)", location=where)
+    if block.prepared_sha256 != prepared_sha256:
+        raise InputError("block was computed from another rarefaction of this table (depth "
+                         "or seed differ)", location=where)
+    if block.metric != metric:
+        raise InputError(f"block is {block.metric}, not {metric}",
+                         location=where)
+    key = block.rows + block.cols
+    if planned is not None and key not in planned:
+        raise InputError(f"block range {key[0]}:{key[1]} x {key[2]}:{key[3]} is not in the "
+                         "plan", location=where)
 
 
 def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
