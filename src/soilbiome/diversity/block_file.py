@@ -90,6 +90,10 @@ def read_block(path: Path) -> Block:
     """
     where = str(path)
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if not magic.startswith(b"PK\x03\x04") and magic != b"\x93NUMPY":
+            raise InputError("not a block file (not an .npz archive)", location=where)
         z = np.load(path, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise InputError("not a block file (a single array, not .npz)", location=where)
@@ -145,18 +149,18 @@ def check_values(block: Block) -> None:
         if mask.any():
             i, j = (int(x) for x in np.argwhere(mask)[0])
             raise InputError(f"{int(mask.sum())} block value(s) {what}, e.g. "
-                             f"[{block.rows[0] + i}, {block.cols[0] + j}] = {v[i, j]!r}",
+                             f"[{block.rows[0] + i}, {block.cols[0] + j}] = {float(v[i, j])!r}",
                              location=where)
     if block.rows == block.cols:
         diag = np.diagonal(v)
         if (diag != 0).any():
             k = int(np.flatnonzero(diag != 0)[0])
             raise InputError(f"diagonal value [{block.rows[0] + k}, {block.rows[0] + k}] = "
-                             f"{diag[k]!r}; a sample's distance to itself is 0",
+                             f"{float(diag[k])!r}; a sample's distance to itself is 0",
                              location=where)
         asym = v != v.T
         if asym.any():
             i, j = (int(x) for x in np.argwhere(asym)[0])
             raise InputError(f"block is not symmetric: [{block.rows[0] + i}, "
-                             f"{block.cols[0] + j}] = {v[i, j]!r} but [{block.cols[0] + j}, "
-                             f"{block.rows[0] + i}] = {v[j, i]!r}", location=where)
+                             f"{block.cols[0] + j}] = {float(v[i, j])!r} but [{block.cols[0] + j}, "
+                             f"{block.rows[0] + i}] = {float(v[j, i])!r}", location=where)
