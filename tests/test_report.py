@@ -219,3 +219,33 @@ def test_report_on_a_table_with_one_real_sample(tmp_path: Path) -> None:
     assert ">BLANK<" in html and ">A<" in html
     assert "needs at least 2 non-empty samples" in html
     assert "No ASV tree: Faith's PD and UniFrac were not computed." in html
+
+
+def test_report_refuses_diversity_of_another_table(batch: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    import json
+
+    other = make_table(tmp_path / "other.biom", seed=4)  # same samples, other counts
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", "--biom", str(other), "--diversity",
+                                    str(batch["div"]), "--out", str(out)])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
+    line, = res.stderr.strip().splitlines()
+    assert str(batch["div"] / "diversity.json") in line and str(other) in line
+    assert str(batch["table"]) in line  # names the table the results came from
+    assert not out.exists() and not list(tmp_path.glob(".r.html.*"))
+
+    # an older folder without the digest: reported, not refused
+    old = tmp_path / "olddiv"
+    old.mkdir()
+    for f in batch["div"].iterdir():
+        (old / f.name).write_bytes(f.read_bytes())
+    summary = json.loads((old / "diversity.json").read_text())
+    del summary["input"]["sha256"]
+    (old / "diversity.json").write_text(json.dumps(summary))
+    res = CliRunner().invoke(main, ["report", "--biom", str(batch["table"]), "--diversity",
+                                    str(old), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.stderr and "records no table digest" in res.stderr
+    assert out.is_file()
+    assert "table digest in diversity.json" in out.read_text()

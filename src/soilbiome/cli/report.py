@@ -51,6 +51,8 @@ def report(biom: Path, diversity_dir: Path, out: Path, rank: str, group_by: str,
 
     res = build_report(biom, diversity_dir, out, rank=rank, group_by=group_by or None,
                        title=title, batch_name=batch_name, top=top, **inputs)
+    for warning in res["warnings"]:
+        click.echo(f"soilbiome: warning: {warning}", err=True)
     flagged = sorted({f["sample"] for f in res["flags"] if f["level"] != "info"})
     click.echo(
         f"report: {len(res['samples'])} samples, {res['figures']} plots, "

@@ -12,6 +12,7 @@ from soilbiome import __version__
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.hashing import sha256_file
 from soilbiome.report.context import SECTIONS, ReportContext
 from soilbiome.report.page import render_page, render_sections
 from soilbiome.report.sections import load_all
@@ -26,6 +27,29 @@ def _summary(ddir: Path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
+
+
+def _same_table(biom: Path, summary: dict, ddir: Path) -> str | None:
+    """Refuse a diversity folder computed from another table; a warning if it cannot tell.
+
+    ``diversity.json`` records the SHA-256 of the table it was computed from; a folder made
+    from table B must not be shown under table A's name. Folders written before the digest
+    was recorded (or from a table given in memory) are let through with a warning.
+    """
+    if not summary:
+        return None
+    where = str(ddir / "diversity.json")
+    recorded = (summary.get("input") or {}).get("sha256")
+    if not recorded:
+        return (f"{where} records no table digest: the diversity results could not be "
+                f"checked against {biom}")
+    actual = sha256_file(biom)
+    if recorded != actual:
+        source = (summary.get("input") or {}).get("path") or "another table"
+        raise InputError(f"diversity results were computed from {source} (sha256 "
+                         f"{recorded[:12]}...), not from --biom {biom} (sha256 "
+                         f"{actual[:12]}...)", location=where)
+    return None
 
 
 def _groups(ctx_md: pd.DataFrame, samples: list[str], group_by: str | None,
@@ -83,7 +107,13 @@ def build_report(
     -------
     dict
         ``out``, ``samples``, ``flags`` (list of dicts), ``missing`` (inputs not given),
-        ``figures`` (number of plots) and ``sections`` (keys in page order).
+        ``figures`` (number of plots), ``sections`` (keys in page order) and ``warnings``
+        (e.g. a ``diversity.json`` without the table's digest).
+
+    Raises
+    ------
+    InputError
+        Among others: ``diversity.json`` records another table's SHA-256 than ``biom``'s.
     """
     if rank not in RANKS:
         raise InputError(f"unknown rank '{rank}'; choose one of {', '.join(RANKS)}")
@@ -94,7 +124,10 @@ def build_report(
         raise InputError("diversity folder not found", location=str(ddir))
     summary = _summary(ddir)
     samples = list(table.sample_ids)
+    unchecked = _same_table(biom, summary, ddir)
     missing: list[str] = [] if summary else ["diversity.json in --diversity"]
+    if unchecked:
+        missing.append("table digest in diversity.json (results not checked against --biom)")
     groups, group_label = _groups(table.sample_metadata, samples, group_by, missing)
     order = sorted(samples, key=lambda s: (str(groups.get(s, "")), s))
     name = (batch_name or "").strip()
@@ -131,4 +164,5 @@ def build_report(
     with atomic_write(out) as fh:
         fh.write(page)
     return {"out": str(out), "samples": samples, "flags": ctx.flags, "missing": ctx.missing,
-            "figures": ctx.figures, "sections": [k for k, _, _ in rendered]}
+            "figures": ctx.figures, "sections": [k for k, _, _ in rendered],
+            "warnings": [unchecked] if unchecked else []}
