@@ -14,10 +14,11 @@ include { SHOTGUN  } from './workflows/shotgun'
 // stamped = the stamped table in its task folder (published by publishOnSuccess, never by a task)
 def runState = [staging: null, stamped: null]
 
-// Refuse the run at start-up. Nextflow opened this run's trace file in --outdir at launch, before
-// any line of this script ran; a refused run removes it again (and the folders it made, when
-// they are left empty), so that a refused run leaves --outdir exactly as it found it.
-def refuse(String message) {
+// Nextflow opens this run's trace file in --outdir (and the work directory) at launch, before any
+// line of this script runs. A run that stops at start-up (refused, or --help) removes them again:
+// the trace file while it holds only its header, and each folder when it is left empty, so that
+// such a run leaves the launch folder and --outdir exactly as it found them.
+def removeLaunchLeftovers() {
     def config = (nextflow.Global.session as nextflow.Session).config
     def trace = config?.trace?.file ? file(config.trace.file as String) : null
     if (trace != null && trace.exists() && trace.readLines().size() <= 1) {
@@ -28,6 +29,13 @@ def refuse(String message) {
             if (info.parent.list().size() == 0) { info.parent.delete() }
         }
     }
+    def work = workflow.workDir ? file(workflow.workDir.toString()) : null
+    if (work != null && work.isDirectory() && work.list().size() == 0) { work.delete() }
+}
+
+// Refuse the run at start-up (see removeLaunchLeftovers).
+def refuse(String message) {
+    removeLaunchLeftovers()
     error message
 }
 
@@ -208,6 +216,7 @@ def writeRunCrate() {
 if (params.help) {
     println soilbiomeOrStop(['params', 'help', '--schema', "${projectDir}/nextflow_schema.json"],
                             'Could not print the parameters')
+    removeLaunchLeftovers()
     System.exit(0)
 }
 

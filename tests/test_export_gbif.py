@@ -354,3 +354,44 @@ def test_shotgun_table_exports_taxon_occurrences_with_the_method(work, tmp_path)
     assert dorei[DWC + "organismQuantity"] == "10848"
     assert dorei[DWC + "sampleSizeValue"] == str(10848 + 9152)
     assert dorei[DWC + "samplingProtocol"].startswith("shotgun metagenomic sequencing")
+
+
+def test_formula_text_is_quoted_in_the_archive_and_numbers_are_not(work, tmp_path):
+    """Spreadsheet formula injection (OWASP): a locality starting with '=' and a sample id
+    starting with '-' reach occurrence.txt / dna_derived_data.txt with a leading quote; a
+    negative depth stays a number."""
+    import biom
+
+    src = _shotgun_table(tmp_path / "plain.biom")
+    with h5py.File(src) as handle:
+        table = biom.Table.from_hdf5(handle)
+    sample = "-Xdemo"
+    md = dict(table.metadata("humann_demo"))
+    md.update(geo_loc_name='Chile:=HYPERLINK("http://x","y")', depth="-5")
+    table = biom.Table(table.matrix_data, table.ids("observation"), [sample],
+                       observation_metadata=table.metadata(axis="observation"),
+                       sample_metadata=[md])
+    path = tmp_path / "formula.biom"
+    with h5py.File(path, "w") as handle:
+        table.to_hdf5(handle, "soilbiome tests")
+        handle.attrs["soilbiome:marker"] = "shotgun"
+        handle.attrs["soilbiome:value-kind"] = "counts"
+
+    def cover(data: dict) -> None:
+        data["datasets"][0]["samples"]["sample_ids"].append(sample)
+
+    agreement = _agreement(work, tmp_path, cover)
+    stamped = _stamped(work, tmp_path, agreement, path)
+    export_gbif(stamped, agreement, tmp_path / "out", today=TODAY)
+    occurrence = (tmp_path / "out" / "occurrence.txt").read_text().splitlines()
+    header = occurrence[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in occurrence[1:]]
+    assert rows and {r["locality"] for r in rows} == {'\'=HYPERLINK("http://x","y")'}
+    assert {r["eventID"] for r in rows} == {"'-Xdemo"}
+    assert all(r["occurrenceID"].startswith("'-Xdemo") for r in rows)
+    depth = [v for k, v in rows[0].items() if "Depth" in k]
+    assert depth and all(v in ("-5", "-5.0", "") for v in depth), rows[0]
+    dna = (tmp_path / "out" / "dna_derived_data.txt").read_text().splitlines()
+    assert all(line.startswith("'-Xdemo") for line in dna[1:])
+    for line in occurrence[1:] + dna[1:]:
+        assert not any(cell.startswith(("=", "@", "+")) for cell in line.split("\t"))

@@ -156,3 +156,37 @@ def test_cli_missing_samplesheet(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "absent.csv")])
     assert result.exit_code == 2
     assert "file not found" in result.output
+
+
+@pytest.mark.parametrize("column, value", [
+    ("site", '=HYPERLINK("http://x","y")'),
+    ("site", "@SUM(A1:A9)"),
+    ("site", "+cmd|' /C calc'!A0"),
+    ("geo_loc_name", '=HYPERLINK("http://x","Chile: Atacama")'),
+    ("sample", "-Xabc"),
+])
+def test_formula_text_is_refused_naming_row_and_column(tmp_path, atacama_rows, column, value):
+    """Spreadsheet formula injection (OWASP): a text field may not start like a formula."""
+    header, rows = atacama_rows
+    if column not in header:
+        header = [*header, column]
+        for row in rows:
+            row[column] = "Yungay"
+    rows[1][column] = value
+    problems = [p for p in _problems(tmp_path, header, rows) if "spreadsheet formula" in p]
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"line 3, column '{column}': ")
+
+
+@pytest.mark.parametrize("column, value", [("depth", "-5"), ("depth", "-5-10 cm"),
+                                           ("elev", "-12.5"), ("site", "-"),
+                                           ("site", "plot A=1")])
+def test_numbers_and_ranges_are_not_formulas(tmp_path, atacama_rows, column, value):
+    header, rows = atacama_rows
+    if column not in header:
+        header = [*header, column]
+        for row in rows:
+            row[column] = ""
+    rows[0][column] = value
+    sheet = load_samplesheet(write_sheet(tmp_path / "sheet.csv", header, rows))
+    assert sheet.rows[0].metadata[column] == value

@@ -365,3 +365,45 @@ def test_private_key_is_refused_when_group_readable(signing_key, tmp_path: Path)
     os.chmod(copy, 0o640)
     with pytest.raises(SigningKeyError, match="chmod 600"):
         load_private_key(copy)
+
+
+def test_d7_checks_only_the_crates_own_files(stamped: Path, open_agreement: Path,
+                                             tmp_path: Path) -> None:
+    """Files outside the crate are refused by name (never hashed); a listed file that is
+    not there is an error, not skipped. Each outside file has the right sha256, so only the
+    containment check can fail it."""
+    crate = _crate(tmp_path / "crate", "CC-BY-4.0", stamped, "run-42")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not part of the crate\n")
+    (crate / "link.txt").symlink_to(outside)
+    (crate / "sub").mkdir()
+    meta = json.loads((crate / "ro-crate-metadata.json").read_text())
+    digest, size = sha256_file(outside), str(outside.stat().st_size)
+    for eid in ("../outside.txt", str(outside), "link.txt", "sub/../../outside.txt",
+                "gone.tsv"):
+        meta["@graph"].append({"@id": eid, "@type": "File", "sha256": digest,
+                               "contentSize": size})
+    (crate / "ro-crate-metadata.json").write_text(json.dumps(meta))
+    report = verify_report(stamped, open_agreement, crate=crate)
+    d7 = {f.where.split("#", 1)[1]: f.reason for f in report.findings
+          if f.rule == "D7" and f.severity == Severity.ERROR}
+    assert set(d7) == {"../outside.txt", str(outside), "link.txt", "sub/../../outside.txt",
+                       "gone.tsv"}, report.to_text()
+    assert "'..'" in d7["../outside.txt"] and "not hashed" in d7["../outside.txt"]
+    assert "absolute path" in d7[str(outside)]
+    assert "symbolic link" in d7["link.txt"]
+    assert "missing" in d7["gone.tsv"]
+    assert "D7" not in report.passed_rules() and "D9" in report.passed_rules()
+
+
+def test_d7_refuses_a_bagit_entry_outside_the_bag(stamped: Path, open_agreement: Path,
+                                                  tmp_path: Path) -> None:
+    bag = _crate(tmp_path / "bag", "CC-BY-4.0", stamped, "run-42", bag=True)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x\n")
+    with (bag / "manifest-sha256.txt").open("a") as handle:
+        handle.write(f"{sha256_file(outside)}  ../secret.txt\n")
+    report = verify_report(stamped, open_agreement, crate=bag)
+    errors = [f for f in report.findings if f.rule == "D7" and f.severity == Severity.ERROR]
+    assert [f.where for f in errors] == ["manifest-sha256.txt:../secret.txt"]
+    assert "not hashed" in errors[0].reason

@@ -40,6 +40,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.jsonfile import dumps, write_json
+from soilbiome.io.textfile import safe_frame
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR
 from soilbiome.model.table import RELATIVE
 from soilbiome.sharing.findings import Severity
@@ -65,11 +66,12 @@ def _terms_lines(merge: dict[str, Any], unverified: Sequence[str]) -> list[str]:
 
 
 def _write_tsv(frame: pd.DataFrame, path: Path, header: Sequence[str]) -> None:
-    """A TSV whose first lines (``#``) carry the combined terms (read with ``comment='#'``)."""
+    """A TSV whose first lines (``#``) carry the combined terms (read with ``comment='#'``);
+    text cells a spreadsheet would run as formulas are quoted (``textfile.safe_cell``)."""
     with atomic_write(path) as fh:
         for line in header:
             fh.write(line.replace("\n", " ") + "\n")
-        frame.to_csv(fh, sep="\t", index=False, na_rep="NaN", lineterminator="\n")
+        safe_frame(frame).to_csv(fh, sep="\t", index=False, na_rep="NaN", lineterminator="\n")
 
 
 def site_summary(alpha: pd.DataFrame, metadata: pd.DataFrame, group: str) -> pd.DataFrame:

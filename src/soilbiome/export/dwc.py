@@ -18,6 +18,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from soilbiome.io.textfile import safe_cell
+
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"
 GBIF = "http://rs.gbif.org/terms/"
@@ -91,6 +93,13 @@ def clean(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return " ".join(str(value).replace("\t", " ").splitlines()).strip()
+
+
+def cell(value: object) -> str:
+    """A value as written to ``occurrence.txt`` / ``dna_derived_data.txt``: :func:`clean`,
+    then quoted with ``'`` when a spreadsheet would run it as a formula
+    (:func:`soilbiome.io.textfile.safe_cell`; numbers such as ``-5`` stay as they are)."""
+    return str(safe_cell(clean(value)))
 
 
 def meta_xml(occurrence_columns: Sequence[str], dna_columns: Sequence[str]) -> bytes:

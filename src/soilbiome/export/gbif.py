@@ -267,7 +267,7 @@ def _sample_dna(md: Mapping[str, object], ds: _Dataset, method: Method) -> dict[
 
 
 def _tsv_writer(handle: Any) -> Any:
-    # cells are cleaned of tabs and line breaks (dwc.clean): no quoting, as meta.xml declares
+    # cells are cleaned of tabs and line breaks (dwc.cell): no quoting, as meta.xml declares
     return csv.writer(handle, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE,
                       escapechar=None, quotechar=None)
 
@@ -314,11 +314,12 @@ def _write_records(folder: Path, table: FeatureTable, ds: _Dataset, method: Meth
                 else:
                     row.update(organismQuantity=str(int(value)), organismQuantityType=READS,
                                sampleSizeValue=str(int(totals[i])), sampleSizeUnit=READS)
-                occ.writerow([dwc.clean(row.get(c, "")) for c in occ_cols])
+                occ.writerow([dwc.cell(row.get(c, "")) for c in occ_cols])
                 dna_row = dict(sample_dna)
                 if sequences is not None and not ds.shotgun:
                     dna_row["DNA_sequence"] = sequences[j]
-                dna.writerow([occurrence_id, *(dwc.clean(dna_row.get(c, "")) for c in dna_cols)])
+                dna.writerow([dwc.cell(occurrence_id),
+                             *(dwc.cell(dna_row.get(c, "")) for c in dna_cols)])
                 n_occ += 1
     (folder / "meta.xml").write_bytes(dwc.meta_xml(occ_cols, dna_cols))
     return n_occ, without

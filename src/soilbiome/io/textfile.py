@@ -1,11 +1,15 @@
-"""Sheets (samplesheet, database sheet) read as text the same careful way."""
+"""Sheets (samplesheet, database sheet) read as text the same careful way, and the one rule
+for cells of tables written for people (spreadsheet formula injection, OWASP "CSV Injection").
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 def read_bounded(path: Path, max_bytes: int, chunk: int = 1 << 16) -> bytes:
@@ -47,3 +51,75 @@ def read_csv_text(
         line = text[: text.index("\x00")].count("\n") + 1
         raise error(str(path), [f"line {line}: NUL byte (a binary file, not CSV)"])
     yield io.StringIO(text, newline=None)
+
+
+#: A text cell a spreadsheet would run as a formula (OWASP "CSV Injection"): ``=`` anything,
+#: or ``+ - @`` before a letter or ``(``. Refused in sheets a person writes (a number such
+#: as ``-5`` or a range ``-5-10`` passes).
+FORMULA_TEXT = re.compile(r"^\s*(=|[+\-@][A-Za-z(])")
+_TRIGGERS = ("=", "+", "-", "@")
+
+
+def formula_problem(value: str) -> str | None:
+    """Why ``value`` may not stand in a sheet's text field, or None."""
+    if FORMULA_TEXT.match(value):
+        return (f"'{value}' starts like a spreadsheet formula ({value.lstrip()[0]}...); "
+                "text may not start with =, or with +, - or @ before a letter or '('")
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _needs_quote(text: str) -> bool:
+    if text.startswith(_TRIGGERS):
+        return len(text) > 1 and not _is_number(text)
+    return text.startswith("'") and _needs_quote(text[1:])
+
+
+def safe_cell(value: object) -> object:
+    """A cell of a TSV/CSV for people, safe to open in a spreadsheet.
+
+    Text starting with ``= + - @`` that is not a number gets a leading ``'`` (OWASP's advice:
+    the spreadsheet shows it as text). Text that already starts with ``'`` before such a
+    value gets one more, so :func:`plain_cell` gives every value back exactly. Anything that
+    is not text (numbers, NaN) is returned unchanged.
+    """
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def plain_cell(value: object) -> object:
+    """The value :func:`safe_cell` was given (for a program reading such a table back)."""
+    if isinstance(value, str) and value.startswith("'") and _needs_quote(value[1:]):
+        return value[1:]
+    return value
+
+
+def safe_frame(frame: Any) -> Any:
+    """A copy of a pandas DataFrame with :func:`safe_cell` applied to the index, the column
+    names and every text cell."""
+    out = frame.copy()
+    out.index = out.index.map(safe_cell)
+    out.columns = out.columns.map(safe_cell)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(safe_cell)
+    return out
+
+
+def plain_frame(frame: Any) -> Any:
+    """The inverse of :func:`safe_frame` for a table read back (index, names and text cells)."""
+    out = frame.copy()
+    out.index = out.index.map(plain_cell)
+    out.columns = out.columns.map(plain_cell)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(plain_cell)
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from soilbiome.errors import SamplesheetError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.textfile import read_csv_text
+from soilbiome.io.textfile import formula_problem, read_csv_text
 from soilbiome.model import soil
 
 #: MIxS soil fields (MIxS 6/7 ``MimarksSSoil`` / ``MimsSoil`` core + soil package) that every
@@ -247,6 +247,12 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
             )
         else:
             seen[sample] = index
+
+        for column in header:
+            formula = None if column in ("fastq_1", "fastq_2") else \
+                formula_problem(record.get(column) or "")
+            if formula:
+                problems.append(f"line {index}, column '{column}': {formula}")
 
         reads: list[Path | None] = []
         for column in ("fastq_1", "fastq_2"):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from soilbiome.io.hashing import sha256_file
@@ -21,6 +22,28 @@ def _crate_metadata(crate: Path) -> tuple[Path, dict[str, Any]]:
 def _types(entity: dict[str, Any]) -> list[str]:
     t = entity.get("@type", [])
     return [t] if isinstance(t, str) else list(t)
+
+
+#: An ``@id`` with a URI scheme (``file:``, ``https:``...) names something outside the crate
+#: (RO-Crate 1.1: a web-based data entity, such as the run's inputs), not one of its files.
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def crate_member(root: Path, rel: str) -> tuple[Path | None, str]:
+    """The file ``rel`` names inside the crate folder ``root``, or ``(None, why not)``.
+
+    A path that is absolute, climbs out with ``..`` or resolves (through a symbolic link)
+    outside ``root`` is refused, so nothing outside the crate is ever read or hashed.
+    """
+    if not rel or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", rel):
+        return None, "is an absolute path, outside the crate"
+    if ".." in PurePosixPath(rel.replace("\\", "/")).parts:
+        return None, "climbs out of the crate with '..'"
+    base = root.resolve()
+    target = (root / rel).resolve()
+    if target != base and base not in target.parents:
+        return None, "resolves (through a symbolic link) outside the crate"
+    return target, ""
 
 
 def _licence_id(value: Any) -> str | None:
@@ -89,21 +112,35 @@ def check_crate(crate: str | Path | None, ag: Agreement, stamp: dict[str, Any] |
             rep.error("D7", "ro-crate-metadata.json#./license",
                       f"crate licence {lic!r} != agreement licence {ag.spdx!r}")
             ok = False
+        external: list[str] = []
         for eid, ent in graph.items():
             if "File" not in _types(ent):
                 continue
-            missing = [k for k in ("sha256", "contentSize") if k not in ent]
-            if missing:
-                rep.error("D7", f"ro-crate-metadata.json#{eid}", "File lacks " + ", ".join(missing))
+            where = f"ro-crate-metadata.json#{eid}"
+            if isinstance(eid, str) and _URI.match(eid):
+                external.append(eid)  # an input named by URI: not a file of the crate
+                continue
+            fpath, why = crate_member(root_dir, eid if isinstance(eid, str) else "")
+            if fpath is None:
+                rep.error("D7", where, f"File {eid!r} {why}; not hashed")
                 ok = False
                 continue
-            fpath = root_dir / eid
-            if fpath.is_file():
-                if str(fpath.stat().st_size) != str(ent["contentSize"]) or \
-                        sha256_file(fpath) != ent["sha256"]:
-                    rep.error("D7", f"ro-crate-metadata.json#{eid}", "size or sha256 does not "
-                              "match the file")
-                    ok = False
+            missing = [k for k in ("sha256", "contentSize") if k not in ent]
+            if missing:
+                rep.error("D7", where, "File lacks " + ", ".join(missing))
+                ok = False
+                continue
+            if not fpath.is_file():
+                rep.error("D7", where, f"File {eid!r} is listed in the crate but missing from "
+                          "it")
+                ok = False
+            elif str(fpath.stat().st_size) != str(ent["contentSize"]) or \
+                    sha256_file(fpath) != ent["sha256"]:
+                rep.error("D7", where, "size or sha256 does not match the file")
+                ok = False
+        if external:
+            rep.info("D7", "ro-crate-metadata.json", f"{len(external)} File(s) named by URI "
+                     "outside the crate (the run's inputs) are described, not checked")
         bag_root = root_dir.parent if root_dir.name == "data" else root_dir
         manifest = bag_root / "manifest-sha256.txt"
         if manifest.is_file():
@@ -111,9 +148,14 @@ def check_crate(crate: str | Path | None, ag: Agreement, stamp: dict[str, Any] |
                 if not line.strip():
                     continue
                 digest, _, rel = line.strip().partition(" ")
-                target = bag_root / rel.strip().lstrip("*")
-                if not target.is_file() or sha256_file(target) != digest:
-                    rep.error("D7", f"manifest-sha256.txt:{rel.strip()}", "BagIt manifest entry "
+                rel = rel.strip().lstrip("*")
+                target, why = crate_member(bag_root, rel)
+                if target is None:
+                    rep.error("D7", f"manifest-sha256.txt:{rel}", f"BagIt manifest entry {why}; "
+                              "not hashed")
+                    ok = False
+                elif not target.is_file() or sha256_file(target) != digest:
+                    rep.error("D7", f"manifest-sha256.txt:{rel}", "BagIt manifest entry "
                               "does not verify")
                     ok = False
         else:
