@@ -54,6 +54,22 @@ def negative_count(p: Path) -> None:
     _edit(p, "sample/matrix/data", lambda a: np.where(np.arange(len(a)) == 2, -5.0, a))
 
 
+def negative_in_observation_matrix_only(p: Path) -> None:
+    """A negative count in the observation-major copy only: the sample-major one is sound."""
+    _edit(p, "observation/matrix/data", lambda a: np.where(np.arange(len(a)) == 2, -5.0, a))
+
+
+def changed_in_observation_matrix_only(p: Path) -> None:
+    """A plausible count changed in one orientation only: each copy alone looks sound."""
+    _edit(p, "observation/matrix/data", lambda a: np.where(np.arange(len(a)) == 0, a + 7, a))
+
+
+def absurd_count(p: Path) -> None:
+    """1e300 reads, written consistently into both orientations."""
+    for name in ("sample/matrix/data", "observation/matrix/data"):
+        _edit(p, name, lambda a: np.where(np.arange(len(a)) == 0, 1e300, a))
+
+
 def duplicate_sample_ids(p: Path) -> None:
     _edit(p, "sample/ids", lambda a: np.array([a[0], a[0], *a[2:]]))
 
@@ -113,6 +129,9 @@ CASES = [
     (index_out_of_range, "indices out of range"),
     (nan_count, "non-finite value"),
     (negative_count, "negative value"),
+    (negative_in_observation_matrix_only, "observation/matrix (CSR): data has a negative value"),
+    (changed_in_observation_matrix_only, "the stored matrices disagree in 1 cell(s)"),
+    (absurd_count, "implausible value (1e+300, more than 1e+12 reads)"),
     (duplicate_sample_ids, "duplicate sample ID(s): BAQ2420.2"),
     (integer_ids, "not strings"),
     (json_biom_1, "JSON BIOM (format 1.0) is not accepted"),
