@@ -206,6 +206,36 @@ def test_uncovered_samples_are_never_signed(tmp_path: Path, signing) -> None:
     assert snapshot(tmp_path) == before
 
 
+def test_a_key_others_can_read_signs_nothing(tmp_path: Path, signing) -> None:
+    """Like ssh: a signing key readable or writable by group/others is refused, by name."""
+    key, agreement = signing
+    table = make_biom(tmp_path / "t.biom", SAMPLES)
+    loose = tmp_path / "loose.key"
+    shutil.copyfile(key, loose)  # copyfile takes the umask's mode, typically 0644
+    for mode in (0o644, 0o660, 0o602):
+        loose.chmod(mode)
+        before = snapshot(tmp_path)
+        assert_clean_error(run("stamp", table, "--agreement", agreement, "--key", loose),
+                           str(loose), f"mode {mode:04o}", f"chmod 600 {loose}")
+        assert snapshot(tmp_path) == before
+    loose.chmod(0o600)
+    assert run("stamp", table, "--agreement", agreement, "--key", loose).returncode == 0
+
+
+def test_a_table_biom_validate_rejects_is_never_signed(tmp_path: Path, signing) -> None:
+    """Stamp runs the checks of 'biom validate' beyond the reader (here: attribute 'type')."""
+    key, agreement = signing
+    table = make_biom(tmp_path / "t.biom", SAMPLES)
+    with h5py.File(table, "r+") as f:
+        f.attrs["type"] = ""
+    assert run("biom", "validate", table).returncode != 0
+    before = snapshot(tmp_path)
+    assert_clean_error(run("stamp", table, "--agreement", agreement, "--key", key),
+                       str(table), "fails 'soilbiome biom validate'", "attribute 'type' is empty",
+                       "not stamping")
+    assert snapshot(tmp_path) == before
+
+
 def test_a_valid_table_still_passes_everything(tmp_path: Path, signing) -> None:
     """The reader is strict, not broken: the same commands accept a sound table."""
     key, agreement = signing
