@@ -13,6 +13,7 @@ from soilbiome.cli import main
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.profiles import PROFILERS, ProfileError, read_profile
+from soilbiome.io.profiles.model import parse_number
 
 OUTPUTS = TESTDATA / "profiler_outputs"
 TAXONOMY = OUTPUTS / "taxonomy"
@@ -147,3 +148,33 @@ def test_metaphlan_keeps_every_leaf_however_small(path):
     # what the file lists adds up to 100 % within MetaPhlAn's five-decimal printing
     total = sum(profile.values.values()) + profile.unclassified
     assert total == pytest.approx(1.0, abs=2e-3), total
+
+
+@pytest.mark.parametrize(("profiler", "source", "line", "column", "value"), [
+    # 1e300 "reads" used to import and then end diversity in an overflow traceback
+    ("bracken", "2612_pe-ERR5766176-db1_S.tsv", 3, "new_est_reads", "1e300"),
+    ("kraken2", "2612_pe-ERR5766176-db1.kraken2.report.txt", 1, "clade reads", "2e12"),
+])
+def test_counts_beyond_any_sequencing_run_are_refused_with_line(
+        profiler, source, line, column, value, tmp_path):
+    lines = (OUTPUTS / profiler / source).read_text().splitlines(keepends=True)
+    fields = lines[line - 1].split("\t")
+    if profiler == "bracken":
+        fields[5] = value
+    else:
+        fields[1] = fields[2] = value
+    lines[line - 1] = "\t".join(fields)
+    path = tmp_path / source
+    path.write_text("".join(lines))
+    with pytest.raises(ProfileError) as info:
+        read_profile(profiler, path)
+    assert info.value.line == line and column in info.value.problem
+    assert "exceeds 1e+12" in info.value.problem
+    out = tmp_path / "table.biom"
+    proc = soilbiome("import", "--profiler", profiler, path, "--taxonomy", TAXONOMY,
+                     "--out", out)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"soilbiome: error: {path}: line {line}"), proc.stderr
+    assert not out.exists()
+    # the bound itself is still a number of reads
+    assert parse_number(path, line, column, "1000000000000", integer=True) == 1e12

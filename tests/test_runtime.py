@@ -101,6 +101,19 @@ def test_relative_signing_key_is_resolved_at_start_up(tmp_path: Path, monkeypatc
                            signing_key="keys/provider.key")
     assert result.signing_key == str(launch / "keys" / "provider.key")
 
+    # a key others can read (or write) is refused at start-up, as ssh and STAMP refuse it
+    from soilbiome.run.preflight import PreflightError
+
+    for mode in (0o644, 0o620):
+        (launch / "keys" / "provider.key").chmod(mode)
+        with pytest.raises(PreflightError) as caught:
+            run_preflight(ROOT / "assets" / "samplesheets" / "atacama_16s.csv",
+                          tmp_path / "staging", agreement=agreement,
+                          signing_key="keys/provider.key")
+        line = (f"signing key keys/provider.key is accessible by group or others "
+                f"(mode {mode:04o}); run: chmod 600 keys/provider.key")
+        assert line in caught.value.problems, caught.value.problems
+
 
 @pytest.mark.nextflow
 def test_missing_tool_refused_at_start_up_by_name(tmp_path: Path) -> None:

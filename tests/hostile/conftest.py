@@ -105,7 +105,7 @@ def make_biom(path: Path, sample_ids: list[str], *, n_obs: int = 6, seed: int = 
     data[0, :] += 1
     obs = [f"ASV{i}" for i in range(n_obs)]
     md = [{"site": "A" if i % 2 else "B"} for i in range(len(sample_ids))]
-    table = biom.Table(data, obs, sample_ids, sample_metadata=md)
+    table = biom.Table(data, obs, sample_ids, sample_metadata=md, type="OTU table")
     with h5py.File(path, "w") as f:
         table.to_hdf5(f, generated_by="soilbiome hostile tests", compress=compress)
     return path

@@ -54,6 +54,22 @@ def negative_count(p: Path) -> None:
     _edit(p, "sample/matrix/data", lambda a: np.where(np.arange(len(a)) == 2, -5.0, a))
 
 
+def negative_in_observation_matrix_only(p: Path) -> None:
+    """A negative count in the observation-major copy only: the sample-major one is sound."""
+    _edit(p, "observation/matrix/data", lambda a: np.where(np.arange(len(a)) == 2, -5.0, a))
+
+
+def changed_in_observation_matrix_only(p: Path) -> None:
+    """A plausible count changed in one orientation only: each copy alone looks sound."""
+    _edit(p, "observation/matrix/data", lambda a: np.where(np.arange(len(a)) == 0, a + 7, a))
+
+
+def absurd_count(p: Path) -> None:
+    """1e300 reads, written consistently into both orientations."""
+    for name in ("sample/matrix/data", "observation/matrix/data"):
+        _edit(p, name, lambda a: np.where(np.arange(len(a)) == 0, 1e300, a))
+
+
 def duplicate_sample_ids(p: Path) -> None:
     _edit(p, "sample/ids", lambda a: np.array([a[0], a[0], *a[2:]]))
 
@@ -113,6 +129,9 @@ CASES = [
     (index_out_of_range, "indices out of range"),
     (nan_count, "non-finite value"),
     (negative_count, "negative value"),
+    (negative_in_observation_matrix_only, "observation/matrix (CSR): data has a negative value"),
+    (changed_in_observation_matrix_only, "the stored matrices disagree in 1 cell(s)"),
+    (absurd_count, "implausible value (1e+300, more than 1e+12 reads)"),
     (duplicate_sample_ids, "duplicate sample ID(s): BAQ2420.2"),
     (integer_ids, "not strings"),
     (json_biom_1, "JSON BIOM (format 1.0) is not accepted"),
@@ -184,6 +203,36 @@ def test_uncovered_samples_are_never_signed(tmp_path: Path, signing) -> None:
     assert_clean_error(run("stamp", none, "--agreement", agreement, "--key", key,
                            "-o", tmp_path / "out" / "none.biom"),
                        "covers none of its 2 sample(s)", "X1")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_key_others_can_read_signs_nothing(tmp_path: Path, signing) -> None:
+    """Like ssh: a signing key readable or writable by group/others is refused, by name."""
+    key, agreement = signing
+    table = make_biom(tmp_path / "t.biom", SAMPLES)
+    loose = tmp_path / "loose.key"
+    shutil.copyfile(key, loose)  # copyfile takes the umask's mode, typically 0644
+    for mode in (0o644, 0o660, 0o602):
+        loose.chmod(mode)
+        before = snapshot(tmp_path)
+        assert_clean_error(run("stamp", table, "--agreement", agreement, "--key", loose),
+                           str(loose), f"mode {mode:04o}", f"chmod 600 {loose}")
+        assert snapshot(tmp_path) == before
+    loose.chmod(0o600)
+    assert run("stamp", table, "--agreement", agreement, "--key", loose).returncode == 0
+
+
+def test_a_table_biom_validate_rejects_is_never_signed(tmp_path: Path, signing) -> None:
+    """Stamp runs the checks of 'biom validate' beyond the reader (here: attribute 'type')."""
+    key, agreement = signing
+    table = make_biom(tmp_path / "t.biom", SAMPLES)
+    with h5py.File(table, "r+") as f:
+        f.attrs["type"] = ""
+    assert run("biom", "validate", table).returncode != 0
+    before = snapshot(tmp_path)
+    assert_clean_error(run("stamp", table, "--agreement", agreement, "--key", key),
+                       str(table), "fails 'soilbiome biom validate'", "attribute 'type' is empty",
+                       "not stamping")
     assert snapshot(tmp_path) == before
 
 

@@ -52,7 +52,7 @@ def make_biom(path: Path, sample_ids: list[str], *, n_obs: int = 5, metadata: bo
     data[0, :] += 1  # no empty sample columns
     obs = [f"ASV{i}" for i in range(n_obs)]
     md = [dict(ERC_FIELDS) for _ in sample_ids] if metadata else None
-    table = biom.Table(data, obs, sample_ids, sample_metadata=md)
+    table = biom.Table(data, obs, sample_ids, sample_metadata=md, type="OTU table")
     with h5py.File(path, "w") as f:
         table.to_hdf5(f, generated_by="soilbiome tests", compress=compress)
     return path

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from soilbiome.io.biom_layout import attr_text, decode, name_some
+from soilbiome.model.table import MAX_VALUE
 
 #: Entries read per slice when streaming a large dataset.
 CHUNK = 1 << 20
@@ -135,8 +136,9 @@ def check_matrix(
     gives samples x features). Checked: the three datasets exist, are 1-D and numeric;
     ``indptr`` has ``n_major + 1`` entries, starts at 0, never decreases and ends at the number
     of stored values; ``data`` and ``indices`` have that length (= attribute ``nnz``);
-    ``indices`` lie in ``0..n_minor-1`` and never repeat within one row; values are finite
-    and non-negative.
+    ``indices`` lie in ``0..n_minor-1`` and never repeat within one row; values are finite,
+    non-negative and at most :data:`~soilbiome.model.table.MAX_VALUE` (1e12, more reads than
+    any sequencing run gives: sums over the table then stay finite).
     """
     kind = "CSR" if axis == "observation" else "CSC"
     other = "sample" if axis == "observation" else "observation"
@@ -204,6 +206,10 @@ def check_matrix(
                 bad = int(np.argmax(val < 0))
                 return None, [f"{label}: data has a negative value ({val[bad]}) at entry "
                               f"{start + bad}"]
+            if len(val) and val.max() > MAX_VALUE:
+                bad = int(np.argmax(val > MAX_VALUE))
+                return None, [f"{label}: data has an implausible value ({val[bad]:g}, more than "
+                              f"{MAX_VALUE:.0e} reads) at entry {start + bad}"]
             indices[start:stop] = idx
             data[start:stop] = val
     except DatasetProblem as exc:
@@ -216,3 +222,31 @@ def check_matrix(
         where = int(row[int(np.argmax(same))])
         return None, [f"{label}: {axis} {where} stores the same {other} index twice"]
     return matrix, []
+
+
+def orientation_problems(by_sample: sparse.csr_matrix, by_feature: sparse.csr_matrix) -> list[str]:
+    """Whether the two stored orientations hold the same matrix (empty list if so).
+
+    ``by_sample`` is samples x features (from ``sample/matrix``), ``by_feature`` features x
+    samples (from ``observation/matrix``), both as :func:`check_matrix` returns them. Compared
+    sparse, in O(stored values): transposing a CSR matrix gives the CSC form of the other
+    orientation, whose sorted ``indptr``/``indices``/``data`` must equal the other's.
+    """
+    left = by_sample.copy()
+    right = by_feature.T.tocsr()
+    for m in (left, right):
+        m.eliminate_zeros()
+        m.sort_indices()
+    if (left.shape == right.shape and np.array_equal(left.indptr, right.indptr)
+            and np.array_equal(left.indices, right.indices)
+            and np.array_equal(left.data, right.data)):
+        return []
+    if left.shape != right.shape:
+        return [f"observation/matrix is {right.shape[1]} x {right.shape[0]} but sample/matrix "
+                f"is {left.shape[1]} x {left.shape[0]}"]
+    diff = (left != right).tocoo()
+    sample, feature = int(diff.row[0]), int(diff.col[0])
+    return [f"observation/matrix and sample/matrix: the stored matrices disagree in {diff.nnz} "
+            f"cell(s) (first: "
+            f"sample {sample}, observation {feature}: {right[sample, feature]:g} vs "
+            f"{left[sample, feature]:g}); BIOM 2.1 stores one matrix in two orientations"]

@@ -1,11 +1,12 @@
 """The one validated BIOM 2.1 reader: every command that reads a table goes through here.
 
 :func:`read_table` opens the HDF5 file with h5py, checks structure and values before anything
-is used (unique non-empty IDs; the sample-major matrix's ``indptr``/``indices``/``data``
-lengths, ranges and values; finite, non-negative values; plausible dataset sizes; readable
-chunks) and returns a sparse :class:`~soilbiome.model.table.FeatureTable`, with the features'
-tree when the table stores one (:mod:`soilbiome.io.biom_tree`). It never builds a
-dense samples x features matrix and never goes through ``biom.load_table`` (whose parser
+is used (unique non-empty IDs; both stored matrices' ``indptr``/``indices``/``data``
+lengths, ranges and values, and that they hold the same matrix; finite, non-negative values
+of plausible size; plausible dataset sizes; readable chunks) and returns a sparse
+:class:`~soilbiome.model.table.FeatureTable`, with the features' tree when the table
+stores one (:mod:`soilbiome.io.biom_tree`). It never builds a dense samples x features
+matrix and never goes through ``biom.load_table`` (whose parser
 crashes on corrupt pointers). Any problem raises :class:`BiomError` naming the file and
 every problem found; JSON BIOM 1.0 is refused with the command that converts it.
 """
@@ -18,7 +19,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from soilbiome.io.biom_checks import DatasetProblem, check_ids, check_matrix, read_dataset
+from soilbiome.io.biom_checks import (
+    DatasetProblem,
+    check_ids,
+    check_matrix,
+    orientation_problems,
+    read_dataset,
+)
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.io.biom_tree import read_stored_tree
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
@@ -138,7 +145,8 @@ def read_table(path: str | Path) -> FeatureTable:
     BiomError
         Missing, empty, not HDF5 (JSON BIOM 1.0 is named as such), unreadable or corrupt
         chunks, implausible dataset sizes, duplicate or empty IDs, corrupt matrix pointers,
-        negative or non-finite values, no samples. The message names the file and every
+        the observation and sample matrices disagreeing, negative, non-finite or absurdly large
+        (> 1e12) values, no samples. The message names the file and every
         structural problem found.
     """
     path = Path(path)
@@ -175,6 +183,13 @@ def _read(handle: h5py.File, path: Path) -> FeatureTable:
     # the sample-major group is CSC over samples = CSR samples x features
     counts, found = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
     problems += found
+    # BIOM 2.1 stores the matrix twice; tools differ in which one they read, so both must be
+    # sound and equal (a value changed in one only would pass one tool and fool another)
+    by_feature, found = check_matrix(handle, "observation", len(feature_ids), len(sample_ids),
+                                     nnz)
+    problems += found
+    if counts is not None and by_feature is not None:
+        problems += orientation_problems(counts, by_feature)
     if problems:
         raise BiomError("; ".join(problems), location=where, problems=problems)
     if not sample_ids:

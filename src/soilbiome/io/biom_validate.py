@@ -2,10 +2,9 @@
 
 :func:`validate_biom` first reads the table with :func:`~soilbiome.io.biom_reader.read_table`
 (so it refuses exactly what every other command refuses), then checks what the reader does
-not need: the observation-major (CSR) matrix and its agreement with the sample-major one,
-the root attributes, required metadata, the taxonomy layout and sequence-derived IDs; and,
-only when the structure is sound, runs biom-format's own validator (whose parser can crash
-on corrupt pointers).
+not need: the root attributes, required metadata, the taxonomy layout and sequence-derived
+IDs; and, only when the structure is sound, runs biom-format's own validator (whose parser
+can crash on corrupt pointers).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from soilbiome.io.biom_checks import (
     DatasetProblem,
     check_creation_date,
     check_ids,
-    check_matrix,
     read_dataset,
 )
 from soilbiome.io.biom_layout import (
@@ -61,10 +59,8 @@ def validate_biom(
 ) -> list[str]:
     """Validate a BIOM 2.1 HDF5 file; return one message per problem (empty if valid).
 
-    Runs :func:`~soilbiome.io.biom_reader.read_table` (IDs, the sample-major matrix, values,
-    corrupt chunks) and then checks what it does not need: the observation (CSR) matrix's
-    ``indptr`` length, start, monotonicity and end, ``indices`` in range and not repeated,
-    lengths equal to ``nnz``; the two matrices holding the same values; a non-empty
+    Runs :func:`~soilbiome.io.biom_reader.read_table` (IDs, both stored matrices and their
+    agreement, values, corrupt chunks) and then checks what it does not need: a non-empty
     ``type``; a ``creation-date`` without timezone; observation metadata (``taxonomy`` with
     one name per rank, ``sequence`` whose md5 is the ID) and the required sample metadata
     columns, each with one value per ID; a stored tree that is Newick with exactly the
@@ -140,14 +136,8 @@ def _extra_checks(
         if version != (2, 1):
             problems.append(f"format-version is {attr_text(attrs['format-version'])}, "
                             "expected 2,1")
-    nnz = None
     if "nnz" not in attrs:
-        problems.append("attribute 'nnz' is missing")
-    else:
-        try:
-            nnz = int(np.asarray(attrs["nnz"]).item())
-        except (TypeError, ValueError):
-            pass  # the reader names it
+        problems.append("attribute 'nnz' is missing")  # a value that is not a number: the reader
     obs_ids, _ = check_ids(handle, "observation")
     sample_ids, _ = check_ids(handle, "sample")
     if obs_ids is None or sample_ids is None:
@@ -158,14 +148,7 @@ def _extra_checks(
         if shape != (n_obs, n_samples):
             problems.append(f"attribute shape {shape} does not match {n_obs} observation "
                             f"and {n_samples} sample IDs")
-    csr, found = check_matrix(handle, "observation", n_obs, n_samples, nnz)
-    problems += found
-    if csr is not None and table is not None:
-        differing = (csr != table.counts.T.tocsr()).nnz
-        if differing:
-            problems.append(
-                f"observation (CSR) and sample (CSC) matrices disagree in {differing} cell(s)"
-            )
+    # both matrices and their agreement are checked by the reader (read_table)
     # a table without observations (no ASV in the whole run) has no metadata to carry
     required_obs = required_observation_metadata if n_obs else ()
     problems += _check_metadata(handle, "observation", obs_ids, required_obs)

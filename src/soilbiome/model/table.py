@@ -36,6 +36,12 @@ REGION_ATTR = "soilbiome:region"
 #: Values of :data:`VALUE_KIND_ATTR`.
 COUNTS = "counts"
 RELATIVE = "relative"
+#: Largest value accepted in one cell (reads of one feature or taxon in one sample). The
+#: largest sequencing runs today give ~1e10 reads in total (a NovaSeq X 25B flow cell), so
+#: 1e12 reads of one taxon in one sample is already impossible; larger values are a corrupt
+#: or mistyped file. The bound also keeps sums over a whole table (at most ~1e6 features x
+#: 1e12) finite and exact enough in float64 and within int64, so diversity never overflows.
+MAX_VALUE = 1e12
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,7 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
     from soilbiome.sharing.agreement import load_agreement
     from soilbiome.sharing.keys import (
         generate_key,
+        key_mode_problem,
         load_private_key,
         public_key_b64,
         rewrite_trusted_keys,
@@ -315,6 +316,8 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
     elif not Path(key).is_file():
         problems.append(f"signing key not found: {key} (relative paths are resolved against "
                         f"the launch folder {Path.cwd()})")
+    elif key_mode_problem(key):  # as ssh does, and as STAMP would, hours later
+        problems.append(key_mode_problem(key))
     else:  # tasks run in their own work folders: they get the key's absolute path
         key = str(Path(key).resolve())
     result.agreement, result.signing_key = published, key

@@ -153,6 +153,25 @@ def generate_key(path: str | Path, *, overwrite: bool = False) -> KeyInfo:
     return KeyInfo(keyid_of(pub), public_key_b64(pub), str(path), str(pub_path))
 
 
+def key_mode_problem(path: str | Path, mode: int | None = None) -> str | None:
+    """One line when a private key file is readable, writable or executable by group or
+    others (as ssh refuses such a key: anyone who can read it can sign as its owner, anyone who
+    can write it can swap it), naming the file, its mode and the fix; ``None`` when private.
+
+    ``mode`` is the file's ``st_mode`` when the caller has it; otherwise the file is stat'ed
+    (a missing file is the caller's concern: ``None``).
+    """
+    if mode is None:
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError:
+            return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return (f"signing key {path} is accessible by group or others (mode "
+                f"{stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
+    return None
+
+
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     """Load an Ed25519 private key (PEM PKCS#8, or OpenSSH format).
 
@@ -168,11 +187,9 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
         data = p.read_bytes()
     except OSError as exc:
         raise SigningKeyError(f"cannot read signing key {p}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SigningKeyError(
-            f"signing key {p} is accessible by others (mode {stat.S_IMODE(mode):04o}); "
-            "run: chmod 600 " + str(p)
-        )
+    problem = key_mode_problem(p, mode)
+    if problem:
+        raise SigningKeyError(problem)
     key = None
     for loader in (serialization.load_pem_private_key, serialization.load_ssh_private_key):
         try:

@@ -24,6 +24,7 @@ import h5py
 from soilbiome import __version__
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.biom_validate import validate_biom
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps
 from soilbiome.model.tree import FeatureTree
@@ -219,7 +220,15 @@ def stamp_biom(
         if (start and today < start) or (end and today > end):
             raise SigningKeyError(f"key {kp} ({kid}) is not valid on {today}")
         keyids.append(kid)
-    # the one validated reader decides what may be signed: never a table that fails it
+    # one gate decides what may be signed: the checks of 'soilbiome biom validate' (the one
+    # reader, root attributes, taxonomy layout, tree, biom-format's validator); only the
+    # metadata a run adds (MIxS fields, taxonomy) is not required of tables made elsewhere
+    problems = validate_biom(src, required_sample_metadata=(),
+                             required_observation_metadata=())
+    if problems:
+        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)"
+                                           if len(problems) > 3 else "")
+        raise StampError(f"{src}: fails 'soilbiome biom validate': {shown}; not stamping")
     try:
         table = read_table(src)
     except BiomError as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soilbiome.errors import InputError
-from soilbiome.model.table import COUNTS, RELATIVE
+from soilbiome.model.table import COUNTS, MAX_VALUE, RELATIVE
 
 __all__ = ["COUNTS", "RELATIVE", "Profile", "ProfileError", "open_text", "numbered_lines"]
 
@@ -97,13 +97,22 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def parse_number(path: Path, line: int, column: str, text: str, *, integer: bool = False,
                  allow_negative: bool = False) -> float:
-    """Parse one numeric field or raise a :class:`ProfileError` naming the column."""
+    """Parse one numeric field or raise a :class:`ProfileError` naming the column.
+
+    Values must be finite and at most :data:`~soilbiome.model.table.MAX_VALUE` (1e12) in size:
+    no profiler reports more reads for one taxon in one sample (a whole sequencing run gives
+    ~1e10), so a larger number is a corrupt or mistyped file, refused here with its line
+    instead of overflowing later in ``diversity``.
+    """
     try:
         value = float(text)
     except ValueError:
         raise ProfileError(path, line, f"column '{column}': '{text}' is not a number") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ProfileError(path, line, f"column '{column}': '{text}' is not a finite number")
+    if abs(value) > MAX_VALUE:
+        raise ProfileError(path, line, f"column '{column}': {text} exceeds {MAX_VALUE:.0e}, "
+                           "more than any sequencing run gives (a corrupt or mistyped file)")
     if not allow_negative and value < 0:
         raise ProfileError(path, line, f"column '{column}': negative value {text}")
     if integer and value != int(value):
