@@ -66,7 +66,8 @@ def _table(tmp: Path, name: str, counts: pd.DataFrame, seqs: dict[str, str],
     md = {s: {"site": "control" if s == "BLANK" else s[:3],
               "lat_lon": SITES.get(s[:3], "24.10 S 69.87 W"),
               "provider_country": "CL", **soil_values(s)} for s in counts.index}
-    tax = {f: ["k__Bacteria", f"p__Phylum{i % 4}", "c__C", "o__O", "f__F", f"g__Genus{i % 9}", ""]
+    tax = {f: ["d__Bacteria", "k__", f"p__Phylum{i % 4}", "c__C", "o__O", "f__F",
+               f"g__Genus{i % 9}", "s__"]
            for i, f in enumerate(counts.columns)}
     path = write_biom(counts, tmp / f"{name}.biom", taxonomy=tax, sample_md=md, sequences=seqs)
     with h5py.File(path, "r+") as f:
