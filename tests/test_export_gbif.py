@@ -326,7 +326,7 @@ def _shotgun_table(path: Path) -> Path:
     md = dict.fromkeys(("collection_date", "geo_loc_name", "lat_lon", "env_broad_scale",
                         "env_local_scale", "env_medium", "depth", "elev"), "not collected")
     table = biom.Table(data, [names[s] for s in species], ["humann_demo"],
-                       observation_metadata=obs_md, sample_metadata=[md])
+                       observation_metadata=obs_md, sample_metadata=[md], type="OTU table")
     with h5py.File(path, "w") as handle:
         table.to_hdf5(handle, "soilbiome tests")
         handle.attrs["soilbiome:marker"] = "shotgun"
@@ -370,7 +370,7 @@ def test_formula_text_is_quoted_in_the_archive_and_numbers_are_not(work, tmp_pat
     md.update(geo_loc_name='Chile:=HYPERLINK("http://x","y")', depth="-5")
     table = biom.Table(table.matrix_data, table.ids("observation"), [sample],
                        observation_metadata=table.metadata(axis="observation"),
-                       sample_metadata=[md])
+                       sample_metadata=[md], type="OTU table")
     path = tmp_path / "formula.biom"
     with h5py.File(path, "w") as handle:
         table.to_hdf5(handle, "soilbiome tests")
