@@ -190,3 +190,16 @@ def test_numbers_and_ranges_are_not_formulas(tmp_path, atacama_rows, column, val
     rows[0][column] = value
     sheet = load_samplesheet(write_sheet(tmp_path / "sheet.csv", header, rows))
     assert sheet.rows[0].metadata[column] == value
+
+
+@pytest.mark.parametrize("value", ['=HYPERLINK("http://x","y")', "+SUM(A1)", "-Xdemo", "@cmd",
+                                   "'=already quoted", "-5", "-12.5", "plot A=1", "-", ""])
+def test_quoted_cells_give_the_value_back(value):
+    from soilbiome.io.textfile import plain_cell, safe_cell
+
+    quoted = safe_cell(value)
+    assert plain_cell(quoted) == value
+    if value[:1] in "=+@" and value not in ("",):
+        assert str(quoted).startswith("'")
+    if value in ("-5", "-12.5", "plot A=1", "-", ""):
+        assert quoted == value  # numbers and ordinary text are left as they are

@@ -111,7 +111,7 @@ def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]
     attrs = {VALUE_KIND_ATTR: h.value_kind, MARKER_ATTR: h.marker, REGION_ATTR: h.region,
              FEATURES_ATTR: h.feature_mode, **extra_attributes}
     if context is not None:
-        attrs[CONTEXT_ATTR] = context.with_values(soilbiome_version=__version__).to_json()
+        attrs[CONTEXT_ATTR] = context.to_json()
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as handle:
             table.to_hdf5(handle, f"soilbiome {__version__} compare", compress=True,

@@ -21,12 +21,13 @@ import pandas as pd
 from soilbiome.errors import InputError, ToolError
 from soilbiome.model.table import FeatureTable
 from soilbiome.refdb import RefDb, load_refdb
+from soilbiome.run import PROJECT_ROOT
 from soilbiome.taxonomy.lineage import RANKS, feature_id_for
 
 #: Default confidence cutoffs, as in the pipeline (docs/lineage.md).
 CUTOFFS = {"sintax": 0.8, "dada2": 0.5}
 CLASSIFIERS = {"sintax": "vsearch SINTAX", "dada2": "DADA2 assignTaxonomy"}
-_SCRIPT = Path(__file__).resolve().parents[3] / "bin" / "dada2_taxonomy.R"
+_SCRIPT = PROJECT_ROOT / "bin" / "dada2_taxonomy.R"
 
 
 def _run(cmd: list[str], what: str) -> None:

@@ -230,7 +230,8 @@ def run_compare(
                   taxonomies=taxonomies, allow_amplicon_shotgun=allow_amplicon_shotgun)
     h.statements[:0] = plan.caveats
     context = merged_context(plan, rank=rank if force_rank else None,
-                             value_kind=h.value_kind, reference=reference)
+                             value_kind=h.value_kind, reference=reference,
+                             ).with_values(soilbiome_version=__version__)
     if group not in h.sample_metadata.columns:
         raise InputError(f"--group '{group}' is not a sample metadata column of any input")
     missing_group = [s for s, v in h.sample_metadata[group].items() if not str(v).strip()]
@@ -273,7 +274,7 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
         merge, [{k: i[k] for k in ("file", "sha256", "agreement_id", "agreement_sha256",
                                    "status", "institution")} for i in inputs],
         len(h.sample_ids), dt.datetime.now(dt.UTC), unverified,
-        context=read_table(merged).context.to_dict())
+        context=context.to_dict())
     signed = stamp_and_sign(merged, stamp, key)
     table = read_table(merged)  # the one reader: what is analysed is what was written
     if env:  # refuse a bad --env before any computation (the stage is then removed)

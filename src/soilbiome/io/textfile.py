@@ -113,13 +113,3 @@ def safe_frame(frame: Any) -> Any:
             out[column] = out[column].map(safe_cell)
     return out
 
-
-def plain_frame(frame: Any) -> Any:
-    """The inverse of :func:`safe_frame` for a table read back (index, names and text cells)."""
-    out = frame.copy()
-    out.index = out.index.map(plain_cell)
-    out.columns = out.columns.map(plain_cell)
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(plain_cell)
-    return out

@@ -154,14 +154,3 @@ def taxonomy_system_of(reference: str, fmt: str = "", declared: str = "") -> str
         if needle in low:
             return system
     return ""
-
-
-def differences(a: ProcessingContext, b: ProcessingContext,
-                names: tuple[str, ...]) -> list[str]:
-    """``field: a-value vs b-value`` for each of ``names`` that differs ("unknown" for "")."""
-    out = []
-    for name in names:
-        va, vb = getattr(a, name), getattr(b, name)
-        if va != vb:
-            out.append(f"{name}: {va or 'unknown'} vs {vb or 'unknown'}")
-    return out

@@ -8,3 +8,8 @@
 * :mod:`~soilbiome.run.provenance` and :mod:`~soilbiome.run.crate`: tool versions and the
   Workflow Run RO-Crate.
 """
+
+from pathlib import Path
+
+#: The repository checkout this package runs from (``pipeline/``, ``bin/``, ``.venv/``).
+PROJECT_ROOT = Path(__file__).resolve().parents[3]

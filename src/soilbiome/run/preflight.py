@@ -27,7 +27,7 @@ from pathlib import Path
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.fastq import FastqError, iter_records
-from soilbiome.io.jsonfile import loads, write_json
+from soilbiome.io.jsonfile import write_json
 
 #: Reads looked at per file to learn the read length (the start of the file only).
 SAMPLE_READS = 1000
@@ -182,6 +182,7 @@ def run_preflight(
     staging = Path(staging)
     staging.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
+    reference_entry: dict = {}  # the database sheet's entry, once found and verified
     try:
         sheet = load_samplesheet(input_sheet)
         if env:
@@ -207,8 +208,9 @@ def run_preflight(
             from soilbiome.refdb import load_refdb
 
             try:
+                reference_entry = load_refdb(refdb_sheet, refdb).to_dict()
                 result.reference = _record(staging, "reference_database.json",
-                                           load_refdb(refdb_sheet, refdb).to_dict())
+                                           reference_entry)
             except SoilbiomeError as exc:
                 problems.append(f"reference database: {_message(exc)}")
 
@@ -233,12 +235,9 @@ def run_preflight(
     if mode:
         from soilbiome.run.tools import missing_tools, required_tools
 
-        entry_format = marker = ""
-        if result.reference is not None:
-            recorded = loads(result.reference.read_text())
-            entry_format, marker = recorded.get("format", ""), recorded.get("marker", "")
         problems += missing_tools(required_tools(
-            mode, reference_format=entry_format, marker=marker,
+            mode, reference_format=reference_entry.get("format", ""),
+            marker=reference_entry.get("marker", ""),
             primers=bool(primer_fwd or primer_rev), phylogeny=phylogeny, its_region=its_region,
             host=bool(host_db)))
     if problems:

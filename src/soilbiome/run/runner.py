@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import ToolError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+from soilbiome.run import PROJECT_ROOT
 
 
 def pipeline_path() -> Path:

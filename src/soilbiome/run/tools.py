@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+from soilbiome.run import PROJECT_ROOT
 
 #: executable -> (Debian package or pip package that provides it, what needs it)
 _PROVIDERS = {
