@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -451,11 +453,6 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
             return _error(500, str(exc))
         return _error(500, "internal error")
 
-    app = Starlette(routes=routes, exception_handlers={
-        TooLarge: refused, AuthError: refused, Refused: refused, BlobError: refused,
-        Exception: refused})
-
-    @app.middleware("http")
     async def hygiene(request: Request, call_next):  # noqa: ANN001, ANN202
         client = request.client.host if request.client else "?"
         if not limits.allow(client):
@@ -470,4 +467,8 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
-    return app
+    return Starlette(routes=routes,
+                     middleware=[Middleware(BaseHTTPMiddleware, dispatch=hygiene)],
+                     exception_handlers={TooLarge: refused, AuthError: refused,
+                                         Refused: refused, BlobError: refused,
+                                         Exception: refused})

@@ -144,6 +144,25 @@ def login_page(csrf: str, node_name: str, error: str = "") -> str:
     return layout("Steward login", body, node_name)
 
 
+def _findings(verdict_json: str) -> str:
+    """What the B rules could not decide (or found), one line per finding."""
+    import json
+
+    try:
+        rules = json.loads(verdict_json).get("rules") or []
+    except (ValueError, AttributeError):
+        return ""
+    lines = []
+    for r in rules:
+        if r.get("status") not in ("needs_person", "failed", "warning"):
+            continue
+        for f in r.get("findings") or [{"where": "", "reason": r.get("why", "")}]:
+            lines.append(f"<li><strong>{esc(r.get('rule'))}</strong> {esc(r.get('name', ''))}"
+                         f" ({esc(r.get('status'))}): <code>{esc(f.get('where', ''))}</code> "
+                         f"{esc(f.get('reason', ''))}</li>")
+    return f"<ul class='findings'>{''.join(lines)}</ul>" if lines else ""
+
+
 def queue_page(steward: str, csrf: str, pending: list[dict[str, Any]],
                decided: list[dict[str, Any]], tables: dict[str, dict[str, Any]],
                node_name: str, notice: str = "") -> str:
@@ -158,6 +177,7 @@ def queue_page(steward: str, csrf: str, pending: list[dict[str, Any]],
             f"<p>From key <code>{esc(r['requester_keyid'][:23])}…</code> "
             f"({esc(r.get('member', ''))}), {esc(r['created_at'])}. Needs a person: "
             f"{_tags(r['needs_person'].split(','))}</p>"
+            + _findings(r.get("verdict", "")) +
             f"<pre class='verdict'>{esc(r['statement'])}</pre>"
             f"<details><summary>Request as submitted</summary><pre>{esc(r['request_yaml'])}"
             "</pre></details>"
