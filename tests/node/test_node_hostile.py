@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import sqlite3
 import time
 import urllib.error
@@ -125,11 +126,22 @@ def test_forged_replayed_stale_and_foreign_signatures(hostile: dict) -> None:
 
 
 def test_upload_size_is_bounded(hostile: dict) -> None:
+    """A body declared (or streamed) beyond --max-upload-mb is refused before it is read."""
     node = hostile["node"]
     before = blobs(node)
-    big = json.dumps({"name": "big.biom", "table_b64": "A" * (2 * 1024 * 1024)}).encode()
-    resp = signed(node, hostile["a"]["key"], "POST", "/api/publish", big)
-    assert resp[0] == 413 and "larger than 1048576" in error(resp)
+    big = 2 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as sock:
+        sock.sendall(b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: " + str(big).encode()
+                     + b"\r\n\r\n" + b"{" + b" " * 65536)
+        answer = ""
+        while "}" not in answer.partition("\r\n\r\n")[2]:  # headers, then the JSON body
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk.decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert "larger than 1048576" in answer
     assert blobs(node) == before
 
 
@@ -252,6 +264,10 @@ def test_steward_forms_need_a_session_and_a_csrf_token(hostile: dict) -> None:
     assert http("POST", node.url + "/steward/decide", no_reason, cookie)[0] == 400
     page = http("GET", node.url + "/steward", None, cookie)[2].decode()
     assert f"data-request='{rid}'" in page  # still pending after every refused attempt
+    # logging out needs the session's csrf token too (a cross-site logout is refused)
+    assert http("POST", node.url + "/steward/logout", b"csrf=x", cookie)[0] in (200, 303)
+    assert f"data-request='{rid}'".encode() in http("GET", node.url + "/steward", None,
+                                                    cookie)[2]
     resp = http("POST", node.url + "/steward/decide", good, cookie)
     assert resp[0] in (200, 303)
     page = http("GET", node.url + "/steward", None, cookie)[2].decode()
@@ -326,6 +342,10 @@ def test_requests_are_validated(hostile: dict) -> None:
     rid = json.loads(post({"table": b["id"], "request_yaml": good})[2])["id"]
     resp = signed(node, hostile["a"]["key"], "GET", f"/api/requests/{rid}")
     assert resp[0] == 404  # another member's request is not disclosed
+    for bad in ("z" * 32, rid.upper(), rid + "0", "..%2F" + rid[5:]):
+        assert signed(node, key, "GET", f"/api/requests/{bad}")[0] == 404, bad
+    mine = json.loads(signed(node, key, "GET", f"/api/requests/{rid}")[2])
+    assert mine["status"] == "approved" and mine["reason"] == "every applicable B rule passed"
 
 
 def test_request_rate_is_bounded(hostile: dict, tmp_path: Path) -> None:

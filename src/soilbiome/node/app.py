@@ -265,7 +265,7 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         oid = request.path_params["object_id"]
         size = node.store.path(oid).stat().st_size
         host = urlsplit(base_url(request)).netloc
-        return JSONResponse(drs_object(base_url(request), host, row, role, oid, size))
+        return JSONResponse(drs_object(host, row, role, oid, size))
 
     async def drs_access(request: Request) -> Response:
         member = await signed(request)

@@ -67,7 +67,7 @@ def read_token(secret: bytes, token: str, now: float | None = None) -> dict[str,
     return claims
 
 
-def drs_object(base_url: str, host: str, row: dict[str, Any], role: str,
+def drs_object(host: str, row: dict[str, Any], role: str,
                object_id: str, size: int) -> dict[str, Any]:
     """The DRS ``DrsObject`` of one stored blob."""
     names = {"table": row["name"], "sidecar": row["name"] + ".sharing.dsse.json",

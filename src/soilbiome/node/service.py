@@ -178,13 +178,15 @@ class Node:
         person = rep.with_status(Status.NEEDS_PERSON)
         status = "refused" if failed else "pending" if person else "approved"
         rid = secrets.token_hex(16)
+        why = ("failed: " + ", ".join(failed) if failed else
+               "" if person else "every applicable B rule passed")
         with self.db.transaction(exclusive=True) as cur:
             cur.execute("INSERT INTO requests (id, table_id, requester_keyid, request_yaml, "
-                        "status, verdict, statement, needs_person, failed, decided_by, "
-                        "created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "status, verdict, statement, needs_person, failed, decided_by, reason, "
+                        "created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (rid, table_id, member.keyid, request_yaml, status, rep.to_json(),
                          rep.statement or "", ",".join(person), ",".join(failed),
-                         "" if status == "pending" else "rules",
+                         "" if status == "pending" else "rules", why,
                          now_iso(), "" if status == "pending" else now_iso()))
             audit.append(cur, "request", member.keyid, rid,
                          {"table": table_id, "failed": failed, "needs_person": person})
