@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
-import secrets
-import threading
-import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from soilbiome.node import pages
@@ -37,59 +32,15 @@ from soilbiome.node.catalogue import (
 )
 from soilbiome.node.drs import ACCESS_ID, drs_object, make_token, node_secret, read_token
 from soilbiome.node.service import Node, Refused
+from soilbiome.node.steward import steward_routes
 from soilbiome.node.storage import BlobError, check_digest
+from soilbiome.node.web import Limits, TooLarge, error, read_body
 from soilbiome.sharing.agreement import load_agreement
 from soilbiome.sharing.terms import Terms
 from soilbiome.sharing.verdict import plain_statement
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-SESSION_TTL = 8 * 3600
-
-
-class Limits:
-    """Body size and request-rate bounds (token bucket per client address)."""
-
-    def __init__(self, max_body: int, rate_per_minute: int) -> None:
-        self.max_body = max_body
-        self.rate = rate_per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.rate), now))
-            tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60.0)
-            if tokens < 1:
-                self._buckets[client] = (tokens, now)
-                return False
-            self._buckets[client] = (tokens - 1, now)
-            if len(self._buckets) > 10000:  # forget idle clients
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
-            return True
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise TooLarge()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: int =
@@ -164,7 +115,7 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         try:
             f = query_filters(request)
         except FilterError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         host = urlsplit(base_url(request)).netloc
         es = entries(f)
         for e in es:
@@ -204,7 +155,7 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
     async def table_json(request: Request) -> Response:
         e = one_entry(request.path_params["table_id"])
         if e is None:
-            return _error(404, "no such table")
+            return error(404, "no such table")
         row = e.pop("_row")
         e["statement"] = statement_of(row)
         return JSONResponse(e)
@@ -281,12 +232,12 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
     async def download(request: Request) -> Response:
         claims = read_token(secret, request.path_params["token"])
         if claims is None:
-            return _error(403, "access URL invalid or expired")
+            return error(403, "access URL invalid or expired")
         oid = str(claims["o"])
         try:
             data = node.store.read(oid)
         except BlobError as exc:
-            return _error(404 if "not stored" in str(exc) else 500, str(exc))
+            return error(404 if "not stored" in str(exc) else 500, str(exc))
         node.record_release(Member(str(claims["k"]), "", "", "", ""), oid, str(claims["r"]))
         return Response(data, media_type="application/octet-stream",
                         headers={"Digest": "sha-256=" + base64.b64encode(
@@ -306,125 +257,6 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         return JSONResponse({"entries": int(row["seq"]) if row else 0,
                              "head": row["hash"] if row else "0" * 64})
 
-    # -- steward -----------------------------------------------------------------------------
-    def same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin") or request.headers.get("referer")
-        if not origin:
-            return True  # not sent by every client; the CSRF token still has to match
-        parts = urlsplit(origin)
-        return parts.netloc == request.headers.get("host", "")
-
-    def cookie_csrf(request: Request) -> str:
-        value = request.cookies.get("csrf", "")
-        return value if len(value) == 64 and all(c in "0123456789abcdef" for c in value) \
-            else secrets.token_hex(32)
-
-    def set_cookie(resp: Response, request: Request, key: str, value: str,
-                   max_age: int) -> None:
-        resp.set_cookie(key, value, max_age=max_age, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/")
-
-    def session_of(request: Request) -> dict[str, Any] | None:
-        raw = request.cookies.get("session", "")
-        if not raw or len(raw) > 100:
-            return None
-        digest = hashlib.sha256(raw.encode()).hexdigest()
-        with node.db.transaction() as cur:
-            row = cur.execute("SELECT * FROM sessions WHERE session_sha256 = ? AND expires_at "
-                              "> ?", (digest, int(time.time()))).one()
-        return row
-
-    async def form(request: Request) -> dict[str, str]:
-        body = await read_body(request, 16 * 1024)
-        ctype = request.headers.get("content-type", "").split(";")[0].strip()
-        if ctype != "application/x-www-form-urlencoded":
-            raise Refused("forms are application/x-www-form-urlencoded", 415)
-        try:
-            q = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10,
-                         strict_parsing=False)
-        except (UnicodeDecodeError, ValueError):
-            raise Refused("form: unreadable", 400) from None
-        return {k: v[0] for k, v in q.items()}
-
-    async def login_get(request: Request) -> Response:
-        csrf = cookie_csrf(request)
-        resp = HTMLResponse(pages.login_page(csrf, name))
-        set_cookie(resp, request, "csrf", csrf, 3600)
-        return resp
-
-    async def login_post(request: Request) -> Response:
-        f = await form(request)
-        cookie = request.cookies.get("csrf", "")
-        if not same_origin(request) or not cookie or not hmac.compare_digest(
-                cookie, f.get("csrf", "")):
-            return HTMLResponse(pages.message_page("Refused", "Cross-site form refused "
-                                                   "(CSRF token missing or wrong).", name), 403)
-        token = f.get("token", "")
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        with node.db.transaction(exclusive=True) as cur:
-            row = cur.execute("SELECT * FROM stewards WHERE token_sha256 = ? AND expires_at > "
-                              "?", (digest, int(time.time()))).one()
-            if row is None or not token:
-                csrf = cookie_csrf(request)
-                resp = HTMLResponse(pages.login_page(csrf, name, "Unknown or expired token."),
-                                    403)
-                return resp
-            session = secrets.token_urlsafe(32)
-            cur.execute("INSERT INTO sessions (session_sha256, steward, csrf, expires_at) "
-                        "VALUES (?, ?, ?, ?)", (hashlib.sha256(session.encode()).hexdigest(),
-                                                row["name"], secrets.token_hex(32),
-                                                int(time.time()) + SESSION_TTL))
-            from soilbiome.node import audit
-            audit.append(cur, "login", f"steward:{row['name']}", "steward", {})
-        resp = RedirectResponse("/steward", status_code=303)
-        set_cookie(resp, request, "session", session, SESSION_TTL)
-        return resp
-
-    async def queue(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return RedirectResponse("/steward/login", status_code=303)
-        with node.db.transaction() as cur:
-            pending = cur.execute("SELECT r.*, m.name AS member FROM requests r LEFT JOIN "
-                                  "members m ON m.keyid = r.requester_keyid WHERE r.status = "
-                                  "'pending' ORDER BY r.created_at").all()
-            decided = cur.execute("SELECT * FROM requests WHERE status <> 'pending' ORDER BY "
-                                  "decided_at DESC LIMIT 100").all()
-            tables = {r["id"]: r for r in cur.execute("SELECT id, name FROM published").all()}
-        notice = request.query_params.get("done", "")[:80]
-        notice = {"approved": "Request approved.", "denied": "Request denied."}.get(notice, "")
-        return HTMLResponse(pages.queue_page(s["steward"], s["csrf"], pending, decided, tables,
-                                             name, notice))
-
-    async def decide(request: Request) -> Response:
-        s = session_of(request)
-        if s is None:
-            return HTMLResponse(pages.message_page("Refused", "Log in first.", name), 401)
-        f = await form(request)
-        if not same_origin(request) or not hmac.compare_digest(s["csrf"], f.get("csrf", "")):
-            return HTMLResponse(pages.message_page("Refused", "Cross-site form refused "
-                                                   "(CSRF token missing or wrong).", name), 403)
-        action = f.get("action")
-        if action not in ("approve", "deny"):
-            return HTMLResponse(pages.message_page("Refused", "Unknown action.", name), 400)
-        try:
-            result = node.decide(s["steward"], f.get("request", "")[:64], action == "approve",
-                                 f.get("reason", ""))
-        except Refused as exc:
-            return HTMLResponse(pages.message_page("Refused", str(exc), name), exc.status)
-        return RedirectResponse(f"/steward?done={result['status']}", status_code=303)
-
-    async def logout(request: Request) -> Response:
-        s = session_of(request)
-        f = await form(request)
-        if s is not None and hmac.compare_digest(s["csrf"], f.get("csrf", "")):
-            with node.db.transaction() as cur:
-                cur.execute("DELETE FROM sessions WHERE session_sha256 = ?",
-                            (s["session_sha256"],))
-        resp = RedirectResponse("/steward/login", status_code=303)
-        resp.delete_cookie("session", path="/")
-        return resp
-
     routes = [
         Route("/", catalogue),
         Route("/api/catalogue", catalogue_json),
@@ -438,25 +270,21 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         Route("/ga4gh/drs/v1/objects/{object_id}", drs_get),
         Route("/ga4gh/drs/v1/objects/{object_id}/access/{access_id}", drs_access),
         Route("/download/{token}", download),
-        Route("/steward", queue),
-        Route("/steward/login", login_get),
-        Route("/steward/login", login_post, methods=["POST"]),
-        Route("/steward/decide", decide, methods=["POST"]),
-        Route("/steward/logout", logout, methods=["POST"]),
+        *steward_routes(node, name),
     ]
     async def refused(request: Request, exc: Exception) -> Response:
         if isinstance(exc, TooLarge):
-            return _error(413, f"body larger than {limits.max_body} bytes")
+            return error(413, f"body larger than {limits.max_body} bytes")
         if isinstance(exc, AuthError | Refused):
-            return _error(exc.status, str(exc))
+            return error(exc.status, str(exc))
         if isinstance(exc, BlobError):
-            return _error(500, str(exc))
-        return _error(500, "internal error")
+            return error(500, str(exc))
+        return error(500, "internal error")
 
     async def hygiene(request: Request, call_next):  # noqa: ANN001, ANN202
         client = request.client.host if request.client else "?"
         if not limits.allow(client):
-            resp: Response = _error(429, "too many requests; slow down")
+            resp: Response = error(429, "too many requests; slow down")
             resp.headers["Retry-After"] = "60"
         else:
             resp = await call_next(request)
