@@ -57,9 +57,15 @@ def test_embargo_at_request_and_expiry_at_release(world: dict, tmp_path: Path) -
         assert (tmp_path / "in-time" / b["table"].name).read_bytes() == b["table"].read_bytes()
     finally:
         node.stop()
-    # the same node, after the agreement's end (2030-04-30): nothing is released any more
-    node = NodeProcess(data, mfile, extra=["--today", "2030-05-02"])
+    # the same node, after the agreement's end (2030-04-30): nothing is released any more;
+    # and the outsider's key is no longer in the members file: it is removed
+    node = NodeProcess(data, world["members"], extra=["--today", "2030-05-02"])
     try:
+        code, out = run("node", "request", other, "--table", b_id, "--node", node.url,
+                        "--key", outsider.private_key_path)
+        assert code == 1 and "HTTP 403" in out and "not a member" in out, out
+        code, out = run("node", "audit", "--data", data)
+        assert "\tmember-removed\tnode\t" in out, out
         code, out = run("node", "fetch", b_id, "--node", node.url, "--key", world["c_key"],
                         "--out", tmp_path / "too-late")
         assert code == 1 and "HTTP 403: release refused today: B9" in out, out

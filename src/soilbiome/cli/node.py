@@ -55,7 +55,8 @@ def node() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--members", "members", type=_existing, default=None,
-              help="YAML list of member keys the node knows (docs/node.md).")
+              help="YAML list of the member keys the node knows (docs/node.md); keys not "
+                   "listed are removed. Without it the stored members are kept.")
 @click.option("--name", default="soilbiome exchange node", show_default=True,
               help="Name shown on the pages.")
 @click.option("--public-url", default="", help="URL the node is reached at (behind a proxy).")
@@ -73,14 +74,15 @@ def serve(data: Path, database: str | None, host: str, port: int, members: Path 
     from soilbiome.node.app import create_app
     from soilbiome.node.members import load_members
 
-    wanted = load_members(members) if members else []
+    wanted = load_members(members) if members else None
     n = _open(data, database, today.date() if today else None)
-    if wanted:
-        n.add_members(wanted)
+    if wanted is not None:
+        n.set_members(wanted)
     app = create_app(n, name=name, max_body=max_upload_mb * 1024 * 1024,
                      rate_per_minute=rate, public_url=public_url)
     where = database.split("@")[-1] if database else f"{data}/node.sqlite3"
-    click.echo(f"soilbiome node: {len(wanted)} member key(s), database {where}, "
+    count = len(wanted) if wanted is not None else "the stored"
+    click.echo(f"soilbiome node: {count} member key(s), database {where}, "
                f"http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 

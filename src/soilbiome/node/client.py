@@ -53,7 +53,7 @@ class Client:
                                      method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return json.loads(resp.read())
+                answer = resp.read()
         except urllib.error.HTTPError as exc:
             try:
                 reason = json.loads(exc.read()).get("error", "")
@@ -64,6 +64,13 @@ class Client:
         except (urllib.error.URLError, OSError) as exc:
             raise NodeError(f"node {self.url}: unreachable: "
                             f"{getattr(exc, 'reason', exc)}") from None
+        try:
+            parsed = json.loads(answer)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise NodeError(f"node {self.url}{path.split('?')[0]}: answer is not a JSON object")
+        return parsed
 
     def publish(self, table: Path, agreement: Path) -> dict[str, Any]:
         side = sidecar_path(table)

@@ -58,20 +58,38 @@ class Node:
         return self.today_override or dt.date.today()
 
     # -- members -------------------------------------------------------------------------------
-    def add_members(self, members: list[dict[str, str]]) -> int:
-        """Register member keys (from ``--members``); existing keys are updated."""
+    def set_members(self, members: list[dict[str, str]]) -> tuple[int, int]:
+        """Make the member keys exactly those of the members file (``serve --members``).
+
+        Keys no longer listed are removed (their signed requests are refused from then on);
+        every addition and removal is audited. Returns (added or updated, removed).
+        """
         from soilbiome.sharing.keys import keyid_of, public_key_from_b64
 
+        wanted = {keyid_of(public_key_from_b64(m["public_key_b64"])): m for m in members}
         with self.db.transaction(exclusive=True) as cur:
-            for m in members:
-                keyid = keyid_of(public_key_from_b64(m["public_key_b64"]))
+            have = {r["keyid"]: r for r in cur.execute("SELECT * FROM members").all()}
+            removed = sorted(set(have) - set(wanted))
+            for keyid in removed:
+                cur.execute("DELETE FROM members WHERE keyid = ?", (keyid,))
+                audit.append(cur, "member-removed", "node", keyid,
+                             {"name": have[keyid]["name"]})
+            changed = 0
+            for keyid, m in wanted.items():
+                row = (m["public_key_b64"], m["name"], m.get("institution_ror", ""),
+                       m.get("country", ""))
+                old = have.get(keyid)
+                if old and (old["public_key_b64"], old["name"], old["institution_ror"],
+                            old["country"]) == row:
+                    continue
                 cur.execute("DELETE FROM members WHERE keyid = ?", (keyid,))
                 cur.execute("INSERT INTO members (keyid, public_key_b64, name, institution_ror,"
                             " country, added_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            (keyid, m["public_key_b64"], m["name"],
-                             m.get("institution_ror", ""), m.get("country", ""), now_iso()))
-                audit.append(cur, "member", "node", keyid, {"name": m["name"]})
-        return len(members)
+                            (keyid, *row, now_iso()))
+                audit.append(cur, "member", "node", keyid,
+                             {"name": m["name"], "institution_ror": row[2]})
+                changed += 1
+        return changed, len(removed)
 
     # -- publish -------------------------------------------------------------------------------
     def publish(self, member: Member, name: str, table: bytes, sidecar: bytes,
