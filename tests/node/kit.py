@@ -241,8 +241,14 @@ class Browser:
                 raise RuntimeError("chromium did not start")
             time.sleep(0.1)
         port = port_file.read_text().split()[0]
-        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json").read())
-        page = next(t for t in targets if t["type"] == "page")
+        page = None
+        while page is None:
+            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json").read())
+            page = next((t for t in targets if t["type"] == "page"), None)
+            if page is None:
+                if time.time() > deadline:
+                    raise RuntimeError("chromium opened no page")
+                time.sleep(0.1)
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
         self._id = 0
         self.call("Page.enable")
@@ -258,26 +264,16 @@ class Browser:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
 
-    def wait_load(self, timeout: float = 20) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            state = self.eval("document.readyState")
-            if state == "complete":
-                return
-            time.sleep(0.05)
-        raise RuntimeError("page did not load")
-
     def goto(self, url: str) -> None:
-        self.call("Page.navigate", url=url)
-        time.sleep(0.2)
-        self.wait_load()
+        self.submit(f"location.href = {json.dumps(url)}")
 
     def eval(self, expression: str) -> Any:
         res = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return res.get("result", {}).get("value")
 
     def submit(self, expression: str) -> None:
-        """Run ``expression`` (which submits a form) and wait for the next page."""
+        """Run ``expression`` (which loads a page: a form submission, a link) and wait until
+        the next page has loaded (a new document, fully loaded)."""
         before = self.eval("performance.timeOrigin")
         self.eval(expression)
         deadline = time.time() + 20
@@ -289,7 +285,7 @@ class Browser:
                     return
             except RuntimeError:
                 continue
-        raise RuntimeError("form submission did not load a new page")
+        raise RuntimeError("no new page was loaded")
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
