@@ -53,7 +53,10 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
         return public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
     def target(request: Request) -> str:
-        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        """The request target as the client sent (and signed) it: raw path and query."""
+        raw = request.scope.get("raw_path")
+        path = raw.decode("latin-1") if raw else request.url.path
+        return path + (f"?{request.url.query}" if request.url.query else "")
 
     async def signed(request: Request, body: bytes = b"") -> Member:
         with node.db.transaction() as cur:
