@@ -87,5 +87,9 @@ def _register() -> None:
 
     refdb_cli.register(main)
 
+    from soilbiome.cli import node as node_cli
+
+    node_cli.register(main)
+
 
 _register()

@@ -10,8 +10,19 @@ import click
 _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
 
 
+class _TableOrDrs(click.ParamType):
+    """An existing table file, or ``drs://host/id`` of an approved object on an exchange node."""
+
+    name = "TABLE|drs://HOST/ID"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if isinstance(value, str) and value.startswith("drs://"):
+            return value
+        return _existing.convert(value, param, ctx)
+
+
 @click.command("compare")
-@click.argument("tables", type=_existing, nargs=-1, required=True)
+@click.argument("tables", type=_TableOrDrs(), nargs=-1, required=True)
 @click.option("--agreement", "agreements", type=_existing, multiple=True,
               help="Agreement of an input (repeatable); matched to stamps by SHA-256.")
 @click.option("--group", default="site", show_default=True,
@@ -58,42 +69,79 @@ _existing = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--env-metric", type=click.Choice(["braycurtis", "jaccard"]),
               default="braycurtis", show_default=True,
               help="Community distance used by the --env tests.")
-def compare(tables: tuple[Path, ...], agreements: tuple[Path, ...], group: str, out: Path,  # noqa: PLR0913
+@click.option("--node", "node_url", default=None,
+              help="Exchange node of drs:// inputs (default https://HOST of the URI).")
+@click.option("--node-key", type=_existing, default=None,
+              help="Member key for the node (default: --key).")
+def compare(tables: tuple[Path | str, ...], agreements: tuple[Path, ...], group: str, out: Path,  # noqa: PLR0913
             rank: str | None, collapse: bool, trim_to: int | None, retaxonomise: str | None,
             refdb_sheet: Path | None, accept_mixed_taxonomy: bool,
             allow_amplicon_shotgun: bool, labels: tuple[str, ...],
             to_relative: bool, rarefaction_depth: int | None,
             seed: int, permutations: int, key: Path | None, allow_unverified: bool,
             output_license: str | None, today: dt.datetime | None, env: str | None,
-            env_metric: str) -> None:
-    """Compare stamped TABLES from several institutions into --out."""
+            env_metric: str, node_url: str | None, node_key: Path | None) -> None:
+    """Compare stamped TABLES from several institutions into --out.
+
+    A TABLE may be ``drs://HOST/ID``: an object of an exchange node that your member key may
+    fetch (an approved request); it is downloaded with its sidecar and agreement into a
+    temporary folder and verified like any other input (docs/node.md).
+    """
+    import tempfile
+
     from soilbiome.compare import run_compare
     from soilbiome.soil.context import parse_env
 
     env_list = parse_env(env) if env else None  # refuse a bad --env before any work
-    summary = run_compare(
-        list(tables), out, agreements=list(agreements), group=group, rank=rank,
-        collapse=collapse, trim_to=trim_to, retaxonomise=retaxonomise, refdb_sheet=refdb_sheet,
-        accept_mixed_taxonomy=accept_mixed_taxonomy,
-        allow_amplicon_shotgun=allow_amplicon_shotgun, labels=list(labels) or None,
-        to_relative=to_relative, rarefaction_depth=rarefaction_depth,
-        seed=seed, permutations=permutations, key=key, allow_unverified=allow_unverified,
-        today=today.date() if today else None, declared_license=output_license,
-        env=env_list, env_metric=env_metric,
-    )
-    unverified = summary["unverified_inputs"]
-    click.echo(
-        f"compare: {len(summary['inputs'])} inputs, {summary['samples']} samples, "
-        f"features {summary['features']['mode']}, licence {summary['terms']['license']}"
-        + (f", UNVERIFIED: {', '.join(unverified)}" if unverified else "") + f" -> {out}"
-    )
-    for caveat in summary.get("caveats", []):
-        click.echo(f"caveat: {caveat}")
-    soil = summary.get("soil_context")
-    if soil:
-        lacking = "; ".join(f"{v}: {', '.join(s)}" for v, s in soil["missing"].items() if s)
-        click.echo(f"soil context: {', '.join(soil['variables'])} against {env_metric} "
-                   f"(diversity/soil_*.tsv); samples lacking a variable: {lacking or 'none'}")
+    with tempfile.TemporaryDirectory(prefix="soilbiome-node-fetch-") as fetched:
+        inputs, node_agreements = _fetch_drs(tables, node_url, node_key or key, Path(fetched))
+        summary = run_compare(
+            inputs, out, agreements=list(agreements) + node_agreements, group=group, rank=rank,
+            collapse=collapse, trim_to=trim_to, retaxonomise=retaxonomise, refdb_sheet=refdb_sheet,
+            accept_mixed_taxonomy=accept_mixed_taxonomy,
+            allow_amplicon_shotgun=allow_amplicon_shotgun, labels=list(labels) or None,
+            to_relative=to_relative, rarefaction_depth=rarefaction_depth,
+            seed=seed, permutations=permutations, key=key, allow_unverified=allow_unverified,
+            today=today.date() if today else None, declared_license=output_license,
+            env=env_list, env_metric=env_metric,
+        )
+        unverified = summary["unverified_inputs"]
+        click.echo(
+            f"compare: {len(summary['inputs'])} inputs, {summary['samples']} samples, "
+            f"features {summary['features']['mode']}, licence {summary['terms']['license']}"
+            + (f", UNVERIFIED: {', '.join(unverified)}" if unverified else "") + f" -> {out}"
+        )
+        for caveat in summary.get("caveats", []):
+            click.echo(f"caveat: {caveat}")
+        soil = summary.get("soil_context")
+        if soil:
+            lacking = "; ".join(f"{v}: {', '.join(s)}" for v, s in soil["missing"].items() if s)
+            click.echo(f"soil context: {', '.join(soil['variables'])} against {env_metric} "
+                       f"(diversity/soil_*.tsv); samples lacking a variable: {lacking or 'none'}")
+
+
+def _fetch_drs(tables: tuple[Path | str, ...], node_url: str | None, key: Path | None,
+               folder: Path) -> tuple[list[Path], list[Path]]:
+    """Local paths of the inputs, drs:// objects fetched; and the fetched agreements."""
+    from urllib.parse import urlsplit
+
+    inputs: list[Path] = []
+    agreements: list[Path] = []
+    for i, t in enumerate(tables):
+        if not isinstance(t, str):
+            inputs.append(t)
+            continue
+        from soilbiome.node.client import Client, parse_drs
+        from soilbiome.sharing.keys import load_private_key
+
+        if key is None:
+            raise click.UsageError(f"{t}: a drs:// input needs --node-key (or --key)")
+        _, object_id = parse_drs(t)
+        client = Client(node_url or f"https://{urlsplit(t).netloc}", load_private_key(key))
+        paths = client.fetch(object_id, folder / f"input-{i}")
+        inputs.append(paths["table"])
+        agreements.append(paths["agreement"])
+    return inputs, agreements
 
 
 def register(main: click.Group) -> None:
