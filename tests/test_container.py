@@ -148,7 +148,8 @@ def test_the_exchange_node_serves_from_the_image(image: Path, tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
-    assert code == 0, log.read_text()[-2000:]
+    # uvicorn shuts down on SIGTERM, then re-raises the signal: the exit status says so
+    assert code in (0, -signal.SIGTERM), log.read_text()[-2000:]
     assert not _listening(port)
 
 
