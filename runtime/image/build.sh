@@ -7,8 +7,9 @@
 #      package and its Python dependencies from wheels built here (offline inside the image)
 #   4. a tarball of the directory image: .runtime/image/soilbiome.tar.gz, to copy to a
 #      cluster (unpack it for ch-run, or `apptainer build soilbiome.sif DIR`: docs/install.md)
-# Cached: step 1-2 are redone only when the package list or install steps change, step 3-4 only
-# when the project's files change; a second run only checks.
+# Cached: step 1-2 are redone only when the [task] packages or install steps change (a [host]
+# package, e.g. one only the tests use, leaves the image alone), step 3-4 only when the
+# project's files change; a second run only checks.
 # Usage: runtime/image/build.sh [--no-tarball] [OUT]   (--no-tarball: the directory image only,
 # as the container test needs; `make image` writes both)
 set -euo pipefail
@@ -26,9 +27,9 @@ for tool in debootstrap ch-run; do
   command -v "$tool" >/dev/null || { echo "image: '$tool' not found (Debian packages debootstrap, charliecloud: make setup)" >&2; exit 1; }
 done
 
-# the base layer's recipe: the package list, the install steps, the Debian release and variant
+# the base layer's recipe: the [task] packages, the install steps, the Debian release and variant
 base_recipe="bookworm minbase 1"
-base_key=$( (cd "$root" && sha256sum runtime/packages.txt runtime/packages.sh runtime/image/install.sh;
+base_key=$( (cd "$root" && runtime/packages.sh task && sha256sum runtime/packages.sh runtime/image/install.sh;
              echo "$base_recipe") | sha256sum | cut -c1-64)
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   list_files() { git -C "$root" ls-files -z; }

@@ -288,6 +288,63 @@ def test_catalogue_filters_are_validated(hostile: dict) -> None:
     assert http("GET", node.url + "/api/tables/..%2F..%2Fetc%2Fpasswd")[0] == 404
 
 
+def test_catalogue_is_paged(hostile: dict) -> None:
+    """limit/offset pages in a stable order; `next` links walk every table once, keeping the
+    filters; bad or too large page values are refused in one line."""
+    node = hostile["node"]
+
+    def get(query: str) -> dict:
+        status, _, body = http("GET", node.url + "/api/catalogue" + query)
+        assert status == 200, (query, body)
+        return json.loads(body)
+
+    whole = get("")
+    ids = [e["id"] for e in whole["tables"]]
+    assert sorted(ids) == sorted(hostile[k]["id"] for k in ("a", "b", "x"))
+    assert ids == [e["id"] for e in sorted(whole["tables"],
+                                           key=lambda e: (e["published_at"], e["id"]))]
+    assert (whole["count"], whole["limit"], whole["offset"]) == (3, 50, 0)
+    assert whole["next"] is None and whole["previous"] is None
+    url, seen, pages = node.url + "/api/catalogue?limit=2", [], []
+    while url:
+        status, _, body = http("GET", url)
+        page = json.loads(body)
+        assert status == 200 and page["count"] == 3 and len(page["tables"]) <= 2
+        assert all(e["drs_uri"] == f"drs://127.0.0.1:{node.port}/{e['id']}"
+                   for e in page["tables"])
+        seen += [e["id"] for e in page["tables"]]
+        pages.append(page)
+        url = page["next"]
+    assert seen == ids and len(pages) == 2
+    assert pages[0]["next"] == f"{node.url}/api/catalogue?limit=2&offset=2"
+    assert pages[1]["previous"] == f"{node.url}/api/catalogue?limit=2&offset=0"
+    # the filters travel with the links: two CC-BY tables, one a page
+    first = get("?licence=cc-by-4.0&limit=1")
+    assert first["count"] == 2 and first["filters"] == {"licence": "CC-BY-4.0"}
+    assert first["next"] == f"{node.url}/api/catalogue?licence=CC-BY-4.0&limit=1&offset=1"
+    second = json.loads(http("GET", first["next"])[2])
+    assert {first["tables"][0]["id"], second["tables"][0]["id"]} == \
+        {hostile["a"]["id"], hostile["x"]["id"]} and second["next"] is None
+    beyond = get("?offset=10&limit=2")
+    assert beyond["tables"] == [] and beyond["count"] == 3 and beyond["next"] is None
+    assert beyond["previous"] == f"{node.url}/api/catalogue?limit=2&offset=1"
+    for query, text in (("?limit=0", "limit: not a whole number from 1 to 200"),
+                        ("?limit=201", "from 1 to 200"), ("?limit=ten", "limit"),
+                        ("?offset=-1", "offset: not a whole number"), ("?offset=1e3", "offset"),
+                        ("?limit=%D9%A3", "limit"), ("?limit=1&limit=2", "twice")):
+        resp = http("GET", node.url + "/api/catalogue" + query)
+        assert resp[0] == 400 and text in error(resp), (query, resp)
+        assert http("GET", node.url + "/" + query)[0] == 400, query
+    # the page: the rows of one page and links to its neighbours
+    status, _, body = http("GET", node.url + "/?limit=1&offset=1")
+    page = body.decode()
+    assert status == 200 and "Tables 2–2 of 3." in page
+    assert page.count("<tr data-table=") == 1 and f"data-table='{ids[1]}'" in page
+    assert "rel='prev' href='/?limit=1&amp;offset=0'" in page
+    assert "rel='next' href='/?limit=1&amp;offset=2'" in page
+    assert "name='limit' value='1'" in page  # a new filter keeps the page size
+
+
 def test_drs_ids_tokens_and_access_are_checked(hostile: dict) -> None:
     node, key, a = hostile["node"], hostile["c_key"], hostile["a"]
     for oid in ("..%2F..%2Fetc%2Fpasswd", a["id"].upper(), a["id"][:-1], "0" * 64):

@@ -24,11 +24,15 @@ from starlette.routing import Route
 from soilbiome.node import pages
 from soilbiome.node.auth import AuthError, Member, verify_headers
 from soilbiome.node.catalogue import (
+    PAGING,
     FilterError,
     disclosed,
     map_sites,
     matches,
+    page_offsets,
+    page_query,
     parse_filters,
+    parse_page,
 )
 from soilbiome.node.drs import ACCESS_ID, drs_object, make_token, node_secret, read_token
 from soilbiome.node.service import Node, Refused
@@ -96,7 +100,8 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
                 out.append(e)
         return out
 
-    def query_filters(request: Request) -> dict[str, str]:
+    def query_filters(request: Request) -> tuple[dict[str, str], int, int]:
+        """The filters, and the page's limit and offset, of a catalogue request."""
         if len(request.url.query) > 2000:
             raise FilterError("query string too long")
         q: dict[str, str] = {}
@@ -104,26 +109,37 @@ def create_app(node: Node, *, name: str = "soilbiome exchange node", max_body: i
             if k in q:
                 raise FilterError(f"filter {k[:40]} given twice")
             q[k] = v
-        return parse_filters(q)
+        limit, offset = parse_page({k: q.pop(k) for k in PAGING if k in q})
+        return parse_filters(q), limit, offset
 
     async def catalogue(request: Request) -> Response:
         try:
-            f = query_filters(request)
+            f, limit, offset = query_filters(request)
         except FilterError as exc:
             return HTMLResponse(pages.message_page("Bad filter", str(exc), name), 400)
         es = entries(f)
-        return HTMLResponse(pages.catalogue_page(es, f, map_sites(es), name))
+        page = es[offset:offset + limit]
+        return HTMLResponse(pages.catalogue_page(page, f, map_sites(page), name,
+                                                 total=len(es), limit=limit, offset=offset))
 
     async def catalogue_json(request: Request) -> Response:
         try:
-            f = query_filters(request)
+            f, limit, offset = query_filters(request)
         except FilterError as exc:
             return error(400, str(exc))
-        host = urlsplit(base_url(request)).netloc
+        base = base_url(request)
+        host = urlsplit(base).netloc
         es = entries(f)
-        for e in es:
+        page = es[offset:offset + limit]
+        for e in page:
             e["drs_uri"] = f"drs://{host}/{e['id']}"
-        return JSONResponse({"filters": f, "count": len(es), "tables": es})
+        prev, nxt = page_offsets(len(es), limit, offset)
+
+        def link(at: int | None) -> str | None:
+            return None if at is None else f"{base}/api/catalogue?{page_query(f, limit, at)}"
+
+        return JSONResponse({"filters": f, "count": len(es), "limit": limit, "offset": offset,
+                             "next": link(nxt), "previous": link(prev), "tables": page})
 
     def one_entry(table_id: str) -> dict[str, Any] | None:
         try:

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -164,8 +165,43 @@ def map_sites(entries: list[dict[str, Any]]) -> list[Site]:
 FILTERS = {"marker": 40, "country": 60, "licence": 120, "from": 10, "to": 10, "taxon": 120}
 
 
+#: Catalogue pages: tables per page unless ``limit`` asks otherwise, and the most one page holds.
+PAGE_SIZE, PAGE_MAX = 50, 200
+#: Query parameters that choose the page rather than filter the tables.
+PAGING = ("limit", "offset")
+_MAX_OFFSET = 10**9
+
+
 class FilterError(ValueError):
-    """A filter value that is too long or malformed (HTTP 400)."""
+    """A filter or page value that is too long or malformed (HTTP 400)."""
+
+
+def parse_page(query: dict[str, str]) -> tuple[int, int]:
+    """``(limit, offset)`` from the ``limit`` and ``offset`` parameters: at most
+    :data:`PAGE_MAX` tables per page (refused above it), :data:`PAGE_SIZE` by default."""
+
+    def whole(key: str, default: int, lo: int, hi: int) -> int:
+        value = query.get(key, "").strip()
+        if not value:
+            return default
+        if not value.isascii() or not value.isdigit() or len(value) > 10 or \
+                not lo <= int(value) <= hi:
+            raise FilterError(f"{key}: not a whole number from {lo} to {hi}")
+        return int(value)
+
+    return whole("limit", PAGE_SIZE, 1, PAGE_MAX), whole("offset", 0, 0, _MAX_OFFSET)
+
+
+def page_query(filters: dict[str, str], limit: int, offset: int) -> str:
+    """The query string of one catalogue page under ``filters``."""
+    return urlencode({**filters, "limit": limit, "offset": offset})
+
+
+def page_offsets(total: int, limit: int, offset: int) -> tuple[int | None, int | None]:
+    """Offsets of the previous and the next page (``None`` at either end)."""
+    prev = max(0, min(offset, total) - limit) if offset > 0 else None
+    nxt = offset + limit if offset + limit < total else None
+    return prev, nxt
 
 
 def parse_filters(query: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from soilbiome.node.catalogue import FILTERS
+from soilbiome.node.catalogue import FILTERS, PAGE_SIZE, page_offsets, page_query
 from soilbiome.report.html import esc
 from soilbiome.report.sitemap import site_map
 
@@ -65,15 +65,33 @@ def _terms_cells(e: dict[str, Any]) -> str:
             f"<td>{esc('; '.join(dates) or '–')}</td>")
 
 
+def _pager(filters: dict[str, str], total: int, limit: int, offset: int) -> str:
+    """The line "Tables 51–100 of 230." with links to the previous and the next page."""
+    shown = max(0, min(total, offset + limit) - offset)
+    where = (f"Tables {offset + 1}–{offset + shown} of {total}." if shown else
+             f"No table on this page ({total} in all).")
+    prev, nxt = page_offsets(total, limit, offset)
+    links = "".join(f" <a id='{i}-page' rel='{i}' href='/?{esc(page_query(filters, limit, at))}'>"
+                    f"{label}</a>" for i, label, at in (("prev", "previous page", prev),
+                                                        ("next", "next page", nxt))
+                    if at is not None)
+    return f"<p class='pager'>{esc(where)}{links}</p>"
+
+
 def catalogue_page(entries: list[dict[str, Any]], filters: dict[str, str],
-                   sites: list, node_name: str) -> str:
-    """The catalogue: filter form, map of disclosed sites, one row per table."""
+                   sites: list, node_name: str, *, total: int | None = None,
+                   limit: int = PAGE_SIZE, offset: int = 0) -> str:
+    """The catalogue: filter form, map of the page's disclosed sites, one row per table of
+    the page (``entries``, ``total`` tables matching the filters), links to the other pages."""
+    total = len(entries) if total is None else total
     labels = {"marker": "marker", "country": "country", "licence": "licence",
               "from": "collected from", "to": "collected to", "taxon": "taxon present"}
     fields = "".join(
         f"<label>{esc(labels[k])}<input name='{k}' value='{esc(filters.get(k, ''))}' "
         f"maxlength='{n}'" + (" type='date'" if k in ("from", "to") else "") + "></label>"
         for k, n in FILTERS.items())
+    if limit != PAGE_SIZE:  # a new filter starts at the first page, of the same size
+        fields += f"<input type='hidden' name='limit' value='{limit}'>"
     form = (f"<form class='filters' method='get' action='/'>{fields}"
             "<button type='submit'>Filter</button><a href='/'>clear</a></form>")
     rows = "".join(
@@ -86,11 +104,15 @@ def catalogue_page(entries: list[dict[str, Any]], filters: dict[str, str],
              "<th>samples</th><th>licence</th><th>use (DUO)</th><th>ABS, labels</th>"
              "<th>dates</th><th>shown</th></tr>" + rows + "</table>") if entries else \
         "<p id='catalogue'>No table matches.</p>"
-    json_link = "/api/catalogue" + ("?" + urlencode(filters) if filters else "")
+    paging = {"limit": limit} if limit != PAGE_SIZE else {}
+    paging |= {"offset": offset} if offset else {}
+    json_link = "/api/catalogue" + ("?" + urlencode(filters | paging)
+                                    if filters or paging else "")
+    pager = _pager(filters, total, limit, offset)
     body = (form + (site_map(sites, category_label="provider", map_id="catalogue-map")
                     if sites else "<p class='missing'>No disclosed site to map.</p>")
-            + f"<p>{len(entries)} table(s). The same as JSON: "
-            f"<a href='{esc(json_link)}'>{esc(json_link)}</a></p>" + table
+            + f"<p>{total} table(s). The same as JSON: "
+            f"<a href='{esc(json_link)}'>{esc(json_link)}</a></p>" + pager + table
             + "<p class='missing'>Restricted tables show only what their agreement lets the "
               "node disclose (see docs/node.md).</p>")
     return layout("Catalogue", body, node_name)
