@@ -13,7 +13,7 @@ from soilbiome.cli import main
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.profiles import PROFILERS, ProfileError, read_profile
-from soilbiome.io.profiles.model import parse_number
+from soilbiome.io.profiles.model import RELATIVE_ROUNDING, parse_number
 
 OUTPUTS = TESTDATA / "profiler_outputs"
 TAXONOMY = OUTPUTS / "taxonomy"
@@ -59,7 +59,12 @@ def test_valid_file_imports_to_a_valid_biom(path, tmp_path):
     assert table.sample_ids == (path.name.split(".")[0],)
     if path.parent.name == "metaphlan":
         assert table.value_kind == "relative"
-        assert table.sample_totals()[0] == pytest.approx(1.0)
+        # not rescaled: the table holds what the file lists, its remainder to 100% explicit
+        assert table.sample_totals()[0] == pytest.approx(profile.total, abs=1e-9)
+        assert 1.0 - 1e-9 <= table.sample_totals()[0] <= 1.0 + RELATIVE_ROUNDING
+        if profile.unassigned:
+            column = table.feature_ids.index("unassigned")
+            assert table.counts[0, column] == pytest.approx(profile.unassigned)
     else:
         assert table.value_kind == "counts"
         # nothing dropped: the table holds every read of the file, unclassified included

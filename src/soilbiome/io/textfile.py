@@ -1,5 +1,6 @@
-"""Sheets (samplesheet, database sheet) read as text the same careful way, and the one rule
-for cells of tables written for people (spreadsheet formula injection, OWASP "CSV Injection").
+"""Sheets (samplesheet, database sheet) read as text the same careful way, lines of other
+tools' files read with a bound, and the one rule for cells of tables written for people
+(spreadsheet formula injection, OWASP "CSV Injection").
 """
 
 from __future__ import annotations
@@ -25,6 +26,38 @@ def read_bounded(path: Path, max_bytes: int, chunk: int = 1 << 16) -> bytes:
             parts.append(part)
             total += len(part)
     return b"".join(parts)
+
+
+#: The longest line a line-by-line reader accepts (characters). Profiler lines are short (a
+#: MetaPhlAn ``additional_species`` list is the longest, a few kB); a longer line is a corrupt or
+#: hostile file, refused after reading at most this much of it.
+MAX_LINE_CHARS = 4 << 20
+
+
+class LineTooLong(ValueError):
+    """A line of a text file is longer than the bound (``number`` is its 1-based line)."""
+
+    def __init__(self, number: int, limit: int) -> None:
+        self.number, self.limit = number, limit
+        super().__init__(f"line {number} is longer than {limit} characters (not a text "
+                         "table of this kind, or a corrupt file)")
+
+
+def bounded_lines(handle: io.TextIOBase, max_chars: int = MAX_LINE_CHARS
+                  ) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line without its newline)`` from a text handle, never holding more
+    than ``max_chars + 1`` characters of one line: a longer line raises :class:`LineTooLong`
+    (memory stays bounded whatever the file holds, e.g. 1 GB without a newline)."""
+    number = 0
+    while True:
+        line = handle.readline(max_chars + 1)
+        if not line:
+            return
+        number += 1
+        text = line.rstrip("\r\n")
+        if len(text) > max_chars:
+            raise LineTooLong(number, max_chars)
+        yield number, text
 
 
 @contextlib.contextmanager
