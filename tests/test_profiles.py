@@ -183,3 +183,60 @@ def test_counts_beyond_any_sequencing_run_are_refused_with_line(
     assert not out.exists()
     # the bound itself is still a number of reads
     assert parse_number(path, line, column, "1000000000000", integer=True) == 1e12
+
+
+def _gzip_with_long_line(path: Path, first: bytes, size: int) -> None:
+    """A gzip file: ``first`` then one line of ``size`` bytes without a newline (1 GB of
+    repeated text compresses to a few MB, written in a few seconds)."""
+    import gzip
+
+    chunk = b"A" * (1 << 20)
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as gz:
+        gz.write(first)
+        for _ in range(size // len(chunk)):
+            gz.write(chunk)
+
+
+# the reader's own peak memory (VmHWM, MB: unlike ru_maxrss it does not carry over the
+# forked pytest process's size)
+_PEAK = """
+import re, sys
+from pathlib import Path
+from soilbiome.io.profiles import ProfileError, read_profile
+try:
+    read_profile(sys.argv[1], sys.argv[2])
+except ProfileError as exc:
+    print(exc)
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
+"""
+
+
+@pytest.mark.parametrize(("profiler", "first", "size", "gz"), [
+    # a 1 GB line (formerly a 5.4 GB peak and a MemoryError traceback)
+    ("kraken2", b"100.00\t5\t5\tU\t0\tunclassified\n", 1 << 30, True),
+    # header formats read the same way, plain files too
+    ("metaphlan", b"#clade_name\tNCBI_tax_id\trelative_abundance\n", 64 << 20, False),
+])
+def test_a_huge_line_is_one_error_with_bounded_memory(profiler, first, size, gz, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / ("S1.txt.gz" if gz else "S1.txt")
+    if gz:
+        _gzip_with_long_line(path, first, size)
+    else:
+        path.write_bytes(first + b"A" * size)
+    proc = subprocess.run([sys.executable, "-c", _PEAK, profiler, str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    message, peak_mb = proc.stdout.strip().splitlines()
+    assert message == f"{path}: line 2: longer than {4 << 20} characters: not a profiler " \
+                      "table (a corrupt or wrong file)"
+    assert int(peak_mb) < 150, f"peak {peak_mb} MB reading a {size >> 20} MB line"
+    out = tmp_path / "t.biom"
+    res = soilbiome("import", "--profiler", profiler, path, "--taxonomy", TAXONOMY,
+                    "--out", out)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [f"soilbiome: error: {message}"]
+    assert not out.exists()
