@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +146,42 @@ def safe_frame(frame: Any) -> Any:
             out[column] = out[column].map(safe_cell)
     return out
 
+
+
+def plain_frame(frame: Any) -> Any:
+    """A pandas DataFrame read back from a TSV written through :func:`safe_frame` (or
+    :func:`safe_row`): :func:`plain_cell` applied to the index, the column names and every
+    text cell, so a program sees the values the table was made from."""
+    out = frame.copy()
+    out.index = out.index.map(plain_cell)
+    out.columns = out.columns.map(plain_cell)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(plain_cell)
+    return out
+
+
+def safe_row(values: Iterable[object]) -> list[object]:
+    """:func:`safe_cell` applied to every cell of one row."""
+    return [safe_cell(v) for v in values]
+
+
+class SafeWriter:
+    """A :func:`csv.writer` or :class:`csv.DictWriter` whose every cell goes through
+    :func:`safe_cell` (rows as sequences or as mappings; header names too)."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writeheader(self) -> None:
+        fields = self._writer.fieldnames
+        self._writer.writerow(dict(zip(fields, safe_row(fields), strict=True)))
+
+    def writerow(self, row: Any) -> Any:
+        if isinstance(row, Mapping):
+            return self._writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        return self._writer.writerow(safe_row(row))
+
+    def writerows(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self.writerow(row)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from soilbiome.errors import InputError
+from soilbiome.io.textfile import plain_frame
 
 
 def esc(value: object) -> str:
@@ -76,6 +77,7 @@ def read_tsv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
         raise InputError(f"{what} not found", location=str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} is not a readable TSV ({exc})", location=str(path)) from None
+    df = plain_frame(df)  # cells quoted against formula injection, as they were made
     lacking = [c for c in required if c not in df.columns]
     if lacking:
         raise InputError(f"{what} lacks column(s) {', '.join(lacking)}", location=str(path))
