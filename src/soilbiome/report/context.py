@@ -50,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 
 from soilbiome.model.table import FeatureTable
+from soilbiome.report.html import literal_plot_text
 
 #: Plotly options of every figure.
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -162,6 +163,7 @@ class ReportContext:
     def figure(self, fig: object, key: str) -> str:
         """HTML of a plotly figure without the bundle (plotly.js is embedded once)."""
         self.figures += 1
+        literal_plot_text(fig)  # data labels drawn as text, never as plotly's HTML subset
         return fig.to_html(  # type: ignore[attr-defined]
             full_html=False, include_plotlyjs=False, div_id=f"fig-{key}",
             config=PLOT_CONFIG, default_width="100%",
