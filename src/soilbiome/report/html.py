@@ -121,4 +121,8 @@ def literal_plot_text(fig: object) -> object:
         for field in ("ticktext", "categoryarray"):  # the categories must match the data's
             if spec.get(field) is not None:
                 fig.layout[axis][field] = _plot_literal(spec[field])  # type: ignore
+    for note in fig.layout.annotations:  # type: ignore[attr-defined]
+        for field in ("x", "y"):  # placed at a category (a sample): the same escaped name
+            if isinstance(note[field], str):
+                note[field] = _plot_literal(note[field])
     return fig
