@@ -69,6 +69,9 @@ def _file_report(profile) -> str:  # noqa: ANN001 - a Profile
                          "to 100%)")
     else:
         parts = [f"{classified:.0f} reads in taxa", f"{profile.unclassified:.0f} unclassified"]
+        if profile.unassigned:
+            parts.append(f"{profile.unassigned:.0f} unassigned (classified above the table's "
+                         "rank)")
     return (f"  {profile.sample} ({profile.path.name}): {len(profile.values)} taxa, "
             + ", ".join(parts))
 

@@ -8,7 +8,8 @@ Reads nobody could assign are the observation ``unclassified`` (empty lineage): 
 table so that totals add up, and every sample's metadata says how many reads were classified
 (``reads_classified``, ``reads_unclassified``, ``classified_fraction``). A relative profile is
 never rescaled: the share its file places nowhere (100% minus everything it lists) is the
-observation ``unassigned`` (empty lineage), so every taxon keeps the value its file gives.
+observation ``unassigned`` (empty lineage), so every taxon keeps the value its file gives; so
+are Kaiju's reads classified above the rank of its table.
 
 The table has the same contract as an amplicon table (written by
 :func:`soilbiome.io.biom_writer.write_biom`, validated, atomic) with the root attributes
@@ -41,7 +42,8 @@ from soilbiome.taxonomy.taxdump import UNCLASSIFIED_ID, Taxonomy
 READ_COLUMNS = ("reads_classified", "reads_unclassified", "classified_fraction")
 #: Marker of shotgun and imported profile tables.
 SHOTGUN = "shotgun"
-#: Observation holding what a relative profile places nowhere (its remainder to 1).
+#: Observation holding what a profile places on no taxon: a relative profile's remainder to 1,
+#: Kaiju's reads classified above its table's rank.
 UNASSIGNED_ID = "unassigned"
 #: MIxS value for fields an imported profile cannot know.
 NOT_PROVIDED = "not provided"
@@ -228,7 +230,9 @@ def write_profile_table(
                         if unclassified_row is not None else 0.0)
         unassigned = (float(matrix[unassigned_row, column])
                       if unassigned_row is not None else 0.0)
-        classified = total - unclassified - unassigned
+        # counts: unassigned reads were classified, above the table's ranks (Kaiju); a
+        # relative remainder is not known to be classified
+        classified = total - unclassified - (unassigned if kind == RELATIVE else 0.0)
         fraction = classified / total if total > 0 else 0.0
         fractions[sample] = fraction
         md = dict(typed_metadata(row))  # soil fields as numbers, as for amplicon tables

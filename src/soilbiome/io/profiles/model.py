@@ -48,9 +48,10 @@ class Profile:
     unclassified : float
         Reads (or the fraction) the tool left unassigned; 0 when the tool does not report them.
     unassigned : float
-        Relative profiles only: the share of 1 that the file places nowhere (1 minus everything
-        it lists, classified and unclassified), kept as the explicit feature ``unassigned``
-        instead of scaling the other taxa up (see :func:`relative_remainder`).
+        What the file holds but places on no taxon, kept as the explicit feature
+        ``unassigned``: in a relative profile the share of 1 it places nowhere (1 minus
+        everything it lists, instead of scaling the other taxa up, see
+        :func:`relative_remainder`); in Kaiju's table the reads classified above its rank.
     value_kind : str
         :data:`COUNTS` or :data:`RELATIVE`.
     names : dict
