@@ -77,7 +77,7 @@ class Profile:
 
     @property
     def total(self) -> float:
-        """Classified plus unclassified (plus the unassigned remainder of a relative profile)."""
+        """Everything the file holds: classified, unclassified and unassigned."""
         return sum(self.values.values()) + self.unclassified + self.unassigned
 
 
