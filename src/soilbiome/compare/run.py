@@ -77,7 +77,8 @@ def _write_tsv(frame: pd.DataFrame, path: Path, header: Sequence[str]) -> None:
 def site_summary(alpha: pd.DataFrame, metadata: pd.DataFrame, group: str) -> pd.DataFrame:
     """Per-site samples, institutions, reads and mean/sd of each alpha index."""
     a = alpha.join(metadata[[group, "institution"]], how="left")
-    a[group] = a[group].replace("", np.nan).fillna("(no value)")
+    given = a[group].notna() & a[group].astype(str).ne("")
+    a[group] = a[group].where(given, "(no value)")  # no pandas downcasting warning
     rows = []
     for site, sub in a.groupby(group, sort=True):
         row: dict[str, Any] = {group: site, "samples": len(sub),
