@@ -38,6 +38,21 @@ else
   say "Python environment up to date"
 fi
 
+# taxpasta, the independent reference the import tests compare with: it pins pandas 1.x and
+# numpy 1.x, so it cannot share .venv and gets its own (.runtime/taxpasta, runtime/taxpasta.txt)
+tp=.runtime/taxpasta
+want_tp=$(sha256sum runtime/taxpasta.txt | cut -c1-64)
+if [[ ! -f $tp/.installed || $(cat "$tp/.installed") != "$want_tp" ]]; then
+  say "installing taxpasta (test reference) into $tp"
+  rm -rf "$tp"
+  mkdir -p .runtime
+  "$py" -m venv "$tp"
+  "$tp/bin/pip" install -q -r runtime/taxpasta.txt
+  echo "$want_tp" > "$tp/.installed"
+else
+  say "taxpasta present"
+fi
+
 # 3. Nextflow from Maven Central ---------------------------------------------------------------
 ver=$(sed -n 's:.*<nextflow.version>\(.*\)</nextflow.version>.*:\1:p' runtime/nextflow/pom.xml)
 lib=.runtime/nextflow/$ver/lib

@@ -13,7 +13,7 @@ from soilbiome.cli import main
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.profiles import PROFILERS, ProfileError, read_profile
-from soilbiome.io.profiles.model import parse_number
+from soilbiome.io.profiles.model import RELATIVE_ROUNDING, parse_number
 
 OUTPUTS = TESTDATA / "profiler_outputs"
 TAXONOMY = OUTPUTS / "taxonomy"
@@ -59,7 +59,12 @@ def test_valid_file_imports_to_a_valid_biom(path, tmp_path):
     assert table.sample_ids == (path.name.split(".")[0],)
     if path.parent.name == "metaphlan":
         assert table.value_kind == "relative"
-        assert table.sample_totals()[0] == pytest.approx(1.0)
+        # not rescaled: the table holds what the file lists, its remainder to 100% explicit
+        assert table.sample_totals()[0] == pytest.approx(profile.total, abs=1e-9)
+        assert 1.0 - 1e-9 <= table.sample_totals()[0] <= 1.0 + RELATIVE_ROUNDING
+        if profile.unassigned:
+            column = table.feature_ids.index("unassigned")
+            assert table.counts[0, column] == pytest.approx(profile.unassigned)
     else:
         assert table.value_kind == "counts"
         # nothing dropped: the table holds every read of the file, unclassified included
@@ -178,3 +183,79 @@ def test_counts_beyond_any_sequencing_run_are_refused_with_line(
     assert not out.exists()
     # the bound itself is still a number of reads
     assert parse_number(path, line, column, "1000000000000", integer=True) == 1e12
+
+
+def _gzip_with_long_line(path: Path, first: bytes, size: int) -> None:
+    """A gzip file: ``first`` then one line of ``size`` bytes without a newline (1 GB of
+    repeated text compresses to a few MB, written in a few seconds)."""
+    import gzip
+
+    chunk = b"A" * (1 << 20)
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as gz:
+        gz.write(first)
+        for _ in range(size // len(chunk)):
+            gz.write(chunk)
+
+
+# the reader's own peak memory (VmHWM, MB: unlike ru_maxrss it does not carry over the
+# forked pytest process's size)
+_PEAK = """
+import re, sys
+from pathlib import Path
+from soilbiome.io.profiles import ProfileError, read_profile
+try:
+    read_profile(sys.argv[1], sys.argv[2])
+except ProfileError as exc:
+    print(exc)
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
+"""
+
+
+@pytest.mark.parametrize(("profiler", "first", "size", "gz"), [
+    # a 1 GB line (formerly a 5.4 GB peak and a MemoryError traceback)
+    ("kraken2", b"100.00\t5\t5\tU\t0\tunclassified\n", 1 << 30, True),
+    # header formats read the same way, plain files too
+    ("metaphlan", b"#clade_name\tNCBI_tax_id\trelative_abundance\n", 64 << 20, False),
+])
+def test_a_huge_line_is_one_error_with_bounded_memory(profiler, first, size, gz, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / ("S1.txt.gz" if gz else "S1.txt")
+    if gz:
+        _gzip_with_long_line(path, first, size)
+    else:
+        path.write_bytes(first + b"A" * size)
+    proc = subprocess.run([sys.executable, "-c", _PEAK, profiler, str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    message, peak_mb = proc.stdout.strip().splitlines()
+    assert message == f"{path}: line 2: longer than {4 << 20} characters: not a profiler " \
+                      "table (a corrupt or wrong file)"
+    assert int(peak_mb) < 150, f"peak {peak_mb} MB reading a {size >> 20} MB line"
+    out = tmp_path / "t.biom"
+    res = soilbiome("import", "--profiler", profiler, path, "--taxonomy", TAXONOMY,
+                    "--out", out)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [f"soilbiome: error: {message}"]
+    assert not out.exists()
+
+
+def test_kaiju_reads_above_the_table_rank_are_unassigned_not_unclassified(tmp_path):
+    """kaiju2table's "cannot be assigned to a (non-viral) species" reads were classified (above
+    species): they are the feature ``unassigned`` and count as classified, so the table's
+    classified share is Kaiju's own (40.5 % in barcode41, formerly 26.2 %)."""
+    path = OUTPUTS / "kaiju" / "barcode41_se-barcode41-kaiju.txt"
+    out = tmp_path / "k.biom"
+    res = CliRunner().invoke(main, ["import", "--profiler", "kaiju", str(path), "--taxonomy",
+                                    str(TAXONOMY), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert ("7377 reads in taxa, 16739 unclassified, 4023 unassigned (classified above the "
+            "table's rank)") in res.output
+    table = read_table(out)
+    values = dict(zip(table.feature_ids, table.counts.toarray()[0], strict=True))
+    assert values["unassigned"] == 4023 and values["unclassified"] == 16739
+    md = table.sample_metadata.iloc[0]
+    assert int(md["reads_classified"]) == 7377 + 4023
+    assert float(md["classified_fraction"]) == pytest.approx(1 - 0.59486836, abs=1e-4)

@@ -33,6 +33,7 @@ import numpy as np
 from soilbiome.errors import InputError, ToolError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_inputs import Counts, read_counts, write_counts
+from soilbiome.io.textfile import SafeWriter
 from soilbiome.taxonomy.lineage import feature_id_for
 
 REGIONS = ("ITS1", "ITS2", "ALL")
@@ -197,7 +198,7 @@ def extract_its(counts_path: str | Path, outdir: str | Path, *, region: str,
     with atomic_write(out / "asv.fasta") as handle:
         handle.write("".join(f">{i}\n{q}\n" for i, q in zip(ids, seqs, strict=True)))
     with atomic_write(out / "its_extraction.tsv") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         writer.writerow(["asv_id", "asv_length", "status", "its_asv_id", "its_length", "region"])
         for asv, seq in sequences.items():
             its = regions.get(asv)
@@ -206,7 +207,7 @@ def extract_its(counts_path: str | Path, outdir: str | Path, *, region: str,
     total = counts.matrix.sum(axis=0)
     without = counts.matrix[missing].sum(axis=0) if missing else np.zeros_like(total)
     with atomic_write(out / "its_summary.tsv") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         writer.writerow(["sample", "reads", "reads_its", "reads_no_its_region",
                          "fraction_no_its_region"])
         for s, sample in enumerate(counts.sample_ids):

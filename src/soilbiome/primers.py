@@ -12,6 +12,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.textfile import SafeWriter
 
 SUFFIX = ".cutadapt.json"
 COLUMNS = ("sample", "reads_in", "reads_with_primer", "fraction_with_primer", "flag")
@@ -48,7 +49,8 @@ def summarise_primers(reports: list[Path], out: Path, min_fraction: float = 0.5)
             raise InputError(f"unreadable cutadapt report ({exc})", location=str(path)) from None
         rows.append(primer_record(path.name[: -len(SUFFIX)], report, min_fraction))
     with atomic_write(out) as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.DictWriter(handle, fieldnames=COLUMNS, delimiter="\t",
+                                           lineterminator="\n"))
         writer.writeheader()
         writer.writerows(rows)
     return rows

@@ -9,6 +9,7 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.jsonfile import write_json
+from soilbiome.io.textfile import SafeWriter
 
 #: Below this many read pairs after QC a sample is flagged ``low_reads`` (kept, never dropped).
 LOW_READS = 10
@@ -114,8 +115,8 @@ def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = Non
         order = {n: i for i, n in enumerate(expected)}
     rows.sort(key=lambda r: order.get(r["sample"], len(order)))
     with atomic_write(out_tsv) as handle:
-        writer = csv.DictWriter(handle, fieldnames=QC_COLUMNS, delimiter="\t",
-                                extrasaction="ignore", lineterminator="\n")
+        writer = SafeWriter(csv.DictWriter(handle, fieldnames=QC_COLUMNS, delimiter="\t",
+                                           extrasaction="ignore", lineterminator="\n"))
         writer.writeheader()
         writer.writerows(rows)
     write_json(out_tsv.with_suffix(".json"), rows)

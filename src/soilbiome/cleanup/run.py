@@ -30,6 +30,7 @@ from soilbiome.cleanup.nontarget import NON_TARGET_16S, nontarget_categories
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata, write_counts
+from soilbiome.io.textfile import SafeWriter
 from soilbiome.model.samplesheet import NEGATIVE_CONTROL
 from soilbiome.taxonomy.lineage import read_lineage
 
@@ -115,7 +116,7 @@ def clean_counts(counts_path: str | Path, lineage_path: str | Path, samplesheet:
     per_category = {c: counts.matrix[[x == c for x in category]].sum(axis=0)
                     for c in NON_TARGET_16S}
     with atomic_write(outdir / "nontarget_summary.tsv") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         header = ["sample", "reads"]
         for c in NON_TARGET_16S:
             header += [f"{c}_reads", f"{c}_fraction"]
@@ -128,7 +129,7 @@ def clean_counts(counts_path: str | Path, lineage_path: str | Path, samplesheet:
             writer.writerow([*row, int(kept[j])])
 
     with atomic_write(outdir / "contaminants.tsv") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         writer.writerow(["feature_id", "freq", "prev", "prev_controls", "prev_samples",
                          "p_prev", "contaminant", "removed"])
         for k, i in enumerate(target):

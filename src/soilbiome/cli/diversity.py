@@ -83,7 +83,12 @@ def diversity(
         permutations=permutations,
         pcoa_axes=pcoa_axes,
     )
-    if soil_table is not None:
+    if soil_table is not None and not (outdir / f"beta_{env_metric}.tsv").is_file():
+        # fewer than two samples kept reads: no distances, so nothing to test (said, not an
+        # error about a missing file after the other outputs were written)
+        click.echo(f"soil context: not computed: no {env_metric} distances (fewer than 2 "
+                   "samples with reads after rarefaction)")
+    elif soil_table is not None:
         from soilbiome.soil import run_soil_context
 
         soil = run_soil_context(soil_table, outdir, parse_env(env), metric=env_metric,

@@ -48,12 +48,32 @@ def import_profiles(profiler: str, files: tuple[Path, ...], taxonomy_dir: Path, 
     )
     kind = profiles[0].value_kind
     click.echo(f"{out}: {summary.n_taxa} taxa x {summary.n_samples} samples ({kind})")
+    for profile in profiles:  # where every file's values went: nothing is left out
+        click.echo(_file_report(profile))
     if summary.unknown_taxa:
         shown = ", ".join(summary.unknown_taxa[:5])
         more = f" and {len(summary.unknown_taxa) - 5} more" if len(summary.unknown_taxa) > 5 else ""
         click.echo(f"soilbiome: warning: {len(summary.unknown_taxa)} taxon ID(s) not in "
                    f"{taxonomy_dir}: {shown}{more}; kept with the lineage the file gives "
                    "(or none)", err=True)
+
+
+def _file_report(profile) -> str:  # noqa: ANN001 - a Profile
+    """One line per imported file: its taxa and where its values went."""
+    classified = sum(profile.values.values())
+    if profile.value_kind == "relative":
+        parts = [f"{100 * classified:.5g}% in taxa", f"{100 * profile.unclassified:.5g}% "
+                 "unclassified"]
+        if profile.unassigned:
+            parts.append(f"{100 * profile.unassigned:.5g}% unassigned (the file's remainder "
+                         "to 100%)")
+    else:
+        parts = [f"{classified:.0f} reads in taxa", f"{profile.unclassified:.0f} unclassified"]
+        if profile.unassigned:
+            parts.append(f"{profile.unassigned:.0f} unassigned (classified above the table's "
+                         "rank)")
+    return (f"  {profile.sample} ({profile.path.name}): {len(profile.values)} taxa, "
+            + ", ".join(parts))
 
 
 def register(main: click.Group) -> None:

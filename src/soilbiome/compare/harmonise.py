@@ -83,7 +83,8 @@ def _sequences(t: FeatureTable) -> list[str] | None:
 def _with_taxonomy(t: FeatureTable, taxonomy: pd.DataFrame) -> FeatureTable:
     from dataclasses import replace
 
-    return replace(t, taxonomy=taxonomy.reindex(list(t.feature_ids)).fillna(""))
+    with pd.option_context("future.no_silent_downcasting", True):  # text stays text
+        return replace(t, taxonomy=taxonomy.reindex(list(t.feature_ids)).fillna(""))
 
 
 def _trim(seqs: list[list[str] | None], n: int, tables: Sequence[FeatureTable],
@@ -295,7 +296,12 @@ def harmonise(
             "<id>@<input>; original_sample_id, institution and source_table keep the origin")
     matrix = sparse.vstack(blocks, format="csr")
     matrix.sort_indices()
-    metadata = pd.concat(md_frames, axis=0, sort=False).fillna("")
+    # columns empty in one input are left out of the concatenation (pandas warns about their
+    # dtype) and come back as holes; text is filled without pandas' downcasting either
+    columns = list(dict.fromkeys(c for frame in md_frames for c in frame.columns))
+    with pd.option_context("future.no_silent_downcasting", True):
+        metadata = pd.concat([frame.dropna(axis=1, how="all") for frame in md_frames],
+                             axis=0, sort=False).reindex(columns=columns).fillna("")
     feature_ids = list(index)
     taxonomy = pd.DataFrame(feature_tax, index=pd.Index(feature_ids, name="feature"),
                             columns=list(RANKS))

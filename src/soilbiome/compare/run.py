@@ -40,7 +40,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.jsonfile import dumps, write_json
-from soilbiome.io.textfile import safe_frame
+from soilbiome.io.textfile import plain_frame, safe_frame
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR
 from soilbiome.model.table import RELATIVE
 from soilbiome.sharing.findings import Severity
@@ -77,7 +77,8 @@ def _write_tsv(frame: pd.DataFrame, path: Path, header: Sequence[str]) -> None:
 def site_summary(alpha: pd.DataFrame, metadata: pd.DataFrame, group: str) -> pd.DataFrame:
     """Per-site samples, institutions, reads and mean/sd of each alpha index."""
     a = alpha.join(metadata[[group, "institution"]], how="left")
-    a[group] = a[group].replace("", np.nan).fillna("(no value)")
+    given = a[group].notna() & a[group].astype(str).ne("")
+    a[group] = a[group].where(given, "(no value)")  # no pandas downcasting warning
     rows = []
     for site, sub in a.groupby(group, sort=True):
         row: dict[str, Any] = {group: site, "samples": len(sub),
@@ -300,8 +301,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
         normalisation["depth"] = div["parameters"]["rarefaction"]["depth"]
         normalisation["mode"] = div["parameters"]["rarefaction"]["mode"]
     below = [e for e in div["excluded"] if e["stage"] == "rarefaction"]
-    alpha = pd.read_csv(stage / "diversity" / "alpha_diversity.tsv", sep="\t",
-                        index_col="sample", dtype={"sample": str})
+    alpha = plain_frame(pd.read_csv(stage / "diversity" / "alpha_diversity.tsv", sep="\t",
+                                    index_col="sample", dtype={"sample": str}))
     sites = site_summary(alpha, h.sample_metadata, group)
     _write_tsv(sites, stage / "site_summary.tsv", header)
     alpha_out = alpha.join(h.sample_metadata[[group, "institution", "source_table",

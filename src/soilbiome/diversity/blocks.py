@@ -34,6 +34,7 @@ from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write
+from soilbiome.io.textfile import safe_cell
 
 PLAN_COLUMNS = ("block", "rows", "cols", "table_sha256", "prepared_sha256")
 
@@ -241,7 +242,8 @@ def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
 def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = 256) -> Path:
     """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity``."""
     with h5py.File(h5, "r") as f, atomic_write(tsv) as fh:
-        ids = [i.decode() if isinstance(i, bytes) else str(i) for i in f["ids"][()]]
+        ids = [str(safe_cell(i.decode() if isinstance(i, bytes) else str(i)))
+               for i in f["ids"][()]]  # quoted like write_lsmat's (formula injection)
         ds = f["distances"]
         fh.write("\t" + "\t".join(ids) + "\n")
         for start in range(0, len(ids), rows_per_read):

@@ -7,6 +7,11 @@
 * PCoA coordinates as a TSV (``sample``, ``PC1..PCk``) and in scikit-bio's ordination format
   (``skbio.OrdinationResults.read``; QIIME 2 ``PCoAResults``).
 * Plain TSVs (``NaN`` for missing values).
+
+Sample IDs and other text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+``@`` before text) get a leading ``'`` in every file (OWASP "CSV Injection",
+:func:`soilbiome.io.textfile.safe_cell`); :func:`~soilbiome.io.textfile.plain_frame` gives them
+back to a program reading the files.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.textfile import safe_cell, safe_frame
 
 #: Up to this many samples the lsmat writer formats each distance once (about 70 bytes per
 #: pair held as text: 140 MB at 2,000 samples); above it, row by row in constant memory.
@@ -26,7 +32,7 @@ CACHE_STRINGS_UP_TO = 3000
 def write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
     """A frame as TSV (``NaN`` for missing), atomically."""
     with atomic_write(path) as fh:
-        df.to_csv(fh, sep="\t", index=index, na_rep="NaN", lineterminator="\n")
+        safe_frame(df).to_csv(fh, sep="\t", index=index, na_rep="NaN", lineterminator="\n")
 
 
 def _bad_id(ids: tuple[str, ...]) -> str | None:
@@ -50,6 +56,7 @@ def write_lsmat(dm: object, path: Path, chunk: int = 256) -> None:
     bad = _bad_id(ids)
     if bad is not None:
         raise ValueError(f"sample ID {bad!r} cannot be written to a distance matrix TSV")
+    ids = tuple(str(safe_cell(s)) for s in ids)
     n = len(ids)
     cached = n <= CACHE_STRINGS_UP_TO
     if cached:
@@ -95,5 +102,5 @@ def write_ordination(result: object, path: Path) -> None:
         fh.write("Species\t0\t0\n\n")
         fh.write(f"Site\t{coords.shape[0]}\t{coords.shape[1]}\n")
         for sample, row in zip(coords.index, coords.to_numpy().tolist(), strict=True):
-            fh.write(f"{sample}\t" + "\t".join(map(repr, row)) + "\n")
+            fh.write(f"{safe_cell(str(sample))}\t" + "\t".join(map(repr, row)) + "\n")
         fh.write("\nBiplot\t0\t0\n\nSite constraints\t0\t0\n")

@@ -20,6 +20,7 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_reader import read_table
+from soilbiome.io.textfile import safe_row
 from soilbiome.model.table import FeatureTable
 from soilbiome.taxonomy.lineage import RANKS, taxonomy_strings
 
@@ -63,7 +64,7 @@ def write_qiime2(biom: str | Path, outdir: str | Path) -> dict[str, Path]:
     with atomic_write(tax) as handle:
         handle.write("\t".join(TAXONOMY_HEADER) + "\n")
         for row in taxonomy_rows(table):
-            handle.write("\t".join(row) + "\n")
+            handle.write("\t".join(map(str, safe_row(row))) + "\n")
     written["taxonomy"] = tax
     seqs = table.observation_metadata.get("sequence")
     if seqs is not None:

@@ -24,6 +24,7 @@ from soilbiome.io.biom_layout import (
     BiomError,
     name_some,
 )
+from soilbiome.io.textfile import SafeWriter, plain_cell
 from soilbiome.taxonomy.lineage import feature_id_for
 
 _DNA = re.compile(r"^[ACGTURYSWKMBDHVN]+$")
@@ -80,7 +81,7 @@ def write_counts(path: str | Path, feature_ids: Sequence[str], sequences: Sequen
     ``matrix`` holds one row per feature (ASVs x samples), in the order of ``feature_ids``.
     """
     with atomic_write(Path(path)) as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         writer.writerow(["feature_id", "sequence", *sample_ids])
         for fid, seq, row in zip(feature_ids, sequences, matrix, strict=True):
             writer.writerow([fid, seq, *(int(v) for v in row)])
@@ -111,7 +112,7 @@ def read_counts(path: str | Path) -> Counts:
         header = next(reader, None)
         if not header or header[:2] != ["feature_id", "sequence"]:
             raise BiomError("header must start with feature_id<TAB>sequence", location=str(path))
-        samples = [s.strip() for s in header[2:]]
+        samples = [str(plain_cell(s.strip())) for s in header[2:]]
         if not samples:
             raise BiomError("no sample columns", location=str(path))
         dupes = [s for s, n in Counter(samples).items() if n > 1]

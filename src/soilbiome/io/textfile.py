@@ -1,5 +1,6 @@
-"""Sheets (samplesheet, database sheet) read as text the same careful way, and the one rule
-for cells of tables written for people (spreadsheet formula injection, OWASP "CSV Injection").
+"""Sheets (samplesheet, database sheet) read as text the same careful way, lines of other
+tools' files read with a bound, and the one rule for cells of tables written for people
+(spreadsheet formula injection, OWASP "CSV Injection").
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,38 @@ def read_bounded(path: Path, max_bytes: int, chunk: int = 1 << 16) -> bytes:
             parts.append(part)
             total += len(part)
     return b"".join(parts)
+
+
+#: The longest line a line-by-line reader accepts (characters). Profiler lines are short (a
+#: MetaPhlAn ``additional_species`` list is the longest, a few kB); a longer line is a corrupt or
+#: hostile file, refused after reading at most this much of it.
+MAX_LINE_CHARS = 4 << 20
+
+
+class LineTooLong(ValueError):
+    """A line of a text file is longer than the bound (``number`` is its 1-based line)."""
+
+    def __init__(self, number: int, limit: int) -> None:
+        self.number, self.limit = number, limit
+        super().__init__(f"line {number} is longer than {limit} characters (not a text "
+                         "table of this kind, or a corrupt file)")
+
+
+def bounded_lines(handle: io.TextIOBase, max_chars: int = MAX_LINE_CHARS
+                  ) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line without its newline)`` from a text handle, never holding more
+    than ``max_chars + 1`` characters of one line: a longer line raises :class:`LineTooLong`
+    (memory stays bounded whatever the file holds, e.g. 1 GB without a newline)."""
+    number = 0
+    while True:
+        line = handle.readline(max_chars + 1)
+        if not line:
+            return
+        number += 1
+        text = line.rstrip("\r\n")
+        if len(text) > max_chars:
+            raise LineTooLong(number, max_chars)
+        yield number, text
 
 
 @contextlib.contextmanager
@@ -113,3 +146,42 @@ def safe_frame(frame: Any) -> Any:
             out[column] = out[column].map(safe_cell)
     return out
 
+
+
+def plain_frame(frame: Any) -> Any:
+    """A pandas DataFrame read back from a TSV written through :func:`safe_frame` (or
+    :func:`safe_row`): :func:`plain_cell` applied to the index, the column names and every
+    text cell, so a program sees the values the table was made from."""
+    out = frame.copy()
+    out.index = out.index.map(plain_cell)
+    out.columns = out.columns.map(plain_cell)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(plain_cell)
+    return out
+
+
+def safe_row(values: Iterable[object]) -> list[object]:
+    """:func:`safe_cell` applied to every cell of one row."""
+    return [safe_cell(v) for v in values]
+
+
+class SafeWriter:
+    """A :func:`csv.writer` or :class:`csv.DictWriter` whose every cell goes through
+    :func:`safe_cell` (rows as sequences or as mappings; header names too)."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writeheader(self) -> None:
+        fields = self._writer.fieldnames
+        self._writer.writerow(dict(zip(fields, safe_row(fields), strict=True)))
+
+    def writerow(self, row: Any) -> Any:
+        if isinstance(row, Mapping):
+            return self._writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        return self._writer.writerow(safe_row(row))
+
+    def writerows(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self.writerow(row)

@@ -50,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 
 from soilbiome.model.table import FeatureTable
+from soilbiome.report.html import esc, literal_plot_text
 
 #: Plotly options of every figure.
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -159,9 +160,30 @@ class ReportContext:
         """A key figure shown on the first screen (e.g. the classified share)."""
         self.headlines.append((label, value, note))
 
+    def left_out(self, shown: object, what: str = "the plot") -> str:
+        """A caption naming the table's samples that are not in ``shown`` (sample IDs drawn
+        in a plot), each with why (empty, or the reason ``diversity`` excluded it); ``""``
+        when every sample is drawn."""
+        drawn = {str(s) for s in shown}  # type: ignore[attr-defined]
+        absent = [s for s in self.table.sample_ids if s not in drawn]
+        if not absent:
+            return ""
+        reasons: dict[str, list[str]] = {}
+        for s in self.summary.get("samples", {}).get("empty", []):
+            reasons.setdefault(s, []).append("empty: 0 reads")
+        for e in self.summary.get("excluded", []):
+            if "empty" not in e.get("reason", "") or e["sample"] not in reasons:
+                reasons.setdefault(e["sample"], []).append(e.get("reason", ""))
+        items = [f"{esc(s)} ({esc('; '.join(dict.fromkeys(reasons.get(s, ['no value']))))})"
+                 for s in absent[:30]]
+        more = f" and {len(absent) - 30} more" if len(absent) > 30 else ""
+        return (f'<p class="note">Left out of {esc(what)}: {len(absent)} sample(s): '
+                f"{', '.join(items)}{more}.</p>")
+
     def figure(self, fig: object, key: str) -> str:
         """HTML of a plotly figure without the bundle (plotly.js is embedded once)."""
         self.figures += 1
+        literal_plot_text(fig)  # data labels drawn as text, never as plotly's HTML subset
         return fig.to_html(  # type: ignore[attr-defined]
             full_html=False, include_plotlyjs=False, div_id=f"fig-{key}",
             config=PLOT_CONFIG, default_width="100%",

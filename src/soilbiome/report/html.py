@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from soilbiome.errors import InputError
+from soilbiome.io.textfile import plain_frame
 
 
 def esc(value: object) -> str:
@@ -76,7 +77,52 @@ def read_tsv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
         raise InputError(f"{what} not found", location=str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} is not a readable TSV ({exc})", location=str(path)) from None
+    df = plain_frame(df)  # cells quoted against formula injection, as they were made
     lacking = [c for c in required if c not in df.columns]
     if lacking:
         raise InputError(f"{what} lacks column(s) {', '.join(lacking)}", location=str(path))
     return df
+
+
+#: Trace fields that carry data (sample IDs, group and taxon names), not our own formatting.
+_PLOT_DATA_FIELDS = ("name", "x", "y", "text", "hovertext", "customdata", "labels", "ids",
+                     "legendgroup")
+
+
+def _plot_literal(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(value, np.ndarray):
+        return [_plot_literal(v) for v in value.tolist()] if value.dtype.kind in "OUS" \
+            else value
+    if isinstance(value, list | tuple):
+        return [_plot_literal(v) for v in value]
+    return value
+
+
+def literal_plot_text(fig: object) -> object:
+    """Make every data label of a plotly figure show as the text it is.
+
+    plotly reads a subset of HTML in every label it draws (``<a href=...>``, ``<b>``,
+    ``<br>``): a site called ``<a href="javascript:...">x</a>`` would be drawn as a link named
+    ``x``. ``&``, ``<`` and ``>`` in the trace data (names, categories, hover text, custom
+    data) and in axis tick labels and category orders become entities, which plotly draws as
+    those characters.
+    Our own titles and hover templates keep their formatting.
+    """
+    for trace in fig.data:  # type: ignore[attr-defined]
+        present = trace.to_plotly_json()
+        trace.update({f: _plot_literal(present[f]) for f in _PLOT_DATA_FIELDS
+                      if present.get(f) is not None})
+    layout = fig.layout.to_plotly_json()  # type: ignore[attr-defined]
+    for axis, spec in layout.items():
+        if not axis.startswith(("xaxis", "yaxis")):
+            continue
+        for field in ("ticktext", "categoryarray"):  # the categories must match the data's
+            if spec.get(field) is not None:
+                fig.layout[axis][field] = _plot_literal(spec[field])  # type: ignore
+    for note in fig.layout.annotations:  # type: ignore[attr-defined]
+        for field in ("x", "y"):  # placed at a category (a sample): the same escaped name
+            if isinstance(note[field], str):
+                note[field] = _plot_literal(note[field])
+    return fig

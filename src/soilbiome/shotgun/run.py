@@ -17,6 +17,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.profiles.kraken2 import read_kraken2
 from soilbiome.io.profiles.model import Profile
+from soilbiome.io.textfile import SafeWriter
 from soilbiome.model.context import ProcessingContext
 from soilbiome.shotgun.bracken import Estimate, estimate
 from soilbiome.shotgun.kmer_distrib import read_kmer_distribution
@@ -64,7 +65,7 @@ def write_bracken(est: Estimate, taxonomy: Taxonomy, rounded: dict[str, int], ou
     """Write one sample's estimate in Bracken's output layout (every taxon kept in the table)."""
     total = sum(rounded.values())
     with atomic_write(out) as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer = SafeWriter(csv.writer(handle, delimiter="\t", lineterminator="\n"))
         writer.writerow(BRACKEN_COLUMNS)
         for taxid in sorted(rounded, key=lambda t: -rounded[t]):
             kraken = int(round(est.kraken_reads.get(taxid, rounded[taxid])))
@@ -178,8 +179,8 @@ def build_shotgun_table(
     )
     if summary_tsv is not None:
         with atomic_write(summary_tsv) as handle:
-            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, delimiter="\t",
-                                    lineterminator="\n")
+            writer = SafeWriter(csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS,
+                                               delimiter="\t", lineterminator="\n"))
             writer.writeheader()
             writer.writerows(rows)
     return ShotgunResult(summary, rows)

@@ -6,7 +6,10 @@ species for the genus) and named by a stable ID: ``ncbi:<taxid>`` (NCBI taxon ID
 in every institution's database; merged IDs resolve to current ones) or ``gtdb:<prefixed name>``.
 Reads nobody could assign are the observation ``unclassified`` (empty lineage): they stay in the
 table so that totals add up, and every sample's metadata says how many reads were classified
-(``reads_classified``, ``reads_unclassified``, ``classified_fraction``).
+(``reads_classified``, ``reads_unclassified``, ``classified_fraction``). A relative profile is
+never rescaled: the share its file places nowhere (100% minus everything it lists) is the
+observation ``unassigned`` (empty lineage), so every taxon keeps the value its file gives; so
+are Kaiju's reads classified above the rank of its table.
 
 The table has the same contract as an amplicon table (written by
 :func:`soilbiome.io.biom_writer.write_biom`, validated, atomic) with the root attributes
@@ -39,6 +42,9 @@ from soilbiome.taxonomy.taxdump import UNCLASSIFIED_ID, Taxonomy
 READ_COLUMNS = ("reads_classified", "reads_unclassified", "classified_fraction")
 #: Marker of shotgun and imported profile tables.
 SHOTGUN = "shotgun"
+#: Observation holding what a profile places on no taxon: a relative profile's remainder to 1,
+#: Kaiju's reads classified above its table's rank.
+UNASSIGNED_ID = "unassigned"
 #: MIxS value for fields an imported profile cannot know.
 NOT_PROVIDED = "not provided"
 
@@ -94,7 +100,9 @@ def profile_matrix(
         ``(feature IDs, feature ID -> (taxid, names), matrix features x samples,
         taxon IDs not in the taxonomy)``. Unknown taxon IDs keep their reads under
         ``<namespace>:<taxid>``, with the lineage the file itself gives (Kraken-style rank
-        codes, MetaPhlAn clade names) or an empty one (nothing is dropped).
+        codes, MetaPhlAn clade names) or an empty one (nothing is dropped); the tool's
+        unclassified share is ``unclassified``, a relative file's unplaced remainder
+        ``unassigned``.
     """
     features: dict[str, tuple[str, tuple[str, ...]]] = {}
     cells: dict[tuple[str, int], float] = {}
@@ -115,7 +123,11 @@ def profile_matrix(
         if profile.unclassified > 0:
             features.setdefault(UNCLASSIFIED_ID, ("0", empty))
             cells[(UNCLASSIFIED_ID, column)] = profile.unclassified
-    ids = sorted(features, key=lambda f: (f == UNCLASSIFIED_ID, features[f][1], f))
+        if profile.unassigned > 0:
+            features.setdefault(UNASSIGNED_ID, ("", empty))
+            cells[(UNASSIGNED_ID, column)] = profile.unassigned
+    ids = sorted(features, key=lambda f: (f in (UNCLASSIFIED_ID, UNASSIGNED_ID),
+                                          features[f][1], f))
     row = {f: i for i, f in enumerate(ids)}
     matrix = np.zeros((len(ids), len(profiles)))
     for (fid, column), value in cells.items():
@@ -198,9 +210,7 @@ def write_profile_table(
         for column in range(matrix.shape[1]):
             col = integer_counts({str(i): v for i, v in enumerate(matrix[:, column])})
             matrix[:, column] = [col[str(i)] for i in range(matrix.shape[0])]
-    else:
-        totals = matrix.sum(axis=0)
-        matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+    # relative values stay as their files give them (fractions of 1, the remainder explicit)
     obs_md = [
         {
             "taxonomy": taxonomy_strings(names),
@@ -211,13 +221,18 @@ def write_profile_table(
         for anchor, names in (features[f] for f in ids)
     ]
     unclassified_row = ids.index(UNCLASSIFIED_ID) if UNCLASSIFIED_ID in ids else None
+    unassigned_row = ids.index(UNASSIGNED_ID) if UNASSIGNED_ID in ids else None
     sample_md = []
     fractions: dict[str, float] = {}
     for column, (sample, row) in enumerate(zip(meta.sample_ids, meta.rows, strict=True)):
         total = float(matrix[:, column].sum())
         unclassified = (float(matrix[unclassified_row, column])
                         if unclassified_row is not None else 0.0)
-        classified = total - unclassified
+        unassigned = (float(matrix[unassigned_row, column])
+                      if unassigned_row is not None else 0.0)
+        # counts: unassigned reads were classified, above the table's ranks (Kaiju); a
+        # relative remainder is not known to be classified
+        classified = total - unclassified - (unassigned if kind == RELATIVE else 0.0)
         fraction = classified / total if total > 0 else 0.0
         fractions[sample] = fraction
         md = dict(typed_metadata(row))  # soil fields as numbers, as for amplicon tables

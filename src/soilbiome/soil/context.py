@@ -37,6 +37,7 @@ import pandas as pd
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.jsonfile import loads, write_json
+from soilbiome.io.textfile import plain_frame, safe_frame
 from soilbiome.model.soil import SAMPLE_UNITS_ATTR, SOIL_FIELDS, is_missing, parse_value
 from soilbiome.model.stat_result import COMPUTED, NOT_COMPUTABLE, p_min
 from soilbiome.model.table import FeatureTable
@@ -138,7 +139,7 @@ def _read_matrix(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, sep="\t", index_col=0, dtype={0: str})
     frame.index = frame.index.astype(str)
     frame.columns = frame.columns.astype(str)
-    return frame
+    return plain_frame(frame)  # sample IDs quoted against formula injection, as they were
 
 
 def _nan(value: float | None) -> float:
@@ -155,7 +156,8 @@ def _status(status: str, reason: str | None, permutations: int | None = None) ->
 
 def _write_tsv(frame: pd.DataFrame, path: Path) -> None:
     with atomic_write(path) as handle:
-        frame.to_csv(handle, sep="\t", index=False, na_rep="NaN", lineterminator="\n")
+        safe_frame(frame).to_csv(handle, sep="\t", index=False, na_rep="NaN",
+                                 lineterminator="\n")
 
 
 @dataclass

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.io.atomic import atomic_write
+from soilbiome.io.textfile import SafeWriter, plain_cell
 from soilbiome.taxonomy.errors import TaxonomyError
 from soilbiome.taxonomy.names import (  # noqa: F401  (re-exported)
     is_placeholder,
@@ -211,9 +212,9 @@ def write_lineage(lineages: Iterable[Lineage], out: str | Path) -> int:
     """
     count = 0
     with atomic_write(out) as handle:
-        writer = csv.DictWriter(
+        writer = SafeWriter(csv.DictWriter(
             handle, fieldnames=list(LINEAGE_COLUMNS), delimiter="\t", lineterminator="\n"
-        )
+        ))
         writer.writeheader()
         for lineage in lineages:
             writer.writerow(lineage.as_row())
@@ -267,7 +268,8 @@ def read_lineage(path: str | Path) -> dict[str, Lineage]:
                 f"header must be the tab-separated columns '{expected}', got '{got}'",
                 location=str(path),
             )
-        for line_no, fields in enumerate(reader, start=2):
+        for line_no, quoted in enumerate(reader, start=2):
+            fields = [str(plain_cell(f)) for f in quoted]  # as write_lineages quoted them
             where = f"{path}: line {line_no}"
             if len(fields) != len(LINEAGE_COLUMNS):
                 raise TaxonomyError(

@@ -1,8 +1,11 @@
 """Kaiju table (``kaiju2table``): ``file, percent, reads, taxon_id, taxon_name``.
 
-Rows with ``taxon_id`` ``NA`` are ``unclassified`` and ``cannot be assigned to a (non-viral)
-species`` (reads classified above the table's rank); both count as not assigned to a taxon in
-the table (unclassified). Each percentage must match its share of all reads in the file.
+Rows with ``taxon_id`` ``NA`` are ``unclassified`` (reads Kaiju could not classify: the
+profile's unclassified reads) or ``cannot be assigned to a ...`` (reads Kaiju classified, but
+above the table's rank, so on no taxon of the table: the profile's
+:attr:`~soilbiome.io.profiles.model.Profile.unassigned` reads, kept as the feature
+``unassigned``). Any other ``NA`` row is refused. Each percentage must match its share of all
+reads in the file.
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ def read_kaiju(path: Path, sample: str) -> Profile:
         reads = parse_number(path, line, "reads", row["reads"], integer=True)
         rows.append((line, percent, reads))
         if row["taxon_id"] == "NA":
-            profile.unclassified += reads
+            name = row["taxon_name"].strip().lower()
+            if name == "unclassified":
+                profile.unclassified += reads
+            elif name.startswith("cannot be assigned"):
+                profile.unassigned += reads
+            else:
+                raise ProfileError(path, line, f"taxon_id NA with taxon_name "
+                                   f"'{row['taxon_name']}' (expected 'unclassified' or "
+                                   "'cannot be assigned to a ...')")
             continue
         taxid = parse_taxid(path, line, "taxon_id", row["taxon_id"])
         profile.add(taxid, reads)

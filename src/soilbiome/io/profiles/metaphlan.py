@@ -5,8 +5,11 @@ additional_species``, then one row per clade at every rank (``k__Bacteria|p__...
 with its abundance in percent, *cumulative* over the clade. The value directly at a clade is its
 abundance minus that of the clades directly under it; the taxon is the last non-empty ID of
 ``NCBI_tax_id``. ``UNCLASSIFIED`` (MetaPhlAn 4) is the unclassified share. Checked: the top-level
-clades sum to 100 and no clade's children sum to more than the clade. Values are fractions of 1
-and the table is marked ``relative``: MetaPhlAn estimates abundance, not read counts.
+clades sum to 100 (within 1 point) and no clade's children sum to more than the clade (within
+:data:`TOLERANCE`). Values are fractions of 1 and the table is marked ``relative``: MetaPhlAn
+estimates abundance, not read counts. Every clade keeps the abundance directly at it, however
+small; what the file leaves unplaced (100% minus all it lists) is
+:attr:`~soilbiome.io.profiles.model.Profile.unassigned`, never spread over the other taxa.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from soilbiome.io.profiles.model import (
+    FLOAT_NOISE,
     RELATIVE,
     Profile,
     ProfileError,
     parse_number,
     parse_taxid,
+    relative_remainder,
 )
 from soilbiome.io.profiles.tabular import header_rows
 
@@ -78,13 +83,13 @@ def read_metaphlan(path: Path, sample: str) -> Profile:
         if direct < -(TOLERANCE + RELATIVE_TOLERANCE * abundance):
             raise ProfileError(path, line, f"clades under {name} sum to {below[name]:g}%, more "
                                f"than its {abundance:g}% (abundances do not add up)")
-        if below[name] == 0.0:
-            # a leaf (no clade listed under it): every listed abundance is kept, however small
-            # (MetaPhlAn lists species down to 0.00001%; dropping them would inflate the rest)
-            if abundance > 0:
-                profile.add(taxid, abundance / 100.0)
-        elif direct > TOLERANCE:
-            # an internal clade keeps only a remainder larger than the printing precision:
-            # smaller ones are the rounding of its children's five-decimal values
+        # every clade keeps what the file puts directly at it, however small: a leaf its whole
+        # abundance (MetaPhlAn lists species down to 0.00001%), an internal clade what its
+        # listed children leave over (``direct`` above float noise; children that overshoot
+        # their clade within the tolerance leave it nothing)
+        if direct > FLOAT_NOISE:
             profile.add(taxid, direct / 100.0)
+    # what the file places nowhere stays visible as ``unassigned``; nothing is rescaled
+    profile.unassigned = relative_remainder(path, sum(profile.values.values())
+                                            + profile.unclassified)
     return profile

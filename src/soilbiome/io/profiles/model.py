@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soilbiome.errors import InputError
+from soilbiome.io.textfile import LineTooLong, bounded_lines
 from soilbiome.model.table import COUNTS, MAX_VALUE, RELATIVE
 
 __all__ = ["COUNTS", "RELATIVE", "Profile", "ProfileError", "open_text", "numbered_lines"]
@@ -46,6 +47,11 @@ class Profile:
         counts, or relative abundances (fractions of 1) when ``value_kind`` is relative.
     unclassified : float
         Reads (or the fraction) the tool left unassigned; 0 when the tool does not report them.
+    unassigned : float
+        What the file holds but places on no taxon, kept as the explicit feature
+        ``unassigned``: in a relative profile the share of 1 it places nowhere (1 minus
+        everything it lists, instead of scaling the other taxa up, see
+        :func:`relative_remainder`); in Kaiju's table the reads classified above its rank.
     value_kind : str
         :data:`COUNTS` or :data:`RELATIVE`.
     names : dict
@@ -60,6 +66,7 @@ class Profile:
     path: Path
     values: dict[str, float] = field(default_factory=dict)
     unclassified: float = 0.0
+    unassigned: float = 0.0
     value_kind: str = COUNTS
     names: dict[str, str] = field(default_factory=dict)
     lineages: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -70,8 +77,27 @@ class Profile:
 
     @property
     def total(self) -> float:
-        """Classified plus unclassified."""
-        return sum(self.values.values()) + self.unclassified
+        """Everything the file holds: classified, unclassified and unassigned."""
+        return sum(self.values.values()) + self.unclassified + self.unassigned
+
+
+#: A relative profile's values may add up to more than 1 by at most this much (its printed
+#: decimals rounded); a remainder below 1 of more than :data:`FLOAT_NOISE` is kept as the
+#: feature ``unassigned``, so no taxon is ever scaled up to make a sample add up to 1.
+RELATIVE_ROUNDING = 0.01
+#: Differences from 1 below this are floating-point arithmetic, not a remainder.
+FLOAT_NOISE = 1e-9
+
+
+def relative_remainder(path: Path, listed: float) -> float:
+    """The unassigned share of a relative profile whose values add up to ``listed`` (fractions
+    of 1): ``1 - listed``, 0 for float noise or an overshoot within
+    :data:`RELATIVE_ROUNDING`; a larger overshoot is refused."""
+    remainder = 1.0 - listed
+    if remainder < -RELATIVE_ROUNDING:
+        raise ProfileError(path, None, f"abundances add up to {100 * listed:g}%, more than "
+                           f"100% (+{100 * RELATIVE_ROUNDING:g} points for rounding)")
+    return remainder if remainder > FLOAT_NOISE else 0.0
 
 
 def open_text(path: Path):  # noqa: ANN201 - a text handle
@@ -84,11 +110,18 @@ def open_text(path: Path):  # noqa: ANN201 - a text handle
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, line without its newline)`` of a (gzipped) text file."""
+    """Yield ``(line number, line without its newline)`` of a (gzipped) text file.
+
+    Every profiler reader reads through here: a line longer than
+    :data:`~soilbiome.io.textfile.MAX_LINE_CHARS` is refused naming the file and line, after
+    reading at most that much of it.
+    """
     try:
         with open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                yield number, line.rstrip("\r\n")
+            yield from bounded_lines(handle)
+    except LineTooLong as exc:
+        raise ProfileError(path, exc.number, f"longer than {exc.limit} characters: not a "
+                           "profiler table (a corrupt or wrong file)") from None
     except UnicodeDecodeError as exc:
         raise ProfileError(path, None, f"not a text file ({exc.reason})") from None
     except (OSError, EOFError) as exc:

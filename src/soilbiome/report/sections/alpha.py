@@ -68,6 +68,8 @@ def alpha_diversity(ctx: ReportContext) -> str:
                if depth else "computed on counts that were <b>not rarefied</b>. ")
             + "Samples with an undefined value (empty, excluded) are listed in the table with "
             "the reason, and left out of the plot. " + _tree_note(summary) + "</p>")
+    plotted = alpha.index[alpha[metrics].notna().any(axis=1)] if metrics else []
+    note += ctx.left_out(plotted)
     notes = alpha.get("note", pd.Series(dtype=str)).fillna("").astype(str)
     return note + ctx.figure(fig, "alpha") + html_table(
         alpha.reset_index(), highlight=set(alpha.index[notes != ""]))

@@ -83,4 +83,8 @@ def composition_section(ctx: ReportContext) -> str:
             f"counts, not rarefied): the {top} most abundant taxa by mean relative abundance, "
             "the rest as <i>Other</i>; features without a name at this rank as "
             "<i>Unassigned</i>. Choose another rank above the plot.</p>")
+    empty = [s for s in order if totals[s] == 0]
+    if empty:  # drawn as an empty bar marked "empty": no share to show
+        note += (f'<p class="note">Empty (0 reads, bar marked <i>empty</i>): {len(empty)} '
+                 f"sample(s): {esc(', '.join(empty))}.</p>")
     return switch + note + ctx.figure(fig, "composition") + _SWITCH_JS

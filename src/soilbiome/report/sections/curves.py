@@ -19,6 +19,8 @@ def rarefaction_curves(ctx: ReportContext) -> str:
     if curve.empty:
         return missing("No rarefaction curve (non-integer table).")
     fig = go.Figure()
+    # an empty sample has no curve (one point at 0 reads): left out, and named below
+    curve = curve[curve.groupby("sample")["depth"].transform("max") > 0]
     for sample, part in curve.groupby("sample", sort=True):
         fig.add_trace(go.Scatter(x=part["depth"], y=part["observed_features"], mode="lines",
                                  name=str(sample)))
@@ -28,4 +30,4 @@ def rarefaction_curves(ctx: ReportContext) -> str:
                       annotation_text=f"rarefaction depth {depth}")
     fig.update_layout(height=420, template="plotly_white", xaxis_title="reads (depth)",
                       yaxis_title="expected observed features", margin=dict(t=30))
-    return ctx.figure(fig, "curve")
+    return ctx.figure(fig, "curve") + ctx.left_out(curve["sample"].unique())

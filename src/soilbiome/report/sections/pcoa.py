@@ -63,6 +63,7 @@ def pcoa_figures(ctx: ReportContext, groups: pd.Series | None = None, label: str
                           yaxis_title=ax[1], legend_title=label, margin=dict(t=40),
                           title=f"{METRIC_LABELS.get(metric, metric)} by {label}")
         parts.append(ctx.figure(fig, f"pcoa-{metric}{key_suffix}")
+                     + ctx.left_out(coords.index)
                      + (_group_tests(ctx.summary, metric) if not key_suffix else ""))
     return parts
 

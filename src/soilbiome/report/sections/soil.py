@@ -102,7 +102,8 @@ def soil_context(ctx: ReportContext) -> str | None:
             fig.update_layout(height=360, template="plotly_white", margin=dict(t=50),
                               yaxis_title=ALPHA_LABELS.get(index, index))
             parts.append(f"<h3>{esc(ALPHA_LABELS.get(index, index))} against each variable"
-                         "</h3>" + ctx.figure(fig, "soil-alpha") + _warnings(warnings))
+                         "</h3>" + ctx.figure(fig, "soil-alpha")
+                         + ctx.left_out(alpha.index[alpha[index].notna()]) + _warnings(warnings))
     if len(spearman):
         parts.append("<h3>Spearman correlation of each alpha index with each variable</h3>"
                      "<p>q: Benjamini-Hochberg over the computable correlations only.</p>"
@@ -144,7 +145,7 @@ def soil_context(ctx: ReportContext) -> str | None:
                           margin=dict(t=40), title=f"PCoA ({metric}) with fitted soil vectors "
                           "(length ∝ √r²)")
         parts.append("<h3>Soil variables fitted onto the PCoA (envfit)</h3>"
-                     + ctx.figure(fig, "soil-envfit")
+                     + ctx.figure(fig, "soil-envfit") + ctx.left_out(coords.index)
                      + f"<p>p-values from {esc(_resolution(info.get('permutations')))}.</p>"
                      + _warnings(warnings)
                      + html_table(tidy_test_table(envfit, (*axes, "r2"))))
