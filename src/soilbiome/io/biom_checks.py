@@ -10,7 +10,9 @@ one slice beyond the arrays that are kept.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -127,9 +129,66 @@ def check_ids(handle: h5py.File, axis: str) -> tuple[list[str] | None, list[str]
     return ids, problems
 
 
+@dataclass(frozen=True)
+class MatrixSummary:
+    """What :func:`check_matrix` returns with ``keep=False``: the checked matrix's shape, a
+    keyed fingerprint of its non-zero cells and whether every value is a whole number."""
+
+    shape: tuple[int, int]
+    fingerprint: tuple[int, int, int]
+    integral: bool
+
+
+def fingerprint_key() -> np.ndarray:
+    """A fresh random key for :func:`check_matrix`'s cell fingerprints (8 odd 64-bit words)."""
+    return np.frombuffer(os.urandom(64), dtype=np.uint64) | np.uint64(1)
+
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser (Steele, Lea & Flood 2014), element-wise, wrapping."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def _cell_hashes(feature: np.ndarray, sample: np.ndarray, value: np.ndarray,
+                 key: np.ndarray) -> tuple[int, int, int]:
+    """Two keyed 64-bit sums over the cells (feature, sample, value), and their number.
+
+    A sum over cells does not depend on their order, so the two stored orientations of one
+    matrix give the same sums; with a random key per check, different matrices collide with
+    probability about 2**-128 (two independent lanes). Zeros are left out, as in
+    :func:`orientation_problems`.
+    """
+    keep = value != 0
+    f = feature[keep].astype(np.uint64)
+    s = sample[keep].astype(np.uint64)
+    v = np.ascontiguousarray(value[keep], dtype=np.float64).view(np.uint64)
+    lanes = []
+    for k in (key[:4], key[4:]):
+        z = _mix(_mix(f * k[0] + k[3]) ^ (s * k[1])) ^ (v * k[2])
+        lanes.append(int(_mix(z).sum(dtype=np.uint64)))
+    return lanes[0], lanes[1], int(keep.sum())
+
+
+def _row_bounds(indptr: np.ndarray, start: int, n_stored: int) -> int:
+    """End of the next slice from ``start``: about :data:`CHUNK` entries, whole rows only."""
+    want = min(start + CHUNK, n_stored)
+    row = int(np.searchsorted(indptr, want, side="right")) - 1
+    stop = int(indptr[row])
+    if stop <= start:  # one row longer than CHUNK: take that whole row
+        row = int(np.searchsorted(indptr, start, side="right"))
+        stop = int(indptr[min(row, len(indptr) - 1)])
+    return max(stop, min(start + 1, n_stored))
+
+
 def check_matrix(
-    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None
-) -> tuple[sparse.csr_matrix | None, list[str]]:
+    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None,
+    *, keep: bool = True, key: np.ndarray | None = None,
+) -> tuple[sparse.csr_matrix | MatrixSummary | None, list[str]]:
     """Check one compressed matrix (observation = CSR, sample = CSC); return it if sound.
 
     The returned matrix is ``n_major x n_minor`` CSR with sorted indices (the sample group
@@ -139,6 +198,11 @@ def check_matrix(
     ``indices`` lie in ``0..n_minor-1`` and never repeat within one row; values are finite,
     non-negative and at most :data:`~soilbiome.model.table.MAX_VALUE` (1e12, more reads than
     any sequencing run gives: sums over the table then stay finite).
+
+    ``indices`` and ``data`` are read in slices of whole rows (about :data:`CHUNK` values).
+    With ``keep=False`` they are not kept: a :class:`MatrixSummary` is returned instead (its
+    fingerprint keyed with ``key``, see :func:`fingerprint_key`), so checking a table needs
+    memory for its ``indptr`` and one slice, whatever the number of stored values.
     """
     kind = "CSR" if axis == "observation" else "CSC"
     other = "sample" if axis == "observation" else "observation"
@@ -187,11 +251,15 @@ def check_matrix(
         )
     if problems:
         return None, problems
-    indices = np.empty(n_stored, dtype=np.int64)
-    data = np.empty(n_stored, dtype=np.float64)
+    del steps
+    indices = np.empty(n_stored if keep else 0, dtype=np.int64)
+    data = np.empty(n_stored if keep else 0, dtype=np.float64)
+    key = fingerprint_key() if key is None else key
+    sums, integral = [0, 0, 0], True
+    start = 0
     try:
-        for start in range(0, n_stored, CHUNK):
-            stop = min(start + CHUNK, n_stored)
+        while start < n_stored:
+            stop = _row_bounds(indptr, start, n_stored)
             idx = _read_slice(indices_ds, f"{base}/indices", start, stop).astype(np.int64)
             val = _read_slice(data_ds, f"{base}/data", start, stop).astype(np.float64)
             if len(idx) and (idx.min() < 0 or idx.max() >= n_minor):
@@ -210,18 +278,41 @@ def check_matrix(
                 bad = int(np.argmax(val > MAX_VALUE))
                 return None, [f"{label}: data has an implausible value ({val[bad]:g}, more than "
                               f"{MAX_VALUE:.0e} reads) at entry {start + bad}"]
-            indices[start:stop] = idx
-            data[start:stop] = val
+            # the rows of this slice: an index stored twice within one row is refused
+            row = np.searchsorted(indptr, np.arange(start, stop), side="right") - 1
+            order = np.lexsort((idx, row))
+            same = (idx[order][1:] == idx[order][:-1]) & (row[order][1:] == row[order][:-1])
+            if same.any():
+                where = int(row[order][1:][int(np.argmax(same))])
+                return None, [f"{label}: {axis} {where} stores the same {other} index twice"]
+            if keep:
+                indices[start:stop] = idx
+                data[start:stop] = val
+            else:
+                integral = integral and bool(np.array_equal(val, np.round(val)))
+                feature, sample = (row, idx) if axis == "observation" else (idx, row)
+                for i, v in enumerate(_cell_hashes(feature, sample, val, key)):
+                    sums[i] = (sums[i] + v) % (1 << 64) if i < 2 else sums[i] + v
+            start = stop
     except DatasetProblem as exc:
         return None, [str(exc)]
+    if not keep:
+        return MatrixSummary((n_major, n_minor), (sums[0], sums[1], sums[2]), integral), []
     matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_major, n_minor))
     matrix.sort_indices()
-    row = np.repeat(np.arange(n_major), np.diff(matrix.indptr))
-    same = (matrix.indices[1:] == matrix.indices[:-1]) & (row[1:] == row[:-1])
-    if same.any():
-        where = int(row[int(np.argmax(same))])
-        return None, [f"{label}: {axis} {where} stores the same {other} index twice"]
     return matrix, []
+
+
+def summary_problems(by_sample: MatrixSummary, by_feature: MatrixSummary) -> list[str]:
+    """:func:`orientation_problems` for two :class:`MatrixSummary` (fingerprints compared)."""
+    if by_sample.shape != by_feature.shape[::-1]:
+        return [f"observation/matrix is {by_feature.shape[0]} x {by_feature.shape[1]} but "
+                f"sample/matrix is {by_sample.shape[1]} x {by_sample.shape[0]}"]
+    if by_sample.fingerprint != by_feature.fingerprint:
+        return ["observation/matrix and sample/matrix: the stored matrices disagree "
+                f"({by_feature.fingerprint[2]} vs {by_sample.fingerprint[2]} non-zero cells, "
+                "different values); BIOM 2.1 stores one matrix in two orientations"]
+    return []
 
 
 def orientation_problems(by_sample: sparse.csr_matrix, by_feature: sparse.csr_matrix) -> list[str]:
