@@ -33,10 +33,11 @@ class _Group(click.Group):
             atomic.sweep()
             _fail(str(exc), exc.exit_code)
         except OSError as exc:  # a file or folder the OS refused (missing, read-only, full)
+            name = atomic.public_name(exc.filename) if exc.filename else None
             atomic.sweep()
             if atomic.is_disk_full(exc):
-                _fail(f"disk full writing {exc.filename or 'an output'}", 2)
-            where = exc.filename or "file system"
+                _fail(f"disk full writing {name or 'an output'}", 2)
+            where = name or "file system"
             _fail(f"{where}: {exc.strerror or exc}", 2)
 
 

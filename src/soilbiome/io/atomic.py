@@ -72,6 +72,23 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+def public_name(path: str | Path) -> Path:
+    """``path`` as the user will know it: a path inside a staged temp folder is named inside
+    the folder it becomes (``out/.cmp.x1y2/merged.biom`` -> ``out/cmp/merged.biom``)."""
+    path = Path(path)
+    for _ in range(8):  # staged folders may nest
+        for tmp, target in _LIVE.items():
+            if path == tmp:
+                path = target
+                break
+            if str(path).startswith(f"{tmp}{os.sep}"):
+                path = target / os.path.relpath(path, tmp)
+                break
+        else:
+            return path
+    return path
+
+
 def _register(tmp: Path, target: Path) -> None:
     _LIVE[tmp] = target
 
@@ -101,7 +118,7 @@ def sweep() -> list[Path]:
 
 def _cannot_write(target: Path, exc: OSError) -> OutputError:
     if is_disk_full(exc):
-        return DiskFullError(target)
+        return DiskFullError(public_name(target))
     return OutputError(f"cannot write here: {exc.strerror or exc}", location=str(target))
 
 
@@ -201,7 +218,8 @@ def atomic_outputs() -> Iterator[Outputs]:
         if is_disk_full(exc):
             target = outputs.target_of(exc)
             hdf5 = "errno = " in str(exc)  # HDF5's spelling: its library failed mid-write
-            raise DiskFullError(target or "an output", hdf5=hdf5) from None
+            raise DiskFullError(public_name(target) if target else "an output",
+                                hdf5=hdf5) from None
         raise
 
 
@@ -230,18 +248,21 @@ def ensure_room(path: str | Path, nbytes: int) -> None:
     full disk or file size limit then fails here, in plain Python, with ``OSError``.
     """
     size = os.path.getsize(path)
-    with open(path, "r+b") as handle:
-        try:
-            handle.seek(size)
-            block = bytes(min(nbytes, 1 << 20))
-            left = nbytes
-            while left > 0:
-                handle.write(block[:left])
-                left -= len(block)
-            handle.flush()
-            os.fsync(handle.fileno())
-        finally:
-            handle.truncate(size)
+    try:
+        with open(path, "r+b") as handle:
+            try:
+                handle.seek(size)
+                block = bytes(min(nbytes, 1 << 20))
+                left = nbytes
+                while left > 0:
+                    handle.write(block[:left])
+                    left -= len(block)
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                handle.truncate(size)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def _raise_terminated(signum: int, frame: object) -> None:  # noqa: ARG001

@@ -23,6 +23,9 @@ from soilbiome.model.table import MAX_VALUE
 
 #: Entries read per slice when streaming a large dataset.
 CHUNK = 1 << 20
+#: Entries per slice when checking a matrix's indices and values (whole rows, see
+#: :func:`check_matrix`): its working arrays then take about 25 MB.
+CHECK_CHUNK = 1 << 18
 #: A dataset may declare at most this many bytes per stored byte (gzip's limit is ~1030) ...
 MAX_EXPANSION = 1100
 #: ... unless it declares less than this many bytes in total.
@@ -175,8 +178,8 @@ def _cell_hashes(feature: np.ndarray, sample: np.ndarray, value: np.ndarray,
 
 
 def _row_bounds(indptr: np.ndarray, start: int, n_stored: int) -> int:
-    """End of the next slice from ``start``: about :data:`CHUNK` entries, whole rows only."""
-    want = min(start + CHUNK, n_stored)
+    """End of the next slice from ``start``: about :data:`CHECK_CHUNK` entries, whole rows."""
+    want = min(start + CHECK_CHUNK, n_stored)
     row = int(np.searchsorted(indptr, want, side="right")) - 1
     stop = int(indptr[row])
     if stop <= start:  # one row longer than CHUNK: take that whole row
@@ -199,7 +202,8 @@ def check_matrix(
     non-negative and at most :data:`~soilbiome.model.table.MAX_VALUE` (1e12, more reads than
     any sequencing run gives: sums over the table then stay finite).
 
-    ``indices`` and ``data`` are read in slices of whole rows (about :data:`CHUNK` values).
+    ``indices`` and ``data`` are read in slices of whole rows (about :data:`CHECK_CHUNK`
+    values).
     With ``keep=False`` they are not kept: a :class:`MatrixSummary` is returned instead (its
     fingerprint keyed with ``key``, see :func:`fingerprint_key`), so checking a table needs
     memory for its ``indptr`` and one slice, whatever the number of stored values.
@@ -279,7 +283,9 @@ def check_matrix(
                 return None, [f"{label}: data has an implausible value ({val[bad]:g}, more than "
                               f"{MAX_VALUE:.0e} reads) at entry {start + bad}"]
             # the rows of this slice: an index stored twice within one row is refused
-            row = np.searchsorted(indptr, np.arange(start, stop), side="right") - 1
+            r0 = int(np.searchsorted(indptr, start, side="right")) - 1
+            r1 = int(np.searchsorted(indptr, stop, side="left"))
+            row = np.repeat(np.arange(r0, r1), np.diff(indptr[r0:r1 + 1]))
             order = np.lexsort((idx, row))
             same = (idx[order][1:] == idx[order][:-1]) & (row[order][1:] == row[order][:-1])
             if same.any():

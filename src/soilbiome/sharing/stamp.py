@@ -133,7 +133,7 @@ def _embed(tmp: Path, src: Path, ids: list[str], agreement: Agreement,
     text = canonical_json(stamp)
     # HDF5 cannot survive a failed write: make sure the file can grow by what is added first
     room = 2 * len(text.encode("utf-8")) + sum(
-        2 * len(ids) * (len(v.encode("utf-8")) + 64) for v in fill.values()) + (4 << 20)
+        2 * len(ids) * (len(v.encode("utf-8")) + 64) for v in fill.values()) + (1 << 20)
     ensure_room(tmp, room)
     try:
         with h5py.File(tmp, "r+") as f:
