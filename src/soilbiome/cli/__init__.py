@@ -121,5 +121,9 @@ def _register() -> None:
 
     refdb_cli.register(main)
 
+    from soilbiome.cli import publish as publish_cli
+
+    publish_cli.register(main)
+
 
 _register()
