@@ -24,7 +24,7 @@ class _Group(click.Group):
                 return super().invoke(ctx)
         except atomic.Terminated as exc:
             atomic.sweep()
-            _fail(f"stopped by {exc}; temporary files removed, earlier outputs unchanged",
+            _fail(f"stopped by {exc}; temporary files removed",
                   exc.exit_code)
         except atomic.DiskFullError as exc:
             atomic.sweep()

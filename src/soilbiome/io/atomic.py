@@ -89,21 +89,41 @@ def public_name(path: str | Path) -> Path:
     return path
 
 
+#: While > 0, SIGTERM/SIGINT are only noted (:func:`_held`); the signal that arrived meanwhile.
+_HOLD = {"depth": 0, "pending": None}
+
+
+@contextmanager
+def _held() -> Iterator[None]:
+    """SIGTERM and SIGINT wait until the block is done (a temp is made and registered, or
+    renamed and forgotten, as one step). The Python-level handler defers itself here: a
+    signal mask would not do, since the kernel may deliver the signal to another thread
+    (BLAS workers), which only flags it for the main thread."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+        pending = _HOLD["pending"]
+        if _HOLD["depth"] == 0 and pending is not None:
+            _HOLD["pending"] = None
+            raise Terminated(pending)
+
+
 def _register(tmp: Path, target: Path) -> None:
     _LIVE[tmp] = target
 
 
 def _remove(tmp: Path) -> None:
-    _LIVE.pop(tmp, None)
     try:
         if tmp.is_dir() and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink()
-    except FileNotFoundError:
-        pass
     except OSError:
         pass
+    if not (tmp.exists() or tmp.is_symlink()):
+        _LIVE.pop(tmp, None)
 
 
 def sweep() -> list[Path]:
@@ -127,19 +147,30 @@ class Outputs:
 
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path]] = []  # (temp, target) in commit order
+        self._made: list[Path] = []  # folders created for the targets, removed on discard
+
+    def _parent(self, target: Path) -> None:
+        missing = []
+        folder = target.parent
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._made += reversed(missing)
 
     def file(self, target: str | Path) -> Path:
         """A new empty temp file beside ``target`` (mode as a normal new file)."""
         target = Path(target)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                        dir=target.parent)
-        except OSError as exc:
-            raise _cannot_write(target, exc) from None
-        tmp = Path(name)
-        _register(tmp, target)
-        self._staged.append((tmp, target))
+        with _held():
+            try:
+                self._parent(target)
+                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                            dir=target.parent)
+            except OSError as exc:
+                raise _cannot_write(target, exc) from None
+            tmp = Path(name)
+            _register(tmp, target)
+            self._staged.append((tmp, target))
         os.close(fd)
         umask = os.umask(0)
         os.umask(umask)
@@ -150,13 +181,14 @@ class Outputs:
         """A new empty temp folder beside ``target``; it replaces ``target`` (absent or
         empty) on commit."""
         target = Path(target)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        except OSError as exc:
-            raise _cannot_write(target, exc) from None
-        _register(tmp, target)
-        self._staged.append((tmp, target))
+        with _held():
+            try:
+                self._parent(target)
+                tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            except OSError as exc:
+                raise _cannot_write(target, exc) from None
+            _register(tmp, target)
+            self._staged.append((tmp, target))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
@@ -175,11 +207,7 @@ class Outputs:
 
     def commit(self) -> None:
         """Rename every staged output into place, in order, with SIGTERM/SIGINT held back."""
-        held = {signal.SIGTERM, signal.SIGINT}
-        blocked = hasattr(signal, "pthread_sigmask")
-        if blocked:
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        try:
+        with _held():
             for tmp, target in self._staged:
                 try:
                     if tmp.is_dir() and target.is_dir() and not target.is_symlink():
@@ -188,15 +216,17 @@ class Outputs:
                 except OSError as exc:
                     raise _cannot_write(target, exc) from None
                 _LIVE.pop(tmp, None)
-        finally:
-            if blocked:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def discard(self) -> None:
         """Remove every staged temp that still exists."""
         for tmp, _ in self._staged:
             if tmp in _LIVE:
                 _remove(tmp)
+        for folder in reversed(self._made):  # deepest first; only while still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
 
 
 @contextmanager
@@ -269,6 +299,9 @@ def _raise_terminated(signum: int, frame: object) -> None:  # noqa: ARG001
     # one-shot: a second signal during cleanup must not interrupt the cleanup
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _HOLD["depth"] > 0:  # inside _held: raised when the block is done
+        _HOLD["pending"] = signum
+        return
     raise Terminated(signum)
 
 
