@@ -13,7 +13,7 @@ every problem found; JSON BIOM 1.0 is refused with the command that converts it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -43,7 +43,7 @@ __all__ = ["BiomError", "TableOutline", "check_table", "clean_rank_label", "read
 @dataclass(frozen=True)
 class TableOutline:
     """What :func:`check_table` returns: a table checked like :func:`read_table` does, without
-    its values (IDs, value kind, attributes, tree)."""
+    its values (IDs, value kind, attributes, tree, sample metadata)."""
 
     sample_ids: tuple[str, ...]
     feature_ids: tuple[str, ...]
@@ -51,6 +51,7 @@ class TableOutline:
     attributes: dict[str, str]
     path: Path
     tree: FeatureTree | None = None
+    sample_metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def context(self) -> ProcessingContext:
@@ -269,7 +270,7 @@ def _read(handle: h5py.File, path: Path, *, outline: bool = False):  # noqa: ANN
     if outline:
         return TableOutline(sample_ids=tuple(sample_ids), feature_ids=tuple(feature_ids),
                             value_kind=kind, attributes=attributes, path=path,
-                            tree=read_stored_tree(handle))
+                            tree=read_stored_tree(handle), sample_metadata=sample_md)
     return FeatureTable(
         sample_ids=tuple(sample_ids),
         feature_ids=tuple(feature_ids),
