@@ -314,3 +314,28 @@ def test_block_values_are_distances_or_refused(tmp_path_factory, values) -> None
     else:
         with pytest.raises(SoilbiomeError):
             read_block(path)
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(0, 1 << 40), min_size=0, max_size=3),
+       stored=st.integers(0, 256), descr=st.sampled_from(["<f8", "<i8", "|u1", "<c16"]))
+def test_block_member_declaring_any_shape(tmp_path_factory, shape, stored: int,
+                                          descr: str) -> None:  # noqa: ANN001
+    """A block whose values array declares any shape (up to petabytes) over a few stored
+    bytes is refused before anything is allocated (it used to end in MemoryError)."""
+    import io
+    import zipfile
+
+    folder = tmp_path_factory.mktemp("blockshape")
+    good = _valid_block(folder, np.zeros((2, 2)))
+    with zipfile.ZipFile(good) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False,
+                                                  "shape": tuple(shape)})
+    members["values.npy"] = header.getvalue() + b"\0" * stored
+    bad = folder / "bad.npz"
+    with zipfile.ZipFile(bad, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _only_clean_errors(read_block, bad)
