@@ -174,10 +174,10 @@ def publishOnSuccess(staging, stampedTable) {
     def args = ['publish']
     copies.each { src, dest -> args += ['--copy', src, dest] }
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
-    def out = new StringBuilder()
-    def err = new StringBuilder()
-    proc.waitForProcessOutput(out, err)
-    return proc.exitValue() == 0 ? null : (err.toString() ?: out.toString()).trim()
+    def said = new StringBuilder()
+    def failed = new StringBuilder()
+    proc.waitForProcessOutput(said, failed)
+    return proc.exitValue() == 0 ? null : (failed.toString() ?: said.toString()).trim()
 }
 
 // The run's provenance: a Workflow Run RO-Crate (ro-crate-metadata.json) in --outdir, written

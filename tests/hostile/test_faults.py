@@ -240,3 +240,33 @@ def test_publish_sigterm(tmp_path: Path) -> None:
                            lambda: any((results / "biom").glob(".asv_table.biom.*.tmp")))
     assert_one_line(proc, 143, "stopped by SIGTERM")
     assert tree(results) == before
+
+
+# -- HDF5 failing mid-write (beta assemble) --------------------------------------------------------
+@pytest.mark.parametrize("guard", ["room checked", "room check removed"])
+def test_beta_assemble_disk_full(tables: dict, tmp_path: Path, guard: str) -> None:
+    """``beta assemble`` writes an n x n HDF5 matrix to disk. The room is reserved first;
+    with that check removed (second case) HDF5 itself fails mid-write, which used to print
+    tracebacks from h5py's destructors and end in SIGSEGV at exit: still one line, exit 2."""
+    work, (table, _) = _workspace(tables, tmp_path, "big")
+    rare = ["--rarefaction-depth", "500", "--seed", "5"]
+    for args in (["beta", "plan", table, "--blocks", "1", "--out", work / "plan.csv", *rare],
+                 ["beta", "block", table, "--metric", "braycurtis", "--rows", "0:40",
+                  "--cols", "0:40", "--out", work / "b.npz", *rare]):
+        done = subprocess.run(_cmd(*args), capture_output=True, text=True, env=ENV)
+        assert done.returncode == 0, done.stderr
+    before = tree(work)
+    args = ["beta", "assemble", table, work / "b.npz", "--metric", "braycurtis", "--out",
+            work / "d.h5", "--plan", work / "plan.csv", *rare]
+    if guard == "room checked":
+        proc = _ulimit(8, *args, cwd=work)
+    else:
+        code = ("import sys; import soilbiome.diversity.blocks as b; "
+                "b.ensure_room = lambda *a: None; from soilbiome.cli import main; "
+                "main(sys.argv[1:], prog_name='soilbiome')")
+        script = 'ulimit -f 8 && exec "$@"'
+        proc = subprocess.run(["bash", "-c", script, "bash", sys.executable, "-c", code,
+                               *map(str, args)], capture_output=True, text=True, cwd=work,
+                              env=ENV, timeout=300)
+    assert_one_line(proc, 2, f"disk full writing {work / 'd.h5'}")
+    assert tree(work) == before

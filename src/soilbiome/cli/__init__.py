@@ -19,26 +19,25 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         from soilbiome.io import atomic
 
-        try:
-            with atomic.fault_handlers():
+        with atomic.fault_handlers():  # also while failing: h5py reports from destructors
+            try:
                 return super().invoke(ctx)
-        except atomic.Terminated as exc:
-            atomic.sweep()
-            _fail(f"stopped by {exc}; temporary files removed",
-                  exc.exit_code)
-        except atomic.DiskFullError as exc:
-            atomic.sweep()
-            _fail(str(exc), exc.exit_code, hard=exc.hdf5)
-        except SoilbiomeError as exc:
-            atomic.sweep()
-            _fail(str(exc), exc.exit_code)
-        except OSError as exc:  # a file or folder the OS refused (missing, read-only, full)
-            name = atomic.public_name(exc.filename) if exc.filename else None
-            atomic.sweep()
-            if atomic.is_disk_full(exc):
-                _fail(f"disk full writing {name or 'an output'}", 2)
-            where = name or "file system"
-            _fail(f"{where}: {exc.strerror or exc}", 2)
+            except atomic.Terminated as exc:
+                atomic.sweep()
+                _fail(f"stopped by {exc}; temporary files removed", exc.exit_code)
+            except atomic.DiskFullError as exc:
+                atomic.sweep()
+                _fail(str(exc), exc.exit_code, hard=exc.hdf5)
+            except SoilbiomeError as exc:
+                atomic.sweep()
+                _fail(str(exc), exc.exit_code)
+            except OSError as exc:  # a file or folder the OS refused (missing, read-only, full)
+                name = atomic.public_name(exc.filename) if exc.filename else None
+                atomic.sweep()
+                if atomic.is_disk_full(exc):
+                    _fail(f"disk full writing {name or 'an output'}", 2)
+                where = name or "file system"
+                _fail(f"{where}: {exc.strerror or exc}", 2)
 
 
 def _fail(message: str, code: int, *, hard: bool = False) -> None:

@@ -272,23 +272,19 @@ def atomic_write(target: str | Path, mode: str = "w") -> Iterator[IO]:
 
 
 def ensure_room(path: str | Path, nbytes: int) -> None:
-    """Check that ``path`` can grow by ``nbytes`` (append zeros, then cut them off again).
+    """Check that ``path`` can grow by ``nbytes``: reserve them past its end, then cut back.
 
-    Used before a library that cannot survive a failed write (HDF5) edits a file in place: a
-    full disk or file size limit then fails here, in plain Python, with ``OSError``.
+    Used before a library that cannot survive a failed write (HDF5) writes to a file: a full
+    disk or file size limit then fails here, in plain Python, with ``OSError`` naming
+    ``path``. The room is reserved with ``posix_fallocate`` (no data written; the C library
+    writes zeros where the file system cannot reserve).
     """
     size = os.path.getsize(path)
     try:
         with open(path, "r+b") as handle:
             try:
-                handle.seek(size)
-                block = bytes(min(nbytes, 1 << 20))
-                left = nbytes
-                while left > 0:
-                    handle.write(block[:left])
-                    left -= len(block)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if nbytes > 0:
+                    os.posix_fallocate(handle.fileno(), size, nbytes)
             finally:
                 handle.truncate(size)
     except OSError as exc:
@@ -319,14 +315,25 @@ def fault_handlers() -> Iterator[None]:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     for s in old:
         signal.signal(s, _raise_terminated)
-    hook = sys.unraisablehook
+    hook, excepthook = sys.unraisablehook, sys.excepthook
     sys.unraisablehook = _quiet_full_disk(hook)
+    sys.excepthook = _quiet_full_disk_excepthook(excepthook)
     try:
         yield
     finally:
-        sys.unraisablehook = hook
+        sys.unraisablehook, sys.excepthook = hook, excepthook
         for s, handler in old.items():
             signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+
+
+def _quiet_full_disk_excepthook(hook):  # noqa: ANN001, ANN202
+    """The same for ``sys.excepthook``, which Cython's destructors call first (they print the
+    full traceback with ``PyErr_PrintEx``)."""
+    def quiet(kind, value, tb) -> None:  # noqa: ANN001
+        if value is not None and is_disk_full(value):
+            return
+        hook(kind, value, tb)
+    return quiet
 
 
 def _quiet_full_disk(hook):  # noqa: ANN001, ANN202
