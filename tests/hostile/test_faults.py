@@ -125,13 +125,18 @@ def _workspace(tables: dict, tmp_path: Path, *names: str) -> tuple[Path, list[Pa
 
 
 # -- stamp ------------------------------------------------------------------------------------
+def _earlier_stamp(tables: dict, table: Path, ag: Path, work: Path) -> None:
+    """The earlier result: ``out/t.biom`` and its sidecar, stamped in this process."""
+    stamp_biom(table, ag, tables["key"], output=work / "out" / "t.biom",
+               today=dt.date(2025, 6, 15), now=NOW)
+
+
 @pytest.mark.parametrize("room", ["copy", "embed"])
 def test_stamp_disk_full(tables: dict, tmp_path: Path, room: str) -> None:
     work, (table, ag) = _workspace(tables, tmp_path, "big")
     args = ["stamp", table, "--agreement", ag, "--key", tables["key"], "-o", "out/t.biom",
             "--today", TODAY]
-    first = subprocess.run(_cmd(*args), capture_output=True, text=True, cwd=work, env=ENV)
-    assert first.returncode == 0, first.stderr
+    _earlier_stamp(tables, table, ag, work)
     before = tree(work)
     # "copy": too small for the copy of the table; "embed": the copy fits, the stamp does not
     kib = 64 if room == "copy" else table.stat().st_size // 1024 + 16
@@ -144,7 +149,7 @@ def test_stamp_sigterm(tables: dict, tmp_path: Path) -> None:
     work, (table, ag) = _workspace(tables, tmp_path, "big")
     args = ["stamp", table, "--agreement", ag, "--key", tables["key"], "-o", "out/t.biom",
             "--today", TODAY]
-    assert subprocess.run(_cmd(*args), capture_output=True, cwd=work, env=ENV).returncode == 0
+    _earlier_stamp(tables, table, ag, work)
     before = tree(work)
     proc = _terminate_when(args, work, lambda: any((work / "out").glob(".t.biom.*.tmp")))
     assert_one_line(proc, 143, "stopped by SIGTERM", "temporary files removed")
@@ -248,13 +253,17 @@ def test_beta_assemble_disk_full(tables: dict, tmp_path: Path, guard: str) -> No
     """``beta assemble`` writes an n x n HDF5 matrix to disk. The room is reserved first;
     with that check removed (second case) HDF5 itself fails mid-write, which used to print
     tracebacks from h5py's destructors and end in SIGSEGV at exit: still one line, exit 2."""
+    from click.testing import CliRunner
+
+    from soilbiome.cli import main
+
     work, (table, _) = _workspace(tables, tmp_path, "big")
     rare = ["--rarefaction-depth", "500", "--seed", "5"]
     for args in (["beta", "plan", table, "--blocks", "1", "--out", work / "plan.csv", *rare],
                  ["beta", "block", table, "--metric", "braycurtis", "--rows", "0:40",
                   "--cols", "0:40", "--out", work / "b.npz", *rare]):
-        done = subprocess.run(_cmd(*args), capture_output=True, text=True, env=ENV)
-        assert done.returncode == 0, done.stderr
+        done = CliRunner().invoke(main, [str(a) for a in args])
+        assert done.exit_code == 0, done.output
     before = tree(work)
     args = ["beta", "assemble", table, work / "b.npz", "--metric", "braycurtis", "--out",
             work / "d.h5", "--plan", work / "plan.csv", *rare]
