@@ -232,6 +232,33 @@ def _profile_values(profiler: str, path: Path) -> None:
     assert all(np.isfinite(v) and v >= 0 for v in values), profile
 
 
+#: Numeric-looking text a number parser may take (float() accepts "nan", "1_000", "١٢").
+NUMERIC_TOKENS = st.sampled_from([
+    "nan", "NaN", "inf", "-inf", "-1", "-0", "1e400", "1e300", "1e13", "0x10", "", " ",
+    "1_000", "\u0661\u0662", "1,5", "+3", "3.", ".5", "1e-400", "99999999999999999999999",
+    "4.2e12", "\u00a012"])
+
+
+@settings(max_examples=40, deadline=5000, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(line=st.integers(0, 39), field=st.integers(0, 12), token=NUMERIC_TOKENS)
+def test_profile_fields_replaced_by_numeric_tokens(tmp_path_factory, line: int, field: int,
+                                                   token: str) -> None:
+    """One field of one line of each valid profile replaced by tricky numeric text: a clean
+    error or a profile whose values are all finite and non-negative."""
+    folder = tmp_path_factory.mktemp("tokens")
+    for profiler, (name, seed) in SEEDS.items():
+        lines = seed.splitlines(keepends=True)
+        k = line % len(lines)
+        sep = next((s for s in (b"\t", b",", b" ") if s in lines[k]), b"\t")
+        parts = lines[k].rstrip(b"\n").split(sep)
+        parts[field % len(parts)] = token.encode()
+        lines[k] = sep.join(parts) + b"\n"
+        path = folder / name
+        path.write_bytes(b"".join(lines))
+        _only_clean_errors(lambda p, tool=profiler: _profile_values(tool, p), path)
+
+
 # -- FASTQ -----------------------------------------------------------------------------------------
 FASTQ_SEED = gzip.decompress((ROOT / "assets" / "test-data" / "amplicon" / "16s_atacama_soil" /
                               "BAQ2420.2_10_L001_R1_001.fastq.gz").read_bytes())
