@@ -25,6 +25,9 @@ class _Group(click.Group):
             except atomic.Terminated as exc:
                 atomic.sweep()
                 _fail(f"stopped by {exc}; temporary files removed", exc.exit_code)
+            except KeyboardInterrupt:
+                atomic.sweep()
+                _fail("stopped by SIGINT (Ctrl-C); temporary files removed", atomic.EXIT_SIGINT)
             except atomic.DiskFullError as exc:
                 atomic.sweep()
                 _fail(str(exc), exc.exit_code, hard=exc.hdf5)

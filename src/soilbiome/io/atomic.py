@@ -9,9 +9,10 @@ the one-file forms. Every temp name is registered while it exists, so that:
 * a full disk (``ENOSPC``, ``EDQUOT``, or ``EFBIG`` from ``ulimit -f``; Python ignores
   ``SIGXFSZ``, so the write fails instead of the process being killed) becomes one
   :class:`DiskFullError` -- ``disk full writing <target>`` -- with the temp files removed;
-* SIGTERM (and Ctrl-C) raise :class:`Terminated` in the main thread (:func:`fault_handlers`,
-  installed by the CLI): the stack unwinds through the same cleanup, :func:`sweep` removes
-  whatever is still registered, and the CLI exits 143 (130) with one line.
+* SIGTERM raises :class:`Terminated` (Ctrl-C its usual ``KeyboardInterrupt``) in the main
+  thread (:func:`fault_handlers`, installed by the CLI): the stack unwinds through the same
+  cleanup, :func:`sweep` removes whatever is still registered, and the CLI exits 143 (130)
+  with one line.
 
 Earlier results stay byte-identical in both cases: nothing is renamed over them.
 """
@@ -107,7 +108,7 @@ def _held() -> Iterator[None]:
         pending = _HOLD["pending"]
         if _HOLD["depth"] == 0 and pending is not None:
             _HOLD["pending"] = None
-            raise Terminated(pending)
+            raise _exception(pending)
 
 
 def _register(tmp: Path, target: Path) -> None:
@@ -298,7 +299,13 @@ def _raise_terminated(signum: int, frame: object) -> None:  # noqa: ARG001
     if _HOLD["depth"] > 0:  # inside _held: raised when the block is done
         _HOLD["pending"] = signum
         return
-    raise Terminated(signum)
+    raise _exception(signum)
+
+
+def _exception(signum: int) -> BaseException:
+    """SIGINT stays Python's KeyboardInterrupt (child processes then get their grace period
+    from :mod:`subprocess`); SIGTERM becomes :class:`Terminated`."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 @contextmanager
