@@ -5,14 +5,18 @@ Generates a BIOM 2.1 (HDF5) table of about ``--size-mb`` MB in a temporary direc
 the repository), then times, each in its own child process:
 
 - ``sha256sum FILE`` (the floor: one streaming read and hash),
-- ``soilbiome stamp FILE -o STAMPED`` (copy, embed stamp, hash, sign, rename),
-- ``soilbiome verify STAMPED`` (rules D1..D9: read stamp, hash, verify signature),
+- ``soilbiome stamp FILE -o STAMPED`` (copy, validate the copy streaming -- the one reader's
+  checks slice by slice, both stored orientations compared by fingerprint --, embed the stamp,
+  hash, sign, rename),
+- ``soilbiome verify STAMPED`` (rules D1..D10: the same streaming check, read stamp, hash,
+  verify signature),
 
 and reports wall time, MB/s, the ratio to ``sha256sum`` and the peak resident memory of each
-child (``ru_maxrss`` from ``os.wait4``). The same is run on a small table to show that memory
-does not grow with the file. Usage::
+child (``ru_maxrss`` from ``os.wait4``), for two table sizes in one run (default 50 MB and
+400 MB): peak memory must not grow with the file. Usage (one run is enough on a shared
+machine; figures in docs/sharing.md#performance)::
 
-    python bench/bench_stamp.py --size-mb 1024
+    python bench/bench_stamp.py --small-mb 50 --size-mb 400 --repeats 1
 """
 
 from __future__ import annotations
@@ -154,9 +158,10 @@ def run_size(size_mb: float, workdir: Path, repeats: int) -> dict[str, tuple[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=float, default=1024, help="table size (default 1024)")
-    parser.add_argument("--small-mb", type=float, default=16, help="baseline size for memory")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per step (median wall)")
+    parser.add_argument("--size-mb", type=float, default=400, help="large table (default 400)")
+    parser.add_argument("--small-mb", type=float, default=50,
+                        help="small table, the memory baseline (default 50)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per step (median wall)")
     parser.add_argument("--tmpdir", type=Path, default=None, help="where to generate (temp)")
     args = parser.parse_args()
     free = shutil.disk_usage(args.tmpdir or tempfile.gettempdir()).free / 1024 / 1024

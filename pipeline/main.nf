@@ -133,7 +133,7 @@ def startupGate() {
 // pipeline_info/run_record.json: status running (gate passed) -> succeeded | failed. Results of
 // a run are complete only when it says succeeded; the start-up records and the stamped table
 // are published by publishOnSuccess(), last.
-def writeRunRecord(String status) {
+def writeRunRecord(String status, String failure = null) {
     def record = file("${params.outdir}/pipeline_info/run_record.json")
     record.parent.mkdirs()
     def data = [
@@ -144,7 +144,7 @@ def writeRunRecord(String status) {
         start       : workflow.start.toString(),
         complete    : status == 'running' ? null : java.time.OffsetDateTime.now().toString(),
         command_line: workflow.commandLine,
-        error       : status == 'failed' ? (workflow.errorMessage ?: '') : null,
+        error       : status == 'failed' ? (failure ?: workflow.errorMessage ?: '') : null,
         pipeline    : workflow.manifest.version,
     ]
     def tmp = file("${record}.tmp")
@@ -154,7 +154,7 @@ def writeRunRecord(String status) {
 }
 
 // On success only: copy the start-up records and, last, the stamped table + sidecar from their
-// staging folders into --outdir (each file by temp name + atomic rename).
+// staging folders into --outdir, all together or none. Returns null, or the one-line error.
 def publishOnSuccess(staging, stampedTable) {
     def out = file(params.outdir as String)
     def copies = [
@@ -169,16 +169,15 @@ def publishOnSuccess(staging, stampedTable) {
         def sidecar = "${stampedTable}.sharing.dsse.json"
         copies << [sidecar, "${out}/biom/${stampedTable.name}.sharing.dsse.json"]
     }
-    copies.each { src, dest ->
-        def from = file(src)
-        if (!from.exists()) { return }
-        def to = file(dest)
-        to.parent.mkdirs()
-        def tmp = file("${to.parent}/.${to.name}.tmp")
-        java.nio.file.Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
-        java.nio.file.Files.move(tmp, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                                 java.nio.file.StandardCopyOption.ATOMIC_MOVE)
-    }
+    // `soilbiome publish`: every file is copied to a hidden temp name first and all are renamed
+    // together (SIGTERM held back); a full disk or a kill while copying leaves --outdir as it was
+    def args = ['publish']
+    copies.each { src, dest -> args += ['--copy', src, dest] }
+    def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
+    def said = new StringBuilder()
+    def failed = new StringBuilder()
+    proc.waitForProcessOutput(said, failed)
+    return proc.exitValue() == 0 ? null : (failed.toString() ?: said.toString()).trim()
 }
 
 // The run's provenance: a Workflow Run RO-Crate (ro-crate-metadata.json) in --outdir, written
@@ -268,11 +267,14 @@ workflow {
 workflow.onComplete {
     def status = workflow.success ? 'OK' : 'FAILED'
     if (runState.staging != null) {  // the gate passed: this run owns the results folder
-        if (workflow.success) {
-            publishOnSuccess(runState.staging, runState.stamped)
+        def failure = workflow.success ? publishOnSuccess(runState.staging, runState.stamped) : null
+        if (failure != null) {
+            log.error "Results not published (earlier results unchanged): ${failure}"
         }
-        writeRunRecord(workflow.success ? 'succeeded' : 'failed')
-        if (workflow.success) {
+        def done = workflow.success && failure == null
+        if (failure != null) { status = 'FAILED (publishing)' }
+        writeRunRecord(done ? 'succeeded' : 'failed', failure)
+        if (done) {
             writeRunCrate()  // last: describes every published file, run record included
         }
     }

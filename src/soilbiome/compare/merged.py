@@ -22,10 +22,10 @@ import pandas as pd
 
 from soilbiome import __version__
 from soilbiome.compare.harmonise import Harmonised
-from soilbiome.io.atomic import atomic_path
+from soilbiome.io.atomic import atomic_path, ensure_room
 from soilbiome.io.biom_layout import BiomError
 from soilbiome.io.biom_validate import validate_biom
-from soilbiome.io.biom_writer import pad_empty_samples
+from soilbiome.io.biom_writer import hdf5_in_memory, pad_empty_samples
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps, write_json
 from soilbiome.model.context import CONTEXT_ATTR, ProcessingContext
@@ -113,7 +113,7 @@ def write_merged_biom(h: Harmonised, out: Path, extra_attributes: dict[str, str]
     if context is not None:
         attrs[CONTEXT_ATTR] = context.to_json()
     with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as handle:
+        with hdf5_in_memory(tmp) as handle:
             table.to_hdf5(handle, f"soilbiome {__version__} compare", compress=True,
                           creation_date=dt.datetime.now().replace(microsecond=0))
             pad_empty_samples(handle)
@@ -163,8 +163,10 @@ def stamp_and_sign(path: Path, stamp: dict[str, Any], key_path: Path | None) -> 
     dict
         ``sha256`` of the stamped file and ``keyid`` (None when unsigned).
     """
+    text = canonical_json(stamp)
+    ensure_room(path, 2 * len(text.encode("utf-8")) + (1 << 20))  # HDF5 must not fail mid-write
     with h5py.File(path, "r+") as handle:
-        handle.attrs[STAMP_ATTR] = canonical_json(stamp)
+        handle.attrs[STAMP_ATTR] = text
     digest = sha256_file(path)
     keyid = None
     if key_path is not None:

@@ -13,9 +13,6 @@ end: a refusal or an error leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +34,7 @@ from soilbiome.compare.report import write_report
 from soilbiome.compare.retaxonomise import retaxonomise as retaxonomise_tables
 from soilbiome.diversity import run_diversity
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_write
+from soilbiome.io.atomic import atomic_outputs, atomic_write
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.jsonfile import dumps, write_json
 from soilbiome.io.textfile import plain_frame, safe_frame
@@ -238,9 +235,8 @@ def run_compare(
     missing_group = [s for s, v in h.sample_metadata[group].items() if not str(v).strip()]
     units = merged_units([t.attributes.get(SAMPLE_UNITS_ATTR) for t in feature_tables])
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_outputs() as outputs:  # one staging folder, renamed to --out on success
+        stage = outputs.folder(out)
         summary = _write_outputs(
             stage, checks=checks, merge=merge, merge_dict=merge_dict, h=h, group=group,
             rarefaction_depth=rarefaction_depth, seed=seed, permutations=permutations,
@@ -248,12 +244,6 @@ def run_compare(
             units=units, env=env_list, env_metric=env_metric, plan=plan, context=context,
             reference=reference,
         )
-        if out.exists():
-            out.rmdir()
-        os.replace(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     return summary
 
 

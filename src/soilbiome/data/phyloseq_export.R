@@ -44,8 +44,7 @@ if (file.exists(tree_file)) {
   parts[["tree"]] <- phy_tree(tree)
 }
 ps <- do.call(phyloseq, unname(parts))
-tmp <- paste0(args[2], ".tmp")
-saveRDS(ps, tmp)
-invisible(file.rename(tmp, args[2]))
+# args[2] is already a temp file that soilbiome renames into place on success
+saveRDS(ps, args[2])
 cat(sprintf("phyloseq: %d taxa x %d samples%s -> %s\n", ntaxa(ps), nsamples(ps),
             if (file.exists(tree_file)) ", with phy_tree" else "", args[2]))

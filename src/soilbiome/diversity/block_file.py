@@ -79,6 +79,35 @@ def write_block(out: Path, values: np.ndarray, *, table_sha256: str, prepared_sh
     return out
 
 
+#: A member may expand at most this much (deflate's limit is ~1030) unless it is small.
+_MAX_EXPANSION, _SMALL_BYTES = 1100, 64 << 20
+
+
+def _check_members(path: Path) -> None:
+    """Refuse an archive whose arrays declare more bytes than they store (a 300 GB array in
+    a few bytes of header) or expand implausibly (a deflate bomb), before anything is loaded."""
+    where = str(path)
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if (info.file_size > _SMALL_BYTES
+                    and info.file_size > _MAX_EXPANSION * max(info.compress_size, 1)):
+                raise InputError(f"'{info.filename}' expands from {info.compress_size} to "
+                                 f"{info.file_size} bytes (not a block file)", location=where)
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if declared > info.file_size:
+                    raise InputError(f"'{info.filename}' declares {declared} bytes of {dtype} "
+                                     f"{shape} but stores {info.file_size} (not a block file)",
+                                     location=where)
+
+
 def read_block(path: Path) -> Block:
     """Read and check one block file on its own (origin is checked by the caller).
 
@@ -94,6 +123,8 @@ def read_block(path: Path) -> Block:
             magic = fh.read(6)
         if not magic.startswith(b"PK\x03\x04") and magic != b"\x93NUMPY":
             raise InputError("not a block file (not an .npz archive)", location=where)
+        if magic.startswith(b"PK\x03\x04"):
+            _check_members(path)
         z = np.load(path, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise InputError("not a block file (a single array, not .npz)", location=where)
@@ -106,7 +137,7 @@ def read_block(path: Path) -> Block:
             fields = {k: z[k] for k in _KEYS}
     except InputError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
         raise InputError(f"unreadable block file ({exc})", location=where) from None
     text = {}
     for k in ("format", "table_sha256", "prepared_sha256", "metric", "values_sha256"):

@@ -33,7 +33,7 @@ from soilbiome.diversity.block_file import Block, prepared_digest, read_block, w
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_path, atomic_write
+from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
 from soilbiome.io.textfile import safe_cell
 
 PLAN_COLUMNS = ("block", "rows", "cols", "table_sha256", "prepared_sha256")
@@ -174,6 +174,9 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
                              f"{table_sha256[:12]}...)", location=str(plan_path))
     seen: set[tuple[int, int, int, int]] = set()
     with atomic_path(out) as tmp:
+        # HDF5 cannot survive a failed write: reserve the matrix's room first (disk full ->
+        # one line naming --out, see soilbiome.io.atomic)
+        ensure_room(tmp, n * n * 8 + sum(len(i.encode()) + 16 for i in ids) + (1 << 20))
         with h5py.File(tmp, "w") as f:
             f.attrs["metric"] = metric
             f.create_dataset("ids", data=np.array(ids, dtype=object),

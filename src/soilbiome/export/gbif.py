@@ -21,8 +21,6 @@ import csv
 import datetime as dt
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from soilbiome import __version__
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.export import dwc
 from soilbiome.export.gbif_rules import GBIF_LICENCES, check_release
+from soilbiome.io.atomic import atomic_outputs
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.jsonfile import write_json
 from soilbiome.model.table import FeatureTable
@@ -395,9 +394,8 @@ def export_gbif(
     creator = str(provider.get("name") or ag.get("agreement.title") or "unknown provider")
     orcids = [c["orcid"] for c in provider.get("contacts") or [] if c.get("orcid")]
     stem = Path(table_path).stem
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_outputs() as outputs:  # one staging folder, renamed to --out on success
+        tmp = outputs.folder(out)
         n_occ, without = _write_records(tmp, table, ds, method,
                                         {"license": licence_url, "rightsHolder": creator})
         title = method.title or (f"Soil {ds.target_gene or table.marker or 'DNA'} DNA-derived "
@@ -427,12 +425,6 @@ def export_gbif(
                                 table.value_kind, "shotgun" if ds.shotgun else "amplicon",
                                 _notes(report, table, ds, method))
         write_json(tmp / SUMMARY_NAME, summary.to_dict())
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
 
 

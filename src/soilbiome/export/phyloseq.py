@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from soilbiome.errors import ToolError
+from soilbiome.io.atomic import DiskFullError, atomic_path
 from soilbiome.io.biom_reader import read_table
 from soilbiome.io.biom_tree import feature_tree
 from soilbiome.model.table import FeatureTable
@@ -102,13 +103,19 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
         raise ToolError("the phyloseq export needs R with phyloseq: Rscript not found on PATH "
                         "(Debian: r-bioc-phyloseq r-bioc-rhdf5; docs/install.md)")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     script = resources.files("soilbiome").joinpath("data", "phyloseq_export.R")
-    with tempfile.TemporaryDirectory() as tmp, resources.as_file(script) as path:
+    # R writes a temp file beside --out, renamed into place only on success (a full disk or
+    # SIGTERM -- which also stops R -- leaves nothing behind, see soilbiome.io.atomic)
+    with (atomic_path(out) as dest, tempfile.TemporaryDirectory() as tmp,
+          resources.as_file(script) as path):
         _write_inputs(table, Path(tmp))
-        proc = subprocess.run([rscript, "--vanilla", str(path), tmp, str(out)],
+        proc = subprocess.run([rscript, "--vanilla", str(path), tmp, str(dest)],
                               capture_output=True, text=True)
-    if proc.returncode != 0 or not out.is_file():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise ToolError(f"phyloseq export failed: {' '.join(tail)}", location=str(biom))
+        if proc.returncode != 0 or not dest.stat().st_size:
+            text = (proc.stderr or proc.stdout).strip()
+            if any(word in text for word in ("No space left", "File too large",
+                                             "Disk quota exceeded")):
+                raise DiskFullError(out)
+            tail = text.splitlines()[-3:]
+            raise ToolError(f"phyloseq export failed: {' '.join(tail)}", location=str(biom))
     return out

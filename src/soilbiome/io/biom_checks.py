@@ -10,7 +10,9 @@ one slice beyond the arrays that are kept.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -21,6 +23,9 @@ from soilbiome.model.table import MAX_VALUE
 
 #: Entries read per slice when streaming a large dataset.
 CHUNK = 1 << 20
+#: Entries per slice when checking a matrix's indices and values (whole rows, see
+#: :func:`check_matrix`): its working arrays then take about 25 MB.
+CHECK_CHUNK = 1 << 18
 #: A dataset may declare at most this many bytes per stored byte (gzip's limit is ~1030) ...
 MAX_EXPANSION = 1100
 #: ... unless it declares less than this many bytes in total.
@@ -127,9 +132,63 @@ def check_ids(handle: h5py.File, axis: str) -> tuple[list[str] | None, list[str]
     return ids, problems
 
 
+@dataclass(frozen=True)
+class MatrixSummary:
+    """What :func:`check_matrix` returns with ``keep=False``: the checked matrix's shape, a
+    keyed fingerprint of its non-zero cells and whether every value is a whole number."""
+
+    shape: tuple[int, int]
+    fingerprint: tuple[int, int]
+    integral: bool
+
+
+def fingerprint_key() -> np.ndarray:
+    """A fresh random key for :func:`check_matrix`'s cell fingerprints (3 odd 64-bit words)."""
+    return np.frombuffer(os.urandom(24), dtype=np.uint64) | np.uint64(1)
+
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser (Steele, Lea & Flood 2014), element-wise, wrapping."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def _cell_hashes(feature: np.ndarray, sample: np.ndarray, value: np.ndarray,
+                 key: np.ndarray) -> tuple[int, int]:
+    """A keyed 64-bit sum over the cells (feature, sample, value), and their number.
+
+    A sum over cells does not depend on their order, so the two stored orientations of one
+    matrix give the same sum; each cell's position (feature and sample, packed exactly into
+    64 bits) and value bits go through the splitmix64 bijection with a random key per check,
+    so two different matrices give the same sum with a chance of about 2**-64. Zeros are left
+    out, as in :func:`orientation_problems`.
+    """
+    keep = value != 0
+    cell = (feature[keep].astype(np.uint64) << np.uint64(32)) | sample[keep].astype(np.uint64)
+    bits = np.ascontiguousarray(value[keep], dtype=np.float64).view(np.uint64)
+    h = _mix(_mix(cell ^ key[0]) ^ (bits * key[1] + key[2]))
+    return int(h.sum(dtype=np.uint64)), int(keep.sum())
+
+
+def _row_bounds(indptr: np.ndarray, start: int, n_stored: int) -> int:
+    """End of the next slice from ``start``: about :data:`CHECK_CHUNK` entries, whole rows."""
+    want = min(start + CHECK_CHUNK, n_stored)
+    row = int(np.searchsorted(indptr, want, side="right")) - 1
+    stop = int(indptr[row])
+    if stop <= start:  # one row longer than CHUNK: take that whole row
+        row = int(np.searchsorted(indptr, start, side="right"))
+        stop = int(indptr[min(row, len(indptr) - 1)])
+    return max(stop, min(start + 1, n_stored))
+
+
 def check_matrix(
-    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None
-) -> tuple[sparse.csr_matrix | None, list[str]]:
+    handle: h5py.File, axis: str, n_major: int, n_minor: int, nnz: int | None,
+    *, keep: bool = True, key: np.ndarray | None = None,
+) -> tuple[sparse.csr_matrix | MatrixSummary | None, list[str]]:
     """Check one compressed matrix (observation = CSR, sample = CSC); return it if sound.
 
     The returned matrix is ``n_major x n_minor`` CSR with sorted indices (the sample group
@@ -139,6 +198,12 @@ def check_matrix(
     ``indices`` lie in ``0..n_minor-1`` and never repeat within one row; values are finite,
     non-negative and at most :data:`~soilbiome.model.table.MAX_VALUE` (1e12, more reads than
     any sequencing run gives: sums over the table then stay finite).
+
+    ``indices`` and ``data`` are read in slices of whole rows (about :data:`CHECK_CHUNK`
+    values).
+    With ``keep=False`` they are not kept: a :class:`MatrixSummary` is returned instead (its
+    fingerprint keyed with ``key``, see :func:`fingerprint_key`), so checking a table needs
+    memory for its ``indptr`` and one slice, whatever the number of stored values.
     """
     kind = "CSR" if axis == "observation" else "CSC"
     other = "sample" if axis == "observation" else "observation"
@@ -187,11 +252,15 @@ def check_matrix(
         )
     if problems:
         return None, problems
-    indices = np.empty(n_stored, dtype=np.int64)
-    data = np.empty(n_stored, dtype=np.float64)
+    del steps
+    indices = np.empty(n_stored if keep else 0, dtype=np.int64)
+    data = np.empty(n_stored if keep else 0, dtype=np.float64)
+    key = fingerprint_key() if key is None else key
+    fingerprint, integral = (0, 0), True
+    start = 0
     try:
-        for start in range(0, n_stored, CHUNK):
-            stop = min(start + CHUNK, n_stored)
+        while start < n_stored:
+            stop = _row_bounds(indptr, start, n_stored)
             idx = _read_slice(indices_ds, f"{base}/indices", start, stop).astype(np.int64)
             val = _read_slice(data_ds, f"{base}/data", start, stop).astype(np.float64)
             if len(idx) and (idx.min() < 0 or idx.max() >= n_minor):
@@ -210,18 +279,46 @@ def check_matrix(
                 bad = int(np.argmax(val > MAX_VALUE))
                 return None, [f"{label}: data has an implausible value ({val[bad]:g}, more than "
                               f"{MAX_VALUE:.0e} reads) at entry {start + bad}"]
-            indices[start:stop] = idx
-            data[start:stop] = val
+            # the rows of this slice: an index stored twice within one row is refused
+            r0 = int(np.searchsorted(indptr, start, side="right")) - 1
+            r1 = int(np.searchsorted(indptr, stop, side="left"))
+            row = np.repeat(np.arange(r0, r1), np.diff(indptr[r0:r1 + 1]))
+            new_row = row[1:] != row[:-1]
+            if not ((idx[1:] > idx[:-1]) | new_row).all():  # not strictly sorted: look closer
+                order = np.lexsort((idx, row))
+                same = (idx[order][1:] == idx[order][:-1]) & (row[order][1:] == row[order][:-1])
+                if same.any():
+                    where = int(row[order][1:][int(np.argmax(same))])
+                    return None, [f"{label}: {axis} {where} stores the same {other} index "
+                                  "twice"]
+            if keep:
+                indices[start:stop] = idx
+                data[start:stop] = val
+            else:
+                integral = integral and bool(np.array_equal(val, np.round(val)))
+                feature, sample = (row, idx) if axis == "observation" else (idx, row)
+                h, n = _cell_hashes(feature, sample, val, key)
+                fingerprint = ((fingerprint[0] + h) % (1 << 64), fingerprint[1] + n)
+            start = stop
     except DatasetProblem as exc:
         return None, [str(exc)]
+    if not keep:
+        return MatrixSummary((n_major, n_minor), fingerprint, integral), []
     matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_major, n_minor))
     matrix.sort_indices()
-    row = np.repeat(np.arange(n_major), np.diff(matrix.indptr))
-    same = (matrix.indices[1:] == matrix.indices[:-1]) & (row[1:] == row[:-1])
-    if same.any():
-        where = int(row[int(np.argmax(same))])
-        return None, [f"{label}: {axis} {where} stores the same {other} index twice"]
     return matrix, []
+
+
+def summary_problems(by_sample: MatrixSummary, by_feature: MatrixSummary) -> list[str]:
+    """:func:`orientation_problems` for two :class:`MatrixSummary` (fingerprints compared)."""
+    if by_sample.shape != by_feature.shape[::-1]:
+        return [f"observation/matrix is {by_feature.shape[0]} x {by_feature.shape[1]} but "
+                f"sample/matrix is {by_sample.shape[1]} x {by_sample.shape[0]}"]
+    if by_sample.fingerprint != by_feature.fingerprint:
+        return ["observation/matrix and sample/matrix: the stored matrices disagree "
+                f"({by_feature.fingerprint[1]} vs {by_sample.fingerprint[1]} non-zero cells, "
+                "different values); BIOM 2.1 stores one matrix in two orientations"]
+    return []
 
 
 def orientation_problems(by_sample: sparse.csr_matrix, by_feature: sparse.csr_matrix) -> list[str]:

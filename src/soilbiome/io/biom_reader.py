@@ -13,6 +13,7 @@ every problem found; JSON BIOM 1.0 is refused with the command that converts it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -23,16 +24,39 @@ from soilbiome.io.biom_checks import (
     DatasetProblem,
     check_ids,
     check_matrix,
+    fingerprint_key,
     orientation_problems,
     read_dataset,
+    summary_problems,
 )
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.io.biom_tree import read_stored_tree
+from soilbiome.model.context import ProcessingContext
 from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
+from soilbiome.model.tree import FeatureTree
 from soilbiome.taxonomy.lineage import RANKS
 from soilbiome.taxonomy.names import names_from_taxonomy
 
-__all__ = ["BiomError", "clean_rank_label", "read_table", "sniff"]
+__all__ = ["BiomError", "TableOutline", "check_table", "clean_rank_label", "read_table", "sniff"]
+
+
+@dataclass(frozen=True)
+class TableOutline:
+    """What :func:`check_table` returns: a table checked like :func:`read_table` does, without
+    its values (IDs, value kind, attributes, tree, sample metadata)."""
+
+    sample_ids: tuple[str, ...]
+    feature_ids: tuple[str, ...]
+    value_kind: str
+    attributes: dict[str, str]
+    path: Path
+    tree: FeatureTree | None = None
+    sample_metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def context(self) -> ProcessingContext:
+        """How the table was made (the *unknown* context when it does not say)."""
+        return ProcessingContext.from_attributes(self.attributes)
 
 
 def clean_rank_label(label: object) -> str:
@@ -149,11 +173,30 @@ def read_table(path: str | Path) -> FeatureTable:
         (> 1e12) values, no samples. The message names the file and every
         structural problem found.
     """
-    path = Path(path)
+    return _open(Path(path), outline=False)
+
+
+def check_table(path: str | Path) -> TableOutline:
+    """Check a BIOM 2.1 table exactly as :func:`read_table` does, streaming its values.
+
+    The stored values are read in slices and not kept: memory is bounded by the IDs, the
+    metadata and ``indptr``, whatever the number of stored values (``soilbiome stamp`` on a
+    large table). The two stored orientations are compared through a keyed fingerprint of
+    their cells (:func:`~soilbiome.io.biom_checks.summary_problems`) instead of cell by cell.
+
+    Raises
+    ------
+    BiomError
+        As :func:`read_table`.
+    """
+    return _open(Path(path), outline=True)
+
+
+def _open(path: Path, *, outline: bool):  # noqa: ANN202
     sniff(path)
     try:
         with h5py.File(path, "r") as handle:
-            return _read(handle, path)
+            return _read(handle, path, outline=outline)
     except BiomError as exc:
         if exc.location is None:
             raise BiomError(str(exc), location=str(path), problems=exc.problems) from None
@@ -165,7 +208,7 @@ def read_table(path: str | Path) -> FeatureTable:
         raise BiomError(f"cannot read BIOM table ({reason})", location=str(path)) from None
 
 
-def _read(handle: h5py.File, path: Path) -> FeatureTable:
+def _read(handle: h5py.File, path: Path, *, outline: bool = False):  # noqa: ANN202
     where = str(path)
     problems: list[str] = []
     feature_ids, found = check_ids(handle, "observation")
@@ -181,27 +224,41 @@ def _read(handle: h5py.File, path: Path) -> FeatureTable:
         except (TypeError, ValueError):
             problems.append(f"attribute nnz is {attr_text(handle.attrs['nnz'])!r}, not a number")
     # the sample-major group is CSC over samples = CSR samples x features
-    counts, found = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
+    key = fingerprint_key()
+    counts, found = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz,
+                                 keep=not outline, key=key)
     problems += found
     # BIOM 2.1 stores the matrix twice; tools differ in which one they read, so both must be
     # sound and equal (a value changed in one only would pass one tool and fool another)
     by_feature, found = check_matrix(handle, "observation", len(feature_ids), len(sample_ids),
-                                     nnz)
+                                     nnz, keep=not outline, key=key)
     problems += found
     if counts is not None and by_feature is not None:
-        problems += orientation_problems(counts, by_feature)
+        if not outline:
+            found = orientation_problems(counts, by_feature)
+        elif found := summary_problems(counts, by_feature):
+            # they differ: load both (the table is refused anyway) to name the first cell
+            exact_s, _ = check_matrix(handle, "sample", len(sample_ids), len(feature_ids), nnz)
+            exact_f, _ = check_matrix(handle, "observation", len(feature_ids),
+                                      len(sample_ids), nnz)
+            if exact_s is not None and exact_f is not None:
+                found = orientation_problems(exact_s, exact_f) or found
+        problems += found
     if problems:
         raise BiomError("; ".join(problems), location=where, problems=problems)
     if not sample_ids:
         raise BiomError("table has no samples", location=where)
-    counts.eliminate_zeros()
-    counts.sort_indices()
+    if outline:
+        integral = counts.integral
+    else:
+        counts.eliminate_zeros()
+        counts.sort_indices()
+        integral = np.array_equal(counts.data, np.round(counts.data))
     attributes = {str(k): attr_text(v) for k, v in handle.attrs.items()}
     kind = attributes.get(VALUE_KIND_ATTR, "")
     if kind not in ("", COUNTS, RELATIVE):
         raise BiomError(f"attribute {VALUE_KIND_ATTR} is '{kind}', expected counts or relative",
                         location=where)
-    integral = np.array_equal(counts.data, np.round(counts.data))
     if not kind:
         kind = COUNTS if integral else RELATIVE
     elif kind == COUNTS and not integral:
@@ -210,6 +267,10 @@ def _read(handle: h5py.File, path: Path) -> FeatureTable:
     obs_md = _metadata_columns(handle, "observation", len(feature_ids), {"taxonomy"})
     sample_md = pd.DataFrame(_metadata_columns(handle, "sample", len(sample_ids), set()),
                              index=pd.Index(sample_ids, name="sample"))
+    if outline:
+        return TableOutline(sample_ids=tuple(sample_ids), feature_ids=tuple(feature_ids),
+                            value_kind=kind, attributes=attributes, path=path,
+                            tree=read_stored_tree(handle), sample_metadata=sample_md)
     return FeatureTable(
         sample_ids=tuple(sample_ids),
         feature_ids=tuple(feature_ids),

@@ -31,7 +31,7 @@ from soilbiome.io.biom_layout import (
     decode,
     name_some,
 )
-from soilbiome.io.biom_reader import read_table, sniff
+from soilbiome.io.biom_reader import TableOutline, check_table, read_table, sniff
 from soilbiome.io.biom_tree import tree_problems
 from soilbiome.taxonomy.lineage import RANKS, feature_id_for
 
@@ -81,15 +81,33 @@ def validate_biom(
     -------
     list of str
     """
-    path = Path(path)
+    return _validate(Path(path), required_observation_metadata, required_sample_metadata,
+                     stream=False)[1]
+
+
+def validate_streaming(
+    path: str | Path,
+    *,
+    required_observation_metadata: Sequence[str] | None = None,
+    required_sample_metadata: Sequence[str] = REQUIRED_SAMPLE_METADATA,
+) -> tuple[TableOutline | None, list[str]]:
+    """:func:`validate_biom` with the stored values streamed (:func:`check_table`), for
+    tables too large to hold: the same problems, and the table's outline when there are none.
+    """
+    return _validate(Path(path), required_observation_metadata, required_sample_metadata,
+                     stream=True)
+
+
+def _validate(path: Path, required_observation_metadata: Sequence[str] | None,
+              required_sample_metadata: Sequence[str], *, stream: bool):  # noqa: ANN202
     try:
         sniff(path)
     except BiomError as exc:
-        return [str(exc)]
+        return None, [str(exc)]
     problems: list[str] = []
     table = None
     try:
-        table = read_table(path)
+        table = check_table(path) if stream else read_table(path)
     except BiomError as exc:
         problems += exc.problems
     try:
@@ -105,7 +123,7 @@ def validate_biom(
         problems += tree_problems(table)
     if not problems:
         problems = _biom_format_report(path)
-    return list(dict.fromkeys(problems))
+    return (table if not problems else None), list(dict.fromkeys(problems))
 
 
 def _extra_checks(

@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -66,7 +69,7 @@ def write_biom(  # noqa: ANN001
     if stamp.tzinfo is not None:
         raise BiomError("creation-date must not carry a timezone (biom-format rejects it)")
     with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as handle:
+        with hdf5_in_memory(tmp) as handle:
             table.to_hdf5(handle, f"soilbiome {__version__}", compress=True, creation_date=stamp)
             pad_empty_samples(handle)
             for key, value in attributes.items():
@@ -81,6 +84,23 @@ def write_biom(  # noqa: ANN001
                 location=str(out),
             )
     return out
+
+
+@contextmanager
+def hdf5_in_memory(path: str | Path) -> Iterator[h5py.File]:
+    """A new HDF5 file built in memory, written to ``path`` with plain file writes on success.
+
+    HDF5 cannot survive a failed write (a full disk or ``ulimit -f`` leaves its library in a
+    state that crashes the interpreter at exit, and biom-format's writer ends in SIGSEGV);
+    built in memory, the file reaches the disk through Python, whose ``OSError`` the caller's
+    :func:`~soilbiome.io.atomic.atomic_path` turns into one "disk full" line. For tables that
+    are in memory anyway (the file, compressed, is smaller than the table object).
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        yield handle
+    with open(path, "wb") as fh:
+        fh.write(buffer.getbuffer())
 
 
 def _replace_dataset(handle: h5py.File, name: str, values: np.ndarray) -> None:

@@ -146,8 +146,12 @@ def run_pipeline(
         tmp = keep.with_name(".nextflow.log.tmp")
         shutil.copyfile(run_dir / ".nextflow.log", tmp)
         os.replace(tmp, keep)
+    code = int(execution.return_code or 1)
+    if (code == 0 and record is not None and record.is_file()
+            and record.stat().st_mtime >= started and _status(record) == "failed"):
+        code = 1  # the tasks succeeded but publishing failed (disk full ...): not a success
     return RunResult(
-        return_code=int(execution.return_code or 1),
+        return_code=code,
         done=done,
         failed=failed,
         cached=cached,
@@ -156,6 +160,16 @@ def run_pipeline(
         stderr=execution.stderr,
         stdout=execution.stdout,
     )
+
+
+def _status(record: Path) -> str | None:
+    """The ``status`` of a run record (None when unreadable)."""
+    import json
+
+    try:
+        return json.loads(record.read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _remember_session(record: Path, session_file: Path) -> None:

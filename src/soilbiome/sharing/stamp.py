@@ -3,7 +3,9 @@
 The stamp cannot contain the hash of the file it is embedded in, so the file's SHA-256 is
 computed after embedding and appears only in the sidecar's subject. Stamping works on a copy
 in the destination directory and renames it into place: an error leaves no partial output.
-Large tables are never loaded whole: columns are written with h5py, hashing streams the file.
+Large tables are never loaded whole: the copy is checked by the one reader's streaming form
+(:func:`~soilbiome.io.biom_reader.check_table`), columns are written with h5py, hashing streams
+the file (see ``bench/bench_stamp.py``).
 
 Verification (rules D1..D10) is in :mod:`soilbiome.sharing.verify`, merge checks in
 :mod:`soilbiome.sharing.merge_check`; their names are re-exported here for older imports.
@@ -22,9 +24,9 @@ from typing import Any
 import h5py
 
 from soilbiome import __version__
-from soilbiome.io.biom_layout import BiomError
-from soilbiome.io.biom_reader import read_table
-from soilbiome.io.biom_validate import validate_biom
+from soilbiome.io.atomic import atomic_outputs, ensure_room, is_disk_full
+from soilbiome.io.biom_checks import check_ids
+from soilbiome.io.biom_validate import validate_streaming
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps
 from soilbiome.model.tree import FeatureTree
@@ -108,8 +110,49 @@ def _trusted_entry(agreement: Agreement, keyid: str) -> dict[str, Any] | None:
     return None
 
 
-def _tmp_name(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.{os.urandom(6).hex()}.tmp")
+def _early_coverage(src: Path, agreement: Agreement) -> None:
+    """Refuse uncovered samples before copying anything (the copy is checked again)."""
+    try:
+        with h5py.File(src, "r") as f:
+            ids, problems = check_ids(f, "sample")
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError):
+        return  # not readable here: the validation of the copy names the problem
+    if ids is not None and not problems:
+        check_coverage(ids, agreement, where=str(src))
+
+
+def _embed(tmp: Path, src: Path, ids: list[str], agreement: Agreement,
+           stamp: dict[str, Any]) -> None:
+    """Write the stamp and the per-sample licence columns into the copy ``tmp``."""
+    fill = {
+        COL_AGREEMENT: agreement.id,
+        COL_LICENSE: agreement.spdx,
+        COL_COUNTRY: agreement.provider_country or "",
+        COL_IRCC: ";".join(agreement.get("abs.ircc") or []),
+    }
+    text = canonical_json(stamp)
+    # HDF5 cannot survive a failed write: make sure the file can grow by what is added first
+    room = 2 * len(text.encode("utf-8")) + sum(
+        2 * len(ids) * (len(v.encode("utf-8")) + 64) for v in fill.values()) + (1 << 20)
+    ensure_room(tmp, room)
+    try:
+        with h5py.File(tmp, "r+") as f:
+            if ids:
+                grp = f.get("sample/metadata")
+                columns = {}
+                for name, value in fill.items():
+                    old = _decode(grp[name][()]) if grp is not None and name in grp else None
+                    # keep per-sample provenance already present (e.g. in a merged table)
+                    columns[name] = [o if old and o else value
+                                     for o in (old or [""] * len(ids))]
+                _write_sample_columns(f, columns)
+            f.attrs[STAMP_ATTR] = text
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise
+        raise StampError(f"{src}: not a writable HDF5 BIOM file ({exc})") from None
+    except ValueError:
+        raise StampError(f"{src}: sample metadata holds text that is not UTF-8") from None
 
 
 def check_coverage(sample_ids: Sequence[str], agreement: Agreement, *, where: str) -> None:
@@ -220,65 +263,36 @@ def stamp_biom(
         if (start and today < start) or (end and today > end):
             raise SigningKeyError(f"key {kp} ({kid}) is not valid on {today}")
         keyids.append(kid)
-    # one gate decides what may be signed: the checks of 'soilbiome biom validate' (the one
-    # reader, root attributes, taxonomy layout, tree, biom-format's validator); only the
-    # metadata a run adds (MIxS fields, taxonomy) is not required of tables made elsewhere
-    problems = validate_biom(src, required_sample_metadata=(),
-                             required_observation_metadata=())
-    if problems:
-        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)"
-                                           if len(problems) > 3 else "")
-        raise StampError(f"{src}: fails 'soilbiome biom validate': {shown}; not stamping")
-    try:
-        table = read_table(src)
-    except BiomError as exc:
-        raise StampError(f"{exc}; not stamping") from None
-    check_coverage(table.sample_ids, agreement, where=str(src))
+    _early_coverage(src, agreement)
     _prepare_folder(dest.parent)
-
-    tmp = _tmp_name(dest)
-    tmp_sidecar = _tmp_name(sidecar_path(dest))
-    try:
+    with atomic_outputs() as outputs:  # renamed into place together, table first
+        tmp = outputs.file(dest)
+        tmp_sidecar = outputs.file(sidecar_path(dest))
         try:
             shutil.copyfile(src, tmp)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise
             raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        # sign exactly the bytes validated: check the copy too (the source may change meanwhile)
-        try:
-            copy = read_table(tmp)
-            same = copy.sample_ids == table.sample_ids and copy.tree == table.tree
-        except BiomError:
-            same = False
-        if not same:
-            raise StampError(f"{src}: changed while being stamped; nothing written")
-        try:
-            with h5py.File(tmp, "r+") as f:
-                ids = list(table.sample_ids)
-                stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
-                                    run_crate=run_crate, tree=table.tree)
-                # how the table was made is part of the signed statement (the file's SHA-256
-                # covers it too): an edited context fails verify
-                stamp["processing_context"] = table.context.to_dict()
-                fill = {
-                    COL_AGREEMENT: agreement.id,
-                    COL_LICENSE: agreement.spdx,
-                    COL_COUNTRY: agreement.provider_country or "",
-                    COL_IRCC: ";".join(agreement.get("abs.ircc") or []),
-                }
-                if ids:
-                    grp = f.get("sample/metadata")
-                    columns = {}
-                    for name, value in fill.items():
-                        old = _decode(grp[name][()]) if grp is not None and name in grp else None
-                        # keep per-sample provenance already present (e.g. in a merged table)
-                        columns[name] = [o if old and o else value
-                                         for o in (old or [""] * len(ids))]
-                    _write_sample_columns(f, columns)
-                f.attrs[STAMP_ATTR] = canonical_json(stamp)
-        except OSError as exc:
-            raise StampError(f"{src}: not a writable HDF5 BIOM file ({exc})") from None
-        except ValueError:
-            raise StampError(f"{src}: sample metadata holds text that is not UTF-8") from None
+        # one gate decides what may be signed: the checks of 'soilbiome biom validate' (the
+        # one reader, root attributes, taxonomy layout, tree, biom-format's validator), run on
+        # the copy that is signed, streaming its values; only the metadata a run adds (MIxS
+        # fields, taxonomy) is not required of tables made elsewhere
+        table, problems = validate_streaming(tmp, required_sample_metadata=(),
+                                             required_observation_metadata=())
+        if problems or table is None:
+            problems = [p.replace(str(tmp), str(src)) for p in problems]
+            shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)"
+                                               if len(problems) > 3 else "")
+            raise StampError(f"{src}: fails 'soilbiome biom validate': {shown}; not stamping")
+        check_coverage(table.sample_ids, agreement, where=str(src))
+        ids = list(table.sample_ids)
+        stamp = build_stamp(agreement, run_id=run_id, n_samples=len(ids), now=now,
+                            run_crate=run_crate, tree=table.tree)
+        # how the table was made is part of the signed statement (the file's SHA-256 covers it
+        # too): an edited context fails verify
+        stamp["processing_context"] = table.context.to_dict()
+        _embed(tmp, src, ids, agreement, stamp)
         digest = sha256_file(tmp)
         statement = {
             "_type": STATEMENT_TYPE,
@@ -287,20 +301,8 @@ def stamp_biom(
             "predicate": stamp,
         }
         envelope = dsse.sign(canonical_json(statement).encode("utf-8"), keys)
-        try:
-            with open(tmp_sidecar, "w", encoding="utf-8") as handle:
-                handle.write(dumps(envelope) + "\n")
-            os.replace(tmp, dest)
-            os.replace(tmp_sidecar, sidecar_path(dest))
-        except OSError as exc:
-            raise StampError(f"cannot write {dest}: {exc.strerror or exc}") from None
-    except BaseException:
-        for t in (tmp, tmp_sidecar):
-            try:
-                t.unlink()
-            except OSError:
-                pass
-        raise
+        with open(tmp_sidecar, "w", encoding="utf-8") as handle:
+            handle.write(dumps(envelope) + "\n")
     return StampResult(str(dest), str(sidecar_path(dest)), digest, keyids, stamp)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import h5py
 
 from soilbiome.io.biom_layout import BiomError
-from soilbiome.io.biom_reader import read_table
+from soilbiome.io.biom_reader import check_table
 from soilbiome.model.tree import FeatureTree
 from soilbiome.sharing.errors import StampError
 
@@ -80,9 +80,9 @@ class BiomInfo:
 def read_biom_info(path: str | Path, columns: Sequence[str] | None = None) -> BiomInfo:
     """Read sample ids, sample metadata columns and the raw stamp attribute of a BIOM 2.1 file.
 
-    The table goes through the one validated reader
-    (:func:`soilbiome.io.biom_reader.read_table`): a table that fails it has no stamp
-    worth reading.
+    The table goes through the one validated reader's streaming check
+    (:func:`soilbiome.io.biom_reader.check_table`, memory flat in the number of stored
+    values): a table that fails it has no stamp worth reading.
 
     Raises
     ------
@@ -90,7 +90,7 @@ def read_biom_info(path: str | Path, columns: Sequence[str] | None = None) -> Bi
         When the table fails validation (the message names the file and the problems).
     """
     try:
-        table = read_table(path)
+        table = check_table(path)
     except BiomError as exc:
         raise StampError(str(exc)) from None
     md: dict[str, list[str]] = {}

@@ -1,0 +1,56 @@
+"""Publish finished files into a results folder all together, or not at all.
+
+The pipeline's last step (``publishOnSuccess`` in ``pipeline/main.nf``) copies the start-up
+records and the stamped table with its signed sidecar from their staging folders into
+``--outdir``. :func:`publish` first copies every file to a hidden temp name beside its target
+and only then renames them all, in the order given (the table before its sidecar), with
+SIGTERM held back during the renames (:func:`soilbiome.io.atomic.atomic_outputs`). A full
+disk or SIGTERM while copying leaves every earlier result as it was and no temp file behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_outputs
+
+
+def publish(pairs: Sequence[tuple[str | Path, str | Path]], *,
+            skip_missing: bool = True) -> list[Path]:
+    """Copy each ``(source, target)``; the targets appear together when all copies are done.
+
+    Parameters
+    ----------
+    pairs : sequence of (source, target)
+        In publishing order.
+    skip_missing : bool
+        A source that does not exist is skipped (optional records); else it is an error.
+
+    Returns
+    -------
+    list of Path
+        The targets written.
+
+    Raises
+    ------
+    InputError
+        A source is missing (``skip_missing=False``) or a folder; DiskFullError / OutputError
+        when a target cannot be written (nothing is published then).
+    """
+    todo: list[tuple[Path, Path]] = []
+    for source, target in pairs:
+        src, dest = Path(source), Path(target)
+        if not src.exists():
+            if skip_missing:
+                continue
+            raise InputError("file to publish does not exist", location=str(src))
+        if not src.is_file():
+            raise InputError("not a file, cannot publish it", location=str(src))
+        todo.append((src, dest))
+    with atomic_outputs() as outputs:
+        for src, dest in todo:
+            shutil.copyfile(src, outputs.file(dest))
+    return [dest for _, dest in todo]
