@@ -81,25 +81,32 @@ def read_genome_lineages(path: str | Path) -> dict[str, str]:
     return lineages
 
 
-def name_variants(name: str) -> list[str]:
-    """Keys a genome name may be listed under: itself, the file name without extensions, and
-    the accession it holds."""
-    out = [name]
-    base = name.rsplit("/", 1)[-1]
-    out.append(base)
-    stem = base
-    while True:
+def file_stem(name: str) -> str:
+    """A genome name without folders and FASTA/gzip extensions."""
+    stem = name.rsplit("/", 1)[-1]
+    changed = True
+    while changed:
+        changed = False
         for ext in _EXTENSIONS:
-            if stem.lower().endswith(ext):
-                stem = stem[: -len(ext)]
+            if stem.lower().endswith(ext) and len(stem) > len(ext):
+                stem, changed = stem[: -len(ext)], True
                 break
-        else:
-            break
-    out.append(stem)
-    found = _ACCESSION.search(base)
-    if found:
-        out.append(found.group(0))
-        out.append(found.group(0).split(".")[0])
+    return stem
+
+
+def accession(name: str) -> str | None:
+    """The GenBank/RefSeq assembly accession (``GCA_000005845.2``) inside a name, if any."""
+    found = _ACCESSION.search(name.rsplit("/", 1)[-1])
+    return found.group(0) if found else None
+
+
+def name_variants(name: str) -> list[str]:
+    """Keys a genome name may be listed under: itself, the file name, the file name without
+    extensions, and the accession it holds (with and without its version)."""
+    out = [name, name.rsplit("/", 1)[-1], file_stem(name)]
+    acc = accession(name)
+    if acc:
+        out += [acc, acc.split(".")[0]]
     return list(dict.fromkeys(out))
 
 
