@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from soilbiome.errors import InputError
-from soilbiome.io.profiles.model import numbered_lines
 
 _PART = re.compile(r"^([dkpcofgs])__(.*)$")
 _ORDER = "dkpcofgs"
@@ -54,6 +53,8 @@ def read_genome_lineages(path: str | Path) -> dict[str, str]:
         Naming the file and line: too few columns, a malformed lineage, a genome listed twice
         with different lineages, no rows.
     """
+    from soilbiome.io.profiles.model import numbered_lines  # (profiles import this module)
+
     path = Path(path)
     if not path.is_file():
         raise InputError("genome lineage file not found", location=str(path))
