@@ -143,3 +143,11 @@ def sylph_table(profiles: tuple[Path, ...], db: Path, samplesheet: Path,  # noqa
     shares = ", ".join(f"{r['sample']} {float(r['profiled_fraction']):.1%}" for r in res.summary)
     click.echo(f"{out}: {res.table.n_taxa} taxa x {res.table.n_samples} samples; "
                f"profiled: {shares}")
+
+
+@shotgun.command("sylph-version")
+def sylph_version() -> None:
+    """Print the sylph build linked into soilbiome (pysylph's version)."""
+    from soilbiome.shotgun.sylph import version
+
+    click.echo(version())
