@@ -26,7 +26,7 @@ process REPORT {
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def verify_arg = verification.name != 'NO_FILE' ? "--verification ${verification}" : ''
     def cleanup_arg = cleanup.name != 'NO_CLEANUP' ? "--cleanup ${cleanup}" : ''
-    def others_arg = (others instanceof List ? others : [others]).findAll { it.name != 'NO_FILE' }.collect { "--also-biom ${it}" }.join(' ')
+    def others_arg = (others instanceof List ? others : [others]).findAll { !it.toString().endsWith('NO_FILE') }.collect { "--also-biom ${it}" }.join(' ')
     def batch = (params.batch_name ?: file(params.input as String).baseName).toString()
     """
     soilbiome report --biom ${biom} --diversity ${diversity} --qc ${qc} --tracking ${tracking} \\

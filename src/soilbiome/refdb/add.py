@@ -21,6 +21,7 @@ from soilbiome.refdb.fields import check_licence, check_marker, check_name
 from soilbiome.refdb.sheet import (
     COLUMNS,
     FOLDER_FILES,
+    FOLDER_LABEL,
     FORMATS,
     RefDb,
     folder_digest,
@@ -39,8 +40,8 @@ def reference_digest(path: str | Path, fmt: str) -> str:
                              location=str(path))
         missing = [f for f in FOLDER_FILES[fmt] if not (path / f).is_file()]
         if missing:
-            raise InputError(f"not a {fmt} database folder (missing {', '.join(missing)})",
-                             location=str(path))
+            raise InputError(f"not a {FOLDER_LABEL[fmt]} database folder "
+                             f"(missing {', '.join(missing)})", location=str(path))
         return folder_digest(path, FOLDER_FILES[fmt])
     if path.is_dir():
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))

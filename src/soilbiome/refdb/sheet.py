@@ -35,6 +35,8 @@ KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
 SYLPH_FILES = ("database.syldb", "lineages.tsv")
 #: Formats whose ``path`` is a folder, and the files that identify it.
 FOLDER_FILES = {"kraken2": KRAKEN2_FILES, "sylph": SYLPH_FILES}
+FOLDER_LABEL = {"kraken2": "Kraken2", "sylph": "sylph"}
+_LABEL = FOLDER_LABEL
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,8 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     if row["format"] in FOLDER_FILES:
         missing = [f for f in FOLDER_FILES[row["format"]] if not (path / f).is_file()]
         if missing:
-            raise InputError(f"column 'path': {path} is not a {row['format']} database folder "
-                             f"(missing {', '.join(missing)})", location=where)
+            raise InputError(f"column 'path': {path} is not a {_LABEL[row['format']]} "
+                             f"database folder (missing {', '.join(missing)})", location=where)
     elif not path.is_file():
         raise InputError(f"column 'path': file not found: {path}", location=where)
     from soilbiome.model.context import taxonomy_system_of

@@ -73,7 +73,6 @@ class SampleProfile:
 
     sample: str
     hits: tuple[GenomeHit, ...]
-    mean_read_length: float
 
     @property
     def explained(self) -> float:
@@ -124,15 +123,6 @@ def fasta_sequences(path: str | Path) -> list[bytes]:
     if not contigs:
         raise InputError("no sequence in the genome file", location=str(path))
     return contigs
-
-
-def first_contig_name(path: Path) -> str:
-    """The first header's first word (sylph's ``Contig_name`` column)."""
-    with _open_text(path) as handle:
-        for line in handle:
-            if line.startswith(">"):
-                return line[1:].split(None, 1)[0] if line[1:].strip() else ""
-    return ""
 
 
 # -- database --------------------------------------------------------------------------------
@@ -272,7 +262,7 @@ def profile_sample(database: object, sketch: object, sample: str, *,
         )
         for r in results
     )
-    return SampleProfile(sample, hits, 0.0)
+    return SampleProfile(sample, hits)
 
 
 def profile_reads(database: object, sample: str, reads: Iterable[Path], *,
