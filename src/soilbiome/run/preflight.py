@@ -235,8 +235,8 @@ def run_preflight(
 
     profilers: tuple[str, ...] = ("kraken2",)
     if mode == "shotgun" or shotgun_profiler or sylph_db:
-        profilers, found = _check_profilers(shotgun_profiler or "kraken2", reference_entry, refdb_sheet,
-                                            sylph_db, staging, result)
+        profilers, found = _check_profilers(shotgun_profiler or "kraken2", reference_entry,
+                                            refdb_sheet, sylph_db, staging, result)
         problems += found
 
     if agreement:
