@@ -138,3 +138,22 @@ def test_build_sylph_refuses_a_genome_without_lineage_before_writing(tmp_path):
     assert proc.returncode == 2
     assert "1 genome(s) have no lineage: bin.3.fa" in proc.stderr
     assert not db.exists() and not (tmp_path / "db.tmp").exists()
+
+
+def test_sample_without_any_database_genome_is_all_unexplained(tmp_path):
+    from soilbiome.shotgun.sylph_run import TSV_COLUMNS, build_sylph_table
+
+    db = tmp_path / "db"
+    soilbiome("refdb", "build-sylph", *GENOMES, "--lineages", DEMO_LINEAGES, "--out", db,
+              check=True)
+    tsv = tmp_path / "soil.sylph.tsv"
+    tsv.write_text("\t".join(TSV_COLUMNS) + "\n")  # sylph found nothing
+    sheet = tmp_path / "sheet.csv"
+    mixs = ("collection_date", "geo_loc_name", "lat_lon", "env_broad_scale", "env_local_scale",
+            "env_medium", "depth", "elev")
+    sheet.write_text(f"sample,{','.join(mixs)}\nsoil,{','.join(['not provided'] * len(mixs))}\n")
+    res = build_sylph_table([tsv], db, sheet, tmp_path / "t.biom", reference="demo",
+                            summary_tsv=tmp_path / "s.tsv")
+    assert res.summary[0]["unexplained_fraction"] == "1.0000"
+    table = read_table(tmp_path / "t.biom")
+    assert table.feature_ids == ("unclassified",)

@@ -23,6 +23,7 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.genome_lineages import read_genome_lineages
+from soilbiome.io.profiles.model import RELATIVE, Profile
 from soilbiome.io.profiles.sylph import read_sylph_samples
 from soilbiome.model.context import ProcessingContext
 from soilbiome.shotgun.lineage_profiles import genome_profiles_taxonomy
@@ -86,7 +87,13 @@ def build_sylph_table(
         lineage file (the database and its lineages must belong together).
     """
     lineages = read_genome_lineages(Path(db) / LINEAGE_FILE)
-    profiles = [p for tsv in tsvs for p in read_sylph_samples(Path(tsv))]
+    profiles = []
+    for tsv in tsvs:
+        found = read_sylph_samples(Path(tsv))
+        if not found:  # no genome of the database in the sample: all of it is unexplained
+            found = [Profile(Path(tsv).name.split(".", 1)[0], "sylph", Path(tsv),
+                             unclassified=1.0, value_kind=RELATIVE)]
+        profiles.extend(found)
     explained = {p.sample: sum(p.values.values()) for p in profiles}
     detected = {p.sample: len(p.values) for p in profiles}
     taxonomy, missing = genome_profiles_taxonomy(profiles, lineages, str(db))
