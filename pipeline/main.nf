@@ -12,7 +12,7 @@ include { SHOTGUN  } from './workflows/shotgun'
 // run state shared by the workflow body and onComplete (a map: closures capture it):
 // staging = set once every start-up check has passed (null: nothing may be published);
 // stamped = the stamped table in its task folder (published by publishOnSuccess, never by a task)
-def runState = [staging: null, stamped: null]
+def runState = [staging: null, stamped: []]
 
 // Nextflow opens this run's trace file in --outdir (and the work directory) at launch, before any
 // line of this script runs. A run that stops at start-up (refused, or --help) removes them again:
@@ -83,11 +83,11 @@ def startupGate() {
         refuse "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
     }
     if (params.build_demo_database) {  // -profile test_shotgun: the demo database, once
-        def build = ["${projectDir}/../runtime/build_kraken2_demo.sh"].execute()
+        def build = ["${projectDir}/../runtime/build_shotgun_demo.sh"].execute()
         def out = new StringBuilder()
         build.waitForProcessOutput(out, out)
         if (build.exitValue() != 0) {
-            refuse "The demo Kraken2 database could not be built:\n${out.toString().trim()}"
+            refuse "The demo shotgun databases could not be built:\n${out.toString().trim()}"
         }
     }
     def staging = startupStaging()
@@ -109,6 +109,10 @@ def startupGate() {
     }
     if (params.soil_env) { args += ['--env', params.soil_env as String] }
     if (params.mode == 'shotgun' && params.host_db) { args += ['--host-db', params.host_db] }
+    if (params.mode == 'shotgun') {
+        args += ['--shotgun-profiler', params.shotgun_profiler]
+        if (params.sylph_db) { args += ['--sylph-db', params.sylph_db] }
+    }
     if (params.agreement) {
         args += ['--agreement', file(params.agreement as String)]
         if (key) { args += ['--signing-key', key] }
@@ -119,12 +123,14 @@ def startupGate() {
     def pre = new groovy.json.JsonSlurper().parse(file("${staging}/preflight.json").toFile())
     def db = new groovy.json.JsonSlurper().parse(file(pre.reference as String).toFile())
     def host = pre.host ? new groovy.json.JsonSlurper().parse(file(pre.host as String).toFile()) : null
+    def sylph = pre.sylph ? new groovy.json.JsonSlurper().parse(file(pre.sylph as String).toFile()) : null
     // every check passed: only now mark the results folder as holding a run in progress
     writeRunRecord('running')
     return [
         sheet  : file(pre.samplesheet as String),
         refdb  : [db, file(db.path as String)],
         host   : host ? [host, file(host.path as String)] : null,  // shotgun host genome
+        sylph  : sylph ? [sylph, file(sylph.path as String)] : null,  // shotgun sylph database
         sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
         staging: staging,
     ]
@@ -155,16 +161,17 @@ def writeRunRecord(String status, String failure = null) {
 
 // On success only: copy the start-up records and, last, the stamped table + sidecar from their
 // staging folders into --outdir, all together or none. Returns null, or the one-line error.
-def publishOnSuccess(staging, stampedTable) {
+def publishOnSuccess(staging, stampedTables) {
     def out = file(params.outdir as String)
     def copies = [
         ["${staging}/params.json", "${out}/pipeline_info/params.json"],
         ["${staging}/samplesheet.valid.csv", "${out}/pipeline_info/samplesheet.valid.csv"],
         ["${staging}/reference_database.json", "${out}/pipeline_info/reference_database.json"],
         ["${staging}/host_database.json", "${out}/pipeline_info/host_database.json"],
+        ["${staging}/sylph_database.json", "${out}/pipeline_info/sylph_database.json"],
         ["${staging}/sharing/agreement.yaml", "${out}/sharing/agreement.yaml"],
     ]
-    if (stampedTable != null) {  // last: the table, then its signed sidecar
+    stampedTables.each { stampedTable ->  // last: each table, then its signed sidecar
         copies << [stampedTable.toString(), "${out}/biom/${stampedTable.name}"]
         def sidecar = "${stampedTable}.sharing.dsse.json"
         copies << [sidecar, "${out}/biom/${stampedTable.name}.sharing.dsse.json"]
@@ -252,12 +259,12 @@ workflow {
     if (params.mode == 'amplicon') {
         AMPLICON(ch_samples, Channel.value(sheet), refdb, sharing)
         if (sharing) {
-            AMPLICON.out.biom.subscribe { f -> runState.stamped = f }
+            AMPLICON.out.biom.subscribe { f -> runState.stamped << f }
         }
     } else if (params.mode == 'shotgun') {
-        SHOTGUN(ch_samples, Channel.value(sheet), refdb, gate.host, sharing)
+        SHOTGUN(ch_samples, Channel.value(sheet), refdb, gate.host, gate.sylph, sharing)
         if (sharing) {
-            SHOTGUN.out.biom.subscribe { f -> runState.stamped = f }
+            SHOTGUN.out.biom.subscribe { f -> runState.stamped << f }
         }
     } else {
         refuse "Unknown --mode '${params.mode}': use amplicon, shotgun or compare"

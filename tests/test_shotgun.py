@@ -42,11 +42,13 @@ def truth_from_read_names(fastq: Path) -> Counter:
 
 @pytest.fixture(scope="session")
 def shotgun_run(tmp_path_factory):
-    """One real run of ``-profile test_shotgun``."""
+    """One real run of ``-profile test_shotgun`` with both profilers (sylph first: its table
+    gets the diversity; Kraken2's is shown beside it)."""
     launch = tmp_path_factory.mktemp("nf_test_shotgun")
     outdir = launch / "results"
     proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--outdir", str(outdir),
-                        "--kraken2_save_reads", "true", cwd=launch)
+                        "--kraken2_save_reads", "true", "--shotgun_profiler", "sylph,kraken2",
+                        cwd=launch)
     return outdir, proc
 
 
@@ -104,8 +106,10 @@ def test_unclassified_reads_are_kept_and_reported(shotgun_run):
     assert int(qc["reads_unclassified"]) == counts["unclassified"]
     html = (outdir / "soilbiome_report.html").read_text()
     first_screen = html.split('<section id="overview">', 1)[1].split("</section>", 1)[0]
-    assert "classified reads" in first_screen
-    assert f"{float(md['classified_fraction']):.1%}" in first_screen
+    assert "profiled reads" in first_screen  # of the first profiler's (sylph's) table
+    side = html.split('<section id="profilers">', 1)[1].split("</section>", 1)[0]
+    assert f"{float(md['classified_fraction']):.1%}" in side  # Kraken2's, side by side
+    assert f"{float(md['unexplained_fraction']):.1%}" in side
 
 
 def test_shotgun_biom_contract(shotgun_run):
@@ -117,6 +121,43 @@ def test_shotgun_biom_contract(shotgun_run):
     assert set(table.feature_ids) >= {"ncbi:357276", "ncbi:821", "unclassified"}
     assert (outdir / "abundance" / "humann_demo.bracken.tsv").is_file()
     assert (outdir / "diversity" / "alpha_diversity.tsv").is_file()
+
+
+def test_sylph_table_beside_kraken2(shotgun_run):
+    outdir, _ = shotgun_run
+    biom = outdir / "biom" / "sylph_taxon_table.biom"
+    assert validate_biom(biom) == []
+    table = read_table(biom)
+    context = table.context
+    assert (table.marker, table.value_kind) == ("shotgun", "relative")
+    assert (context.method, context.taxonomy_system) == ("sylph", "GTDB")
+    assert context.method_version.startswith("pysylph ")
+    sheet = {r["name"]: r for r in csv.DictReader(
+        (KRAKEN2_DEMO.parent / "sylph_demo" / "refdb.csv").open())}
+    assert context.reference_sha256 == sheet["humann_demo_sylph"]["sha256"]
+    # GTDB names kept; per-genome figures in sylph's own TSV layout
+    assert "gtdb:s__Phocaeicola_dorei" in table.feature_ids
+    rows = read_tsv(outdir / "sylph" / "humann_demo.sylph.tsv")
+    assert rows and {"Taxonomic_abundance", "Sequence_abundance", "True_cov",
+                     "Adjusted_ANI"} <= set(rows[0])
+    summary = read_tsv(outdir / "qc" / "sylph_summary.tsv")[0]
+    explained = sum(float(r["Sequence_abundance"]) for r in rows) / 100
+    assert float(summary["profiled_fraction"]) == pytest.approx(explained, abs=1e-3)
+    assert float(summary["profiled_fraction"]) + float(summary["unexplained_fraction"]) == \
+        pytest.approx(1.0, abs=1e-3)
+    counts = dict(zip(table.feature_ids, table.counts.toarray()[0], strict=True))
+    assert counts.get("unclassified", 0.0) == pytest.approx(1 - explained, abs=1e-3)
+    # diversity is computed on the profiled part only, and says so
+    import json
+
+    div = json.loads((outdir / "diversity" / "diversity.json").read_text())
+    assert div["parameters"]["profiled_part_only"]["feature_left_out"] == "unclassified"
+    assert "Profiled part only" in (outdir / "soilbiome_report.html").read_text()
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "verify", str(biom),
+         "--agreement", str(outdir / "sharing" / "agreement.yaml")],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_stamped_shotgun_table_verifies(shotgun_run):

@@ -16,6 +16,7 @@ process REPORT {
     path refdb_json      // pipeline_info/reference_database.json
     path verification    // soilbiome verify --json of the stamped table, or NO_FILE
     path cleanup         // folder of 'soilbiome cleanup', or assets/NO_CLEANUP
+    path others, stageAs: 'others/*'  // shotgun: the other profiler's table, or NO_FILE
 
     output:
     path 'soilbiome_report.html', emit: html
@@ -25,11 +26,12 @@ process REPORT {
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def verify_arg = verification.name != 'NO_FILE' ? "--verification ${verification}" : ''
     def cleanup_arg = cleanup.name != 'NO_CLEANUP' ? "--cleanup ${cleanup}" : ''
+    def others_arg = (others instanceof List ? others : [others]).findAll { !it.toString().endsWith('NO_FILE') }.collect { "--also-biom ${it}" }.join(' ')
     def batch = (params.batch_name ?: file(params.input as String).baseName).toString()
     """
     soilbiome report --biom ${biom} --diversity ${diversity} --qc ${qc} --tracking ${tracking} \\
         ${primer_arg} --versions ${versions} ${cleanup_arg} --rank ${params.report_rank} ${group} \\
-        --params ${params_json} --refdb ${refdb_json} ${verify_arg} \\
+        --params ${params_json} --refdb ${refdb_json} ${verify_arg} ${others_arg} \\
         --batch-name '${batch.replace("'", "'\\''")}' --out soilbiome_report.html
     """
 }

@@ -214,7 +214,7 @@ workflow AMPLICON {
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,
            ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
            file("${info}/reference_database.json"), ch_verification,
-           CLEANUP.out.dir)
+           CLEANUP.out.dir, Channel.value(file("${projectDir}/../assets/NO_FILE")))
 
     emit:
     biom       = ch_biom

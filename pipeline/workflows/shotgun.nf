@@ -1,18 +1,23 @@
 /*
  * Shotgun metagenome workflow, per sample in parallel:
  * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
- * Kraken2 -> then for the batch: Bracken-method re-estimation -> harmonised taxon BIOM (same
- * contract as amplicons, unclassified reads kept) -> stamp -> diversity -> report.
+ * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
+ * re-estimation -> taxon_table.biom) and/or sylph (sketch + profile -> sylph_taxon_table.biom).
+ * One harmonised BIOM table per profiler (same contract as amplicons, the unclassified /
+ * unexplained share kept) -> stamp each -> diversity of the first profiler's table -> report
+ * with the profilers side by side.
  */
 include { FASTQ_QC          } from '../modules/fastq_qc'
 include { QC_SUMMARY        } from '../modules/qc_summary'
 include { BOWTIE2_BUILD; HOST_REMOVAL } from '../modules/host_removal'
 include { KRAKEN2           } from '../modules/kraken2'
 include { BRACKEN_DISTRIBUTION; SHOTGUN_TABLE } from '../modules/shotgun_table'
+include { SYLPH_PROFILE; SYLPH_TABLE } from '../modules/sylph'
 include { DIVERSITY         } from '../modules/diversity'
 include { SOFTWARE_VERSIONS } from '../modules/software_versions'
 include { REPORT            } from '../modules/report'
 include { STAMP             } from '../modules/stamp'
+include { STAMP as STAMP_SECOND } from '../modules/stamp'
 
 workflow SHOTGUN {
     take:
@@ -20,13 +25,20 @@ workflow SHOTGUN {
     ch_sheet     // validated samplesheet
     refdb        // [ db map, Kraken2 database folder ]
     host_genome  // [ db map, host genome FASTA ] or null (no host removal)
+    sylph_ref    // [ db map, sylph database folder ] or null (sylph not used)
     sharing      // [ agreement, signing key path ] or null (no stamp)
 
     main:
     ch_versions = Channel.empty()
     def db = refdb[0]
-    if (db.format != 'kraken2') {
-        error "--refdb ${db.name} has format '${db.format}': --mode shotgun needs a kraken2 database"
+    def sdb = sylph_ref ? sylph_ref[0] : null
+    def sylph_folder = sylph_ref ? sylph_ref[1] : null
+    def profilers = (params.shotgun_profiler as String).tokenize(',')*.trim().unique()
+    if ('kraken2' in profilers && db.format != 'kraken2') {
+        error "--refdb ${db.name} has format '${db.format}': the kraken2 profiler needs a kraken2 database"
+    }
+    if ('sylph' in profilers && !sdb) {
+        error "--shotgun_profiler sylph needs a sylph database (--sylph_db NAME)"
     }
 
     FASTQ_QC(ch_samples)
@@ -56,47 +68,80 @@ workflow SHOTGUN {
         ch_host = Channel.value(file("${projectDir}/../assets/NO_HOST"))
     }
 
-    ch_db = Channel.value(refdb[1])
-    KRAKEN2(ch_reads, ch_db)
-    ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
+    def tables = [:]     // profiler -> [ BIOM channel, read accounting TSV channel ]
+    if ('kraken2' in profilers) {
+        ch_db = Channel.value(refdb[1])
+        KRAKEN2(ch_reads, ch_db)
+        ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
 
-    def shipped = file("${refdb[1]}/database${params.bracken_read_length}mers.kmer_distrib")
-    if (shipped.exists()) {
-        ch_distribution = Channel.value(shipped)
-    } else {
-        BRACKEN_DISTRIBUTION(ch_db)
-        ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
+        def shipped = file("${refdb[1]}/database${params.bracken_read_length}mers.kmer_distrib")
+        if (shipped.exists()) {
+            ch_distribution = Channel.value(shipped)
+        } else {
+            BRACKEN_DISTRIBUTION(ch_db)
+            ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
+        }
+
+        SHOTGUN_TABLE(KRAKEN2.out.report.map { meta, report -> report }.collect(), ch_db,
+                      ch_distribution, ch_sheet,
+                      FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
+                      "${db.name} ${db.version}",
+                      [marker: 'shotgun', method: 'Kraken2', reference: db.name,
+                       reference_version: db.version, reference_sha256: db.sha256,
+                       classifier: 'Kraken2 + Bracken method (soilbiome)',
+                       taxonomy_system: db.taxonomy ?: 'NCBI'],
+                      KRAKEN2.out.versions.first())
+        ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
+        tables.kraken2 = [SHOTGUN_TABLE.out.biom, SHOTGUN_TABLE.out.summary]
+    }
+    if ('sylph' in profilers) {
+        ch_sylph_db = Channel.value(sylph_folder)
+        SYLPH_PROFILE(ch_reads, ch_sylph_db)
+        ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
+        SYLPH_TABLE(SYLPH_PROFILE.out.profile.collect(), ch_sylph_db, ch_sheet,
+                    FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
+                    "${sdb.name} ${sdb.version}",
+                    [marker: 'shotgun', method: 'sylph', reference: sdb.name,
+                     reference_version: sdb.version, reference_sha256: sdb.sha256,
+                     classifier: 'sylph (pysylph)', taxonomy_system: sdb.taxonomy ?: 'GTDB'],
+                    SYLPH_PROFILE.out.versions.first())
+        ch_versions = ch_versions.mix(SYLPH_TABLE.out.versions)
+        tables.sylph = [SYLPH_TABLE.out.biom, SYLPH_TABLE.out.summary]
     }
 
-    SHOTGUN_TABLE(KRAKEN2.out.report.map { meta, report -> report }.collect(), ch_db,
-                  ch_distribution, ch_sheet,
-                  FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
-                  "${db.name} ${db.version}",
-                  [marker: 'shotgun', method: 'Kraken2', reference: db.name,
-                   reference_version: db.version, reference_sha256: db.sha256,
-                   classifier: 'Kraken2 + Bracken method (soilbiome)',
-                   taxonomy_system: db.taxonomy ?: 'NCBI'],
-                  KRAKEN2.out.versions.first())
-    ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
-
-    ch_biom = SHOTGUN_TABLE.out.biom
+    // the first profiler named gives the table diversity is computed on; every table is
+    // stamped and shown side by side in the report
+    def first = tables[profilers[0]]
+    ch_biom = first[0]
+    ch_summary = first[1]
     ch_verification = Channel.value(file("${projectDir}/../assets/NO_FILE"))
     if (sharing) {
         STAMP(ch_biom, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
         ch_biom = STAMP.out.biom
         ch_verification = STAMP.out.verification
     }
+    ch_all_biom = ch_biom
+    ch_others = Channel.value(file("${projectDir}/../assets/NO_FILE"))
+    if (profilers.size() > 1) {
+        ch_second = tables[profilers[1]][0]
+        if (sharing) {
+            STAMP_SECOND(ch_second, Channel.value(file(sharing[0])), Channel.value(sharing[1]))
+            ch_second = STAMP_SECOND.out.biom
+        }
+        ch_all_biom = ch_biom.mix(ch_second)
+        ch_others = ch_second
+    }
     DIVERSITY(ch_biom, Channel.value(file("${projectDir}/../assets/NO_TREE")))  // no tree for taxa
     SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
-    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, SHOTGUN_TABLE.out.summary,
+    REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, ch_summary,
            Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml,
            file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification,
-           Channel.value(file("${projectDir}/../assets/NO_CLEANUP")))
+           Channel.value(file("${projectDir}/../assets/NO_CLEANUP")), ch_others)
 
     emit:
-    biom       = ch_biom
+    biom       = ch_all_biom
     qc_summary = QC_SUMMARY.out.tsv
     report     = REPORT.out.html
 }

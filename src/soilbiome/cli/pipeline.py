@@ -70,6 +70,10 @@ def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> 
 @click.option("--env", default=None, metavar="VAR[,VAR...]",
               help="Soil variables for 'diversity --env' (numeric sheet columns).")
 @click.option("--host-db", default=None, help="Shotgun host genome name in the database sheet.")
+@click.option("--shotgun-profiler", default=None,
+              help="kraken2, sylph or sylph,kraken2 (--mode shotgun; default kraken2).")
+@click.option("--sylph-db", default=None,
+              help="sylph database name in the sheet (default: --refdb if it is one).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Reference date of the agreement checks (default: today).")
 @click.option("--mode", type=click.Choice(["amplicon", "shotgun", "compare"]), default=None,
@@ -79,7 +83,8 @@ def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> 
 def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str | None,  # noqa: PLR0913
               agreement: Path | None, signing_key: str | None, primer_fwd: str | None,
               primer_rev: str | None, trunc_len_f: int, trunc_len_r: int, env: str | None,
-              host_db: str | None, today, mode: str | None, its_region: str,  # noqa: ANN001
+              host_db: str | None, shotgun_profiler: str | None, sylph_db: str | None,
+              today, mode: str | None, its_region: str,  # noqa: ANN001
               skip_phylogeny: bool) -> None:
     """Every start-up check of a run, writing only into --staging (never the results)."""
     from soilbiome.run.preflight import run_preflight
@@ -88,6 +93,7 @@ def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str 
         input_, staging, refdb_sheet=refdb_sheet, refdb=refdb, agreement=agreement,
         signing_key=signing_key, primer_fwd=primer_fwd or None, primer_rev=primer_rev or None,
         trunc_len_f=trunc_len_f, trunc_len_r=trunc_len_r, env=env, host_db=host_db,
+        shotgun_profiler=shotgun_profiler, sylph_db=sylph_db,
         today=today.date() if today else None, mode=mode, its_region=its_region,
         phylogeny=not skip_phylogeny,
     )

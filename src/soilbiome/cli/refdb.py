@@ -43,7 +43,7 @@ def refdb_check(sheet: Path, name: str, out: Path | None) -> None:
               help="Database sheet CSV to write or extend.")
 @click.option("--marker", required=True, help="16S, 18S, ITS, COI, shotgun, host ...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="sintax / dada2 (FASTA), kraken2 (database folder), host_fasta.")
+              help="sintax / dada2 (FASTA), kraken2 / sylph (database folder), host_fasta.")
 @click.option("--licence", "--license", "licence", required=True,
               help="SPDX licence expression of the reference, e.g. CC-BY-4.0.")
 @click.option("--citation", required=True, help="How to cite the reference.")
@@ -117,3 +117,44 @@ def refdb_catalogue(catalogue: Path | None, as_json: bool) -> None:
 def register(main: click.Group) -> None:
     """Add the ``refdb`` group to the ``soilbiome`` group."""
     main.add_command(refdb)
+
+
+@refdb.command("build-sylph")
+@click.argument("genomes", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                nargs=-1, required=True)
+@click.option("--lineages", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              required=True, help="Genome -> lineage TSV (genome<TAB>d__...;s__...).")
+@click.option("--out", type=_path, required=True, help="Database folder to create.")
+@click.option("--name", default=None, help="Name in the sheet (default: the folder's name).")
+@click.option("--sheet", type=_path, default=None,
+              help="Also list the database in this sheet (needs --licence and --citation).")
+@click.option("--licence", "--license", "licence", default="",
+              help="SPDX licence expression of the genomes.")
+@click.option("--citation", default="", help="How to cite the genomes.")
+@click.option("--version", "version", default=None, help="Release (default: sha256-<12 hex>).")
+@click.option("--taxonomy", default="GTDB", show_default=True,
+              help="Whose names the lineages use (GTDB, NCBI ...).")
+def refdb_build_sylph(genomes: tuple[Path, ...], lineages: Path, out: Path,  # noqa: PLR0913
+                      name: str | None, sheet: Path | None, licence: str, citation: str,
+                      version: str | None, taxonomy: str) -> None:
+    """Sketch GENOMES (FASTA, one genome or MAG per file) into a sylph database folder and
+    print its database-sheet row."""
+    from soilbiome.errors import InputError
+    from soilbiome.refdb.add import add_reference, ensure_not_listed
+    from soilbiome.refdb.build_sylph import build_sylph
+
+    if sheet is not None:
+        if not licence or not citation:
+            raise InputError("--sheet needs --licence and --citation")
+        ensure_not_listed(sheet, name or out.name)
+    build = build_sylph(genomes, lineages, out, name=name, version=version, licence=licence,
+                        citation=citation, taxonomy=taxonomy)
+    click.echo(f"{out}: {len(build.genomes)} genome(s) sketched; lineages in "
+               f"{out / 'lineages.tsv'}", err=True)
+    if sheet is not None:
+        entry = add_reference(sheet, build.row["name"], out, marker="shotgun", fmt="sylph",
+                              licence=licence, citation=citation, version=build.row["version"],
+                              taxonomy=taxonomy, digest=build.sha256)
+        click.echo(f"{sheet}: listed {entry.name} {entry.version} (sylph) at {entry.path}, "
+                   f"sha256 {entry.sha256}", err=True)
+    click.echo(build.row_csv(), nl=False)

@@ -44,6 +44,8 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--crate", type=_file, default=None, help="ro-crate-metadata.json of the run.")
 @click.option("--cleanup", type=click.Path(path_type=Path, exists=True, file_okay=False),
               default=None, help="Folder written by 'soilbiome cleanup' (optional).")
+@click.option("--also-biom", "also_biom", type=_file, multiple=True,
+              help="Shotgun: another profiler's table of the same batch, shown side by side.")
 def report(biom: Path, diversity_dir: Path, out: Path, rank: str, group_by: str, top: int,
            title: str | None, batch_name: str | None, **inputs: Path | None) -> None:
     """Write a self-contained HTML report of one batch to --out."""

@@ -94,3 +94,60 @@ def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, sample
 def register(main: click.Group) -> None:
     """Add the ``shotgun`` group to the main command."""
     main.add_command(shotgun)
+
+
+@shotgun.command("sylph-profile")
+@click.argument("reads", type=_file, nargs=-1, required=True)
+@click.option("--db", type=_dir, required=True,
+              help="sylph database folder (database.syldb + lineages.tsv).")
+@click.option("--sample", required=True, help="Sample ID.")
+@click.option("--out", type=_path, required=True, help="<sample>.sylph.tsv to write.")
+def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str, out: Path) -> None:
+    """Sketch READS (one FASTQ, or R1 R2) and profile them with sylph against DB."""
+    from soilbiome.shotgun.sylph_run import profile_reads_to_tsv
+
+    profile = profile_reads_to_tsv(db, sample, list(reads), out)
+    click.echo(f"{out}: {len(profile.hits)} genome(s); the database explains "
+               f"{profile.explained:.1%} of the reads")
+
+
+@shotgun.command("sylph-table")
+@click.argument("profiles", type=_file, nargs=-1, required=True)
+@click.option("--db", type=_dir, required=True, help="sylph database folder (lineages.tsv).")
+@click.option("--samplesheet", type=_file, required=True, help="Validated samplesheet CSV.")
+@click.option("--qc-record", "qc_records", type=_file, multiple=True,
+              help="Per-sample QC record JSON (repeat).")
+@click.option("--host-check", "host_checks", type=_file, multiple=True,
+              help="fastq-check JSON of the host-depleted reads (repeat).")
+@click.option("--reference", required=True, help="Database name and version, per observation.")
+@click.option("--summary", "summary_tsv", type=_path, default=None,
+              help="Profiled / unexplained share per sample (TSV) to write.")
+@click.option("--table-id", default=None)
+@click.option("--context", "context_json", type=_file, default=None,
+              help="Processing context JSON (method, reference, ...; docs/biom.md).")
+@click.option("--versions", "versions_files", type=_file, multiple=True,
+              help="versions.yml of the profiling step: fills the method's version.")
+@click.option("--out", type=_path, required=True, help="BIOM table to write.")
+def sylph_table(profiles: tuple[Path, ...], db: Path, samplesheet: Path,  # noqa: PLR0913
+                qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], reference: str,
+                summary_tsv: Path | None, table_id: str | None, context_json: Path | None,
+                versions_files: tuple[Path, ...], out: Path) -> None:
+    """Turn sylph PROFILES (one TSV per sample) into one BIOM table."""
+    from soilbiome.io.context import read_context
+    from soilbiome.shotgun.sylph_run import build_sylph_table
+
+    context = read_context(context_json, list(versions_files)) if context_json else None
+    res = build_sylph_table(list(profiles), db, samplesheet, out, qc_records=list(qc_records),
+                            host_checks=list(host_checks), reference=reference,
+                            summary_tsv=summary_tsv, table_id=table_id, context=context)
+    shares = ", ".join(f"{r['sample']} {float(r['profiled_fraction']):.1%}" for r in res.summary)
+    click.echo(f"{out}: {res.table.n_taxa} taxa x {res.table.n_samples} samples; "
+               f"profiled: {shares}")
+
+
+@shotgun.command("sylph-version")
+def sylph_version() -> None:
+    """Print the sylph build linked into soilbiome (pysylph's version)."""
+    from soilbiome.shotgun.sylph import version
+
+    click.echo(version())

@@ -15,6 +15,8 @@ analysis asks for:
   (same ASV, other names), at ASV level as much as at a rank. Refused unless
   ``retaxonomise`` (every input's ASV sequences re-classified with one reference) or
   ``accept_mixed_taxonomy`` (recorded as a caveat in every output).
+* **shotgun tables of different profilers or databases** (``method`` or ``reference_sha256``
+  differ, e.g. sylph with Kraken2): refused; each profiler explains another part of a sample.
 * an **unknown context** (a table that does not record how it was made): stated in every
   output; two unknown values are never taken as proof that the inputs agree.
 """
@@ -117,6 +119,26 @@ def plan_comparison(
             "the whole community; relative patterns only")
     if not families and len(tables) > 1:
         plan.caveats.append("no input records its marker: assumed to be the same")
+
+    # shotgun profilers ------------------------------------------------------------------
+    shotgun = [c for c in contexts if _marker_family(c.marker) == SHOTGUN]
+    if len(shotgun) > 1:
+        lines = []
+        for name, why in (("method", "profiler"), ("reference_sha256", "database digest")):
+            values = {getattr(c, name) for c in shotgun}
+            if len(values - {""}) > 1:
+                lines.append(f"{why} differs ({_values(contexts, labels, name)})")
+        if lines:
+            raise NotComparable([
+                "shotgun tables made with different profilers or databases cannot be mixed: "
+                + "; ".join(lines) + ". Each profiler explains a different part of a sample "
+                "(Kraken2 classifies reads against its database, sylph estimates which genomes "
+                "of its catalogue are present) and reports another unexplained share; compare "
+                "tables of one profiler and one database, and show profilers side by side "
+                "instead (the pipeline's report does)"])
+        if any(not c.method for c in shotgun):
+            plan.caveats.append("a shotgun input does not record its profiler: assumed to be "
+                                "the same as the others'")
 
     # ASV-level matching -----------------------------------------------------------------
     if not collapse:

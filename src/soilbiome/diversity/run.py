@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from soilbiome.diversity.alpha import _shannon_base, alpha_diversity
 from soilbiome.diversity.beta import beta_diversity
@@ -76,6 +77,36 @@ def _tree(table: FeatureTable | CountTable, sc: object, source: str,
     return tree, {"source": f"{source}:/{table.tree.location}", "sha256": table.tree.sha256}
 
 
+#: What diversity.json says when a shotgun table's unexplained reads were left out.
+PROFILED_PART_NOTE = (
+    "shotgun table: every index (alpha, beta, rarefaction) is computed on the profiled part "
+    "only; the feature 'unclassified' (reads the profiler could not explain) is left out, "
+    "because it is not one taxon but the unknown rest of the community")
+
+
+def _profiled_part(table: object, sc: object) -> tuple[object, dict] | None:
+    """A shotgun table without its ``unclassified`` feature, and the record saying so."""
+    from soilbiome.diversity.common import SparseCounts
+    from soilbiome.taxonomy.taxdump import UNCLASSIFIED_ID
+
+    if not isinstance(table, FeatureTable) or (table.marker or "").lower() != "shotgun":
+        return None
+    if UNCLASSIFIED_ID not in sc.feature_ids:  # type: ignore[attr-defined]
+        return None
+    keep = [i for i, f in enumerate(sc.feature_ids) if f != UNCLASSIFIED_ID]  # type: ignore[attr-defined]
+    matrix = sc.matrix[:, keep]  # type: ignore[attr-defined]
+    matrix.eliminate_zeros()
+    dropped = sc.matrix[:, [sc.feature_ids.index(UNCLASSIFIED_ID)]]  # type: ignore[attr-defined]
+    shares = {}
+    totals = sc.totals  # type: ignore[attr-defined]
+    for i, sample in enumerate(sc.sample_ids):  # type: ignore[attr-defined]
+        shares[sample] = round(float(dropped[i].sum() / totals[i]), 4) if totals[i] else 0.0
+    out = SparseCounts(sparse.csr_matrix(matrix), sc.sample_ids,  # type: ignore[attr-defined]
+                       tuple(sc.feature_ids[i] for i in keep), sc.integer)  # type: ignore[attr-defined]
+    return out, {"feature_left_out": UNCLASSIFIED_ID, "unexplained_share": shares,
+                 "note": PROFILED_PART_NOTE}
+
+
 def run_diversity(
     table: FeatureTable | CountTable,
     outdir: str | Path,
@@ -141,6 +172,9 @@ def run_diversity(
         written.add(path.name)
 
     sc = as_sparse(table)
+    profiled_only = _profiled_part(table, sc)
+    if profiled_only is not None:
+        sc = profiled_only[0]
     if isinstance(table, FeatureTable):
         source = str(table.path) if table.path else ""
         sample_md = table.sample_metadata
@@ -347,6 +381,7 @@ def run_diversity(
             "tree": tree_source,
             "group_by": group_by,
             "permutations": int(permutations) if group_by else None,
+            "profiled_part_only": profiled_only[1] if profiled_only else None,
         },
         "samples": {
             "all": list(sc.sample_ids),

@@ -122,6 +122,20 @@ def iter_batches(path: str | Path, batch_bytes: int = _BATCH
     made on whole blocks of records with list operations instead of one record at a time: the
     fast path for checking every read of a sample.
     """
+    for headers, _seqs, _quals, lengths in _checked_blocks(path, batch_bytes):
+        yield headers, lengths
+
+
+def iter_sequence_blocks(path: str | Path, batch_bytes: int = _BATCH
+                         ) -> Iterator[tuple[list[bytes], list[bytes]]]:
+    """Yield ``(sequences, quality strings)`` of checked records, a block at a time, in one
+    pass (the same checks as :func:`iter_batches`)."""
+    for _headers, seqs, quals, _lengths in _checked_blocks(path, batch_bytes):
+        yield seqs, quals
+
+
+def _checked_blocks(path: str | Path, batch_bytes: int
+                    ) -> Iterator[tuple[list[bytes], list[bytes], list[bytes], list[int]]]:
     path = Path(path)
     if not path.is_file():
         raise FastqError("file not found", location=str(path))
@@ -154,7 +168,7 @@ def iter_batches(path: str | Path, batch_bytes: int = _BATCH
                             and all(map(bytes.startswith, pluses, repeat(b"+")))
                             and lengths == list(map(len, quals))):
                         _record_problem(path, lines, done)
-                    yield headers, lengths
+                    yield headers, seqs, quals, lengths
                     done += len(headers)
                 if not block:
                     return

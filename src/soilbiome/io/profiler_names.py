@@ -7,4 +7,6 @@ command line starts quickly: every pipeline task runs ``soilbiome`` at least onc
 from __future__ import annotations
 
 PROFILERS: tuple[str, ...] = ("kraken2", "bracken", "metaphlan", "centrifuge", "kaiju", "ganon",
-                              "kmcp", "krakenuniq", "diamond", "megan6")
+                              "kmcp", "krakenuniq", "diamond", "megan6", "sylph", "singlem")
+#: Profilers whose files name genomes or lineages, not taxon IDs of a taxonomy dump.
+LINEAGE_PROFILERS: tuple[str, ...] = ("sylph", "singlem")

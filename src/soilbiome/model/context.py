@@ -149,6 +149,8 @@ def taxonomy_system_of(reference: str, fmt: str = "", declared: str = "") -> str
         return declared
     if fmt == "kraken2":
         return "NCBI"
+    if fmt == "sylph":  # genome catalogues (GTDB, soil MAGs) carry GTDB-style lineages
+        return "GTDB"
     low = (reference or "").lower()
     for needle, system in _SYSTEMS:
         if needle in low:

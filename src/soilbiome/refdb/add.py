@@ -20,10 +20,11 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.refdb.fields import check_licence, check_marker, check_name
 from soilbiome.refdb.sheet import (
     COLUMNS,
+    FOLDER_FILES,
+    FOLDER_LABEL,
     FORMATS,
-    KRAKEN2_FILES,
     RefDb,
-    kraken2_digest,
+    folder_digest,
     load_refdb,
     read_sheet,
 )
@@ -33,15 +34,15 @@ def reference_digest(path: str | Path, fmt: str) -> str:
     """The ``sha256`` a sheet records for ``path``: the file's SHA-256, or for a Kraken2
     database folder :func:`~soilbiome.refdb.sheet.kraken2_digest`."""
     path = Path(path)
-    if fmt == "kraken2":
+    if fmt in FOLDER_FILES:
         if not path.is_dir():
-            raise InputError("a kraken2 reference is a database folder, not a file",
+            raise InputError(f"a {fmt} reference is a database folder, not a file",
                              location=str(path))
-        missing = [f for f in KRAKEN2_FILES if not (path / f).is_file()]
+        missing = [f for f in FOLDER_FILES[fmt] if not (path / f).is_file()]
         if missing:
-            raise InputError(f"not a Kraken2 database folder (missing {', '.join(missing)})",
-                             location=str(path))
-        return kraken2_digest(path)
+            raise InputError(f"not a {FOLDER_LABEL[fmt]} database folder "
+                             f"(missing {', '.join(missing)})", location=str(path))
+        return folder_digest(path, FOLDER_FILES[fmt])
     if path.is_dir():
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))
     if not path.is_file():

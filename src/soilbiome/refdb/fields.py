@@ -23,6 +23,7 @@ _FORMAT_MARKERS = {
     "dada2": AMPLICON_MARKERS,
     "kraken2": ("shotgun", *AMPLICON_MARKERS),
     "host_fasta": ("host",),
+    "sylph": ("shotgun",),
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 

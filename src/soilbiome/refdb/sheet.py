@@ -8,7 +8,9 @@ its SHA-256 must equal ``sha256`` before any task uses it.
 Formats: ``sintax`` and ``dada2`` (amplicon reference FASTA files), ``kraken2`` (a Kraken2
 database *folder*; its ``sha256`` is :func:`kraken2_digest`, the SHA-256 of the
 ``sha256sum hash.k2d opts.k2d taxo.k2d`` listing, so ``cd DB && sha256sum hash.k2d opts.k2d
-taxo.k2d | sha256sum`` reproduces it) and ``host_fasta`` (a host genome FASTA for read
+taxo.k2d | sha256sum`` reproduces it), ``sylph`` (a sylph database *folder*: genome sketches
+``database.syldb`` and the genome -> lineage file ``lineages.tsv``; its ``sha256`` is the same
+kind of listing digest over those two files) and ``host_fasta`` (a host genome FASTA for read
 removal; the pipeline builds its bowtie2 index when none sits beside it).
 """
 
@@ -26,9 +28,15 @@ COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path",
 #: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
 #: when absent it is taken from the format (Kraken2: NCBI) or the reference's name.
 OPTIONAL_COLUMNS = ("taxonomy",)
-FORMATS = ("sintax", "dada2", "kraken2", "host_fasta")
+FORMATS = ("sintax", "dada2", "kraken2", "sylph", "host_fasta")
 #: Files whose digests make up a Kraken2 database's ``sha256``.
 KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
+#: Files whose digests make up a sylph database's ``sha256`` (soilbiome.shotgun.sylph).
+SYLPH_FILES = ("database.syldb", "lineages.tsv")
+#: Formats whose ``path`` is a folder, and the files that identify it.
+FOLDER_FILES = {"kraken2": KRAKEN2_FILES, "sylph": SYLPH_FILES}
+FOLDER_LABEL = {"kraken2": "Kraken2", "sylph": "sylph"}
+_LABEL = FOLDER_LABEL
 
 
 @dataclass(frozen=True)
@@ -109,11 +117,11 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
                          location=where)
     path = Path(row["path"])
     path = path if path.is_absolute() else (sheet.resolve().parent / path).resolve()
-    if row["format"] == "kraken2":
-        missing = [f for f in KRAKEN2_FILES if not (path / f).is_file()]
+    if row["format"] in FOLDER_FILES:
+        missing = [f for f in FOLDER_FILES[row["format"]] if not (path / f).is_file()]
         if missing:
-            raise InputError(f"column 'path': {path} is not a Kraken2 database folder "
-                             f"(missing {', '.join(missing)})", location=where)
+            raise InputError(f"column 'path': {path} is not a {_LABEL[row['format']]} "
+                             f"database folder (missing {', '.join(missing)})", location=where)
     elif not path.is_file():
         raise InputError(f"column 'path': file not found: {path}", location=where)
     from soilbiome.model.context import taxonomy_system_of
@@ -121,7 +129,8 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
     if verify:
-        actual = kraken2_digest(path) if row["format"] == "kraken2" else sha256_file(path)
+        actual = (folder_digest(path, FOLDER_FILES[row["format"]])
+                  if row["format"] in FOLDER_FILES else sha256_file(path))
         if actual != entry.sha256.lower():
             raise InputError(
                 f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
@@ -137,8 +146,14 @@ def kraken2_digest(folder: str | Path) -> str:
     The digest of the text ``sha256sum hash.k2d opts.k2d taxo.k2d`` prints in that folder
     (``<hex>  <name>`` lines), so it can be checked with coreutils alone.
     """
+    return folder_digest(folder, KRAKEN2_FILES)
+
+
+def folder_digest(folder: str | Path, names: tuple[str, ...]) -> str:
+    """SHA-256 of the ``sha256sum NAMES...`` listing of a database folder (``cd DB &&
+    sha256sum NAMES | sha256sum`` reproduces it)."""
     import hashlib
 
     folder = Path(folder)
-    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in KRAKEN2_FILES)
+    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
     return hashlib.sha256(listing.encode("ascii")).hexdigest()

@@ -56,6 +56,7 @@ class Preflight:
     samplesheet: Path
     reference: Path | None = None
     host: Path | None = None
+    sylph: Path | None = None
     agreement: Path | None = None
     signing_key: str | None = None
     samples: int = 0
@@ -68,6 +69,7 @@ class Preflight:
             "samplesheet": str(self.samplesheet),
             "reference": str(self.reference) if self.reference else None,
             "host": str(self.host) if self.host else None,
+            "sylph": str(self.sylph) if self.sylph else None,
             "agreement": str(self.agreement) if self.agreement else None,
             "signing_key": self.signing_key,
             "samples": self.samples,
@@ -137,6 +139,8 @@ def run_preflight(
     trunc_len_r: int = 0,
     env: str | None = None,
     host_db: str | None = None,
+    shotgun_profiler: str | None = None,
+    sylph_db: str | None = None,
     today: dt.date | None = None,
     mode: str | None = None,
     its_region: str = "auto",
@@ -162,6 +166,9 @@ def run_preflight(
         Soil variables for ``diversity --env`` (``VAR[,VAR...]``): numeric columns of the sheet.
     host_db : str, optional
         Shotgun host genome: its entry in the database sheet (SHA-256 verified).
+    shotgun_profiler, sylph_db : str, optional
+        Shotgun profilers (``kraken2``, ``sylph`` or both, comma-separated) and the sylph
+        database's name in the sheet (default: ``refdb`` when that is a sylph database).
     today : datetime.date, optional
         Reference date of the agreement checks.
     mode, its_region, phylogeny : optional
@@ -226,6 +233,12 @@ def run_preflight(
         except SoilbiomeError as exc:
             problems.append(f"host genome: {_message(exc)}")
 
+    profilers: tuple[str, ...] = ("kraken2",)
+    if mode == "shotgun" or shotgun_profiler or sylph_db:
+        profilers, found = _check_profilers(shotgun_profiler or "kraken2", reference_entry,
+                                            refdb_sheet, sylph_db, staging, result)
+        problems += found
+
     if agreement:
         problems += _check_sharing(result, Path(agreement), signing_key,
                                    [r.sample for r in sheet.rows], Path(input_sheet), today)
@@ -239,11 +252,49 @@ def run_preflight(
             mode, reference_format=reference_entry.get("format", ""),
             marker=reference_entry.get("marker", ""),
             primers=bool(primer_fwd or primer_rev), phylogeny=phylogeny, its_region=its_region,
-            host=bool(host_db)))
+            host=bool(host_db), profilers=profilers))
     if problems:
         raise PreflightError(problems)
     write_json(staging / "preflight.json", result.to_dict())
     return result
+
+
+def _check_profilers(choice: str, reference: dict, refdb_sheet: str | Path | None,
+                     sylph_db: str | None, staging: Path, result: Preflight
+                     ) -> tuple[tuple[str, ...], list[str]]:
+    """``--shotgun_profiler`` and the databases it needs: Kraken2 = ``--refdb`` (format
+    kraken2), sylph = ``--sylph_db`` or a ``--refdb`` of format sylph (SHA-256 verified)."""
+    names = tuple(dict.fromkeys(p.strip() for p in (choice or "kraken2").split(",")))
+    bad = [p for p in names if p not in ("kraken2", "sylph")]
+    if bad or not names:
+        return names, [f"--shotgun_profiler '{choice}': use kraken2, sylph or sylph,kraken2"]
+    problems = []
+    fmt = reference.get("format", "")
+    if "kraken2" in names and fmt and fmt != "kraken2":
+        problems.append(f"--refdb {reference.get('name')} has format '{fmt}': the kraken2 "
+                        "profiler needs a kraken2 database (give --shotgun_profiler sylph, or "
+                        "a kraken2 --refdb and the sylph database as --sylph_db)")
+    if "sylph" in names:
+        entry = None
+        if sylph_db and refdb_sheet:
+            from soilbiome.refdb import load_refdb
+
+            try:
+                entry = load_refdb(refdb_sheet, sylph_db).to_dict()
+            except SoilbiomeError as exc:
+                problems.append(f"sylph database: {_message(exc)}")
+        elif fmt == "sylph":
+            entry = reference
+        else:
+            problems.append("--shotgun_profiler sylph needs a sylph database: --sylph_db NAME "
+                            "(format sylph in --refdb_sheet; build one with 'soilbiome refdb "
+                            "build-sylph')")
+        if entry is not None and entry.get("format") != "sylph":
+            problems.append(f"--sylph_db {entry.get('name')} has format "
+                            f"'{entry.get('format')}', expected sylph")
+        elif entry is not None:
+            result.sylph = _record(staging, "sylph_database.json", entry)
+    return names, problems
 
 
 def _record(staging: Path, name: str, data: dict) -> Path:

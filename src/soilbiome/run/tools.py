@@ -43,14 +43,17 @@ def task_path(root: Path = PROJECT_ROOT, base: str | None = None) -> str:
 
 def required_tools(mode: str, *, reference_format: str = "", marker: str = "",
                    primers: bool = False, phylogeny: bool = True, its_region: str = "auto",
-                   host: bool = False) -> dict[str, str]:
-    """Executables a run in ``mode`` will call, each with the step that calls it."""
+                   host: bool = False, profilers: tuple[str, ...] = ("kraken2",)
+                   ) -> dict[str, str]:
+    """Executables a run in ``mode`` will call, each with the step that calls it (sylph is
+    linked into the soilbiome package through pysylph: no executable)."""
     need: dict[str, str] = {"soilbiome": "every step", "bash": "every task"}
     if mode == "compare":
         return need
     need["fastp"] = "FASTQ_QC"
     if mode == "shotgun":
-        need["kraken2"] = "KRAKEN2"
+        if "kraken2" in profilers:
+            need["kraken2"] = "KRAKEN2"
         if host:
             need.update({"bowtie2": "HOST_REMOVAL", "bowtie2-build": "HOST_REMOVAL"})
         return need

@@ -28,8 +28,8 @@ REPORT_SUFFIX = ".kraken2.report.txt"
 #: Columns of ``shotgun_summary.tsv``.
 SUMMARY_COLUMNS = (
     "sample", "reads_in", "reads_after_qc", "reads_host", "host_fraction", "reads_profiled",
-    "reads_classified", "reads_unclassified", "classified_fraction", "reads_reestimated",
-    "reads_kept_at_higher_rank",
+    "reads_classified", "reads_unclassified", "classified_fraction", "unexplained_fraction",
+    "reads_reestimated", "reads_kept_at_higher_rank",
 )
 BRACKEN_COLUMNS = ("name", "taxonomy_id", "taxonomy_lvl", "kraken_assigned_reads",
                    "added_reads", "new_est_reads", "fraction_total_reads")
@@ -165,6 +165,8 @@ def build_shotgun_table(
             "reads_classified": classified,
             "reads_unclassified": unclassified,
             "classified_fraction": f"{classified / profiled:.4f}" if profiled else "0.0000",
+            "unexplained_fraction": (f"{unclassified / profiled:.4f}" if profiled
+                                     else "0.0000"),
             "reads_reestimated": int(round(reestimated)),
             "reads_kept_at_higher_rank": int(round(kept_high)),
         })

@@ -39,7 +39,8 @@ from soilbiome.taxonomy.lineage import RANKS, taxonomy_strings
 from soilbiome.taxonomy.taxdump import UNCLASSIFIED_ID, Taxonomy
 
 #: Sample metadata columns added to every shotgun / imported table.
-READ_COLUMNS = ("reads_classified", "reads_unclassified", "classified_fraction")
+READ_COLUMNS = ("reads_classified", "reads_unclassified", "classified_fraction",
+                "profiled_fraction", "unexplained_fraction")
 #: Marker of shotgun and imported profile tables.
 SHOTGUN = "shotgun"
 #: Observation holding what a profile places on no taxon: a relative profile's remainder to 1,
@@ -242,6 +243,9 @@ def write_profile_table(
         else:
             md["reads_classified"] = md["reads_unclassified"] = NOT_PROVIDED
         md["classified_fraction"] = f"{fraction:.4f}"
+        # the unknown majority is a result: every shotgun table states both shares
+        md["profiled_fraction"] = f"{fraction:.4f}" if total > 0 else "0.0000"
+        md["unexplained_fraction"] = f"{1 - fraction:.4f}" if total > 0 else "0.0000"
         md.update({k: str(v) for k, v in (extra_sample_metadata or {}).get(sample, {}).items()})
         sample_md.append(md)
     columns = list(dict.fromkeys(k for md in sample_md for k in md))

@@ -34,6 +34,8 @@ RANK_SYNONYMS: dict[str, str] = {
     "acellular root": "domain",
 }
 _GTDB_PREFIX = re.compile(r"^[dkpcofgs]__")
+#: Rank of the genome leaves :func:`taxonomy_from_lineages` adds under their lineage.
+GENOME_RANK = "genome"
 #: Observation ID of reads no taxon was assigned to.
 UNCLASSIFIED_ID = "unclassified"
 
@@ -138,6 +140,8 @@ class Taxonomy:
             if rank is not None:
                 names[rank] = self.display_name(node)
                 anchor = node
+        if not names["species"] and self.rank.get(chain[-1]) == GENOME_RANK:
+            anchor = chain[-1]  # a genome of no named species (a new MAG) is its own feature
         result = (anchor or chain[0], tuple(names[r] for r in RANKS))
         self._cache[key] = result
         return result
@@ -153,6 +157,8 @@ class Taxonomy:
         same in every institution's database; GTDB dumps number their nodes per build, so a
         GTDB taxon is named by its prefixed name instead (``gtdb:s__Bacteroides_dorei``).
         """
+        if self.rank.get(taxid) == GENOME_RANK:
+            return f"genome:{taxid}"
         if self.namespace == "gtdb":
             name = self.name.get(taxid, "")
             if not _GTDB_PREFIX.match(name):
@@ -248,7 +254,9 @@ def taxonomy_from_lineages(lineages: dict[str, str], source: str = "") -> Taxono
     """Build a :class:`Taxonomy` from GTDB lineage strings (``d__Bacteria;p__...;s__...``).
 
     This is the layout of GTDB's ``bac120_taxonomy.tsv``/``ar53_taxonomy.tsv`` (accession,
-    lineage). Every distinct prefixed name becomes a node named by itself.
+    lineage). Every distinct prefixed name becomes a node named by itself. A genome whose
+    lineage names no species stands for itself in a table (feature ``genome:<key>``, lineage down
+    to its deepest named rank); a genome with a species counts for its species.
 
     Parameters
     ----------
@@ -277,5 +285,5 @@ def taxonomy_from_lineages(lineages: dict[str, str], source: str = "") -> Taxono
             tax.name[node] = part
             parent = node
         if key not in tax.parent:
-            tax.parent[key], tax.rank[key], tax.name[key] = parent, "genome", key
+            tax.parent[key], tax.rank[key], tax.name[key] = parent, GENOME_RANK, key
     return tax

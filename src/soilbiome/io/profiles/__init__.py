@@ -21,6 +21,8 @@ from soilbiome.io.profiles.krakenuniq import read_krakenuniq
 from soilbiome.io.profiles.megan6 import read_megan6
 from soilbiome.io.profiles.metaphlan import read_metaphlan
 from soilbiome.io.profiles.model import Profile, ProfileError
+from soilbiome.io.profiles.singlem import read_singlem, read_singlem_samples
+from soilbiome.io.profiles.sylph import read_sylph, read_sylph_samples
 
 
 def _centrifuge(path: Path, sample: str) -> Profile:
@@ -40,6 +42,13 @@ READERS: dict[str, Callable[[Path, str], Profile]] = {
     "krakenuniq": read_krakenuniq,
     "diamond": read_diamond,
     "megan6": read_megan6,
+    "sylph": read_sylph,
+    "singlem": read_singlem,
+}
+#: Readers of formats that hold several samples per file.
+MULTI_SAMPLE: dict[str, Callable[[Path], list[Profile]]] = {
+    "sylph": read_sylph_samples,
+    "singlem": read_singlem_samples,
 }
 if tuple(READERS) != PROFILERS:  # one list of names, two places: they must agree
     raise RuntimeError("soilbiome.io.profiler_names.PROFILERS does not match READERS")
@@ -67,4 +76,25 @@ def read_profile(profiler: str, path: str | Path, sample: str | None = None) -> 
     return READERS[profiler](path, sample or sample_from_path(path))
 
 
-__all__ = ["PROFILERS", "READERS", "Profile", "ProfileError", "read_profile", "sample_from_path"]
+def read_profiles(profiler: str, path: str | Path, sample: str | None = None) -> list[Profile]:
+    """Read one profiler output file: every sample it holds (one for most formats).
+
+    ``sample`` renames the file's only sample; a file of several samples keeps the IDs it
+    gives and refuses ``sample``.
+    """
+    path = Path(path)
+    if profiler not in MULTI_SAMPLE:
+        return [read_profile(profiler, path, sample)]
+    if not path.is_file():
+        raise ProfileError(path, None, "file not found")
+    profiles = MULTI_SAMPLE[profiler](path)
+    if sample is not None:
+        if len(profiles) != 1:
+            raise ProfileError(path, None, f"holds {len(profiles)} samples: --sample-id "
+                               "renames only one-sample files")
+        profiles[0].sample = sample
+    return profiles
+
+
+__all__ = ["PROFILERS", "READERS", "Profile", "ProfileError", "read_profile", "read_profiles",
+           "sample_from_path"]

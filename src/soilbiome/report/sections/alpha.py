@@ -29,6 +29,24 @@ def _tree_note(summary: dict) -> str:
     return f"Faith's PD and UniFrac use the ASV tree {esc(str(tree))}."
 
 
+def _profiled_note(summary: dict) -> str:
+    """Shotgun tables: the indices describe the profiled part only (diversity.json)."""
+    part = summary.get("parameters", {}).get("profiled_part_only")
+    if not part:
+        return ""
+    shares = part.get("unexplained_share", {})
+    span = ""
+    if shares:
+        low, high = min(shares.values()), max(shares.values())
+        span = (f" The unexplained share left out is {low:.1%}" if low == high
+                else f" The unexplained share left out is {low:.1%}–{high:.1%}") + " of reads."
+    return (f"<p class='note'><b>Profiled part only:</b> Shannon, Simpson, Chao1, observed "
+            f"features, evenness, Bray-Curtis and the rarefaction curve are computed on the "
+            f"taxa the profiler could name, without the unexplained reads (feature "
+            f"<code>{esc(part.get('feature_left_out', 'unclassified'))}</code>).{span} They "
+            "describe the known part of the community, not the whole of it.</p>")
+
+
 @section("alpha", "Alpha diversity", position=60)
 def alpha_diversity(ctx: ReportContext) -> str:
     """One box plot per index, grouped by ``group_by``; every sample in the table."""
@@ -67,7 +85,8 @@ def alpha_diversity(ctx: ReportContext) -> str:
             + (f"rarefied to <b>{depth}</b> reads (seed {rare.get('seed')}). "
                if depth else "computed on counts that were <b>not rarefied</b>. ")
             + "Samples with an undefined value (empty, excluded) are listed in the table with "
-            "the reason, and left out of the plot. " + _tree_note(summary) + "</p>")
+            "the reason, and left out of the plot. " + _tree_note(summary) + "</p>"
+            + _profiled_note(summary))
     plotted = alpha.index[alpha[metrics].notna().any(axis=1)] if metrics else []
     note += ctx.left_out(plotted)
     notes = alpha.get("note", pd.Series(dtype=str)).fillna("").astype(str)

@@ -13,7 +13,8 @@ from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import html_table
 
 COLUMNS = ("reads_in", "reads_after_qc", "reads_host", "host_fraction", "reads_classified",
-           "reads_unclassified", "classified_fraction")
+           "reads_unclassified", "classified_fraction", "genomes_detected", "profiled_fraction",
+           "unexplained_fraction")
 
 
 @section("classified", "Classified reads", position=35)
@@ -30,15 +31,19 @@ def classified_reads(ctx: ReportContext) -> str | None:
         value = f"{known.min():.1%}–{known.max():.1%}"
     else:
         value = "n/a"
-    ctx.headline("classified reads", value,
-                 "share of profiled reads assigned to a taxon; the rest is the feature "
-                 "'unclassified'")
+    ctx.headline("profiled reads", value,
+                 "share of the reads the profiler assigned to a taxon; the rest is unexplained "
+                 "(the feature 'unclassified'): most soil organisms have no reference genome")
     rows = pd.DataFrame({"sample": list(ctx.order)})
     for column in COLUMNS:
         if column in md.columns:
             rows[column] = [md.loc[s, column] for s in ctx.order]
     low = {s for s in ctx.order if pd.notna(share.get(s)) and share[s] < 0.5}
-    body = ("<p>Share of the reads that reached the classifier (after QC and host removal) "
-            "that were assigned to any taxon. Unclassified reads are kept in the table as the "
-            "feature <code>unclassified</code> so totals add up.</p>")
+    body = ("<p>Per sample, the share of the reads that reached the profiler (after QC and "
+            "host removal) that it assigned to a taxon (<code>classified_fraction</code> = "
+            "<code>profiled_fraction</code>) and the share it could not explain "
+            "(<code>unexplained_fraction</code>). The unexplained part is a result, not a "
+            "gap: in soil most organisms have no reference genome. It is kept in the table as "
+            "the feature <code>unclassified</code> so totals add up, and diversity indices are "
+            "computed on the profiled part only.</p>")
     return body + html_table(rows, highlight=low)

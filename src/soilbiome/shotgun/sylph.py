@@ -1,0 +1,275 @@
+"""sylph (Shaw & Yu 2024) through PyPI ``pysylph``: the one module that touches its API.
+
+sylph profiles a metagenome against a database of genome sketches by *containment ANI*: each
+genome's FracMinHash k-mers (k = 31, one k-mer in ``c`` = 200 kept) are looked up in a sketch of
+the sample's reads, coverage is estimated from the k-mer multiplicities (a zero-inflated Poisson
+correction makes it work down to ~0.1x), and genomes whose adjusted ANI passes the threshold are
+reported with their taxonomic abundance (coverage-normalised, as MetaPhlAn) and sequence
+abundance (share of the sample's bases, as Kraken2 counts reads). With ``estimate_unknown`` the
+sequence abundances are scaled to the share of the sample's k-mers the database explains, so
+their sum is the share of reads profiled and the rest is what the database does not hold.
+
+Shaw J, Yu YW (2024) Rapid species-level metagenome profiling and containment estimation with
+sylph. Nat Biotechnol, doi:10.1038/s41587-024-02412-y. pysylph: Larralde M,
+https://github.com/althonos/pysylph (MIT).
+
+pysylph's API is marked experimental: its version is pinned in ``pyproject.toml`` and every call
+goes through this module, so a new release changes one file.
+
+A soilbiome sylph database is a folder holding :data:`DB_FILE` (the genome sketches, sylph's
+own ``.syldb`` format, readable by the ``sylph`` binary too) and :data:`LINEAGE_FILE` (genome
+-> lineage, see :mod:`soilbiome.io.genome_lineages`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.fastq import iter_sequence_blocks
+
+#: pysylph release the wrapper is written against (also pinned in pyproject.toml).
+PYSYLPH_VERSION = "0.1.3"
+#: Files of a soilbiome sylph database folder.
+DB_FILE = "database.syldb"
+LINEAGE_FILE = "lineages.tsv"
+SYLPH_FILES = (DB_FILE, LINEAGE_FILE)
+#: sylph's defaults (``sylph sketch -c 200``, k = 31) and ``profile``'s minimum ANI (95 %).
+SUBSAMPLING = 200
+KMER = 31
+MIN_ANI = 95.0
+
+
+def version() -> str:
+    """``pysylph <version>`` (the sylph code linked into it)."""
+    import pysylph
+
+    return f"pysylph {pysylph.__version__}"
+
+
+@dataclass(frozen=True)
+class GenomeHit:
+    """One genome sylph found in a sample (percentages as sylph prints them)."""
+
+    genome: str
+    contig: str
+    taxonomic_abundance: float
+    sequence_abundance: float
+    adjusted_ani: float
+    naive_ani: float
+    effective_coverage: float
+    kmers_reassigned: int
+
+
+@dataclass(frozen=True)
+class SampleProfile:
+    """sylph's answer for one sample."""
+
+    sample: str
+    hits: tuple[GenomeHit, ...]
+
+    @property
+    def explained(self) -> float:
+        """Share of the sample's reads the database explains (0-1)."""
+        return min(1.0, sum(h.sequence_abundance for h in self.hits) / 100.0)
+
+
+# -- FASTA / FASTQ input ---------------------------------------------------------------------
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with path.open("rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt", encoding="ascii") if gz else path.open(encoding="ascii")
+
+
+def fasta_sequences(path: str | Path) -> list[bytes]:
+    """Contigs of a (gzipped) FASTA file, checked: a header first, no empty file.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and line): not FASTA, no sequence, unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("genome file not found", location=str(path))
+    contigs: list[bytes] = []
+    current: list[str] | None = None
+    try:
+        with _open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                if line.startswith(">"):
+                    if current:
+                        contigs.append("".join(current).encode())
+                    current = []
+                elif current is None:
+                    raise InputError(f"line {number}: not FASTA (no '>' header before the "
+                                     "sequence)", location=str(path))
+                else:
+                    current.append(line)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"not a readable FASTA file ({exc})", location=str(path)) from None
+    if current:
+        contigs.append("".join(current).encode())
+    if not contigs:
+        raise InputError("no sequence in the genome file", location=str(path))
+    return contigs
+
+
+# -- database --------------------------------------------------------------------------------
+
+def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path) -> list[str]:
+    """Sketch genome/MAG FASTA files into a sylph database folder ``out`` (written atomically).
+
+    Parameters
+    ----------
+    genomes : sequence of Path
+        One (gzipped) FASTA per genome; the genome's name is its file name, as the ``sylph``
+        binary names it.
+    lineages : dict
+        ``genome name -> lineage string`` for every genome (checked by the caller).
+    out : Path
+        Database folder to create (must not exist).
+
+    Returns
+    -------
+    list of str
+        Genome names, in order.
+    """
+    import pysylph
+
+    sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
+    sketches = []
+    for path in genomes:
+        contigs = fasta_sequences(path)
+        try:
+            sketches.append(sketcher.sketch_genome(Path(path).name, contigs))
+        except (ValueError, RuntimeError) as exc:
+            raise InputError(f"sylph could not sketch the genome ({exc})",
+                             location=str(path)) from None
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        pysylph.Database(sketches).dump(str(tmp / DB_FILE))
+        with (tmp / LINEAGE_FILE).open("w", encoding="utf-8", newline="") as handle:
+            handle.write("genome\tlineage\n")
+            for sketch in sketches:
+                handle.write(f"{sketch.name}\t{lineages[sketch.name]}\n")
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [s.name for s in sketches]
+
+
+def load_database(folder: str | Path):  # noqa: ANN201 - pysylph.Database
+    """Load the genome sketches of a sylph database folder (or a bare ``.syldb`` file)."""
+    import pysylph
+
+    folder = Path(folder)
+    path = folder / DB_FILE if folder.is_dir() else folder
+    try:
+        return pysylph.Database.load(str(path))
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InputError(f"not a sylph database ({exc})", location=str(path)) from None
+
+
+def genome_names(database: object) -> list[str]:
+    """Names of the genomes in a loaded database."""
+    return [g.name for g in database]  # type: ignore[attr-defined]
+
+
+# -- samples ---------------------------------------------------------------------------------
+
+class _ReadStream:
+    """Sequences of a FASTQ file for the sketcher, in one checked pass, adding up the
+    per-base error probabilities their Phred qualities state (for the read accuracy)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.bases, self.errors = path, 0, 0.0
+
+    def __iter__(self):  # noqa: ANN204 - generator of bytes
+        import numpy as np
+
+        table = 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
+        for seqs, quals in iter_sequence_blocks(self.path):
+            joined = np.frombuffer(b"".join(quals), dtype=np.uint8)
+            self.bases += joined.size
+            self.errors += float(table[joined].sum())
+            yield from seqs
+
+
+def sketch_reads(sample: str, r1: Path, r2: Path | None = None):  # noqa: ANN201
+    """Sketch one sample's reads (paired when ``r2`` is given), streaming the FASTQ files.
+
+    Returns
+    -------
+    tuple
+        ``(pysylph.SampleSketch, read accuracy)``: the mean per-base accuracy the reads'
+        qualities state (1 - mean error probability), or None for a sample without bases.
+    """
+    import pysylph
+
+    sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
+    streams = [_ReadStream(Path(r1))] + ([_ReadStream(Path(r2))] if r2 is not None else [])
+    if r2 is None:
+        sketch = sketcher.sketch_single(sample, iter(streams[0]))
+    else:
+        sketch = sketcher.sketch_paired(sample, iter(streams[0]), iter(streams[1]))
+    bases = sum(s.bases for s in streams)
+    accuracy = 1.0 - sum(s.errors for s in streams) / bases if bases else None
+    return sketch, accuracy
+
+
+def profile_sample(database: object, sketch: object, sample: str, *,
+                   read_accuracy: float | None = None, contigs: dict[str, str] | None = None,
+                   min_ani: float = MIN_ANI) -> SampleProfile:
+    """Profile a sketched sample against a loaded database (sylph ``profile -u``).
+
+    ``read_accuracy`` (per base, from the reads' qualities) is sylph's ``--read-seq-id``: the
+    share of k-mers that survive sequencing errors, which turns k-mer coverage into base
+    coverage for the unexplained share. Without it sylph estimates it from the k-mer counts,
+    and at low depth (median k-mer count below 3, typical of soil) falls back to 99.5 %, which
+    overstates the share explained when the reads are less accurate than that.
+    """
+    import pysylph
+
+    seq_id = None
+    if read_accuracy is not None and 0.9 <= read_accuracy < 1.0:
+        seq_id = read_accuracy
+    profiler = pysylph.Profiler(database, minimum_ani=min_ani, estimate_unknown=True,
+                                seq_id=seq_id)
+    results = profiler.profile(sketch)
+    hits = tuple(
+        GenomeHit(
+            genome=r.genome_sketch.name,
+            contig=(contigs or {}).get(r.genome_sketch.name, r.genome_sketch.description),
+            taxonomic_abundance=float(r.taxonomic_abundance),
+            sequence_abundance=float(r.sequence_abundance),
+            adjusted_ani=float(r.ani),
+            naive_ani=float(r.ani_naive),
+            effective_coverage=float(r.coverage),
+            kmers_reassigned=int(r.kmers_reassigned),
+        )
+        for r in results
+    )
+    return SampleProfile(sample, hits)
+
+
+def profile_reads(database: object, sample: str, reads: Iterable[Path], *,
+                  min_ani: float = MIN_ANI) -> SampleProfile:
+    """Sketch ``reads`` (one file, or R1 and R2) and profile them."""
+    files = list(reads)
+    if not 1 <= len(files) <= 2:
+        raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(files)}")
+    sketch, accuracy = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None)
+    return profile_sample(database, sketch, sample, read_accuracy=accuracy, min_ani=min_ani)

@@ -1,0 +1,136 @@
+"""The pipeline's sylph steps: one sample's reads -> sylph profile TSV; the batch -> BIOM table.
+
+Per sample (``soilbiome shotgun sylph-profile``), the reads left after QC and host removal are
+sketched and profiled against the sheet's sylph database (:mod:`soilbiome.shotgun.sylph`, as
+``sylph profile -u``) and written in sylph's own ``profile`` TSV layout, so the file imports
+with ``soilbiome import --profiler sylph`` and reads like a sylph user expects: per genome the
+taxonomic abundance, sequence abundance, effective (true) coverage and adjusted ANI.
+
+For the batch (``soilbiome shotgun sylph-table``) those files are read back through the one
+sylph reader (:mod:`soilbiome.io.profiles.sylph`); lineages come from the database's
+``lineages.tsv``. The table holds **sequence abundance** (share of the sample's reads per
+genome, summed per species) plus the feature ``unclassified`` = the share the database does not
+explain, so every column sums to 1 and the unknown majority of a soil sample stays visible.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_write
+from soilbiome.io.genome_lineages import read_genome_lineages
+from soilbiome.io.profiles.model import RELATIVE, Profile
+from soilbiome.io.profiles.sylph import read_sylph_samples
+from soilbiome.model.context import ProcessingContext
+from soilbiome.shotgun.lineage_profiles import genome_profiles_taxonomy
+from soilbiome.shotgun.run import _records
+from soilbiome.shotgun.sylph import LINEAGE_FILE, SampleProfile
+from soilbiome.shotgun.table import TableSummary, write_profile_table
+
+#: Columns sylph ``profile -u`` writes (soilbiome leaves what pysylph does not give as NA).
+TSV_COLUMNS = ("Sample_file", "Genome_file", "Taxonomic_abundance", "Sequence_abundance",
+               "Adjusted_ANI", "True_cov", "ANI_5-95_percentile", "Eff_lambda",
+               "Lambda_5-95_percentile", "Median_cov", "Mean_cov_geq1", "Containment_ind",
+               "Naive_ANI", "kmers_reassigned", "Contig_name")
+#: Columns of ``sylph_summary.tsv``.
+SUMMARY_COLUMNS = ("sample", "reads_in", "reads_after_qc", "reads_host", "host_fraction",
+                   "genomes_detected", "profiled_fraction", "unexplained_fraction")
+
+
+@dataclass(frozen=True)
+class SylphResult:
+    """What :func:`build_sylph_table` wrote."""
+
+    table: TableSummary
+    summary: list[dict]
+
+
+def write_sylph_tsv(profile: SampleProfile, sample_file: str, out: Path) -> None:
+    """Write one sample's profile in sylph's ``profile`` TSV layout (atomically)."""
+    with atomic_write(out) as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(TSV_COLUMNS)
+        for hit in profile.hits:
+            writer.writerow([
+                sample_file, hit.genome, f"{hit.taxonomic_abundance:.4f}",
+                f"{hit.sequence_abundance:.4f}", f"{hit.adjusted_ani:.2f}",
+                f"{hit.effective_coverage:.3f}", "NA", "NA", "NA", "NA", "NA", "NA",
+                f"{hit.naive_ani:.2f}", hit.kmers_reassigned, hit.contig or "NA",
+            ])
+
+
+def profile_reads_to_tsv(db: Path, sample: str, reads: Sequence[Path], out: Path) -> SampleProfile:
+    """Sketch and profile one sample's reads, write ``<sample>.sylph.tsv``."""
+    from soilbiome.shotgun.sylph import load_database, profile_reads
+
+    profile = profile_reads(load_database(db), sample, reads)
+    write_sylph_tsv(profile, sample, out)
+    return profile
+
+
+def build_sylph_table(
+    tsvs: Sequence[Path], db: Path, samplesheet: Path, out: Path, *,
+    qc_records: Sequence[Path] = (), host_checks: Sequence[Path] = (), reference: str,
+    summary_tsv: Path | None = None, table_id: str | None = None,
+    context: ProcessingContext | None = None,
+) -> SylphResult:
+    """Read every sample's sylph TSV and write the batch's BIOM table and summary.
+
+    Raises
+    ------
+    InputError
+        A TSV that is not sylph's, a sample given twice, a genome missing from the database's
+        lineage file (the database and its lineages must belong together).
+    """
+    lineages = read_genome_lineages(Path(db) / LINEAGE_FILE)
+    profiles = []
+    for tsv in tsvs:
+        found = read_sylph_samples(Path(tsv))
+        if not found:  # no genome of the database in the sample: all of it is unexplained
+            found = [Profile(Path(tsv).name.split(".", 1)[0], "sylph", Path(tsv),
+                             unclassified=1.0, value_kind=RELATIVE)]
+        profiles.extend(found)
+    explained = {p.sample: sum(p.values.values()) for p in profiles}
+    detected = {p.sample: len(p.values) for p in profiles}
+    taxonomy, missing = genome_profiles_taxonomy(profiles, lineages, str(db))
+    if missing:
+        raise InputError(f"{len(missing)} genome(s) of the profiles are not in the database's "
+                         f"lineage file: {', '.join(missing[:5])}",
+                         location=str(Path(db) / LINEAGE_FILE))
+    qc = _records(qc_records, "QC record")
+    host = _records(host_checks, "host-removal read count")
+    rows = []
+    for profile in profiles:
+        sample = profile.sample
+        record = qc.get(sample, {})
+        reads_qc = record.get("reads_out", "")
+        after_host = host.get(sample, {}).get("reads")
+        reads_host = (reads_qc - after_host) if (after_host is not None and reads_qc != "") else 0
+        rows.append({
+            "sample": sample, "reads_in": record.get("reads_in", ""), "reads_after_qc": reads_qc,
+            "reads_host": reads_host,
+            "host_fraction": (f"{reads_host / reads_qc:.4f}" if reads_qc not in ("", 0)
+                              else "0.0000"),
+            "genomes_detected": detected[sample],
+            "profiled_fraction": f"{min(1.0, explained[sample]):.4f}",
+            "unexplained_fraction": f"{max(0.0, 1.0 - explained[sample]):.4f}",
+        })
+    extra = {r["sample"]: {k: r[k] for k in SUMMARY_COLUMNS[1:]} for r in rows}
+    summary = write_profile_table(
+        profiles, taxonomy, out, samplesheet=samplesheet, classifier="sylph (pysylph)",
+        reference=reference, extra_sample_metadata=extra, table_id=table_id,
+        context=(context or ProcessingContext()).with_values(
+            taxonomy_system=(context.taxonomy_system if context and context.taxonomy_system
+                             else "GTDB")),
+    )
+    if summary_tsv is not None:
+        with atomic_write(summary_tsv) as handle:
+            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, delimiter="\t",
+                                    lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return SylphResult(summary, rows)

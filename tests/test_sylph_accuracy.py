@@ -1,0 +1,147 @@
+"""Accuracy where the truth is known: a synthetic community profiled by sylph and Kraken2.
+
+Five genomes in known shares (coverage 8, 4, 2, 1, 1) plus a sixth organism that is *not* in
+the database: a relative at 85 % ANI of a database genome (G6) that is itself absent from the
+sample, as most soil organisms are absent from genome catalogues but have relatives in them.
+Paired 150 nt reads with falling Phred qualities and errors drawn from them
+(tests/metagenome_sim.py, seeded). Truth is computed from the simulation's own numbers, never
+written in: taxonomic share = coverage / total coverage of the database genomes present; the
+unexplained share = the unknown organism's bases / all bases.
+
+sylph must give every genome's taxonomic share within +/- 0.02, report nothing for G6, and
+leave the unknown organism's reads unexplained. Kraken2 runs on the same reads against a
+Kraken2 database of the same six genomes, for the side-by-side (printed with ``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from metagenome_sim import neighbour, random_genome, simulate_pairs, write_fasta
+from test_profiles import soilbiome
+
+from soilbiome.io.profiles.kraken2 import read_kraken2
+from soilbiome.io.profiles.sylph import read_sylph_samples
+
+KNOWN = {"G1": 8.0, "G2": 4.0, "G3": 2.0, "G4": 1.0, "G5": 1.0}
+UNKNOWN_COVERAGE = 4.0
+GENOME_LENGTH = 400_000
+
+
+@pytest.fixture(scope="module")
+def community(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sylph_accuracy")
+    rng = np.random.default_rng(7)
+    genomes = {f"G{i}": random_genome(GENOME_LENGTH + 20_000 * i, rng) for i in range(1, 7)}
+    unknown = neighbour(genomes["G6"], 0.85, rng)
+    files = []
+    for name, seq in genomes.items():
+        path = tmp / f"{name}.fna.gz"
+        write_fasta(seq, name, path)
+        files.append(path)
+    r1, r2 = tmp / "soil_R1.fastq.gz", tmp / "soil_R2.fastq.gz"
+    sample = {**{k: genomes[k] for k in KNOWN}, "U": unknown}
+    simulate_pairs(sample, {**KNOWN, "U": UNKNOWN_COVERAGE}, r1, r2, seed=11)
+    bases = {k: KNOWN[k] * len(genomes[k]) for k in KNOWN}
+    bases["U"] = UNKNOWN_COVERAGE * len(unknown)
+    truth = {
+        "taxonomic": {k: v / sum(KNOWN.values()) for k, v in KNOWN.items()},
+        "reads": {k: b / sum(bases.values()) for k, b in bases.items()},
+    }
+    return tmp, genomes, files, (r1, r2), truth
+
+
+@pytest.fixture(scope="module")
+def sylph_result(community):
+    tmp, genomes, files, reads, _ = community
+    lineages = tmp / "lineages.tsv"
+    lineages.write_text("".join(
+        f"{n}.fna.gz\td__Bacteria;p__Synthetica;c__Synthetia;o__Synthales;f__Synthaceae;"
+        f"g__Gen{n[1:]};s__Gen{n[1:]} synthetica\n" for n in genomes))
+    db = tmp / "sylph_db"
+    soilbiome("refdb", "build-sylph", *files, "--lineages", lineages, "--out", db, check=True)
+    out = tmp / "soil.sylph.tsv"
+    soilbiome("shotgun", "sylph-profile", *reads, "--db", db, "--sample", "soil", "--out", out,
+              check=True)
+    rows = {}
+    for line in out.read_text().splitlines()[1:]:
+        fields = line.split("\t")
+        rows[fields[1].split(".")[0]] = fields
+    return rows, read_sylph_samples(out)[0]
+
+
+@pytest.fixture(scope="module")
+def kraken2_result(community):
+    tmp, genomes, files, reads, _ = community
+    db = tmp / "kraken2_db"
+    (db / "taxonomy").mkdir(parents=True)
+    names = ["1\t|\troot\t|\t\t|\tscientific name\t|", "2\t|\tBacteria\t|\t\t|\tscientific name\t|"]
+    nodes = ["1\t|\t1\t|\tno rank\t|", "2\t|\t1\t|\tsuperkingdom\t|"]
+    library = tmp / "library.fna"
+    with library.open("w") as handle:
+        for i, (name, seq) in enumerate(genomes.items(), start=1):
+            taxid = 1000 + i
+            names.append(f"{taxid}\t|\t{name}\t|\t\t|\tscientific name\t|")
+            nodes.append(f"{taxid}\t|\t2\t|\tspecies\t|")
+            handle.write(f">kraken:taxid|{taxid}|{name}\n{seq.tobytes().decode()}\n")
+    (db / "taxonomy" / "names.dmp").write_text("\n".join(names) + "\n")
+    (db / "taxonomy" / "nodes.dmp").write_text("\n".join(nodes) + "\n")
+    for args in (["--add-to-library", str(library), "--no-masking"], ["--build", "--threads", "2"]):
+        subprocess.run(["kraken2-build", *args, "--db", str(db)], check=True,
+                       capture_output=True)
+    report = tmp / "soil.kraken2.report.txt"
+    subprocess.run(["kraken2", "--db", str(db), "--paired", "--threads", "2", "--report",
+                    str(report), "--output", "/dev/null", *map(str, reads)], check=True,
+                   capture_output=True)
+    profile = read_kraken2(report, "soil")
+    by_name = {genomes_name: profile.values.get(str(1000 + i), 0.0)
+               for i, genomes_name in enumerate(genomes, start=1)}
+    return by_name, profile
+
+
+def test_sylph_taxonomic_shares_within_two_points(sylph_result, community):
+    rows, _ = sylph_result
+    truth = community[4]["taxonomic"]
+    shares = {g: float(rows[g][2]) / 100 for g in KNOWN if g in rows}
+    assert set(shares) == set(KNOWN), f"genomes detected: {sorted(rows)}"
+    for genome, expected in truth.items():
+        assert shares[genome] == pytest.approx(expected, abs=0.02), (genome, shares)
+
+
+def test_sylph_does_not_give_the_unknown_organism_to_its_relative(sylph_result):
+    rows, _ = sylph_result
+    assert set(rows) == set(KNOWN)  # G6 (the unknown's 85 % ANI relative) not reported
+
+
+def test_sylph_reports_the_unknown_share_as_unexplained(sylph_result, community):
+    _, profile = sylph_result
+    truth = community[4]["reads"]["U"]
+    assert profile.unclassified == pytest.approx(truth, abs=0.04)
+    # per genome, the sequence (read) share is near the truth too
+    for genome in KNOWN:
+        key = next(k for k in profile.values if k.startswith(genome + "."))
+        assert profile.values[key] == pytest.approx(community[4]["reads"][genome], abs=0.03)
+
+
+def test_side_by_side_with_kraken2_on_the_same_reads(sylph_result, kraken2_result, community):
+    rows, sylph_profile = sylph_result
+    kraken, k_profile = kraken2_result
+    truth = community[4]
+    total = k_profile.total
+    lines = [f"{'genome':8}{'truth tax':>10}{'sylph tax':>10}{'truth reads':>12}"
+             f"{'sylph reads':>12}{'kraken2 reads':>14}"]
+    for genome in [*KNOWN, "G6", "U"]:
+        lines.append(
+            f"{genome:8}{truth['taxonomic'].get(genome, 0):>10.3f}"
+            f"{float(rows[genome][2]) / 100 if genome in rows else 0:>10.3f}"
+            f"{truth['reads'].get(genome, 0):>12.3f}"
+            f"{float(rows[genome][3]) / 100 if genome in rows else 0:>12.3f}"
+            f"{(kraken.get(genome, 0) / total) if genome != 'U' else 0:>14.3f}")
+    lines.append(f"{'unexplained / unclassified':30}{sylph_profile.unclassified:>10.3f}"
+                 f"{k_profile.unclassified / total:>14.3f}  (truth {truth['reads']['U']:.3f})")
+    print("\n" + "\n".join(lines))
+    # Kraken2 on the same reads: its read shares of the genomes present are near the truth
+    for genome in KNOWN:
+        assert kraken[genome] / total == pytest.approx(truth["reads"][genome], abs=0.03)
