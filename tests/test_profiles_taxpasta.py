@@ -34,7 +34,11 @@ from soilbiome.io.profiles import PROFILERS, Profile, read_profile
 ROOT = Path(__file__).resolve().parents[1]
 TAXPASTA = ROOT / ".runtime" / "taxpasta" / "bin" / "python"
 OUTPUTS = TESTDATA / "profiler_outputs"
-VALID = sorted(p for d in OUTPUTS.iterdir() if d.is_dir() and d.name in PROFILERS
+#: Formats taxpasta 0.7.0 does not read; their importers are checked against the tools' own
+#: example outputs in tests/test_profiles_lineages.py instead.
+NOT_IN_TAXPASTA = {"sylph": "no taxpasta reader", "singlem": "no taxpasta reader"}
+COMPARED = [p for p in PROFILERS if p not in NOT_IN_TAXPASTA]
+VALID = sorted(p for d in OUTPUTS.iterdir() if d.is_dir() and d.name in COMPARED
                for p in d.iterdir() if p.is_file() and "invalid" not in p.name)
 KNOWN_DIFFERENCES = {
     "ganon": "taxpasta counts only a taxon's unique reads",
@@ -147,7 +151,7 @@ def _check_counts(path: Path, ours: dict[str, float], theirs: dict[str, float]) 
     assert not differ, f"{path.name}: taxon: (soilbiome, taxpasta) {sorted(differ.items())[:5]}"
 
 
-@pytest.mark.parametrize("profiler", PROFILERS)
+@pytest.mark.parametrize("profiler", COMPARED)
 def test_every_taxon_agrees_with_taxpasta(profiler, standard):
     files = [p for p in VALID if p.parent.name == profiler]
     assert files, f"no valid {profiler} test file"

@@ -75,6 +75,12 @@ def read_singlem_samples(path: Path) -> list[Profile]:
         raise ProfileError(path, None, "empty file (no header)")
     if not by_sample:
         raise ProfileError(path, None, "no taxa in the profile")
+    for profile in by_sample.values():  # coverage -> share of the sample's total coverage
+        total = profile.total
+        if total <= 0:
+            raise ProfileError(path, None, f"sample '{profile.sample}' has no coverage")
+        profile.values = {taxon: value / total for taxon, value in profile.values.items()}
+        profile.unclassified /= total
     return list(by_sample.values())
 
 
