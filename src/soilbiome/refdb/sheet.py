@@ -6,10 +6,10 @@ time: ``path`` points at a local file (relative paths resolve against the sheet'
 its SHA-256 must equal ``sha256`` before any task uses it.
 
 Formats: ``sintax`` and ``dada2`` (amplicon reference FASTA files), ``kraken2`` (a Kraken2
-database *folder*; its ``sha256`` is :func:`kraken2_digest`, the SHA-256 of the
-``sha256sum hash.k2d opts.k2d taxo.k2d`` listing, so ``cd DB && sha256sum hash.k2d opts.k2d
-taxo.k2d | sha256sum`` reproduces it) and ``host_fasta`` (a host genome FASTA for read
-removal; the pipeline builds its bowtie2 index when none sits beside it).
+database *folder*; its ``sha256`` is :func:`kraken2_digest`, the manifest digest over every
+file a run reads -- ``*.k2d``, ``taxonomy/*.dmp``, ``*.kmer_distrib``, the library -- see
+:mod:`soilbiome.refdb.manifest`) and ``host_fasta`` (a host genome FASTA for read removal; the
+pipeline builds its bowtie2 index when none sits beside it).
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.textfile import read_csv_text
+from soilbiome.refdb.manifest import digest_of, folder_digest, manifest_entries, mismatch_reason
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
 #: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
 #: when absent it is taken from the format (Kraken2: NCBI) or the reference's name.
 OPTIONAL_COLUMNS = ("taxonomy",)
 FORMATS = ("sintax", "dada2", "kraken2", "host_fasta")
-#: Files whose digests make up a Kraken2 database's ``sha256``.
+#: Files a Kraken2 database folder must hold (its ``sha256`` covers more: see
+#: :func:`soilbiome.refdb.manifest.manifest_files`).
 KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
 
 
@@ -120,8 +122,10 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
 
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
-    if verify:
-        actual = kraken2_digest(path) if row["format"] == "kraken2" else sha256_file(path)
+    if verify and row["format"] == "kraken2":
+        _verify_folder(path, entry.sha256.lower(), where)
+    elif verify:
+        actual = sha256_file(path)
         if actual != entry.sha256.lower():
             raise InputError(
                 f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
@@ -131,14 +135,15 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     return entry
 
 
+def _verify_folder(path: Path, recorded: str, where: str) -> None:
+    current = manifest_entries(path)
+    if digest_of(current) != recorded:
+        raise InputError(f"column 'sha256': checksum mismatch for Kraken2 database {path}: "
+                         f"{mismatch_reason(path, recorded, current)}",
+                         location=where)
+
+
 def kraken2_digest(folder: str | Path) -> str:
-    """SHA-256 identifying a Kraken2 database folder.
-
-    The digest of the text ``sha256sum hash.k2d opts.k2d taxo.k2d`` prints in that folder
-    (``<hex>  <name>`` lines), so it can be checked with coreutils alone.
-    """
-    import hashlib
-
-    folder = Path(folder)
-    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in KRAKEN2_FILES)
-    return hashlib.sha256(listing.encode("ascii")).hexdigest()
+    """SHA-256 identifying a Kraken2 database folder: the manifest digest over every file a run
+    reads (:func:`soilbiome.refdb.manifest.folder_digest`; reproducible with ``sha256sum``)."""
+    return folder_digest(folder)
