@@ -258,10 +258,14 @@ workflow {
         if (!params.tables) {
             refuse "--mode compare needs --tables tables.csv (columns: table, agreement)"
         }
+        def tables = file(params.tables as String)
+        if (!tables.exists()) {
+            refuse "--tables ${params.tables}: file not found"
+        }
         claimOutdir()
         runState.claimed = true
         writeRunRecord('running')
-        COMPARE(file(params.tables, checkIfExists: true), comparerKey())
+        COMPARE(tables, comparerKey())
         return
     }
     def gate = startupGate()
