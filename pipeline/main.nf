@@ -11,8 +11,9 @@ include { SHOTGUN  } from './workflows/shotgun'
 
 // run state shared by the workflow body and onComplete (a map: closures capture it):
 // staging = set once every start-up check has passed (null: nothing may be published);
-// stamped = the stamped table in its task folder (published by publishOnSuccess, never by a task)
-def runState = [staging: null, stamped: []]
+// stamped = the stamped tables in their task folders (published by publishOnSuccess, never by a task);
+// claimed = this run holds --outdir's lock (pipeline_info/run.lock; released by onComplete)
+def runState = [staging: null, stamped: [], claimed: false]
 
 // Nextflow opens this run's trace file in --outdir (and the work directory) at launch, before any
 // line of this script runs. A run that stops at start-up (refused, or --help) removes them again:
@@ -39,16 +40,40 @@ def refuse(String message) {
     error message
 }
 
-// Run a soilbiome command at start-up (before any task); stop the run if it fails.
+// Run a soilbiome command at start-up (before any task); stop the run if it fails (with the
+// command's own one-line message when `what` is null).
 def soilbiomeOrStop(List args, String what) {
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
     def out = new StringBuilder()
     def err = new StringBuilder()
     proc.waitForProcessOutput(out, err)
     if (proc.exitValue() != 0) {
-        refuse "${what}:\n${(out.toString() + err.toString()).trim()}"
+        def said = (out.toString() + err.toString()).trim()
+        refuse(what ? "${what}:\n${said}" : said.replaceFirst(/^soilbiome: error: /, ''))
     }
     return out.toString().trim()
+}
+
+// One run per results folder (soilbiome.run.outdir): lock --outdir for this run, refused in one
+// line when another run is writing there or it holds another session's results (only -resume
+// of that session continues in it). The lock is the first file this run writes to --outdir;
+// the caller sets runState.claimed (functions do not see runState) so that onComplete releases it.
+def claimOutdir() {
+    log.info soilbiomeOrStop(['outdir', 'claim', file(params.outdir as String),
+                              '--session-id', workflow.sessionId,
+                              '--pid', ProcessHandle.current().pid(),
+                              '--run-name', workflow.runName, '--started', workflow.start], null)
+}
+
+// The end of a run that holds --outdir's lock: remove it.
+def releaseOutdir() {
+    def args = ['outdir', 'release', file(params.outdir as String), '--session-id', workflow.sessionId]
+    def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
+    def out = new StringBuilder()
+    proc.waitForProcessOutput(out, out)
+    if (proc.exitValue() != 0) {
+        log.warn "--outdir lock not removed: ${out.toString().trim()}"
+    }
 }
 
 // The start-up folder of this run (work directory): start-up records wait here until the run
@@ -124,7 +149,8 @@ def startupGate() {
     def db = new groovy.json.JsonSlurper().parse(file(pre.reference as String).toFile())
     def host = pre.host ? new groovy.json.JsonSlurper().parse(file(pre.host as String).toFile()) : null
     def sylph = pre.sylph ? new groovy.json.JsonSlurper().parse(file(pre.sylph as String).toFile()) : null
-    // every check passed: only now mark the results folder as holding a run in progress
+    // every check passed: only now take the results folder and mark it as holding this run
+    claimOutdir()
     writeRunRecord('running')
     return [
         sheet  : file(pre.samplesheet as String),
@@ -238,10 +264,18 @@ workflow {
         if (!params.tables) {
             refuse "--mode compare needs --tables tables.csv (columns: table, agreement)"
         }
-        COMPARE(file(params.tables, checkIfExists: true), comparerKey())
+        def tables = file(params.tables as String)
+        if (!tables.exists()) {
+            refuse "--tables ${params.tables}: file not found"
+        }
+        claimOutdir()
+        runState.claimed = true
+        writeRunRecord('running')
+        COMPARE(tables, comparerKey())
         return
     }
     def gate = startupGate()
+    runState.claimed = true  // startupGate() took --outdir (claimOutdir) once every check passed
     runState.staging = gate.staging
     def sheet = gate.sheet
     def refdb = gate.refdb
@@ -273,17 +307,21 @@ workflow {
 
 workflow.onComplete {
     def status = workflow.success ? 'OK' : 'FAILED'
-    if (runState.staging != null) {  // the gate passed: this run owns the results folder
-        def failure = workflow.success ? publishOnSuccess(runState.staging, runState.stamped) : null
+    def failure = null
+    if (runState.staging != null && workflow.success) {  // the gate passed: publish, all or none
+        failure = publishOnSuccess(runState.staging, runState.stamped)
         if (failure != null) {
             log.error "Results not published (earlier results unchanged): ${failure}"
+            status = 'FAILED (publishing)'
         }
+    }
+    if (runState.claimed) {  // this run owns the results folder
         def done = workflow.success && failure == null
-        if (failure != null) { status = 'FAILED (publishing)' }
         writeRunRecord(done ? 'succeeded' : 'failed', failure)
-        if (done) {
+        if (runState.staging != null && done) {
             writeRunCrate()  // last: describes every published file, run record included
         }
+        releaseOutdir()
     }
     log.info "soilbiome ${status}: ${workflow.stats.succeedCount} tasks succeeded, " +
              "${workflow.stats.failedCount} failed, ${workflow.stats.cachedCount} cached; results in ${params.outdir}"

@@ -240,8 +240,9 @@ def test_kraken2_archive_is_unpacked_and_listed_with_its_folder_digest(tmp_path,
     entry_ = load_refdb(tmp_path / "refdb.csv", "k2demo")  # re-computes kraken2_digest
     folder = tmp_path / "cache" / "k2demo" / "k2_demo" / "k2_demo"
     assert entry_.path == folder.resolve()
-    listing = subprocess.run(["sha256sum", *KRAKEN2_FILES], cwd=folder, check=True,
-                             capture_output=True).stdout
+    # the manifest digest: taxonomy/names.dmp is covered too (docs/references.md)
+    listing = subprocess.run(["sha256sum", *KRAKEN2_FILES, "taxonomy/names.dmp"], cwd=folder,
+                             check=True, capture_output=True).stdout
     assert entry_.sha256 == hashlib.sha256(listing).hexdigest()
     assert not (tmp_path / "cache" / "k2demo" / "k2_demo.tar.gz").exists()  # archive removed
 

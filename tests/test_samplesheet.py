@@ -203,3 +203,42 @@ def test_quoted_cells_give_the_value_back(value):
         assert str(quoted).startswith("'")
     if value in ("-5", "-12.5", "plot A=1", "-", ""):
         assert quoted == value  # numbers and ordinary text are left as they are
+
+
+@pytest.mark.parametrize(("sample", "message"), [
+    ("../x", "must start with a letter or digit (not '.'"),
+    ("..", "must start with a letter or digit"),
+    (".hidden", "must start with a letter or digit"),
+    ("-1", "must start with a letter or digit (not '-'"),
+    ("a/../../b", "has characters other than"),
+    ("a\\b", "has characters other than"),
+    ("a\tb", "has characters other than"),
+    ("a\nb", "has characters other than"),
+    ("s'; rm -rf ~; '", "has characters other than"),
+    ("x" * 129, "129 characters long; at most 128"),
+])
+def test_sample_ids_that_would_leave_their_folder_are_refused(tmp_path, atacama_rows, sample,
+                                                              message):
+    # a sample ID names files in every folder of a run (qc/fastp/<id>.fastp.json ...)
+    header, rows = atacama_rows
+    rows[0]["sample"] = sample
+    problems = _problems(tmp_path, header, rows)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("line 2, sample '") and "column 'sample'" in problems[0]
+    assert message in problems[0] and "\n" not in problems[0]
+
+
+def test_a_nul_byte_in_a_sample_id_is_refused_naming_the_line(tmp_path, atacama_rows):
+    header, rows = atacama_rows
+    rows[0]["sample"] = "a\x00b"
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
+    result = CliRunner().invoke(main, ["validate", str(sheet)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "line 2: NUL byte" in result.output  # the CSV reader refuses it before any field
+
+
+def test_a_sample_id_of_128_characters_is_accepted(tmp_path, atacama_rows):
+    header, rows = atacama_rows
+    rows[0]["sample"] = "S" * 128
+    sheet = write_sheet(tmp_path / "sheet.csv", header, rows)
+    assert load_samplesheet(sheet).rows[0].sample == "S" * 128

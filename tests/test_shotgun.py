@@ -180,12 +180,14 @@ def _revcomp(seq: str) -> str:
 
 
 N_HOST, N_DEMO = 400, 3000
+N_ALL_N = 20  # reads of sample 'all_n': every base N, so none survives fastp
 
 
 @pytest.fixture(scope="session")
 def host_run(tmp_path_factory):
     """A real run with a tiny host genome made here: sample ``host_spiked`` = 3,000 demo reads
-    + 400 host reads, sample ``demo_part2`` = the next 3,000 demo reads (no host)."""
+    + 400 host reads, sample ``demo_part2`` = the next 3,000 demo reads (no host), and sample
+    ``all_n`` = 20 reads of N only (empty after QC: it must flow through, not fail the batch)."""
     tmp_path = tmp_path_factory.mktemp("nf_shotgun_host")
     rng = random.Random(20261121)
     host = _random_genome(30_000, rng)
@@ -205,6 +207,10 @@ def host_run(tmp_path_factory):
         with gzip.open(part2, "wt") as out:
             for _ in range(N_DEMO):
                 out.write("".join(next(demo) for _ in range(4)))
+    all_n = tmp_path / "all_n.fastq.gz"
+    with gzip.open(all_n, "wt") as out:
+        for i in range(N_ALL_N):
+            out.write(f"@all_n_read{i:02d}\n{'N' * 100}\n+\n{'#' * 100}\n")
     with (ROOT / "assets" / "samplesheets" / "shotgun_demo.csv").open() as handle:
         reader = csv.DictReader(handle)
         header, row = reader.fieldnames, next(reader)
@@ -214,6 +220,7 @@ def host_run(tmp_path_factory):
         writer.writeheader()
         writer.writerow({**row, "sample": "host_spiked", "fastq_1": str(spiked)})
         writer.writerow({**row, "sample": "demo_part2", "fastq_1": str(part2)})
+        writer.writerow({**row, "sample": "all_n", "fastq_1": str(all_n)})
     db_sheet = tmp_path / "databases.csv"
     with DEMO_DB_SHEET.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -257,10 +264,45 @@ def test_host_spiked_sample_loses_its_host_reads(host_run):
         N_HOST / int(spiked["reads_after_qc"]), abs=1e-4)
 
 
+def test_an_all_n_sample_flows_through_with_zero_counts(host_run):
+    outdir, proc = host_run
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}
+    assert (int(qc["all_n"]["reads_in"]), int(qc["all_n"]["reads_out"])) == (N_ALL_N, 0)
+    assert qc["all_n"]["status"] != "ok"  # reported, not silently dropped
+    summary = {r["sample"]: r for r in read_tsv(outdir / "qc" / "shotgun_summary.tsv")}
+    row = summary["all_n"]
+    assert (int(row["reads_in"]), int(row["reads_after_qc"]), int(row["reads_profiled"]),
+            int(row["reads_classified"])) == (N_ALL_N, 0, 0, 0)
+    table = read_table(outdir / "biom" / "taxon_table.biom")
+    totals = dict(zip(table.sample_ids, table.sample_totals(), strict=True))
+    assert set(totals) == {"host_spiked", "demo_part2", "all_n"}
+    assert totals["all_n"] == 0 and totals["host_spiked"] > 0 and totals["demo_part2"] > 0
+    abundance = read_tsv(outdir / "abundance" / "all_n.bracken.tsv")
+    assert abundance == []  # Bracken-format file with its header and no taxa
+    alpha = {r["sample"]: r for r in read_tsv(outdir / "diversity" / "alpha_diversity.tsv")}
+    assert alpha["all_n"]["reads"] == "0" and "empty sample" in alpha["all_n"]["note"]
+    assert alpha["demo_part2"]["observed_features"] not in ("", "NaN")
+    assert "all_n" in (outdir / "soilbiome_report.html").read_text()
+
+
+def test_shotgun_table_records_the_manifest_digest_of_the_database(host_run, tmp_path):
+    from soilbiome.refdb import kraken2_digest
+
+    outdir, proc = host_run
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    context = read_table(outdir / "biom" / "taxon_table.biom").context
+    assert context.reference_sha256 == kraken2_digest(KRAKEN2_DEMO)
+    import json
+
+    recorded = json.loads((outdir / "pipeline_info" / "reference_database.json").read_text())
+    assert recorded["sha256"] == context.reference_sha256
+
+
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not found")
 def test_shotgun_biom_loads_in_phyloseq(host_run, tmp_path):
     # (R's biomformat cannot read a one-sample HDF5 table at all -- docs/shotgun.md -- so this
-    # reads the two-sample table of the host run)
+    # reads the three-sample table of the host run, one sample empty)
     outdir, proc = host_run
     assert proc.returncode == 0, proc.stderr[-2000:]
     biom = outdir / "biom" / "taxon_table.biom"
@@ -276,6 +318,6 @@ def test_shotgun_biom_loads_in_phyloseq(host_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.strip().splitlines()[-2:]
     table = read_table(biom)
-    assert first.split() == [str(len(table.feature_ids)), "2",
+    assert first.split() == [str(len(table.feature_ids)), "3",
                              str(int(table.sample_totals().sum()))]
     assert second.strip() == DORIE

@@ -65,3 +65,51 @@ def test_integer_counts_keep_the_total():
     rounded = integer_counts({"a": 8914.45, "b": 7880.55, "c": 0.0})
     assert rounded == {"a": 8914, "b": 7881, "c": 0}
     assert sum(integer_counts({str(i): 1 / 3 for i in range(9)}).values()) == 3
+
+
+def _two_sample_sheet(tmp_path, empty_fastq):
+    with SHEET.open() as handle:
+        reader = csv.DictReader(handle)
+        header, row = reader.fieldnames, next(reader)
+    sheet = tmp_path / "sheet.csv"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerow({**row, "fastq_1": str(DEMO)})
+        writer.writerow({**row, "sample": "all_n", "fastq_1": str(empty_fastq)})
+    return sheet
+
+
+@pytest.mark.parametrize("reads_out", [0, 5])
+def test_an_empty_kraken2_report_is_an_empty_sample_only_when_no_read_reached_it(
+        report, tmp_path, reads_out):
+    import gzip
+    import json
+
+    # what FASTQ_QC hands Kraken2 for an all-N sample: an empty gzip; Kraken2 writes an empty report
+    empty = tmp_path / "all_n.fastp.fastq.gz"
+    with gzip.open(empty, "wb"):
+        pass
+    empty_report = tmp_path / "all_n.kraken2.report.txt"
+    subprocess.run(["kraken2", "--db", str(DB), "--report", str(empty_report), "--output",
+                    "/dev/null", str(empty)], check=True, capture_output=True)
+    assert empty_report.stat().st_size == 0
+    record = tmp_path / "all_n.qc.json"
+    record.write_text(json.dumps({"sample": "all_n", "reads_in": 20, "reads_out": reads_out}))
+    sheet = _two_sample_sheet(tmp_path, empty)
+    out = tmp_path / "t.biom"
+    run = lambda: build_shotgun_table(  # noqa: E731
+        [report, empty_report], DB, sheet, out, distribution=DB / "database100mers.kmer_distrib",
+        qc_records=[record], reference="demo", abundance_dir=tmp_path / "ab")
+    if reads_out:
+        with pytest.raises(InputError, match="sample 'all_n': the Kraken2 report is empty but 5"):
+            run()
+        assert not out.exists()
+        return
+    res = run()
+    table = read_table(out)
+    totals = dict(zip(table.sample_ids, table.sample_totals(), strict=True))
+    assert totals == {"humann_demo": 21000, "all_n": 0}
+    row = next(r for r in res.summary if r["sample"] == "all_n")
+    assert (row["reads_in"], row["reads_after_qc"], row["reads_profiled"]) == (20, 0, 0)
+    assert (tmp_path / "ab" / "all_n.bracken.tsv").read_text().count("\n") == 1  # header only

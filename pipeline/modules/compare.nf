@@ -22,7 +22,7 @@ process COMPARE_TABLES {
     script:
     def ags = (agreements instanceof List ? agreements : [agreements]).collect { "--agreement ${it}" }.join(' ')
     def tableArgs = (tables instanceof List ? tables : [tables]).join(' ')
-    def labelArgs = labels.collect { "--label '${it}'" }.join(' ')
+    def labelArgs = labels.collect { "--label '${it.toString().replace("'", "'\\''")}'" }.join(' ')  // shell-quoted
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : ''
     def today = params.today ? "--today ${params.today}" : ''
     def rank = params.compare_rank ? "--rank ${params.compare_rank}" : ''

@@ -25,7 +25,10 @@ process KRAKEN2 {
     kraken2 --db ${db} --threads ${task.cpus} --confidence ${params.kraken2_confidence} \\
         ${meta.single_end ? '' : '--paired'} --report ${id}.kraken2.report.txt \\
         --output ${out} ${files.join(' ')} 2> ${id}.kraken2.log || { cat ${id}.kraken2.log >&2; exit 1; }
-    ${params.kraken2_save_reads ? "gzip ${id}.kraken2.output.txt" : ''}
+    # a sample with no reads left (all N, everything removed by QC or host removal) gets an empty
+    # report and an empty per-read output from Kraken2 -- or none at all: it flows through empty
+    touch ${id}.kraken2.report.txt
+    ${params.kraken2_save_reads ? "touch ${id}.kraken2.output.txt; gzip -f ${id}.kraken2.output.txt" : ''}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

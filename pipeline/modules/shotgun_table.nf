@@ -51,7 +51,7 @@ process SHOTGUN_TABLE {
     mkdir -p abundance
     soilbiome shotgun table reports/*.kraken2.report.txt --db ${db} --distribution ${distribution} \\
         --samplesheet ${samplesheet} ${qc} ${host} \\
-        --threshold ${params.bracken_threshold} --reference '${reference}' \\
+        --threshold ${params.bracken_threshold} --reference '${reference.toString().replace("'", "'\\''")}' \\
         --abundance-dir abundance --summary shotgun_summary.tsv \\
         --context processing_context.json ${as_list(versions).collect { "--versions ${it}" }.join(' ')} \\
         --table-id '${workflow.runName}' --out taxon_table.biom

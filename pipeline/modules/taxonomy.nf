@@ -62,6 +62,6 @@ process HARMONISE_TAXONOMY {
     def cutoff = params.taxonomy_min_confidence ?: (db.format == 'dada2' ? 0.5 : 0.8)
     """
     soilbiome taxonomy harmonise --format ${db.format} --input ${raw} --min-confidence ${cutoff} \\
-        --reference-name '${db.name} ${db.version}' --out lineage.tsv
+        --reference-name '${"${db.name} ${db.version}".toString().replace("'", "'\\''")}' --out lineage.tsv
     """
 }

@@ -213,9 +213,39 @@ def _parse_extra(extra: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+@click.group("outdir")
+def outdir_group() -> None:
+    """One run per results folder: the --outdir lock (called by the pipeline's start-up gate)."""
+
+
+@outdir_group.command("claim")
+@click.argument("outdir", type=_path)
+@click.option("--session-id", required=True, help="Nextflow session of the run.")
+@click.option("--pid", type=int, required=True, help="Process id of the run (Nextflow).")
+@click.option("--run-name", default="", help="Nextflow run name.")
+@click.option("--started", default="", help="When the run started.")
+def outdir_claim(outdir: Path, session_id: str, pid: int, run_name: str, started: str) -> None:
+    """Lock OUTDIR for this run; refuse one in use or holding another run's results."""
+    from soilbiome.run.outdir import claim_outdir
+
+    lock = claim_outdir(outdir, session_id, pid=pid, run_name=run_name, started=started)
+    click.echo(f"results folder {outdir} locked for this run ({lock})")
+
+
+@outdir_group.command("release")
+@click.argument("outdir", type=_path)
+@click.option("--session-id", required=True, help="Nextflow session of the run.")
+def outdir_release(outdir: Path, session_id: str) -> None:
+    """Remove OUTDIR's lock if this session holds it."""
+    from soilbiome.run.outdir import release_outdir
+
+    if release_outdir(outdir, session_id):
+        click.echo(f"results folder {outdir} unlocked")
+
+
 def register(main: click.Group) -> None:
     """Add the pipeline-stage commands to the ``soilbiome`` group."""
     for command in (validate, preflight, fastq_check, qc_record, qc_summary, collect_versions,
-                    primer_summary, run):
+                    primer_summary, run, outdir_group):
         main.add_command(command)
 

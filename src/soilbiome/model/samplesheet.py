@@ -63,7 +63,12 @@ INSDC_MISSING = frozenset(
     }
 )
 
-SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: A sample ID names the sample's files in every folder of a run (``<id>.fastp.json``,
+#: ``<id>.kraken2.report.txt``, ...) and is passed to tools as an argument: so it starts with a
+#: letter or digit (never ``.``, ``..``, ``-``), holds no path separator, space, quote or control
+#: character, and fits in a file name with the suffixes the pipeline adds.
+SAMPLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+SAMPLE_ID_MAX = 128
 FASTQ_SUFFIX = re.compile(r"\.(fastq|fq)(\.gz)?$")
 LAT_LON = re.compile(r"^(\d{1,2}(?:\.\d+)?) ([NS]) (\d{1,3}(?:\.\d+)?) ([EW])$")
 ENV_TERM = re.compile(r"^\S.*\S \[[A-Za-z]{2,}:\d+\]$")
@@ -188,6 +193,24 @@ def _resolve(base: Path, raw: str) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """``text`` for a one-line message: control characters escaped, long text shortened."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+def _sample_id_problem(sample: str) -> str:
+    """Why ``sample`` is not a valid sample ID (it becomes file names: see :data:`SAMPLE_ID`)."""
+    if len(sample) > SAMPLE_ID_MAX:
+        return (f"sample ID is {len(sample)} characters long; at most {SAMPLE_ID_MAX} (it "
+                "becomes file names)")
+    if not sample[0].isascii() or not sample[0].isalnum():
+        return (f"'{_shown(sample)}' must start with a letter or digit (not '{_shown(sample[0])}'"
+                ": sample IDs become file names)")
+    return (f"'{_shown(sample)}' has characters other than letters, digits, '.', '_' and '-' "
+            "(sample IDs become file names)")
+
+
 def load_samplesheet(path: str | Path) -> Samplesheet:
     """Read and validate a samplesheet, raising :class:`SamplesheetError` listing every problem.
 
@@ -233,14 +256,12 @@ def load_samplesheet(path: str | Path) -> Samplesheet:
         if None in record:
             problems.append(f"line {index}: more fields than the header has columns")
         sample = (record.get("sample") or "").strip()
-        where = f"line {index}, sample '{sample}'" if sample else f"line {index}"
+        shown = _shown(sample)
+        where = f"line {index}, sample '{shown}'" if sample else f"line {index}"
         if not sample:
             problems.append(f"{where}, column 'sample': empty sample ID")
-        elif not SAMPLE_ID.match(sample):
-            problems.append(
-                f"{where}, column 'sample': '{sample}' has characters other than "
-                "letters, digits, '.', '_' and '-'"
-            )
+        elif not SAMPLE_ID.fullmatch(sample):
+            problems.append(f"{where}, column 'sample': {_sample_id_problem(sample)}")
         elif sample in seen:
             problems.append(
                 f"{where}, column 'sample': duplicate sample ID (first on line {seen[sample]})"

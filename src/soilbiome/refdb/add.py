@@ -1,7 +1,8 @@
 """List a reference in a database sheet: ``soilbiome refdb add``.
 
 The sheet row is written with the reference's SHA-256 computed here (for a Kraken2 folder,
-:func:`~soilbiome.refdb.sheet.kraken2_digest`), its path relative to the sheet when the
+the manifest digest of :mod:`soilbiome.refdb.manifest`, whose manifest is also written into
+the folder when it is writable), its path relative to the sheet when the
 reference sits inside the sheet's folder tree, and every field checked. The sheet is replaced
 atomically and only after the new sheet has been read back through
 :func:`~soilbiome.refdb.sheet.load_refdb`, so a sheet is never left half written or unreadable.
@@ -18,13 +19,14 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
 from soilbiome.io.hashing import sha256_file
 from soilbiome.refdb.fields import check_licence, check_marker, check_name
+from soilbiome.refdb.manifest import digest_of, manifest_entries, write_manifest
 from soilbiome.refdb.sheet import (
     COLUMNS,
     FOLDER_FILES,
     FOLDER_LABEL,
     FORMATS,
     RefDb,
-    folder_digest,
+    listing_digest,
     load_refdb,
     read_sheet,
 )
@@ -32,7 +34,7 @@ from soilbiome.refdb.sheet import (
 
 def reference_digest(path: str | Path, fmt: str) -> str:
     """The ``sha256`` a sheet records for ``path``: the file's SHA-256, or for a Kraken2
-    database folder :func:`~soilbiome.refdb.sheet.kraken2_digest`."""
+    database folder its manifest digest (the manifest is written into the folder)."""
     path = Path(path)
     if fmt in FOLDER_FILES:
         if not path.is_dir():
@@ -42,7 +44,11 @@ def reference_digest(path: str | Path, fmt: str) -> str:
         if missing:
             raise InputError(f"not a {FOLDER_LABEL[fmt]} database folder "
                              f"(missing {', '.join(missing)})", location=str(path))
-        return folder_digest(path, FOLDER_FILES[fmt])
+        if fmt != "kraken2":
+            return listing_digest(path, FOLDER_FILES[fmt])
+        entries = manifest_entries(path)
+        write_manifest(path, entries)
+        return digest_of(entries)
     if path.is_dir():
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))
     if not path.is_file():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.genome_lineages import match_lineages, read_genome_lineages
-from soilbiome.refdb.sheet import COLUMNS, SYLPH_FILES, folder_digest
+from soilbiome.refdb.sheet import COLUMNS, SYLPH_FILES, listing_digest
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | 
     table = read_genome_lineages(lineages)
     matched = match_lineages(names, table, str(lineages))
     done = sketch_genomes(paths, matched, out)
-    digest = folder_digest(out, SYLPH_FILES)
+    digest = listing_digest(out, SYLPH_FILES)
     row = {
         "name": name or out.name, "version": version or f"sha256-{digest[:12]}",
         "marker": "shotgun", "format": "sylph", "licence": licence, "citation": citation,

@@ -6,12 +6,13 @@ time: ``path`` points at a local file (relative paths resolve against the sheet'
 its SHA-256 must equal ``sha256`` before any task uses it.
 
 Formats: ``sintax`` and ``dada2`` (amplicon reference FASTA files), ``kraken2`` (a Kraken2
-database *folder*; its ``sha256`` is :func:`kraken2_digest`, the SHA-256 of the
-``sha256sum hash.k2d opts.k2d taxo.k2d`` listing, so ``cd DB && sha256sum hash.k2d opts.k2d
-taxo.k2d | sha256sum`` reproduces it), ``sylph`` (a sylph database *folder*: genome sketches
-``database.syldb`` and the genome -> lineage file ``lineages.tsv``; its ``sha256`` is the same
-kind of listing digest over those two files) and ``host_fasta`` (a host genome FASTA for read
-removal; the pipeline builds its bowtie2 index when none sits beside it).
+database *folder*; its ``sha256`` is :func:`kraken2_digest`, the manifest digest over every
+file a run reads -- ``*.k2d``, ``taxonomy/*.dmp``, ``*.kmer_distrib``, the library -- see
+:mod:`soilbiome.refdb.manifest`), ``sylph`` (a sylph database *folder*: genome sketches
+``database.syldb`` and the genome -> lineage file ``lineages.tsv``; its ``sha256`` is
+:func:`listing_digest` over those two files, ``cd DB && sha256sum database.syldb lineages.tsv |
+sha256sum``) and ``host_fasta`` (a host genome FASTA for read removal; the pipeline builds its
+bowtie2 index when none sits beside it).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.textfile import read_csv_text
+from soilbiome.refdb.manifest import digest_of, folder_digest, manifest_entries, mismatch_reason
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
 #: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
 #: when absent it is taken from the format (Kraken2: NCBI) or the reference's name.
 OPTIONAL_COLUMNS = ("taxonomy",)
 FORMATS = ("sintax", "dada2", "kraken2", "sylph", "host_fasta")
-#: Files whose digests make up a Kraken2 database's ``sha256``.
+#: Files a Kraken2 database folder must hold (its ``sha256`` covers more: see
+#: :func:`soilbiome.refdb.manifest.manifest_files`).
 KRAKEN2_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
 #: Files whose digests make up a sylph database's ``sha256`` (soilbiome.shotgun.sylph).
 SYLPH_FILES = ("database.syldb", "lineages.tsv")
@@ -128,8 +131,10 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
 
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
-    if verify:
-        actual = (folder_digest(path, FOLDER_FILES[row["format"]])
+    if verify and row["format"] == "kraken2":
+        _verify_folder(path, entry.sha256.lower(), where)
+    elif verify:
+        actual = (listing_digest(path, FOLDER_FILES[row["format"]])
                   if row["format"] in FOLDER_FILES else sha256_file(path))
         if actual != entry.sha256.lower():
             raise InputError(
@@ -140,18 +145,23 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     return entry
 
 
+def _verify_folder(path: Path, recorded: str, where: str) -> None:
+    current = manifest_entries(path)
+    if digest_of(current) != recorded:
+        raise InputError(f"column 'sha256': checksum mismatch for Kraken2 database {path}: "
+                         f"{mismatch_reason(path, recorded, current)}",
+                         location=where)
+
+
 def kraken2_digest(folder: str | Path) -> str:
-    """SHA-256 identifying a Kraken2 database folder.
-
-    The digest of the text ``sha256sum hash.k2d opts.k2d taxo.k2d`` prints in that folder
-    (``<hex>  <name>`` lines), so it can be checked with coreutils alone.
-    """
-    return folder_digest(folder, KRAKEN2_FILES)
+    """SHA-256 identifying a Kraken2 database folder: the manifest digest over every file a run
+    reads (:func:`soilbiome.refdb.manifest.folder_digest`; reproducible with ``sha256sum``)."""
+    return folder_digest(folder)
 
 
-def folder_digest(folder: str | Path, names: tuple[str, ...]) -> str:
+def listing_digest(folder: str | Path, names: tuple[str, ...]) -> str:
     """SHA-256 of the ``sha256sum NAMES...`` listing of a database folder (``cd DB &&
-    sha256sum NAMES | sha256sum`` reproduces it)."""
+    sha256sum NAMES | sha256sum`` reproduces it): a sylph database's ``sha256``."""
     import hashlib
 
     folder = Path(folder)

@@ -48,8 +48,10 @@ PROFILES = {
 CONTEXT = ["https://w3id.org/ro/crate/1.1/context",
            "https://w3id.org/ro/terms/workflow-run/context"]
 #: Files of the results folder that are not outputs of the run (Nextflow writes its own
-#: reports after the crate; the crate does not describe itself).
-SKIP_PREFIXES = ("pipeline_info/execution_", METADATA, "ro-crate-preview.html")
+#: reports after the crate; the crate does not describe itself; the run's lock,
+#: soilbiome.run.outdir, is removed once the crate is written).
+SKIP_PREFIXES = ("pipeline_info/execution_", METADATA, "ro-crate-preview.html",
+                 "pipeline_info/run.lock")
 _PARAM_TYPES = {"integer": "Integer", "number": "Float", "boolean": "Boolean",
                 "string": "Text"}
 

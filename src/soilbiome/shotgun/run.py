@@ -16,7 +16,7 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.profiles.kraken2 import read_kraken2
-from soilbiome.io.profiles.model import Profile
+from soilbiome.io.profiles.model import COUNTS, Profile
 from soilbiome.io.textfile import SafeWriter
 from soilbiome.model.context import ProcessingContext
 from soilbiome.shotgun.bracken import Estimate, estimate
@@ -59,6 +59,20 @@ def _records(paths: Sequence[Path], what: str) -> dict[str, dict]:
             raise InputError(f"{what} has no 'sample'", location=str(path))
         records[data["sample"]] = data
     return records
+
+
+def _read_report(report: Path, sample: str, qc: dict[str, dict], host: dict[str, dict]) -> Profile:
+    """A sample's Kraken2 report; the empty file Kraken2 writes for a sample with no reads left
+    (all N, or everything removed by QC or host removal) is an empty profile when the sample's
+    records say no read reached Kraken2 -- the sample stays in the table with zero counts."""
+    if report.is_file() and report.stat().st_size == 0:
+        reads = host.get(sample, {}).get("reads", qc.get(sample, {}).get("reads_out"))
+        if reads == 0:
+            return Profile(sample=sample, profiler="kraken2", path=report, value_kind=COUNTS)
+        if reads:
+            raise InputError(f"sample '{sample}': the Kraken2 report is empty but {reads} reads "
+                             "reached Kraken2 (interrupted classification?)", location=str(report))
+    return read_kraken2(report, sample)
 
 
 def write_bracken(est: Estimate, taxonomy: Taxonomy, rounded: dict[str, int], out: Path) -> None:
@@ -132,7 +146,7 @@ def build_shotgun_table(
     rows: list[dict] = []
     for report in reports:
         sample = _sample_of(Path(report))
-        profile = read_kraken2(Path(report), sample)
+        profile = _read_report(Path(report), sample, qc, host)
         kraken_classified = sum(profile.values.values())
         reestimated = kept_high = 0.0
         if dist is not None:
