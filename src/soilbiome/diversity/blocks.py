@@ -33,6 +33,7 @@ from soilbiome.diversity.block_file import Block, prepared_digest, read_block, w
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+from soilbiome.diversity.writers import ROWS_PER_CHUNK, lsmat_rows
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write
 
@@ -249,15 +250,14 @@ def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
                              f"e.g. rows {r0}:{r1} x cols {c0}:{c1}")
 
 
-def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = 256) -> Path:
-    """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity``."""
+def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = ROWS_PER_CHUNK) -> Path:
+    """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity`` (same
+    formatting: :func:`~soilbiome.diversity.writers.lsmat_rows`)."""
     with h5py.File(h5, "r") as f, atomic_write(tsv) as fh:
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in f["ids"][()]]
         ds = f["distances"]
         fh.write("\t" + "\t".join(ids) + "\n")
         for start in range(0, len(ids), rows_per_read):
             block = ds[start:start + rows_per_read]
-            fh.write("".join(
-                ids[start + k] + "\t" + "\t".join(map(repr, row.tolist())) + "\n"
-                for k, row in enumerate(block)))
+            fh.write(lsmat_rows(ids[start:start + len(block)], block))
     return tsv

@@ -284,6 +284,7 @@ def run_diversity(
                 "proportion_explained": {
                     k: float(v) for k, v in ordination.proportion_explained.items()
                 },
+                "proportion_explained_of": ordination.denominator,
                 "warnings": ordination.warnings,
             }
         if grouping is not None:
