@@ -160,3 +160,60 @@ def test_unifrac_blocks_from_the_command_line(tmp_path: Path) -> None:
     res = _run("beta", "block", table, "--metric", "unweighted_unifrac", "--rows", "0:3",
                "--cols", "0:3", "--out", tmp_path / "x.npz", *rare)
     assert res.exit_code == 2 and "tree" in res.output and not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.slurm
+def test_unifrac_blocks_as_slurm_jobs(tmp_path: Path) -> None:
+    """Each block a SLURM job on the throwaway cluster; the assembled matrix equals the
+    single-process one byte for byte."""
+    import sys
+    import time
+
+    from slurm_cluster import SlurmCluster, slurm_unavailable
+
+    reason = slurm_unavailable()
+    if reason:
+        pytest.skip(reason)
+    soilbiome = Path(sys.executable).parent / "soilbiome"
+    counts = random_counts(9)
+    table = write_biom(counts, tmp_path / "t.biom")
+    tree = tmp_path / "tree.nwk"
+    tree.write_text(random_tree(list(counts.columns), 6))
+    rare = ["--rarefaction-depth", "9", "--seed", "2"]
+    metric = "weighted_normalized_unifrac"
+    res = _run("diversity", table, "--outdir", tmp_path / "one", "--tree", tree, *rare)
+    assert res.exit_code == 0, res.output
+    res = _run("beta", "plan", table, "--blocks", 3, "--out", tmp_path / "plan.csv", *rare)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
+    c = SlurmCluster()
+    try:
+        c.start()
+        jobs, blocks = [], []
+        for row in rows:
+            out = tmp_path / f"{metric}_{row['block']}.npz"
+            cmd = " ".join([str(soilbiome), "beta", "block", str(table), "--metric", metric,
+                            "--rows", row["rows"], "--cols", row["cols"], "--tree", str(tree),
+                            "--out", str(out), *rare])
+            proc = subprocess.run(["sbatch", "--parsable", "-p", c.partition, "-c", "1",
+                                   "-o", str(tmp_path / f"job_{row['block']}.log"),
+                                   "--chdir", str(tmp_path), "--wrap", cmd],
+                                  env=c.env(), capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr
+            jobs.append(proc.stdout.strip().split(";")[0])
+            blocks.append(out)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not set(jobs) <= set(c.completed_jobs()):
+            time.sleep(1)
+        finished = c.completed_jobs()
+        assert all(finished.get(j, {}).get("JobState") == "COMPLETED" for j in jobs), \
+            c.logs()
+    finally:
+        c.stop()
+        c.cleanup(keep_logs_in=tmp_path / "slurm_logs")
+    tsv = tmp_path / "slurm.tsv"
+    res = _run("beta", "assemble", table, *blocks, "--metric", metric, "--plan",
+               tmp_path / "plan.csv", "--tree", tree, "--out", tmp_path / "slurm.h5",
+               "--tsv", tsv, *rare)
+    assert res.exit_code == 0, res.output
+    assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
