@@ -3,8 +3,10 @@
 
 One run generates a seeded table (default 1,000 samples x 5,000 features at 5% density,
 integer counts 1..99) and a random rooted 5,000-tip tree (a coalescent: random pairs of
-lineages joined until one is left, branch lengths uniform on 0.01..0.5), writes them as BIOM
-2.1 and Newick, and for each of unweighted, weighted (unnormalised) and weighted normalised
+lineages joined until one is left, branch lengths uniform on 0.01..0.5, rounded to single
+precision: ssu 1.2 keeps branch lengths in single precision, so with other lengths its values
+differ from scikit-bio's and ours by ~1e-9, see docs/diversity.md), writes them as BIOM 2.1
+and Newick, and for each of unweighted, weighted (unnormalised) and weighted normalised
 UniFrac prints:
 
 * ``ssu`` wall time (``-m <method>_fp64 --pcoa 0 -r hdf5_fp64``: double precision, no PCoA,
@@ -40,12 +42,16 @@ METHODS = {"unweighted_unifrac": "unweighted", "weighted_unifrac": "weighted_unn
 def random_tree(names: list[str], seed: int) -> str:
     """Newick of a random rooted binary tree (coalescent of random pairs) over ``names``."""
     rng = np.random.default_rng(seed)
-    lineages = [f"{n}:{rng.uniform(0.01, 0.5):.6f}" for n in names]
+
+    def length() -> str:  # exactly representable in single precision (see the docstring)
+        return repr(float(np.float32(rng.uniform(0.01, 0.5))))
+
+    lineages = [f"{n}:{length()}" for n in names]
     while len(lineages) > 1:
         i, j = sorted(rng.choice(len(lineages), 2, replace=False))
         b = lineages.pop(j)
         a = lineages.pop(i)
-        lineages.append(f"({a},{b}):{rng.uniform(0.01, 0.5):.6f}")
+        lineages.append(f"({a},{b}):{length()}")
     return lineages[0].rsplit(":", 1)[0] + ";"
 
 
