@@ -169,6 +169,49 @@ def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_
 
 
 @njit(cache=True, parallel=True)
+def rows_plus(kind: int, i0: int, i1: int, indptr, indices, data, sizes_r, c_indptr, c_indices,
+              c_data, sizes_c, slot, base, upper: bool):
+    """Rows ``i0..i1`` of a block whose dense features' overlaps are already in ``base``.
+
+    ``base[r, j]`` holds row ``i0 + r``'s overlap with column sample ``j`` over the features
+    with ``slot[k] >= 0`` (a matrix product); the sparse features are added here. Used for
+    unweighted UniFrac, whose values are whole numbers (fixed-point branch lengths), so the
+    sums are exact in any order. With ``upper`` only ``j > i`` is filled.
+    """
+    m = i1 - i0
+    n = sizes_c.shape[0]
+    out = np.zeros((m, n), dtype=np.float64)
+    for rr in prange(m):
+        r = np.int64(rr)
+        i = i0 + r
+        acc = base[r].copy()
+        lo = i + 1 if upper else np.int64(0)
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            if slot[k] >= 0:
+                continue
+            x = data[p]
+            a, b = c_indptr[k], c_indptr[k + 1]
+            stop = b
+            while a < b:
+                mid = (a + b) // 2
+                if c_indices[mid] < lo:
+                    a = mid + 1
+                else:
+                    b = mid
+            if kind == UNWEIGHTED_UNIFRAC:
+                for q in range(a, stop):
+                    acc[c_indices[q]] += x
+            else:
+                for q in range(a, stop):
+                    y = c_data[q]
+                    acc[c_indices[q]] += x if x < y else y
+        for j in range(lo, n):
+            out[r, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
+    return out
+
+
+@njit(cache=True, parallel=True)
 def permanova_ssw(d2, labels, inv_sizes, perms):
     """Within-group sums of squares for the observed and permuted groupings.
 

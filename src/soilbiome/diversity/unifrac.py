@@ -127,7 +127,17 @@ def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
         below = np.zeros(n_nodes, dtype=np.float64)
         for i in range(c * per, min(n, (c + 1) * per)):
             top = _touched(i, indptr, indices, tip_of, parent, mark, stack)
-            nodes = np.sort(stack[:top])  # postorder: children before their parent
+            # in postorder (children before their parent): sort the touched nodes, or scan
+            # the mark array when they are a large part of the tree
+            if top * 16 < n_nodes:
+                nodes = np.sort(stack[:top])
+            else:
+                nodes = stack[:top]
+                t = 0
+                for node in range(n_nodes):
+                    if mark[node]:
+                        nodes[t] = node
+                        t += 1
             if weighted:
                 total = 0.0
                 for p in range(indptr[i], indptr[i + 1]):
@@ -151,6 +161,22 @@ def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
     return out_ptr, out_idx, out_val
 
 
+def fixed_point(length: np.ndarray) -> np.ndarray:
+    """Branch lengths as whole numbers of ``2^-s``, ``s`` as large as keeps the whole tree's
+    length below ``2^52``: every sum of them is then exact in float64, in any order.
+
+    Unweighted UniFrac is a ratio of such sums (``M / (S_i + S_j - M)``, the scale cancels),
+    so its shared lengths may come from a BLAS matrix product (any summation order) and still
+    be bit-identical between blocks and the one-pass matrix. Rounding moves each length by at
+    most ``2^-(s+1)`` (``1e-13`` for a tree of total length 1,000).
+    """
+    total = float(length.sum())
+    if total <= 0.0:
+        return length.copy()
+    s = 51 - int(np.ceil(np.log2(total)))
+    return np.round(np.ldexp(length, s))
+
+
 def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays,
            weighted: bool) -> sparse.csr_matrix:
     """The samples x branches matrix ``X`` of the module docstring.
@@ -163,7 +189,8 @@ def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays,
         Postorder index of each feature's tip (:meth:`TreeArrays.tip_index`).
     tree : TreeArrays
     weighted : bool
-        ``X_ib = L_b a_ib`` (proportion below ``b``) rather than ``L_b`` for presence.
+        ``X_ib = L_b a_ib`` (proportion below ``b``) rather than ``L_b`` for presence
+        (unweighted: the lengths of :func:`fixed_point`).
 
     Returns
     -------
@@ -174,8 +201,9 @@ def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays,
     m.eliminate_zeros()
     m.sort_indices()
     n_nodes = tree.parent.shape[0]
+    length = tree.length if weighted else fixed_point(tree.length)
     ptr, idx, val = _expand(m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
-                            tip_of, tree.parent, tree.length, weighted, n_nodes)
+                            tip_of, tree.parent, length, weighted, n_nodes)
     return sparse.csr_matrix((val, idx, ptr), shape=(m.shape[0], n_nodes))
 
 
