@@ -25,7 +25,12 @@ from soilbiome.diversity.common import (
     DiversityError,
     as_sparse,
 )
-from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+from soilbiome.diversity.unifrac import (
+    UNIFRAC_METRICS,
+    Phylogeny,
+    unweighted_condensed,
+    unweighted_rectangle,
+)
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
@@ -106,9 +111,6 @@ def as_distances(dm: object) -> Distances:
 #: A feature (branch) held by at least this fraction of the column samples is also kept as a
 #: dense column: one contiguous vectorised pass beats scattering into the accumulator.
 DENSE_FROM = 0.5
-#: Unweighted UniFrac: branches held by at least this fraction of the column samples go
-#: through the BLAS product of :func:`_product_rows` (exact; far cheaper per pair).
-PRODUCT_FROM = 0.1
 
 
 def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = None) -> tuple:
@@ -133,8 +135,7 @@ def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = 
     # features held by many samples are also kept as dense columns (see kernels._scatter)
     n = m.shape[0]
     held = np.diff(c.indptr)
-    share = PRODUCT_FROM if metric == "unweighted_unifrac" else DENSE_FROM
-    wide = np.flatnonzero(held >= max(share * n, 2))
+    wide = np.flatnonzero(held >= max(DENSE_FROM * n, 2))
     slot = np.full(m.shape[1], -1, dtype=np.int64)
     slot[wide] = np.arange(wide.size)
     dense = np.ascontiguousarray(c[:, wide].T.toarray(), dtype=np.float64)
@@ -148,34 +149,6 @@ def _kind(metric: str) -> int:
     if metric not in _KIND:
         raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
     return _KIND[metric]
-
-
-#: Rows per matrix product in :func:`_product_rows` (memory: this many x n values).
-PRODUCT_ROWS = 512
-
-
-def _product_rows(metric: str, a: tuple, b: tuple, upper: bool):  # noqa: ANN202 - generator
-    """Unweighted UniFrac of the samples of ``a`` (rows) against those of ``b`` (columns):
-    the branches held by many samples through a BLAS product, the others through
-    :func:`kernels.rows_plus`. The values are whole numbers (fixed-point lengths), so every
-    sum is exact and the result does not depend on the order of the products. Yields
-    ``(first row, rows x columns values)`` in chunks of :data:`PRODUCT_ROWS` rows."""
-    slot, dense = b[7], b[8]
-    m = a[0].shape[0] - 1
-    if a is b:  # the same samples: what the rows hold is in the dense columns already
-        held_all = None
-    else:
-        rows = sparse.csc_matrix((a[2], a[1], a[0]), shape=(slot.shape[0], m))  # transposed
-        held_all = rows[np.flatnonzero(slot >= 0)]  # branches x samples, in slot order
-    for c0 in range(0, m, PRODUCT_ROWS):
-        c1 = min(m, c0 + PRODUCT_ROWS)
-        part = dense[:, c0:c1] if held_all is None else held_all[:, c0:c1].toarray()
-        base = (part.T > 0).astype(np.float64) @ dense
-        yield c0, kernels.rows_plus(_KIND[metric], c0, c1, *a[:3], a[6], *b[3:8], base, upper)
-
-
-def _product_block(metric: str, a: tuple, b: tuple, upper: bool) -> np.ndarray:
-    return np.vstack([chunk for _, chunk in _product_rows(metric, a, b, upper)])
 
 
 def sparse_beta(matrix: sparse.csr_matrix, metric: str,
@@ -197,17 +170,11 @@ def sparse_beta(matrix: sparse.csr_matrix, metric: str,
         Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
     """
     kind = _kind(metric)
-    a = _prepared(matrix, metric, phylo)
-    if metric != "unweighted_unifrac":
-        return kernels.condensed(kind, *a)
-    n = a[0].shape[0] - 1
-    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
-    for c0, chunk in _product_rows(metric, a, a, True):
-        for r in range(chunk.shape[0]):
-            i = c0 + r
-            start = n * i - i * (i + 1) // 2
-            out[start:start + n - i - 1] = chunk[r, i + 1:]
-    return out
+    if metric == "unweighted_unifrac":
+        if phylo is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        return unweighted_condensed(matrix, phylo)
+    return kernels.condensed(kind, *_prepared(matrix, metric, phylo))
 
 
 def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int, int],
@@ -233,17 +200,15 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
     """
     kind = _kind(metric)
     m = sparse.csr_matrix(matrix)
+    if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
+        if phylo is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        return unweighted_rectangle(m[rows[0]:rows[1]], m[cols[0]:cols[1]], phylo,
+                                    tuple(rows) == tuple(cols))
     a = _prepared(m[rows[0]:rows[1]], metric, phylo)
     if tuple(rows) == tuple(cols):
-        if metric == "unweighted_unifrac":
-            out = _product_block(metric, a, a, True)
-            lower = np.tril_indices(out.shape[0], -1)
-            out[lower] = out.T[lower]
-            return out
         return kernels.rectangle(kind, *a[:3], a[6], *a[3:], True)
     b = _prepared(m[cols[0]:cols[1]], metric, phylo)
-    if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
-        return _product_block(metric, a, b, False)
     if rows[0] < cols[0]:
         return kernels.rectangle(kind, *a[:3], a[6], *b[3:], False)
     # below the diagonal: compute with the earlier samples as rows, as the one-pass kernel does

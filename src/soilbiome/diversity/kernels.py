@@ -28,6 +28,8 @@ UNWEIGHTED_UNIFRAC = 2
 WEIGHTED_UNIFRAC = 3
 #: ``1 - 2 M / (S_i + S_j)`` (weighted normalised UniFrac: Bray-Curtis on branches, >= 0)
 WEIGHTED_NORMALIZED_UNIFRAC = 4
+#: ``M`` itself (the sum of minima; see :func:`soilbiome.diversity.unifrac.unweighted_rectangle`)
+RAW_SUM = 5
 
 
 @njit(cache=True, inline="always")
@@ -40,6 +42,8 @@ def _finish(kind: int, shared: float, size_i: float, size_j: float) -> float:
     if kind == WEIGHTED_UNIFRAC:
         d = size_i + size_j - 2.0 * shared
         return d if d > 0.0 else 0.0
+    if kind == RAW_SUM:
+        return shared
     if kind == WEIGHTED_NORMALIZED_UNIFRAC:
         denom = size_i + size_j
         if denom == 0.0:
@@ -169,49 +173,6 @@ def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_
 
 
 @njit(cache=True, parallel=True)
-def rows_plus(kind: int, i0: int, i1: int, indptr, indices, data, sizes_r, c_indptr, c_indices,
-              c_data, sizes_c, slot, base, upper: bool):
-    """Rows ``i0..i1`` of a block whose dense features' overlaps are already in ``base``.
-
-    ``base[r, j]`` holds row ``i0 + r``'s overlap with column sample ``j`` over the features
-    with ``slot[k] >= 0`` (a matrix product); the sparse features are added here. Used for
-    unweighted UniFrac, whose values are whole numbers (fixed-point branch lengths), so the
-    sums are exact in any order. With ``upper`` only ``j > i`` is filled.
-    """
-    m = i1 - i0
-    n = sizes_c.shape[0]
-    out = np.zeros((m, n), dtype=np.float64)
-    for rr in prange(m):
-        r = np.int64(rr)
-        i = i0 + r
-        acc = base[r].copy()
-        lo = i + 1 if upper else np.int64(0)
-        for p in range(indptr[i], indptr[i + 1]):
-            k = indices[p]
-            if slot[k] >= 0:
-                continue
-            x = data[p]
-            a, b = c_indptr[k], c_indptr[k + 1]
-            stop = b
-            while a < b:
-                mid = (a + b) // 2
-                if c_indices[mid] < lo:
-                    a = mid + 1
-                else:
-                    b = mid
-            if kind == UNWEIGHTED_UNIFRAC:
-                for q in range(a, stop):
-                    acc[c_indices[q]] += x
-            else:
-                for q in range(a, stop):
-                    y = c_data[q]
-                    acc[c_indices[q]] += x if x < y else y
-        for j in range(lo, n):
-            out[r, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
-    return out
-
-
-@njit(cache=True, parallel=True)
 def permanova_ssw(d2, labels, inv_sizes, perms):
     """Within-group sums of squares for the observed and permuted groupings.
 
@@ -261,4 +222,38 @@ def permanova_ssw(d2, labels, inv_sizes, perms):
                     s += row[members[y]]
             total += s * inv_sizes[k]
         out[p] = total
+    return out
+
+
+@njit(cache=True, parallel=True)
+def packed_shared(bits_r, bits_c, table, upper: bool):
+    """Shared length of every row/column pair over bit-packed branches (Striped UniFrac's
+    unweighted trick, McDonald et al. 2018): ``bits[i, c]`` holds sample ``i``'s presence on
+    8 branches, ``table[c, v]`` the total length of the branches set in byte ``v``. Tiles of
+    64 x 256 pairs keep the accumulator in cache while one 256-entry table (2 KB) is used."""
+    m = bits_r.shape[0]
+    n = bits_c.shape[0]
+    nb = table.shape[0]
+    out = np.zeros((m, n), dtype=np.float64)
+    ti, tj = 64, 256
+    tiles_i = (m + ti - 1) // ti
+    for t in prange(tiles_i):
+        i0 = t * ti
+        i1 = min(m, i0 + ti)
+        j_start = i0 if upper else 0
+        for j0 in range(j_start, n, tj):
+            j1 = min(n, j0 + tj)
+            acc = np.zeros((i1 - i0, j1 - j0), dtype=np.float64)
+            for c in range(nb):
+                tab = table[c]
+                for i in range(i0, i1):
+                    bi = bits_r[i, c]
+                    if bi == 0:
+                        continue
+                    row = acc[i - i0]
+                    for j in range(j0, j1):
+                        row[j - j0] += tab[bi & bits_c[j, c]]
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    out[i, j] = acc[i - i0, j - j0]
     return out
