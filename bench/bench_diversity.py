@@ -17,6 +17,7 @@ Each heavy measurement runs in its own child process; peak memory is that child'
 ``ru_maxrss``. Usage::
 
     .venv/bin/python bench/bench_diversity.py [--skip-large]
+    .venv/bin/python bench/bench_diversity.py --end-to-end   # issue 19: section 2 only
 """
 
 from __future__ import annotations
