@@ -98,7 +98,13 @@ def main() -> None:
     ap.add_argument("--features", type=int, default=5000)
     ap.add_argument("--density", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--network", type=int, default=0, metavar="N",
+                    help="instead: one off-diagonal block (N/8 x N/8 samples) of an N-sample "
+                         "table, per metric, in a fresh process: time, peak memory and the "
+                         "projected total of the 36 blocks of `beta plan --blocks 8`")
     args = ap.parse_args()
+    if args.network:
+        return network(args)
     ssu = shutil.which("ssu")
     if ssu is None:
         raise SystemExit("ssu not found: apt-get install unifrac-tools (runtime/packages.txt)")
@@ -150,6 +156,52 @@ def main() -> None:
         print("\n## all three", flush=True)
         line("ssu / soilbiome total", f"{totals[0]:.2f} / {totals[1]:.2f} s",
              f"{totals[0] / totals[1]:.2f}x")
+
+
+def network(args: argparse.Namespace) -> None:
+    """One block of an ``N``-sample UniFrac, as ``soilbiome beta block`` computes it."""
+    import json
+    import textwrap
+
+    n, p = args.network, args.features
+    features = [f"F{j:05d}" for j in range(p)]
+    m = random_table(n, p, args.density, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-unifrac-") as tmp:
+        tmp = Path(tmp)
+        sparse.save_npz(tmp / "t.npz", m, compressed=False)
+        (tmp / "tree.nwk").write_text(random_tree(features, args.seed))
+        size = n // 8
+        print(f"# bench_unifrac --network {n}: one block {size} x {size} (rows 0:{size}, "
+              f"cols {size}:{2 * size}) of {n} x {p} at {args.density:.0%}, {p}-tip tree; "
+              f"{os.cpu_count()} cores, load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        code = textwrap.dedent("""
+            import json, resource, sys, time
+            from scipy import sparse
+            from skbio import TreeNode
+            from soilbiome.diversity.beta import beta_block
+            from soilbiome.diversity.unifrac import Phylogeny
+            m = sparse.load_npz(sys.argv[1]).tocsr()
+            features = [f"F{j:05d}" for j in range(m.shape[1])]
+            s = int(sys.argv[4])
+            phylo = Phylogeny.of(TreeNode.read(sys.argv[2]), features)
+            beta_block(m[:40], (0, 20), (20, 40), sys.argv[3], phylo)
+            t = time.perf_counter()
+            v = beta_block(m, (0, s), (s, 2 * s), sys.argv[3], phylo)
+            print(json.dumps({"seconds": time.perf_counter() - t, "shape": list(v.shape),
+                              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                              / 1024}))
+        """)
+        for metric in METHODS:
+            out = subprocess.run([sys.executable, "-c", code, str(tmp / "t.npz"),
+                                  str(tmp / "tree.nwk"), metric, str(size)],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(out.stderr)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            line(f"{metric}: one {size} x {size} block", f"{r['seconds']:.1f} s",
+                 f"peak {r['peak_mb'] / 1024:.2f} GB; 36 blocks <= {36 * r['seconds'] / 60:.0f} "
+                 "min of one task slot")
 
 
 if __name__ == "__main__":
