@@ -129,7 +129,9 @@ def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
             top = _touched(i, indptr, indices, tip_of, parent, mark, stack)
             # in postorder (children before their parent): sort the touched nodes, or scan
             # the mark array when they are a large part of the tree
-            if top * 16 < n_nodes:
+            if not weighted:  # presence only: any order (unweighted sums are exact)
+                nodes = stack[:top]
+            elif top * 16 < n_nodes:
                 nodes = np.sort(stack[:top])
             else:
                 nodes = stack[:top]
@@ -195,7 +197,8 @@ def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays,
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``n_samples x n_nodes``, sorted indices; branches of length 0 left out.
+        ``n_samples x n_nodes``, branches of length 0 left out; indices sorted when
+        ``weighted`` (unweighted: in the order the branches were reached).
     """
     m = sparse.csr_matrix(matrix, dtype=np.float64)
     m.eliminate_zeros()
@@ -246,6 +249,8 @@ class Phylogeny:
 
 #: Branches held by at least this fraction of the samples are bit-packed.
 PACK_FROM = 0.2
+#: ... and from this fraction on packed as what the samples lack.
+HIGH_FROM = 0.5
 
 
 @njit(cache=True)
@@ -344,20 +349,37 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
         total += xc.shape[0]
     lengths = fixed_point(phylo.tree.length)
     common = (occ >= max(PACK_FROM * total, 2)) & (lengths > 0)
+    # the branches held by most samples are packed as what the samples lack (mostly zero
+    # bytes, skipped): over them sum L p_i p_j = C - Q_i - Q_j + sum L q_i q_j, q = 1 - p
+    high = common & (occ >= HIGH_FROM * total)
+    mid = common & ~high
+    n_mid = int(mid.sum())
+    nb_mid = (n_mid + 7) // 8
     pos = np.full(common.shape[0], -1, dtype=np.int64)
-    pos[common] = np.arange(int(common.sum()))
-    table = _table(lengths[common])
-    r_rare, bits_r = _split(xr, pos, table.shape[0])
-    c_rare, bits_c = (r_rare, bits_r) if upper else _split(xc, pos, table.shape[0])
+    pos[mid] = np.arange(n_mid)
+    pos[high] = 8 * nb_mid + np.arange(int(high.sum()))
+    t_mid, t_high = _table(lengths[mid]), _table(lengths[high])
+    nb = nb_mid + t_high.shape[0]
+    r_rare, bits_r = _split(xr, pos, nb)
+    c_rare, bits_c = (r_rare, bits_r) if upper else _split(xc, pos, nb)
+    valid = np.packbits(np.arange(8 * t_high.shape[0]) < int(high.sum()), bitorder="little")
+    lack_r = np.ascontiguousarray(~bits_r[:, nb_mid:] & valid)
+    lack_c = lack_r if upper else np.ascontiguousarray(~bits_c[:, nb_mid:] & valid)
+    cols = np.arange(t_high.shape[0])[None, :]
+    q_r = t_high[cols, lack_r].sum(axis=1)  # exact: whole numbers
+    q_c = q_r if upper else t_high[cols, lack_c].sum(axis=1)
     s_r = np.asarray(xr.sum(axis=1)).ravel()
     s_c = s_r if upper else np.asarray(xc.sum(axis=1)).ravel()
     a_rare, b_rare = _raw_arrays(r_rare), _raw_arrays(c_rare)
     shared = kernels.rectangle(kernels.RAW_SUM, *a_rare[:3], a_rare[6], *b_rare[3:], upper)
-    packed = kernels.packed_shared(bits_r, bits_c, table, upper)
+    packed = kernels.packed_shared(np.ascontiguousarray(bits_r[:, :nb_mid]),
+                                   np.ascontiguousarray(bits_c[:, :nb_mid]), t_mid, upper)
+    packed += kernels.packed_shared(lack_r, lack_c, t_high, upper)
     if upper:
         lower = np.tril_indices(n_r, -1)
         packed[lower] = packed.T[lower]
     shared += packed
+    shared += float(lengths[high].sum()) - q_r[:, None] - q_c[None, :]
     union = s_r[:, None] + s_c[None, :] - shared
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(union == 0.0, np.nan, np.maximum(1.0 - shared / union, 0.0))
