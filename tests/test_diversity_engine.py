@@ -110,24 +110,56 @@ def test_pcoa_equals_scikit_bio_on_the_kept_axes(atacama: pd.DataFrame) -> None:
         assert np.max(np.abs(a - sign * b)) <= TOL
 
 
-def test_lanczos_pcoa_equals_dense_eigh() -> None:
-    """From LANCZOS_FROM samples on, the kept axes equal a full dense eigendecomposition."""
+def test_pcoa_axes_equal_dense_eigh_on_both_paths() -> None:
+    """The tridiagonal path (all eigenvalues, k vectors) and the randomized path (above
+    FULL_SPECTRUM_UP_TO samples) give the leading axes of a full dense eigendecomposition."""
     from scipy.linalg import eigh
     from scipy.spatial.distance import pdist
 
-    from soilbiome.diversity.ordination import LANCZOS_FROM, gower_centred
+    from soilbiome.diversity.ordination import _randomized, _tridiagonal, gower_centred
 
     rng = np.random.default_rng(3)
-    n = LANCZOS_FROM + 100
+    n = 600
     x = rng.poisson(2.0, size=(n, 40)).astype(float) + 1.0
     dm = Distances(tuple(f"S{i}" for i in range(n)), pdist(x, "braycurtis"))
-    ours = pcoa_result(dm, axes=5)
     vals, vecs = eigh(gower_centred(dm))
+    every, tri_vals, tri_vecs = _tridiagonal(gower_centred(dm), 5)
+    assert np.max(np.abs(np.sort(every) - vals)) <= TOL  # every eigenvalue, negative ones too
+    rnd_vals, rnd_vecs = _randomized(gower_centred(dm), 5)
     vals, vecs = vals[::-1][:5], vecs[:, ::-1][:, :5]
-    assert np.max(np.abs(ours.eigvals.to_numpy() - vals)) <= TOL
-    for k in range(5):
-        a, b = ours.samples.iloc[:, k].to_numpy(), vecs[:, k] * np.sqrt(vals[k])
-        assert np.max(np.abs(a - np.sign(a @ b) * b)) <= TOL
+    for got_vals, got_vecs in ((tri_vals[::-1], tri_vecs[:, ::-1]), (rnd_vals, rnd_vecs)):
+        assert np.max(np.abs(got_vals - vals)) <= TOL
+        for k in range(5):
+            a, b = got_vecs[:, k], vecs[:, k]
+            assert np.max(np.abs(a - np.sign(a @ b) * b)) * np.sqrt(vals[k]) <= TOL
+
+
+def test_pcoa_proportions_equal_scikit_bio_with_negative_eigenvalues() -> None:
+    """scikit-bio divides by the sum of the positive eigenvalues (negative ones dropped)."""
+    from skbio.stats.ordination import pcoa as skbio_pcoa
+
+    x = _random_sparse(150, 300, 0.05, seed=4)
+    x = x[np.asarray(x.sum(axis=1)).ravel() > 0]
+    dm = Distances(tuple(f"S{i}" for i in range(x.shape[0])), sparse_beta(x, "braycurtis"))
+    ours = pcoa_result(dm, axes=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # negative eigenvalues of a non-Euclidean metric
+        ref = skbio_pcoa(dm.to_skbio())
+    full = np.linalg.eigvalsh(_gower(dm))
+    negative = full[full < -1e-8]
+    assert negative.sum() < -1e-3 * full[full > 0].sum()  # they weigh in this table
+    assert ours.denominator.startswith("sum of the positive eigenvalues")
+    got = ours.proportion_explained.to_numpy()
+    assert np.max(np.abs(got - ref.proportion_explained.to_numpy()[:8])) <= 1e-12
+    assert np.max(np.abs(ours.eigvals.to_numpy() - ref.eigvals.to_numpy()[:8])) <= TOL
+    # the trace (every eigenvalue) would give other proportions
+    assert np.max(np.abs(got - ours.eigvals.to_numpy() / full.sum())) > 1e-6
+
+
+def _gower(dm: Distances) -> np.ndarray:
+    from soilbiome.diversity.ordination import gower_centred
+
+    return gower_centred(dm)
 
 
 VEGAN_GROUP_TESTS = r"""
@@ -248,20 +280,21 @@ def test_block_commands_assemble_the_single_process_matrix(tmp_path: Path,
     assert res.exit_code != 0 and "cover" in res.output and not (tmp_path / "bad.h5").exists()
 
 
-def test_pcoa_lanczos_path_equals_full_eigendecomposition(monkeypatch) -> None:
+def test_pcoa_randomized_path_equals_the_full_spectrum_path(monkeypatch) -> None:
     import soilbiome.diversity.ordination as ordination
     from soilbiome.diversity import Distances
 
     x = _random_sparse(520, 900, 0.05, seed=11)
     x = x[np.asarray(x.sum(axis=1)).ravel() > 0]
     dm = Distances(tuple(f"S{i}" for i in range(x.shape[0])), sparse_beta(x, "braycurtis"))
-    lanczos = pcoa_result(dm, axes=5)
-    assert lanczos.samples.equals(pcoa_result(dm, axes=5).samples)  # seeded: identical reruns
-    monkeypatch.setattr(ordination, "LANCZOS_FROM", 10**9)
     full = pcoa_result(dm, axes=5)
-    assert np.max(np.abs(lanczos.eigvals.to_numpy() - full.eigvals.to_numpy())) <= TOL
+    monkeypatch.setattr(ordination, "FULL_SPECTRUM_UP_TO", 100)
+    rnd = pcoa_result(dm, axes=5)
+    assert rnd.samples.equals(pcoa_result(dm, axes=5).samples)  # seeded: identical reruns
+    assert rnd.denominator.startswith("trace")
+    assert np.max(np.abs(rnd.eigvals.to_numpy() - full.eigvals.to_numpy())) <= TOL
     for k in range(5):
-        a, b = lanczos.samples.iloc[:, k].to_numpy(), full.samples.iloc[:, k].to_numpy()
+        a, b = rnd.samples.iloc[:, k].to_numpy(), full.samples.iloc[:, k].to_numpy()
         assert np.max(np.abs(a - b)) <= TOL  # same sign convention on both paths
 
 

@@ -1,4 +1,7 @@
-"""``soilbiome beta``: Bray-Curtis / Jaccard in blocks (tasks of the Nextflow compare mode)."""
+"""``soilbiome beta``: distance matrices in blocks (tasks of the Nextflow compare mode).
+
+Bray-Curtis, Jaccard and the three UniFrac variants; UniFrac takes the table's own tree or
+``--tree FILE``, and every block records the tree's SHA-256."""
 
 from __future__ import annotations
 
@@ -32,6 +35,30 @@ def _prepared(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  
     return prepare(read_table(table), depth, seed, rarefaction=not no_rarefaction)
 
 
+METRICS = ("braycurtis", "jaccard", "unweighted_unifrac", "weighted_unifrac",
+           "weighted_normalized_unifrac")
+
+
+def _tree_option(f):  # noqa: ANN001, ANN202
+    return click.option("--tree", "tree_path", type=_existing, default=None,
+                        help="Newick tree for UniFrac (default: the tree the table carries).")(f)
+
+
+def _phylogeny(table: Path, prepared, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
+    """``(Phylogeny, tree sha256)`` for a UniFrac metric, ``(None, "")`` otherwise."""
+    if not metric.endswith("unifrac"):
+        return None, ""
+    from soilbiome.diversity.unifrac import Phylogeny
+    from soilbiome.io.biom_reader import read_table
+    from soilbiome.io.biom_tree import feature_tree
+    from soilbiome.io.hashing import sha256_file
+
+    full = read_table(table)
+    tree = feature_tree(full, newick_path=tree_path, purpose=metric)
+    digest = sha256_file(tree_path) if tree_path is not None else full.tree.sha256
+    return Phylogeny.of(tree, prepared.feature_ids), digest
+
+
 @click.group("beta")
 def beta() -> None:
     """Beta diversity in blocks: plan, compute one block, assemble on disk (HDF5)."""
@@ -59,36 +86,40 @@ def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
 
 @beta.command("block")
 @click.argument("table", type=_existing)
-@click.option("--metric", type=click.Choice(["braycurtis", "jaccard"]), required=True)
+@click.option("--metric", type=click.Choice(METRICS), required=True)
 @click.option("--rows", required=True, help="Row range start:stop.")
 @click.option("--cols", required=True, help="Column range start:stop.")
 @click.option("--out", "out", type=_out, required=True, help="Block file (.npz).")
+@_tree_option
 @_prepare_options
 def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
-              rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
-              settings: Path | None) -> None:
+              tree_path: Path | None, rarefaction_depth: int | None, no_rarefaction: bool,
+              seed: int, settings: Path | None) -> None:
     """Compute one block of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import compute_block, parse_range
     from soilbiome.io.hashing import sha256_file
 
     prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
+    phylo, tree_sha = _phylogeny(table, prepared, metric, tree_path)
     compute_block(prepared, metric, parse_range(rows), parse_range(cols), out,
-                  sha256_file(table))
+                  sha256_file(table), phylo=phylo, tree_sha256=tree_sha)
 
 
 @beta.command("assemble")
 @click.argument("table", type=_existing)
 @click.argument("blocks", type=_existing, nargs=-1, required=True)
-@click.option("--metric", type=click.Choice(["braycurtis", "jaccard"]), required=True)
+@click.option("--metric", type=click.Choice(METRICS), required=True)
 @click.option("--out", "out", type=_out, required=True, help="Assembled matrix (HDF5).")
 @click.option("--tsv", type=_out, default=None, help="Also write the lsmat TSV.")
 @click.option("--plan", "plan_path", type=_existing, default=None,
               help="Plan CSV of `beta plan`: every block must be one of its ranges, and all "
                    "of them must be given.")
+@_tree_option
 @_prepare_options
 def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
-                 tsv: Path | None, plan_path: Path | None, rarefaction_depth: int | None,
-                 no_rarefaction: bool, seed: int, settings: Path | None) -> None:
+                 tsv: Path | None, plan_path: Path | None, tree_path: Path | None,
+                 rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
+                 settings: Path | None) -> None:
     """Assemble BLOCKS of TABLE's distance matrix on disk.
 
     A block of another table, rarefaction, metric or plan, with edited or impossible values,
@@ -98,7 +129,9 @@ def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
     from soilbiome.io.hashing import sha256_file
 
     prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
-    assemble(prepared, metric, list(blocks), out, sha256_file(table), plan_path)
+    _, tree_sha = _phylogeny(table, prepared, metric, tree_path)
+    assemble(prepared, metric, list(blocks), out, sha256_file(table), plan_path,
+             tree_sha256=tree_sha)
     if tsv is not None:
         hdf5_to_lsmat(out, tsv)
     click.echo(f"{len(blocks)} blocks -> {out}")

@@ -32,7 +32,7 @@ from soilbiome.errors import InputError
                    "Mantel, envfit vectors on the PCoA, dbRDA, alpha correlations.")
 @click.option("--env-metric", default="braycurtis", show_default=True,
               type=click.Choice(["braycurtis", "jaccard", "weighted_unifrac",
-                                 "unweighted_unifrac"]),
+                                 "unweighted_unifrac", "weighted_normalized_unifrac"]),
               help="Community distance used by the --env tests.")
 @click.option("--shannon-base", type=click.Choice(["e", "2"]), default="e", show_default=True,
               help="Logarithm base of Shannon (QIIME 2 uses 2, vegan/scikit-bio e).")

@@ -6,7 +6,8 @@ the sparse samples x features table by the compiled kernels of
 the condensed upper triangle (half the memory of a square matrix). :func:`beta_block` computes
 one rectangular block of the square matrix, so that blocks can run as separate tasks and be
 assembled on disk (:mod:`soilbiome.diversity.blocks`); a block equals the corresponding part
-of the one-pass result bit for bit. UniFrac goes through scikit-bio.
+of the one-pass result bit for bit. The UniFrac variants run on the same kernels over the
+samples x branches matrix of :mod:`soilbiome.diversity.unifrac` (blocks included).
 """
 
 from __future__ import annotations
@@ -22,13 +23,21 @@ from soilbiome.diversity.common import (
     BETA_METRICS,
     PHYLO_METRICS,
     DiversityError,
-    SparseCounts,
     as_sparse,
 )
+from soilbiome.diversity.unifrac import (
+    UNIFRAC_METRICS,
+    Phylogeny,
+    unweighted_condensed,
+    unweighted_rectangle,
+)
 
-#: Metrics of the sparse engine.
-ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard")
-_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD}
+#: Metrics of the sparse engine (the UniFrac ones need a tree).
+ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
+_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD,
+         "unweighted_unifrac": kernels.UNWEIGHTED_UNIFRAC,
+         "weighted_unifrac": kernels.WEIGHTED_UNIFRAC,
+         "weighted_normalized_unifrac": kernels.WEIGHTED_NORMALIZED_UNIFRAC}
 
 
 @dataclass
@@ -99,9 +108,23 @@ def as_distances(dm: object) -> Distances:
     return dm if isinstance(dm, Distances) else Distances.from_skbio(dm)
 
 
-def _prepared(matrix: sparse.csr_matrix, metric: str) -> tuple:
-    """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel."""
-    m = sparse.csr_matrix(matrix, dtype=np.float64)
+#: A feature (branch) held by at least this fraction of the column samples is also kept as a
+#: dense column: one contiguous vectorised pass beats scattering into the accumulator.
+DENSE_FROM = 0.5
+
+
+def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = None) -> tuple:
+    """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel.
+
+    For a UniFrac metric the samples x features counts become the samples x branches matrix
+    (:meth:`~soilbiome.diversity.unifrac.Phylogeny.branches`) first.
+    """
+    if metric in UNIFRAC_METRICS:
+        if phylo is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        m = phylo.branches(matrix, UNIFRAC_METRICS[metric])
+    else:
+        m = sparse.csr_matrix(matrix, dtype=np.float64)
     m.sort_indices()
     c = m.tocsc()
     c.sort_indices()
@@ -109,32 +132,53 @@ def _prepared(matrix: sparse.csr_matrix, metric: str) -> tuple:
         sizes = np.diff(m.indptr).astype(np.float64)
     else:
         sizes = np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+    # features held by many samples are also kept as dense columns (see kernels._scatter)
+    n = m.shape[0]
+    held = np.diff(c.indptr)
+    wide = np.flatnonzero(held >= max(DENSE_FROM * n, 2))
+    slot = np.full(m.shape[1], -1, dtype=np.int64)
+    slot[wide] = np.arange(wide.size)
+    dense = np.ascontiguousarray(c[:, wide].T.toarray(), dtype=np.float64)
+    if metric == "jaccard":
+        dense = (dense > 0).astype(np.float64)
     return (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
-            c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes)
+            c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes, slot, dense)
 
 
-def sparse_beta(matrix: sparse.csr_matrix, metric: str) -> np.ndarray:
+def _kind(metric: str) -> int:
+    if metric not in _KIND:
+        raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
+    return _KIND[metric]
+
+
+def sparse_beta(matrix: sparse.csr_matrix, metric: str,
+                phylo: Phylogeny | None = None) -> np.ndarray:
     """Condensed dissimilarities between all rows of a sparse samples x features matrix.
 
     Parameters
     ----------
     matrix : scipy.sparse matrix
         Samples x features, non-negative.
-    metric : {"braycurtis", "jaccard"}
+    metric : {"braycurtis", "jaccard", "unweighted_unifrac", "weighted_unifrac", \
+"weighted_normalized_unifrac"}
+    phylo : Phylogeny, optional
+        The tree and the features' tips (UniFrac only).
 
     Returns
     -------
     numpy.ndarray
         Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
     """
-    if metric not in _KIND:
-        raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
-    r_ip, r_ix, r_d, c_ip, c_ix, c_d, sizes = _prepared(matrix, metric)
-    return kernels.condensed(_KIND[metric], r_ip, r_ix, r_d, c_ip, c_ix, c_d, sizes)
+    kind = _kind(metric)
+    if metric == "unweighted_unifrac":
+        if phylo is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        return unweighted_condensed(matrix, phylo)
+    return kernels.condensed(kind, *_prepared(matrix, metric, phylo))
 
 
 def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int, int],
-               metric: str) -> np.ndarray:
+               metric: str, phylo: Phylogeny | None = None) -> np.ndarray:
     """One block ``[rows) x [cols)`` of the square dissimilarity matrix.
 
     Parameters
@@ -143,7 +187,10 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         The whole samples x features table (blocks index its rows).
     rows, cols : (int, int)
         Half-open sample ranges.
-    metric : {"braycurtis", "jaccard"}
+    metric : str
+        One of :data:`ENGINE_METRICS`.
+    phylo : Phylogeny, optional
+        The tree (UniFrac only): only the block's samples are put on its branches.
 
     Returns
     -------
@@ -151,18 +198,21 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         ``(rows[1] - rows[0]) x (cols[1] - cols[0])``, equal bit for bit to the same part of
         the one-pass result (a diagonal block is computed on its upper triangle and mirrored).
     """
-    if metric not in _KIND:
-        raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
+    kind = _kind(metric)
     m = sparse.csr_matrix(matrix)
-    kind = _KIND[metric]
-    a = _prepared(m[rows[0]:rows[1]], metric)
+    if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
+        if phylo is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        return unweighted_rectangle(m[rows[0]:rows[1]], m[cols[0]:cols[1]], phylo,
+                                    tuple(rows) == tuple(cols))
+    a = _prepared(m[rows[0]:rows[1]], metric, phylo)
     if tuple(rows) == tuple(cols):
-        return kernels.rectangle(kind, a[0], a[1], a[2], a[6], a[3], a[4], a[5], a[6], True)
-    b = _prepared(m[cols[0]:cols[1]], metric)
+        return kernels.rectangle(kind, *a[:3], a[6], *a[3:], True)
+    b = _prepared(m[cols[0]:cols[1]], metric, phylo)
     if rows[0] < cols[0]:
-        return kernels.rectangle(kind, a[0], a[1], a[2], a[6], b[3], b[4], b[5], b[6], False)
+        return kernels.rectangle(kind, *a[:3], a[6], *b[3:], False)
     # below the diagonal: compute with the earlier samples as rows, as the one-pass kernel does
-    out = kernels.rectangle(kind, b[0], b[1], b[2], b[6], a[3], a[4], a[5], a[6], False)
+    out = kernels.rectangle(kind, *b[:3], b[6], *a[3:], False)
     return np.ascontiguousarray(out.T)
 
 
@@ -177,10 +227,11 @@ def beta_diversity(
     ----------
     counts : FeatureTable, SparseCounts or pandas.DataFrame
         Samples x features.
-    metric : {"braycurtis", "jaccard", "weighted_unifrac", "unweighted_unifrac"}
+    metric : {"braycurtis", "jaccard", "weighted_unifrac", "unweighted_unifrac", \
+"weighted_normalized_unifrac"}
         Jaccard is computed on presence/absence (vegan ``vegdist(binary=TRUE)``).
-    tree : skbio.TreeNode, optional
-        Rooted tree whose tips are the feature IDs; required for UniFrac.
+    tree : skbio.TreeNode or Phylogeny, optional
+        Rooted tree whose tips include the feature IDs; required for UniFrac.
 
     Returns
     -------
@@ -191,7 +242,7 @@ def beta_diversity(
         e.g. Bray-Curtis is 1 to every sample and 0/0 between two empty samples).
     """
     sc = as_sparse(counts)
-    if metric not in BETA_METRICS + PHYLO_METRICS:
+    if metric not in BETA_METRICS + PHYLO_METRICS + tuple(UNIFRAC_METRICS):
         raise DiversityError(f"unknown beta metric {metric!r}")
     totals = sc.totals
     excluded = {
@@ -204,26 +255,10 @@ def beta_diversity(
         raise DiversityError(
             f"{metric} needs at least 2 non-empty samples; got {len(kept.sample_ids)}"
         )
-    if metric in ENGINE_METRICS:
-        return Distances(kept.sample_ids, sparse_beta(kept.matrix, metric), metric), excluded
-    return _unifrac(kept, metric, tree), excluded
-
-
-def _unifrac(kept: SparseCounts, metric: str, tree: object | None) -> Distances:
-    from skbio.diversity import beta_diversity as skbio_beta
-
-    if tree is None:
-        raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-    if not kept.integer:
-        raise DiversityError(f"{metric} needs integer counts")
-    tips = {t.name for t in tree.tips()}
-    missing = [f for f in kept.feature_ids if f not in tips]
-    if missing:
-        raise DiversityError(
-            f"{len(missing)} feature(s) are not tips of the tree, e.g. {missing[0]}"
-        )
-    # scikit-bio's UniFrac needs a dense array (issue 12 replaces this)
-    dense = np.ascontiguousarray(kept.matrix.toarray().astype(np.int64))
-    dm = skbio_beta(metric, dense, ids=list(kept.sample_ids), taxa=list(kept.feature_ids),
-                    tree=tree)
-    return Distances.from_skbio(dm, metric)
+    if metric in UNIFRAC_METRICS:
+        if tree is None:
+            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+        phylo = Phylogeny.of(tree, kept.feature_ids)
+        return Distances(kept.sample_ids, sparse_beta(kept.matrix, metric, phylo),
+                         metric), excluded
+    return Distances(kept.sample_ids, sparse_beta(kept.matrix, metric), metric), excluded

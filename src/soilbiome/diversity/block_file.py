@@ -15,6 +15,8 @@ plan, or whose values were edited:
     The metric and the index ranges ``(start, stop)`` of the prepared samples.
 ``values``, ``values_sha256``
     The distances (float64, ``rows x cols``) and the SHA-256 of their bytes.
+``tree_sha256`` (UniFrac blocks)
+    SHA-256 of the Newick tree the block was computed on (absent: no tree).
 
 Files are read with ``allow_pickle=False``: an object array is refused, never unpickled.
 """
@@ -47,6 +49,7 @@ class Block:
     rows: tuple[int, int]
     cols: tuple[int, int]
     values: np.ndarray
+    tree_sha256: str = ""
 
 
 def prepared_digest(matrix: object, sample_ids: tuple[str, ...]) -> str:
@@ -67,15 +70,17 @@ def values_digest(values: np.ndarray) -> str:
 
 
 def write_block(out: Path, values: np.ndarray, *, table_sha256: str, prepared_sha256: str,
-                metric: str, rows: tuple[int, int], cols: tuple[int, int]) -> Path:
+                metric: str, rows: tuple[int, int], cols: tuple[int, int],
+                tree_sha256: str = "") -> Path:
     """Write one block with its origin (atomically)."""
     values = np.ascontiguousarray(values, dtype="<f8")
+    extra = {"tree_sha256": np.str_(tree_sha256)} if tree_sha256 else {}
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, format=np.str_(FORMAT), table_sha256=np.str_(table_sha256),
                      prepared_sha256=np.str_(prepared_sha256), metric=np.str_(metric),
                      rows=np.array(rows, dtype="<i8"), cols=np.array(cols, dtype="<i8"),
-                     values=values, values_sha256=np.str_(values_digest(values)))
+                     values=values, values_sha256=np.str_(values_digest(values)), **extra)
     return out
 
 
@@ -135,12 +140,18 @@ def read_block(path: Path) -> Block:
                                  "blocks from before this version must be recomputed)",
                                  location=where)
             fields = {k: z[k] for k in _KEYS}
+            if "tree_sha256" in z.files:
+                fields["tree_sha256"] = z["tree_sha256"]
     except InputError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
         raise InputError(f"unreadable block file ({exc})", location=where) from None
     text = {}
-    for k in ("format", "table_sha256", "prepared_sha256", "metric", "values_sha256"):
+    for k in ("format", "table_sha256", "prepared_sha256", "metric", "values_sha256",
+              "tree_sha256"):
+        if k not in fields:
+            text[k] = ""
+            continue
         if fields[k].shape != () or fields[k].dtype.kind != "U":
             raise InputError(f"block field '{k}' is not a text value", location=where)
         text[k] = str(fields[k])
@@ -161,22 +172,26 @@ def read_block(path: Path) -> Block:
         raise InputError("block values do not match their recorded digest (edited after "
                          "they were computed)", location=where)
     block = Block(Path(path), text["table_sha256"], text["prepared_sha256"], text["metric"],
-                  rc[0], rc[1], values)
+                  rc[0], rc[1], values, text["tree_sha256"])
     check_values(block)
     return block
 
 
 def check_values(block: Block) -> None:
-    """Refuse values no Bray-Curtis or Jaccard distance can take.
+    """Refuse values no distance of the block's metric can take.
 
-    Every value finite and within ``[0, 1]``; a block on the diagonal (same row and column
-    range) has zeros on its diagonal and equals its transpose.
+    Every value finite and within ``[0, 1]`` (unnormalised weighted UniFrac: non-negative); a
+    block on the diagonal (same row and column range) has zeros on its diagonal and equals
+    its transpose.
     """
     v, where = block.values, str(block.path)
     bad = ~np.isfinite(v)
     if bad.any():
         raise InputError(f"{int(bad.sum())} block value(s) are NaN or infinite", location=where)
-    for mask, what in ((v < 0, "negative"), (v > 1, f"above 1 (impossible for {block.metric})")):
+    bounded = block.metric != "weighted_unifrac"
+    for mask, what in ((v < 0, "negative"),
+                       (v > 1 if bounded else np.zeros_like(v, dtype=bool),
+                        f"above 1 (impossible for {block.metric})")):
         if mask.any():
             i, j = (int(x) for x in np.argwhere(mask)[0])
             raise InputError(f"{int(mask.sum())} block value(s) {what}, e.g. "

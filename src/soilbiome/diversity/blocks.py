@@ -32,6 +32,8 @@ from soilbiome.diversity.beta import ENGINE_METRICS, beta_block
 from soilbiome.diversity.block_file import Block, prepared_digest, read_block, write_block
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
+from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+from soilbiome.diversity.writers import ROWS_PER_CHUNK, lsmat_rows
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
 from soilbiome.io.textfile import safe_cell
@@ -131,29 +133,34 @@ def parse_range(text: str) -> tuple[int, int]:
 
 
 def compute_block(prepared: SparseCounts, metric: str, rows: tuple[int, int],
-                  cols: tuple[int, int], out: Path, table_sha256: str) -> Path:
+                  cols: tuple[int, int], out: Path, table_sha256: str,
+                  phylo: Phylogeny | None = None, tree_sha256: str = "") -> Path:
     """Compute one block and write it with its origin (:func:`~.block_file.write_block`).
 
-    ``table_sha256`` is the SHA-256 of the BIOM file ``prepared`` was read from.
+    ``table_sha256`` is the SHA-256 of the BIOM file ``prepared`` was read from; a UniFrac
+    block also needs ``phylo`` (the tree on ``prepared``'s features) and records
+    ``tree_sha256``.
     """
     if metric not in ENGINE_METRICS:
         raise DiversityError(f"blockwise metric must be one of {', '.join(ENGINE_METRICS)}")
     n = len(prepared.sample_ids)
     if rows[1] > n or cols[1] > n:
         raise DiversityError(f"block {rows}x{cols} is outside the {n} prepared samples")
-    values = beta_block(prepared.matrix, rows, cols, metric)
+    if metric in UNIFRAC_METRICS and phylo is None:
+        raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
+    values = beta_block(prepared.matrix, rows, cols, metric, phylo)
     return write_block(out, values, table_sha256=table_sha256,
                        prepared_sha256=prepared_digest(prepared.matrix, prepared.sample_ids),
-                       metric=metric, rows=rows, cols=cols)
+                       metric=metric, rows=rows, cols=cols, tree_sha256=tree_sha256)
 
 
 def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: Path,
-             table_sha256: str, plan_path: Path | None = None) -> Path:
+             table_sha256: str, plan_path: Path | None = None, tree_sha256: str = "") -> Path:
     """Write the blocks into ``out`` (HDF5: ``ids``, ``distances`` n x n), one at a time.
 
     Every block is checked before it is written: same table (``table_sha256``), same prepared
-    samples (depth and seed), same metric, a range of the plan (when given) and possible
-    values. Nothing is left at ``out`` when one is refused.
+    samples (depth and seed), same metric, same tree (UniFrac: ``tree_sha256``), a range of
+    the plan (when given) and possible values. Nothing is left at ``out`` when one is refused.
 
     Raises
     ------
@@ -186,6 +193,11 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
             for path in blocks:
                 block = read_block(Path(path))
                 _check_origin(block, table_sha256, digest, metric, planned)
+                if block.tree_sha256 != tree_sha256:
+                    raise InputError("block was computed on another tree (tree sha256 "
+                                     f"{block.tree_sha256[:12] or 'none'}..., this tree "
+                                     f"{tree_sha256[:12] or 'none'}...)",
+                                     location=str(block.path))
                 (r0, r1), (c0, c1), values = block.rows, block.cols, block.values
                 key = (r0, r1, c0, c1)
                 if key in seen:
@@ -242,8 +254,9 @@ def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
                              f"e.g. rows {r0}:{r1} x cols {c0}:{c1}")
 
 
-def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = 256) -> Path:
-    """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity``."""
+def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = ROWS_PER_CHUNK) -> Path:
+    """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity`` (same
+    formatting: :func:`~soilbiome.diversity.writers.lsmat_rows`)."""
     with h5py.File(h5, "r") as f, atomic_write(tsv) as fh:
         ids = [str(safe_cell(i.decode() if isinstance(i, bytes) else str(i)))
                for i in f["ids"][()]]  # quoted like write_lsmat's (formula injection)
@@ -251,7 +264,5 @@ def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = 256) -> Path:
         fh.write("\t" + "\t".join(ids) + "\n")
         for start in range(0, len(ids), rows_per_read):
             block = ds[start:start + rows_per_read]
-            fh.write("".join(
-                ids[start + k] + "\t" + "\t".join(map(repr, row.tolist())) + "\n"
-                for k, row in enumerate(block)))
+            fh.write(lsmat_rows(ids[start:start + len(block)], block))
     return tsv

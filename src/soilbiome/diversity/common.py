@@ -24,7 +24,8 @@ ALPHA_METRICS: tuple[str, ...] = (
     "pielou_evenness",
 )
 BETA_METRICS: tuple[str, ...] = ("braycurtis", "jaccard")
-PHYLO_METRICS: tuple[str, ...] = ("weighted_unifrac", "unweighted_unifrac")
+PHYLO_METRICS: tuple[str, ...] = ("weighted_unifrac", "unweighted_unifrac",
+                                   "weighted_normalized_unifrac")
 
 SIMPSON_DEFINITION = "Gini-Simpson 1 - sum(p_i^2) (vegan diversity 'simpson', skbio simpson)"
 CHAO1_DEFINITION = (

@@ -22,6 +22,14 @@ from numba import njit, prange
 
 BRAYCURTIS = 0
 JACCARD = 1
+#: ``1 - M / (S_i + S_j - M)`` on branch lengths (:mod:`soilbiome.diversity.unifrac`)
+UNWEIGHTED_UNIFRAC = 2
+#: ``S_i + S_j - 2 M`` (weighted UniFrac, not normalised)
+WEIGHTED_UNIFRAC = 3
+#: ``1 - 2 M / (S_i + S_j)`` (weighted normalised UniFrac: Bray-Curtis on branches, >= 0)
+WEIGHTED_NORMALIZED_UNIFRAC = 4
+#: ``M`` itself (the sum of minima; see :func:`soilbiome.diversity.unifrac.unweighted_rectangle`)
+RAW_SUM = 5
 
 
 @njit(cache=True, inline="always")
@@ -31,19 +39,46 @@ def _finish(kind: int, shared: float, size_i: float, size_j: float) -> float:
         if denom == 0.0:
             return np.nan
         return 1.0 - 2.0 * shared / denom
+    if kind == WEIGHTED_UNIFRAC:
+        d = size_i + size_j - 2.0 * shared
+        return d if d > 0.0 else 0.0
+    if kind == RAW_SUM:
+        return shared
+    if kind == WEIGHTED_NORMALIZED_UNIFRAC:
+        denom = size_i + size_j
+        if denom == 0.0:
+            return np.nan
+        d = 1.0 - 2.0 * shared / denom
+        return d if d > 0.0 else 0.0
     union = size_i + size_j - shared
     if union == 0.0:
         return np.nan
-    return 1.0 - shared / union
+    d = 1.0 - shared / union
+    return d if d > 0.0 else 0.0
 
 
 @njit(cache=True, inline="always")
 def _scatter(kind: int, i: int, r_indptr, r_indices, r_data, c_indptr, c_indices, c_data,
-             acc, lo: int) -> None:
-    """Add row ``i``'s overlaps with the column samples ``lo..`` into ``acc``."""
+             slot, dense, acc, lo: int) -> None:
+    """Add row ``i``'s overlaps with the column samples ``lo..`` into ``acc``.
+
+    A feature held by many column samples (``slot[k] >= 0``) is read from its dense copy
+    (``dense[slot[k]]``, zeros where absent) in one contiguous, vectorised pass; adding the
+    ``min(x, 0) = 0`` of the absent samples leaves every sum bit for bit as the sparse pass.
+    """
+    n_cols = acc.shape[0]
     for p in range(r_indptr[i], r_indptr[i + 1]):
         k = r_indices[p]
         x = r_data[p]
+        if kind == JACCARD:
+            x = 1.0
+        s = slot[k]
+        if s >= 0:
+            col = dense[s]
+            for q in range(lo, n_cols):
+                y = col[q]
+                acc[q] += x if x < y else y
+            continue
         start = c_indptr[k]
         stop = c_indptr[k + 1]
         # the column's samples are sorted: skip those before lo (binary search)
@@ -54,29 +89,37 @@ def _scatter(kind: int, i: int, r_indptr, r_indices, r_data, c_indptr, c_indices
                 a = mid + 1
             else:
                 b = mid
-        if kind == BRAYCURTIS:
+        if kind == JACCARD:
+            for q in range(a, stop):
+                acc[c_indices[q]] += 1.0
+        elif kind == UNWEIGHTED_UNIFRAC:
+            # both hold the branch: its length (x == y)
+            for q in range(a, stop):
+                acc[c_indices[q]] += x
+        else:
             for q in range(a, stop):
                 y = c_data[q]
                 acc[c_indices[q]] += x if x < y else y
-        else:
-            for q in range(a, stop):
-                acc[c_indices[q]] += 1.0
 
 
 @njit(cache=True, parallel=True)
-def condensed(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, sizes):
+def condensed(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, sizes, slot,
+              dense):
     """All pairs ``i < j`` of one table, in scipy's condensed order.
 
     Parameters
     ----------
     kind : int
-        :data:`BRAYCURTIS` or :data:`JACCARD`.
+        :data:`BRAYCURTIS`, :data:`JACCARD` or a UniFrac kind.
     indptr, indices, data : ndarray
         CSR of the samples x features table (sorted indices).
     c_indptr, c_indices, c_data : ndarray
         CSC of the same table (sorted indices).
     sizes : ndarray
         Per-sample totals (Bray-Curtis) or numbers of features (Jaccard).
+    slot, dense : ndarray
+        Row of ``dense`` (features x samples, 1 for Jaccard) holding feature ``k``'s column
+        densely, or -1 (see :func:`_scatter`).
 
     Returns
     -------
@@ -94,7 +137,8 @@ def condensed(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, siz
             i = tt if s == 0 else n - 1 - tt
             if s == 1 and i == tt:
                 continue
-            _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, acc, i + 1)
+            _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
+                     acc, i + 1)
             base = n * i - i * (i + 1) // 2 - i - 1
             for j in range(i + 1, n):
                 out[base + j] = _finish(kind, acc[j], sizes[i], sizes[j])
@@ -104,7 +148,7 @@ def condensed(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, siz
 
 @njit(cache=True, parallel=True)
 def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_data, sizes_c,
-              upper: bool):
+              slot, dense, upper: bool):
     """Distances between the samples of one table (rows) and those of another (columns).
 
     With ``upper`` (rows and columns are the same samples) only ``j > i`` is computed and the
@@ -117,7 +161,8 @@ def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_
         i = np.int64(ii)
         acc = np.zeros(n, dtype=np.float64)
         lo = i + 1 if upper else np.int64(0)
-        _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, acc, lo)
+        _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
+                 acc, lo)
         for j in range(lo, n):
             out[i, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
     if upper:
@@ -177,4 +222,38 @@ def permanova_ssw(d2, labels, inv_sizes, perms):
                     s += row[members[y]]
             total += s * inv_sizes[k]
         out[p] = total
+    return out
+
+
+@njit(cache=True, parallel=True)
+def packed_shared(bits_r, bits_c, table, upper: bool):
+    """Shared length of every row/column pair over bit-packed branches (Striped UniFrac's
+    unweighted trick, McDonald et al. 2018): ``bits[i, c]`` holds sample ``i``'s presence on
+    8 branches, ``table[c, v]`` the total length of the branches set in byte ``v``. Tiles of
+    64 x 256 pairs keep the accumulator in cache while one 256-entry table (2 KB) is used."""
+    m = bits_r.shape[0]
+    n = bits_c.shape[0]
+    nb = table.shape[0]
+    out = np.zeros((m, n), dtype=np.float64)
+    ti, tj = 64, 256
+    tiles_i = (m + ti - 1) // ti
+    for t in prange(tiles_i):
+        i0 = t * ti
+        i1 = min(m, i0 + ti)
+        j_start = i0 if upper else 0
+        for j0 in range(j_start, n, tj):
+            j1 = min(n, j0 + tj)
+            acc = np.zeros((i1 - i0, j1 - j0), dtype=np.float64)
+            for c in range(nb):
+                tab = table[c]
+                for i in range(i0, i1):
+                    bi = bits_r[i, c]
+                    if bi == 0:
+                        continue
+                    row = acc[i - i0]
+                    for j in range(j0, j1):
+                        row[j - j0] += tab[bi & bits_c[j, c]]
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    out[i, j] = acc[i - i0, j - j0]
     return out

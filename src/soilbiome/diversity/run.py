@@ -30,6 +30,7 @@ from soilbiome.diversity.rarefy import (
     rarefy,
 )
 from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
+from soilbiome.diversity.unifrac import tree_arrays
 from soilbiome.diversity.writers import write_lsmat, write_ordination, write_tsv
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
@@ -269,9 +270,10 @@ def run_diversity(
     if group_by is not None:
         grouping = sample_md[group_by].reindex(index)
         grouping.name = group_by
+    arrays = tree_arrays(tree) if tree is not None else None  # set up once for the UniFracs
     for metric in metrics:
         try:
-            dm, beta_excl = beta_diversity(work, metric, tree=tree)
+            dm, beta_excl = beta_diversity(work, metric, tree=arrays)
         except DiversityError as exc:
             if "at least 2 non-empty" not in str(exc):
                 raise
@@ -296,6 +298,8 @@ def run_diversity(
             beta_info[metric]["definition"] = "presence/absence (vegdist binary=TRUE)"
         if metric == "weighted_unifrac":
             beta_info[metric]["normalized"] = False
+        if metric == "weighted_normalized_unifrac":
+            beta_info[metric]["normalized"] = True
         try:
             ordination = pcoa_result(dm, pcoa_axes)
         except DiversityError as exc:
@@ -314,6 +318,7 @@ def run_diversity(
                 "proportion_explained": {
                     k: float(v) for k, v in ordination.proportion_explained.items()
                 },
+                "proportion_explained_of": ordination.denominator,
                 "warnings": ordination.warnings,
             }
         if grouping is not None:

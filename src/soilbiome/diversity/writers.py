@@ -24,9 +24,8 @@ import pandas as pd
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.textfile import safe_cell, safe_frame
 
-#: Up to this many samples the lsmat writer formats each distance once (about 70 bytes per
-#: pair held as text: 140 MB at 2,000 samples); above it, row by row in constant memory.
-CACHE_STRINGS_UP_TO = 3000
+#: Rows of a distance matrix formatted per Arrow call (bounded memory for any ``n``).
+ROWS_PER_CHUNK = 256
 
 
 def write_tsv(df: pd.DataFrame, path: Path, index: bool = True) -> None:
@@ -42,15 +41,38 @@ def _bad_id(ids: tuple[str, ...]) -> str | None:
     return None
 
 
-def write_lsmat(dm: object, path: Path, chunk: int = 256) -> None:
-    """A :class:`~soilbiome.diversity.beta.Distances` as an lsmat TSV, row by row.
+def lsmat_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> str:
+    """Lines ``id<TAB>v1<TAB>...<TAB>vn`` of an lsmat matrix, formatted in Arrow's C++ code.
+
+    Every value is written in its shortest round-trip form (Arrow's float-to-string cast:
+    the digits of Python's ``repr``, with ``0``/``1`` for whole numbers and exponents such
+    as ``1e-7``); ``float()``, pandas, R and ``skbio.DistanceMatrix.read`` read back the
+    exact double. No value goes through Python formatting.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    r, n = rows.shape
+    if r == 0:
+        return ""
+    text = pc.cast(pa.array(np.ascontiguousarray(rows, dtype=np.float64).ravel()),
+                   pa.string())
+    offsets = pa.array(np.arange(0, r * n + 1, n, dtype=np.int64))
+    lines = pc.binary_join(pa.LargeListArray.from_arrays(offsets, text), "\t")
+    lines = pc.binary_join_element_wise(pa.array(list(ids), pa.string()), lines, "\t")
+    return "\n".join(lines.to_pylist()) + "\n"
+
+
+def write_lsmat(dm: object, path: Path, chunk: int = ROWS_PER_CHUNK) -> None:
+    """A :class:`~soilbiome.diversity.beta.Distances` as an lsmat TSV, rows in chunks.
 
     Parameters
     ----------
     dm : Distances
     path : Path
     chunk : int
-        Rows formatted per write.
+        Rows built (from the condensed triangle) and formatted per call of
+        :func:`lsmat_rows`: memory is ``chunk x n`` values, whatever ``n``.
     """
     ids = tuple(dm.ids)
     bad = _bad_id(ids)
@@ -58,29 +80,12 @@ def write_lsmat(dm: object, path: Path, chunk: int = 256) -> None:
         raise ValueError(f"sample ID {bad!r} cannot be written to a distance matrix TSV")
     ids = tuple(str(safe_cell(s)) for s in ids)
     n = len(ids)
-    cached = n <= CACHE_STRINGS_UP_TO
-    if cached:
-        # each value appears twice in the square matrix: format the triangle once
-
-
-        strings = np.array(list(map(repr, dm.condensed.tolist())), dtype=object)
-        j = np.arange(n)
-        base = n * j - j * (j + 1) // 2 - j - 1
     with atomic_write(path) as fh:
         fh.write("\t" + "\t".join(ids) + "\n")
-        lines: list[str] = []
-        for i, sample in enumerate(ids):
-            if cached:
-                start = n * i - i * (i + 1) // 2
-                cells = (strings[base[:i] + i].tolist() + ["0.0"]
-                         + strings[start:start + n - i - 1].tolist())
-            else:
-                cells = list(map(repr, dm.row(i).tolist()))
-            lines.append(sample + "\t" + "\t".join(cells) + "\n")
-            if len(lines) >= chunk:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            rows = np.stack([dm.row(i) for i in range(start, stop)])
+            fh.write(lsmat_rows(ids[start:stop], rows))
 
 
 def write_ordination(result: object, path: Path) -> None:

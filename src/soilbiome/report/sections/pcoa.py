@@ -17,6 +17,7 @@ from soilbiome.report.stat_results import result_text, results_frame, status_of
 METRIC_LABELS: dict[str, str] = {
     "braycurtis": "Bray-Curtis", "jaccard": "Jaccard (presence/absence)",
     "weighted_unifrac": "weighted UniFrac", "unweighted_unifrac": "unweighted UniFrac",
+    "weighted_normalized_unifrac": "weighted normalized UniFrac",
 }
 
 

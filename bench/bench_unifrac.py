@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""UniFrac: soilbiome's engine against Striped UniFrac (``ssu``, Debian ``unifrac-tools``).
+
+One run generates a seeded table (default 1,000 samples x 5,000 features at 5% density,
+integer counts 1..99) and a random rooted 5,000-tip tree (a coalescent: random pairs of
+lineages joined until one is left, branch lengths uniform on 0.01..0.5, rounded to single
+precision: ssu 1.2 keeps branch lengths in single precision, so with other lengths its values
+differ from scikit-bio's and ours by ~1e-9, see docs/diversity.md), writes them as BIOM 2.1
+and Newick, and for each of unweighted, weighted (unnormalised) and weighted normalised
+UniFrac prints:
+
+* ``ssu`` wall time (``-m <method>_fp64 --pcoa 0 -r hdf5_fp64``: double precision, no PCoA,
+  a binary matrix; the whole command, reading the BIOM and tree included),
+* soilbiome's wall time (Newick parsed, the tree set up, the matrix computed; numba compiled
+  once beforehand and timed apart),
+* the largest absolute difference between the two matrices and the speed ratio.
+
+Both use every core (``OMP_NUM_THREADS`` unset; numba's default threads). Usage::
+
+    .venv/bin/python bench/bench_unifrac.py [--samples 1000] [--features 5000] [--density 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+from scipy import sparse
+
+METHODS = {"unweighted_unifrac": "unweighted", "weighted_unifrac": "weighted_unnormalized",
+           "weighted_normalized_unifrac": "weighted_normalized"}
+
+
+def random_tree(names: list[str], seed: int) -> str:
+    """Newick of a random rooted binary tree (coalescent of random pairs) over ``names``."""
+    rng = np.random.default_rng(seed)
+
+    def length() -> str:  # exactly representable in single precision (see the docstring)
+        return repr(float(np.float32(rng.uniform(0.01, 0.5))))
+
+    lineages = [f"{n}:{length()}" for n in names]
+    while len(lineages) > 1:
+        i, j = sorted(rng.choice(len(lineages), 2, replace=False))
+        b = lineages.pop(j)
+        a = lineages.pop(i)
+        lineages.append(f"({a},{b}):{length()}")
+    return lineages[0].rsplit(":", 1)[0] + ";"
+
+
+def random_table(n: int, p: int, density: float, seed: int) -> sparse.csr_matrix:
+    rng = np.random.default_rng(seed)
+    m = sparse.random(n, p, density=density, random_state=rng, format="csr",
+                      data_rvs=lambda k: rng.integers(1, 100, k).astype(np.float64))
+    m.sort_indices()
+    return m
+
+
+def write_biom(m: sparse.csr_matrix, samples: list[str], features: list[str],
+               path: Path) -> None:
+    from biom import Table
+
+    with h5py.File(path, "w") as f:
+        Table(m.T.tocsr(), features, samples).to_hdf5(f, "bench_unifrac", compress=False)
+
+
+def run_ssu(ssu: str, biom: Path, tree: Path, method: str, out: Path,
+            samples: list[str]) -> tuple[float, np.ndarray]:
+    t = time.perf_counter()
+    proc = subprocess.run([ssu, "-i", str(biom), "-t", str(tree), "-m", f"{method}_fp64",
+                           "-o", str(out), "--pcoa", "0", "-r", "hdf5_fp64"],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"ssu failed: {proc.stderr}")
+    with h5py.File(out, "r") as f:
+        order = [x.decode() if isinstance(x, bytes) else str(x) for x in f["order"][()]]
+        matrix = f["matrix"][()]
+    pos = {s: k for k, s in enumerate(order)}
+    idx = np.array([pos[s] for s in samples])
+    return seconds, matrix[np.ix_(idx, idx)]
+
+
+def line(label: str, value: str, note: str = "") -> None:
+    print(f"{label:<52} {value:>12}  {note}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--features", type=int, default=5000)
+    ap.add_argument("--density", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--network", type=int, default=0, metavar="N",
+                    help="instead: one off-diagonal block (N/8 x N/8 samples) of an N-sample "
+                         "table, per metric, in a fresh process: time, peak memory and the "
+                         "projected total of the 36 blocks of `beta plan --blocks 8`")
+    args = ap.parse_args()
+    if args.network:
+        return network(args)
+    ssu = shutil.which("ssu")
+    if ssu is None:
+        raise SystemExit("ssu not found: apt-get install unifrac-tools (runtime/packages.txt)")
+    from skbio import TreeNode
+
+    from soilbiome.diversity.beta import Distances, sparse_beta
+    from soilbiome.diversity.unifrac import Phylogeny
+
+    n, p = args.samples, args.features
+    samples = [f"S{i:05d}" for i in range(n)]
+    features = [f"F{j:05d}" for j in range(p)]
+    m = random_table(n, p, args.density, args.seed)
+    empty = np.flatnonzero(np.diff(m.indptr) == 0)
+    m = m.tolil()
+    for i in empty:  # every sample holds at least one feature
+        m[i, int(i) % p] = 1.0
+    m = m.tocsr()
+    print(f"# bench_unifrac: {n} samples x {p} features at {args.density:.0%} (nnz {m.nnz}), "
+          f"{p}-tip random tree; {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine: other jobs run)",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-unifrac-") as tmp:
+        tmp = Path(tmp)
+        biom, nwk = tmp / "t.biom", tmp / "tree.nwk"
+        write_biom(m, samples, features, biom)
+        nwk.write_text(random_tree(features, args.seed))
+        small = Phylogeny.of(TreeNode.read(str(nwk)), features)
+        t = time.perf_counter()
+        for metric in METHODS:
+            sparse_beta(m[:5], metric, small)
+        line("numba compile / cache load (once per install)", f"{time.perf_counter() - t:.2f} s")
+        totals = [0.0, 0.0]
+        for metric, method in METHODS.items():
+            t_ssu, ref = run_ssu(ssu, biom, nwk, method, tmp / f"{method}.h5", samples)
+            t = time.perf_counter()
+            phylo = Phylogeny.of(TreeNode.read(str(nwk)), features)
+            ours = Distances(tuple(samples), sparse_beta(m, metric, phylo)).data
+            t_ours = time.perf_counter() - t
+            totals[0] += t_ssu
+            totals[1] += t_ours
+            diff = float(np.abs(ours - ref).max())
+            print(f"\n## {metric} (ssu -m {method}_fp64)", flush=True)
+            line("ssu (Striped UniFrac, libssu)", f"{t_ssu:.2f} s")
+            line("soilbiome (tree parsed + set up + all pairs)", f"{t_ours:.2f} s",
+                 f"{t_ssu / t_ours:.2f}x ssu's speed "
+                 f"{'MET' if t_ours <= t_ssu else 'MISSED'} (target >= 1x)")
+            line("max |soilbiome - ssu|", f"{diff:.1e}",
+                 f"{'MET' if diff <= 1e-9 else 'MISSED'} (target <= 1e-9)")
+        print("\n## all three", flush=True)
+        line("ssu / soilbiome total", f"{totals[0]:.2f} / {totals[1]:.2f} s",
+             f"{totals[0] / totals[1]:.2f}x")
+
+
+def network(args: argparse.Namespace) -> None:
+    """One block of an ``N``-sample UniFrac, as ``soilbiome beta block`` computes it."""
+    import json
+    import textwrap
+
+    n, p = args.network, args.features
+    features = [f"F{j:05d}" for j in range(p)]
+    m = random_table(n, p, args.density, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-unifrac-") as tmp:
+        tmp = Path(tmp)
+        sparse.save_npz(tmp / "t.npz", m, compressed=False)
+        (tmp / "tree.nwk").write_text(random_tree(features, args.seed))
+        size = n // 8
+        print(f"# bench_unifrac --network {n}: one block {size} x {size} (rows 0:{size}, "
+              f"cols {size}:{2 * size}) of {n} x {p} at {args.density:.0%}, {p}-tip tree; "
+              f"{os.cpu_count()} cores, load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        code = textwrap.dedent("""
+            import json, resource, sys, time
+            from scipy import sparse
+            from skbio import TreeNode
+            from soilbiome.diversity.beta import beta_block
+            from soilbiome.diversity.unifrac import Phylogeny
+            m = sparse.load_npz(sys.argv[1]).tocsr()
+            features = [f"F{j:05d}" for j in range(m.shape[1])]
+            s = int(sys.argv[4])
+            phylo = Phylogeny.of(TreeNode.read(sys.argv[2]), features)
+            beta_block(m[:40], (0, 20), (20, 40), sys.argv[3], phylo)
+            t = time.perf_counter()
+            v = beta_block(m, (0, s), (s, 2 * s), sys.argv[3], phylo)
+            print(json.dumps({"seconds": time.perf_counter() - t, "shape": list(v.shape),
+                              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                              / 1024}))
+        """)
+        for metric in METHODS:
+            out = subprocess.run([sys.executable, "-c", code, str(tmp / "t.npz"),
+                                  str(tmp / "tree.nwk"), metric, str(size)],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(out.stderr)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            line(f"{metric}: one {size} x {size} block", f"{r['seconds']:.1f} s",
+                 f"peak {r['peak_mb'] / 1024:.2f} GB; 36 blocks <= {36 * r['seconds'] / 60:.0f} "
+                 "min of one task slot")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

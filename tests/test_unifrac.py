@@ -1,0 +1,219 @@
+"""UniFrac on the sparse engine: equal to scikit-bio and to Striped UniFrac (``ssu``), blocks
+bit-identical to the one-pass matrix, and ``beta block|assemble`` with a tree."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import sparse
+from skbio import TreeNode
+from skbio.diversity import beta_diversity as skbio_beta
+from test_diversity import random_counts, write_biom
+
+from soilbiome.cli import main
+from soilbiome.diversity.beta import Distances, beta_block, beta_diversity, sparse_beta
+from soilbiome.diversity.blocks import plan
+from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+
+SSU_METHOD = {"unweighted_unifrac": "unweighted_fp64",
+              "weighted_unifrac": "weighted_unnormalized_fp64",
+              "weighted_normalized_unifrac": "weighted_normalized_fp64"}
+
+
+def random_tree(tips: list[str], seed: int, float32_lengths: bool = False,
+                extra: int = 0) -> str:
+    """Newick of a random rooted binary tree over ``tips`` (+ ``extra`` tips of no feature).
+
+    Some branches have length 0 and the root a single-child chain, as real trees do.
+    ``float32_lengths``: lengths exactly representable in single precision (see
+    :func:`test_equal_to_striped_unifrac`).
+    """
+    rng = np.random.default_rng(seed)
+
+    def length() -> str:
+        x = 0.0 if rng.random() < 0.05 else rng.uniform(0.001, 0.6)
+        return repr(float(np.float32(x))) if float32_lengths else f"{x:.9f}"
+
+    lineages = [f"{t}:{length()}" for t in tips + [f"unused{k}" for k in range(extra)]]
+    while len(lineages) > 1:
+        i, j = sorted(rng.choice(len(lineages), 2, replace=False))
+        b, a = lineages.pop(j), lineages.pop(i)
+        lineages.append(f"({a},{b}):{length()}")
+    return f"({lineages[0]});"
+
+
+def _table(seed: int = 7) -> pd.DataFrame:
+    counts = random_counts(seed)
+    return counts.loc[counts.sum(axis=1) > 0]
+
+
+@pytest.mark.parametrize("extra", [0, 9])
+def test_equal_to_scikit_bio(extra: int) -> None:
+    counts = _table()
+    tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 3, extra=extra)))
+    ints = counts.to_numpy().astype(np.int64)
+    for metric, kw in (("unweighted_unifrac", {}), ("weighted_unifrac", {}),
+                       ("weighted_normalized_unifrac", {"normalized": True})):
+        ours, excluded = beta_diversity(counts, metric, tree=tree)
+        assert excluded == {}
+        ref = skbio_beta(metric.replace("_normalized", ""), ints, ids=list(counts.index),
+                         taxa=list(counts.columns), tree=tree, **kw)
+        assert list(ours.ids) == list(ref.ids)
+        diff = np.abs(ours.data - ref.data).max()
+        assert diff < 1e-12, (metric, diff)
+        assert ours.data.max() > 0.1  # not trivially zero
+
+
+def test_equal_to_striped_unifrac(tmp_path: Path) -> None:
+    """ssu (libssu 1.2, Debian unifrac-tools) is the implementation QIIME 2 uses.
+
+    ssu keeps branch lengths in single precision: with lengths of 9 decimals its values differ
+    from scikit-bio's and ours by ~1e-9, so the comparison uses lengths exactly representable
+    in float32, where all three agree to rounding."""
+    ssu = shutil.which("ssu")
+    assert ssu, "ssu missing: apt-get install unifrac-tools (runtime/packages.txt)"
+    counts = _table(11)
+    newick = random_tree(list(counts.columns), 5, float32_lengths=True, extra=4)
+    (tmp_path / "tree.nwk").write_text(newick)
+    table = write_biom(counts, tmp_path / "t.biom")
+    tree = TreeNode.read(io.StringIO(newick))
+    for metric, method in SSU_METHOD.items():
+        out = tmp_path / f"{metric}.h5"
+        proc = subprocess.run([ssu, "-i", str(table), "-t", str(tmp_path / "tree.nwk"), "-m",
+                               method, "-o", str(out), "--pcoa", "0", "-r", "hdf5_fp64"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out, "r") as f:
+            order = [x.decode() if isinstance(x, bytes) else str(x) for x in f["order"][()]]
+            ref = pd.DataFrame(f["matrix"][()], index=order, columns=order)
+        ours, _ = beta_diversity(counts, metric, tree=tree)
+        ref = ref.loc[list(ours.ids), list(ours.ids)].to_numpy()
+        diff = np.abs(ours.data - ref).max()
+        assert diff < 1e-12, (metric, diff)
+
+
+def test_blocks_equal_the_one_pass_matrix() -> None:
+    counts = _table(13)
+    tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 8)))
+    phylo = Phylogeny.of(tree, list(counts.columns))
+    matrix = sparse.csr_matrix(counts.to_numpy())
+    n = matrix.shape[0]
+    for metric in UNIFRAC_METRICS:
+        one = Distances(tuple(counts.index), sparse_beta(matrix, metric, phylo)).data
+        assembled = np.full((n, n), np.nan)
+        for _, _, r0, r1, c0, c1 in plan(n, 3):
+            block = beta_block(matrix, (r0, r1), (c0, c1), metric, phylo)
+            assembled[r0:r1, c0:c1] = block
+            assembled[c0:c1, r0:r1] = block.T
+            # a block below the diagonal is the mirror of the one above, bit for bit
+            below = beta_block(matrix, (c0, c1), (r0, r1), metric, phylo)
+            assert np.array_equal(below, block.T)
+        assert np.array_equal(assembled, one), metric
+
+
+def _run(*args: object):  # noqa: ANN202
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_unifrac_blocks_from_the_command_line(tmp_path: Path) -> None:
+    counts = random_counts(5)
+    table = write_biom(counts, tmp_path / "t.biom")
+    (tmp_path / "tree.nwk").write_text(random_tree(list(counts.columns), 2))
+    (tmp_path / "other.nwk").write_text(random_tree(list(counts.columns), 4))
+    rare = ["--rarefaction-depth", "9", "--seed", "3"]
+    res = _run("diversity", table, "--outdir", tmp_path / "one", "--tree",
+               tmp_path / "tree.nwk", *rare)
+    assert res.exit_code == 0, res.output
+    res = _run("beta", "plan", table, "--blocks", 3, "--out", tmp_path / "plan.csv", *rare)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
+    for metric in UNIFRAC_METRICS:
+        blocks = []
+        for row in rows:
+            out = tmp_path / f"{metric}_{row['block']}.npz"
+            res = _run("beta", "block", table, "--metric", metric, "--rows", row["rows"],
+                       "--cols", row["cols"], "--tree", tmp_path / "tree.nwk", "--out", out,
+                       *rare)
+            assert res.exit_code == 0, res.output
+            blocks.append(out)
+        h5, tsv = tmp_path / f"{metric}.h5", tmp_path / f"{metric}.tsv"
+        res = _run("beta", "assemble", table, *blocks, "--metric", metric, "--plan",
+                   tmp_path / "plan.csv", "--tree", tmp_path / "tree.nwk", "--out", h5,
+                   "--tsv", tsv, *rare)
+        assert res.exit_code == 0, res.output
+        assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
+    # blocks of one tree are refused against another, and nothing is written
+    bad = tmp_path / "bad.h5"
+    res = _run("beta", "assemble", table, *blocks, "--metric", metric, "--plan",
+               tmp_path / "plan.csv", "--tree", tmp_path / "other.nwk", "--out", bad, *rare)
+    assert res.exit_code == 2 and "another tree" in res.output and not bad.exists()
+    # and a UniFrac block needs a tree
+    res = _run("beta", "block", table, "--metric", "unweighted_unifrac", "--rows", "0:3",
+               "--cols", "0:3", "--out", tmp_path / "x.npz", *rare)
+    assert res.exit_code == 2 and "tree" in res.output and not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.slurm
+def test_unifrac_blocks_as_slurm_jobs(tmp_path: Path) -> None:
+    """Each block a SLURM job on the throwaway cluster; the assembled matrix equals the
+    single-process one byte for byte."""
+    import sys
+    import time
+
+    from slurm_cluster import SlurmCluster, slurm_unavailable
+
+    reason = slurm_unavailable()
+    if reason:
+        pytest.skip(reason)
+    soilbiome = Path(sys.executable).parent / "soilbiome"
+    counts = random_counts(9)
+    table = write_biom(counts, tmp_path / "t.biom")
+    tree = tmp_path / "tree.nwk"
+    tree.write_text(random_tree(list(counts.columns), 6))
+    rare = ["--rarefaction-depth", "9", "--seed", "2"]
+    metric = "weighted_normalized_unifrac"
+    res = _run("diversity", table, "--outdir", tmp_path / "one", "--tree", tree, *rare)
+    assert res.exit_code == 0, res.output
+    res = _run("beta", "plan", table, "--blocks", 3, "--out", tmp_path / "plan.csv", *rare)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
+    c = SlurmCluster()
+    try:
+        c.start()
+        jobs, blocks = [], []
+        for row in rows:
+            out = tmp_path / f"{metric}_{row['block']}.npz"
+            cmd = " ".join([str(soilbiome), "beta", "block", str(table), "--metric", metric,
+                            "--rows", row["rows"], "--cols", row["cols"], "--tree", str(tree),
+                            "--out", str(out), *rare])
+            proc = subprocess.run(["sbatch", "--parsable", "-p", c.partition, "-c", "1",
+                                   "-o", str(tmp_path / f"job_{row['block']}.log"),
+                                   "--chdir", str(tmp_path), "--wrap", cmd],
+                                  env=c.env(), capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr
+            jobs.append(proc.stdout.strip().split(";")[0])
+            blocks.append(out)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not set(jobs) <= set(c.completed_jobs()):
+            time.sleep(1)
+        finished = c.completed_jobs()
+        assert all(finished.get(j, {}).get("JobState") == "COMPLETED" for j in jobs), \
+            c.logs()
+    finally:
+        c.stop()
+        c.cleanup(keep_logs_in=tmp_path / "slurm_logs")
+    tsv = tmp_path / "slurm.tsv"
+    res = _run("beta", "assemble", table, *blocks, "--metric", metric, "--plan",
+               tmp_path / "plan.csv", "--tree", tree, "--out", tmp_path / "slurm.h5",
+               "--tsv", tsv, *rare)
+    assert res.exit_code == 0, res.output
+    assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
