@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from soilbiome.cleanup.decontam import prevalence_contaminants, prevalence_score
-from soilbiome.cleanup.nontarget import nontarget_category
+from soilbiome.amplicon.cleanup.decontam import prevalence_contaminants, prevalence_score
+from soilbiome.amplicon.cleanup.nontarget import nontarget_category
 from soilbiome.taxonomy.lineage import RANKS, Lineage, feature_id_for
 
 SOILBIOME = str(Path(sys.executable).parent / "soilbiome")

@@ -1,4 +1,4 @@
-"""ITS region extraction (soilbiome.its_region) with the real ITSxpress and HMMER."""
+"""ITS region extraction (soilbiome.amplicon.its_region) with the real ITSxpress and HMMER."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from soilbiome.amplicon.its_region import extract_its, resolve_region
 from soilbiome.errors import InputError
-from soilbiome.its_region import extract_its, resolve_region
 
 # two ITS2 ASVs of the test_its run (ITS3/ITS4 primers: 5.8S end, ITS2, 28S start) and a 16S ASV
 ITS_A = (

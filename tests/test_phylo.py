@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from skbio import TreeNode
 
+from soilbiome.amplicon.phylogeny import midpoint_rooted
 from soilbiome.diversity.beta import beta_diversity
 from soilbiome.diversity.common import DiversityError
 from soilbiome.diversity.phylo import faith_pd
-from soilbiome.phylogeny import midpoint_rooted
 
 SOILBIOME = str(Path(sys.executable).parent / "soilbiome")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ATACAMA, ATACAMA_SHEET
+from soilbiome.amplicon.qc import qc_record, summarise
 from soilbiome.errors import InputError
 from soilbiome.io.fastq import check_sample
 from soilbiome.model.samplesheet import load_samplesheet
-from soilbiome.qc import qc_record, summarise
 
 
 def _fastp(tmp_path: Path, r1: Path, r2: Path, name: str) -> dict:

@@ -28,6 +28,9 @@ process FASTQ_QC {
     // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
     def write_reads = params.mode != 'amplicon'
     def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
+    // adapter sequences are looked for (a costly pass over the first reads) only where fastp's
+    // reads are used; amplicon pairs are still trimmed of read-through by their overlap
+    def detect_adapters = pe && write_reads
     // the filtered reads are an intermediate: fast gzip level (fastp's default 4 costs minutes)
     out_args += write_reads ? ' --compression 1' : ''
     """
@@ -37,7 +40,7 @@ process FASTQ_QC {
         --thread ${task.cpus} \\
         --length_required ${params.fastp_min_length} \\
         --qualified_quality_phred ${params.fastp_qualified_quality} \\
-        ${pe ? '--detect_adapter_for_pe' : ''} ${params.mode == 'shotgun' ? '--low_complexity_filter' : ''} \\
+        ${detect_adapters ? '--detect_adapter_for_pe' : ''} ${params.mode == 'shotgun' ? '--low_complexity_filter' : ''} \\
         --json ${id}.fastp.json --html ${id}.fastp.html \\
         ${params.fastp_extra_args} 2> ${id}.fastp.log < /dev/null &
     fastp_pid=\$!

@@ -1,6 +1,8 @@
 /*
- * MULTIQC: one MultiQC report of the batch: fastp (per-sample QC), cutadapt (primer removal)
- * and the DADA2 read tracking as custom content.
+ * MULTIQC: one MultiQC report of the batch: fastp (per-sample QC), cutadapt (primer removal),
+ * the DADA2 read tracking and the clean-up's non-target reads per sample as custom content.
+ * It starts once the clean-up is done, so it runs on one core beside the ASV tree instead of
+ * holding that core while the next step of the table waits for both.
  */
 process MULTIQC {
     label 'process_single'
@@ -11,6 +13,7 @@ process MULTIQC {
     path fastp_json, stageAs: 'fastp/*'
     path cutadapt_logs, stageAs: 'cutadapt/*'
     path tracking
+    path nontarget, stageAs: 'cleanup/nontarget_summary.tsv'  // of 'soilbiome cleanup'
 
     output:
     path 'multiqc_report.html', emit: html
@@ -26,9 +29,16 @@ process MULTIQC {
         echo "# plot_type: 'table'"
         cat ${tracking}
     } > read_tracking_mqc.tsv
+    {
+        echo "# id: 'soilbiome_nontarget'"
+        echo "# section_name: 'Non-target reads'"
+        echo "# description: 'Chloroplast and mitochondria reads per sample, moved out of the published table by the clean-up (cleanup/nontarget_summary.tsv).'"
+        echo "# plot_type: 'table'"
+        cat ${nontarget}
+    } > nontarget_mqc.tsv
     export MPLCONFIGDIR=\$PWD/.mpl
     multiqc --force --no-version-check --title 'soilbiome QC' --filename multiqc_report.html \\
-        --comment 'fastp, cutadapt and DADA2 read tracking of this batch' .
+        --comment 'fastp, cutadapt, DADA2 read tracking and non-target reads of this batch' .
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         multiqc: \$(multiqc --version | sed 's/.* //')

@@ -3,7 +3,9 @@
  * rooted at its midpoint; the tree goes into the BIOM and feeds UniFrac and Faith's PD.
  */
 process PHYLOGENY {
-    label 'process_low'
+    // one core: FastTree is single-threaded, and MAFFT --auto with 2 threads gave the same
+    // alignment of 457 ASVs no faster (FastTreeMP: a different tree, 7x the CPU)
+    label 'process_single'
     publishDir "${params.outdir}/phylogeny", mode: params.publish_dir_mode,
         saveAs: { fn -> fn == 'versions.yml' ? null : fn }
 

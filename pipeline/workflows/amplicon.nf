@@ -13,6 +13,7 @@ include { DADA2_PSEUDO_PASS } from '../modules/dada2_pseudo_pass'
 include { DADA2_PSEUDO_PRIORS } from '../modules/dada2_pseudo_priors'
 include { DADA2_DENOISE     } from '../modules/dada2_denoise'
 include { DADA2_MERGE       } from '../modules/dada2_merge'
+include { DADA2_BATCH       } from '../modules/dada2_batch'
 include { VSEARCH_SINTAX; DADA2_TAXONOMY; HARMONISE_TAXONOMY } from '../modules/taxonomy'
 include { CLEANUP           } from '../modules/cleanup'
 include { ITS_EXTRACT       } from '../modules/its_extract'
@@ -26,13 +27,38 @@ include { INTEROP           } from '../modules/interop'
 include { MULTIQC           } from '../modules/multiqc'
 
 /*
- * Samples (sorted by ID) -> chunks of at most `size` samples of one sequencing run each.
+ * Samples per DADA2 chunk for a run of `runSamples` samples (docs/dada2.md#chunks):
+ * --dada2_chunk_size when it is above 0; with 0 (the default) it is chosen from the cores. On
+ * the local executor a run is cut into as many chunks as chunk tasks (process_low: up to 2
+ * cores, at most --max_cpus) fit side by side on the executor's cores: on a 2-core machine that
+ * is one chunk per run, and the batch runs as one DADA2 task. On a cluster executor (SLURM),
+ * chunks of 8 samples: many jobs in parallel, each R start-up shared by 8 samples.
+ */
+def dada2ChunkSize(int runSamples) {
+    def given = params.dada2_chunk_size as int
+    if (given > 0) {
+        return given
+    }
+    def config = (nextflow.Global.session as nextflow.Session).config
+    def executor = (config.process instanceof Map ? config.process.executor : null) ?: 'local'
+    if (executor.toString() != 'local') {
+        return 8
+    }
+    def cores = (config.executor instanceof Map ? config.executor.cpus : null) ?:
+        Runtime.runtime.availableProcessors()
+    def perTask = Math.max(1, Math.min(2, params.max_cpus as int))
+    def slots = Math.max(1, (cores as int).intdiv(perTask))
+    return Math.max(1, Math.ceil(runSamples / slots) as int)
+}
+
+/*
+ * Samples (sorted by ID) -> chunks of at most dada2ChunkSize samples of one sequencing run each.
  * A chunk: [id, run, index, n_chunks (of its run), ids, single_end], reads flattened.
  */
-def dada2Chunks(List items, int size) {
+def dada2Chunks(List items) {
     def chunks = []
     items.groupBy { it[0].run ?: 'run1' }.each { run, rows ->
-        def parts = rows.collate(Math.max(size, 1))
+        def parts = rows.collate(dada2ChunkSize(rows.size()))
         def runIds = rows.collect { it[0].id }
         parts.eachWithIndex { part, i ->
             def chunk = [id: parts.size() > 1 ? "${run}.${i + 1}" : "${run}", run: run, index: i,
@@ -47,16 +73,27 @@ def dada2Chunks(List items, int size) {
  * DADA2 split as its big-data workflow intends (docs/dada2.md): filter per chunk of samples,
  * learn errors per run, denoise + merge pairs per chunk with the run's model (pseudo-pooling:
  * two passes around a per-run priors step; pool true: one task per run), then one task merges
- * the tables and removes chimeras.
+ * the tables and removes chimeras. When every run is one chunk, the batch is one task instead
+ * (DADA2_BATCH, one R process): the split would add R start-ups and no parallelism.
  */
 workflow DADA2 {
     take:
     ch_reads   // [ meta, [reads] ]
 
     main:
-    ch_chunks = ch_reads
+    ch_plan = ch_reads
         .toSortedList { a, b -> a[0].id <=> b[0].id }
-        .flatMap { items -> dada2Chunks(items, params.dada2_chunk_size as int) }
+        .map { items -> [items, dada2Chunks(items)] }
+        .branch { items, chunks ->
+            whole: chunks.every { it[0].n_chunks == 1 }
+            split: true
+        }
+    DADA2_BATCH(ch_plan.whole.map { items, chunks ->
+        [[ids    : items.collect { it[0].id }, single_end: items.collect { it[0].single_end },
+          runs   : items.collect { it[0].run ?: 'run1' }],
+         items.collect { it[1] }.flatten()]
+    })
+    ch_chunks = ch_plan.split.flatMap { items, chunks -> chunks }
     DADA2_FILTER(ch_chunks)
 
     // per run: every chunk's filtered folder, in chunk order
@@ -102,10 +139,10 @@ workflow DADA2 {
     DADA2_MERGE(DADA2_FILTER.out.tracking.collect(), DADA2_DENOISE.out.denoised.collect())
 
     emit:
-    counts   = DADA2_MERGE.out.counts
-    fasta    = DADA2_MERGE.out.fasta
-    tracking = DADA2_MERGE.out.tracking
-    versions = DADA2_MERGE.out.versions
+    counts   = DADA2_MERGE.out.counts.mix(DADA2_BATCH.out.counts)
+    fasta    = DADA2_MERGE.out.fasta.mix(DADA2_BATCH.out.fasta)
+    tracking = DADA2_MERGE.out.tracking.mix(DADA2_BATCH.out.tracking)
+    versions = DADA2_MERGE.out.versions.mix(DADA2_BATCH.out.versions)
 }
 
 workflow AMPLICON {
@@ -139,9 +176,6 @@ workflow AMPLICON {
     DADA2(ch_reads.combine(ch_qc_done).map { meta, reads, ok -> [meta, reads] })
     ch_versions = ch_versions.mix(DADA2.out.versions)
 
-    ch_cutadapt_logs = params.primer_fwd ? CUTADAPT.out.log.collect() : Channel.value([])
-    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2.out.tracking)
-    ch_versions = ch_versions.mix(MULTIQC.out.versions)
 
     def db = refdb[0]
     def marker = (db.marker ?: '').toString()
@@ -170,6 +204,10 @@ workflow AMPLICON {
     HARMONISE_TAXONOMY(ch_raw_tax, Channel.value(db))
 
     CLEANUP(ch_counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(marker))
+    ch_cutadapt_logs = params.primer_fwd ? CUTADAPT.out.log.collect() : Channel.value([])
+    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2.out.tracking,
+            CLEANUP.out.dir.map { it.resolve('nontarget_summary.tsv') })
+    ch_versions = ch_versions.mix(MULTIQC.out.versions)
     // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
     if (!params.skip_phylogeny && !marker.toUpperCase().startsWith('ITS')) {
         PHYLOGENY(CLEANUP.out.counts)

@@ -24,7 +24,7 @@ _path = click.Path(path_type=Path)
 def cleanup(counts: Path, lineage: Path, samplesheet: Path, outdir: Path, marker: str,
             contaminant_threshold: float, remove_contaminants: bool) -> None:
     """Move non-target ASVs out of COUNTS and flag contaminants by negative controls."""
-    from soilbiome.cleanup.run import clean_counts
+    from soilbiome.amplicon.cleanup.run import clean_counts
 
     s = clean_counts(counts, lineage, samplesheet, outdir, marker=marker,
                      threshold=contaminant_threshold, remove_contaminants=remove_contaminants)

@@ -22,7 +22,7 @@ _path = click.Path(path_type=Path)
 def its(counts: Path, outdir: Path, region: str, marker: str, primer_fwd: str, primer_rev: str,
         taxa: str, threads: int) -> None:
     """Cut the ASVs of COUNTS to their ITS region; sum ASVs with the same ITS sequence."""
-    from soilbiome.its_region import extract_its, resolve_region
+    from soilbiome.amplicon.its_region import extract_its, resolve_region
 
     chosen = resolve_region(region, marker, primer_fwd, primer_rev)
     if chosen is None:

@@ -16,7 +16,7 @@ _path = click.Path(path_type=Path)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 def phylogeny(counts: Path, out: Path, threads: int) -> None:
     """Align the ASVs (MAFFT), build a tree (FastTree GTR) and root it at its midpoint."""
-    from soilbiome.phylogeny import build_tree
+    from soilbiome.amplicon.phylogeny import build_tree
 
     n = build_tree(counts, out, threads)
     click.echo(f"{out}: {n} tips, midpoint-rooted" if n else f"{counts}: no ASV, no tree written")

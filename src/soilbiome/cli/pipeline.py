@@ -108,7 +108,7 @@ def preflight(input_: Path, staging: Path, refdb_sheet: Path | None, refdb: str 
 @click.option("--out", type=_path, required=True)
 def qc_record(check_json: Path, fastp_json: Path, out: Path) -> None:
     """Combine a sample's FASTQ check and fastp report into one QC record."""
-    from soilbiome.qc import write_qc_record
+    from soilbiome.amplicon.qc import write_qc_record
 
     record = write_qc_record(check_json, fastp_json, out)
     click.echo(f"{record['sample']}: {record['status']}, {record['reads_out']} reads kept")
@@ -120,7 +120,7 @@ def qc_record(check_json: Path, fastp_json: Path, out: Path) -> None:
 @click.option("--out", type=_path, required=True, help="TSV table (a .json is written beside it).")
 def qc_summary(records: tuple[Path, ...], samplesheet: Path | None, out: Path) -> None:
     """Collect per-sample QC RECORDS into one table."""
-    from soilbiome.qc import summarise
+    from soilbiome.amplicon.qc import summarise
 
     rows = summarise(list(records), out, samplesheet)
     flagged = [f"{r['sample']} ({r['status']})" for r in rows if r["status"] != "ok"]
@@ -188,7 +188,7 @@ def collect_versions(files: tuple[Path, ...], nextflow_version: str, pipeline_ve
 @click.option("--out", type=_path, required=True)
 def primer_summary(reports: tuple[Path, ...], min_fraction: float, out: Path) -> None:
     """Summarise <sample>.cutadapt.json REPORTS; flag samples whose reads lack the primer."""
-    from soilbiome.primers import summarise_primers
+    from soilbiome.amplicon.primers import summarise_primers
 
     rows = summarise_primers(list(reports), out, min_fraction)
     for row in rows:

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from soilbiome.cleanup.decontam import DEFAULT_THRESHOLD, prevalence_contaminants
-from soilbiome.cleanup.nontarget import NON_TARGET_16S, nontarget_categories
+from soilbiome.amplicon.cleanup.decontam import DEFAULT_THRESHOLD, prevalence_contaminants
+from soilbiome.amplicon.cleanup.nontarget import NON_TARGET_16S, nontarget_categories
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata, write_counts
