@@ -30,6 +30,7 @@ import csv
 import gzip
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -123,9 +124,9 @@ def main() -> None:
     total_reads = args.reads * args.samples
     print(f"batch: {args.samples} samples x {args.reads:,} reads (seed {args.seed})")
     agreement = args.out / "agreement.yaml"
-    agreement.write_text(AGREEMENT.read_text().replace(
-        "sample_ids: [humann_demo, host_spiked, demo_part2]",
-        f"sample_ids: [{', '.join(f'bench{s + 1:02d}' for s in range(args.samples))}]"))
+    ids = ", ".join(f"bench{s + 1:02d}" for s in range(args.samples))
+    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", f"sample_ids: [{ids}]",
+                                AGREEMENT.read_text()))
 
     env = dict(os.environ, NXF_ANSI_LOG="false")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
