@@ -1,7 +1,6 @@
 /*
  * Shotgun metagenome workflow, per sample in parallel:
- * fastp QC (adapters, quality, length, low complexity; fed by the FASTQ check, one read of
- * the files) -> optional bowtie2 host-read removal ->
+ * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
  * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
  * re-estimation -> taxon_table.biom) and/or sylph (one task for the batch, the database loaded
  * once: sketch + profile -> sylph_taxon_table.biom).
@@ -9,7 +8,7 @@
  * unexplained share kept) -> stamp each -> diversity of the first profiler's table -> report
  * with the profilers side by side.
  */
-include { FASTQ_QC_STREAM as FASTQ_QC } from '../modules/fastq_qc_stream'
+include { FASTQ_QC          } from '../modules/fastq_qc'
 include { QC_SUMMARY        } from '../modules/qc_summary'
 include { BOWTIE2_BUILD; HOST_REMOVAL } from '../modules/host_removal'
 include { KRAKEN2           } from '../modules/kraken2'

@@ -42,26 +42,14 @@ def validate(samplesheet: Path, out: Path | None, env: str | None) -> None:
 @click.command("fastq-check")
 @click.option("--sample", required=True, help="Sample ID (used in messages and the record).")
 @click.option("--out", type=_path, required=True, help="JSON file for the read counts.")
-@click.option("--emit", type=_path, default=None,
-              help="Also write the checked reads here as plain FASTQ (pairs interleaved), "
-                   "e.g. a named pipe the QC tool reads: one pass over the files.")
 @click.argument("fastq_1", type=_path)
 @click.argument("fastq_2", type=_path, required=False)
-def fastq_check(sample: str, out: Path, emit: Path | None, fastq_1: Path,
-                fastq_2: Path | None) -> None:
+def fastq_check(sample: str, out: Path, fastq_1: Path, fastq_2: Path | None) -> None:
     """Check FASTQ_1 [FASTQ_2]: gzip integrity, record structure, mates in step."""
-    from soilbiome.io.fastq import check_and_stream, check_sample
+    from soilbiome.io.fastq import check_sample
     from soilbiome.io.jsonfile import write_json
 
-    if emit is None:
-        stats = check_sample(sample, fastq_1, fastq_2)
-    else:
-        try:
-            with emit.open("wb") as stream:
-                stats = check_and_stream(sample, fastq_1, fastq_2, stream)
-        except BrokenPipeError:
-            raise ToolError(f"sample '{sample}': the QC tool stopped reading the checked "
-                            f"reads ({emit})") from None
+    stats = check_sample(sample, fastq_1, fastq_2)
     write_json(out, stats.to_dict())
     click.echo(f"{sample}: {stats.reads} reads{' (pairs)' if stats.paired else ''}")
 

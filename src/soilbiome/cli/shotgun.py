@@ -140,27 +140,6 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
                f"{profile.explained:.1%} of the reads")
 
 
-@shotgun.command("fastp-adapters")
-@click.argument("fastp_json", type=_path)
-def fastp_adapters(fastp_json: Path) -> None:
-    """Print fastp arguments for the adapters fastp detected (FASTP_JSON of a detection run):
-    fastp cannot detect them on a stream. Prints nothing when none was found or the JSON is
-    missing (the file check then reports what is wrong with the reads)."""
-    import json
-
-    try:
-        found = json.loads(fastp_json.read_text(encoding="utf-8")).get("adapter_cutting") or {}
-    except (OSError, ValueError, AttributeError):
-        found = {}
-    args = []
-    for key, flag in (("read1_adapter_sequence", "--adapter_sequence"),
-                      ("read2_adapter_sequence", "--adapter_sequence_r2")):
-        seq = str(found.get(key, ""))
-        if seq and set(seq) <= set("ACGTN"):  # not 'unspecified'
-            args.append(f"{flag} {seq}")
-    click.echo(" ".join(args))
-
-
 @shotgun.command("sylph-table")
 @click.argument("profiles", type=_file, nargs=-1, required=True)
 @click.option("--db", type=_dir, required=True, help="sylph database folder (lineages.tsv).")

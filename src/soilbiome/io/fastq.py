@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
 
 from soilbiome.errors import FastqError
 
@@ -237,76 +236,6 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
             return FastqStats(sample, reads, bases_1, bases_2, paired=True)
         if (ended_1 and not names_1) or (ended_2 and not names_2):
             short, long_ = (fastq_1, fastq_2) if ended_1 and not names_1 else (fastq_2, fastq_1)
-            raise FastqError(
-                f"mismatched pairs: {short} ends after {reads} records but {long_} has more",
-                location=f"sample '{sample}'",
-            )
-
-
-def _fastq_text(headers: list[bytes], seqs: list[bytes], quals: list[bytes]) -> list[bytes]:
-    """Lines of checked records (the ``+`` line without its optional repeated name)."""
-    lines: list[bytes] = [b""] * (4 * len(headers))
-    lines[0::4], lines[1::4], lines[2::4], lines[3::4] = headers, seqs, [b"+"] * len(seqs), quals
-    return lines
-
-
-def check_and_stream(sample: str, fastq_1: str | Path, fastq_2: str | Path | None,
-                     out: BinaryIO, *, batch_bytes: int = _BATCH) -> FastqStats:
-    """:func:`check_sample` that also writes the checked reads to ``out`` as plain FASTQ (pairs
-    interleaved, R1 then R2), so the QC tool reads them from the check instead of reading
-    and decompressing the files a second time.
-
-    Only records that passed are written; on a problem the same :class:`FastqError` as
-    :func:`check_sample` is raised (the reader of ``out`` must then be stopped by the caller).
-    """
-    if fastq_2 is None:
-        reads = bases = 0
-        for headers, seqs, quals, lengths in _checked_blocks(fastq_1, batch_bytes):
-            out.write(b"\n".join(_fastq_text(headers, seqs, quals)) + b"\n")
-            reads += len(headers)
-            bases += sum(lengths)
-        return FastqStats(sample, reads, bases, 0, paired=False)
-
-    blocks = (_checked_blocks(fastq_1, batch_bytes), _checked_blocks(fastq_2, batch_bytes))
-    pending: list[list[list[bytes]]] = [[[], [], [], []], [[], [], [], []]]  # names, h, s, q
-    ended = [False, False]
-    bases = [0, 0]
-    reads = 0
-    while True:
-        for mate in (0, 1):
-            if not pending[mate][0] and not ended[mate]:
-                block = next(blocks[mate], None)
-                ended[mate] = block is None
-                if block:
-                    headers, seqs, quals, lengths = block
-                    pending[mate] = [_read_names(headers), headers, seqs, quals]
-                    bases[mate] += sum(lengths)
-        (n1, h1, s1, q1), (n2, h2, s2, q2) = pending
-        common = min(len(n1), len(n2))
-        if common:
-            if n1[:common] != n2[:common]:
-                i = next(k for k in range(common) if n1[k] != n2[k])
-                raise FastqError(
-                    f"mismatched pairs at record {reads + i + 1}: read names "
-                    f"'{n1[i].decode(errors='replace')}' ({fastq_1}) and "
-                    f"'{n2[i].decode(errors='replace')}' ({fastq_2}) differ",
-                    location=f"sample '{sample}'",
-                )
-            first = _fastq_text(h1[:common], s1[:common], q1[:common])
-            second = _fastq_text(h2[:common], s2[:common], q2[:common])
-            lines: list[bytes] = [b""] * (len(first) * 2)
-            for k in range(4):  # record i: its R1 lines 8i..8i+3, its R2 lines 8i+4..8i+7
-                lines[k::8], lines[4 + k::8] = first[k::4], second[k::4]
-            out.write(b"\n".join(lines) + b"\n")
-            reads += common
-            for mate in pending:
-                for part in mate:
-                    del part[:common]
-            continue
-        if ended[0] and ended[1] and not n1 and not n2:
-            return FastqStats(sample, reads, bases[0], bases[1], paired=True)
-        if (ended[0] and not n1) or (ended[1] and not n2):
-            short, long_ = (fastq_1, fastq_2) if ended[0] and not n1 else (fastq_2, fastq_1)
             raise FastqError(
                 f"mismatched pairs: {short} ends after {reads} records but {long_} has more",
                 location=f"sample '{sample}'",
