@@ -145,3 +145,34 @@ def test_side_by_side_with_kraken2_on_the_same_reads(sylph_result, kraken2_resul
     # Kraken2 on the same reads: its read shares of the genomes present are near the truth
     for genome in KNOWN:
         assert kraken[genome] / total == pytest.approx(truth["reads"][genome], abs=0.03)
+
+
+def test_batch_profiles_every_sample_against_the_database_loaded_once(sylph_result, community):
+    """The pipeline's form: one call for the batch gives each sample the TSV a call of its own
+    gives (byte for byte), single-end and paired samples mixed."""
+    tmp, _, _, (r1, r2), _ = community
+    db, outdir = tmp / "sylph_db", tmp / "batch"
+    manifest = tmp / "batch.tsv"
+    manifest.write_text(f"soil\t{r1}\t{r2}\nsoil_r1\t{r1}\n")
+    soilbiome("shotgun", "sylph-profile", "--batch", manifest, "--db", db, "--outdir", outdir,
+              "--threads", "1", check=True)
+    assert sorted(p.name for p in outdir.iterdir()) == ["soil.sylph.tsv", "soil_r1.sylph.tsv"]
+    assert (outdir / "soil.sylph.tsv").read_bytes() == (tmp / "soil.sylph.tsv").read_bytes()
+    single = tmp / "soil_r1.single.tsv"
+    soilbiome("shotgun", "sylph-profile", r1, "--db", db, "--sample", "soil_r1", "--out", single,
+              check=True)
+    assert (outdir / "soil_r1.sylph.tsv").read_bytes() == single.read_bytes()
+
+
+def test_batch_with_a_missing_reads_file_names_the_line_and_writes_nothing(sylph_result,
+                                                                           community):
+    tmp, _, _, (r1, r2), _ = community
+    outdir = tmp / "bad_batch"
+    manifest = tmp / "bad_batch.tsv"
+    manifest.write_text(f"soil\t{r1}\t{r2}\nlost\t{tmp / 'lost_R1.fastq.gz'}\n")
+    res = soilbiome("shotgun", "sylph-profile", "--batch", manifest, "--db", tmp / "sylph_db",
+                    "--outdir", outdir)
+    assert res.returncode == 2
+    assert f"{manifest}:2" in res.stderr and "lost_R1.fastq.gz" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not outdir.exists() or not any(outdir.iterdir())

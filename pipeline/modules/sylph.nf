@@ -1,27 +1,31 @@
 /*
- * sylph (Shaw & Yu 2024, linked into soilbiome through pysylph; docs/shotgun.md): per sample,
- * sketch the reads and profile them against the sheet's sylph database (sylph profile -u);
+ * sylph (Shaw & Yu 2024, linked into soilbiome through pysylph; docs/shotgun.md): in one task
+ * for the batch, load the sheet's sylph database once, then sketch each sample's reads and
+ * profile them against it (sylph profile -u), one TSV per sample;
  * for the batch, the harmonised BIOM table (sequence abundance + the unexplained share).
  */
 process SYLPH_PROFILE {
-    tag "${meta.id}"
+    // the whole batch in one task: the database is loaded once (for small samples loading it
+    // costs more than profiling), then each sample is sketched and profiled in turn
+    tag "${samples.size()} sample(s)"
     label 'process_low'
     publishDir "${params.outdir}/sylph", mode: params.publish_dir_mode,
         saveAs: { fn -> fn == 'versions.yml' ? null : fn }
 
     input:
-    tuple val(meta), path(reads, stageAs: 'reads/*')
+    val samples   // [ [sample ID, [staged read file names]], ... ]
+    path reads, stageAs: 'reads/*'
     path db
 
     output:
-    path "${meta.id}.sylph.tsv", emit: profile
+    path '*.sylph.tsv', emit: profile
     path 'versions.yml', emit: versions
 
     script:
-    def files = reads instanceof List ? reads : [reads]
+    def manifest = samples.collect { id, names -> ([id] + names.collect { "reads/${it}" }).join('\t') }
     """
-    soilbiome shotgun sylph-profile ${files.join(' ')} --db ${db} --sample '${meta.id}' \\
-        --out ${meta.id}.sylph.tsv
+    printf '%s\\n' ${manifest.collect { "'${it}'" }.join(' ')} > batch.tsv
+    soilbiome shotgun sylph-profile --batch batch.tsv --db ${db} --outdir . --threads ${task.cpus}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -2,7 +2,8 @@
  * Shotgun metagenome workflow, per sample in parallel:
  * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
  * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
- * re-estimation -> taxon_table.biom) and/or sylph (sketch + profile -> sylph_taxon_table.biom).
+ * re-estimation -> taxon_table.biom) and/or sylph (one task for the batch, the database loaded
+ * once: sketch + profile -> sylph_taxon_table.biom).
  * One harmonised BIOM table per profiler (same contract as amplicons, the unclassified /
  * unexplained share kept) -> stamp each -> diversity of the first profiler's table -> report
  * with the profilers side by side.
@@ -96,9 +97,16 @@ workflow SHOTGUN {
     }
     if ('sylph' in profilers) {
         ch_sylph_db = Channel.value(sylph_folder)
-        SYLPH_PROFILE(ch_reads, ch_sylph_db)
+        // one task for the batch: [ [id, [file names]], ... ] and every file staged together
+        ch_batch = ch_reads
+            .map { meta, reads -> [meta.id, reads instanceof List ? reads : [reads]] }
+            .toSortedList { a, b -> a[0] <=> b[0] }
+            .filter { it.size() > 0 }
+        SYLPH_PROFILE(ch_batch.map { batch -> batch.collect { id, files -> [id, files*.name] } },
+                      ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
+                      ch_sylph_db)
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
-        SYLPH_TABLE(SYLPH_PROFILE.out.profile.collect(), ch_sylph_db, ch_sheet,
+        SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet,
                     FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
                     "${sdb.name} ${sdb.version}",
                     [marker: 'shotgun', method: 'sylph', reference: sdb.name,

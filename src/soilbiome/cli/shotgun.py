@@ -97,13 +97,42 @@ def register(main: click.Group) -> None:
 
 
 @shotgun.command("sylph-profile")
-@click.argument("reads", type=_file, nargs=-1, required=True)
+@click.argument("reads", type=_file, nargs=-1)
 @click.option("--db", type=_dir, required=True,
               help="sylph database folder (database.syldb + lineages.tsv).")
-@click.option("--sample", required=True, help="Sample ID.")
-@click.option("--out", type=_path, required=True, help="<sample>.sylph.tsv to write.")
-def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str, out: Path) -> None:
-    """Sketch READS (one FASTQ, or R1 R2) and profile them with sylph against DB."""
+@click.option("--sample", default=None, help="Sample ID (with READS).")
+@click.option("--out", type=_path, default=None, help="<sample>.sylph.tsv to write (with READS).")
+@click.option("--batch", "manifest", type=_file, default=None,
+              help="Instead of READS: TSV of a batch, one 'sample<TAB>R1[<TAB>R2]' line per "
+                   "sample; the database is loaded once.")
+@click.option("--outdir", type=_path, default=None,
+              help="Folder for the batch's <sample>.sylph.tsv files (with --batch).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads for sylph's profiling (default: all cores).")
+def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa: PLR0913
+                  out: Path | None, manifest: Path | None, outdir: Path | None,
+                  threads: int | None) -> None:
+    """Sketch READS (one FASTQ, or R1 R2) and profile them with sylph against DB; or every
+    sample of a --batch manifest against DB loaded once."""
+    import os
+
+    from soilbiome.errors import InputError
+
+    if threads is not None:  # pysylph's Rayon pool reads this when it first starts
+        os.environ["RAYON_NUM_THREADS"] = str(threads)
+    if manifest is not None:
+        if reads or sample or out:
+            raise InputError("give either --batch (with --outdir) or READS with --sample/--out")
+        if outdir is None:
+            raise InputError("--batch needs --outdir")
+        from soilbiome.shotgun.sylph_run import profile_batch_to_tsvs, read_batch_manifest
+
+        for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir):
+            click.echo(f"{outdir / (profile.sample + '.sylph.tsv')}: {len(profile.hits)} "
+                       f"genome(s); the database explains {profile.explained:.1%} of the reads")
+        return
+    if not reads or not sample or out is None:
+        raise InputError("give READS with --sample and --out, or --batch MANIFEST --outdir DIR")
     from soilbiome.shotgun.sylph_run import profile_reads_to_tsv
 
     profile = profile_reads_to_tsv(db, sample, list(reads), out)

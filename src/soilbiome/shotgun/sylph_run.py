@@ -1,7 +1,8 @@
 """The pipeline's sylph steps: one sample's reads -> sylph profile TSV; the batch -> BIOM table.
 
-Per sample (``soilbiome shotgun sylph-profile``), the reads left after QC and host removal are
-sketched and profiled against the sheet's sylph database (:mod:`soilbiome.shotgun.sylph`, as
+Per batch (``soilbiome shotgun sylph-profile --batch``: the database is loaded once, then each
+sample in turn) or per sample, the reads left after QC and host removal are sketched and
+profiled against the sheet's sylph database (:mod:`soilbiome.shotgun.sylph`, as
 ``sylph profile -u``) and written in sylph's own ``profile`` TSV layout, so the file imports
 with ``soilbiome import --profiler sylph`` and reads like a sylph user expects: per genome the
 taxonomic abundance, sequence abundance, effective (true) coverage and adjusted ANI.
@@ -19,9 +20,10 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from soilbiome.errors import InputError
-from soilbiome.io.atomic import atomic_write
+from soilbiome.io.atomic import atomic_outputs, atomic_write
 from soilbiome.io.genome_lineages import read_genome_lineages
 from soilbiome.io.profiles.model import RELATIVE, Profile
 from soilbiome.io.profiles.sylph import read_sylph_samples
@@ -52,15 +54,19 @@ class SylphResult:
 def write_sylph_tsv(profile: SampleProfile, sample_file: str, out: Path) -> None:
     """Write one sample's profile in sylph's ``profile`` TSV layout (atomically)."""
     with atomic_write(out) as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(TSV_COLUMNS)
-        for hit in profile.hits:
-            writer.writerow([
-                sample_file, hit.genome, f"{hit.taxonomic_abundance:.4f}",
-                f"{hit.sequence_abundance:.4f}", f"{hit.adjusted_ani:.2f}",
-                f"{hit.effective_coverage:.3f}", "NA", "NA", "NA", "NA", "NA", "NA",
-                f"{hit.naive_ani:.2f}", hit.kmers_reassigned, hit.contig or "NA",
-            ])
+        _write_rows(handle, profile, sample_file)
+
+
+def _write_rows(handle: IO[str], profile: SampleProfile, sample_file: str) -> None:
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerow(TSV_COLUMNS)
+    for hit in profile.hits:
+        writer.writerow([
+            sample_file, hit.genome, f"{hit.taxonomic_abundance:.4f}",
+            f"{hit.sequence_abundance:.4f}", f"{hit.adjusted_ani:.2f}",
+            f"{hit.effective_coverage:.3f}", "NA", "NA", "NA", "NA", "NA", "NA",
+            f"{hit.naive_ani:.2f}", hit.kmers_reassigned, hit.contig or "NA",
+        ])
 
 
 def profile_reads_to_tsv(db: Path, sample: str, reads: Sequence[Path], out: Path) -> SampleProfile:
@@ -70,6 +76,65 @@ def profile_reads_to_tsv(db: Path, sample: str, reads: Sequence[Path], out: Path
     profile = profile_reads(load_database(db), sample, reads)
     write_sylph_tsv(profile, sample, out)
     return profile
+
+
+def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
+    """Samples of a batch: one line per sample, ``sample<TAB>R1[<TAB>R2]`` (no header).
+
+    Raises
+    ------
+    InputError
+        Naming the file and line: a wrong number of fields, an empty or repeated sample ID, a
+        reads file that does not exist, or no sample at all.
+    """
+    path = Path(path)
+    samples: list[tuple[str, list[Path]]] = []
+    seen: set[str] = set()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the batch manifest ({exc})", location=str(path)) from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"{path}:{number}"
+        if len(fields) not in (2, 3):
+            raise InputError(f"expected 'sample<TAB>R1[<TAB>R2]', found {len(fields)} field(s)",
+                             location=where)
+        sample, files = fields[0].strip(), [Path(f) for f in fields[1:]]
+        if not sample:
+            raise InputError("empty sample ID", location=where)
+        if sample in seen:
+            raise InputError(f"sample '{sample}' given twice", location=where)
+        for file in files:
+            if not file.is_file():
+                raise InputError(f"reads file not found: {file}", location=where)
+        seen.add(sample)
+        samples.append((sample, files))
+    if not samples:
+        raise InputError("no sample in the batch manifest", location=str(path))
+    return samples
+
+
+def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]],
+                          outdir: Path) -> list[SampleProfile]:
+    """Profile every sample of a batch against ``db`` loaded once; ``<sample>.sylph.tsv`` each.
+
+    The database is read once for the batch (it dominates a small sample's cost); each sample
+    is sketched (one checked pass over its reads) and profiled in turn. The TSVs are written
+    together only when every sample succeeded, so a bad sample leaves no partial batch.
+    """
+    from soilbiome.shotgun.sylph import load_database, profile_reads
+
+    database = load_database(db)
+    profiles = [profile_reads(database, sample, reads) for sample, reads in samples]
+    with atomic_outputs() as outputs:
+        for profile in profiles:
+            tmp = outputs.file(Path(outdir) / f"{profile.sample}.sylph.tsv")
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                _write_rows(handle, profile, profile.sample)
+    return profiles
 
 
 def build_sylph_table(
