@@ -91,7 +91,17 @@ def public_name(path: str | Path) -> Path:
 
 
 #: While > 0, SIGTERM/SIGINT are only noted (:func:`_held`); the signal that arrived meanwhile.
-_HOLD = {"depth": 0, "pending": None}
+#: "received": the last signal the handler saw. Its exception can be swallowed when the signal
+#: lands inside a finaliser or weakref callback (Python prints "Exception ignored" and goes on),
+#: so commits and the end of :func:`fault_handlers` raise it again (:func:`_raise_if_swallowed`).
+_HOLD = {"depth": 0, "pending": None, "received": None}
+
+
+def _raise_if_swallowed() -> None:
+    """Raise the signal whose exception a finaliser swallowed: a command never completes, or
+    publishes, after SIGTERM/SIGINT."""
+    if _HOLD["received"] is not None:
+        raise _exception(_HOLD["received"])
 
 
 @contextmanager
@@ -209,6 +219,7 @@ class Outputs:
     def commit(self) -> None:
         """Rename every staged output into place, in order, with SIGTERM/SIGINT held back."""
         with _held():
+            _raise_if_swallowed()
             for tmp, target in self._staged:
                 try:
                     if tmp.is_dir() and target.is_dir() and not target.is_symlink():
@@ -296,6 +307,7 @@ def _raise_terminated(signum: int, frame: object) -> None:  # noqa: ARG001
     # one-shot: a second signal during cleanup must not interrupt the cleanup
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _HOLD["received"] = signum
     if _HOLD["depth"] > 0:  # inside _held: raised when the block is done
         _HOLD["pending"] = signum
         return
@@ -325,8 +337,10 @@ def fault_handlers() -> Iterator[None]:
     hook, excepthook = sys.unraisablehook, sys.excepthook
     sys.unraisablehook = _quiet_full_disk(hook)
     sys.excepthook = _quiet_full_disk_excepthook(excepthook)
+    _HOLD["received"] = None
     try:
         yield
+        _raise_if_swallowed()
     finally:
         sys.unraisablehook, sys.excepthook = hook, excepthook
         for s, handler in old.items():
@@ -345,10 +359,14 @@ def _quiet_full_disk_excepthook(hook):  # noqa: ANN001, ANN202
 
 def _quiet_full_disk(hook):  # noqa: ANN001, ANN202
     """An unraisable-exception hook that drops HDF5's "ignored" full-disk errors (h5py reports
-    them from object destructors, one traceback each) and passes anything else on."""
+    them from object destructors, one traceback each) and our own SIGTERM/SIGINT exception
+    when it lands in a finaliser (raised again later), and passes anything else on."""
     def quiet(info) -> None:  # noqa: ANN001
         if info.exc_value is not None and is_disk_full(info.exc_value):
             return
+        if isinstance(info.exc_value, (Terminated, KeyboardInterrupt)) and \
+                _HOLD["received"] is not None:
+            return  # our signal, swallowed by a finaliser: raised again (_raise_if_swallowed)
         hook(info)
     return quiet
 
