@@ -148,8 +148,9 @@ def test_the_exchange_node_serves_from_the_image(image: Path, tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
-    # uvicorn shuts down on SIGTERM, then re-raises the signal: the exit status says so
-    assert code in (0, -signal.SIGTERM), log.read_text()[-2000:]
+    # SIGTERM: uvicorn shuts down, then the signal reaches soilbiome's handler (one line,
+    # exit 143) or, without it, the process (-15)
+    assert code in (0, 143, -signal.SIGTERM), log.read_text()[-2000:]
     assert not _listening(port)
 
 

@@ -236,7 +236,9 @@ def test_a_huge_line_is_one_error_with_bounded_memory(profiler, first, size, gz,
     message, peak_mb = proc.stdout.strip().splitlines()
     assert message == f"{path}: line 2: longer than {4 << 20} characters: not a profiler " \
                       "table (a corrupt or wrong file)"
-    assert int(peak_mb) < 150, f"peak {peak_mb} MB reading a {size >> 20} MB line"
+    # the interpreter and the package's imports alone take ~140 MB; a line read whole would
+    # add its own size (64 MB to 1 GB) and more
+    assert int(peak_mb) < 200, f"peak {peak_mb} MB reading a {size >> 20} MB line"
     out = tmp_path / "t.biom"
     res = soilbiome("import", "--profiler", profiler, path, "--taxonomy", TAXONOMY,
                     "--out", out)
