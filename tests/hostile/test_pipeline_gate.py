@@ -176,5 +176,6 @@ def test_single_end_end_to_end_and_truncated_reads_refused_at_start(tmp_path: Pa
     again = {r["process"].split(":")[-1] for r in trace_rows(outdir) if r["status"] != "CACHED"}
     assert again <= {"BUILD_BIOM", "STAMP", "DIVERSITY", "INTEROP", "SOFTWARE_VERSIONS",
                      "REPORT"}, (again, last)
-    assert int(cached) >= 14 and int(cached) + len(again) == int(total), last
+    # at least 10 tasks reused (DADA2 as one task on a small machine, more when split)
+    assert int(cached) >= 10 and int(cached) + len(again) == int(total), last
     shutil.rmtree(launch / "work", ignore_errors=True)
