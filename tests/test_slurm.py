@@ -152,6 +152,14 @@ def test_slurm_outputs_equal_a_local_run(slurm_run, test_profile_run):
     a = published_outputs(local_launch / "results", local_launch)
     b = published_outputs(launch / "results", launch)
     assert "qc/qc_summary.tsv" in a
+    # software_versions.yml names the processes that ran: the DADA2 ones differ by layout
+    va, vb = (x.pop("pipeline_info/software_versions.yml") for x in (a, b))
+    assert va["tools"] == vb["tools"], (va["tools"], vb["tools"])
+    for v in (va, vb):  # whichever layout ran, a DADA2 process reports R and dada2
+        assert {"R": v["tools"]["R"], "dada2": v["tools"]["dada2"]} in [
+            p for k, p in v["processes"].items() if "DADA2" in k], v["processes"]
+    assert ({k: v for k, v in va["processes"].items() if "DADA2" not in k}
+            == {k: v for k, v in vb["processes"].items() if "DADA2" not in k})
     assert output_differences(a, b) == []
     print(f"\n[slurm] {len(a)} published files identical to the local run: "
           f"{', '.join(sorted(a))}")

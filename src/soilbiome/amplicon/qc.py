@@ -80,7 +80,9 @@ def qc_record(check: dict, fastp: dict) -> dict:
         "q30_rate_in": float(before["q30_rate"]),
         "q30_rate_out": float(after["q30_rate"]),
         "gc_content_in": float(before["gc_content"]),
-        "duplication_rate": float(fastp.get("duplication", {}).get("rate", 0.0)),
+        # not evaluated in amplicon mode (every amplicon read is a duplicate): NA, not 0
+        "duplication_rate": (float(fastp["duplication"]["rate"])
+                             if "rate" in fastp.get("duplication", {}) else "NA"),
         "low_quality_reads": int(filtering.get("low_quality_reads", 0)) // mates,
         "too_many_n_reads": int(filtering.get("too_many_N_reads", 0)) // mates,
         "too_short_reads": int(filtering.get("too_short_reads", 0)) // mates,
