@@ -3,7 +3,9 @@
  * Faith's PD and weighted / unweighted UniFrac.
  */
 process DIVERSITY {
-    label 'process_low'
+    // one core: a batch's table takes seconds (40 samples: 2 s), and the other core runs
+    // INTEROP's R start-up beside it; the compiled kernels use task.cpus threads
+    label 'process_single'
     publishDir "${params.outdir}", mode: params.publish_dir_mode
 
     input:
@@ -20,6 +22,7 @@ process DIVERSITY {
     def env = params.soil_env ? "--env '${params.soil_env}'" : ''
     def tree_arg = tree.name != 'NO_TREE' ? '--unifrac' : ''   // a table that lost its tree fails
     """
+    export NUMBA_NUM_THREADS=${task.cpus}
     soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\
         --shannon-base ${params.shannon_base} ${env} ${tree_arg}
     """

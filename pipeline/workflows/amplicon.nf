@@ -244,7 +244,9 @@ workflow AMPLICON {
         ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom, ch_tree)
-    INTEROP(ch_biom)
+    // the QIIME 2 and phyloseq exports carry no terms: made from the table as built, beside
+    // STAMP and DIVERSITY (R's start-up is the longest step after the tree)
+    INTEROP(BUILD_BIOM.out.biom)
     ch_versions = ch_versions.mix(INTEROP.out.versions)
     SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
