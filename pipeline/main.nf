@@ -189,10 +189,12 @@ def writeRunRecord(String status, String failure = null) {
 // staging folders into --outdir, all together or none. Returns null, or the one-line error.
 def publishOnSuccess(staging, stampedTables) {
     def out = file(params.outdir as String)
-    def copies = [
+    def copies = [  // made by every run that passed the gate: missing is an error
         ["${staging}/params.json", "${out}/pipeline_info/params.json"],
         ["${staging}/samplesheet.valid.csv", "${out}/pipeline_info/samplesheet.valid.csv"],
         ["${staging}/reference_database.json", "${out}/pipeline_info/reference_database.json"],
+    ]
+    def optional = [  // made only by some runs (host database, sylph, an agreement)
         ["${staging}/host_database.json", "${out}/pipeline_info/host_database.json"],
         ["${staging}/sylph_database.json", "${out}/pipeline_info/sylph_database.json"],
         ["${staging}/sharing/agreement.yaml", "${out}/sharing/agreement.yaml"],
@@ -203,8 +205,10 @@ def publishOnSuccess(staging, stampedTables) {
         copies << [sidecar, "${out}/biom/${stampedTable.name}.sharing.dsse.json"]
     }
     // `soilbiome publish`: every file is copied to a hidden temp name first and all are renamed
-    // together (SIGTERM held back); a full disk or a kill while copying leaves --outdir as it was
+    // together (SIGTERM held back); a missing table, a full disk or a kill while copying leaves
+    // --outdir as it was
     def args = ['publish']
+    optional.each { src, dest -> args += ['--if-present', src, dest] }
     copies.each { src, dest -> args += ['--copy', src, dest] }
     def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
     def said = new StringBuilder()

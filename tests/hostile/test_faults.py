@@ -247,6 +247,24 @@ def test_publish_sigterm(tmp_path: Path) -> None:
     assert tree(results) == before
 
 
+def test_publish_missing_table_is_an_error_records_optional(tmp_path: Path) -> None:
+    """A stamped table that is not there stops publishing (nothing is published); a record a
+    run makes only sometimes (--if-present) is skipped when absent."""
+    results, args = _publish_setup(tmp_path, 1000)
+    (tmp_path / "staging" / "asv_table.biom").unlink()
+    before = tree(results)
+    proc = subprocess.run(_cmd(*args), capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert_one_line(proc, 2, "file to publish does not exist")
+    assert str(tmp_path / "staging" / "asv_table.biom") in proc.stderr
+    assert tree(results) == before
+    optional = ["--if-present", tmp_path / "staging" / "host_database.json",
+                results / "pipeline_info" / "host_database.json"]
+    ok = subprocess.run(_cmd(*(args[:4] + optional)), capture_output=True, text=True,
+                        cwd=tmp_path, env=ENV)
+    assert ok.returncode == 0 and "published 1 file(s)" in ok.stdout, ok.stderr
+    assert not (results / "pipeline_info" / "host_database.json").exists()
+
+
 # -- HDF5 failing mid-write (beta assemble) --------------------------------------------------------
 @pytest.mark.parametrize("guard", ["room checked", "room check removed"])
 def test_beta_assemble_disk_full(tables: dict, tmp_path: Path, guard: str) -> None:

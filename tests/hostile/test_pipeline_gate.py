@@ -179,3 +179,41 @@ def test_single_end_end_to_end_and_truncated_reads_refused_at_start(tmp_path: Pa
     # at least 10 tasks reused (DADA2 as one task on a small machine, more when split)
     assert int(cached) >= 10 and int(cached) + len(again) == int(total), last
     shutil.rmtree(launch / "work", ignore_errors=True)
+
+
+def test_sigterm_to_soilbiome_run_stops_nextflow_cleanly(tmp_path: Path) -> None:
+    """A scheduler or a user sends SIGTERM to `soilbiome run` only: Nextflow is stopped too
+    (no run left behind writing into --outdir), the run record says failed, the results
+    folder's lock is released and `soilbiome run` exits 143 with one line."""
+    import os
+    import signal
+    import time
+
+    launch, outdir = tmp_path / "launch", tmp_path / "results"
+    launch.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "soilbiome", "run", "--profile", "test", "--outdir", str(outdir)],
+        cwd=launch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    record = outdir / "pipeline_info" / "run_record.json"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:  # a task has started
+        if record.is_file() and any((launch / "work").glob("*/*/.command.begin")):
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, (out[-2000:], err[-2000:])
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["soilbiome: error: stopped by SIGTERM; temporary files removed"], err
+    assert json.loads(record.read_text())["status"] == "failed"
+    assert not (outdir / "pipeline_info" / "run.lock").exists()
+    left = []  # nothing of the launch still running (Nextflow, its tasks)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/cwd").resolve().is_relative_to(launch):
+                left.append(Path(f"/proc/{pid}/cmdline").read_bytes()[:200])
+        except OSError:
+            continue
+    assert left == []
+    shutil.rmtree(launch / "work", ignore_errors=True)

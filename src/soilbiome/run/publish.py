@@ -18,16 +18,15 @@ from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_outputs
 
 
-def publish(pairs: Sequence[tuple[str | Path, str | Path]], *,
-            skip_missing: bool = True) -> list[Path]:
-    """Copy each ``(source, target)``; the targets appear together when all copies are done.
+def publish(copies: Sequence[tuple[str | Path, str | Path, bool]]) -> list[Path]:
+    """Copy each ``(source, target, required)``; the targets appear together when all are done.
 
     Parameters
     ----------
-    pairs : sequence of (source, target)
-        In publishing order.
-    skip_missing : bool
-        A source that does not exist is skipped (optional records); else it is an error.
+    copies : sequence of (source, target, required)
+        In publishing order. A source that does not exist is an error when ``required``,
+        else skipped (records a run makes only sometimes); every source is checked before
+        anything is copied.
 
     Returns
     -------
@@ -37,14 +36,14 @@ def publish(pairs: Sequence[tuple[str | Path, str | Path]], *,
     Raises
     ------
     InputError
-        A source is missing (``skip_missing=False``) or a folder; DiskFullError / OutputError
+        A required source is missing, or a source is a folder; DiskFullError / OutputError
         when a target cannot be written (nothing is published then).
     """
     todo: list[tuple[Path, Path]] = []
-    for source, target in pairs:
+    for source, target, required in copies:
         src, dest = Path(source), Path(target)
         if not src.exists():
-            if skip_missing:
+            if not required:
                 continue
             raise InputError("file to publish does not exist", location=str(src))
         if not src.is_file():

@@ -107,15 +107,16 @@ def run_pipeline(
     run_dir.mkdir(parents=True)
     env = nextflow_env()
 
+    launched: list[subprocess.Popen] = []
+
     def runner(command: str) -> None:
         # nextflowpy points NXF_WORK at its output folder; keep work/ in the launch dir instead
         command = re.sub(r"\bNXF_WORK=\S+\s", "", command)
-        proc = subprocess.Popen(command, shell=True, env=env, cwd=launch_dir)
-        proc._child_created = False  # nextflowpy polls the files, not the child
+        # its own session: a signal for `soilbiome run` is passed on by _stop_nextflow
+        launched.append(subprocess.Popen(command, shell=True, env=env, cwd=launch_dir,
+                                         start_new_session=True))
 
-    last = None
-    execution = None
-    for execution in nextflow.run_and_poll(
+    polling = nextflow.run_and_poll(
         pipeline_path=str(pipeline_path()),
         run_path=str(launch_dir),
         output_path=str(run_dir),
@@ -126,12 +127,14 @@ def run_pipeline(
         profiles=profiles or None,
         configs=configs or None,
         sleep=poll_seconds,
-    ):
-        counts = _count(execution.process_executions)
-        if counts != last and counts[3]:
-            done, failed, cached, total = counts
-            echo(f"[soilbiome] tasks {done}/{total} done ({cached} cached, {failed} failed)")
-            last = counts
+    )
+    try:
+        execution = _follow(polling, echo)
+    except BaseException:  # SIGTERM (Terminated), Ctrl-C: Nextflow stops too, cleanly
+        _stop_nextflow(launched)
+        raise
+    for proc in launched:
+        proc.wait()
     if execution is None:
         raise ToolError(f"Nextflow did not start; see {run_dir}")
     done, failed, cached, total = _count(execution.process_executions)
@@ -160,6 +163,56 @@ def run_pipeline(
         stderr=execution.stderr,
         stdout=execution.stdout,
     )
+
+
+def _follow(polling, echo):  # noqa: ANN001, ANN202
+    """Follow nextflowpy's polling to the end, printing the task counts as they change;
+    return the last execution (None when Nextflow did not start)."""
+    last = None
+    execution = None
+    for execution in polling:
+        counts = _count(execution.process_executions)
+        if counts != last and counts[3]:
+            done, failed, cached, total = counts
+            echo(f"[soilbiome] tasks {done}/{total} done ({cached} cached, {failed} failed)")
+            last = counts
+    return execution
+
+
+#: How long a stopped run may take to end its tasks and write its run record.
+STOP_GRACE_SECONDS = 120
+
+
+def _stop_nextflow(launched: list[subprocess.Popen]) -> None:
+    """SIGTERM to each Nextflow launch's process group, then wait until the group is gone.
+
+    Nextflow ends its tasks and runs its completion handler (run record ``failed``, the
+    results folder's lock released); after ``STOP_GRACE_SECONDS`` what is left is killed.
+    """
+    import signal
+    import time
+
+    for proc in launched:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        try:
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)  # anything of the launch still running?
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _status(record: Path) -> str | None:
