@@ -11,6 +11,34 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 _dir = click.Path(path_type=Path, exists=True, file_okay=False)
 
 
+def _options(*options):  # noqa: ANN002, ANN202
+    """Apply click options in the order they are listed (as if written one above the other)."""
+    def apply(func):  # noqa: ANN001, ANN202
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+# what both table commands (Kraken2 reports, sylph profiles) read besides the profiles ...
+_sample_inputs = _options(
+    click.option("--samplesheet", type=_file, required=True, help="Validated samplesheet CSV."),
+    click.option("--qc-record", "qc_records", type=_file, multiple=True,
+                 help="Per-sample QC record JSON (repeat)."),
+    click.option("--host-check", "host_checks", type=_file, multiple=True,
+                 help="fastq-check JSON of the host-depleted reads (repeat)."),
+)
+# ... and what they write into the table and where
+_table_outputs = _options(
+    click.option("--table-id", default=None),
+    click.option("--context", "context_json", type=_file, default=None,
+                 help="Processing context JSON (method, reference, ...; docs/biom.md)."),
+    click.option("--versions", "versions_files", type=_file, multiple=True,
+                 help="versions.yml of the profiling steps: fills the method's version."),
+    click.option("--out", type=_path, required=True, help="BIOM table to write."),
+)
+
+
 @click.group("shotgun")
 def shotgun() -> None:
     """Shotgun metagenomes: Kraken2 results to a harmonised taxon table."""
@@ -50,11 +78,7 @@ def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> No
 @click.option("--db", type=_dir, required=True, help="Kraken2 database folder (taxonomy/).")
 @click.option("--distribution", type=_file, default=None,
               help="Bracken k-mer distribution; without it Kraken2 counts are kept as they are.")
-@click.option("--samplesheet", type=_file, required=True, help="Validated samplesheet CSV.")
-@click.option("--qc-record", "qc_records", type=_file, multiple=True,
-              help="Per-sample QC record JSON (repeat).")
-@click.option("--host-check", "host_checks", type=_file, multiple=True,
-              help="fastq-check JSON of the host-depleted reads (repeat).")
+@_sample_inputs
 @click.option("--threshold", type=click.IntRange(min=0), default=10, show_default=True,
               help="Minimum clade reads for a species to be re-estimated (Bracken's -t).")
 @click.option("--reference", required=True, help="Database name and version, per observation.")
@@ -62,12 +86,7 @@ def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> No
               help="Write <sample>.bracken.tsv files here.")
 @click.option("--summary", "summary_tsv", type=_path, default=None,
               help="Read accounting table (TSV) to write.")
-@click.option("--table-id", default=None)
-@click.option("--context", "context_json", type=_file, default=None,
-              help="Processing context JSON (method, reference, ...; docs/biom.md).")
-@click.option("--versions", "versions_files", type=_file, multiple=True,
-              help="versions.yml of the profiling steps: fills the method's version.")
-@click.option("--out", type=_path, required=True, help="BIOM table to write.")
+@_table_outputs
 def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, samplesheet: Path,
           qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], threshold: int,
           reference: str, abundance_dir: Path | None, summary_tsv: Path | None,
@@ -143,20 +162,11 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
 @shotgun.command("sylph-table")
 @click.argument("profiles", type=_file, nargs=-1, required=True)
 @click.option("--db", type=_dir, required=True, help="sylph database folder (lineages.tsv).")
-@click.option("--samplesheet", type=_file, required=True, help="Validated samplesheet CSV.")
-@click.option("--qc-record", "qc_records", type=_file, multiple=True,
-              help="Per-sample QC record JSON (repeat).")
-@click.option("--host-check", "host_checks", type=_file, multiple=True,
-              help="fastq-check JSON of the host-depleted reads (repeat).")
+@_sample_inputs
 @click.option("--reference", required=True, help="Database name and version, per observation.")
 @click.option("--summary", "summary_tsv", type=_path, default=None,
               help="Profiled / unexplained share per sample (TSV) to write.")
-@click.option("--table-id", default=None)
-@click.option("--context", "context_json", type=_file, default=None,
-              help="Processing context JSON (method, reference, ...; docs/biom.md).")
-@click.option("--versions", "versions_files", type=_file, multiple=True,
-              help="versions.yml of the profiling step: fills the method's version.")
-@click.option("--out", type=_path, required=True, help="BIOM table to write.")
+@_table_outputs
 def sylph_table(profiles: tuple[Path, ...], db: Path, samplesheet: Path,  # noqa: PLR0913
                 qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], reference: str,
                 summary_tsv: Path | None, table_id: str | None, context_json: Path | None,
