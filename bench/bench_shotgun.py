@@ -22,10 +22,11 @@ Nextflow traces, the pipeline's cost over its profiler alone as wall and CPU-tim
 The two pairs of databases: the demo ones (``runtime/build_shotgun_demo.sh``, built when
 missing: two genomes' gene centroids, a 34 MB Kraken2 table that is cheap to look up), and a
 large pair built once under ``bench/out/shotgun_db/`` from the demo genomes plus
-``--db-genomes`` seeded **synthetic** genomes (default 150: a Kraken2 table of about 1.3 GB,
-whose lookups miss the CPU caches as a real database's do; see ``bench/shotgun_db.py``;
-about 10 minutes to build on 2 busy cores, reused afterwards). The load average is printed at
-the start and the end: on a shared machine every figure moves by tens of percent.
+``--db-genomes`` seeded **synthetic** genomes (default 60: a Kraken2 table of about 0.5 GB,
+a few minutes to build on 2 idle cores; 150: about 1.3 GB, 25 minutes on 2 busy cores; whose
+lookups miss the CPU caches as a real database's do; see ``bench/shotgun_db.py``), reused
+afterwards. The load average is printed at the start and the end: on a shared machine every
+figure moves by tens of percent.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="Kraken2 threads (both runs)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--db-genomes", type=int, default=150,
+    parser.add_argument("--db-genomes", type=int, default=60,
                         help="synthetic genomes in the large database (0: demo database only)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "shotgun")
     args = parser.parse_args()
