@@ -22,8 +22,8 @@ Nextflow traces, the pipeline's cost over its profiler alone as wall and CPU-tim
 The two pairs of databases: the demo ones (``runtime/build_shotgun_demo.sh``, built when
 missing: two genomes' gene centroids, a 34 MB Kraken2 table that is cheap to look up), and a
 large pair built once under ``bench/out/shotgun_db/`` from the demo genomes plus
-``--db-genomes`` seeded **synthetic** genomes (default 60: a Kraken2 table of about 0.5 GB,
-a few minutes to build on 2 idle cores; 150: about 1.3 GB, 25 minutes on 2 busy cores; whose
+``--db-genomes`` seeded **synthetic** genomes (default 60: a Kraken2 table of 0.56 GB,
+8 minutes to build on 2 busy cores; 150: 1.34 GB, 20 minutes; tables whose
 lookups miss the CPU caches as a real database's do; see ``bench/shotgun_db.py``), reused
 afterwards. The load average is printed at the start and the end: on a shared machine every
 figure moves by tens of percent.
