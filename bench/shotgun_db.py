@@ -9,7 +9,7 @@ database from the SAME genomes: the two demo genomes plus ``n`` **synthetic** ge
 The synthetic genomes are random sequence, seeded, one per file, with bacterial sizes and GC
 contents (length log-normal around 4.5 Mbp, clipped to 1.5-9 Mbp; GC uniform in 0.40-0.72, the
 range of soil bacteria). They are not biology: they give the Kraken2 hash table the size of a real
-database (about 1.4 bytes per base: 150 genomes, about 0.7 Gbp, give a table of about 1 GB) so
+database (about 1.9 bytes per base: 150 genomes, 0.69 Gbp, give a table of 1.34 GB) so
 its lookups miss the caches as with a real one, and the sylph database the same genomes.
 
 The Bracken k-mer distribution of the large database is **derived, not computed**: the demo
