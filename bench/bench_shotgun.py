@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmark: the shotgun pipeline against its profiler alone (Kraken2, sylph), realistic sizes.
+"""Benchmark: the shotgun pipeline against its profiler alone (Kraken2, sylph), on two databases.
 
 Resamples the HUMAnN demo reads with replacement (seeded) to ``--reads`` reads per sample
-(default 2,000,000) for ``--samples`` samples (generated under ``bench/out/``, never committed),
-then
+(default 1,000,000) for ``--samples`` samples (default 2; generated under ``bench/out/``, never
+committed), then, for each of two pairs of databases,
 
 1. runs the whole shotgun pipeline (``-profile test_shotgun --input batch``: fastp, Kraken2,
    Bracken-method re-estimation, BIOM, stamp, diversity, report),
 2. runs ``kraken2`` alone on the same reads, sample after sample, with the same database and
    the same threads,
-
-3. runs sylph alone (``soilbiome shotgun sylph-profile --batch``: pysylph sketch + profile,
+3. runs the pipeline with ``--shotgun_profiler sylph``,
+4. runs sylph alone (``soilbiome shotgun sylph-profile --batch``: pysylph sketch + profile,
    the database loaded once for the batch, as ``sylph profile`` does) on the same reads
-   against the demo sylph database, sketched from the same genomes as the Kraken2 one,
-4. runs the pipeline with ``--shotgun_profiler sylph``,
+   against the sylph database sketched from the same genomes as the Kraken2 one,
 
-and prints reads per second, wall and CPU time and peak memory of each, the profilers' task
-time from the Nextflow traces, the pipeline's overhead over its profiler alone
-(``(pipeline wall - profiler-alone wall) / pipeline wall``, and as wall and CPU-time ratios;
-target: at most 1.25x) and how much faster sylph profiles than Kraken2 on the same genomes
+and prints reads per second, wall and CPU time and peak memory of each, task times from the
+Nextflow traces, the pipeline's cost over its profiler alone as wall and CPU-time ratios
+(target: at most 1.25x) and how much faster sylph profiles than Kraken2 on the same genomes
 (target: 5x).
-Needs the demo databases (built here when missing: runtime/build_shotgun_demo.sh).
+
+The two pairs of databases: the demo ones (``runtime/build_shotgun_demo.sh``, built when
+missing: two genomes' gene centroids, a 34 MB Kraken2 table that is cheap to look up), and a
+large pair built once under ``bench/out/shotgun_db/`` from the demo genomes plus
+``--db-genomes`` seeded **synthetic** genomes (default 60: a Kraken2 table of 0.56 GB,
+8 minutes to build on 2 busy cores; 150: 1.34 GB, 20 minutes; tables whose
+lookups miss the CPU caches as a real database's do; see ``bench/shotgun_db.py``), reused
+afterwards. The load average is printed at the start and the end: on a shared machine every
+figure moves by tens of percent.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_amplicon import _seconds, measure  # noqa: E402 - shared measuring helpers
+from shotgun_db import build_bench_databases  # noqa: E402 - the large databases
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "assets" / "test-data" / "shotgun" / "humann_demo.fastq.gz"
@@ -94,18 +101,108 @@ def trace_seconds(outdir: Path, process: str) -> float:
                    if r["process"].split(":")[-1] == process)
 
 
+def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: str,
+              kraken_db: Path, sylph_db: Path, db_args: list[str]) -> dict[str, object]:
+    """The four runs on one pair of databases: each pipeline and each profiler alone."""
+    nextflow = str(ROOT / "runtime" / "nextflow" / "nextflow")
+    agreement = args.out / "agreement.yaml"
+    common = ["run", str(ROOT / "pipeline" / "main.nf"), "-profile", "test_shotgun",
+              "--input", str(sheet), "--agreement", str(agreement),
+              "--max_cpus", str(args.threads), *db_args]
+    for stale in (f"results_{tag}", f"results_sylph_{tag}", f"kraken2_alone_{tag}",
+                  f"sylph_alone_{tag}"):
+        shutil.rmtree(args.out / stale, ignore_errors=True)
+    outdir = args.out / f"results_{tag}"
+    pipe = measure([nextflow, *common, "--outdir", str(outdir)], cwd=args.out, env=env)
+    traces = {p: trace_seconds(outdir, p) for p in ("FASTQ_QC", "KRAKEN2", "SHOTGUN_TABLE",
+                                                     "STAMP", "DIVERSITY", "REPORT")}
+
+    alone_dir = args.out / f"kraken2_alone_{tag}"
+    alone_dir.mkdir()
+    script = alone_dir / "run.sh"
+    lines = ["set -euo pipefail"]
+    with sheet.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            lines.append(f"kraken2 --db {kraken_db} --threads {args.threads} --report "
+                         f"{row['sample']}.report --output /dev/null {row['fastq_1']}")
+    script.write_text("\n".join(lines) + "\n")
+    alone = measure(["bash", str(script)], cwd=alone_dir)
+
+    sylph_out = args.out / f"results_sylph_{tag}"
+    pipe_sylph = measure([nextflow, *common, "--shotgun_profiler", "sylph",
+                          "--outdir", str(sylph_out)], cwd=args.out, env=env)
+    traces["SYLPH_PROFILE"] = trace_seconds(sylph_out, "SYLPH_PROFILE")
+    traces["SYLPH_FASTQ_QC"] = trace_seconds(sylph_out, "FASTQ_QC")
+
+    sylph_dir = args.out / f"sylph_alone_{tag}"
+    sylph_dir.mkdir()
+    # as a sylph user runs it (``sylph profile db.syldb reads...``): one call for the batch,
+    # the database loaded once, the same threads
+    manifest = sylph_dir / "batch.tsv"
+    with sheet.open(newline="") as handle:
+        manifest.write_text("".join(f"{row['sample']}\t{row['fastq_1']}\n"
+                                    for row in csv.DictReader(handle)))
+    sylph_alone = measure([str(Path(sys.executable).parent / "soilbiome"), "shotgun",
+                           "sylph-profile", "--batch", str(manifest), "--db", str(sylph_db),
+                           "--outdir", str(sylph_dir), "--threads", str(args.threads)],
+                          cwd=sylph_dir, env=env)
+    return {"pipe": pipe, "alone": alone, "pipe_sylph": pipe_sylph,
+            "sylph_alone": sylph_alone, "traces": traces}
+
+
+def report(title: str, r: dict[str, object], total_reads: int) -> None:
+    """Print one database's table and ratios."""
+    pipe, alone, pipe_sylph, sylph_alone, traces = (
+        r["pipe"], r["alone"], r["pipe_sylph"], r["sylph_alone"], r["traces"])
+    print(f"\n== {title}")
+    print(f"{'run':<26}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}{'reads/s':>12}")
+    for name, m in (("pipeline (kraken2)", pipe), ("kraken2 alone", alone),
+                    ("pipeline (sylph)", pipe_sylph), ("sylph alone", sylph_alone)):
+        print(f"{name:<26}{m['wall']:>10.1f}{m['cpu']:>10.1f}{m['peak_mb']:>10.0f}"
+              f"{total_reads / m['wall']:>12,.0f}")
+    print("task realtime in the traces (s): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in traces.items()))
+    for label, p, a in (("Kraken2", pipe, alone), ("sylph", pipe_sylph, sylph_alone)):
+        overhead = max(0.0, p["wall"] - a["wall"]) / p["wall"]
+        print(f"pipeline with {label}: {p['wall'] / a['wall']:.2f}x {label} alone by wall time, "
+              f"{p['cpu'] / max(a['cpu'], 1e-9):.2f}x by CPU time (overhead {overhead:.1%} of "
+              "the wall; target at most 1.25x)")
+    # the part that grows with the reads: QC + profiler task time against the profiler's
+    for label, qc, prof in (("Kraken2", traces["FASTQ_QC"], traces["KRAKEN2"]),
+                            ("sylph", traces["SYLPH_FASTQ_QC"], traces["SYLPH_PROFILE"])):
+        print(f"per-read part with {label} (task times): (FASTQ_QC {qc:.1f} s + profiler "
+              f"{prof:.1f} s) / profiler = {(qc + prof) / max(prof, 1e-9):.2f}x")
+    print(f"sylph alone vs Kraken2 alone on the same genomes and reads: "
+          f"{alone['wall'] / sylph_alone['wall']:.2f}x faster by wall time, "
+          f"{alone['cpu'] / max(sylph_alone['cpu'], 1e-9):.2f}x by CPU time (target 5x); "
+          f"in the pipelines' traces KRAKEN2 / SYLPH_PROFILE task time "
+          f"{traces['KRAKEN2'] / max(traces['SYLPH_PROFILE'], 1e-9):.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reads", type=int, default=2_000_000, help="reads per sample")
-    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--reads", type=int, default=1_000_000, help="reads per sample")
+    parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="Kraken2 threads (both runs)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db-genomes", type=int, default=60,
+                        help="synthetic genomes in the large database (0: demo database only)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "shotgun")
     args = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs)", flush=True)
     if not (SYLPH_DB / "database.syldb").is_file():
         import subprocess
 
         subprocess.run([str(ROOT / "runtime" / "build_shotgun_demo.sh")], check=True)
+    big_sheet = None
+    if args.db_genomes > 0:
+        t0 = time.perf_counter()
+        big = ROOT / "bench" / "out" / "shotgun_db" / f"genomes{args.db_genomes}_seed{args.seed}"
+        built = (big / ".complete").is_file()
+        big_sheet = build_bench_databases(args.db_genomes, args.seed, big, args.threads)
+        if not built:
+            print(f"large databases built in {time.perf_counter() - t0:.0f} s", flush=True)
 
     # the resampled reads are kept between runs with the same settings; everything else is not
     stamp = args.out / "batch.txt"
@@ -118,8 +215,7 @@ def main() -> None:
         sheet = make_batch(args.out, args.reads, args.samples, args.seed)
         stamp.write_text(wanted)
         print(f"batch built in {time.perf_counter() - t0:.1f} s")
-    for stale in ("results", "results_sylph", "work", "kraken2_alone", "sylph_alone",
-                  ".nextflow"):
+    for stale in ("work", ".nextflow"):
         shutil.rmtree(args.out / stale, ignore_errors=True)
     total_reads = args.reads * args.samples
     print(f"batch: {args.samples} samples x {args.reads:,} reads (seed {args.seed})")
@@ -130,65 +226,20 @@ def main() -> None:
 
     env = dict(os.environ, NXF_ANSI_LOG="false")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    outdir = args.out / "results"
-    pipe = measure([str(ROOT / "runtime" / "nextflow" / "nextflow"), "run",
-                    str(ROOT / "pipeline" / "main.nf"), "-profile", "test_shotgun",
-                    "--input", str(sheet), "--outdir", str(outdir), "--agreement", str(agreement),
-                    "--max_cpus", str(args.threads)], cwd=args.out, env=env)
-    kraken_tasks = trace_seconds(outdir, "KRAKEN2")
-    fastp_tasks = trace_seconds(outdir, "FASTQ_QC")
-
-    alone_dir = args.out / "kraken2_alone"
-    alone_dir.mkdir()
-    script = alone_dir / "run.sh"
-    lines = ["set -euo pipefail"]
-    with sheet.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            lines.append(f"kraken2 --db {DB} --threads {args.threads} --report "
-                         f"{row['sample']}.report --output /dev/null {row['fastq_1']}")
-    script.write_text("\n".join(lines) + "\n")
-    alone = measure(["bash", str(script)], cwd=alone_dir)
-
-    sylph_out = args.out / "results_sylph"
-    pipe_sylph = measure([str(ROOT / "runtime" / "nextflow" / "nextflow"), "run",
-                          str(ROOT / "pipeline" / "main.nf"), "-profile", "test_shotgun",
-                          "--shotgun_profiler", "sylph", "--input", str(sheet),
-                          "--outdir", str(sylph_out), "--agreement", str(agreement),
-                          "--max_cpus", str(args.threads)], cwd=args.out, env=env)
-    sylph_tasks = trace_seconds(sylph_out, "SYLPH_PROFILE")
-
-    sylph_dir = args.out / "sylph_alone"
-    sylph_dir.mkdir()
-    # as a sylph user runs it (``sylph profile db.syldb reads...``): one call for the batch,
-    # the database loaded once, the same threads
-    manifest = sylph_dir / "batch.tsv"
-    with sheet.open(newline="") as handle:
-        manifest.write_text("".join(f"{row['sample']}\t{row['fastq_1']}\n"
-                                    for row in csv.DictReader(handle)))
-    sylph_alone = measure([str(Path(sys.executable).parent / "soilbiome"), "shotgun",
-                           "sylph-profile", "--batch", str(manifest), "--db", str(SYLPH_DB),
-                           "--outdir", str(sylph_dir), "--threads", str(args.threads)],
-                          cwd=sylph_dir, env=env)
-
-    print(f"{'run':<26}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}{'reads/s':>12}")
-    for name, m in (("pipeline (kraken2)", pipe), ("kraken2 alone", alone),
-                    ("pipeline (sylph)", pipe_sylph), ("sylph alone", sylph_alone)):
-        print(f"{name:<26}{m['wall']:>10.1f}{m['cpu']:>10.1f}{m['peak_mb']:>10.0f}"
-              f"{total_reads / m['wall']:>12,.0f}")
-    print(f"task realtime in the traces: KRAKEN2 {kraken_tasks:.1f} s, SYLPH_PROFILE "
-          f"{sylph_tasks:.1f} s, FASTQ_QC (fastp + FASTQ check) {fastp_tasks:.1f} s")
-    for label, p, a in (("Kraken2", pipe, alone), ("sylph", pipe_sylph, sylph_alone)):
-        overhead = max(0.0, p["wall"] - a["wall"]) / p["wall"]
-        print(f"pipeline with {label}: {p['wall'] / a['wall']:.2f}x {label} alone by wall time, "
-              f"{p['cpu'] / max(a['cpu'], 1e-9):.2f}x by CPU time (overhead {overhead:.1%} of "
-              "the wall; target at most 1.25x)")
-    print(f"sylph alone vs Kraken2 alone on the same genomes and reads: "
-          f"{alone['wall'] / sylph_alone['wall']:.2f}x faster by wall time, "
-          f"{alone['cpu'] / max(sylph_alone['cpu'], 1e-9):.2f}x by CPU time (target 5x); "
-          f"in the pipelines' traces KRAKEN2 / SYLPH_PROFILE task time "
-          f"{kraken_tasks / max(sylph_tasks, 1e-9):.2f}x")
-    print("note: figures depend on the machine's load; the run shares its cores with nothing "
-          "else only if you make it so")
+    results = [("demo database (2 genomes; Kraken2 hash "
+                f"{(DB / 'hash.k2d').stat().st_size / 1e6:,.0f} MB)",
+                run_suite(args, sheet, env, "demo", DB, SYLPH_DB, []))]
+    if big_sheet is not None:
+        big = big_sheet.parent
+        results.append((f"large database (2 demo + {args.db_genomes} synthetic genomes; Kraken2 "
+                        f"hash {(big / 'kraken2' / 'hash.k2d').stat().st_size / 1e6:,.0f} MB)",
+                        run_suite(args, sheet, env, "large", big / "kraken2", big / "sylph",
+                                  ["--refdb_sheet", str(big_sheet), "--refdb", "bench_kraken2",
+                                   "--sylph_db", "bench_sylph"])))
+    for title, r in results:
+        report(title, r, total_reads)
+    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; figures "
+          "depend on the machine's load (the run shares its cores with whatever else runs)")
 
 
 if __name__ == "__main__":

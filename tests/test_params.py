@@ -55,6 +55,8 @@ def test_every_config_parameter_is_in_the_schema_and_back(schema: dict) -> None:
         ({"skip_fastp": "yes"}, '--skip_fastp "yes": must be true or false'),
         ({"agreement": True}, "--agreement: needs a path, but was given without a value"),
         ({"its_region": "ITS3"}, '--its_region "ITS3": must be one of auto, none, ITS1'),
+        ({"qc_compression": 10}, "--qc_compression 10: must be at most 9"),
+        ({"qc_duplication": "maybe"}, '--qc_duplication "maybe": must be true or false'),
     ],
 )
 def test_bad_parameters_are_refused_with_a_reason(schema: dict, given: dict,

@@ -234,9 +234,12 @@ def host_run(tmp_path_factory):
         writer.writeheader()
         writer.writerows(rows)
     outdir = tmp_path / "results"
+    # the non-default QC options: fastp's filtered reads written plain (into bowtie2, then
+    # Kraken2; the all-N sample's zero-byte file included) and its duplication estimate on
     proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
                         "--refdb_sheet", str(db_sheet), "--host_db", "tiny_host",
-                        "--kraken2_save_reads", "true", "--outdir", str(outdir), cwd=tmp_path)
+                        "--kraken2_save_reads", "true", "--qc_compression", "0",
+                        "--qc_duplication", "true", "--outdir", str(outdir), cwd=tmp_path)
     return outdir, proc
 
 
@@ -262,6 +265,27 @@ def test_host_spiked_sample_loses_its_host_reads(host_run):
     assert int(md["reads_host"]) == N_HOST
     assert float(md["host_fraction"]) == pytest.approx(
         N_HOST / int(spiked["reads_after_qc"]), abs=1e-4)
+
+
+def test_duplication_is_estimated_only_on_request(shotgun_run, host_run):
+    for (outdir, proc), wanted in ((shotgun_run, False), (host_run, True)):
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        rows = [r for r in read_tsv(outdir / "qc" / "qc_summary.tsv") if r["status"] == "ok"]
+        assert rows
+        for row in rows:
+            if wanted:
+                assert 0.0 <= float(row["duplication_rate"]) <= 1.0
+            else:
+                assert row["duplication_rate"] == "NA"
+
+
+def test_plain_filtered_reads_stay_in_the_work_folder(host_run):
+    outdir, _ = host_run
+    plain = list((outdir.parent / "work").glob("*/*/*.fastp.fastq"))
+    assert {p.name for p in plain} == {"host_spiked.fastp.fastq", "demo_part2.fastp.fastq",
+                                        "all_n.fastp.fastq"}
+    assert not list((outdir.parent / "work").glob("*/*/*.fastp.fastq.gz"))
+    assert not list(outdir.rglob("*.fastq")) and not list(outdir.rglob("*.fastp.fastq.gz"))
 
 
 def test_an_all_n_sample_flows_through_with_zero_counts(host_run):

@@ -7,13 +7,13 @@ process FASTQ_QC {
     // one core: many samples run side by side (and beside DADA2) instead of queueing
     label 'process_single'
     publishDir "${params.outdir}/qc/fastp", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn.endsWith('.fastq.gz') || fn == 'versions.yml' ? null : fn }
+        saveAs: { fn -> fn.endsWith('.fastq.gz') || fn.endsWith('.fastq') || fn == 'versions.yml' ? null : fn }
 
     input:
     tuple val(meta), path(reads, stageAs: 'input/*')
 
     output:
-    tuple val(meta), path('*.fastp.fastq.gz'), emit: reads, optional: true
+    tuple val(meta), path('*.fastp.fastq*'), emit: reads, optional: true
     tuple val(meta), path("${meta.id}.qc.json"), emit: record
     path "${meta.id}.fastp.json", emit: fastp_json
     path "${meta.id}.fastp.html", emit: fastp_html
@@ -27,16 +27,21 @@ process FASTQ_QC {
     def in_args = pe ? "-i ${files[0]} -I ${files[1]}" : "-i ${files[0]}"
     // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
     def write_reads = params.mode != 'amplicon'
-    def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq.gz -O ${id}_2.fastp.fastq.gz" : "-o ${id}.fastp.fastq.gz"
+    // the filtered reads are an intermediate: fast gzip level 1 by default (fastp's default 4
+    // costs minutes); --qc_compression 0 writes them plain (per million 100 nt reads: fastp
+    // 0.5-0.8 s and sylph's reading 0.6 s less CPU, 245 MB of disk instead of 45 MB)
+    def gz = params.qc_compression > 0 ? '.gz' : ''
+    def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq${gz} -O ${id}_2.fastp.fastq${gz}" : "-o ${id}.fastp.fastq${gz}"
     // adapter sequences are looked for (a costly pass over the first reads) only where fastp's
     // reads are used; amplicon pairs are still trimmed of read-through by their overlap
     def detect_adapters = pe && write_reads
-    // the filtered reads are an intermediate: fast gzip level (fastp's default 4 costs minutes)
-    out_args += write_reads ? ' --compression 1' : ''
+    out_args += write_reads && gz ? " --compression ${params.qc_compression}" : ''
     // fastp's duplication estimate zeroes a 1 GB table per task (0.45 s of system time for
     // 20,000 pairs, twice fastp's own work) and means nothing for amplicons, which are
-    // duplicates by design: shotgun only (the QC summary says NA)
-    def eval_dup = params.mode == 'shotgun'
+    // duplicates by design; for shotgun reads it costs 1.1 GB more memory and about 1 s more
+    // CPU per million reads (fastp 3.5 -> 4.9 s wall, docs/shotgun.md "Benchmark") and no
+    // result depends on it: shotgun only, on request (--qc_duplication; the QC summary says NA)
+    def eval_dup = params.mode == 'shotgun' && params.qc_duplication
     """
     # the integrity check and fastp read the same files at once; the check's verdict decides:
     # when it fails, fastp is stopped (nothing waits on a failed sibling) and its message shown
@@ -55,7 +60,8 @@ process FASTQ_QC {
     fastp_rc=0; wait \$fastp_pid || fastp_rc=\$?
     [ "\$fastp_rc" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }
 
-    # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip
+    # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip (a plain
+    # zero-byte FASTQ is already a valid empty one)
     for f in *.fastp.fastq.gz; do [ ! -e "\$f" ] || [ -s "\$f" ] || gzip -c < /dev/null > "\$f"; done
 
     soilbiome qc-record --check ${id}.check.json --fastp ${id}.fastp.json --out ${id}.qc.json
