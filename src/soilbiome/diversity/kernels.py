@@ -223,37 +223,3 @@ def permanova_ssw(d2, labels, inv_sizes, perms):
             total += s * inv_sizes[k]
         out[p] = total
     return out
-
-
-@njit(cache=True, parallel=True)
-def packed_shared(bits_r, bits_c, table, upper: bool):
-    """Shared length of every row/column pair over bit-packed branches (Striped UniFrac's
-    unweighted trick, McDonald et al. 2018): ``bits[i, c]`` holds sample ``i``'s presence on
-    8 branches, ``table[c, v]`` the total length of the branches set in byte ``v``. Tiles of
-    64 x 256 pairs keep the accumulator in cache while one 256-entry table (2 KB) is used."""
-    m = bits_r.shape[0]
-    n = bits_c.shape[0]
-    nb = table.shape[0]
-    out = np.zeros((m, n), dtype=np.float64)
-    ti, tj = 64, 256
-    tiles_i = (m + ti - 1) // ti
-    for t in prange(tiles_i):
-        i0 = t * ti
-        i1 = min(m, i0 + ti)
-        j_start = i0 if upper else 0
-        for j0 in range(j_start, n, tj):
-            j1 = min(n, j0 + tj)
-            acc = np.zeros((i1 - i0, j1 - j0), dtype=np.float64)
-            for c in range(nb):
-                tab = table[c]
-                for i in range(i0, i1):
-                    bi = bits_r[i, c]
-                    if bi == 0:
-                        continue
-                    row = acc[i - i0]
-                    for j in range(j0, j1):
-                        row[j - j0] += tab[bi & bits_c[j, c]]
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    out[i, j] = acc[i - i0, j - j0]
-    return out

@@ -238,67 +238,144 @@ class Phylogeny:
         return expand(matrix, self.tip_of, self.tree, weighted)
 
 
-# -- unweighted UniFrac: exact sums, common branches bit-packed ----------------------------
+# -- unweighted UniFrac: exact sums, common branches in a dense matrix product --------------
 #
 # With fixed-point lengths (:func:`fixed_point`) every shared length ``M_ij`` is a sum of
-# whole numbers, exact in any order, so the branches can be split between two methods: the
-# rare ones (held by few samples) through the sparse kernel (work: the pairs that share the
-# branch), the common ones bit-packed, 8 branches per byte, and summed for every pair with one
-# look-up of the 256-entry table of their lengths (Striped UniFrac's unweighted method,
-# McDonald et al. 2018): work ``n^2 / 16`` per branch whatever its occupancy.
+# whole numbers below ``2^52``, exact in float64 in any order, so the branches can be split
+# between two methods whose sums simply add up: the rare ones (held by few samples) go
+# through the sparse kernel (work: the pairs of samples that share the branch, ``~occ^2 n^2
+# / 2``), the common ones through a dense product ``(P L) P^T`` of the 0/1 presence matrix
+# ``P`` (BLAS ``dgemm``: every product ``1 * L_b`` is exact, and so are the sums): work
+# ``n^2`` per branch whatever its occupancy, but at the processor's peak floating-point rate
+# (vector FMA), tens of times the rate of the sparse kernel's scattered additions. This plays
+# the role of Striped UniFrac's bit-packed look-up tables (McDonald et al. 2018; ``n^2 / 16``
+# table look-ups per branch).
 
-#: Branches held by at least this fraction of the samples are bit-packed.
-PACK_FROM = 0.2
-#: ... and from this fraction on packed as what the samples lack.
-HIGH_FROM = 0.5
+#: Branches held by at least ``DENSE_FROM`` and at most ``DENSE_TO`` of the samples go through
+#: the dense product, the others through the sparse kernel (those above ``DENSE_TO`` as what
+#: the samples lack); measured on 1,000 x 5,000 tables at 1-40% non-zero (docs/diversity.md).
+DENSE_FROM = 0.1
+DENSE_TO = 0.9
+#: Memory for the dense presence matrices of one chunk of common branches (both sides).
+DENSE_BYTES = 256 << 20
+#: Row tiles of the dense product when rows and columns are the same samples (only the
+#: tiles on and right of the diagonal are multiplied).
+DENSE_TILE = 128
 
 
 @njit(cache=True)
-def _split_rows(indptr, indices, data, pos, nb):
-    """Rows of ``X`` on the rare branches (``pos < 0``, CSR arrays) and their presence on the
-    common ones packed into bits (``bits[i, pos >> 3]``, bit ``pos & 7``)."""
+def _sparse_rows(indptr, indices, data, pos, high, high_len):
+    """The CSR arrays of what goes through the sparse kernel: ``X`` on the rare branches
+    (``pos == -1``) and, on the branches held by most samples (``pos == -2``, ``high`` their
+    node indices, ``high_len`` their lengths), the ones the sample *lacks*."""
     n = indptr.shape[0] - 1
+    nh = high.shape[0]
     counts = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
-        c = 0
+        c = nh
         for p in range(indptr[i], indptr[i + 1]):
-            if pos[indices[p]] < 0:
+            s = pos[indices[p]]
+            if s == -1:
                 c += 1
+            elif s == -2:
+                c -= 1
         counts[i + 1] = c
     rptr = np.cumsum(counts)
     ridx = np.empty(rptr[n], dtype=np.int64)
     rval = np.empty(rptr[n], dtype=np.float64)
-    bits = np.zeros((n, nb), dtype=np.uint8)
+    held = np.zeros(pos.shape[0], dtype=np.bool_)
     for i in range(n):
         q = rptr[i]
         for p in range(indptr[i], indptr[i + 1]):
             k = indices[p]
-            s = pos[k]
-            if s < 0:
+            if pos[k] == -1:
                 ridx[q] = k
                 rval[q] = data[p]
                 q += 1
+            elif pos[k] == -2:
+                held[k] = True
+        for h in range(nh):
+            k = high[h]
+            if held[k]:
+                held[k] = False
             else:
-                bits[i, s >> 3] |= np.uint8(1 << (s & 7))
-    return rptr, ridx, rval, bits
+                ridx[q] = k
+                rval[q] = high_len[h]
+                q += 1
+    return rptr, ridx, rval
 
 
-def _split(x: sparse.csr_matrix, pos: np.ndarray, nb: int) -> tuple[sparse.csr_matrix,
-                                                                   np.ndarray]:
-    """``x`` on the rare branches, and the bit-packed presence on the common ones."""
-    rptr, ridx, rval, bits = _split_rows(x.indptr.astype(np.int64), x.indices.astype(np.int64),
-                                         x.data, pos, nb)
-    return sparse.csr_matrix((rval, ridx, rptr), shape=x.shape), bits
+def _sparse_part(x: sparse.csr_matrix, pos: np.ndarray, high: np.ndarray,
+                 high_len: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The matrix of :func:`_sparse_rows` and, per sample, the summed length of the branches
+    held by most samples that it lacks."""
+    ptr, idx, val = _sparse_rows(x.indptr.astype(np.int64), x.indices.astype(np.int64),
+                                 x.data, pos, high, high_len)
+    out = sparse.csr_matrix((val, idx, ptr), shape=x.shape)
+    lacking = np.zeros(pos.shape[0])
+    lacking[high] = 1.0
+    return out, out @ lacking
 
 
-def _table(lengths: np.ndarray) -> np.ndarray:
-    """``table[c, v]``: the summed length of the common branches ``8c + b`` set in byte ``v``
-    (exact: whole numbers)."""
-    nb = (lengths.shape[0] + 7) // 8
-    padded = np.zeros(nb * 8)
-    padded[:lengths.shape[0]] = lengths
-    patterns = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
-    return np.ascontiguousarray((patterns @ padded.reshape(nb, 8).T).T)
+@njit(cache=True, parallel=True)
+def _dense_chunk(indptr, indices, pos, lo, value, out):
+    """``out[i, s - lo] = value[s - lo]`` for the common branches ``s = pos[k]`` in
+    ``lo .. lo + out.shape[1]`` held by row ``i``; 0 elsewhere."""
+    n = indptr.shape[0] - 1
+    width = out.shape[1]
+    for ii in prange(n):
+        i = np.int64(ii)
+        for q in range(width):
+            out[i, q] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            s = pos[indices[p]] - lo
+            if s >= 0 and s < width:
+                out[i, s] = value[s]
+
+
+def _dense_shared(xr: sparse.csr_matrix, xc: sparse.csr_matrix, pos: np.ndarray,
+                  lengths: np.ndarray, upper: bool) -> np.ndarray:
+    """``sum_b L_b p_ib p_jb`` over the common branches (``pos >= 0``; ``lengths`` in ``pos``
+    order) by dense products, one chunk of branches at a time (exact sums).
+
+    The products run as independent tiles of rows, one BLAS thread each, on a pool of as many
+    threads as numba uses: on a shared machine a multi-threaded ``dgemm`` waits for its
+    slowest thread at every step (measured 2-3x slower than the tiles under load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n_r, n_c, nc = xr.shape[0], xc.shape[0], lengths.shape[0]
+    out = np.zeros((n_r, n_c), dtype=np.float64)
+    if nc == 0 or n_r == 0 or n_c == 0:
+        return out
+    width = int(max(64, min(nc, DENSE_BYTES // (8 * (n_r + n_c)))))
+    r = (xr.indptr.astype(np.int64), xr.indices.astype(np.int64))
+    c = r if upper else (xc.indptr.astype(np.int64), xc.indices.astype(np.int64))
+    ones = np.ones(width)
+    a = np.empty((n_r, width))
+    b = np.empty((n_c, width))
+
+    def tile(t: int) -> None:
+        u = min(n_r, t + DENSE_TILE)
+        if upper:
+            out[t:u, t:] += a[t:u] @ b[t:].T
+        else:
+            out[t:u] += a[t:u] @ b.T
+
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(numba.get_num_threads()) as pool:
+        for lo in range(0, nc, width):
+            w = min(width, nc - lo)
+            if w < width:
+                a, b = np.empty((n_r, w)), np.empty((n_c, w))
+            _dense_chunk(*r, pos, lo, lengths[lo:lo + w], a)
+            _dense_chunk(*c, pos, lo, ones[:w], b)
+            list(pool.map(tile, range(0, n_r, DENSE_TILE)))
+    if upper:  # the tiles left of the diagonal are the mirror of those right of it
+        out = np.triu(out)
+        out += np.triu(out, 1).T
+    return out
 
 
 def _raw_arrays(x: sparse.csr_matrix) -> tuple:
@@ -341,44 +418,29 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
 
     xr = phylo.branches(rows_counts, False)
     xc = xr if upper else phylo.branches(cols_counts, False)
-    n_r = xr.shape[0]
     occ = np.bincount(xr.indices, minlength=xr.shape[1])
-    total = n_r
+    total = xr.shape[0]
     if not upper:
         occ = occ + np.bincount(xc.indices, minlength=xc.shape[1])
         total += xc.shape[0]
     lengths = fixed_point(phylo.tree.length)
-    common = (occ >= max(PACK_FROM * total, 2)) & (lengths > 0)
-    # the branches held by most samples are packed as what the samples lack (mostly zero
-    # bytes, skipped): over them sum L p_i p_j = C - Q_i - Q_j + sum L q_i q_j, q = 1 - p
-    high = common & (occ >= HIGH_FROM * total)
-    mid = common & ~high
-    n_mid = int(mid.sum())
-    nb_mid = (n_mid + 7) // 8
-    pos = np.full(common.shape[0], -1, dtype=np.int64)
-    pos[mid] = np.arange(n_mid)
-    pos[high] = 8 * nb_mid + np.arange(int(high.sum()))
-    t_mid, t_high = _table(lengths[mid]), _table(lengths[high])
-    nb = nb_mid + t_high.shape[0]
-    r_rare, bits_r = _split(xr, pos, nb)
-    c_rare, bits_c = (r_rare, bits_r) if upper else _split(xc, pos, nb)
-    valid = np.packbits(np.arange(8 * t_high.shape[0]) < int(high.sum()), bitorder="little")
-    lack_r = np.ascontiguousarray(~bits_r[:, nb_mid:] & valid)
-    lack_c = lack_r if upper else np.ascontiguousarray(~bits_c[:, nb_mid:] & valid)
-    cols = np.arange(t_high.shape[0])[None, :]
-    q_r = t_high[cols, lack_r].sum(axis=1)  # exact: whole numbers
-    q_c = q_r if upper else t_high[cols, lack_c].sum(axis=1)
+    # the rare branches and, as what the samples lack, those held by most go through the
+    # sparse kernel, the others through the dense product (exact sums: the split may differ
+    # between blocks); over the branches held by most,
+    # sum L p_i p_j = C - Q_i - Q_j + sum L q_i q_j with q = 1 - p
+    kept = lengths > 0
+    dense = kept & (occ >= max(DENSE_FROM * total, 2)) & (occ <= DENSE_TO * total)
+    high = np.flatnonzero(kept & (occ > DENSE_TO * total))
+    pos = np.where(kept, -1, -3)
+    pos[high] = -2
+    pos[dense] = np.arange(int(dense.sum()))
+    r_sparse, q_r = _sparse_part(xr, pos, high, lengths[high])
+    c_sparse, q_c = (r_sparse, q_r) if upper else _sparse_part(xc, pos, high, lengths[high])
     s_r = np.asarray(xr.sum(axis=1)).ravel()
     s_c = s_r if upper else np.asarray(xc.sum(axis=1)).ravel()
-    a_rare, b_rare = _raw_arrays(r_rare), _raw_arrays(c_rare)
-    shared = kernels.rectangle(kernels.RAW_SUM, *a_rare[:3], a_rare[6], *b_rare[3:], upper)
-    packed = kernels.packed_shared(np.ascontiguousarray(bits_r[:, :nb_mid]),
-                                   np.ascontiguousarray(bits_c[:, :nb_mid]), t_mid, upper)
-    packed += kernels.packed_shared(lack_r, lack_c, t_high, upper)
-    if upper:
-        lower = np.tril_indices(n_r, -1)
-        packed[lower] = packed.T[lower]
-    shared += packed
+    a_sp, b_sp = _raw_arrays(r_sparse), _raw_arrays(c_sparse)
+    shared = kernels.rectangle(kernels.RAW_SUM, *a_sp[:3], a_sp[6], *b_sp[3:], upper)
+    shared += _dense_shared(xr, xc, pos, lengths[dense], upper)
     shared += float(lengths[high].sum()) - q_r[:, None] - q_c[None, :]
     union = s_r[:, None] + s_c[None, :] - shared
     with np.errstate(invalid="ignore", divide="ignore"):
