@@ -25,12 +25,8 @@ from soilbiome.diversity.common import (
     DiversityError,
     as_sparse,
 )
-from soilbiome.diversity.unifrac import (
-    UNIFRAC_METRICS,
-    Phylogeny,
-    unweighted_condensed,
-    unweighted_rectangle,
-)
+from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+from soilbiome.diversity.unweighted import unweighted_condensed, unweighted_rectangle
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
