@@ -25,7 +25,8 @@ Work follows the non-zeros of ``X`` (pairs of samples that share a branch) inste
 loop), and blocks of the square matrix are computed exactly as for Bray-Curtis
 (:func:`soilbiome.diversity.beta.beta_block`), since ``X`` of a sample depends on that sample
 only. The root's own branch (if it has a length) is ignored, as by scikit-bio and Striped
-UniFrac.
+UniFrac. Unweighted UniFrac has its own exact engine (:mod:`soilbiome.diversity.unweighted`:
+presence bit sets, sparse and dense parts) that needs only :func:`fixed_point` from here.
 """
 
 from __future__ import annotations
