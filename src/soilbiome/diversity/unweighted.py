@@ -42,7 +42,10 @@ from soilbiome.diversity.unifrac import Phylogeny, fixed_point
 #: at 1-40% non-zero, see docs/diversity.md "Speed").
 DENSE_FROM = 0.1
 DENSE_TO = 0.9
-#: Memory for the dense presence matrices of one chunk of branches (both of them).
+#: Branches per chunk of the dense product (its two matrices are rebuilt for each chunk and
+#: stay small: at 1,000 samples x 8,000 branches, 0.17 s against 0.26 s in one chunk) ...
+DENSE_CHUNK = 1024
+#: ... and at most this much memory for them.
 DENSE_BYTES = 256 << 20
 #: Row tiles of the dense product: independent tasks on a pool of threads, one BLAS thread
 #: each (on a shared machine a multi-threaded ``dgemm`` waits for its slowest thread at every
@@ -170,7 +173,8 @@ def _dense_shared(bits: np.ndarray, nodes: np.ndarray, values: np.ndarray, n_r: 
     out = np.zeros((n_r, n_c), dtype=np.float64)
     if nodes.shape[0] == 0 or n_r == 0 or n_c == 0:
         return out
-    width = int(max(64, min(nodes.shape[0], DENSE_BYTES // (16 * n))))
+    width = int(max(64, min(nodes.shape[0], DENSE_CHUNK, DENSE_BYTES // (16 * n))))
+    a_buf, b_buf = np.empty((width, n)), np.empty((width, n))
 
     def tile(job: tuple) -> None:
         a, b, t = job
@@ -183,7 +187,7 @@ def _dense_shared(bits: np.ndarray, nodes: np.ndarray, values: np.ndarray, n_r: 
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(numba.get_num_threads()) as pool:
         for lo in range(0, nodes.shape[0], width):
             hi = min(nodes.shape[0], lo + width)
-            a, b = np.empty((hi - lo, n)), np.empty((hi - lo, n))
+            a, b = a_buf[:hi - lo], b_buf[:hi - lo]
             _unpack(bits, nodes[lo:hi], values[lo:hi], a, b)
             list(pool.map(tile, [(a, b, t) for t in range(0, n_r, DENSE_TILE)]))
     if upper:  # the tiles left of the diagonal are the mirror of those right of it
