@@ -28,7 +28,7 @@ UNWEIGHTED_UNIFRAC = 2
 WEIGHTED_UNIFRAC = 3
 #: ``1 - 2 M / (S_i + S_j)`` (weighted normalised UniFrac: Bray-Curtis on branches, >= 0)
 WEIGHTED_NORMALIZED_UNIFRAC = 4
-#: ``M`` itself (the sum of minima; see :func:`soilbiome.diversity.unifrac.unweighted_rectangle`)
+#: ``M`` itself (the sum of minima; see :func:`soilbiome.diversity.unweighted.unweighted_rectangle`)
 RAW_SUM = 5
 
 
