@@ -34,18 +34,22 @@ from bench_unifrac import random_table, random_tree, write_biom  # noqa: E402
 SOILBIOME = Path(sys.executable).parent / "soilbiome"
 
 
+#: Runs one command and prints its peak resident memory (KB). A small process of its own
+#: starts it: a child's ``ru_maxrss`` counts the memory of the process it was forked from.
+PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], "
+        "stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+
+
 def run(args: list[str]) -> tuple[float, float]:
     """Wall seconds and peak resident GB of one ``soilbiome`` process."""
-    with tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen([str(SOILBIOME), *args], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if status != 0:
-            err.seek(0)
-            raise SystemExit(f"soilbiome {' '.join(args[:2])} failed: {err.read()}")
-    return seconds, usage.ru_maxrss / 1024 / 1024
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", PEAK, str(SOILBIOME), *args],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"soilbiome {' '.join(args[:2])} failed: {proc.stderr}")
+    return seconds, int(proc.stdout.split()[-1]) / 1024 / 1024
 
 
 def check(table: Path, tree: Path, h5: Path, metric: str) -> str:
@@ -76,7 +80,13 @@ def main() -> None:
     ap.add_argument("--density", type=float, default=0.05)
     ap.add_argument("--blocks", type=int, default=8)
     ap.add_argument("--metrics", default="unweighted_unifrac,weighted_normalized_unifrac")
+    ap.add_argument("--check", nargs=4, metavar=("TABLE", "TREE", "H5", "METRIC"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.check:
+        table, tree, h5, metric = args.check
+        print(check(Path(table), Path(tree), Path(h5), metric))
+        return
     n, p = args.samples, args.features
     m = random_table(n, p, args.density, 1)
     keep = np.flatnonzero(np.diff(m.indptr) > 0)
@@ -109,9 +119,12 @@ def main() -> None:
             s_asm, gb_asm = run(["beta", "assemble", str(table), *blocks, "--metric", metric,
                                  "--plan", str(plan), "--tree", str(tree), "--out", str(h5),
                                  *common])
+            checked = subprocess.run([sys.executable, __file__, "--check", str(table),
+                                      str(tree), str(h5), metric],
+                                     capture_output=True, text=True).stdout.strip()
             print(f"{metric}: {len(rows)} blocks {sum(times):.0f} s of task time (largest "
                   f"{max(times):.1f} s, peak {max(peaks):.2f} GB); assemble {s_asm:.0f} s, "
-                  f"peak {gb_asm:.2f} GB; {check(table, tree, h5, metric)}", flush=True)
+                  f"peak {gb_asm:.2f} GB; {checked or 'check FAILED'}", flush=True)
             for b in blocks:
                 Path(b).unlink()
 
