@@ -13,10 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from test_compare import NOW, _agreement, _table
 from test_diversity import atacama_counts
+from test_unifrac import random_tree
 
 from conftest import MAIN, assert_strict_json_tree, run_nextflow, trace_rows
+from soilbiome.cli import main
+from soilbiome.diversity.unifrac import UNIFRAC_METRICS
 from soilbiome.sharing import generate_key, stamp_biom
 
 BLOCKS = 3  # 3 row ranges -> 6 blocks per metric
@@ -60,7 +64,7 @@ def compare_args(sheet: Path, key: Path, outdir: Path) -> list[str]:
             "--outdir", str(outdir)]
 
 
-def check_distributed(outdir: Path) -> list[str]:
+def check_distributed(outdir: Path, metrics: int = 2) -> list[str]:
     compare = outdir / "compare"
     assert (compare / "report.html").is_file() and (compare / "merged.biom").is_file()
     for metric in ("braycurtis", "jaccard"):
@@ -69,18 +73,38 @@ def check_distributed(outdir: Path) -> list[str]:
         assert (compare / "distributed" / f"beta_{metric}.h5").is_file()
     trace = trace_rows(outdir)
     blocks = [t for t in trace if t["process"].endswith("BETA_BLOCK")]
-    assert len(blocks) == 2 * BLOCKS * (BLOCKS + 1) // 2 >= 4
+    assert len(blocks) == metrics * BLOCKS * (BLOCKS + 1) // 2 >= 4
     assert all(t["status"] == "COMPLETED" for t in trace)
     return [t["native_id"] for t in blocks]
 
 
+def check_unifrac(outdir: Path, tree: Path, tmp: Path) -> None:
+    """The UniFrac matrices assembled from blocks equal ``soilbiome diversity --tree`` on the
+    merged table with the comparison's rarefaction depth and seed, byte for byte."""
+    compare = outdir / "compare"
+    settings = json.loads((compare / "diversity" / "diversity.json").read_text())
+    rare = settings["parameters"]["rarefaction"]
+    res = CliRunner().invoke(main, [
+        "diversity", str(compare / "merged.biom"), "--outdir", str(tmp / "one"), "--tree",
+        str(tree), "--rarefaction-depth", str(rare["depth"]), "--seed", str(rare["seed"])])
+    assert res.exit_code == 0, res.output
+    for metric in UNIFRAC_METRICS:
+        one = (tmp / "one" / f"beta_{metric}.tsv").read_bytes()
+        assert (compare / "distributed" / f"beta_{metric}.tsv").read_bytes() == one, metric
+
+
 @pytest.mark.nextflow
 def test_compare_mode_local(tmp_path: Path) -> None:
+    """With --compare_tree (a tree over the ASV IDs) the UniFrac matrices are blocks too."""
     sheet, key = make_inputs(tmp_path)
     outdir = tmp_path / "results"
-    proc = run_nextflow("run", str(MAIN), *compare_args(sheet, key, outdir), cwd=tmp_path)
+    tree = tmp_path / "asv_tree.nwk"
+    tree.write_text(random_tree(list(atacama_counts()[0].columns), 3))
+    proc = run_nextflow("run", str(MAIN), *compare_args(sheet, key, outdir),
+                        "--compare_tree", str(tree), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    check_distributed(outdir)
+    check_distributed(outdir, 5)
+    check_unifrac(outdir, tree, tmp_path)
     # inputs that share every file name are named by run folder and file, never asv_table
     summary = json.loads((outdir / "compare" / "compare.json").read_text())
     assert [i["label"] for i in summary["inputs"]] == ["lab_a-results-asv_table",

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy import sparse
+from scipy.spatial.distance import squareform
 from skbio import TreeNode
 from skbio.diversity import beta_diversity as skbio_beta
 from test_diversity import random_counts, write_biom
@@ -117,6 +118,56 @@ def test_blocks_equal_the_one_pass_matrix() -> None:
             # a block below the diagonal is the mirror of the one above, bit for bit
             below = beta_block(matrix, (c0, c1), (r0, r1), metric, phylo)
             assert np.array_equal(below, block.T)
+        assert np.array_equal(assembled, one), metric
+
+
+@pytest.mark.parametrize("split", [(2.0, 2.0), (0.0, 1.0), (0.0, 0.0), (0.3, 0.6)])
+def test_unweighted_parts_add_up_exactly(monkeypatch: pytest.MonkeyPatch,
+                                         split: tuple[float, float]) -> None:
+    """Unweighted UniFrac sums exact whole numbers: every branch through the sparse kernel,
+    every one through the dense product, every one as what the samples lack, or a mix, give
+    the same matrix bit for bit (so blocks that split the branches differently agree)."""
+    from soilbiome.diversity import unweighted
+
+    rng = np.random.default_rng(4)
+    features = [f"f{j}" for j in range(300)]
+    dense = rng.integers(1, 50, (70, 300)) * (rng.random((70, 300)) < 0.2)
+    dense[:, :40] = 0  # features held by nobody
+    dense[:, 40] = 1  # ... and one held by every sample
+    counts = sparse.csr_matrix(dense.astype(float))
+    phylo = Phylogeny.of(TreeNode.read(io.StringIO(random_tree(features, 6))), features)
+    mixed = sparse_beta(counts, "unweighted_unifrac", phylo)
+    monkeypatch.setattr(unweighted, "DENSE_FROM", split[0])
+    monkeypatch.setattr(unweighted, "DENSE_TO", split[1])
+    monkeypatch.setattr(unweighted, "DENSE_TILE", 16)  # several tiles
+    assert np.array_equal(sparse_beta(counts, "unweighted_unifrac", phylo), mixed)
+    ref = skbio_beta("unweighted_unifrac", dense, taxa=features,
+                     tree=TreeNode.read(io.StringIO(random_tree(features, 6))))
+    assert np.abs(squareform(mixed) - ref.data).max() < 1e-12
+
+
+@pytest.mark.parametrize("grouped_from", [0.0, 2.0])
+def test_weighted_grouped_scatter_equals_blocks(monkeypatch: pytest.MonkeyPatch,
+                                                grouped_from: float) -> None:
+    """Weighted UniFrac with samples scattered in groups (``kernels.condensed_grouped``,
+    chosen for dense tables) or one by one: the one-pass matrix equals its blocks bit for
+    bit either way, and the two ways agree."""
+    from soilbiome.diversity import beta
+
+    rng = np.random.default_rng(8)
+    features = [f"f{j}" for j in range(120)]
+    counts = sparse.csr_matrix(rng.integers(1, 40, (45, 120)) * (rng.random((45, 120)) < 0.5))
+    phylo = Phylogeny.of(TreeNode.read(io.StringIO(random_tree(features, 2))), features)
+    for metric in ("weighted_unifrac", "weighted_normalized_unifrac"):
+        monkeypatch.setattr(beta, "GROUPED_FROM", grouped_from)
+        one = squareform(sparse_beta(counts, metric, phylo))
+        monkeypatch.setattr(beta, "GROUPED_FROM", 2.0 - grouped_from)
+        assert np.array_equal(squareform(sparse_beta(counts, metric, phylo)), one)
+        assembled = np.zeros_like(one)
+        for _, _, r0, r1, c0, c1 in plan(45, 4):
+            block = beta_block(counts, (r0, r1), (c0, c1), metric, phylo)
+            assembled[r0:r1, c0:c1] = block
+            assembled[c0:c1, r0:r1] = block.T
         assert np.array_equal(assembled, one), metric
 
 

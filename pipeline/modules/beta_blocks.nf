@@ -6,6 +6,8 @@
  * table exactly as the single-process run did (same rarefaction depth and seed), so the
  * assembled matrix equals it bit for bit. Every block records the table's SHA-256, the metric
  * and its ranges; BETA_ASSEMBLE refuses blocks that do not match the table, metric and plan.
+ * UniFrac metrics take the Newick tree `tree` (--compare_tree; assets/NO_TREE otherwise, when
+ * only Bray-Curtis and Jaccard are asked for); their blocks record the tree's SHA-256.
  */
 process BETA_PLAN {
     label 'process_single'
@@ -30,15 +32,17 @@ process BETA_BLOCK {
     input:
     path table
     path settings
+    path tree
     tuple val(metric), val(block), val(rows), val(cols)
 
     output:
     tuple val(metric), path("${metric}_${block}.npz"), emit: block
 
     script:
+    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree}" : ''
     """
     soilbiome beta block ${table} --settings ${settings} --metric ${metric} \\
-        --rows ${rows} --cols ${cols} --out ${metric}_${block}.npz
+        --rows ${rows} --cols ${cols} ${tree_arg} --out ${metric}_${block}.npz
     """
 }
 
@@ -51,6 +55,7 @@ process BETA_ASSEMBLE {
     path table
     path settings
     path plan
+    path tree
     tuple val(metric), path(blocks)
 
     output:
@@ -58,8 +63,9 @@ process BETA_ASSEMBLE {
     path "beta_${metric}.tsv", emit: tsv
 
     script:
+    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree}" : ''
     """
     soilbiome beta assemble ${table} ${blocks} --settings ${settings} --metric ${metric} \\
-        --plan ${plan} --out beta_${metric}.h5 --tsv beta_${metric}.tsv
+        --plan ${plan} ${tree_arg} --out beta_${metric}.h5 --tsv beta_${metric}.tsv
     """
 }

@@ -62,13 +62,21 @@ workflow COMPARE {
     merged = COMPARE_TABLES.out.merged
     settings = COMPARE_TABLES.out.settings
 
+    // UniFrac only with --compare_tree: the merged table carries no tree (each input's tree
+    // was inferred from its own ASVs; one tree over the union of the sequences is needed)
+    def metrics = ['braycurtis', 'jaccard']
+    if (params.compare_tree) {
+        metrics += ['unweighted_unifrac', 'weighted_unifrac', 'weighted_normalized_unifrac']
+    }
+    tree = Channel.value(params.compare_tree ? file(params.compare_tree, checkIfExists: true)
+                                             : file("${projectDir}/../assets/NO_TREE"))
     BETA_PLAN(merged, settings)
     blocks = BETA_PLAN.out.plan
         .splitCsv(header: true)
-        .combine(Channel.of('braycurtis', 'jaccard'))
+        .combine(Channel.fromList(metrics))
         .map { row, metric -> [metric, row.block, row.rows, row.cols] }
-    BETA_BLOCK(merged, settings, blocks)
-    BETA_ASSEMBLE(merged, settings, BETA_PLAN.out.plan, BETA_BLOCK.out.block.groupTuple())
+    BETA_BLOCK(merged, settings, tree, blocks)
+    BETA_ASSEMBLE(merged, settings, BETA_PLAN.out.plan, tree, BETA_BLOCK.out.block.groupTuple())
 
     emit:
     dir = COMPARE_TABLES.out.dir
