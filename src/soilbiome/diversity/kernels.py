@@ -66,40 +66,46 @@ def _scatter(kind: int, i: int, r_indptr, r_indices, r_data, c_indptr, c_indices
     (``dense[slot[k]]``, zeros where absent) in one contiguous, vectorised pass; adding the
     ``min(x, 0) = 0`` of the absent samples leaves every sum bit for bit as the sparse pass.
     """
-    n_cols = acc.shape[0]
     for p in range(r_indptr[i], r_indptr[i + 1]):
-        k = r_indices[p]
-        x = r_data[p]
-        if kind == JACCARD:
-            x = 1.0
-        s = slot[k]
-        if s >= 0:
-            col = dense[s]
-            for q in range(lo, n_cols):
-                y = col[q]
-                acc[q] += x if x < y else y
-            continue
-        start = c_indptr[k]
-        stop = c_indptr[k + 1]
-        # the column's samples are sorted: skip those before lo (binary search)
-        a, b = start, stop
-        while a < b:
-            mid = (a + b) // 2
-            if c_indices[mid] < lo:
-                a = mid + 1
-            else:
-                b = mid
-        if kind == JACCARD:
-            for q in range(a, stop):
-                acc[c_indices[q]] += 1.0
-        elif kind == UNWEIGHTED_UNIFRAC:
-            # both hold the branch: its length (x == y)
-            for q in range(a, stop):
-                acc[c_indices[q]] += x
+        _add_feature(kind, r_indices[p], r_data[p], lo, c_indptr, c_indices, c_data, slot,
+                     dense, acc)
+
+
+@njit(cache=True, inline="always")
+def _add_feature(kind: int, k: int, x: float, lo: int, c_indptr, c_indices, c_data, slot,
+                 dense, acc) -> None:
+    """Add one row feature ``k`` (value ``x``) overlapped with every column sample ``lo..``
+    into ``acc``: from its dense copy when it has one, else from its sparse column."""
+    if kind == JACCARD:
+        x = 1.0
+    s = slot[k]
+    if s >= 0:
+        col = dense[s]
+        for q in range(lo, acc.shape[0]):
+            y = col[q]
+            acc[q] += x if x < y else y
+        return
+    start = c_indptr[k]
+    stop = c_indptr[k + 1]
+    # the column's samples are sorted: skip those before lo (binary search)
+    a, b = start, stop
+    while a < b:
+        mid = (a + b) // 2
+        if c_indices[mid] < lo:
+            a = mid + 1
         else:
-            for q in range(a, stop):
-                y = c_data[q]
-                acc[c_indices[q]] += x if x < y else y
+            b = mid
+    if kind == JACCARD:
+        for q in range(a, stop):
+            acc[c_indices[q]] += 1.0
+    elif kind == UNWEIGHTED_UNIFRAC:
+        # both hold the branch: its length (x == y)
+        for q in range(a, stop):
+            acc[c_indices[q]] += x
+    else:
+        for q in range(a, stop):
+            y = c_data[q]
+            acc[c_indices[q]] += x if x < y else y
 
 
 @njit(cache=True, parallel=True)
@@ -240,7 +246,6 @@ def _scatter_group(kind: int, i0: int, i1: int, r_indptr, r_indices, r_data, c_i
     pos = np.empty(g, dtype=np.int64)
     for r in range(g):
         pos[r] = r_indptr[i0 + r]
-    n_cols = acc.shape[1]
     while True:
         k = -1
         for r in range(g):
@@ -250,42 +255,13 @@ def _scatter_group(kind: int, i0: int, i1: int, r_indptr, r_indices, r_data, c_i
                     k = kr
         if k < 0:
             return
-        s = slot[k]
         for r in range(g):
             p = pos[r]
             if p >= r_indptr[i0 + r + 1] or r_indices[p] != k:
                 continue
             pos[r] = p + 1
-            x = r_data[p]
-            if kind == JACCARD:
-                x = 1.0
-            lo = i0 + r + 1
-            row = acc[r]
-            if s >= 0:
-                col = dense[s]
-                for q in range(lo, n_cols):
-                    y = col[q]
-                    row[q] += x if x < y else y
-                continue
-            start = c_indptr[k]
-            stop = c_indptr[k + 1]
-            a, b = start, stop
-            while a < b:
-                mid = (a + b) // 2
-                if c_indices[mid] < lo:
-                    a = mid + 1
-                else:
-                    b = mid
-            if kind == JACCARD:
-                for q in range(a, stop):
-                    row[c_indices[q]] += 1.0
-            elif kind == UNWEIGHTED_UNIFRAC:
-                for q in range(a, stop):
-                    row[c_indices[q]] += x
-            else:
-                for q in range(a, stop):
-                    y = c_data[q]
-                    row[c_indices[q]] += x if x < y else y
+            _add_feature(kind, k, r_data[p], i0 + r + 1, c_indptr, c_indices, c_data, slot,
+                         dense, acc[r])
 
 
 @njit(cache=True, parallel=True)
