@@ -83,9 +83,12 @@ def test_map_is_drawn_offline(seen: dict) -> None:
     img = Image.open(seen["shot"]).convert("RGB")
     x0, y0 = int(box["x"]) + 2, int(box["y"]) + 2
     size = (int(box["w"]) - 4, int(box["h"]) - 4)
-    pixels = list(img.crop((x0, y0, x0 + size[0], y0 + size[1])).getdata())
+    def flat(part) -> list:  # Pillow 14 drops getdata(); newer Pillow has get_flattened_data()
+        return list(getattr(part, "get_flattened_data", part.getdata)())
+
+    pixels = flat(img.crop((x0, y0, x0 + size[0], y0 + size[1])))
     # control: the same-sized box just above the map (text of the page) has no map colours
-    above = list(img.crop((x0, y0 - size[1] - 80, x0 + size[0], y0 - 80)).getdata())
+    above = flat(img.crop((x0, y0 - size[1] - 80, x0 + size[0], y0 - 80)))
 
     def share(colour: str, tol: int = 6, region: list | None = None) -> float:
         ref = _hex(colour)
