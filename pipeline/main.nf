@@ -272,6 +272,9 @@ workflow {
         if (!tables.exists()) {
             refuse "--tables ${params.tables}: file not found"
         }
+        if (params.compare_tree && !file(params.compare_tree as String).isFile()) {
+            refuse "--compare_tree ${params.compare_tree}: file not found"
+        }
         claimOutdir()
         runState.claimed = true
         writeRunRecord('running')

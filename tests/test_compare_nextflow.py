@@ -94,6 +94,19 @@ def check_unifrac(outdir: Path, tree: Path, tmp: Path) -> None:
 
 
 @pytest.mark.nextflow
+def test_missing_compare_tree_is_refused_before_the_results_folder(tmp_path: Path) -> None:
+    """A --compare_tree that is not there stops the run at start-up in one line, before the
+    results folder is claimed: no run record, no lock, no folder."""
+    sheet, key = make_inputs(tmp_path)
+    outdir = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), *compare_args(sheet, key, outdir),
+                        "--compare_tree", str(tmp_path / "no_tree.nwk"), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert f"--compare_tree {tmp_path / 'no_tree.nwk'}: file not found" in proc.stdout + proc.stderr
+    assert not outdir.exists(), sorted(str(p) for p in outdir.rglob("*"))
+
+
+@pytest.mark.nextflow
 def test_compare_mode_local(tmp_path: Path) -> None:
     """With --compare_tree (a tree over the ASV IDs) the UniFrac matrices are blocks too."""
     sheet, key = make_inputs(tmp_path)

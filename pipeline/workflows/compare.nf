@@ -68,7 +68,7 @@ workflow COMPARE {
     if (params.compare_tree) {
         metrics += ['unweighted_unifrac', 'weighted_unifrac', 'weighted_normalized_unifrac']
     }
-    tree = Channel.value(params.compare_tree ? file(params.compare_tree, checkIfExists: true)
+    tree = Channel.value(params.compare_tree ? file(params.compare_tree as String)  // checked in main.nf
                                              : file("${projectDir}/../assets/NO_TREE"))
     BETA_PLAN(merged, settings)
     blocks = BETA_PLAN.out.plan
