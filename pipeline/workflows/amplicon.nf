@@ -176,7 +176,6 @@ workflow AMPLICON {
     DADA2(ch_reads.combine(ch_qc_done).map { meta, reads, ok -> [meta, reads] })
     ch_versions = ch_versions.mix(DADA2.out.versions)
 
-
     def db = refdb[0]
     def marker = (db.marker ?: '').toString()
     // ITS: the ASVs cut to their ITS region before taxonomy (explicit --its_region, or auto

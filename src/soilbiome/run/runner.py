@@ -198,11 +198,8 @@ def _stop_nextflow(launched: list[subprocess.Popen]) -> None:
         except ProcessLookupError:
             continue
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
         while time.monotonic() < deadline:
+            proc.poll()  # reap the launching shell once it has ended: a zombie stays in the group
             try:
                 os.killpg(proc.pid, 0)  # anything of the launch still running?
             except ProcessLookupError:
