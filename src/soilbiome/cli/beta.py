@@ -25,14 +25,16 @@ def _prepare_options(f):  # noqa: ANN001, ANN202
     return f
 
 
-def _prepared(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # noqa: ANN202
-              settings: Path | None = None):
+def _read(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # noqa: ANN202
+          settings: Path | None = None):
+    """``(table, prepared samples)``: TABLE read once, and the samples the matrix is made of."""
     from soilbiome.diversity.blocks import prepare, settings_from
     from soilbiome.io.biom_reader import read_table
 
     if settings is not None:
         depth, no_rarefaction, seed = settings_from(settings)
-    return prepare(read_table(table), depth, seed, rarefaction=not no_rarefaction)
+    full = read_table(table)
+    return full, prepare(full, depth, seed, rarefaction=not no_rarefaction)
 
 
 METRICS = ("braycurtis", "jaccard", "unweighted_unifrac", "weighted_unifrac",
@@ -44,19 +46,16 @@ def _tree_option(f):  # noqa: ANN001, ANN202
                         help="Newick tree for UniFrac (default: the tree the table carries).")(f)
 
 
-def _phylogeny(table: Path, prepared, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
-    """``(Phylogeny, tree sha256)`` for a UniFrac metric, ``(None, "")`` otherwise."""
+def _tree(full, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
+    """``(tree, its SHA-256)`` for a UniFrac metric (the table's own or TREE_PATH, checked
+    against the table's features), ``(None, "")`` otherwise."""
     if not metric.endswith("unifrac"):
         return None, ""
-    from soilbiome.diversity.unifrac import Phylogeny
-    from soilbiome.io.biom_reader import read_table
     from soilbiome.io.biom_tree import feature_tree
     from soilbiome.io.hashing import sha256_file
 
-    full = read_table(table)
     tree = feature_tree(full, newick_path=tree_path, purpose=metric)
-    digest = sha256_file(tree_path) if tree_path is not None else full.tree.sha256
-    return Phylogeny.of(tree, prepared.feature_ids), digest
+    return tree, sha256_file(tree_path) if tree_path is not None else full.tree.sha256
 
 
 @click.group("beta")
@@ -77,7 +76,7 @@ def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
     from soilbiome.diversity.blocks import plan, write_plan
     from soilbiome.io.hashing import sha256_file
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
+    _, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
     blocks = plan(len(prepared.sample_ids), k)
     write_plan(blocks, out, sha256_file(table),
                prepared_digest(prepared.matrix, prepared.sample_ids))
@@ -97,10 +96,12 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
               seed: int, settings: Path | None) -> None:
     """Compute one block of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import compute_block, parse_range
+    from soilbiome.diversity.unifrac import Phylogeny
     from soilbiome.io.hashing import sha256_file
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
-    phylo, tree_sha = _phylogeny(table, prepared, metric, tree_path)
+    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    tree, tree_sha = _tree(full, metric, tree_path)
+    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
     compute_block(prepared, metric, parse_range(rows), parse_range(cols), out,
                   sha256_file(table), phylo=phylo, tree_sha256=tree_sha)
 
@@ -128,8 +129,8 @@ def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
     from soilbiome.diversity.blocks import assemble, hdf5_to_lsmat
     from soilbiome.io.hashing import sha256_file
 
-    prepared = _prepared(table, rarefaction_depth, no_rarefaction, seed, settings)
-    _, tree_sha = _phylogeny(table, prepared, metric, tree_path)
+    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    _, tree_sha = _tree(full, metric, tree_path)
     assemble(prepared, metric, list(blocks), out, sha256_file(table), plan_path,
              tree_sha256=tree_sha)
     if tsv is not None:
