@@ -30,8 +30,8 @@ from soilbiome.diversity.unweighted import unweighted_condensed, unweighted_rect
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
+#: Kernel kinds (unweighted UniFrac has its own engine, :mod:`soilbiome.diversity.unweighted`).
 _KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD,
-         "unweighted_unifrac": kernels.UNWEIGHTED_UNIFRAC,
          "weighted_unifrac": kernels.WEIGHTED_UNIFRAC,
          "weighted_normalized_unifrac": kernels.WEIGHTED_NORMALIZED_UNIFRAC}
 
@@ -112,13 +112,13 @@ DENSE_FROM = 0.5
 def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = None) -> tuple:
     """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel.
 
-    For a UniFrac metric the samples x features counts become the samples x branches matrix
+    For weighted UniFrac the samples x features counts become the samples x branches matrix
     (:meth:`~soilbiome.diversity.unifrac.Phylogeny.branches`) first.
     """
     if metric in UNIFRAC_METRICS:
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        m = phylo.branches(matrix, UNIFRAC_METRICS[metric])
+        m = phylo.branches(matrix)
     else:
         m = sparse.csr_matrix(matrix, dtype=np.float64)
     m.sort_indices()
@@ -171,11 +171,11 @@ def sparse_beta(matrix: sparse.csr_matrix, metric: str,
     numpy.ndarray
         Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
     """
-    kind = _kind(metric)
     if metric == "unweighted_unifrac":
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
         return unweighted_condensed(matrix, phylo)
+    kind = _kind(metric)
     args = _prepared(matrix, metric, phylo)
     held = np.count_nonzero(np.diff(args[3]))
     if metric in UNIFRAC_METRICS and args[8].shape[0] >= GROUPED_FROM * max(held, 1):
@@ -204,13 +204,13 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         ``(rows[1] - rows[0]) x (cols[1] - cols[0])``, equal bit for bit to the same part of
         the one-pass result (a diagonal block is computed on its upper triangle and mirrored).
     """
-    kind = _kind(metric)
     m = sparse.csr_matrix(matrix)
     if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
         return unweighted_rectangle(m[rows[0]:rows[1]], m[cols[0]:cols[1]], phylo,
                                     tuple(rows) == tuple(cols))
+    kind = _kind(metric)
     a = _prepared(m[rows[0]:rows[1]], metric, phylo)
     if tuple(rows) == tuple(cols):
         return kernels.rectangle(kind, *a[:3], a[6], *a[3:], True)

@@ -22,8 +22,6 @@ from numba import njit, prange
 
 BRAYCURTIS = 0
 JACCARD = 1
-#: ``1 - M / (S_i + S_j - M)`` on branch lengths (:mod:`soilbiome.diversity.unifrac`)
-UNWEIGHTED_UNIFRAC = 2
 #: ``S_i + S_j - 2 M`` (weighted UniFrac, not normalised)
 WEIGHTED_UNIFRAC = 3
 #: ``1 - 2 M / (S_i + S_j)`` (weighted normalised UniFrac: Bray-Curtis on branches, >= 0)
@@ -98,10 +96,6 @@ def _add_feature(kind: int, k: int, x: float, lo: int, c_indptr, c_indices, c_da
     if kind == JACCARD:
         for q in range(a, stop):
             acc[c_indices[q]] += 1.0
-    elif kind == UNWEIGHTED_UNIFRAC:
-        # both hold the branch: its length (x == y)
-        for q in range(a, stop):
-            acc[c_indices[q]] += x
     else:
         for q in range(a, stop):
             y = c_data[q]

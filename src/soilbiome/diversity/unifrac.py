@@ -103,7 +103,7 @@ def _touched(i, indptr, indices, tip_of, parent, mark, stack):
 
 
 @njit(cache=True, parallel=True)
-def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
+def _expand(indptr, indices, data, tip_of, parent, length, n_nodes):
     n = indptr.shape[0] - 1
     chunks = max(1, min(n, 64))
     per = (n + chunks - 1) // chunks
@@ -130,9 +130,7 @@ def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
             top = _touched(i, indptr, indices, tip_of, parent, mark, stack)
             # in postorder (children before their parent): sort the touched nodes, or scan
             # the mark array when they are a large part of the tree
-            if not weighted:  # presence only: any order (unweighted sums are exact)
-                nodes = stack[:top]
-            elif top * 16 < n_nodes:
+            if top * 16 < n_nodes:
                 nodes = np.sort(stack[:top])
             else:
                 nodes = stack[:top]
@@ -141,24 +139,23 @@ def _expand(indptr, indices, data, tip_of, parent, length, weighted, n_nodes):
                     if mark[node]:
                         nodes[t] = node
                         t += 1
-            if weighted:
-                total = 0.0
-                for p in range(indptr[i], indptr[i + 1]):
-                    total += data[p]
-                for p in range(indptr[i], indptr[i + 1]):
-                    below[tip_of[indices[p]]] += data[p] / total
-                for t in range(top):
-                    node = nodes[t]
-                    up = parent[node]
-                    if parent[up] >= 0:
-                        below[up] += below[node]
+            total = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                total += data[p]
+            for p in range(indptr[i], indptr[i + 1]):
+                below[tip_of[indices[p]]] += data[p] / total
+            for t in range(top):
+                node = nodes[t]
+                up = parent[node]
+                if parent[up] >= 0:
+                    below[up] += below[node]
             q = out_ptr[i]
             for t in range(top):
                 node = nodes[t]
                 mark[node] = 0
                 if length[node] > 0.0:
                     out_idx[q] = node
-                    out_val[q] = length[node] * below[node] if weighted else length[node]
+                    out_val[q] = length[node] * below[node]
                     q += 1
                 below[node] = 0.0
     return out_ptr, out_idx, out_val
@@ -180,34 +177,29 @@ def fixed_point(length: np.ndarray) -> np.ndarray:
     return np.round(np.ldexp(length, s))
 
 
-def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays,
-           weighted: bool) -> sparse.csr_matrix:
-    """The samples x branches matrix ``X`` of the module docstring.
+def expand(matrix: sparse.csr_matrix, tip_of: np.ndarray, tree: TreeArrays) -> sparse.csr_matrix:
+    """The samples x branches matrix ``X`` of the weighted variants (module docstring).
 
     Parameters
     ----------
     matrix : scipy.sparse.csr_matrix
-        Samples x features counts (every row non-empty when ``weighted``).
+        Samples x features counts (every row non-empty).
     tip_of : numpy.ndarray
         Postorder index of each feature's tip (:meth:`TreeArrays.tip_index`).
     tree : TreeArrays
-    weighted : bool
-        ``X_ib = L_b a_ib`` (proportion below ``b``) rather than ``L_b`` for presence
-        (unweighted: the lengths of :func:`fixed_point`).
 
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``n_samples x n_nodes``, branches of length 0 left out; indices sorted when
-        ``weighted`` (unweighted: in the order the branches were reached).
+        ``n_samples x n_nodes``, ``X_ib = L_b a_ib`` (``a_ib`` the proportion of the sample
+        below ``b``), branches of length 0 left out, indices sorted.
     """
     m = sparse.csr_matrix(matrix, dtype=np.float64)
     m.eliminate_zeros()
     m.sort_indices()
     n_nodes = tree.parent.shape[0]
-    length = tree.length if weighted else fixed_point(tree.length)
     ptr, idx, val = _expand(m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
-                            tip_of, tree.parent, length, weighted, n_nodes)
+                            tip_of, tree.parent, tree.length, n_nodes)
     return sparse.csr_matrix((val, idx, ptr), shape=(m.shape[0], n_nodes))
 
 
@@ -231,9 +223,9 @@ class Phylogeny:
         arrays = tree if isinstance(tree, TreeArrays) else tree_arrays(tree)
         return cls(arrays, arrays.tip_index(feature_ids))
 
-    def branches(self, matrix: sparse.csr_matrix, weighted: bool) -> sparse.csr_matrix:
-        """The samples x branches matrix of ``matrix`` (see :func:`expand`)."""
+    def branches(self, matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+        """The samples x branches matrix of ``matrix`` for weighted UniFrac (:func:`expand`)."""
         if matrix.shape[1] != self.tip_of.shape[0]:
             raise DiversityError(f"table has {matrix.shape[1]} features, the tree was set up "
                                  f"for {self.tip_of.shape[0]}")
-        return expand(matrix, self.tip_of, self.tree, weighted)
+        return expand(matrix, self.tip_of, self.tree)
