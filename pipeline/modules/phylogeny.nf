@@ -3,8 +3,8 @@
  * rooted at its midpoint; the tree goes into the BIOM and feeds UniFrac and Faith's PD.
  */
 process PHYLOGENY {
-    // one core: FastTree is single-threaded, and MAFFT --auto with 2 threads gave the same
-    // alignment of 457 ASVs no faster (FastTreeMP: a different tree, 7x the CPU)
+    // one core: FastTree is single-threaded, and MAFFT with 2 threads aligned 457 ASVs
+    // no faster (FastTreeMP: a different tree, 7x the CPU)
     label 'process_single'
     publishDir "${params.outdir}/phylogeny", mode: params.publish_dir_mode,
         saveAs: { fn -> fn == 'versions.yml' ? null : fn }
