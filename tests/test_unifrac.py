@@ -146,29 +146,39 @@ def test_unweighted_parts_add_up_exactly(monkeypatch: pytest.MonkeyPatch,
     assert np.abs(squareform(mixed) - ref.data).max() < 1e-12
 
 
-@pytest.mark.parametrize("grouped_from", [0.0, 2.0])
-def test_weighted_grouped_scatter_equals_blocks(monkeypatch: pytest.MonkeyPatch,
-                                                grouped_from: float) -> None:
-    """Weighted UniFrac with samples scattered in groups (``kernels.condensed_grouped``,
-    chosen for dense tables) or one by one: the one-pass matrix equals its blocks bit for
-    bit either way, and the two ways agree."""
-    from soilbiome.diversity import beta
+@pytest.mark.parametrize("split", [(2.0, 1 << 28), (0.0, 1 << 28), (0.3, 1 << 28),
+                                   (0.0, 8 * 64 * 48)])
+def test_weighted_parts_add_up_exactly(monkeypatch: pytest.MonkeyPatch,
+                                       split: tuple[float, int]) -> None:
+    """Weighted UniFrac sums exact whole numbers (fixed point): every branch through the
+    sparse kernel, every one through the dense min-product (in one chunk of branches or in
+    several), or a mix give the same matrix bit for bit; its blocks equal it bit for bit and
+    it equals scikit-bio's. The table is dense (50% non-zero), as where the dense part runs."""
+    from soilbiome.diversity import weighted
 
     rng = np.random.default_rng(8)
     features = [f"f{j}" for j in range(120)]
-    counts = sparse.csr_matrix(rng.integers(1, 40, (45, 120)) * (rng.random((45, 120)) < 0.5))
-    phylo = Phylogeny.of(TreeNode.read(io.StringIO(random_tree(features, 2))), features)
-    for metric in ("weighted_unifrac", "weighted_normalized_unifrac"):
-        monkeypatch.setattr(beta, "GROUPED_FROM", grouped_from)
+    dense = rng.integers(1, 40, (45, 120)) * (rng.random((45, 120)) < 0.5)
+    counts = sparse.csr_matrix(dense)
+    newick = random_tree(features, 2)
+    phylo = Phylogeny.of(TreeNode.read(io.StringIO(newick)), features)
+    for metric, kw in (("weighted_unifrac", {}),
+                       ("weighted_normalized_unifrac", {"normalized": True})):
+        mixed = squareform(sparse_beta(counts, metric, phylo))
+        monkeypatch.setattr(weighted, "DENSE_FROM", split[0])
+        monkeypatch.setattr(weighted, "DENSE_BYTES", split[1])
         one = squareform(sparse_beta(counts, metric, phylo))
-        monkeypatch.setattr(beta, "GROUPED_FROM", 2.0 - grouped_from)
-        assert np.array_equal(squareform(sparse_beta(counts, metric, phylo)), one)
+        assert np.array_equal(one, mixed), metric
         assembled = np.zeros_like(one)
         for _, _, r0, r1, c0, c1 in plan(45, 4):
             block = beta_block(counts, (r0, r1), (c0, c1), metric, phylo)
             assembled[r0:r1, c0:c1] = block
             assembled[c0:c1, r0:r1] = block.T
         assert np.array_equal(assembled, one), metric
+        ref = skbio_beta("weighted_unifrac", dense, taxa=features,
+                         tree=TreeNode.read(io.StringIO(newick)), **kw)
+        assert np.abs(one - ref.data).max() < 1e-12, metric
+        monkeypatch.undo()
 
 
 def _run(*args: object):  # noqa: ANN202

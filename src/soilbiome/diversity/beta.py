@@ -27,6 +27,7 @@ from soilbiome.diversity.common import (
 )
 from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
 from soilbiome.diversity.unweighted import unweighted_condensed, unweighted_rectangle
+from soilbiome.diversity.weighted import weighted_condensed, weighted_rectangle
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
@@ -141,12 +142,6 @@ def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = 
             c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes, slot, dense)
 
 
-#: Weighted UniFrac scatters :data:`kernels.GROUP` samples together (same values bit for bit)
-#: when at least this fraction of the branches the samples hold are dense columns: 15-25%
-#: faster at 40% non-zero (1,000 x 5,000), no faster at 20% (measured on the shared machine).
-GROUPED_FROM = 0.4
-
-
 def _kind(metric: str) -> int:
     if metric not in _KIND:
         raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
@@ -171,16 +166,13 @@ def sparse_beta(matrix: sparse.csr_matrix, metric: str,
     numpy.ndarray
         Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
     """
-    if metric == "unweighted_unifrac":
+    if metric in UNIFRAC_METRICS:
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        return unweighted_condensed(matrix, phylo)
-    kind = _kind(metric)
-    args = _prepared(matrix, metric, phylo)
-    held = np.count_nonzero(np.diff(args[3]))
-    if metric in UNIFRAC_METRICS and args[8].shape[0] >= GROUPED_FROM * max(held, 1):
-        return kernels.condensed_grouped(kind, *args)
-    return kernels.condensed(kind, *args)
+        if metric == "unweighted_unifrac":
+            return unweighted_condensed(matrix, phylo)
+        return weighted_condensed(matrix, phylo, metric == "weighted_normalized_unifrac")
+    return kernels.condensed(_kind(metric), *_prepared(matrix, metric))
 
 
 def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int, int],
@@ -205,11 +197,13 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         the one-pass result (a diagonal block is computed on its upper triangle and mirrored).
     """
     m = sparse.csr_matrix(matrix)
-    if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
+    if metric in UNIFRAC_METRICS:  # exact sums: the order of the samples does not matter
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        return unweighted_rectangle(m[rows[0]:rows[1]], m[cols[0]:cols[1]], phylo,
-                                    tuple(rows) == tuple(cols))
+        r, c, upper = m[rows[0]:rows[1]], m[cols[0]:cols[1]], tuple(rows) == tuple(cols)
+        if metric == "unweighted_unifrac":
+            return unweighted_rectangle(r, c, phylo, upper)
+        return weighted_rectangle(r, c, phylo, upper, metric == "weighted_normalized_unifrac")
     kind = _kind(metric)
     a = _prepared(m[rows[0]:rows[1]], metric, phylo)
     if tuple(rows) == tuple(cols):

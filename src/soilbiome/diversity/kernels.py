@@ -157,14 +157,21 @@ def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_
     m = indptr.shape[0] - 1
     n = sizes_c.shape[0]
     out = np.zeros((m, n), dtype=np.float64)
-    for ii in prange(m):
-        i = np.int64(ii)
+    # with upper, pair row t with row m - 1 - t so that both threads get as much of the triangle
+    steps = (m + 1) // 2 if upper else m
+    for tt in prange(steps):
+        t = np.int64(tt)
         acc = np.zeros(n, dtype=np.float64)
-        lo = i + 1 if upper else np.int64(0)
-        _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
-                 acc, lo)
-        for j in range(lo, n):
-            out[i, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
+        for s in range(2 if upper else 1):
+            i = t if s == 0 else m - 1 - t
+            if s == 1 and i == t:
+                continue
+            lo = i + 1 if upper else np.int64(0)
+            _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
+                     acc, lo)
+            for j in range(lo, n):
+                out[i, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
+                acc[j] = 0.0
     if upper:
         for i in range(m):
             for j in range(i):

@@ -1,0 +1,330 @@
+"""Weighted UniFrac (normalised or not) with exact sums: a sparse and a dense part.
+
+Both weighted variants need, for every pair of samples, ``M_ij = sum_b min(X_ib, X_jb)`` over
+the branches ``b``, with ``X_ib = L_b a_ib`` (branch length times the proportion of sample
+``i`` below it, :func:`~soilbiome.diversity.unifrac.expand`) and ``S_i = sum_b X_ib``:
+``sum_b L_b |a_ib - a_jb| = S_i + S_j - 2 M_ij`` (unnormalised), ``1 - 2 M_ij / (S_i + S_j)``
+(normalised; see :mod:`soilbiome.diversity.unifrac`).
+
+The values ``X_ib`` are put in fixed point first: whole multiples of ``2^-s``, ``s`` as large
+as keeps every ``S_i`` below ``2^52`` (``S_i`` is at most the deepest tip's distance from the
+root, since the proportions sum to 1). Every ``M_ij`` and ``S_i`` is then a sum of whole
+numbers, exact in float64 in any order and by any method, as for unweighted UniFrac
+(:mod:`soilbiome.diversity.unweighted`). Rounding moves each term by at most ``2^-(s+1)``
+(``1.1e-16`` times the tree's depth), less than one floating-point addition of the sum
+rounds it. So the branches can be split by how many samples hold them and each part's sums
+simply add up:
+
+* rare branches (held by fewer than :data:`DENSE_FROM` of the samples) through the sparse
+  kernel of :mod:`soilbiome.diversity.kernels` (work: the pairs that share the branch);
+* the others through a dense "min-plus" product of the samples x branches values: tiles of
+  4 x 4 pairs, 16 running sums over the branches in registers, the branch loop vectorised
+  (it may be, the sums being exact), ``n^2 / 2`` min-adds per branch. Striped UniFrac
+  (McDonald et al. 2018, Nat. Methods 15:847) does the same amount of work per branch (one
+  ``|a_i - a_j|`` per pair) with its accumulators in memory; here they stay in registers.
+
+A block of the matrix is therefore bit-identical to the same entries of the one-pass matrix
+whatever split each of them uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from scipy import sparse
+
+from soilbiome.diversity import kernels
+from soilbiome.diversity.common import DiversityError
+from soilbiome.diversity.unifrac import Phylogeny, TreeArrays
+from soilbiome.diversity.unweighted import raw_arrays
+
+#: Branches held by at least this fraction of the samples go through the dense product
+#: (measured on 1,000 x 5,000 tables at 1-40% non-zero, see docs/diversity.md "Speed").
+DENSE_FROM = 0.3
+#: At most this much memory for the dense values (samples x branches, float64); more
+#: branches are taken in several chunks.
+DENSE_BYTES = 256 << 20
+#: One-pass weighted UniFrac is computed as one square up to this many samples, above it in
+#: row chunks of this many.
+SQUARE_UP_TO = 4096
+#: The dense product's tile: rows and columns of pairs whose sums stay in registers.
+_T = 4
+_FASTMATH = {"reassoc", "nnan", "ninf", "nsz"}
+
+
+@njit(cache=True)
+def _depth(parent, length):
+    """Largest distance from the root to a node (nodes in postorder, the root last)."""
+    n = parent.shape[0]
+    depth = np.zeros(n)
+    deepest = 0.0
+    for k in range(n - 2, -1, -1):  # parents before their children
+        depth[k] = depth[parent[k]] + length[k]
+        if depth[k] > deepest:
+            deepest = depth[k]
+    return deepest
+
+
+def scale_bits(tree: TreeArrays) -> int:
+    """``s`` of the fixed point: ``2^s`` times the deepest tip's distance from the root, plus
+    one per node (rounding), stays within ``2^52``, so that ``S_i + S_j`` and every partial
+    sum are whole numbers of at most ``2^53``, exact in float64."""
+    deepest = float(_depth(tree.parent, np.where(tree.parent >= 0, tree.length, 0.0)))
+    if deepest <= 0.0:
+        return 0
+    return int(np.floor(np.log2((2.0 ** 52 - tree.parent.shape[0]) / deepest)))
+
+
+@njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _tile(a, b, r0, c0, out):
+    """``out[r0 + r, c0 + c] += sum_k min(a[r0 + r, k], b[c0 + c, k])`` for a 4 x 4 tile."""
+    a0, a1, a2, a3 = a[r0], a[r0 + 1], a[r0 + 2], a[r0 + 3]
+    b0, b1, b2, b3 = b[c0], b[c0 + 1], b[c0 + 2], b[c0 + 3]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+    for k in range(a.shape[1]):
+        x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
+        y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
+        s00 += min(x0, y0)
+        s01 += min(x0, y1)
+        s02 += min(x0, y2)
+        s03 += min(x0, y3)
+        s10 += min(x1, y0)
+        s11 += min(x1, y1)
+        s12 += min(x1, y2)
+        s13 += min(x1, y3)
+        s20 += min(x2, y0)
+        s21 += min(x2, y1)
+        s22 += min(x2, y2)
+        s23 += min(x2, y3)
+        s30 += min(x3, y0)
+        s31 += min(x3, y1)
+        s32 += min(x3, y2)
+        s33 += min(x3, y3)
+    out[r0, c0] += s00
+    out[r0, c0 + 1] += s01
+    out[r0, c0 + 2] += s02
+    out[r0, c0 + 3] += s03
+    out[r0 + 1, c0] += s10
+    out[r0 + 1, c0 + 1] += s11
+    out[r0 + 1, c0 + 2] += s12
+    out[r0 + 1, c0 + 3] += s13
+    out[r0 + 2, c0] += s20
+    out[r0 + 2, c0 + 1] += s21
+    out[r0 + 2, c0 + 2] += s22
+    out[r0 + 2, c0 + 3] += s23
+    out[r0 + 3, c0] += s30
+    out[r0 + 3, c0 + 1] += s31
+    out[r0 + 3, c0 + 2] += s32
+    out[r0 + 3, c0 + 3] += s33
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def min_product(a, b, out, upper):
+    """``out[i, j] += sum_k min(a[i, k], b[j, k])`` (rows padded to multiples of 4).
+
+    With ``upper`` (``a`` is ``b``) only the tiles on and right of the diagonal are computed;
+    the entries below the diagonal are then not meaningful. Row tile ``t`` is paired with
+    tile ``T - 1 - t`` so that the threads get equal parts of the triangle.
+    """
+    tr = a.shape[0] // _T
+    tc = b.shape[0] // _T
+    half = (tr + 1) // 2 if upper else tr
+    for tt in prange(half):
+        t = np.int64(tt)
+        for s in range(2 if upper else 1):
+            rt = t if s == 0 else tr - 1 - t
+            if s == 1 and rt == t:
+                continue
+            for ct in range(rt if upper else 0, tc):
+                _tile(a, b, rt * _T, ct * _T, out)
+
+
+@njit(cache=True, inline="always")
+def _below(i, indptr, indices, data, tip_of, parent, below):
+    """Proportion of sample ``i``'s counts below every node (as :func:`~soilbiome.diversity.
+    unifrac.expand` computes them: the same additions in the same order), zeros elsewhere."""
+    below[:] = 0.0
+    total = 0.0
+    for p in range(indptr[i], indptr[i + 1]):
+        total += data[p]
+    for p in range(indptr[i], indptr[i + 1]):
+        below[tip_of[indices[p]]] += data[p] / total
+    for k in range(parent.shape[0]):  # postorder: children before their parent
+        up = parent[k]
+        if up >= 0 and parent[up] >= 0 and below[k] != 0.0:
+            below[up] += below[k]
+
+
+@njit(cache=True, parallel=True)
+def _held(indptr, indices, tip_of, parent, n_nodes):
+    """Number of samples holding each node (a feature with counts below it)."""
+    n = indptr.shape[0] - 1
+    chunks = max(1, min(n, 16))
+    per = (n + chunks - 1) // chunks
+    counts = np.zeros((chunks, n_nodes), dtype=np.int64)
+    for c in prange(chunks):
+        flag = np.zeros(n_nodes, dtype=np.int8)
+        for i in range(c * per, min(n, (c + 1) * per)):
+            flag[:] = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                flag[tip_of[indices[p]]] = 1
+            for k in range(n_nodes):
+                if flag[k]:
+                    counts[c, k] += 1
+                    if parent[k] >= 0:
+                        flag[parent[k]] = 1
+    return counts.sum(axis=0)
+
+
+@njit(cache=True, parallel=True)
+def _embed(indptr, indices, data, tip_of, parent, weight, slot, lo, hi, dense, want_rare):
+    """Fixed-point values ``rint(X_ib 2^s)`` (``weight = L_b 2^s``, 0 for the branches left
+    out) of every sample: those of the branches with ``lo <= slot[b] < hi`` into
+    ``dense[i, slot[b] - lo]``; with ``want_rare`` also the per-sample sums and the branches
+    of slot -1 as CSR (indices ascending)."""
+    n = indptr.shape[0] - 1
+    n_nodes = parent.shape[0]
+    sizes = np.zeros(n)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for ii in prange(n):
+        i = np.int64(ii)
+        below = np.empty(n_nodes)
+        _below(i, indptr, indices, data, tip_of, parent, below)
+        t = 0
+        s = 0.0
+        for k in range(n_nodes):
+            if below[k] == 0.0 or weight[k] == 0.0:
+                continue
+            v = np.rint(weight[k] * below[k])
+            s += v
+            q = slot[k]
+            if q < 0:
+                t += 1
+            elif lo <= q < hi:
+                dense[i, q - lo] = v
+        sizes[i] = s
+        counts[i + 1] = t
+    ptr = np.cumsum(counts)
+    r_idx = np.empty(ptr[n] if want_rare else 0, dtype=np.int64)
+    r_val = np.empty(ptr[n] if want_rare else 0)
+    if want_rare and ptr[n] > 0:
+        for ii in prange(n):
+            i = np.int64(ii)
+            below = np.empty(n_nodes)
+            _below(i, indptr, indices, data, tip_of, parent, below)
+            q = ptr[i]
+            for k in range(n_nodes):
+                if below[k] != 0.0 and weight[k] != 0.0 and slot[k] < 0:
+                    r_idx[q] = k
+                    r_val[q] = np.rint(weight[k] * below[k])
+                    q += 1
+    return sizes, ptr, r_idx, r_val
+
+
+class _Embedding:
+    """The fixed-point samples x branches values of a table, split into rare branches (CSR)
+    and dense ones (produced in chunks of columns, rows padded to a multiple of 4)."""
+
+    def __init__(self, m: sparse.csr_matrix, phylo: Phylogeny) -> None:
+        tree = phylo.tree
+        self.args = (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
+                     phylo.tip_of, tree.parent)
+        n_nodes = tree.parent.shape[0]
+        self.weight = np.where((tree.parent >= 0) & (tree.length > 0),
+                               np.ldexp(tree.length, scale_bits(tree)), 0.0)
+        n = m.shape[0]
+        held = _held(*self.args[:2], phylo.tip_of, tree.parent, n_nodes)
+        held[self.weight == 0.0] = 0
+        self.dense = np.flatnonzero(held >= max(DENSE_FROM * n, 2))
+        self.slot = np.full(n_nodes, -1, dtype=np.int64)
+        self.slot[self.dense] = np.arange(self.dense.shape[0])
+        self.rows = -(-n // _T) * _T
+        #: dense branches per chunk (memory)
+        self.width = int(max(64, DENSE_BYTES // (8 * self.rows)))
+        # the first chunk of dense values comes with the sums and the rare branches
+        self._first = np.zeros((self.rows, min(self.width, self.dense.shape[0])))
+        sizes, ptr, idx, val = _embed(*self.args, self.weight, self.slot, 0,
+                                      self._first.shape[1], self._first, True)
+        self.sizes = sizes
+        self.rare = sparse.csr_matrix((val, idx, ptr), shape=(n, n_nodes))
+
+    def dense_chunk(self, lo: int) -> np.ndarray:
+        """Values of the dense branches ``lo..lo + width`` (``lo`` a multiple of width)."""
+        if lo == 0:
+            return self._first
+        out = np.zeros((self.rows, min(self.width, self.dense.shape[0] - lo)))
+        _embed(*self.args, self.weight, self.slot, lo, lo + out.shape[1], out, False)
+        return out
+
+
+def _dense_shared(emb: _Embedding, n_r: int, n_c: int, upper: bool) -> np.ndarray:
+    """``M`` over the dense branches between the first ``n_r`` samples and the next ``n_c``
+    (or the same ``n_r`` when ``upper``), a chunk of branches at a time."""
+    r_pad = -(-n_r // _T) * _T
+    c_pad = -(-n_c // _T) * _T
+    part = np.zeros((r_pad, r_pad if upper else c_pad))
+    for lo in range(0, emb.dense.shape[0], emb.width):
+        chunk = emb.dense_chunk(lo)
+        if upper:
+            min_product(chunk, chunk, part, True)
+        else:  # rows: the first r_pad samples; columns: the n_c after n_r, padded
+            b = np.zeros((c_pad, chunk.shape[1]))
+            b[:n_c] = chunk[n_r:n_r + n_c]
+            min_product(chunk[:r_pad], b, part, False)
+    part = part[:n_r, :n_c]
+    if upper:  # the tiles computed the upper triangle (and some entries below it)
+        part = np.triu(part, 1)
+        part += part.T
+    return part
+
+
+def weighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_matrix,
+                       phylo: Phylogeny, upper: bool, normalized: bool) -> np.ndarray:
+    """Weighted UniFrac between two sets of samples (``upper``: the same set, the diagonal
+    0). Exact sums: independent of how the samples are split into blocks."""
+    m = sparse.csr_matrix(rows_counts if upper else sparse.vstack([rows_counts, cols_counts]),
+                          dtype=np.float64, copy=True)
+    if m.shape[1] != phylo.tip_of.shape[0]:
+        raise DiversityError(f"table has {m.shape[1]} features, the tree was set up for "
+                             f"{phylo.tip_of.shape[0]}")
+    m.eliminate_zeros()
+    m.sort_indices()
+    n_r = rows_counts.shape[0]
+    emb = _Embedding(m, phylo)
+    sizes, y = emb.sizes, emb.rare
+    a_sp = raw_arrays(y[:n_r], sizes[:n_r])
+    b_sp = a_sp if upper else raw_arrays(y[n_r:], sizes[n_r:])
+    shared = kernels.rectangle(kernels.RAW_SUM, *a_sp[:3], a_sp[6], *b_sp[3:], upper)
+    n_c = n_r if upper else m.shape[0] - n_r
+    if emb.dense.shape[0] and n_r and n_c:
+        shared += _dense_shared(emb, n_r, n_c, upper)
+    s_r = sizes[:n_r]
+    s_c = s_r if upper else sizes[n_r:]
+    total = s_r[:, None] + s_c[None, :]
+    if normalized:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(total == 0.0, np.nan, np.maximum(1.0 - 2.0 * shared / total, 0.0))
+    else:
+        out = np.ldexp(np.maximum(total - 2.0 * shared, 0.0), -scale_bits(phylo.tree))
+    if upper:
+        np.fill_diagonal(out, 0.0)
+    return out
+
+
+def weighted_condensed(counts: sparse.csr_matrix, phylo: Phylogeny,
+                       normalized: bool) -> np.ndarray:
+    """All pairs of weighted UniFrac, condensed (scipy order)."""
+    m = sparse.csr_matrix(counts)
+    n = m.shape[0]
+    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    step = n if n <= SQUARE_UP_TO else SQUARE_UP_TO
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        part = (weighted_rectangle(m[a:b], m[a:b], phylo, True, normalized) if (a, b) == (0, n)
+                else weighted_rectangle(m[a:b], m[a:], phylo, False, normalized))
+        for r in range(b - a):
+            i = a + r
+            start = n * i - i * (i + 1) // 2
+            out[start:start + n - i - 1] = part[r, r + 1:]
+    return out
