@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 from scipy import sparse
+from scipy.spatial.distance import squareform
 
 from soilbiome.diversity import kernels
 from soilbiome.diversity.common import DiversityError
@@ -141,18 +142,18 @@ def min_product(a, b, out, upper):
 
 
 @njit(cache=True, inline="always")
-def _below(i, indptr, indices, data, tip_of, parent, below):
-    """Proportion of sample ``i``'s counts below every node (as :func:`~soilbiome.diversity.
-    unifrac.expand` computes them: the same additions in the same order), zeros elsewhere."""
+def _below(i, indptr, indices, data, tip_of, into, below):
+    """Proportion of sample ``i``'s counts below every node (``into``: the parent, or -1 for
+    the root and its children, whose sums are not needed)."""
     below[:] = 0.0
     total = 0.0
     for p in range(indptr[i], indptr[i + 1]):
         total += data[p]
     for p in range(indptr[i], indptr[i + 1]):
         below[tip_of[indices[p]]] += data[p] / total
-    for k in range(parent.shape[0]):  # postorder: children before their parent
-        up = parent[k]
-        if up >= 0 and parent[up] >= 0 and below[k] != 0.0:
+    for k in range(into.shape[0]):  # postorder: children before their parent
+        up = into[k]
+        if up >= 0:
             below[up] += below[k]
 
 
@@ -178,47 +179,49 @@ def _held(indptr, indices, tip_of, parent, n_nodes):
 
 
 @njit(cache=True, parallel=True)
-def _embed(indptr, indices, data, tip_of, parent, weight, slot, lo, hi, dense, want_rare):
-    """Fixed-point values ``rint(X_ib 2^s)`` (``weight = L_b 2^s``, 0 for the branches left
+def _embed(indptr, indices, data, tip_of, into, weight, slot, lo, hi, dense, want_rare):
+    """Fixed-point values ``round(X_ib 2^s)`` (``weight = L_b 2^s``, 0 for the branches left
     out) of every sample: those of the branches with ``lo <= slot[b] < hi`` into
     ``dense[i, slot[b] - lo]``; with ``want_rare`` also the per-sample sums and the branches
     of slot -1 as CSR (indices ascending)."""
     n = indptr.shape[0] - 1
-    n_nodes = parent.shape[0]
+    n_nodes = into.shape[0]
     sizes = np.zeros(n)
     counts = np.zeros(n + 1, dtype=np.int64)
-    for ii in prange(n):
-        i = np.int64(ii)
+    chunks = max(1, min(n, 64))
+    per = (n + chunks - 1) // chunks
+    for c in prange(chunks):
         below = np.empty(n_nodes)
-        _below(i, indptr, indices, data, tip_of, parent, below)
-        t = 0
-        s = 0.0
-        for k in range(n_nodes):
-            if below[k] == 0.0 or weight[k] == 0.0:
-                continue
-            v = np.rint(weight[k] * below[k])
-            s += v
-            q = slot[k]
-            if q < 0:
-                t += 1
-            elif lo <= q < hi:
-                dense[i, q - lo] = v
-        sizes[i] = s
-        counts[i + 1] = t
+        for i in range(c * per, min(n, (c + 1) * per)):
+            _below(i, indptr, indices, data, tip_of, into, below)
+            t = 0
+            s = 0.0
+            for k in range(n_nodes):
+                if below[k] == 0.0 or weight[k] == 0.0:
+                    continue
+                v = np.floor(weight[k] * below[k] + 0.5)
+                s += v
+                q = slot[k]
+                if q < 0:
+                    t += 1
+                elif q >= lo and q < hi:
+                    dense[i, q - lo] = v
+            sizes[i] = s
+            counts[i + 1] = t
     ptr = np.cumsum(counts)
     r_idx = np.empty(ptr[n] if want_rare else 0, dtype=np.int64)
     r_val = np.empty(ptr[n] if want_rare else 0)
     if want_rare and ptr[n] > 0:
-        for ii in prange(n):
-            i = np.int64(ii)
+        for c in prange(chunks):
             below = np.empty(n_nodes)
-            _below(i, indptr, indices, data, tip_of, parent, below)
-            q = ptr[i]
-            for k in range(n_nodes):
-                if below[k] != 0.0 and weight[k] != 0.0 and slot[k] < 0:
-                    r_idx[q] = k
-                    r_val[q] = np.rint(weight[k] * below[k])
-                    q += 1
+            for i in range(c * per, min(n, (c + 1) * per)):
+                _below(i, indptr, indices, data, tip_of, into, below)
+                q = ptr[i]
+                for k in range(n_nodes):
+                    if below[k] != 0.0 and weight[k] != 0.0 and slot[k] < 0:
+                        r_idx[q] = k
+                        r_val[q] = np.floor(weight[k] * below[k] + 0.5)
+                        q += 1
     return sizes, ptr, r_idx, r_val
 
 
@@ -228,8 +231,10 @@ class _Embedding:
 
     def __init__(self, m: sparse.csr_matrix, phylo: Phylogeny) -> None:
         tree = phylo.tree
+        up = tree.parent
+        into = np.where((up >= 0) & (up[np.maximum(up, 0)] >= 0), up, -1)
         self.args = (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
-                     phylo.tip_of, tree.parent)
+                     phylo.tip_of, into)
         n_nodes = tree.parent.shape[0]
         self.weight = np.where((tree.parent >= 0) & (tree.length > 0),
                                np.ldexp(tree.length, scale_bits(tree)), 0.0)
@@ -260,7 +265,10 @@ class _Embedding:
 
 def _dense_shared(emb: _Embedding, n_r: int, n_c: int, upper: bool) -> np.ndarray:
     """``M`` over the dense branches between the first ``n_r`` samples and the next ``n_c``
-    (or the same ``n_r`` when ``upper``), a chunk of branches at a time."""
+    (or the same ``n_r`` when ``upper``: then only ``j > i`` is meaningful), a chunk of
+    branches at a time; padded to multiples of 4 (``0 x 0`` when there are none)."""
+    if emb.dense.shape[0] == 0 or n_r == 0 or n_c == 0:
+        return np.zeros((0, 0))
     r_pad = -(-n_r // _T) * _T
     c_pad = -(-n_c // _T) * _T
     part = np.zeros((r_pad, r_pad if upper else c_pad))
@@ -272,57 +280,100 @@ def _dense_shared(emb: _Embedding, n_r: int, n_c: int, upper: bool) -> np.ndarra
             b = np.zeros((c_pad, chunk.shape[1]))
             b[:n_c] = chunk[n_r:n_r + n_c]
             min_product(chunk[:r_pad], b, part, False)
-    part = part[:n_r, :n_c]
-    if upper:  # the tiles computed the upper triangle (and some entries below it)
-        part = np.triu(part, 1)
-        part += part.T
     return part
+
+
+@njit(cache=True, inline="always")
+def _value(shared, total, normalized, unit):
+    """The distance from ``M`` and ``S_i + S_j`` (exact whole numbers; ``unit = 2^-s``)."""
+    if normalized:
+        if total == 0.0:
+            return np.nan
+        d = 1.0 - 2.0 * shared / total
+        return d if d > 0.0 else 0.0
+    d = total - 2.0 * shared
+    return d * unit if d > 0.0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def _finish_condensed(rare, dense, sizes, normalized, unit):
+    """Condensed distances from the rare part (condensed) and the dense part (square)."""
+    n = sizes.shape[0]
+    out = np.empty(n * (n - 1) // 2)
+    has_dense = dense.shape[0] > 0
+    for ii in prange(n):
+        i = np.int64(ii)
+        base = n * i - i * (i + 1) // 2 - i - 1
+        for j in range(i + 1, n):
+            m = rare[base + j] + (dense[i, j] if has_dense else 0.0)
+            out[base + j] = _value(m, sizes[i] + sizes[j], normalized, unit)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _finish_rectangle(rare, dense, s_r, s_c, normalized, unit):
+    """Distances between two sets of samples from the rare and the dense parts."""
+    n_r, n_c = rare.shape
+    out = np.empty((n_r, n_c))
+    has_dense = dense.shape[0] > 0
+    for ii in prange(n_r):
+        i = np.int64(ii)
+        for j in range(n_c):
+            m = rare[i, j] + (dense[i, j] if has_dense else 0.0)
+            out[i, j] = _value(m, s_r[i] + s_c[j], normalized, unit)
+    return out
+
+
+def _embedded(m: sparse.csr_matrix, phylo: Phylogeny) -> _Embedding:
+    m = sparse.csr_matrix(m, dtype=np.float64, copy=True)
+    if m.shape[1] != phylo.tip_of.shape[0]:
+        raise DiversityError(f"table has {m.shape[1]} features, the tree was set up for "
+                             f"{phylo.tip_of.shape[0]}")
+    m.eliminate_zeros()
+    m.sort_indices()
+    return _Embedding(m, phylo)
+
+
+def _all_pairs(counts: sparse.csr_matrix, phylo: Phylogeny, normalized: bool) -> np.ndarray:
+    """Condensed weighted UniFrac of all the samples of ``counts`` in one square."""
+    emb = _embedded(counts, phylo)
+    n = counts.shape[0]
+    a = raw_arrays(emb.rare, emb.sizes)
+    rare = kernels.condensed(kernels.RAW_SUM, *a)
+    dense = _dense_shared(emb, n, n, True)
+    return _finish_condensed(rare, dense, emb.sizes, normalized,
+                             2.0 ** -scale_bits(phylo.tree))
 
 
 def weighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_matrix,
                        phylo: Phylogeny, upper: bool, normalized: bool) -> np.ndarray:
     """Weighted UniFrac between two sets of samples (``upper``: the same set, the diagonal
     0). Exact sums: independent of how the samples are split into blocks."""
-    m = sparse.csr_matrix(rows_counts if upper else sparse.vstack([rows_counts, cols_counts]),
-                          dtype=np.float64, copy=True)
-    if m.shape[1] != phylo.tip_of.shape[0]:
-        raise DiversityError(f"table has {m.shape[1]} features, the tree was set up for "
-                             f"{phylo.tip_of.shape[0]}")
-    m.eliminate_zeros()
-    m.sort_indices()
-    n_r = rows_counts.shape[0]
-    emb = _Embedding(m, phylo)
-    sizes, y = emb.sizes, emb.rare
-    a_sp = raw_arrays(y[:n_r], sizes[:n_r])
-    b_sp = a_sp if upper else raw_arrays(y[n_r:], sizes[n_r:])
-    shared = kernels.rectangle(kernels.RAW_SUM, *a_sp[:3], a_sp[6], *b_sp[3:], upper)
-    n_c = n_r if upper else m.shape[0] - n_r
-    if emb.dense.shape[0] and n_r and n_c:
-        shared += _dense_shared(emb, n_r, n_c, upper)
-    s_r = sizes[:n_r]
-    s_c = s_r if upper else sizes[n_r:]
-    total = s_r[:, None] + s_c[None, :]
-    if normalized:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(total == 0.0, np.nan, np.maximum(1.0 - 2.0 * shared / total, 0.0))
-    else:
-        out = np.ldexp(np.maximum(total - 2.0 * shared, 0.0), -scale_bits(phylo.tree))
     if upper:
-        np.fill_diagonal(out, 0.0)
-    return out
+        return squareform(_all_pairs(rows_counts, phylo, normalized), checks=False)
+    emb = _embedded(sparse.vstack([rows_counts, cols_counts]), phylo)
+    n_r = rows_counts.shape[0]
+    n_c = cols_counts.shape[0]
+    a = raw_arrays(emb.rare[:n_r], emb.sizes[:n_r])
+    b = raw_arrays(emb.rare[n_r:], emb.sizes[n_r:])
+    rare = kernels.rectangle(kernels.RAW_SUM, *a[:3], a[6], *b[3:], False)
+    dense = _dense_shared(emb, n_r, n_c, False)
+    return _finish_rectangle(rare, dense, emb.sizes[:n_r], emb.sizes[n_r:], normalized,
+                             2.0 ** -scale_bits(phylo.tree))
 
 
 def weighted_condensed(counts: sparse.csr_matrix, phylo: Phylogeny,
                        normalized: bool) -> np.ndarray:
-    """All pairs of weighted UniFrac, condensed (scipy order)."""
+    """All pairs of weighted UniFrac, condensed (scipy order): one square up to
+    :data:`SQUARE_UP_TO` samples, above it in row chunks (memory: chunk x n values)."""
     m = sparse.csr_matrix(counts)
     n = m.shape[0]
+    if n <= SQUARE_UP_TO:
+        return _all_pairs(m, phylo, normalized)
     out = np.empty(n * (n - 1) // 2, dtype=np.float64)
-    step = n if n <= SQUARE_UP_TO else SQUARE_UP_TO
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        part = (weighted_rectangle(m[a:b], m[a:b], phylo, True, normalized) if (a, b) == (0, n)
-                else weighted_rectangle(m[a:b], m[a:], phylo, False, normalized))
+    for a in range(0, n, SQUARE_UP_TO):
+        b = min(n, a + SQUARE_UP_TO)
+        part = weighted_rectangle(m[a:b], m[a:], phylo, False, normalized)
         for r in range(b - a):
             i = a + r
             start = n * i - i * (i + 1) // 2
