@@ -74,15 +74,25 @@ def test_equal_to_scikit_bio(extra: int) -> None:
         assert ours.data.max() > 0.1  # not trivially zero
 
 
-def test_equal_to_striped_unifrac(tmp_path: Path) -> None:
+def _dense_table(seed: int, n: int = 80, p: int = 150, density: float = 0.5) -> pd.DataFrame:
+    """A table where most branches are held by most samples (the dense min-product's case)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 100, (n, p)) * (rng.random((n, p)) < density)
+    return pd.DataFrame(x.astype(float), index=[f"S{i}" for i in range(n)],
+                        columns=[f"f{j}" for j in range(p)])
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_equal_to_striped_unifrac(tmp_path: Path, dense: bool) -> None:
     """ssu (libssu 1.2, Debian unifrac-tools) is the implementation QIIME 2 uses.
 
     ssu keeps branch lengths in single precision: with lengths of 9 decimals its values differ
     from scikit-bio's and ours by ~1e-9, so the comparison uses lengths exactly representable
-    in float32, where all three agree to rounding."""
+    in float32, where all three agree to rounding. ``dense``: a 50% non-zero table, where
+    weighted UniFrac runs nearly every branch through the dense min-product."""
     ssu = shutil.which("ssu")
     assert ssu, "ssu missing: apt-get install unifrac-tools (runtime/packages.txt)"
-    counts = _table(11)
+    counts = _dense_table(12) if dense else _table(11)
     newick = random_tree(list(counts.columns), 5, float32_lengths=True, extra=4)
     (tmp_path / "tree.nwk").write_text(newick)
     table = write_biom(counts, tmp_path / "t.biom")

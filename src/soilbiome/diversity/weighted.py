@@ -2,29 +2,32 @@
 
 Both weighted variants need, for every pair of samples, ``M_ij = sum_b min(X_ib, X_jb)`` over
 the branches ``b``, with ``X_ib = L_b a_ib`` (branch length times the proportion of sample
-``i`` below it, :func:`~soilbiome.diversity.unifrac.expand`) and ``S_i = sum_b X_ib``:
-``sum_b L_b |a_ib - a_jb| = S_i + S_j - 2 M_ij`` (unnormalised), ``1 - 2 M_ij / (S_i + S_j)``
-(normalised; see :mod:`soilbiome.diversity.unifrac`).
+``i``'s counts below it) and ``S_i = sum_b X_ib``: ``sum_b L_b |a_ib - a_jb| = S_i + S_j -
+2 M_ij`` (unnormalised), ``1 - 2 M_ij / (S_i + S_j)`` (normalised; see
+:mod:`soilbiome.diversity.unifrac`).
 
-The values ``X_ib`` are put in fixed point first: whole multiples of ``2^-s``, ``s`` as large
-as keeps every ``S_i`` below ``2^52`` (``S_i`` is at most the deepest tip's distance from the
-root, since the proportions sum to 1). Every ``M_ij`` and ``S_i`` is then a sum of whole
-numbers, exact in float64 in any order and by any method, as for unweighted UniFrac
+Each sample's proportions below every node come from one postorder pass over the whole tree
+(``n_nodes`` additions per sample, Fast UniFrac's embedding, Hamady et al. 2010), and ``X``
+is put in fixed point: whole multiples of ``2^-s``, ``s`` as large as keeps every ``S_i``
+within ``2^52`` (``S_i`` is at most the deepest tip's distance from the root, since the
+proportions sum to 1). Every ``M_ij`` and ``S_i`` is then a sum of whole numbers, exact in
+float64 in any order and by any method, as for unweighted UniFrac
 (:mod:`soilbiome.diversity.unweighted`). Rounding moves each term by at most ``2^-(s+1)``
-(``1.1e-16`` times the tree's depth), less than one floating-point addition of the sum
-rounds it. So the branches can be split by how many samples hold them and each part's sums
+(``1.1e-16`` times the tree's depth), the size of the error one floating-point addition of
+the sum makes. So the branches are split by how many samples hold them and the parts' sums
 simply add up:
 
 * rare branches (held by fewer than :data:`DENSE_FROM` of the samples) through the sparse
   kernel of :mod:`soilbiome.diversity.kernels` (work: the pairs that share the branch);
 * the others through a dense "min-plus" product of the samples x branches values: tiles of
-  4 x 4 pairs, 16 running sums over the branches in registers, the branch loop vectorised
-  (it may be, the sums being exact), ``n^2 / 2`` min-adds per branch. Striped UniFrac
-  (McDonald et al. 2018, Nat. Methods 15:847) does the same amount of work per branch (one
-  ``|a_i - a_j|`` per pair) with its accumulators in memory; here they stay in registers.
+  4 x 4 pairs whose 16 running sums stay in registers while the branch loop runs vectorised
+  (allowed because the sums are exact: any order gives the same bits), ``n^2 / 2`` min-adds
+  per branch. Striped UniFrac (McDonald et al. 2018, Nat. Methods 15:847) does the same
+  amount of work per branch (one ``|a_i - a_j|`` per pair), stripe by stripe with its sums
+  in memory.
 
-A block of the matrix is therefore bit-identical to the same entries of the one-pass matrix
-whatever split each of them uses.
+A block of the matrix is therefore bit-identical to the same entries of the one-pass matrix,
+whichever split each of them uses.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from soilbiome.diversity.unweighted import raw_arrays
 
 #: Branches held by at least this fraction of the samples go through the dense product
 #: (measured on 1,000 x 5,000 tables at 1-40% non-zero, see docs/diversity.md "Speed").
-DENSE_FROM = 0.3
+DENSE_FROM = 0.15
 #: At most this much memory for the dense values (samples x branches, float64); more
 #: branches are taken in several chunks.
 DENSE_BYTES = 256 << 20
