@@ -249,7 +249,7 @@ class _Embedding:
         self.slot[self.dense] = np.arange(self.dense.shape[0])
         self.rows = -(-n // _T) * _T
         #: dense branches per chunk (memory)
-        self.width = int(max(64, DENSE_BYTES // (8 * self.rows)))
+        self.width = int(max(64, DENSE_BYTES // (8 * max(self.rows, 1))))
         # the first chunk of dense values comes with the sums and the rare branches
         self._first = np.zeros((self.rows, min(self.width, self.dense.shape[0])))
         sizes, ptr, idx, val = _embed(*self.args, self.weight, self.slot, 0,
