@@ -182,11 +182,13 @@ def _held(indptr, indices, tip_of, parent, n_nodes):
 
 
 @njit(cache=True, parallel=True)
-def _embed(indptr, indices, data, tip_of, into, weight, slot, lo, hi, dense, want_rare):
+def _embed(indptr, indices, data, tip_of, into, weight, slot, lo, hi, dense, split, gap,
+           want_rare):
     """Fixed-point values ``round(X_ib 2^s)`` (``weight = L_b 2^s``, 0 for the branches left
     out) of every sample: those of the branches with ``lo <= slot[b] < hi`` into
-    ``dense[i, slot[b] - lo]``; with ``want_rare`` also the per-sample sums and the branches
-    of slot -1 as CSR (indices ascending)."""
+    ``dense[i, slot[b] - lo]`` (``dense[i + gap, ...]`` for ``i >= split``); with
+    ``want_rare`` also the per-sample sums and the branches of slot -1 as CSR (indices
+    ascending)."""
     n = indptr.shape[0] - 1
     n_nodes = into.shape[0]
     sizes = np.zeros(n)
@@ -199,6 +201,7 @@ def _embed(indptr, indices, data, tip_of, into, weight, slot, lo, hi, dense, wan
             _below(i, indptr, indices, data, tip_of, into, below)
             t = 0
             s = 0.0
+            row = i if i < split else i + gap
             for k in range(n_nodes):
                 if below[k] == 0.0 or weight[k] == 0.0:
                     continue
@@ -208,7 +211,7 @@ def _embed(indptr, indices, data, tip_of, into, weight, slot, lo, hi, dense, wan
                 if q < 0:
                     t += 1
                 elif q >= lo and q < hi:
-                    dense[i, q - lo] = v
+                    dense[row, q - lo] = v
             sizes[i] = s
             counts[i + 1] = t
     ptr = np.cumsum(counts)
@@ -232,7 +235,9 @@ class _Embedding:
     """The fixed-point samples x branches values of a table, split into rare branches (CSR)
     and dense ones (produced in chunks of columns, rows padded to a multiple of 4)."""
 
-    def __init__(self, m: sparse.csr_matrix, phylo: Phylogeny) -> None:
+    def __init__(self, m: sparse.csr_matrix, phylo: Phylogeny, split: int | None) -> None:
+        """``split``: the dense rows of samples ``split..`` start at the next multiple of 4
+        (two sets of samples, each padded), or None (one set)."""
         tree = phylo.tree
         up = tree.parent
         into = np.where((up >= 0) & (up[np.maximum(up, 0)] >= 0), up, -1)
@@ -247,13 +252,16 @@ class _Embedding:
         self.dense = np.flatnonzero(held >= max(DENSE_FROM * n, 2))
         self.slot = np.full(n_nodes, -1, dtype=np.int64)
         self.slot[self.dense] = np.arange(self.dense.shape[0])
-        self.rows = -(-n // _T) * _T
+        self.split = n if split is None else split
+        self.gap = -(-self.split // _T) * _T - self.split
+        self.rows = self.split + self.gap + -(-(n - self.split) // _T) * _T
         #: dense branches per chunk (memory)
         self.width = int(max(64, DENSE_BYTES // (8 * max(self.rows, 1))))
         # the first chunk of dense values comes with the sums and the rare branches
         self._first = np.zeros((self.rows, min(self.width, self.dense.shape[0])))
         sizes, ptr, idx, val = _embed(*self.args, self.weight, self.slot, 0,
-                                      self._first.shape[1], self._first, True)
+                                      self._first.shape[1], self._first, self.split,
+                                      self.gap, True)
         self.sizes = sizes
         self.rare = sparse.csr_matrix((val, idx, ptr), shape=(n, n_nodes))
 
@@ -262,7 +270,8 @@ class _Embedding:
         if lo == 0:
             return self._first
         out = np.zeros((self.rows, min(self.width, self.dense.shape[0] - lo)))
-        _embed(*self.args, self.weight, self.slot, lo, lo + out.shape[1], out, False)
+        _embed(*self.args, self.weight, self.slot, lo, lo + out.shape[1], out, self.split,
+               self.gap, False)
         return out
 
 
@@ -279,10 +288,8 @@ def _dense_shared(emb: _Embedding, n_r: int, n_c: int, upper: bool) -> np.ndarra
         chunk = emb.dense_chunk(lo)
         if upper:
             min_product(chunk, chunk, part, True)
-        else:  # rows: the first r_pad samples; columns: the n_c after n_r, padded
-            b = np.zeros((c_pad, chunk.shape[1]))
-            b[:n_c] = chunk[n_r:n_r + n_c]
-            min_product(chunk[:r_pad], b, part, False)
+        else:  # rows: the first r_pad of the chunk, columns: the rest (see _Embedding)
+            min_product(chunk[:r_pad], chunk[r_pad:], part, False)
     return part
 
 
@@ -327,14 +334,14 @@ def _finish_rectangle(rare, dense, s_r, s_c, normalized, unit):
     return out
 
 
-def _embedded(m: sparse.csr_matrix, phylo: Phylogeny) -> _Embedding:
+def _embedded(m: sparse.csr_matrix, phylo: Phylogeny, split: int | None = None) -> _Embedding:
     m = sparse.csr_matrix(m, dtype=np.float64, copy=True)
     if m.shape[1] != phylo.tip_of.shape[0]:
         raise DiversityError(f"table has {m.shape[1]} features, the tree was set up for "
                              f"{phylo.tip_of.shape[0]}")
     m.eliminate_zeros()
     m.sort_indices()
-    return _Embedding(m, phylo)
+    return _Embedding(m, phylo, split)
 
 
 def _all_pairs(counts: sparse.csr_matrix, phylo: Phylogeny, normalized: bool) -> np.ndarray:
@@ -354,7 +361,7 @@ def weighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_m
     0). Exact sums: independent of how the samples are split into blocks."""
     if upper:
         return squareform(_all_pairs(rows_counts, phylo, normalized), checks=False)
-    emb = _embedded(sparse.vstack([rows_counts, cols_counts]), phylo)
+    emb = _embedded(sparse.vstack([rows_counts, cols_counts]), phylo, rows_counts.shape[0])
     n_r = rows_counts.shape[0]
     n_c = cols_counts.shape[0]
     a = raw_arrays(emb.rare[:n_r], emb.sizes[:n_r])
