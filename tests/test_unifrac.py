@@ -288,3 +288,28 @@ def test_unifrac_blocks_as_slurm_jobs(tmp_path: Path) -> None:
                "--tsv", tsv, *rare)
     assert res.exit_code == 0, res.output
     assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
+
+
+def test_weighted_fixed_point_on_a_deep_tree() -> None:
+    """A caterpillar tree (tips up to ~60 from the root) and a sample whose counts all sit on
+    the deepest tip, where ``S_i`` reaches the fixed point's bound: the sums stay within
+    ``2^52`` (exact) and the values equal scikit-bio's to rounding."""
+    from soilbiome.diversity.weighted import _embedded
+
+    rng = np.random.default_rng(5)
+    features = [f"f{j}" for j in range(200)]
+    newick = "(" * 199 + features[0] + ":0.3" + "".join(
+        f",{f}:{rng.uniform(0.1, 0.5):.6f}):{rng.uniform(0.1, 0.5):.6f}" for f in features[1:])
+    newick = newick.rsplit(":", 1)[0] + ";"
+    dense = rng.integers(1, 30, (30, 200)) * (rng.random((30, 200)) < 0.3)
+    dense[0] = 0
+    dense[0, 0] = 7  # the deepest tip only (f0 joins first)
+    counts = sparse.csr_matrix(dense)
+    tree = TreeNode.read(io.StringIO(newick))
+    phylo = Phylogeny.of(tree, features)
+    assert 2.0 ** 51 <= _embedded(counts, phylo).sizes.max() < 2.0 ** 52
+    for metric, kw in (("weighted_unifrac", {}),
+                       ("weighted_normalized_unifrac", {"normalized": True})):
+        ours = squareform(sparse_beta(counts, metric, phylo))
+        ref = skbio_beta("weighted_unifrac", dense, taxa=features, tree=tree, **kw).data
+        assert np.abs(ours - ref).max() < 1e-12 * max(1.0, ref.max()), metric

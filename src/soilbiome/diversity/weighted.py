@@ -70,13 +70,15 @@ def _depth(parent, length):
 
 
 def scale_bits(tree: TreeArrays) -> int:
-    """``s`` of the fixed point: ``2^s`` times the deepest tip's distance from the root, plus
-    one per node (rounding), stays within ``2^52``, so that ``S_i + S_j`` and every partial
-    sum are whole numbers of at most ``2^53``, exact in float64."""
+    """``s`` of the fixed point: ``2^s`` times the deepest tip's distance from the root (with
+    room for the floating-point error of the proportions, and one per node for rounding)
+    stays within ``2^52``, so that ``S_i + S_j`` and every partial sum are whole numbers of at
+    most ``2^53``, exact in float64."""
     deepest = float(_depth(tree.parent, np.where(tree.parent >= 0, tree.length, 0.0)))
     if deepest <= 0.0:
         return 0
-    return int(np.floor(np.log2((2.0 ** 52 - tree.parent.shape[0]) / deepest)))
+    room = (2.0 ** 52 - 2.0 * tree.parent.shape[0]) * (1.0 - 1e-9)
+    return int(np.floor(np.log2(room / deepest)))
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
