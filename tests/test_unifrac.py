@@ -74,15 +74,25 @@ def test_equal_to_scikit_bio(extra: int) -> None:
         assert ours.data.max() > 0.1  # not trivially zero
 
 
-def test_equal_to_striped_unifrac(tmp_path: Path) -> None:
+def _dense_table(seed: int, n: int = 80, p: int = 150, density: float = 0.5) -> pd.DataFrame:
+    """A table where most branches are held by most samples (the dense min-product's case)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 100, (n, p)) * (rng.random((n, p)) < density)
+    return pd.DataFrame(x.astype(float), index=[f"S{i}" for i in range(n)],
+                        columns=[f"f{j}" for j in range(p)])
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_equal_to_striped_unifrac(tmp_path: Path, dense: bool) -> None:
     """ssu (libssu 1.2, Debian unifrac-tools) is the implementation QIIME 2 uses.
 
     ssu keeps branch lengths in single precision: with lengths of 9 decimals its values differ
     from scikit-bio's and ours by ~1e-9, so the comparison uses lengths exactly representable
-    in float32, where all three agree to rounding."""
+    in float32, where all three agree to rounding. ``dense``: a 50% non-zero table, where
+    weighted UniFrac runs nearly every branch through the dense min-product."""
     ssu = shutil.which("ssu")
     assert ssu, "ssu missing: apt-get install unifrac-tools (runtime/packages.txt)"
-    counts = _table(11)
+    counts = _dense_table(12) if dense else _table(11)
     newick = random_tree(list(counts.columns), 5, float32_lengths=True, extra=4)
     (tmp_path / "tree.nwk").write_text(newick)
     table = write_biom(counts, tmp_path / "t.biom")
@@ -146,29 +156,39 @@ def test_unweighted_parts_add_up_exactly(monkeypatch: pytest.MonkeyPatch,
     assert np.abs(squareform(mixed) - ref.data).max() < 1e-12
 
 
-@pytest.mark.parametrize("grouped_from", [0.0, 2.0])
-def test_weighted_grouped_scatter_equals_blocks(monkeypatch: pytest.MonkeyPatch,
-                                                grouped_from: float) -> None:
-    """Weighted UniFrac with samples scattered in groups (``kernels.condensed_grouped``,
-    chosen for dense tables) or one by one: the one-pass matrix equals its blocks bit for
-    bit either way, and the two ways agree."""
-    from soilbiome.diversity import beta
+@pytest.mark.parametrize("split", [(2.0, 1 << 28), (0.0, 1 << 28), (0.3, 1 << 28),
+                                   (0.0, 8 * 64 * 48)])
+def test_weighted_parts_add_up_exactly(monkeypatch: pytest.MonkeyPatch,
+                                       split: tuple[float, int]) -> None:
+    """Weighted UniFrac sums exact whole numbers (fixed point): every branch through the
+    sparse kernel, every one through the dense min-product (in one chunk of branches or in
+    several), or a mix give the same matrix bit for bit; its blocks equal it bit for bit and
+    it equals scikit-bio's. The table is dense (50% non-zero), as where the dense part runs."""
+    from soilbiome.diversity import weighted
 
     rng = np.random.default_rng(8)
     features = [f"f{j}" for j in range(120)]
-    counts = sparse.csr_matrix(rng.integers(1, 40, (45, 120)) * (rng.random((45, 120)) < 0.5))
-    phylo = Phylogeny.of(TreeNode.read(io.StringIO(random_tree(features, 2))), features)
-    for metric in ("weighted_unifrac", "weighted_normalized_unifrac"):
-        monkeypatch.setattr(beta, "GROUPED_FROM", grouped_from)
+    dense = rng.integers(1, 40, (45, 120)) * (rng.random((45, 120)) < 0.5)
+    counts = sparse.csr_matrix(dense)
+    newick = random_tree(features, 2)
+    phylo = Phylogeny.of(TreeNode.read(io.StringIO(newick)), features)
+    for metric, kw in (("weighted_unifrac", {}),
+                       ("weighted_normalized_unifrac", {"normalized": True})):
+        mixed = squareform(sparse_beta(counts, metric, phylo))
+        monkeypatch.setattr(weighted, "DENSE_FROM", split[0])
+        monkeypatch.setattr(weighted, "DENSE_BYTES", split[1])
         one = squareform(sparse_beta(counts, metric, phylo))
-        monkeypatch.setattr(beta, "GROUPED_FROM", 2.0 - grouped_from)
-        assert np.array_equal(squareform(sparse_beta(counts, metric, phylo)), one)
+        assert np.array_equal(one, mixed), metric
         assembled = np.zeros_like(one)
         for _, _, r0, r1, c0, c1 in plan(45, 4):
             block = beta_block(counts, (r0, r1), (c0, c1), metric, phylo)
             assembled[r0:r1, c0:c1] = block
             assembled[c0:c1, r0:r1] = block.T
         assert np.array_equal(assembled, one), metric
+        ref = skbio_beta("weighted_unifrac", dense, taxa=features,
+                         tree=TreeNode.read(io.StringIO(newick)), **kw)
+        assert np.abs(one - ref.data).max() < 1e-12, metric
+        monkeypatch.undo()
 
 
 def _run(*args: object):  # noqa: ANN202
@@ -268,3 +288,28 @@ def test_unifrac_blocks_as_slurm_jobs(tmp_path: Path) -> None:
                "--tsv", tsv, *rare)
     assert res.exit_code == 0, res.output
     assert tsv.read_bytes() == (tmp_path / "one" / f"beta_{metric}.tsv").read_bytes()
+
+
+def test_weighted_fixed_point_on_a_deep_tree() -> None:
+    """A caterpillar tree (tips up to ~60 from the root) and a sample whose counts all sit on
+    the deepest tip, where ``S_i`` reaches the fixed point's bound: the sums stay within
+    ``2^52`` (exact) and the values equal scikit-bio's to rounding."""
+    from soilbiome.diversity.weighted import _embedded
+
+    rng = np.random.default_rng(5)
+    features = [f"f{j}" for j in range(200)]
+    newick = "(" * 199 + features[0] + ":0.3" + "".join(
+        f",{f}:{rng.uniform(0.1, 0.5):.6f}):{rng.uniform(0.1, 0.5):.6f}" for f in features[1:])
+    newick = newick.rsplit(":", 1)[0] + ";"
+    dense = rng.integers(1, 30, (30, 200)) * (rng.random((30, 200)) < 0.3)
+    dense[0] = 0
+    dense[0, 0] = 7  # the deepest tip only (f0 joins first)
+    counts = sparse.csr_matrix(dense)
+    tree = TreeNode.read(io.StringIO(newick))
+    phylo = Phylogeny.of(tree, features)
+    assert 2.0 ** 51 <= _embedded(counts, phylo).sizes.max() < 2.0 ** 52
+    for metric, kw in (("weighted_unifrac", {}),
+                       ("weighted_normalized_unifrac", {"normalized": True})):
+        ours = squareform(sparse_beta(counts, metric, phylo))
+        ref = skbio_beta("weighted_unifrac", dense, taxa=features, tree=tree, **kw).data
+        assert np.abs(ours - ref).max() < 1e-12 * max(1.0, ref.max()), metric

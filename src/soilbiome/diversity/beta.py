@@ -6,8 +6,9 @@ the sparse samples x features table by the compiled kernels of
 the condensed upper triangle (half the memory of a square matrix). :func:`beta_block` computes
 one rectangular block of the square matrix, so that blocks can run as separate tasks and be
 assembled on disk (:mod:`soilbiome.diversity.blocks`); a block equals the corresponding part
-of the one-pass result bit for bit. The UniFrac variants run on the same kernels over the
-samples x branches matrix of :mod:`soilbiome.diversity.unifrac` (blocks included).
+of the one-pass result bit for bit. The UniFrac variants have engines of their own with
+exact sums (:mod:`soilbiome.diversity.unweighted`, :mod:`soilbiome.diversity.weighted`), on
+the same sparse kernel for their rare branches (blocks included).
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ from soilbiome.diversity.common import (
 )
 from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
 from soilbiome.diversity.unweighted import unweighted_condensed, unweighted_rectangle
+from soilbiome.diversity.weighted import weighted_condensed, weighted_rectangle
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
-#: Kernel kinds (unweighted UniFrac has its own engine, :mod:`soilbiome.diversity.unweighted`).
-_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD,
-         "weighted_unifrac": kernels.WEIGHTED_UNIFRAC,
-         "weighted_normalized_unifrac": kernels.WEIGHTED_NORMALIZED_UNIFRAC}
+#: Kernel kinds (the UniFrac variants have their own engines).
+_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD}
 
 
 @dataclass
@@ -109,18 +109,9 @@ def as_distances(dm: object) -> Distances:
 DENSE_FROM = 0.5
 
 
-def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = None) -> tuple:
-    """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel.
-
-    For weighted UniFrac the samples x features counts become the samples x branches matrix
-    (:meth:`~soilbiome.diversity.unifrac.Phylogeny.branches`) first.
-    """
-    if metric in UNIFRAC_METRICS:
-        if phylo is None:
-            raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        m = phylo.branches(matrix)
-    else:
-        m = sparse.csr_matrix(matrix, dtype=np.float64)
+def _prepared(matrix: sparse.csr_matrix, metric: str) -> tuple:
+    """CSR and CSC arrays (int64 indices) and per-sample sizes for a kernel."""
+    m = sparse.csr_matrix(matrix, dtype=np.float64)
     m.sort_indices()
     c = m.tocsc()
     c.sort_indices()
@@ -139,12 +130,6 @@ def _prepared(matrix: sparse.csr_matrix, metric: str, phylo: Phylogeny | None = 
         dense = (dense > 0).astype(np.float64)
     return (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
             c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes, slot, dense)
-
-
-#: Weighted UniFrac scatters :data:`kernels.GROUP` samples together (same values bit for bit)
-#: when at least this fraction of the branches the samples hold are dense columns: 15-25%
-#: faster at 40% non-zero (1,000 x 5,000), no faster at 20% (measured on the shared machine).
-GROUPED_FROM = 0.4
 
 
 def _kind(metric: str) -> int:
@@ -171,16 +156,13 @@ def sparse_beta(matrix: sparse.csr_matrix, metric: str,
     numpy.ndarray
         Condensed upper triangle (scipy ``pdist`` order). Pairs of two empty samples are NaN.
     """
-    if metric == "unweighted_unifrac":
+    if metric in UNIFRAC_METRICS:
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        return unweighted_condensed(matrix, phylo)
-    kind = _kind(metric)
-    args = _prepared(matrix, metric, phylo)
-    held = np.count_nonzero(np.diff(args[3]))
-    if metric in UNIFRAC_METRICS and args[8].shape[0] >= GROUPED_FROM * max(held, 1):
-        return kernels.condensed_grouped(kind, *args)
-    return kernels.condensed(kind, *args)
+        if metric == "unweighted_unifrac":
+            return unweighted_condensed(matrix, phylo)
+        return weighted_condensed(matrix, phylo, metric == "weighted_normalized_unifrac")
+    return kernels.condensed(_kind(metric), *_prepared(matrix, metric))
 
 
 def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int, int],
@@ -205,16 +187,18 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         the one-pass result (a diagonal block is computed on its upper triangle and mirrored).
     """
     m = sparse.csr_matrix(matrix)
-    if metric == "unweighted_unifrac":  # exact sums: the order of the samples does not matter
+    if metric in UNIFRAC_METRICS:  # exact sums: the order of the samples does not matter
         if phylo is None:
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
-        return unweighted_rectangle(m[rows[0]:rows[1]], m[cols[0]:cols[1]], phylo,
-                                    tuple(rows) == tuple(cols))
+        r, c, upper = m[rows[0]:rows[1]], m[cols[0]:cols[1]], tuple(rows) == tuple(cols)
+        if metric == "unweighted_unifrac":
+            return unweighted_rectangle(r, c, phylo, upper)
+        return weighted_rectangle(r, c, phylo, upper, metric == "weighted_normalized_unifrac")
     kind = _kind(metric)
-    a = _prepared(m[rows[0]:rows[1]], metric, phylo)
+    a = _prepared(m[rows[0]:rows[1]], metric)
     if tuple(rows) == tuple(cols):
         return kernels.rectangle(kind, *a[:3], a[6], *a[3:], True)
-    b = _prepared(m[cols[0]:cols[1]], metric, phylo)
+    b = _prepared(m[cols[0]:cols[1]], metric)
     if rows[0] < cols[0]:
         return kernels.rectangle(kind, *a[:3], a[6], *b[3:], False)
     # below the diagonal: compute with the earlier samples as rows, as the one-pass kernel does

@@ -22,11 +22,8 @@ from numba import njit, prange
 
 BRAYCURTIS = 0
 JACCARD = 1
-#: ``S_i + S_j - 2 M`` (weighted UniFrac, not normalised)
-WEIGHTED_UNIFRAC = 3
-#: ``1 - 2 M / (S_i + S_j)`` (weighted normalised UniFrac: Bray-Curtis on branches, >= 0)
-WEIGHTED_NORMALIZED_UNIFRAC = 4
-#: ``M`` itself (the sum of minima; see :func:`soilbiome.diversity.unweighted.unweighted_rectangle`)
+#: ``M`` itself (the sum of minima: the shared parts of UniFrac, :mod:`soilbiome.diversity.
+#: unweighted` and :mod:`soilbiome.diversity.weighted`)
 RAW_SUM = 5
 
 
@@ -37,17 +34,8 @@ def _finish(kind: int, shared: float, size_i: float, size_j: float) -> float:
         if denom == 0.0:
             return np.nan
         return 1.0 - 2.0 * shared / denom
-    if kind == WEIGHTED_UNIFRAC:
-        d = size_i + size_j - 2.0 * shared
-        return d if d > 0.0 else 0.0
     if kind == RAW_SUM:
         return shared
-    if kind == WEIGHTED_NORMALIZED_UNIFRAC:
-        denom = size_i + size_j
-        if denom == 0.0:
-            return np.nan
-        d = 1.0 - 2.0 * shared / denom
-        return d if d > 0.0 else 0.0
     union = size_i + size_j - shared
     if union == 0.0:
         return np.nan
@@ -110,7 +98,7 @@ def condensed(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, siz
     Parameters
     ----------
     kind : int
-        :data:`BRAYCURTIS`, :data:`JACCARD` or a UniFrac kind.
+        :data:`BRAYCURTIS`, :data:`JACCARD` or :data:`RAW_SUM`.
     indptr, indices, data : ndarray
         CSR of the samples x features table (sorted indices).
     c_indptr, c_indices, c_data : ndarray
@@ -157,14 +145,21 @@ def rectangle(kind: int, indptr, indices, data, sizes_r, c_indptr, c_indices, c_
     m = indptr.shape[0] - 1
     n = sizes_c.shape[0]
     out = np.zeros((m, n), dtype=np.float64)
-    for ii in prange(m):
-        i = np.int64(ii)
+    # with upper, pair row t with row m - 1 - t so that both threads get as much of the triangle
+    steps = (m + 1) // 2 if upper else m
+    for tt in prange(steps):
+        t = np.int64(tt)
         acc = np.zeros(n, dtype=np.float64)
-        lo = i + 1 if upper else np.int64(0)
-        _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
-                 acc, lo)
-        for j in range(lo, n):
-            out[i, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
+        for s in range(2 if upper else 1):
+            i = t if s == 0 else m - 1 - t
+            if s == 1 and i == t:
+                continue
+            lo = i + 1 if upper else np.int64(0)
+            _scatter(kind, i, indptr, indices, data, c_indptr, c_indices, c_data, slot, dense,
+                     acc, lo)
+            for j in range(lo, n):
+                out[i, j] = _finish(kind, acc[j], sizes_r[i], sizes_c[j])
+                acc[j] = 0.0
     if upper:
         for i in range(m):
             for j in range(i):
@@ -222,66 +217,4 @@ def permanova_ssw(d2, labels, inv_sizes, perms):
                     s += row[members[y]]
             total += s * inv_sizes[k]
         out[p] = total
-    return out
-
-
-#: Rows scattered together by :func:`condensed_grouped`.
-GROUP = 8
-
-
-@njit(cache=True)
-def _scatter_group(kind: int, i0: int, i1: int, r_indptr, r_indices, r_data, c_indptr,
-                   c_indices, c_data, slot, dense, acc) -> None:
-    """:func:`_scatter` for rows ``i0..i1`` at once (``acc[r]`` for row ``i0 + r``, columns
-    above the row), their features merged in ascending order: every row still adds its terms
-    in the order of its own features (so each sum is bit for bit :func:`_scatter`'s), but a
-    dense column shared by several rows is read once for all of them."""
-    g = i1 - i0
-    pos = np.empty(g, dtype=np.int64)
-    for r in range(g):
-        pos[r] = r_indptr[i0 + r]
-    while True:
-        k = -1
-        for r in range(g):
-            if pos[r] < r_indptr[i0 + r + 1]:
-                kr = r_indices[pos[r]]
-                if k < 0 or kr < k:
-                    k = kr
-        if k < 0:
-            return
-        for r in range(g):
-            p = pos[r]
-            if p >= r_indptr[i0 + r + 1] or r_indices[p] != k:
-                continue
-            pos[r] = p + 1
-            _add_feature(kind, k, r_data[p], i0 + r + 1, c_indptr, c_indices, c_data, slot,
-                         dense, acc[r])
-
-
-@njit(cache=True, parallel=True)
-def condensed_grouped(kind: int, indptr, indices, data, c_indptr, c_indices, c_data, sizes,
-                      slot, dense):
-    """:func:`condensed` with :data:`GROUP` rows scattered together (bit for bit the same
-    values; less memory traffic when many features are read from their dense columns)."""
-    n = indptr.shape[0] - 1
-    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
-    groups = (n + GROUP - 1) // GROUP
-    half = (groups + 1) // 2
-    for t in prange(half):
-        acc = np.zeros((GROUP, n), dtype=np.float64)
-        tt = np.int64(t)
-        for s in range(2):
-            gi = tt if s == 0 else groups - 1 - tt
-            if s == 1 and gi == tt:
-                continue
-            i0 = gi * GROUP
-            i1 = min(n, i0 + GROUP)
-            _scatter_group(kind, i0, i1, indptr, indices, data, c_indptr, c_indices, c_data,
-                           slot, dense, acc)
-            for r in range(i1 - i0):
-                i = i0 + r
-                base = n * i - i * (i + 1) // 2 - i - 1
-                for j in range(i + 1, n):
-                    out[base + j] = _finish(kind, acc[r, j], sizes[i], sizes[j])
-                    acc[r, j] = 0.0
     return out

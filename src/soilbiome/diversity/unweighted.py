@@ -196,7 +196,7 @@ def _dense_shared(bits: np.ndarray, nodes: np.ndarray, values: np.ndarray, n_r: 
     return out
 
 
-def _raw_arrays(x: sparse.csr_matrix, sizes: np.ndarray) -> tuple:
+def raw_arrays(x: sparse.csr_matrix, sizes: np.ndarray) -> tuple:
     """Kernel arguments of a CSR matrix for raw sums (no dense columns)."""
     c = x.tocsc()
     c.sort_indices()
@@ -239,8 +239,8 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
     q = np.asarray(y[:, rare.shape[0]:].sum(axis=1)).ravel()  # lacked length (exact)
     yr = y[:n_r]
     yc = yr if upper else y[n_r:]
-    a_sp = _raw_arrays(yr, span[:n_r])
-    b_sp = a_sp if upper else _raw_arrays(yc, span[n_r:])
+    a_sp = raw_arrays(yr, span[:n_r])
+    b_sp = a_sp if upper else raw_arrays(yc, span[n_r:])
     shared = kernels.rectangle(kernels.RAW_SUM, *a_sp[:3], a_sp[6], *b_sp[3:], upper)
     shared += _dense_shared(bits, dense, length[dense], n_r, n_c, upper)
     q_r, q_c = q[:n_r], (q[:n_r] if upper else q[n_r:])
