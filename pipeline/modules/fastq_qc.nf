@@ -24,7 +24,6 @@ process FASTQ_QC {
     def pe = !meta.single_end
     // one staged file is a Path, not a list: reads[0] would be its first name part ('input')
     def files = reads instanceof List ? reads : [reads]
-    def in_args = pe ? "-i ${files[0]} -I ${files[1]}" : "-i ${files[0]}"
     // amplicon reads go to DADA2 unfiltered (its error model wants raw qualities): fastp only reports
     def write_reads = params.mode != 'amplicon'
     // the filtered reads are an intermediate: fast gzip level 1 by default (fastp's default 4
@@ -32,27 +31,12 @@ process FASTQ_QC {
     // 0.5-0.8 s and sylph's reading 0.6 s less CPU, 245 MB of disk instead of 45 MB)
     def gz = params.qc_compression > 0 ? '.gz' : ''
     def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq${gz} -O ${id}_2.fastp.fastq${gz}" : "-o ${id}.fastp.fastq${gz}"
-    // adapter sequences are looked for (a costly pass over the first reads) only where fastp's
-    // reads are used; amplicon pairs are still trimmed of read-through by their overlap
-    def detect_adapters = pe && write_reads
     out_args += write_reads && gz ? " --compression ${params.qc_compression}" : ''
-    // fastp's duplication estimate zeroes a 1 GB table per task (0.45 s of system time for
-    // 20,000 pairs, twice fastp's own work) and means nothing for amplicons, which are
-    // duplicates by design; for shotgun reads it costs 1.1 GB more memory and about 1 s more
-    // CPU per million reads (fastp 3.5 -> 4.9 s wall, docs/shotgun.md "Benchmark") and no
-    // result depends on it: shotgun only, on request (--qc_duplication; the QC summary says NA)
-    def eval_dup = params.mode == 'shotgun' && params.qc_duplication
     """
     # the integrity check and fastp read the same files at once; the check's verdict decides:
     # when it fails, fastp is stopped (nothing waits on a failed sibling) and its message shown
-    fastp ${in_args} ${out_args} \\
-        --thread ${task.cpus} \\
-        --length_required ${params.fastp_min_length} \\
-        --qualified_quality_phred ${params.fastp_qualified_quality} \\
-        ${detect_adapters ? '--detect_adapter_for_pe' : ''} ${params.mode == 'shotgun' ? '--low_complexity_filter' : ''} \\
-        ${eval_dup ? '' : '--dont_eval_duplication'} \\
-        --json ${id}.fastp.json --html ${id}.fastp.html \\
-        ${params.fastp_extra_args} 2> ${id}.fastp.log < /dev/null &
+    ${fastpOptions(meta, files, task.cpus as int, write_reads)} ${out_args} \\
+        2> ${id}.fastp.log < /dev/null &
     fastp_pid=\$!
     soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} || {
         check_rc=\$?; kill \$fastp_pid 2>/dev/null || true; wait \$fastp_pid 2>/dev/null || true
@@ -72,4 +56,29 @@ process FASTQ_QC {
         soilbiome: \$(soilbiome --version | sed 's/.*version //')
     END_VERSIONS
     """
+}
+
+/*
+ * fastp's inputs and filtering options for one sample (FASTQ_QC; QC_KRAKEN2, where fastp
+ * streams into Kraken2): everything but where the filtered reads go.
+ */
+def fastpOptions(meta, files, int cpus, boolean write_reads) {
+    def id = meta.id
+    def pe = !meta.single_end
+    def in_args = pe ? "-i ${files[0]} -I ${files[1]}" : "-i ${files[0]}"
+    // adapter sequences are looked for (a costly pass over the first reads) only where fastp's
+    // reads are used; amplicon pairs are still trimmed of read-through by their overlap
+    def detect_adapters = pe && write_reads
+    // fastp's duplication estimate zeroes a 1 GB table per task (0.45 s of system time for
+    // 20,000 pairs, twice fastp's own work) and means nothing for amplicons, which are
+    // duplicates by design; for shotgun reads it costs 1.1 GB more memory and about 1 s more
+    // CPU per million reads (fastp 3.5 -> 4.9 s wall, docs/shotgun.md "Benchmark") and no
+    // result depends on it: shotgun only, on request (--qc_duplication; the QC summary says NA)
+    def eval_dup = params.mode == 'shotgun' && params.qc_duplication
+    return "fastp ${in_args} --thread ${cpus} --length_required ${params.fastp_min_length} " +
+        "--qualified_quality_phred ${params.fastp_qualified_quality} " +
+        (detect_adapters ? '--detect_adapter_for_pe ' : '') +
+        (params.mode == 'shotgun' ? '--low_complexity_filter ' : '') +
+        (eval_dup ? '' : '--dont_eval_duplication ') +
+        "--json ${id}.fastp.json --html ${id}.fastp.html ${params.fastp_extra_args}"
 }

@@ -2,6 +2,8 @@
  * KRAKEN2: classify a sample's reads against the Kraken2 database of the database sheet.
  * Only the report is kept (per-read output only with --kraken2_save_reads).
  */
+include { fastpOptions } from './fastq_qc'
+
 process KRAKEN2 {
     tag "${meta.id}"
     label 'process_low'
@@ -33,6 +35,56 @@ process KRAKEN2 {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         kraken2: \$(kraken2 --version | head -n 1 | sed 's/.*version //')
+    END_VERSIONS
+    """
+}
+
+/*
+ * QC_KRAKEN2: FASTQ_QC and KRAKEN2 in one pass where nothing else needs the filtered reads
+ * (Kraken2 the only profiler, no host removal): fastp's filtered reads stream into Kraken2
+ * through a named pipe (pairs interleaved), the FASTQ check reads the input beside them
+ * (`soilbiome shotgun stream-kraken2`; docs/shotgun.md "Benchmark"). Same report as the two
+ * tasks; the same QC record and fastp reports as FASTQ_QC.
+ */
+process QC_KRAKEN2 {
+    tag "${meta.id}"
+    label 'process_low'
+    publishDir "${params.outdir}", mode: params.publish_dir_mode,
+        saveAs: { fn -> fn.endsWith('.fastp.json') || fn.endsWith('.fastp.html') || fn.endsWith('.qc.json') ? "qc/fastp/${fn}" :
+                        fn.startsWith("${meta.id}.kraken2.") ? "kraken2/${fn}" : null }
+
+    input:
+    tuple val(meta), path(reads, stageAs: 'input/*')
+    path db
+
+    output:
+    tuple val(meta), path("${meta.id}.kraken2.report.txt"), emit: report
+    path "${meta.id}.kraken2.output.txt.gz", optional: true, emit: output
+    tuple val(meta), path("${meta.id}.qc.json"), emit: record
+    path "${meta.id}.fastp.json", emit: fastp_json
+    path "${meta.id}.fastp.html", emit: fastp_html
+    path 'versions.yml', emit: versions
+
+    script:
+    def id = meta.id
+    def files = reads instanceof List ? reads : [reads]
+    def out = params.kraken2_save_reads ? "${id}.kraken2.output.txt" : '/dev/null'
+    def quoted = { String s -> "'" + s.replace("'", "'\\''") + "'" }
+    """
+    soilbiome shotgun stream-kraken2 ${files.join(' ')} --sample ${quoted(id as String)} \\
+        --check-out ${id}.check.json --db ${db} --threads ${task.cpus} \\
+        --confidence ${params.kraken2_confidence} --report ${id}.kraken2.report.txt --output ${out} \\
+        --fastp ${quoted(fastpOptions(meta, files, task.cpus as int, true))}
+    # an empty sample gets an empty report (as in KRAKEN2)
+    touch ${id}.kraken2.report.txt
+    ${params.kraken2_save_reads ? "touch ${id}.kraken2.output.txt; gzip -f ${id}.kraken2.output.txt" : ''}
+    soilbiome qc-record --check ${id}.check.json --fastp ${id}.fastp.json --out ${id}.qc.json
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')
+        kraken2: \$(kraken2 --version | head -n 1 | sed 's/.*version //')
+        soilbiome: \$(soilbiome --version | sed 's/.*version //')
     END_VERSIONS
     """
 }

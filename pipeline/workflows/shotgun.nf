@@ -1,6 +1,7 @@
 /*
  * Shotgun metagenome workflow, per sample in parallel:
  * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
+ * (with Kraken2 the only profiler and no host removal, fastp streams into Kraken2: QC_KRAKEN2)
  * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
  * re-estimation -> taxon_table.biom) and/or sylph (one task for the batch, the database loaded
  * once: sketch + profile -> sylph_taxon_table.biom).
@@ -11,7 +12,7 @@
 include { FASTQ_QC          } from '../modules/fastq_qc'
 include { QC_SUMMARY        } from '../modules/qc_summary'
 include { BOWTIE2_BUILD; HOST_REMOVAL } from '../modules/host_removal'
-include { KRAKEN2           } from '../modules/kraken2'
+include { KRAKEN2; QC_KRAKEN2 } from '../modules/kraken2'
 include { BRACKEN_DISTRIBUTION; SHOTGUN_TABLE } from '../modules/shotgun_table'
 include { SYLPH_PROFILE; SYLPH_TABLE } from '../modules/sylph'
 include { DIVERSITY         } from '../modules/diversity'
@@ -42,13 +43,25 @@ workflow SHOTGUN {
         error "--shotgun_profiler sylph needs a sylph database (--sylph_db NAME)"
     }
 
-    FASTQ_QC(ch_samples)
-    QC_SUMMARY(FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_sheet)
-    ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first(), QC_SUMMARY.out.versions)
-    ch_reads = FASTQ_QC.out.reads
-
     def host_db = host_genome ? host_genome[0] : null
     def host_fasta = host_genome ? host_genome[1] : null
+    // Kraken2 alone and no host removal: nothing else reads fastp's filtered reads, so they
+    // stream into Kraken2 in one task (QC_KRAKEN2) instead of being written and read back
+    def streamed = profilers == ['kraken2'] && !host_fasta
+    if (streamed) {
+        QC_KRAKEN2(ch_samples, Channel.value(refdb[1]))
+        ch_qc_records = QC_KRAKEN2.out.record
+        ch_versions = ch_versions.mix(QC_KRAKEN2.out.versions.first())
+        ch_reads = Channel.empty()
+    } else {
+        FASTQ_QC(ch_samples)
+        ch_qc_records = FASTQ_QC.out.record
+        ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first())
+        ch_reads = FASTQ_QC.out.reads
+    }
+    QC_SUMMARY(ch_qc_records.map { meta, json -> json }.collect(), ch_sheet)
+    ch_versions = ch_versions.mix(QC_SUMMARY.out.versions)
+
     def prebuilt = host_fasta && (file("${host_fasta}.1.bt2").exists() || file("${host_fasta}.1.bt2l").exists())
     if (host_fasta) {
         if (host_db.format != 'host_fasta') {
@@ -72,8 +85,15 @@ workflow SHOTGUN {
     def tables = [:]     // profiler -> [ BIOM channel, read accounting TSV channel ]
     if ('kraken2' in profilers) {
         ch_db = Channel.value(refdb[1])
-        KRAKEN2(ch_reads, ch_db)
-        ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
+        if (streamed) {
+            ch_reports = QC_KRAKEN2.out.report
+            ch_kraken2_versions = QC_KRAKEN2.out.versions
+        } else {
+            KRAKEN2(ch_reads, ch_db)
+            ch_reports = KRAKEN2.out.report
+            ch_kraken2_versions = KRAKEN2.out.versions
+            ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
+        }
 
         def shipped = file("${refdb[1]}/database${params.bracken_read_length}mers.kmer_distrib")
         if (shipped.exists()) {
@@ -83,15 +103,15 @@ workflow SHOTGUN {
             ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
         }
 
-        SHOTGUN_TABLE(KRAKEN2.out.report.map { meta, report -> report }.collect(), ch_db,
+        SHOTGUN_TABLE(ch_reports.map { meta, report -> report }.collect(), ch_db,
                       ch_distribution, ch_sheet,
-                      FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
+                      ch_qc_records.map { meta, json -> json }.collect(), ch_host,
                       "${db.name} ${db.version}",
                       [marker: 'shotgun', method: 'Kraken2', reference: db.name,
                        reference_version: db.version, reference_sha256: db.sha256,
                        classifier: 'Kraken2 + Bracken method (soilbiome)',
                        taxonomy_system: db.taxonomy ?: 'NCBI'],
-                      KRAKEN2.out.versions.first())
+                      ch_kraken2_versions.first())
         ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
         tables.kraken2 = [SHOTGUN_TABLE.out.biom, SHOTGUN_TABLE.out.summary]
     }
@@ -107,7 +127,7 @@ workflow SHOTGUN {
                       ch_sylph_db)
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
         SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet,
-                    FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_host,
+                    ch_qc_records.map { meta, json -> json }.collect(), ch_host,
                     "${sdb.name} ${sdb.version}",
                     [marker: 'shotgun', method: 'sylph', reference: sdb.name,
                      reference_version: sdb.version, reference_sha256: sdb.sha256,

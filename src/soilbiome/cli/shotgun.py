@@ -190,3 +190,29 @@ def sylph_version() -> None:
     from soilbiome.shotgun.sylph import version
 
     click.echo(version())
+
+
+@shotgun.command("stream-kraken2")
+@click.argument("reads", type=_path, nargs=-1, required=True)
+@click.option("--sample", required=True, help="Sample ID (messages, the check record).")
+@click.option("--check-out", type=_path, required=True,
+              help="JSON file for the FASTQ check's read counts (as fastq-check writes).")
+@click.option("--fastp", "fastp_command", required=True,
+              help="fastp's command line (inputs, options) without outputs (added: the FIFO).")
+@click.option("--db", type=_dir, required=True, help="Kraken2 database folder.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--report", type=_path, required=True, help="Kraken2 report to write.")
+@click.option("--output", default="/dev/null", show_default=True,
+              help="Kraken2's per-read output.")
+def stream_kraken2(reads: tuple[Path, ...], sample: str, check_out: Path,  # noqa: PLR0913
+                   fastp_command: str, db: Path, threads: int, confidence: float, report: Path,
+                   output: str) -> None:
+    """Run fastp on READS (one FASTQ, or R1 R2) into Kraken2 through a named pipe, with the
+    FASTQ check beside them: one pass over the reads, nothing written in between."""
+    from soilbiome.shotgun.streamed import Kraken2Options, run_streamed
+
+    run = run_streamed(sample, list(reads), fastp=fastp_command, check_out=check_out,
+                       kraken2=Kraken2Options(db, threads, confidence, report, output))
+    click.echo(f"{sample}: {run.reads} reads{' (pairs)' if run.paired else ''} checked, "
+               "filtered and classified in one pass")

@@ -1,0 +1,206 @@
+"""fastp's filtered reads streamed into Kraken2 through a named pipe: one pass over the reads.
+
+Before, a sample's reads went through fastp into gzipped files (``FASTQ_QC``) and Kraken2 read
+those back in a second task: the reads were compressed once more, written, read and
+decompressed again, and Kraken2 could not start before fastp had finished. Here fastp writes
+its filtered reads as plain FASTQ into a FIFO (pairs interleaved) and Kraken2 reads them there,
+both running at once; the FASTQ check (:func:`soilbiome.io.fastq.check_sample`) reads the same
+input files beside them, from the page cache. Kraken2 reading a FIFO is what its own wrapper
+does with compressed input (it opens ``gzip -dc`` pipes); the report is the same as from the
+two steps (``tests/test_shotgun_streamed.py``).
+
+A pipe has two ends that wait for each other: when one program fails (or never opens its end),
+the other would wait for ever. :func:`run_streamed` watches the three and stops the others as
+soon as one fails, then raises one error naming the sample and the program, with the last
+lines of that program's log. The first failure is the one reported: the FASTQ check's verdict
+names the file and record; a program killed because the other end of its pipe went away is a
+consequence, not the cause.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soilbiome.errors import SoilbiomeError, ToolError
+from soilbiome.io.fastq import check_sample
+from soilbiome.io.jsonfile import write_json
+
+#: Seconds between looks at the running programs.
+POLL_SECONDS = 0.05
+#: Seconds a stopped program is given before it is killed.
+STOP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    """What one streamed sample produced."""
+
+    sample: str
+    reads: int
+    paired: bool
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def _stop(procs: Sequence[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass(frozen=True)
+class Kraken2Options:
+    """What Kraken2 is asked for (the ``kraken2`` wrapper's options of the same names)."""
+
+    db: Path
+    threads: int
+    confidence: float
+    report: Path
+    output: str = "/dev/null"
+
+
+def classify_binary() -> Path:
+    """Kraken2's ``classify`` program, found as the ``kraken2`` wrapper finds it: in the folder
+    the wrapper names (``$KRAKEN2_DIR``), else beside the wrapper itself."""
+    wrapper = shutil.which("kraken2")
+    if wrapper is None:
+        raise ToolError("kraken2 not found on PATH")
+    text = Path(wrapper).read_text(errors="replace")
+    named = re.search(r"^my \$KRAKEN2_DIR = '([^']+)';", text, flags=re.M)
+    for folder in ([Path(named.group(1))] if named else []) + [Path(wrapper).resolve().parent]:
+        if (folder / "classify").is_file():
+            return folder / "classify"
+    raise ToolError(f"Kraken2's classify program not found beside {wrapper}")
+
+
+def kraken2_command(options: Kraken2Options, stream: Path, *, paired: bool) -> list[str]:
+    """Kraken2 reading ``stream``: the wrapper for single reads; for pairs ``classify`` itself,
+    with the flags the wrapper gives it plus ``-S`` (mates interleaved in one file), which the
+    wrapper does not offer: two FIFOs read in lockstep (``--paired R1 R2``) would wait on each
+    other (fastp writes each mate's file from its own thread; seen here: both stopped)."""
+    db = Path(options.db)
+    if not paired:
+        return ["kraken2", "--db", str(db), "--threads", str(options.threads),
+                "--confidence", str(options.confidence), "--report", str(options.report),
+                "--output", options.output, str(stream)]
+    return [str(classify_binary()), "-H", str(db / "hash.k2d"), "-t", str(db / "taxo.k2d"),
+            "-o", str(db / "opts.k2d"), "-p", str(options.threads), "-P", "-S",
+            "-T", str(options.confidence), "-R", str(options.report), "-O", options.output,
+            "-Q", "0", "-g", "2", str(stream)]
+
+
+def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kraken2Options,
+                 check_out: Path, workdir: Path = Path(".")) -> StreamedRun:
+    """Run fastp into Kraken2 through a FIFO, with the FASTQ check of ``reads`` beside them.
+
+    Parameters
+    ----------
+    sample : str
+        Sample ID (messages, the check record).
+    reads : sequence of Path
+        The sample's FASTQ files (one, or R1 and R2) as given to fastp.
+    fastp : str
+        fastp's command line (inputs and options) without outputs: the filtered reads go to
+        the FIFO (``-o`` for single reads, ``--stdout`` for pairs, interleaved).
+    kraken2 : Kraken2Options
+        Database, threads, confidence, report and per-read output.
+    check_out : Path
+        JSON file for the check's read counts (written only when everything succeeded).
+    workdir : Path
+        Folder for the FIFO and the two programs' logs (``fastp.log``, ``kraken2.log``).
+
+    Raises
+    ------
+    FastqError
+        The reads are corrupt, truncated or out of step (the check's own message).
+    ToolError
+        fastp or Kraken2 failed: which one, its exit status and the end of its log.
+    """
+    if len(reads) not in (1, 2):
+        raise SoilbiomeError(f"sample '{sample}': give one FASTQ file or a pair, not {len(reads)}")
+    paired = len(reads) == 2
+    workdir = Path(workdir)
+    fifo = workdir / f"{sample}.stream.fastq"
+    if fifo.exists() or fifo.is_symlink():
+        fifo.unlink()
+    os.mkfifo(fifo)
+    logs = {"fastp": workdir / "fastp.log", "Kraken2": workdir / "kraken2.log"}
+    commands = {"fastp": [*shlex.split(fastp), *(["--stdout"] if paired else ["-o", str(fifo)])],
+                "Kraken2": kraken2_command(kraken2, fifo, paired=paired)}
+    # fastp's stdout for pairs: the FIFO opened read-write, which does not wait for a reader
+    # (a write-only open would block until Kraken2 opens its end); fastp keeps the only copy
+    stdout = os.open(fifo, os.O_RDWR) if paired else None
+
+    check: dict[str, object] = {}
+
+    def run_check() -> None:
+        try:
+            check["stats"] = check_sample(sample, *reads)
+        except SoilbiomeError as exc:
+            check["error"] = exc
+        except Exception as exc:  # noqa: BLE001 - reported as this sample's failure below
+            check["error"] = SoilbiomeError(f"sample '{sample}': FASTQ check failed ({exc})")
+
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        for name, command in commands.items():
+            out = stdout if (name == "fastp" and stdout is not None) else subprocess.DEVNULL
+            with logs[name].open("wb") as log:
+                procs[name] = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                               stdout=out, stderr=log)
+            if out is stdout and stdout is not None:
+                os.close(stdout)
+                stdout = None
+        checker = threading.Thread(target=run_check, name=f"fastq-check {sample}", daemon=True)
+        checker.start()
+        failure: SoilbiomeError | None = None
+        while failure is None:
+            if not checker.is_alive() and "error" in check:
+                failure = check["error"]  # type: ignore[assignment]
+                break
+            for name, proc in procs.items():
+                code = proc.poll()
+                if code not in (None, 0):
+                    failure = ToolError(f"sample '{sample}': {name} failed (exit {code}): "
+                                        f"{_tail(logs[name])}")
+                    break
+            if failure is None and not checker.is_alive() and all(
+                    p.poll() == 0 for p in procs.values()):
+                break
+            time.sleep(POLL_SECONDS)
+        if failure is not None:
+            _stop(list(procs.values()))
+            checker.join()
+            raise failure
+    except BaseException:
+        _stop(list(procs.values()))
+        raise
+    finally:
+        if stdout is not None:
+            os.close(stdout)
+        fifo.unlink(missing_ok=True)
+    stats = check["stats"]
+    write_json(check_out, stats.to_dict())  # type: ignore[attr-defined]
+    return StreamedRun(sample, stats.reads, stats.paired)  # type: ignore[attr-defined]
