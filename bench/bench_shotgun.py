@@ -5,8 +5,8 @@ Resamples the HUMAnN demo reads with replacement (seeded) to ``--reads`` reads p
 (default 1,000,000) for ``--samples`` samples (default 2; generated under ``bench/out/``, never
 committed), then, for each of two pairs of databases,
 
-1. runs the whole shotgun pipeline (``-profile test_shotgun --input batch``: fastp, Kraken2,
-   Bracken-method re-estimation, BIOM, stamp, diversity, report),
+1. runs the whole shotgun pipeline (``-profile test_shotgun --input batch``: fastp streamed
+   into Kraken2 (QC_KRAKEN2), Bracken-method re-estimation, BIOM, stamp, diversity, report),
 2. runs ``kraken2`` alone on the same reads, sample after sample, with the same database and
    the same threads,
 3. runs the pipeline with ``--shotgun_profiler sylph``,
@@ -114,8 +114,8 @@ def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: s
         shutil.rmtree(args.out / stale, ignore_errors=True)
     outdir = args.out / f"results_{tag}"
     pipe = measure([nextflow, *common, "--outdir", str(outdir)], cwd=args.out, env=env)
-    traces = {p: trace_seconds(outdir, p) for p in ("FASTQ_QC", "KRAKEN2", "SHOTGUN_TABLE",
-                                                     "STAMP", "DIVERSITY", "REPORT")}
+    traces = {p: trace_seconds(outdir, p) for p in ("QC_KRAKEN2", "SHOTGUN_TABLE", "STAMP",
+                                                     "DIVERSITY", "REPORT")}
 
     alone_dir = args.out / f"kraken2_alone_{tag}"
     alone_dir.mkdir()
@@ -167,16 +167,20 @@ def report(title: str, r: dict[str, object], total_reads: int) -> None:
         print(f"pipeline with {label}: {p['wall'] / a['wall']:.2f}x {label} alone by wall time, "
               f"{p['cpu'] / max(a['cpu'], 1e-9):.2f}x by CPU time (overhead {overhead:.1%} of "
               "the wall; target at most 1.25x)")
-    # the part that grows with the reads: QC + profiler task time against the profiler's
-    for label, qc, prof in (("Kraken2", traces["FASTQ_QC"], traces["KRAKEN2"]),
-                            ("sylph", traces["SYLPH_FASTQ_QC"], traces["SYLPH_PROFILE"])):
-        print(f"per-read part with {label} (task times): (FASTQ_QC {qc:.1f} s + profiler "
-              f"{prof:.1f} s) / profiler = {(qc + prof) / max(prof, 1e-9):.2f}x")
+    # the part that grows with the reads, against the profiler alone: Kraken2's QC and
+    # classification are one task (QC_KRAKEN2); sylph's QC is FASTQ_QC before SYLPH_PROFILE
+    print(f"per-read part with Kraken2: QC_KRAKEN2 {traces['QC_KRAKEN2']:.1f} s (fastp streamed "
+          f"into Kraken2) / Kraken2 alone {alone['wall']:.1f} s = "
+          f"{traces['QC_KRAKEN2'] / max(alone['wall'], 1e-9):.2f}x")
+    qc, prof = traces["SYLPH_FASTQ_QC"], traces["SYLPH_PROFILE"]
+    print(f"per-read part with sylph (task times): (FASTQ_QC {qc:.1f} s + SYLPH_PROFILE "
+          f"{prof:.1f} s) / sylph alone {sylph_alone['wall']:.1f} s = "
+          f"{(qc + prof) / max(sylph_alone['wall'], 1e-9):.2f}x")
     print(f"sylph alone vs Kraken2 alone on the same genomes and reads: "
           f"{alone['wall'] / sylph_alone['wall']:.2f}x faster by wall time, "
           f"{alone['cpu'] / max(sylph_alone['cpu'], 1e-9):.2f}x by CPU time (target 5x); "
-          f"in the pipelines' traces KRAKEN2 / SYLPH_PROFILE task time "
-          f"{traces['KRAKEN2'] / max(traces['SYLPH_PROFILE'], 1e-9):.2f}x")
+          f"in the pipelines' traces QC_KRAKEN2 / (FASTQ_QC + SYLPH_PROFILE) task time "
+          f"{traces['QC_KRAKEN2'] / max(qc + prof, 1e-9):.2f}x")
 
 
 def main() -> None:
