@@ -74,11 +74,11 @@ process QC_KRAKEN2 {
     soilbiome shotgun stream-kraken2 ${files.join(' ')} --sample ${quoted(id as String)} \\
         --check-out ${id}.check.json --db ${db} --threads ${task.cpus} \\
         --confidence ${params.kraken2_confidence} --report ${id}.kraken2.report.txt --output ${out} \\
+        --qc-record ${id}.qc.json --fastp-json ${id}.fastp.json \
         --fastp ${quoted(fastpOptions(meta, files, task.cpus as int, true))}
     # an empty sample gets an empty report (as in KRAKEN2)
     touch ${id}.kraken2.report.txt
     ${params.kraken2_save_reads ? "touch ${id}.kraken2.output.txt; gzip -f ${id}.kraken2.output.txt" : ''}
-    soilbiome qc-record --check ${id}.check.json --fastp ${id}.fastp.json --out ${id}.qc.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -205,14 +205,26 @@ def sylph_version() -> None:
 @click.option("--report", type=_path, required=True, help="Kraken2 report to write.")
 @click.option("--output", default="/dev/null", show_default=True,
               help="Kraken2's per-read output.")
+@click.option("--qc-record", "qc_out", type=_path, default=None,
+              help="Also write the sample's QC record (as qc-record does) from the check and "
+                   "--fastp-json.")
+@click.option("--fastp-json", type=_path, default=None,
+              help="The fastp JSON report the --fastp command writes (with --qc-record).")
 def stream_kraken2(reads: tuple[Path, ...], sample: str, check_out: Path,  # noqa: PLR0913
                    fastp_command: str, db: Path, threads: int, confidence: float, report: Path,
-                   output: str) -> None:
+                   output: str, qc_out: Path | None, fastp_json: Path | None) -> None:
     """Run fastp on READS (one FASTQ, or R1 R2) into Kraken2 through a named pipe, with the
     FASTQ check beside them: one pass over the reads, nothing written in between."""
+    from soilbiome.errors import InputError
     from soilbiome.shotgun.streamed import Kraken2Options, run_streamed
 
+    if (qc_out is None) != (fastp_json is None):
+        raise InputError("--qc-record and --fastp-json go together")
     run = run_streamed(sample, list(reads), fastp=fastp_command, check_out=check_out,
                        kraken2=Kraken2Options(db, threads, confidence, report, output))
+    if qc_out is not None:  # one Python start-up less per sample than a separate qc-record
+        from soilbiome.amplicon.qc import write_qc_record
+
+        write_qc_record(check_out, fastp_json, qc_out)
     click.echo(f"{sample}: {run.reads} reads{' (pairs)' if run.paired else ''} checked, "
                "filtered and classified in one pass")
