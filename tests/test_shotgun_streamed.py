@@ -4,15 +4,25 @@ program of the stream (nothing waits for ever on a pipe) and leave no record."""
 
 from __future__ import annotations
 
-import csv
 import gzip
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import KRAKEN2_DEMO, MAIN, ROOT, TESTDATA, read_tsv, run_nextflow
+from conftest import (
+    KRAKEN2_DEMO,
+    MAIN,
+    ROOT,
+    TESTDATA,
+    read_sheet,
+    read_tsv,
+    run_nextflow,
+    trace_rows,
+    write_sheet,
+)
 
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
 FASTP_OPTIONS = "--thread 2 --length_required 50 --low_complexity_filter --dont_eval_duplication"
@@ -104,28 +114,19 @@ def test_a_failing_program_stops_the_other_end_of_the_pipe(reads, broken, tmp_pa
 def test_pipeline_streams_fastp_into_kraken2_when_nothing_else_needs_the_reads(reads, tmp_path):
     """-profile test_shotgun with Kraken2 alone: one QC_KRAKEN2 task per sample, no FASTQ_QC or
     KRAKEN2 task, and every read of the QC summary's kept reads in the Kraken2 report."""
-    with (ROOT / "assets" / "samplesheets" / "shotgun_demo.csv").open() as handle:
-        reader = csv.DictReader(handle)
-        header, row = reader.fieldnames, next(reader)
-    sheet = tmp_path / "samplesheet.csv"
-    with sheet.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerow({**row, "sample": "single", "fastq_1": str(DEMO)})
-        writer.writerow({**row, "sample": "paired", "fastq_1": str(reads["paired"][0]),
-                         "fastq_2": str(reads["paired"][1])})
+    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
+    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
+        {**row, "sample": "single", "fastq_1": str(DEMO)},
+        {**row, "sample": "paired", "fastq_1": str(reads["paired"][0]),
+         "fastq_2": str(reads["paired"][1])}])
     agreement = tmp_path / "agreement.yaml"
     text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
-    import re
-
     agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
     outdir = tmp_path / "results"
     proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
                         "--agreement", str(agreement), "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    trace = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))[-1]
-    with trace.open() as handle:
-        processes = [r["process"].split(":")[-1] for r in csv.DictReader(handle, delimiter="\t")]
+    processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
     assert processes.count("QC_KRAKEN2") == 2
     assert "FASTQ_QC" not in processes and "KRAKEN2" not in processes
     qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}
