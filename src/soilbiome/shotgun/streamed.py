@@ -70,6 +70,20 @@ def _stop(procs: Sequence[subprocess.Popen]) -> None:
             proc.wait()
 
 
+def _first_failure(sample: str, check: dict, checker: threading.Thread,
+                   procs: dict[str, subprocess.Popen], logs: dict[str, Path]
+                   ) -> SoilbiomeError | None:
+    """The failure to report, if any yet: the check's verdict first (it names the file and
+    record), then a program that exited non-zero."""
+    if not checker.is_alive() and "error" in check:
+        return check["error"]
+    for name, proc in procs.items():
+        code = proc.poll()
+        if code not in (None, 0):
+            return ToolError(f"sample '{sample}': {name} failed (exit {code}): {_tail(logs[name])}")
+    return None
+
+
 @dataclass(frozen=True)
 class Kraken2Options:
     """What Kraken2 is asked for (the ``kraken2`` wrapper's options of the same names)."""
@@ -153,7 +167,7 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kra
     # (a write-only open would block until Kraken2 opens its end); fastp keeps the only copy
     stdout = os.open(fifo, os.O_RDWR) if paired else None
 
-    check: dict[str, object] = {}
+    check: dict[str, object] = {}  # "stats" or "error", set by the check's thread
 
     def run_check() -> None:
         try:
@@ -163,38 +177,30 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kra
         except Exception as exc:  # noqa: BLE001 - reported as this sample's failure below
             check["error"] = SoilbiomeError(f"sample '{sample}': FASTQ check failed ({exc})")
 
+    checker = threading.Thread(target=run_check, name=f"fastq-check {sample}", daemon=True)
     procs: dict[str, subprocess.Popen] = {}
     try:
         for name, command in commands.items():
-            out = stdout if (name == "fastp" and stdout is not None) else subprocess.DEVNULL
+            out = stdout if name == "fastp" and paired else subprocess.DEVNULL
             with logs[name].open("wb") as log:
-                procs[name] = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                               stdout=out, stderr=log)
-            if out is stdout and stdout is not None:
-                os.close(stdout)
-                stdout = None
-        checker = threading.Thread(target=run_check, name=f"fastq-check {sample}", daemon=True)
+                try:
+                    procs[name] = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                                   stdout=out, stderr=log)
+                except FileNotFoundError:
+                    raise ToolError(f"{command[0]} not found (needed by {name})") from None
+        if stdout is not None:
+            os.close(stdout)
+            stdout = None
         checker.start()
-        failure: SoilbiomeError | None = None
-        while failure is None:
-            if not checker.is_alive() and "error" in check:
-                failure = check["error"]  # type: ignore[assignment]
-                break
-            for name, proc in procs.items():
-                code = proc.poll()
-                if code not in (None, 0):
-                    failure = ToolError(f"sample '{sample}': {name} failed (exit {code}): "
-                                        f"{_tail(logs[name])}")
-                    break
-            if failure is None and not checker.is_alive() and all(
-                    p.poll() == 0 for p in procs.values()):
+        while True:
+            failure = _first_failure(sample, check, checker, procs, logs)
+            if failure is not None:
+                raise failure
+            if not checker.is_alive() and all(p.poll() == 0 for p in procs.values()):
                 break
             time.sleep(POLL_SECONDS)
-        if failure is not None:
-            _stop(list(procs.values()))
-            checker.join()
-            raise failure
     except BaseException:
+        # the check's thread is not waited for: it dies with the process, nothing is written
         _stop(list(procs.values()))
         raise
     finally:
