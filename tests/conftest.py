@@ -130,6 +130,30 @@ def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
     return path
 
 
+def cut_past_the_gate(tmp_path: Path, row: dict) -> dict:
+    """The sample ``row`` with an R1 gzip cut short far into the file (``cut_R1.fastq.gz``).
+
+    The start-up gate reads only the first records of a gzip (preflight.SAMPLE_READS), so the
+    cut is left for the task that reads the whole file to find. The mate gets as many records,
+    so that only the cut makes the pair fail.
+    """
+    import gzip
+
+    from soilbiome.run.preflight import SAMPLE_READS
+
+    with gzip.open(row["fastq_1"], "rb") as handle:
+        records = handle.read()
+    # past the gate's first records and its 1 MiB read buffer (io/fastq.py)
+    copies = max(SAMPLE_READS // (records.count(b"\n") // 4) + 3, (4 << 20) // len(records) + 1)
+    whole = gzip.compress(records * copies, compresslevel=6)
+    cut = tmp_path / "cut_R1.fastq.gz"
+    cut.write_bytes(whole[: len(whole) - 2000])
+    with gzip.open(row["fastq_2"], "rb") as handle:
+        mate = tmp_path / "long_R2.fastq.gz"
+        mate.write_bytes(gzip.compress(handle.read() * copies, compresslevel=6))
+    return dict(row, fastq_1=str(cut), fastq_2=str(mate))
+
+
 @pytest.fixture
 def atacama_rows() -> tuple[list[str], list[dict]]:
     """The bundled Atacama samplesheet with absolute read paths."""

@@ -25,7 +25,6 @@ process BUILD_BIOM {
     printf '%s\\n' '${context_json}' > processing_context.json
     soilbiome biom build --counts ${counts} --lineage ${lineage} --samplesheet ${samplesheet} \\
         --table-id '${workflow.runName}' ${tree_arg} --context processing_context.json \\
-        ${versions.collect { "--versions ${it}" }.join(' ')} --out asv_table.biom
-    soilbiome biom validate asv_table.biom
+        ${versions.collect { "--versions ${it}" }.join(' ')} --out asv_table.biom --validate
     """
 }

@@ -33,16 +33,7 @@ process FASTQ_QC {
     def out_args = !write_reads ? '' : pe ? "-o ${id}_1.fastp.fastq${gz} -O ${id}_2.fastp.fastq${gz}" : "-o ${id}.fastp.fastq${gz}"
     out_args += write_reads && gz ? " --compression ${params.qc_compression}" : ''
     """
-    # the integrity check and fastp read the same files at once; the check's verdict decides:
-    # when it fails, fastp is stopped (nothing waits on a failed sibling) and its message shown
-    ${fastpOptions(meta, files, task.cpus as int, write_reads)} ${out_args} \\
-        2> ${id}.fastp.log < /dev/null &
-    fastp_pid=\$!
-    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} || {
-        check_rc=\$?; kill \$fastp_pid 2>/dev/null || true; wait \$fastp_pid 2>/dev/null || true
-        exit "\$check_rc"; }
-    fastp_rc=0; wait \$fastp_pid || fastp_rc=\$?
-    [ "\$fastp_rc" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }
+    ${checkAndFastp(meta, files, task.cpus as int, write_reads, out_args)}
 
     # fastp writes a zero-byte file for an empty sample; make it a valid empty gzip (a plain
     # zero-byte FASTQ is already a valid empty one)
@@ -56,6 +47,26 @@ process FASTQ_QC {
         soilbiome: \$(soilbiome --version | sed 's/.*version //')
     END_VERSIONS
     """
+}
+
+/*
+ * The bash that checks one sample's reads and runs fastp on them (FASTQ_QC; DADA2_BATCH, where
+ * the amplicon QC runs beside DADA2): the integrity check and fastp read the same files at
+ * once and the check's verdict decides: when it fails, fastp is stopped (nothing waits on a
+ * failed sibling) and the check's one-line message is what the task says. Writes
+ * <id>.check.json, <id>.fastp.json and <id>.fastp.html (and the reads, by out_args).
+ */
+def checkAndFastp(meta, files, int cpus, boolean write_reads, String out_args) {
+    def id = meta.id
+    return """\
+    ${fastpOptions(meta, files, cpus, write_reads)} ${out_args} \\
+        2> ${id}.fastp.log < /dev/null &
+    fastp_pid=\$!
+    soilbiome fastq-check --sample '${id}' --out ${id}.check.json ${files.join(' ')} || {
+        check_rc=\$?; kill \$fastp_pid 2>/dev/null || true; wait \$fastp_pid 2>/dev/null || true
+        exit "\$check_rc"; }
+    fastp_rc=0; wait \$fastp_pid || fastp_rc=\$?
+    [ "\$fastp_rc" -eq 0 ] || { cat ${id}.fastp.log >&2; exit "\$fastp_rc"; }"""
 }
 
 /*

@@ -54,8 +54,7 @@ process SHOTGUN_TABLE {
         --threshold ${params.bracken_threshold} --reference '${reference.toString().replace("'", "'\\''")}' \\
         --abundance-dir abundance --summary shotgun_summary.tsv \\
         --context processing_context.json ${as_list(versions).collect { "--versions ${it}" }.join(' ')} \\
-        --table-id '${workflow.runName}' --out taxon_table.biom
-    soilbiome biom validate taxon_table.biom
+        --table-id '${workflow.runName}' --out taxon_table.biom --validate
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -65,8 +65,7 @@ process SYLPH_TABLE {
     soilbiome shotgun sylph-table profiles/*.sylph.tsv --db ${db} --samplesheet ${samplesheet} \\
         ${qc} ${host} --reference '${reference}' --summary sylph_summary.tsv \\
         --context processing_context.json ${as_list(versions).collect { "--versions ${it}" }.join(' ')} \\
-        --table-id '${workflow.runName}' --out sylph_taxon_table.biom
-    soilbiome biom validate sylph_taxon_table.biom
+        --table-id '${workflow.runName}' --out sylph_taxon_table.biom --validate
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

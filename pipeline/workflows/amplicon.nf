@@ -20,7 +20,7 @@ include { ITS_EXTRACT       } from '../modules/its_extract'
 include { PHYLOGENY         } from '../modules/phylogeny'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
-include { SOFTWARE_VERSIONS } from '../modules/software_versions'
+include { SOFTWARE_VERSIONS; SOFTWARE_VERSIONS as TABLE_VERSIONS } from '../modules/software_versions'
 include { REPORT            } from '../modules/report'
 include { STAMP             } from '../modules/stamp'
 include { INTEROP           } from '../modules/interop'
@@ -39,16 +39,22 @@ def dada2ChunkSize(int runSamples) {
     if (given > 0) {
         return given
     }
-    def config = (nextflow.Global.session as nextflow.Session).config
-    def executor = (config.process instanceof Map ? config.process.executor : null) ?: 'local'
-    if (executor.toString() != 'local') {
+    if (!localExecutor()) {
         return 8
     }
+    def config = (nextflow.Global.session as nextflow.Session).config
     def cores = (config.executor instanceof Map ? config.executor.cpus : null) ?:
         Runtime.runtime.availableProcessors()
     def perTask = Math.max(1, Math.min(2, params.max_cpus as int))
     def slots = Math.max(1, (cores as int).intdiv(perTask))
     return Math.max(1, Math.ceil(runSamples / slots) as int)
+}
+
+/* True when the run's tasks go to the local executor (not to SLURM or another scheduler). */
+def localExecutor() {
+    def config = (nextflow.Global.session as nextflow.Session).config
+    def executor = (config.process instanceof Map ? config.process.executor : null) ?: 'local'
+    return executor.toString() == 'local'
 }
 
 /*
@@ -79,6 +85,7 @@ def dada2Chunks(List items) {
 workflow DADA2 {
     take:
     ch_reads   // [ meta, [reads] ]
+    qc_beside  // true: DADA2_BATCH also runs the per-sample QC (reads as sequenced, no primers)
 
     main:
     ch_plan = ch_reads
@@ -90,7 +97,7 @@ workflow DADA2 {
         }
     DADA2_BATCH(ch_plan.whole.map { items, chunks ->
         [[ids    : items.collect { it[0].id }, single_end: items.collect { it[0].single_end },
-          runs   : items.collect { it[0].run ?: 'run1' }],
+          runs   : items.collect { it[0].run ?: 'run1' }, qc: qc_beside],
          items.collect { it[1] }.flatten()]
     })
     ch_chunks = ch_plan.split.flatMap { items, chunks -> chunks }
@@ -139,6 +146,8 @@ workflow DADA2 {
     DADA2_MERGE(DADA2_FILTER.out.tracking.collect(), DADA2_DENOISE.out.denoised.collect())
 
     emit:
+    qc_records = DADA2_BATCH.out.qc_records.flatten()  // only with qc_beside, one per sample
+    fastp_json = DADA2_BATCH.out.fastp_json.flatten()
     counts   = DADA2_MERGE.out.counts.mix(DADA2_BATCH.out.counts)
     fasta    = DADA2_MERGE.out.fasta.mix(DADA2_BATCH.out.fasta)
     tracking = DADA2_MERGE.out.tracking.mix(DADA2_BATCH.out.tracking)
@@ -155,9 +164,19 @@ workflow AMPLICON {
     main:
     ch_versions = Channel.empty()
 
-    FASTQ_QC(ch_samples)
-    QC_SUMMARY(FASTQ_QC.out.record.map { meta, json -> json }.collect(), ch_sheet)
-    ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first(), QC_SUMMARY.out.versions)
+    // Reads as sequenced (no primers to cut), on the local executor, and a batch DADA2 runs as
+    // one task: the per-sample QC runs inside that task, beside DADA2 (DADA2_BATCH), not as
+    // FASTQ_QC tasks it waits for (on 2 cores they held both for 5-8 s of 10-20 samples).
+    // On a cluster every sample keeps its own FASTQ_QC job, run side by side.
+    def qc_beside = !params.primer_fwd && localExecutor()
+    ch_one_task = ch_samples
+        .toSortedList { a, b -> a[0].id <=> b[0].id }
+        .map { items -> dada2Chunks(items).every { it[0].n_chunks == 1 } }
+    ch_qc_samples = !qc_beside ? ch_samples : ch_samples.combine(ch_one_task)
+        .filter { meta, reads, one_task -> !one_task }
+        .map { meta, reads, one_task -> [meta, reads] }
+    FASTQ_QC(ch_qc_samples)
+    ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first())
 
     if (params.primer_fwd) {
         CUTADAPT(ch_samples)
@@ -170,11 +189,15 @@ workflow AMPLICON {
         ch_primers = Channel.value(file("${projectDir}/../assets/NO_PRIMERS"))
     }
 
-    // DADA2 starts only once every sample's reads passed FASTQ_QC's integrity check, so a
-    // corrupt or truncated file is reported by name there, never as DADA2's pair mismatch
-    ch_qc_done = FASTQ_QC.out.record.collect().map { true }
-    DADA2(ch_reads.combine(ch_qc_done).map { meta, reads, ok -> [meta, reads] })
+    // DADA2 starts only once every sample's reads passed FASTQ_QC's integrity check (or, QC
+    // beside it, DADA2_BATCH reports a failed check first), so a corrupt or truncated file is
+    // reported by name, never as DADA2's pair mismatch
+    ch_qc_done = FASTQ_QC.out.record.collect().ifEmpty([]).map { true }
+    DADA2(ch_reads.combine(ch_qc_done).map { meta, reads, ok -> [meta, reads] }, qc_beside)
     ch_versions = ch_versions.mix(DADA2.out.versions)
+    ch_qc_records = FASTQ_QC.out.record.map { meta, json -> json }.mix(DADA2.out.qc_records)
+    QC_SUMMARY(ch_qc_records.collect(), ch_sheet)
+    ch_versions = ch_versions.mix(QC_SUMMARY.out.versions)
 
     def db = refdb[0]
     def marker = (db.marker ?: '').toString()
@@ -204,7 +227,7 @@ workflow AMPLICON {
 
     CLEANUP(ch_counts, HARMONISE_TAXONOMY.out.lineage, ch_sheet, Channel.value(marker))
     ch_cutadapt_logs = params.primer_fwd ? CUTADAPT.out.log.collect() : Channel.value([])
-    MULTIQC(FASTQ_QC.out.fastp_json.collect(), ch_cutadapt_logs, DADA2.out.tracking,
+    MULTIQC(FASTQ_QC.out.fastp_json.mix(DADA2.out.fastp_json).collect(), ch_cutadapt_logs, DADA2.out.tracking,
             CLEANUP.out.dir.map { it.resolve('nontarget_summary.tsv') })
     ch_versions = ch_versions.mix(MULTIQC.out.versions)
     // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
@@ -243,15 +266,18 @@ workflow AMPLICON {
         ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom, ch_tree)
+    // the report lists the tools that made its table; it does not wait for the exports
+    TABLE_VERSIONS(false, ch_versions.collect(sort: true))  // fixed order: cached under -resume
     // the QIIME 2 and phyloseq exports carry no terms: made from the table as built, beside
-    // STAMP and DIVERSITY (R's start-up is the longest step after the tree)
+    // STAMP, DIVERSITY and REPORT (R's start-up with phyloseq, 4 s, is the longest step after
+    // the tree, and nothing waits for it)
     INTEROP(BUILD_BIOM.out.biom)
     ch_versions = ch_versions.mix(INTEROP.out.versions)
-    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
+    SOFTWARE_VERSIONS(true, ch_versions.collect(sort: true))
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,
-           ch_primers, SOFTWARE_VERSIONS.out.yml, file("${info}/params.json"),
+           ch_primers, TABLE_VERSIONS.out.yml, file("${info}/params.json"),
            file("${info}/reference_database.json"), ch_verification,
            CLEANUP.out.dir, Channel.value(file("${projectDir}/../assets/NO_FILE")))
 

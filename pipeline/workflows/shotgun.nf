@@ -160,7 +160,7 @@ workflow SHOTGUN {
         ch_others = ch_second
     }
     DIVERSITY(ch_biom, Channel.value(file("${projectDir}/../assets/NO_TREE")))  // no tree for taxa
-    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
+    SOFTWARE_VERSIONS(true, ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, ch_summary,

@@ -36,6 +36,9 @@ _table_outputs = _options(
     click.option("--versions", "versions_files", type=_file, multiple=True,
                  help="versions.yml of the profiling steps: fills the method's version."),
     click.option("--out", type=_path, required=True, help="BIOM table to write."),
+    click.option("--validate", "then_validate", is_flag=True,
+                 help="Then validate the table as 'soilbiome biom validate' does (same "
+                      "process); an invalid table is removed."),
 )
 
 
@@ -91,7 +94,7 @@ def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, sample
           qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], threshold: int,
           reference: str, abundance_dir: Path | None, summary_tsv: Path | None,
           table_id: str | None, context_json: Path | None, versions_files: tuple[Path, ...],
-          out: Path) -> None:
+          out: Path, then_validate: bool) -> None:
     """Re-estimate REPORTS (Kraken2 --report, one per sample) and write one BIOM table."""
     from soilbiome.io.context import read_context
     from soilbiome.shotgun.run import build_shotgun_table
@@ -108,6 +111,10 @@ def table(reports: tuple[Path, ...], db: Path, distribution: Path | None, sample
                        for r in res.summary)
     click.echo(f"{out}: {res.table.n_taxa} taxa x {res.table.n_samples} samples; "
                f"classified: {shares}")
+    if then_validate:
+        from soilbiome.cli.biom import validate_written
+
+        validate_written(out)
 
 
 def register(main: click.Group) -> None:
@@ -170,7 +177,7 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
 def sylph_table(profiles: tuple[Path, ...], db: Path, samplesheet: Path,  # noqa: PLR0913
                 qc_records: tuple[Path, ...], host_checks: tuple[Path, ...], reference: str,
                 summary_tsv: Path | None, table_id: str | None, context_json: Path | None,
-                versions_files: tuple[Path, ...], out: Path) -> None:
+                versions_files: tuple[Path, ...], out: Path, then_validate: bool) -> None:
     """Turn sylph PROFILES (one TSV per sample) into one BIOM table."""
     from soilbiome.io.context import read_context
     from soilbiome.shotgun.sylph_run import build_sylph_table
@@ -182,6 +189,10 @@ def sylph_table(profiles: tuple[Path, ...], db: Path, samplesheet: Path,  # noqa
     shares = ", ".join(f"{r['sample']} {float(r['profiled_fraction']):.1%}" for r in res.summary)
     click.echo(f"{out}: {res.table.n_taxa} taxa x {res.table.n_samples} samples; "
                f"profiled: {shares}")
+    if then_validate:
+        from soilbiome.cli.biom import validate_written
+
+        validate_written(out)
 
 
 @shotgun.command("sylph-version")

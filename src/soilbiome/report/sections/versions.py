@@ -32,6 +32,9 @@ def software_versions(ctx: ReportContext) -> str:
                              "software_versions.yml)."))
     else:
         data = read_versions(path)
+        parts.append("<p>The tools that made this table. Every tool of the run, the exports "
+                     "(QIIME 2, phyloseq) included, is listed in "
+                     "<code>pipeline_info/software_versions.yml</code>.</p>")
         parts.append("<h3>Pipeline tools</h3>" + html_table(pd.DataFrame(
             sorted((str(k), str(v)) for k, v in data["tools"].items()),
             columns=["tool", "version"])))
