@@ -144,7 +144,8 @@ def test_slurm_outputs_equal_a_local_run(slurm_run, test_profile_run):
     # DADA2 is one task or split into chunks, chosen from the executor; the per-sample QC runs
     # as FASTQ_QC jobs on SLURM and inside the one DADA2 task locally (no primers)
     def layout(name):
-        return "DADA2" in name.split(" ")[0] or name.startswith("AMPLICON:FASTQ_QC")
+        process = name.split(" ")[0]
+        return "DADA2" in process or process.split(":")[-1] == "FASTQ_QC"
 
     def done(trace):
         names = [t["name"] for t in trace if t["status"] == "COMPLETED"]
