@@ -9,23 +9,29 @@ process SYLPH_PROFILE {
     // costs more than profiling), then each sample is sketched and profiled in turn
     tag "${samples.size()} sample(s)"
     label 'process_low'
-    publishDir "${params.outdir}/sylph", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn == 'versions.yml' ? null : fn }
+    publishDir "${params.outdir}", mode: params.publish_dir_mode,
+        saveAs: { fn -> fn == 'versions.yml' ? null : fn.endsWith('.qc.json') ? "qc/reads/${fn}" : "sylph/${fn}" }
 
     input:
     val samples   // [ [sample ID, [staged read file names]], ... ]
-    path reads, stageAs: 'reads/*'
+    path reads, stageAs: 'reads*/*'  // a folder per file: samples' raw files may share names
     path db
 
     output:
     path '*.sylph.tsv', emit: profile
+    path '*.qc.json', emit: qc_records, optional: true   // --shotgun_qc none: the reads' QC records
     path 'versions.yml', emit: versions
 
     script:
-    def manifest = samples.collect { id, names -> ([id] + names.collect { "reads/${it}" }).join('\t') }
+    def files = reads instanceof List ? reads : [reads]  // one staged file is a Path
+    def k = 0
+    def manifest = samples.collect { id, names -> ([id] + names.collect { files[k++] }).join('\t') }
+    // reads as sequenced (--shotgun_qc none): the sketching pass checks them (mates too) and
+    // its counts are each sample's QC record
+    def qc = params.shotgun_qc == 'none' ? '--qc-records' : ''
     """
     printf '%s\\n' ${manifest.collect { "'${it}'" }.join(' ')} > batch.tsv
-    soilbiome shotgun sylph-profile --batch batch.tsv --db ${db} --outdir . --threads ${task.cpus}
+    soilbiome shotgun sylph-profile --batch batch.tsv --db ${db} --outdir . --threads ${task.cpus} ${qc}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,6 +1,7 @@
 /*
  * Shotgun metagenome workflow, per sample in parallel:
- * fastp QC (adapters, quality, length, low complexity) -> optional bowtie2 host-read removal ->
+ * fastp QC (adapters, quality, length, low complexity; with --shotgun_qc none and sylph alone,
+ * none: sylph's pass checks and counts the reads) -> optional bowtie2 host-read removal ->
  * (with Kraken2 the only profiler and no host removal, fastp streams into Kraken2: QC_KRAKEN2)
  * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
  * re-estimation -> taxon_table.biom) and/or sylph (one task for the batch, the database loaded
@@ -45,22 +46,27 @@ workflow SHOTGUN {
 
     def host_db = host_genome ? host_genome[0] : null
     def host_fasta = host_genome ? host_genome[1] : null
+    // --shotgun_qc none: sylph sketches the reads as sequenced, checking them and counting
+    // them for the QC record in the same pass (no fastp, no filtered reads written)
+    // (the start-up gate refused it with Kraken2 or host removal)
+    def raw = params.shotgun_qc == 'none'
     // Kraken2 alone and no host removal: nothing else reads fastp's filtered reads, so they
     // stream into Kraken2 in one task (QC_KRAKEN2) instead of being written and read back
     def streamed = profilers == ['kraken2'] && !host_fasta
-    if (streamed) {
+    if (raw) {
+        ch_qc_json = Channel.empty()  // from SYLPH_PROFILE, below
+        ch_reads = ch_samples
+    } else if (streamed) {
         QC_KRAKEN2(ch_samples, Channel.value(refdb[1]))
-        ch_qc_records = QC_KRAKEN2.out.record
+        ch_qc_json = QC_KRAKEN2.out.record.map { meta, json -> json }
         ch_versions = ch_versions.mix(QC_KRAKEN2.out.versions.first())
         ch_reads = Channel.empty()
     } else {
         FASTQ_QC(ch_samples)
-        ch_qc_records = FASTQ_QC.out.record
+        ch_qc_json = FASTQ_QC.out.record.map { meta, json -> json }
         ch_versions = ch_versions.mix(FASTQ_QC.out.versions.first())
         ch_reads = FASTQ_QC.out.reads
     }
-    QC_SUMMARY(ch_qc_records.map { meta, json -> json }.collect(), ch_sheet)
-    ch_versions = ch_versions.mix(QC_SUMMARY.out.versions)
 
     def prebuilt = host_fasta && (file("${host_fasta}.1.bt2").exists() || file("${host_fasta}.1.bt2l").exists())
     if (host_fasta) {
@@ -104,8 +110,7 @@ workflow SHOTGUN {
         }
 
         SHOTGUN_TABLE(ch_reports.map { meta, report -> report }.collect(), ch_db,
-                      ch_distribution, ch_sheet,
-                      ch_qc_records.map { meta, json -> json }.collect(), ch_host,
+                      ch_distribution, ch_sheet, ch_qc_json.collect(), ch_host,
                       "${db.name} ${db.version}",
                       [marker: 'shotgun', method: 'Kraken2', reference: db.name,
                        reference_version: db.version, reference_sha256: db.sha256,
@@ -126,8 +131,10 @@ workflow SHOTGUN {
                       ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
                       ch_sylph_db)
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
-        SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet,
-                    ch_qc_records.map { meta, json -> json }.collect(), ch_host,
+        if (raw) {
+            ch_qc_json = SYLPH_PROFILE.out.qc_records.flatten()
+        }
+        SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet, ch_qc_json.collect(), ch_host,
                     "${sdb.name} ${sdb.version}",
                     [marker: 'shotgun', method: 'sylph', reference: sdb.name,
                      reference_version: sdb.version, reference_sha256: sdb.sha256,
@@ -136,6 +143,9 @@ workflow SHOTGUN {
         ch_versions = ch_versions.mix(SYLPH_TABLE.out.versions)
         tables.sylph = [SYLPH_TABLE.out.biom, SYLPH_TABLE.out.summary]
     }
+
+    QC_SUMMARY(ch_qc_json.collect(), ch_sheet)
+    ch_versions = ch_versions.mix(QC_SUMMARY.out.versions)
 
     // the first profiler named gives the table diversity is computed on; every table is
     // stamped and shown side by side in the report

@@ -89,6 +89,37 @@ def qc_record(check: dict, fastp: dict) -> dict:
     }
 
 
+def unfiltered_record(sample: str, *, paired: bool, reads: int, bases: int, q30_bases: int,
+                      gc_bases: int) -> dict:
+    """The QC record of reads profiled as sequenced (``--shotgun_qc none``): counted and
+    checked in the profiler's own pass, nothing filtered, so ``*_out`` equal ``*_in`` and the
+    filter counts are 0; the duplication rate is not estimated (NA). Pairs count once."""
+    if reads == 0:
+        status = "empty"
+    elif reads < LOW_READS:
+        status = "low_reads"
+    else:
+        status = "ok"
+    q30 = round(q30_bases / bases, 6) if bases else 0.0
+    return {
+        "sample": sample,
+        "status": status,
+        "paired": paired,
+        "reads_in": reads,
+        "reads_out": reads,
+        "pass_rate": 1.0 if reads else 0.0,
+        "bases_in": bases,
+        "bases_out": bases,
+        "q30_rate_in": q30,
+        "q30_rate_out": q30,
+        "gc_content_in": round(gc_bases / bases, 6) if bases else 0.0,
+        "duplication_rate": "NA",
+        "low_quality_reads": 0,
+        "too_many_n_reads": 0,
+        "too_short_reads": 0,
+    }
+
+
 def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
     """Build one sample's QC record from its files and write it as JSON."""
     record = qc_record(_load_json(check_json), _load_json(fastp_json))

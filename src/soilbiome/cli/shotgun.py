@@ -135,9 +135,12 @@ def register(main: click.Group) -> None:
               help="Folder for the batch's <sample>.sylph.tsv files (with --batch).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Threads for sylph's profiling (default: all cores).")
+@click.option("--qc-records", is_flag=True,
+              help="With --batch, reads as sequenced: also write each sample's QC record "
+                   "(<sample>.qc.json) from the sketching pass's counts.")
 def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa: PLR0913
                   out: Path | None, manifest: Path | None, outdir: Path | None,
-                  threads: int | None) -> None:
+                  threads: int | None, qc_records: bool) -> None:
     """Sketch READS (one FASTQ, or R1 R2) and profile them with sylph against DB; or every
     sample of a --batch manifest against DB loaded once."""
     import os
@@ -153,12 +156,15 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
             raise InputError("--batch needs --outdir")
         from soilbiome.shotgun.sylph_run import profile_batch_to_tsvs, read_batch_manifest
 
-        for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir):
+        for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir,
+                                             qc_records=qc_records):
             click.echo(f"{outdir / (profile.sample + '.sylph.tsv')}: {len(profile.hits)} "
                        f"genome(s); the database explains {profile.explained:.1%} of the reads")
         return
     if not reads or not sample or out is None:
         raise InputError("give READS with --sample and --out, or --batch MANIFEST --outdir DIR")
+    if qc_records:
+        raise InputError("--qc-records goes with --batch")
     from soilbiome.shotgun.sylph_run import profile_reads_to_tsv
 
     profile = profile_reads_to_tsv(db, sample, list(reads), out)

@@ -126,12 +126,12 @@ def iter_batches(path: str | Path, batch_bytes: int = _BATCH
         yield headers, lengths
 
 
-def iter_sequence_blocks(path: str | Path, batch_bytes: int = _BATCH
-                         ) -> Iterator[tuple[list[bytes], list[bytes]]]:
-    """Yield ``(sequences, quality strings)`` of checked records, a block at a time, in one
-    pass (the same checks as :func:`iter_batches`)."""
-    for _headers, seqs, quals, _lengths in _checked_blocks(path, batch_bytes):
-        yield seqs, quals
+def iter_checked_blocks(path: str | Path, batch_bytes: int = _BATCH
+                        ) -> Iterator[tuple[list[bytes], list[bytes], list[bytes], list[int]]]:
+    """Yield ``(header lines, sequences, quality strings, sequence lengths)`` of checked
+    records, a block at a time (the checks of :func:`iter_batches`): for a reader that needs
+    the read names too (mates checked with :class:`MatePairs`)."""
+    return _checked_blocks(path, batch_bytes)
 
 
 def _checked_blocks(path: str | Path, batch_bytes: int
@@ -179,6 +179,65 @@ def _checked_blocks(path: str | Path, batch_bytes: int
         ) from exc
 
 
+class MatePairs:
+    """The read names of a pair's two files, compared record by record as blocks arrive.
+
+    Each side's reader hands over the header lines of every block it read (:meth:`add`) and
+    says when its file has ended (:meth:`end`); the names are compared as soon as both sides
+    hold them, so the two files may be read at different paces (the FASTQ check, or a sketcher
+    pulling reads from both mates) and only the names one side is ahead by are kept.
+
+    Raises
+    ------
+    FastqError
+        From :meth:`add` or :meth:`end`: read names that differ (naming the record and both
+        files), or one file ending before the other.
+    """
+
+    def __init__(self, sample: str, fastq_1: str | Path, fastq_2: str | Path) -> None:
+        self.sample, self.files = sample, (fastq_1, fastq_2)
+        self.pending: tuple[list[bytes], list[bytes]] = ([], [])
+        self.ended = [False, False]
+        self.reads = 0
+
+    def add(self, side: int, headers: list[bytes]) -> None:
+        """Names of the next block of records of side 0 (R1) or 1 (R2)."""
+        self.pending[side].extend(_read_names(headers))
+        self._compare()
+
+    def end(self, side: int) -> None:
+        """Side 0 (R1) or 1 (R2) has no more records."""
+        self.ended[side] = True
+        self._compare()
+
+    @property
+    def complete(self) -> bool:
+        """Both files ended with as many records each."""
+        return all(self.ended) and not any(self.pending)
+
+    def _compare(self) -> None:
+        names_1, names_2 = self.pending
+        common = min(len(names_1), len(names_2))
+        if common:
+            if names_1[:common] != names_2[:common]:
+                i = next(k for k in range(common) if names_1[k] != names_2[k])
+                raise FastqError(
+                    f"mismatched pairs at record {self.reads + i + 1}: read names "
+                    f"'{names_1[i].decode(errors='replace')}' ({self.files[0]}) and "
+                    f"'{names_2[i].decode(errors='replace')}' ({self.files[1]}) differ",
+                    location=f"sample '{self.sample}'",
+                )
+            self.reads += common
+            del names_1[:common], names_2[:common]
+        for side in (0, 1):
+            if self.ended[side] and not self.pending[side] and self.pending[1 - side]:
+                raise FastqError(
+                    f"mismatched pairs: {self.files[side]} ends after {self.reads} records but "
+                    f"{self.files[1 - side]} has more",
+                    location=f"sample '{self.sample}'",
+                )
+
+
 def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = None, *,
                  batch_bytes: int = _BATCH) -> FastqStats:
     """Check one sample's reads and count them; for pairs, mates must agree record by record.
@@ -203,40 +262,17 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
             bases += sum(lengths)
         return FastqStats(sample, reads, bases, 0, paired=False)
 
-    forward, reverse = iter_batches(fastq_1, batch_bytes), iter_batches(fastq_2, batch_bytes)
-    names_1: list[bytes] = []
-    names_2: list[bytes] = []
-    ended_1 = ended_2 = False
-    reads = bases_1 = bases_2 = 0
-    while True:
-        if not names_1 and not ended_1:
-            batch = next(forward, None)
-            ended_1 = batch is None
-            if batch:
-                names_1, bases_1 = _read_names(batch[0]), bases_1 + sum(batch[1])
-        if not names_2 and not ended_2:
-            batch = next(reverse, None)
-            ended_2 = batch is None
-            if batch:
-                names_2, bases_2 = _read_names(batch[0]), bases_2 + sum(batch[1])
-        common = min(len(names_1), len(names_2))
-        if common:
-            if names_1[:common] != names_2[:common]:
-                i = next(k for k in range(common) if names_1[k] != names_2[k])
-                raise FastqError(
-                    f"mismatched pairs at record {reads + i + 1}: read names "
-                    f"'{names_1[i].decode(errors='replace')}' ({fastq_1}) and "
-                    f"'{names_2[i].decode(errors='replace')}' ({fastq_2}) differ",
-                    location=f"sample '{sample}'",
-                )
-            reads += common
-            del names_1[:common], names_2[:common]
-            continue
-        if ended_1 and ended_2 and not names_1 and not names_2:
-            return FastqStats(sample, reads, bases_1, bases_2, paired=True)
-        if (ended_1 and not names_1) or (ended_2 and not names_2):
-            short, long_ = (fastq_1, fastq_2) if ended_1 and not names_1 else (fastq_2, fastq_1)
-            raise FastqError(
-                f"mismatched pairs: {short} ends after {reads} records but {long_} has more",
-                location=f"sample '{sample}'",
-            )
+    pairs = MatePairs(sample, fastq_1, fastq_2)
+    readers = (iter_batches(fastq_1, batch_bytes), iter_batches(fastq_2, batch_bytes))
+    bases = [0, 0]
+    while not all(pairs.ended):
+        for side in (0, 1):  # the side that is behind reads its next block
+            if pairs.ended[side] or (pairs.pending[side] and not pairs.ended[1 - side]):
+                continue
+            batch = next(readers[side], None)
+            if batch is None:
+                pairs.end(side)
+            else:
+                pairs.add(side, batch[0])
+                bases[side] += sum(batch[1])
+    return FastqStats(sample, pairs.reads, bases[0], bases[1], paired=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
-from soilbiome.io.fastq import iter_sequence_blocks
+from soilbiome.io.fastq import MatePairs, iter_checked_blocks
 
 #: pysylph release the wrapper is written against (also pinned in pyproject.toml).
 PYSYLPH_VERSION = "0.1.3"
@@ -51,6 +51,23 @@ def version() -> str:
     import pysylph
 
     return f"pysylph {pysylph.__version__}"
+
+
+@dataclass(frozen=True)
+class ReadCounts:
+    """What the sketcher's one checked pass over a sample's reads counted (pairs once).
+
+    ``accuracy`` is the mean per-base accuracy the reads' qualities state (1 - mean error
+    probability), None for a sample without bases. ``q30_bases`` (bases of Phred >= 30) and
+    ``gc_bases`` are counted only when asked for (the record of reads profiled without QC).
+    """
+
+    reads: int
+    paired: bool
+    bases: int
+    accuracy: float | None
+    q30_bases: int | None = None
+    gc_bases: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,9 @@ class SampleProfile:
 
     sample: str
     hits: tuple[GenomeHit, ...]
+    #: what the pass over the reads counted (:func:`profile_reads`), None when profiled from
+    #: a sketch alone
+    reads: ReadCounts | None = None
 
     @property
     def explained(self) -> float:
@@ -192,42 +212,77 @@ def genome_names(database: object) -> list[str]:
 
 class _ReadStream:
     """Sequences of a FASTQ file for the sketcher, in one checked pass, adding up the
-    per-base error probabilities their Phred qualities state (for the read accuracy)."""
+    per-base error probabilities their Phred qualities state (for the read accuracy); with
+    ``pairs``, the read names go to the mates' check."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.bases, self.errors = path, 0, 0.0
+    def __init__(self, path: Path, pairs: MatePairs | None = None, side: int = 0,
+                 count_bases: bool = False) -> None:
+        self.path, self.pairs, self.side, self.count_bases = path, pairs, side, count_bases
+        self.reads = self.bases = self.q30 = self.gc = 0
+        self.errors = 0.0
 
     def __iter__(self):  # noqa: ANN204 - generator of bytes
         import numpy as np
 
         table = 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
-        for seqs, quals in iter_sequence_blocks(self.path):
+        for headers, seqs, quals, _lengths in iter_checked_blocks(self.path):
+            if self.pairs is not None:
+                self.pairs.add(self.side, headers)
             joined = np.frombuffer(b"".join(quals), dtype=np.uint8)
+            self.reads += len(seqs)
             self.bases += joined.size
             self.errors += float(table[joined].sum())
+            if self.count_bases:
+                self.q30 += int(np.count_nonzero(joined >= 33 + 30))
+                per_letter = np.bincount(np.frombuffer(b"".join(seqs), dtype=np.uint8),
+                                         minlength=256)
+                self.gc += int(per_letter[list(b"GCgc")].sum())
             yield from seqs
+        if self.pairs is not None:
+            self.pairs.end(self.side)
 
 
-def sketch_reads(sample: str, r1: Path, r2: Path | None = None):  # noqa: ANN201
+def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN201
+                 count_bases: bool = False):
     """Sketch one sample's reads (paired when ``r2`` is given), streaming the FASTQ files.
+
+    One pass: every record is checked (:func:`soilbiome.io.fastq.iter_checked_blocks`) and,
+    for pairs, the mates' read names are compared record by record
+    (:class:`soilbiome.io.fastq.MatePairs`), so the raw reads of a sample can be profiled
+    without a separate check.
 
     Returns
     -------
     tuple
-        ``(pysylph.SampleSketch, read accuracy)``: the mean per-base accuracy the reads'
-        qualities state (1 - mean error probability), or None for a sample without bases.
+        ``(pysylph.SampleSketch, ReadCounts)``.
+
+    Raises
+    ------
+    FastqError
+        A bad record, a corrupt file, or mates out of step (naming file and record).
     """
     import pysylph
 
     sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
-    streams = [_ReadStream(Path(r1))] + ([_ReadStream(Path(r2))] if r2 is not None else [])
+    pairs = MatePairs(sample, r1, r2) if r2 is not None else None
+    streams = [_ReadStream(Path(r1), pairs, 0, count_bases)]
+    if r2 is not None:
+        streams.append(_ReadStream(Path(r2), pairs, 1, count_bases))
+    readers = [iter(s) for s in streams]
     if r2 is None:
-        sketch = sketcher.sketch_single(sample, iter(streams[0]))
+        sketch = sketcher.sketch_single(sample, readers[0])
     else:
-        sketch = sketcher.sketch_paired(sample, iter(streams[0]), iter(streams[1]))
+        sketch = sketcher.sketch_paired(sample, readers[0], readers[1])
+    for reader in readers:  # what the sketcher left unread (a longer mate file) is checked too
+        for _ in reader:
+            pass
     bases = sum(s.bases for s in streams)
-    accuracy = 1.0 - sum(s.errors for s in streams) / bases if bases else None
-    return sketch, accuracy
+    counts = ReadCounts(
+        reads=streams[0].reads, paired=r2 is not None, bases=bases,
+        accuracy=1.0 - sum(s.errors for s in streams) / bases if bases else None,
+        q30_bases=sum(s.q30 for s in streams) if count_bases else None,
+        gc_bases=sum(s.gc for s in streams) if count_bases else None)
+    return sketch, counts
 
 
 def profile_sample(database: object, sketch: object, sample: str, *,
@@ -266,10 +321,16 @@ def profile_sample(database: object, sketch: object, sample: str, *,
 
 
 def profile_reads(database: object, sample: str, reads: Iterable[Path], *,
-                  min_ani: float = MIN_ANI) -> SampleProfile:
-    """Sketch ``reads`` (one file, or R1 and R2) and profile them."""
+                  min_ani: float = MIN_ANI, count_bases: bool = False) -> SampleProfile:
+    """Sketch ``reads`` (one file, or R1 and R2) and profile them; the profile carries what
+    the pass counted (``count_bases``: Q30 and GC bases too, for a QC record)."""
+    from dataclasses import replace
+
     files = list(reads)
     if not 1 <= len(files) <= 2:
         raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(files)}")
-    sketch, accuracy = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None)
-    return profile_sample(database, sketch, sample, read_accuracy=accuracy, min_ani=min_ani)
+    sketch, counts = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
+                                  count_bases=count_bases)
+    profile = profile_sample(database, sketch, sample, read_accuracy=counts.accuracy,
+                             min_ani=min_ani)
+    return replace(profile, reads=counts)

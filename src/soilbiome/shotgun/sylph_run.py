@@ -118,22 +118,36 @@ def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
 
 
 def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]],
-                          outdir: Path) -> list[SampleProfile]:
+                          outdir: Path, *, qc_records: bool = False) -> list[SampleProfile]:
     """Profile every sample of a batch against ``db`` loaded once; ``<sample>.sylph.tsv`` each.
 
     The database is read once for the batch (it dominates a small sample's cost); each sample
-    is sketched (one checked pass over its reads) and profiled in turn. The TSVs are written
-    together only when every sample succeeded, so a bad sample leaves no partial batch.
+    is sketched (one checked pass over its reads, mates compared) and profiled in turn. With
+    ``qc_records`` (reads as sequenced, ``--shotgun_qc none``), that pass's counts are also
+    written as each sample's QC record, ``<sample>.qc.json``
+    (:func:`soilbiome.amplicon.qc.unfiltered_record`). The files are written together only
+    when every sample succeeded, so a bad sample leaves no partial batch.
     """
+    import json
+
+    from soilbiome.amplicon.qc import unfiltered_record
     from soilbiome.shotgun.sylph import load_database, profile_reads
 
     database = load_database(db)
-    profiles = [profile_reads(database, sample, reads) for sample, reads in samples]
+    profiles = [profile_reads(database, sample, reads, count_bases=qc_records)
+                for sample, reads in samples]
     with atomic_outputs() as outputs:
         for profile in profiles:
             tmp = outputs.file(Path(outdir) / f"{profile.sample}.sylph.tsv")
             with tmp.open("w", encoding="utf-8", newline="") as handle:
                 _write_rows(handle, profile, profile.sample)
+            if qc_records:
+                counts = profile.reads
+                record = unfiltered_record(
+                    profile.sample, paired=counts.paired, reads=counts.reads,
+                    bases=counts.bases, q30_bases=counts.q30_bases, gc_bases=counts.gc_bases)
+                tmp = outputs.file(Path(outdir) / f"{profile.sample}.qc.json")
+                tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return profiles
 
 

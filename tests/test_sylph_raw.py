@@ -1,0 +1,158 @@
+"""sylph on reads as sequenced (``--shotgun_qc none``): the sketching pass checks every record
+and the mates' names, and its counts are the samples' QC records. Real pysylph, real fastp (for
+the Q30 and GC figures), real Nextflow runs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    KRAKEN2_DEMO,
+    MAIN,
+    ROOT,
+    TESTDATA,
+    read_sheet,
+    read_tsv,
+    run_nextflow,
+    trace_rows,
+    write_sheet,
+)
+from soilbiome.amplicon.qc import unfiltered_record
+from soilbiome.errors import FastqError
+from soilbiome.io.fastq import check_sample
+from soilbiome.shotgun.sylph import sketch_reads
+
+DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
+SYLPH_DB = KRAKEN2_DEMO.parent / "sylph_demo" / "db"
+COMPLEMENT = bytes.maketrans(b"ACGTN", b"TGCAN")
+
+
+def _records(path: Path) -> list[list[bytes]]:
+    lines = gzip.decompress(path.read_bytes()).splitlines()
+    return [lines[i:i + 4] for i in range(0, len(lines), 4)]
+
+
+def _write(path: Path, records: list[list[bytes]]) -> Path:
+    path.write_bytes(gzip.compress(b"".join(b"\n".join(r) + b"\n" for r in records), 1))
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    """The demo reads as pairs: R1 the first 75 bases, R2 the reverse complement of the last 75."""
+    folder = tmp_path_factory.mktemp("raw_pair")
+    r1, r2 = [], []
+    for header, seq, _plus, qual in _records(DEMO):
+        r1.append([header, seq[:75], b"+", qual[:75]])
+        r2.append([header, seq[25:][::-1].translate(COMPLEMENT), b"+", qual[25:][::-1]])
+    return _write(folder / "pair_1.fastq.gz", r1), _write(folder / "pair_2.fastq.gz", r2)
+
+
+def test_the_sketching_pass_counts_what_the_check_and_fastp_count(pair, tmp_path):
+    _sketch, counts = sketch_reads("s1", *pair, count_bases=True)
+    stats = check_sample("s1", *pair)
+    assert (counts.reads, counts.paired, counts.bases) == (
+        stats.reads, True, stats.bases_r1 + stats.bases_r2)
+    subprocess.run(["fastp", "-i", str(pair[0]), "-I", str(pair[1]), "-j", "fastp.json",
+                    "-h", "fastp.html", "--dont_eval_duplication"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    before = json.loads((tmp_path / "fastp.json").read_text())["summary"]["before_filtering"]
+    assert before["total_bases"] == counts.bases
+    assert counts.q30_bases / counts.bases == pytest.approx(before["q30_rate"], abs=1e-6)
+    assert counts.gc_bases / counts.bases == pytest.approx(before["gc_content"], abs=1e-6)
+    record = unfiltered_record("s1", paired=True, reads=counts.reads, bases=counts.bases,
+                               q30_bases=counts.q30_bases, gc_bases=counts.gc_bases)
+    assert (record["reads_in"], record["reads_out"], record["pass_rate"]) == (
+        stats.reads, stats.reads, 1.0)
+
+
+def test_mates_out_of_step_are_refused_naming_the_record(pair, tmp_path):
+    records = _records(pair[1])
+    records[7][0] = b"@not-the-mate"
+    swapped = _write(tmp_path / "swapped_2.fastq.gz", records)
+    with pytest.raises(FastqError, match=r"mismatched pairs at record 8: read names .*"
+                                         r"'not-the-mate' \(.*swapped_2\.fastq\.gz\)"):
+        sketch_reads("s1", pair[0], swapped)
+    short = _write(tmp_path / "short_2.fastq.gz", _records(pair[1])[:-3])
+    with pytest.raises(FastqError, match=r"short_2\.fastq\.gz ends after \d+ records but "
+                                         r".*pair_1\.fastq\.gz has more"):
+        sketch_reads("s1", pair[0], short)
+    longer = _write(tmp_path / "long_2.fastq.gz", _records(pair[1]) + _records(pair[1])[:2])
+    with pytest.raises(FastqError, match=r"pair_1\.fastq\.gz ends after \d+ records but "
+                                         r".*long_2\.fastq\.gz has more"):
+        sketch_reads("s1", pair[0], longer)
+
+
+def test_batch_writes_qc_records_only_when_every_sample_passed(pair, tmp_path):
+    manifest = tmp_path / "batch.tsv"
+    manifest.write_text(f"single\t{DEMO}\npaired\t{pair[0]}\t{pair[1]}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [sys.executable, "-m", "soilbiome", "shotgun", "sylph-profile", "--batch",
+           str(manifest), "--db", str(SYLPH_DB), "--outdir", str(out), "--qc-records"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    single = json.loads((out / "single.qc.json").read_text())
+    paired = json.loads((out / "paired.qc.json").read_text())
+    assert single["reads_in"] == single["reads_out"] == check_sample("x", DEMO).reads
+    assert (paired["paired"], paired["reads_in"]) == (True, check_sample("x", *pair).reads)
+    assert (out / "paired.sylph.tsv").is_file()
+
+    records = _records(pair[1])
+    records[3][0] = b"@stranger"
+    bad = _write(tmp_path / "bad_2.fastq.gz", records)
+    manifest.write_text(f"single\t{DEMO}\npaired\t{pair[0]}\t{bad}\n")
+    again = tmp_path / "again"
+    again.mkdir()
+    cmd[cmd.index(str(out))] = str(again)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mismatched pairs at record 4" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(again.iterdir()) == []
+
+
+@pytest.mark.nextflow
+@pytest.mark.usefixtures("kraken2_demo")
+def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
+    """-profile test_shotgun --shotgun_profiler sylph --shotgun_qc none: no FASTQ_QC task, the
+    QC records come from SYLPH_PROFILE's pass; with Kraken2 the run is refused at start-up."""
+    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
+    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
+        {**row, "sample": "single", "fastq_1": str(DEMO)},
+        {**row, "sample": "paired", "fastq_1": str(pair[0]), "fastq_2": str(pair[1])}])
+    agreement = tmp_path / "agreement.yaml"
+    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
+    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
+    common = ["run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
+              "--agreement", str(agreement), "--shotgun_qc", "none"]
+    refused = tmp_path / "refused"
+    proc = run_nextflow(*common, "--shotgun_profiler", "sylph,kraken2", "--outdir",
+                        str(refused), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "--shotgun_qc none profiles the reads as sequenced with sylph alone" in (
+        proc.stdout + proc.stderr)
+    assert not refused.exists()
+
+    outdir = tmp_path / "results"
+    proc = run_nextflow(*common, "--shotgun_profiler", "sylph", "--outdir", str(outdir),
+                        cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
+    assert "FASTQ_QC" not in processes and processes.count("SYLPH_PROFILE") == 1, processes
+    qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}
+    assert int(qc["single"]["reads_in"]) == int(qc["single"]["reads_out"]) == 21000
+    assert int(qc["paired"]["reads_in"]) == 21000 and qc["paired"]["paired"] == "True"
+    assert (outdir / "qc" / "reads" / "paired.qc.json").is_file()
+    summary = {r["sample"]: r for r in read_tsv(outdir / "qc" / "sylph_summary.tsv")}
+    assert int(summary["paired"]["reads_after_qc"]) == 21000
+    assert 0 < float(summary["single"]["profiled_fraction"]) <= 1
+    assert not list((tmp_path / "work").rglob("*.fastp.*"))
