@@ -18,8 +18,11 @@ process INTEROP {
 
     script:
     """
-    soilbiome export qiime2 ${biom} --out qiime2
+    # side by side: the phyloseq export waits on R's start-up most of the time
+    soilbiome export qiime2 ${biom} --out qiime2 &
+    qiime2_pid=\$!
     soilbiome export phyloseq ${biom} --out phyloseq/phyloseq.rds
+    wait \$qiime2_pid
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         phyloseq: \$(Rscript -e 'cat(as.character(packageVersion("phyloseq")))')

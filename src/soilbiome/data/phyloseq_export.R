@@ -4,8 +4,9 @@
 # phy_tree (the ASV tree, when the table carries one: tree.nwk, tips = the table's features).
 # The table arrives as plain TSVs written by soilbiome's validated BIOM reader, not through
 # biomformat::read_biom, which misreads empty samples and cannot read one-sample HDF5 tables.
-# Usage: Rscript phyloseq_export.R DIR OUT.rds
-#        (DIR holds counts, taxonomy, samples, sequences TSVs and, optionally, tree.nwk)
+# Usage: Rscript phyloseq_export.R DIR OUT.rds, then "go" on stdin once DIR is written
+#        (DIR holds counts, taxonomy, samples, sequences TSVs and, optionally, tree.nwk):
+#        the packages load while the caller prepares DIR; without "go" nothing is written.
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) != 2) stop("usage: phyloseq_export.R DIR OUT.rds")
 suppressPackageStartupMessages({
@@ -13,6 +14,7 @@ suppressPackageStartupMessages({
   library(Biostrings)
   library(ape)
 })
+if (!identical(readLines(file("stdin"), n = 1), "go")) quit(save = "no", status = 3)
 rd <- function(name) {
   read.delim(file.path(args[1], name), check.names = FALSE, colClasses = "character",
              na.strings = character(0), quote = "\"", comment.char = "")

@@ -97,7 +97,6 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
     ToolError
         Rscript is missing or the R script failed (its message is included).
     """
-    table = read_table(biom)  # validated before R sees it
     rscript = shutil.which("Rscript")
     if rscript is None:
         raise ToolError("the phyloseq export needs R with phyloseq: Rscript not found on PATH "
@@ -105,14 +104,25 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
     out = Path(out)
     script = resources.files("soilbiome").joinpath("data", "phyloseq_export.R")
     # R writes a temp file beside --out, renamed into place only on success (a full disk or
-    # SIGTERM -- which also stops R -- leaves nothing behind, see soilbiome.io.atomic)
+    # SIGTERM -- which also stops R -- leaves nothing behind, see soilbiome.io.atomic).
+    # R starts first: loading phyloseq (about 4 s) overlaps reading and validating the table
+    # here; R goes on only when told "go" on its stdin, once the inputs are written, and stops
+    # without writing anything when stdin closes without it (a table that failed validation).
     with (atomic_path(out) as dest, tempfile.TemporaryDirectory() as tmp,
           resources.as_file(script) as path):
-        _write_inputs(table, Path(tmp))
-        proc = subprocess.run([rscript, "--vanilla", str(path), tmp, str(dest)],
-                              capture_output=True, text=True)
+        proc = subprocess.Popen([rscript, "--vanilla", str(path), tmp, str(dest)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            table = read_table(biom)  # validated before R sees it
+            _write_inputs(table, Path(tmp))
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        stdout, stderr = proc.communicate("go\n")
         if proc.returncode != 0 or not dest.stat().st_size:
-            text = (proc.stderr or proc.stdout).strip()
+            text = (stderr or stdout).strip()
             if any(word in text for word in ("No space left", "File too large",
                                              "Disk quota exceeded")):
                 raise DiskFullError(out)
