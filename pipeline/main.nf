@@ -135,10 +135,10 @@ def startupGate() {
     if (params.soil_env) { args += ['--env', params.soil_env as String] }
     if (params.mode == 'shotgun' && params.host_db) { args += ['--host-db', params.host_db] }
     if (params.mode == 'shotgun' && params.shotgun_qc == 'none' &&
-            ((params.shotgun_profiler as String).tokenize(',')*.trim().unique() != ['sylph'] ||
+            ((params.shotgun_profiler as String).tokenize(',')*.trim().unique().size() != 1 ||
              params.host_db)) {
-        refuse "--shotgun_qc none profiles the reads as sequenced with sylph alone, not with " +
-               "Kraken2 or host removal (--shotgun_profiler ${params.shotgun_profiler}" +
+        refuse "--shotgun_qc none profiles the reads as sequenced with one profiler, not with " +
+               "two or with host removal (--shotgun_profiler ${params.shotgun_profiler}" +
                (params.host_db ? ", --host_db ${params.host_db}" : '') + "); use --shotgun_qc fastp"
     }
     if (params.mode == 'shotgun') {

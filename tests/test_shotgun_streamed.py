@@ -5,6 +5,7 @@ program of the stream (nothing waits for ever on a pipe) and leave no record."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import subprocess
 import sys
@@ -138,3 +139,58 @@ def test_pipeline_streams_fastp_into_kraken2_when_nothing_else_needs_the_reads(r
         assert unclassified + root == int(qc[sample]["reads_out"]) > 20000
         assert (outdir / "qc" / "fastp" / f"{sample}.fastp.json").is_file()
     assert not list((tmp_path / "work").rglob("*.fastp.fastq*"))  # nothing written in between
+
+
+@pytest.mark.parametrize("layout", ["single", "paired"])
+def test_without_fastp_kraken2_reads_the_reads_as_sequenced(reads, layout, tmp_path):
+    """--shotgun_qc none: the report is Kraken2's on the raw files, and the QC record counts
+    what the check counted beside it (Q30 and GC as fastp counts them before filtering)."""
+    files = reads[layout]
+    proc = subprocess.run(
+        [sys.executable, "-m", "soilbiome", "shotgun", "stream-kraken2", *map(str, files),
+         "--sample", "s1", "--check-out", "s1.check.json", "--db", str(KRAKEN2_DEMO),
+         "--threads", "2", "--report", "raw.report", "--qc-record", "s1.qc.json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "classified as sequenced" in proc.stdout
+    subprocess.run(["kraken2", "--db", str(KRAKEN2_DEMO), "--threads", "2",
+                    *(["--paired"] if layout == "paired" else []), "--report", "alone.report",
+                    "--output", "/dev/null", *map(str, files)],
+                   cwd=tmp_path, check=True, capture_output=True)
+    assert (tmp_path / "raw.report").read_bytes() == (tmp_path / "alone.report").read_bytes()
+    subprocess.run(["fastp", *_fastp_inputs(files).split(), "-j", "f.json", "-h", "f.html",
+                    "--dont_eval_duplication"], cwd=tmp_path, check=True, capture_output=True)
+    before = json.loads((tmp_path / "f.json").read_text())["summary"]["before_filtering"]
+    record = json.loads((tmp_path / "s1.qc.json").read_text())
+    assert record["reads_in"] == record["reads_out"] == 21000
+    assert record["bases_in"] == before["total_bases"]
+    assert record["q30_rate_in"] == pytest.approx(before["q30_rate"], abs=1e-6)
+    assert record["gc_content_in"] == pytest.approx(before["gc_content"], abs=1e-6)
+
+
+@pytest.mark.nextflow
+def test_pipeline_without_fastp_runs_kraken2_on_the_reads_as_sequenced(reads, tmp_path):
+    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
+    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
+        {**row, "sample": "single", "fastq_1": str(DEMO)},
+        {**row, "sample": "paired", "fastq_1": str(reads["paired"][0]),
+         "fastq_2": str(reads["paired"][1])}])
+    agreement = tmp_path / "agreement.yaml"
+    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
+    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
+    outdir = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
+                        "--agreement", str(agreement), "--shotgun_qc", "none",
+                        "--outdir", str(outdir), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
+    assert processes.count("QC_KRAKEN2") == 2 and "FASTQ_QC" not in processes
+    qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}
+    for sample in ("single", "paired"):
+        assert int(qc[sample]["reads_in"]) == int(qc[sample]["reads_out"]) == 21000
+        report = (outdir / "kraken2" / f"{sample}.kraken2.report.txt").read_text().splitlines()
+        assert int(report[0].split("\t")[1]) + int(report[1].split("\t")[1]) == 21000
+        assert (outdir / "qc" / "reads" / f"{sample}.qc.json").is_file()
+    assert not (outdir / "qc" / "fastp").exists()
+    versions = (outdir / "pipeline_info" / "software_versions.yml").read_text()
+    assert "fastp" not in versions

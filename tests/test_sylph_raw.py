@@ -138,7 +138,7 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     proc = run_nextflow(*common, "--shotgun_profiler", "sylph,kraken2", "--outdir",
                         str(refused), cwd=tmp_path)
     assert proc.returncode != 0
-    assert "--shotgun_qc none profiles the reads as sequenced with sylph alone" in (
+    assert "--shotgun_qc none profiles the reads as sequenced with one profiler" in (
         proc.stdout + proc.stderr)
     assert not refused.exists()
 

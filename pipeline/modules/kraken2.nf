@@ -50,7 +50,8 @@ process QC_KRAKEN2 {
     tag "${meta.id}"
     label 'process_low'
     publishDir "${params.outdir}", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn.endsWith('.fastp.json') || fn.endsWith('.fastp.html') || fn.endsWith('.qc.json') ? "qc/fastp/${fn}" :
+        saveAs: { fn -> fn.endsWith('.fastp.json') || fn.endsWith('.fastp.html') ? "qc/fastp/${fn}" :
+                        fn.endsWith('.qc.json') ? (params.shotgun_qc == 'none' ? "qc/reads/${fn}" : "qc/fastp/${fn}") :
                         fn.startsWith("${meta.id}.kraken2.") ? "kraken2/${fn}" : null }
 
     input:
@@ -61,8 +62,8 @@ process QC_KRAKEN2 {
     tuple val(meta), path("${meta.id}.kraken2.report.txt"), emit: report
     path "${meta.id}.kraken2.output.txt.gz", optional: true, emit: output
     tuple val(meta), path("${meta.id}.qc.json"), emit: record
-    path "${meta.id}.fastp.json", emit: fastp_json
-    path "${meta.id}.fastp.html", emit: fastp_html
+    path "${meta.id}.fastp.json", emit: fastp_json, optional: true  // not with --shotgun_qc none
+    path "${meta.id}.fastp.html", emit: fastp_html, optional: true
     path 'versions.yml', emit: versions
 
     script:
@@ -70,19 +71,22 @@ process QC_KRAKEN2 {
     def files = reads instanceof List ? reads : [reads]
     def out = params.kraken2_save_reads ? "${id}.kraken2.output.txt" : '/dev/null'
     def quoted = { String s -> "'" + s.replace("'", "'\\''") + "'" }
+    // --shotgun_qc none: Kraken2 reads the files as sequenced, the check counts for the record
+    def qc = params.shotgun_qc == 'none' ? '' :
+        "--fastp-json ${id}.fastp.json --fastp ${quoted(fastpOptions(meta, files, task.cpus as int, true))}"
+    def fastp_version = params.shotgun_qc == 'none' ? '' : "fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')"
     """
     soilbiome shotgun stream-kraken2 ${files.join(' ')} --sample ${quoted(id as String)} \\
         --check-out ${id}.check.json --db ${db} --threads ${task.cpus} \\
         --confidence ${params.kraken2_confidence} --report ${id}.kraken2.report.txt --output ${out} \\
-        --qc-record ${id}.qc.json --fastp-json ${id}.fastp.json \
-        --fastp ${quoted(fastpOptions(meta, files, task.cpus as int, true))}
+        --qc-record ${id}.qc.json ${qc}
     # an empty sample gets an empty report (as in KRAKEN2)
     touch ${id}.kraken2.report.txt
     ${params.kraken2_save_reads ? "touch ${id}.kraken2.output.txt; gzip -f ${id}.kraken2.output.txt" : ''}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')
+        ${fastp_version}
         kraken2: \$(kraken2 --version | head -n 1 | sed 's/.*version //')
         soilbiome: \$(soilbiome --version | sed 's/.*version //')
     END_VERSIONS

@@ -1,7 +1,8 @@
 /*
  * Shotgun metagenome workflow, per sample in parallel:
- * fastp QC (adapters, quality, length, low complexity; with --shotgun_qc none and sylph alone,
- * none: sylph's pass checks and counts the reads) -> optional bowtie2 host-read removal ->
+ * fastp QC (adapters, quality, length, low complexity; with --shotgun_qc none, none: the
+ * profiler reads the reads as sequenced, checked and counted beside it or in its own pass)
+ * -> optional bowtie2 host-read removal ->
  * (with Kraken2 the only profiler and no host removal, fastp streams into Kraken2: QC_KRAKEN2)
  * the profilers of --shotgun_profiler: Kraken2 (then for the batch: Bracken-method
  * re-estimation -> taxon_table.biom) and/or sylph (one task for the batch, the database loaded
@@ -46,14 +47,14 @@ workflow SHOTGUN {
 
     def host_db = host_genome ? host_genome[0] : null
     def host_fasta = host_genome ? host_genome[1] : null
-    // --shotgun_qc none: sylph sketches the reads as sequenced, checking them and counting
-    // them for the QC record in the same pass (no fastp, no filtered reads written)
-    // (the start-up gate refused it with Kraken2 or host removal)
-    def raw = params.shotgun_qc == 'none'
     // Kraken2 alone and no host removal: nothing else reads fastp's filtered reads, so they
     // stream into Kraken2 in one task (QC_KRAKEN2) instead of being written and read back
     def streamed = profilers == ['kraken2'] && !host_fasta
-    if (raw) {
+    // --shotgun_qc none (one profiler, no host removal: the start-up gate refused the rest):
+    // no fastp; QC_KRAKEN2 runs Kraken2 on the reads as sequenced with the check beside it,
+    // or sylph sketches them, checking them and counting them for the QC record in its pass
+    def raw_sylph = params.shotgun_qc == 'none' && profilers == ['sylph']
+    if (raw_sylph) {
         ch_qc_json = Channel.empty()  // from SYLPH_PROFILE, below
         ch_reads = ch_samples
     } else if (streamed) {
@@ -131,7 +132,7 @@ workflow SHOTGUN {
                       ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
                       ch_sylph_db)
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
-        if (raw) {
+        if (raw_sylph) {
             ch_qc_json = SYLPH_PROFILE.out.qc_records.flatten()
         }
         SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet, ch_qc_json.collect(), ch_host,

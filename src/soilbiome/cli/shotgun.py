@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -214,8 +215,9 @@ def sylph_version() -> None:
 @click.option("--sample", required=True, help="Sample ID (messages, the check record).")
 @click.option("--check-out", type=_path, required=True,
               help="JSON file for the FASTQ check's read counts (as fastq-check writes).")
-@click.option("--fastp", "fastp_command", required=True,
-              help="fastp's command line (inputs, options) without outputs (added: the FIFO).")
+@click.option("--fastp", "fastp_command", default=None,
+              help="fastp's command line (inputs, options) without outputs (added: the FIFO). "
+                   "Without it Kraken2 reads READS as they are (--shotgun_qc none).")
 @click.option("--db", type=_dir, required=True, help="Kraken2 database folder.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True)
@@ -224,24 +226,36 @@ def sylph_version() -> None:
               help="Kraken2's per-read output.")
 @click.option("--qc-record", "qc_out", type=_path, default=None,
               help="Also write the sample's QC record (as qc-record does) from the check and "
-                   "--fastp-json.")
+                   "--fastp-json; without --fastp, from the check's counts alone.")
 @click.option("--fastp-json", type=_path, default=None,
               help="The fastp JSON report the --fastp command writes (with --qc-record).")
 def stream_kraken2(reads: tuple[Path, ...], sample: str, check_out: Path,  # noqa: PLR0913
-                   fastp_command: str, db: Path, threads: int, confidence: float, report: Path,
-                   output: str, qc_out: Path | None, fastp_json: Path | None) -> None:
+                   fastp_command: str | None, db: Path, threads: int, confidence: float,
+                   report: Path, output: str, qc_out: Path | None, fastp_json: Path | None) -> None:
     """Run fastp on READS (one FASTQ, or R1 R2) into Kraken2 through a named pipe, with the
-    FASTQ check beside them: one pass over the reads, nothing written in between."""
+    FASTQ check beside them: one pass over the reads, nothing written in between. Without
+    --fastp, Kraken2 classifies READS as they are, the check beside it."""
     from soilbiome.errors import InputError
     from soilbiome.shotgun.streamed import Kraken2Options, run_streamed
 
-    if (qc_out is None) != (fastp_json is None):
+    if fastp_command is not None and (qc_out is None) != (fastp_json is None):
         raise InputError("--qc-record and --fastp-json go together")
+    if fastp_command is None and fastp_json is not None:
+        raise InputError("--fastp-json goes with --fastp")
     run = run_streamed(sample, list(reads), fastp=fastp_command, check_out=check_out,
                        kraken2=Kraken2Options(db, threads, confidence, report, output))
     if qc_out is not None:  # one Python start-up less per sample than a separate qc-record
-        from soilbiome.amplicon.qc import write_qc_record
+        from soilbiome.amplicon.qc import unfiltered_record, write_qc_record
+        from soilbiome.io.jsonfile import write_json
 
-        write_qc_record(check_out, fastp_json, qc_out)
+        if fastp_json is not None:
+            write_qc_record(check_out, fastp_json, qc_out)
+        else:
+            stats = json.loads(check_out.read_text())
+            write_json(qc_out, unfiltered_record(
+                sample, paired=stats["paired"], reads=stats["reads"],
+                bases=stats["bases_r1"] + stats["bases_r2"], q30_bases=stats["q30_bases"],
+                gc_bases=stats["gc_bases"]))
+    what = "filtered and classified" if fastp_command else "classified as sequenced"
     click.echo(f"{sample}: {run.reads} reads{' (pairs)' if run.paired else ''} checked, "
-               "filtered and classified in one pass")
+               f"{what} in one pass")

@@ -31,10 +31,29 @@ class FastqStats:
     bases_r1: int
     bases_r2: int
     paired: bool
+    #: bases of Phred >= 30 and G/C bases, both mates (``check_sample(count_bases=True)``)
+    q30_bases: int | None = None
+    gc_bases: int | None = None
 
     def to_dict(self) -> dict:
-        """Plain-dict form for JSON."""
-        return asdict(self)
+        """Plain-dict form for JSON (the base counts only when counted)."""
+        return {k: v for k, v in asdict(self).items()
+                if v is not None or k not in ("q30_bases", "gc_bases")}
+
+
+class BaseCounts:
+    """Q30 and G/C bases of checked blocks (``iter_checked_blocks``), counted with numpy."""
+
+    def __init__(self) -> None:
+        self.q30 = self.gc = 0
+
+    def add(self, seqs: list[bytes], quals: list[bytes]) -> None:
+        import numpy as np
+
+        self.q30 += int(np.count_nonzero(
+            np.frombuffer(b"".join(quals), dtype=np.uint8) >= 33 + 30))
+        per_letter = np.bincount(np.frombuffer(b"".join(seqs), dtype=np.uint8), minlength=256)
+        self.gc += int(per_letter[list(b"GCgc")].sum())
 
 
 def _open(path: Path) -> io.BufferedReader:
@@ -239,7 +258,7 @@ class MatePairs:
 
 
 def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = None, *,
-                 batch_bytes: int = _BATCH) -> FastqStats:
+                 batch_bytes: int = _BATCH, count_bases: bool = False) -> FastqStats:
     """Check one sample's reads and count them; for pairs, mates must agree record by record.
 
     Parameters
@@ -250,20 +269,38 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
         Forward and (optional) reverse reads.
     batch_bytes : int
         Bytes of text checked at a time (:func:`iter_batches`).
+    count_bases : bool
+        Also count bases of Phred >= 30 and G/C bases (the QC record of reads used as
+        sequenced, without fastp).
 
     Returns
     -------
     FastqStats
     """
+    counts = BaseCounts() if count_bases else None
+
+    def blocks(path: str | Path) -> Iterator[tuple[list[bytes], list[int]]]:
+        if counts is None:
+            yield from iter_batches(path, batch_bytes)
+            return
+        for headers, seqs, quals, lengths in iter_checked_blocks(path, batch_bytes):
+            counts.add(seqs, quals)
+            yield headers, lengths
+
+    def stats(reads: int, bases_1: int, bases_2: int, paired: bool) -> FastqStats:
+        return FastqStats(sample, reads, bases_1, bases_2, paired,
+                          q30_bases=counts.q30 if counts else None,
+                          gc_bases=counts.gc if counts else None)
+
     if fastq_2 is None:
         reads = bases = 0
-        for names, lengths in iter_batches(fastq_1, batch_bytes):
+        for names, lengths in blocks(fastq_1):
             reads += len(names)
             bases += sum(lengths)
-        return FastqStats(sample, reads, bases, 0, paired=False)
+        return stats(reads, bases, 0, paired=False)
 
     pairs = MatePairs(sample, fastq_1, fastq_2)
-    readers = (iter_batches(fastq_1, batch_bytes), iter_batches(fastq_2, batch_bytes))
+    readers = (blocks(fastq_1), blocks(fastq_2))
     bases = [0, 0]
     while not all(pairs.ended):
         for side in (0, 1):  # the side that is behind reads its next block
@@ -275,4 +312,4 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
             else:
                 pairs.add(side, batch[0])
                 bases[side] += sum(batch[1])
-    return FastqStats(sample, pairs.reads, bases[0], bases[1], paired=True)
+    return stats(pairs.reads, bases[0], bases[1], paired=True)

@@ -15,6 +15,11 @@ soon as one fails, then raises one error naming the sample and the program, with
 lines of that program's log. The first failure is the one reported: the FASTQ check's verdict
 names the file and record; a program killed because the other end of its pipe went away is a
 consequence, not the cause.
+
+Without fastp (``fastp=None``: ``--shotgun_qc none``, reads used as sequenced) Kraken2 reads
+the sample's files itself, as ``kraken2`` alone would, and the check beside it also counts the
+Q30 and G/C bases for the QC record: the run costs Kraken2's time plus the check's, on the
+other core.
 """
 
 from __future__ import annotations
@@ -125,8 +130,9 @@ def kraken2_command(options: Kraken2Options, stream: Path, *, paired: bool) -> l
             "-Q", "0", "-g", "2", str(stream)]
 
 
-def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kraken2Options,
-                 check_out: Path, workdir: Path = Path(".")) -> StreamedRun:
+def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str | None,
+                 kraken2: Kraken2Options, check_out: Path,
+                 workdir: Path = Path(".")) -> StreamedRun:
     """Run fastp into Kraken2 through a FIFO, with the FASTQ check of ``reads`` beside them.
 
     Parameters
@@ -135,9 +141,10 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kra
         Sample ID (messages, the check record).
     reads : sequence of Path
         The sample's FASTQ files (one, or R1 and R2) as given to fastp.
-    fastp : str
+    fastp : str or None
         fastp's command line (inputs and options) without outputs: the filtered reads go to
-        the FIFO (``-o`` for single reads, ``--stdout`` for pairs, interleaved).
+        the FIFO (``-o`` for single reads, ``--stdout`` for pairs, interleaved). None: no
+        fastp, Kraken2 reads ``reads`` as they are and the check counts Q30 and G/C bases.
     kraken2 : Kraken2Options
         Database, threads, confidence, report and per-read output.
     check_out : Path
@@ -156,22 +163,30 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str, kraken2: Kra
         raise SoilbiomeError(f"sample '{sample}': give one FASTQ file or a pair, not {len(reads)}")
     paired = len(reads) == 2
     workdir = Path(workdir)
-    fifo = workdir / f"{sample}.stream.fastq"
-    if fifo.exists() or fifo.is_symlink():
-        fifo.unlink()
-    os.mkfifo(fifo)
     logs = {"fastp": workdir / "fastp.log", "Kraken2": workdir / "kraken2.log"}
-    commands = {"fastp": [*shlex.split(fastp), *(["--stdout"] if paired else ["-o", str(fifo)])],
-                "Kraken2": kraken2_command(kraken2, fifo, paired=paired)}
-    # fastp's stdout for pairs: the FIFO opened read-write, which does not wait for a reader
-    # (a write-only open would block until Kraken2 opens its end); fastp keeps the only copy
-    stdout = os.open(fifo, os.O_RDWR) if paired else None
+    fifo = workdir / f"{sample}.stream.fastq"
+    stdout = None
+    if fastp is None:  # Kraken2 on the reads as sequenced
+        del logs["fastp"]
+        commands = {"Kraken2": [*kraken2_command(kraken2, Path(reads[0]), paired=False)[:-1],
+                                *(["--paired"] if paired else []), *map(str, reads)]}
+    else:
+        if fifo.exists() or fifo.is_symlink():
+            fifo.unlink()
+        os.mkfifo(fifo)
+        commands = {"fastp": [*shlex.split(fastp),
+                              *(["--stdout"] if paired else ["-o", str(fifo)])],
+                    "Kraken2": kraken2_command(kraken2, fifo, paired=paired)}
+        # fastp's stdout for pairs: the FIFO opened read-write, which does not wait for a
+        # reader (a write-only open would block until Kraken2 opens its end); fastp keeps the
+        # only copy
+        stdout = os.open(fifo, os.O_RDWR) if paired else None
 
     check: dict[str, object] = {}  # "stats" or "error", set by the check's thread
 
     def run_check() -> None:
         try:
-            check["stats"] = check_sample(sample, *reads)
+            check["stats"] = check_sample(sample, *reads, count_bases=fastp is None)
         except SoilbiomeError as exc:
             check["error"] = exc
         except Exception as exc:  # noqa: BLE001 - reported as this sample's failure below

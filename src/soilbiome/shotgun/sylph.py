@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
-from soilbiome.io.fastq import MatePairs, iter_checked_blocks
+from soilbiome.io.fastq import BaseCounts, MatePairs, iter_checked_blocks
 
 #: pysylph release the wrapper is written against (also pinned in pyproject.toml).
 PYSYLPH_VERSION = "0.1.3"
@@ -217,8 +217,9 @@ class _ReadStream:
 
     def __init__(self, path: Path, pairs: MatePairs | None = None, side: int = 0,
                  count_bases: bool = False) -> None:
-        self.path, self.pairs, self.side, self.count_bases = path, pairs, side, count_bases
-        self.reads = self.bases = self.q30 = self.gc = 0
+        self.path, self.pairs, self.side = path, pairs, side
+        self.counts = BaseCounts() if count_bases else None
+        self.reads = self.bases = 0
         self.errors = 0.0
 
     def __iter__(self):  # noqa: ANN204 - generator of bytes
@@ -232,11 +233,8 @@ class _ReadStream:
             self.reads += len(seqs)
             self.bases += joined.size
             self.errors += float(table[joined].sum())
-            if self.count_bases:
-                self.q30 += int(np.count_nonzero(joined >= 33 + 30))
-                per_letter = np.bincount(np.frombuffer(b"".join(seqs), dtype=np.uint8),
-                                         minlength=256)
-                self.gc += int(per_letter[list(b"GCgc")].sum())
+            if self.counts is not None:
+                self.counts.add(seqs, quals)
             yield from seqs
         if self.pairs is not None:
             self.pairs.end(self.side)
@@ -280,8 +278,8 @@ def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN2
     counts = ReadCounts(
         reads=streams[0].reads, paired=r2 is not None, bases=bases,
         accuracy=1.0 - sum(s.errors for s in streams) / bases if bases else None,
-        q30_bases=sum(s.q30 for s in streams) if count_bases else None,
-        gc_bases=sum(s.gc for s in streams) if count_bases else None)
+        q30_bases=sum(s.counts.q30 for s in streams) if count_bases else None,
+        gc_bases=sum(s.counts.gc for s in streams) if count_bases else None)
     return sketch, counts
 
 
