@@ -33,3 +33,13 @@ def test_same_profiler_other_database_digest_is_refused_even_with_mixed_taxonomy
 def test_same_profiler_and_database_are_comparable():
     plan = plan_comparison([_table(), _table()], ["a", "b"], collapse=True, rank="genus")
     assert plan.feature_mode == "taxa"
+
+
+def test_different_read_qc_is_a_caveat_not_silence():
+    same = plan_comparison([_table(read_qc="fastp"), _table(read_qc="fastp")], ["a", "b"],
+                           collapse=True, rank="genus")
+    assert not any("read QC" in c for c in same.caveats)
+    plan = plan_comparison([_table(read_qc="fastp"), _table(read_qc="none")], ["a", "b"],
+                           collapse=True, rank="genus")
+    assert any(c.startswith("read QC differs (a=fastp, b=none)") for c in plan.caveats), \
+        plan.caveats

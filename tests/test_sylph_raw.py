@@ -156,3 +156,7 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     assert int(summary["paired"]["reads_after_qc"]) == 21000
     assert 0 < float(summary["single"]["profiled_fraction"]) <= 1
     assert not list((tmp_path / "work").rglob("*.fastp.*"))
+    from soilbiome.io.biom_reader import read_table
+
+    context = read_table(outdir / "biom" / "sylph_taxon_table.biom").context
+    assert (context.method, context.read_qc) == ("sylph", "none")

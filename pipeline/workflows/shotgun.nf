@@ -116,7 +116,7 @@ workflow SHOTGUN {
                       [marker: 'shotgun', method: 'Kraken2', reference: db.name,
                        reference_version: db.version, reference_sha256: db.sha256,
                        classifier: 'Kraken2 + Bracken method (soilbiome)',
-                       taxonomy_system: db.taxonomy ?: 'NCBI'],
+                       taxonomy_system: db.taxonomy ?: 'NCBI', read_qc: params.shotgun_qc],
                       ch_kraken2_versions.first())
         ch_versions = ch_versions.mix(SHOTGUN_TABLE.out.versions)
         tables.kraken2 = [SHOTGUN_TABLE.out.biom, SHOTGUN_TABLE.out.summary]
@@ -139,7 +139,8 @@ workflow SHOTGUN {
                     "${sdb.name} ${sdb.version}",
                     [marker: 'shotgun', method: 'sylph', reference: sdb.name,
                      reference_version: sdb.version, reference_sha256: sdb.sha256,
-                     classifier: 'sylph (pysylph)', taxonomy_system: sdb.taxonomy ?: 'GTDB'],
+                     classifier: 'sylph (pysylph)', taxonomy_system: sdb.taxonomy ?: 'GTDB',
+                     read_qc: params.shotgun_qc],
                     SYLPH_PROFILE.out.versions.first())
         ch_versions = ch_versions.mix(SYLPH_TABLE.out.versions)
         tables.sylph = [SYLPH_TABLE.out.biom, SYLPH_TABLE.out.summary]

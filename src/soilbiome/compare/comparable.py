@@ -139,6 +139,11 @@ def plan_comparison(
         if any(not c.method for c in shotgun):
             plan.caveats.append("a shotgun input does not record its profiler: assumed to be "
                                 "the same as the others'")
+        if len({c.read_qc for c in shotgun} - {""}) > 1:
+            plan.caveats.append(
+                f"read QC differs ({_values(contexts, labels, 'read_qc')}): reads profiled "
+                "as sequenced keep adapters and low-quality reads, so their unexplained or "
+                "unclassified share is larger; compare the profiled taxa's relative shares only")
 
     # ASV-level matching -----------------------------------------------------------------
     if not collapse:

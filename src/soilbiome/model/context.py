@@ -21,6 +21,8 @@ Fields (``""`` = not recorded):
   assignTaxonomy``, ``Kraken2 + Bracken method`` ...);
 * ``taxonomy_system``: whose names the lineages use (``SILVA``, ``GTDB``, ``UNITE``, ``NCBI``,
   ``PR2``, ``RDP`` ...);
+* ``read_qc``: shotgun read QC before profiling (``fastp``, or ``none``: reads profiled as
+  sequenced, ``--shotgun_qc none``);
 * ``value_kind``: ``counts`` or ``relative``; ``soilbiome_version``.
 """
 
@@ -70,6 +72,7 @@ class ProcessingContext:
     reference_sha256: str = ""
     classifier: str = ""
     taxonomy_system: str = ""
+    read_qc: str = ""
     value_kind: str = ""
     soilbiome_version: str = ""
 
@@ -132,6 +135,8 @@ class ProcessingContext:
             parts.append(self.classifier)
         if self.taxonomy_system:
             parts.append(f"{self.taxonomy_system} taxonomy")
+        if self.read_qc:
+            parts.append(f"read QC {self.read_qc}")
         if self.value_kind:
             parts.append(self.value_kind)
         return ", ".join(parts)
