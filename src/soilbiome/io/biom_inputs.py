@@ -229,15 +229,15 @@ def read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
     BiomError
         Missing file, not Newick, or tips differing from ``feature_ids``.
     """
-    from skbio import TreeNode
+    from soilbiome.io.newick import NewickError, tip_names
 
     path = Path(path)
     if not path.is_file():
         raise BiomError("tree file not found", location=str(path))
     text = path.read_text().strip()
     try:
-        tips = {t.name for t in TreeNode.read([text], format="newick").tips()}
-    except Exception as exc:  # skbio raises several parser errors
+        tips = set(tip_names(text))
+    except NewickError as exc:
         raise BiomError(f"not a Newick tree ({exc})", location=str(path)) from None
     if feature_ids and tips != set(feature_ids):
         extra, missing = tips - set(feature_ids), set(feature_ids) - tips

@@ -205,10 +205,15 @@ def tree_problems(table: FeatureTable) -> list[str]:
         problems.append(f"{where}: stored as observation group metadata, which biom-format "
                         "cannot re-save (biom-format issue 965); rebuild the table with "
                         "'soilbiome biom build --tree' to move it to " + TREE_DATASET)
+    # soilbiome's own reader (the tips are all that is checked): no scikit-bio import here
+    from soilbiome.io.newick import NewickError, parse
+
+    if not table.tree.newick.strip():
+        return [*problems, f"{where}: empty Newick tree"]
     try:
-        tree = parse_newick(table.tree.newick, where)
-    except BiomError as exc:
-        return [*problems, str(exc)]
+        tree = parse(table.tree.newick)
+    except NewickError as exc:
+        return [*problems, f"{where}: not a Newick tree ({exc})"]
     problems += [f"{where}: {p}" for p in
                  _check_tips(tree, table.feature_ids, exact=True)]
     return problems
