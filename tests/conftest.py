@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -128,6 +129,22 @@ def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def single_and_paired_run(tmp_path: Path, single: Path, pair: tuple[Path, Path] | list[Path],
+                          ) -> list[str]:
+    """Arguments of a ``-profile test_shotgun`` run of two samples, ``single`` (one FASTQ) and
+    ``paired`` (R1, R2): its samplesheet and an agreement naming both, written to tmp_path."""
+    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
+    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
+        {**row, "sample": "single", "fastq_1": str(single)},
+        {**row, "sample": "paired", "fastq_1": str(pair[0]), "fastq_2": str(pair[1])}])
+    agreement = tmp_path / "agreement.yaml"
+    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
+    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]",
+                                text))
+    return ["run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
+            "--agreement", str(agreement)]
 
 
 def cut_past_the_gate(tmp_path: Path, row: dict) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,11 @@ import pytest
 
 from conftest import (
     KRAKEN2_DEMO,
-    MAIN,
-    ROOT,
     TESTDATA,
-    read_sheet,
     read_tsv,
     run_nextflow,
+    single_and_paired_run,
     trace_rows,
-    write_sheet,
 )
 
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
@@ -115,17 +111,9 @@ def test_a_failing_program_stops_the_other_end_of_the_pipe(reads, broken, tmp_pa
 def test_pipeline_streams_fastp_into_kraken2_when_nothing_else_needs_the_reads(reads, tmp_path):
     """-profile test_shotgun with Kraken2 alone: one QC_KRAKEN2 task per sample, no FASTQ_QC or
     KRAKEN2 task, and every read of the QC summary's kept reads in the Kraken2 report."""
-    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
-    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
-        {**row, "sample": "single", "fastq_1": str(DEMO)},
-        {**row, "sample": "paired", "fastq_1": str(reads["paired"][0]),
-         "fastq_2": str(reads["paired"][1])}])
-    agreement = tmp_path / "agreement.yaml"
-    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
-    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
     outdir = tmp_path / "results"
-    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
-                        "--agreement", str(agreement), "--outdir", str(outdir), cwd=tmp_path)
+    proc = run_nextflow(*single_and_paired_run(tmp_path, DEMO, reads["paired"]),
+                        "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
     assert processes.count("QC_KRAKEN2") == 2
@@ -170,18 +158,9 @@ def test_without_fastp_kraken2_reads_the_reads_as_sequenced(reads, layout, tmp_p
 
 @pytest.mark.nextflow
 def test_pipeline_without_fastp_runs_kraken2_on_the_reads_as_sequenced(reads, tmp_path):
-    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
-    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
-        {**row, "sample": "single", "fastq_1": str(DEMO)},
-        {**row, "sample": "paired", "fastq_1": str(reads["paired"][0]),
-         "fastq_2": str(reads["paired"][1])}])
-    agreement = tmp_path / "agreement.yaml"
-    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
-    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
     outdir = tmp_path / "results"
-    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
-                        "--agreement", str(agreement), "--shotgun_qc", "none",
-                        "--outdir", str(outdir), cwd=tmp_path)
+    proc = run_nextflow(*single_and_paired_run(tmp_path, DEMO, reads["paired"]),
+                        "--shotgun_qc", "none", "--outdir", str(outdir), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
     assert processes.count("QC_KRAKEN2") == 2 and "FASTQ_QC" not in processes

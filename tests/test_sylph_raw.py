@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,11 @@ import pytest
 
 from conftest import (
     KRAKEN2_DEMO,
-    MAIN,
-    ROOT,
     TESTDATA,
-    read_sheet,
     read_tsv,
     run_nextflow,
+    single_and_paired_run,
     trace_rows,
-    write_sheet,
 )
 from soilbiome.amplicon.qc import unfiltered_record
 from soilbiome.errors import FastqError
@@ -125,15 +121,7 @@ def test_batch_writes_qc_records_only_when_every_sample_passed(pair, tmp_path):
 def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     """-profile test_shotgun --shotgun_profiler sylph --shotgun_qc none: no FASTQ_QC task, the
     QC records come from SYLPH_PROFILE's pass; with Kraken2 the run is refused at start-up."""
-    header, (row,) = read_sheet(ROOT / "assets" / "samplesheets" / "shotgun_demo.csv")
-    sheet = write_sheet(tmp_path / "samplesheet.csv", header, [
-        {**row, "sample": "single", "fastq_1": str(DEMO)},
-        {**row, "sample": "paired", "fastq_1": str(pair[0]), "fastq_2": str(pair[1])}])
-    agreement = tmp_path / "agreement.yaml"
-    text = (ROOT / "sharing_agreements" / "examples" / "open-cc-by-shotgun.yaml").read_text()
-    agreement.write_text(re.sub(r"sample_ids: \[[^\]]*\]", "sample_ids: [single, paired]", text))
-    common = ["run", str(MAIN), "-profile", "test_shotgun", "--input", str(sheet),
-              "--agreement", str(agreement), "--shotgun_qc", "none"]
+    common = [*single_and_paired_run(tmp_path, DEMO, pair), "--shotgun_qc", "none"]
     refused = tmp_path / "refused"
     proc = run_nextflow(*common, "--shotgun_profiler", "sylph,kraken2", "--outdir",
                         str(refused), cwd=tmp_path)
