@@ -11,8 +11,9 @@ include { checkAndFastp } from './fastq_qc'
  * With batch.qc (reads without primers, as sequenced): the per-sample QC of FASTQ_QC (integrity
  * check, fastp report, QC record) runs here too, beside DADA2 and at a lower CPU priority,
  * instead of as tasks DADA2 waits for: DADA2 keeps its cores busy only part of the time (about
- * 1.5 of 2 on average), and QC fills the rest. A sample that fails its check stops DADA2, and
- * the check's one-line message is the task's error (also when DADA2 failed on that file first).
+ * 1.5 of 2 on average), and QC fills the rest. A sample that fails its check stops DADA2 (R and
+ * its forked workers), and the check's one-line message is the task's error (also when DADA2
+ * failed on that file first).
  */
 process DADA2_BATCH {
     tag "${batch.ids.size()} samples"
@@ -52,19 +53,25 @@ process DADA2_BATCH {
         --trunc-len-f ${params.dada2_trunc_len_f} --trunc-len-r ${params.dada2_trunc_len_r} \\
         --max-ee-f ${params.dada2_max_ee_f} --max-ee-r ${params.dada2_max_ee_r} \\
         --trunc-q ${params.dada2_trunc_q} --min-len ${params.dada2_min_len}"""
+    // DADA2 stays in the task's process group, so that a run stopped from outside stops it
+    // too; a failed check stops R and the workers it forked (filterAndTrim's mclapply)
     def run = !batch.qc ? dada2 : """\
-    # QC in a subshell at nice 10; DADA2 in its own process group, so that all of it can be stopped
     qc_batch() {
         renice -n 10 -p \$BASHPID > /dev/null
         ${qc.join('\n')}
     }
+    stop_tree() {
+        local child
+        for child in \$(cat /proc/\$1/task/*/children 2>/dev/null); do stop_tree "\$child"; done
+        kill -TERM "\$1" 2>/dev/null || true
+    }
     qc_batch 2> qc.err &
     qc_pid=\$!
-    setsid ${dada2} &
+    ${dada2} &
     dada2_pid=\$!
     qc_rc=0; wait \$qc_pid || qc_rc=\$?
     if [ "\$qc_rc" -ne 0 ]; then
-        kill -- -\$dada2_pid 2>/dev/null || true; wait \$dada2_pid 2>/dev/null || true
+        stop_tree \$dada2_pid; wait \$dada2_pid 2>/dev/null || true
         cat qc.err >&2; exit "\$qc_rc"
     fi
     wait \$dada2_pid"""
