@@ -15,8 +15,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soilbiome.errors import FastqError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _BUFFER = 1 << 20
 _BATCH = 1 << 22  # bytes of text checked at a time by iter_batches
@@ -47,11 +51,12 @@ class BaseCounts:
     def __init__(self) -> None:
         self.q30 = self.gc = 0
 
-    def add(self, seqs: list[bytes], quals: list[bytes]) -> None:
+    def add(self, seqs: list[bytes], qual_codes: np.ndarray) -> None:
+        """One block: its sequences and its quality strings joined as bytes (``uint8``), the
+        array a reader that also needs the qualities has made already."""
         import numpy as np
 
-        self.q30 += int(np.count_nonzero(
-            np.frombuffer(b"".join(quals), dtype=np.uint8) >= 33 + 30))
+        self.q30 += int(np.count_nonzero(qual_codes >= 33 + 30))
         per_letter = np.bincount(np.frombuffer(b"".join(seqs), dtype=np.uint8), minlength=256)
         self.gc += int(per_letter[list(b"GCgc")].sum())
 
@@ -229,11 +234,6 @@ class MatePairs:
         self.ended[side] = True
         self._compare()
 
-    @property
-    def complete(self) -> bool:
-        """Both files ended with as many records each."""
-        return all(self.ended) and not any(self.pending)
-
     def _compare(self) -> None:
         names_1, names_2 = self.pending
         common = min(len(names_1), len(names_2))
@@ -283,8 +283,10 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
         if counts is None:
             yield from iter_batches(path, batch_bytes)
             return
+        import numpy as np
+
         for headers, seqs, quals, lengths in iter_checked_blocks(path, batch_bytes):
-            counts.add(seqs, quals)
+            counts.add(seqs, np.frombuffer(b"".join(quals), dtype=np.uint8))
             yield headers, lengths
 
     def stats(reads: int, bases_1: int, bases_2: int, paired: bool) -> FastqStats:

@@ -234,7 +234,7 @@ class _ReadStream:
             self.bases += joined.size
             self.errors += float(table[joined].sum())
             if self.counts is not None:
-                self.counts.add(seqs, quals)
+                self.counts.add(seqs, joined)
             yield from seqs
         if self.pairs is not None:
             self.pairs.end(self.side)
