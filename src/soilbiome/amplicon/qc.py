@@ -42,6 +42,14 @@ def _load_json(path: Path) -> dict:
         raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
 
 
+def _status(reads_in: int, reads_out: int) -> str:
+    """A sample's QC status: ``empty`` (no reads), ``low_reads`` (fewer than
+    :data:`LOW_READS` kept: kept all the same, never dropped) or ``ok``."""
+    if reads_in == 0:
+        return "empty"
+    return "low_reads" if reads_out < LOW_READS else "ok"
+
+
 def qc_record(check: dict, fastp: dict) -> dict:
     """Combine a FASTQ check (``FastqStats.to_dict()``) and a fastp JSON report into one record.
 
@@ -62,12 +70,7 @@ def qc_record(check: dict, fastp: dict) -> dict:
             f"check counted {reads_in * mates}"
         )
     reads_out = int(after["total_reads"]) // mates
-    if reads_in == 0:
-        status = "empty"
-    elif reads_out < LOW_READS:
-        status = "low_reads"
-    else:
-        status = "ok"
+    status = _status(reads_in, reads_out)
     return {
         "sample": check["sample"],
         "status": status,
@@ -94,16 +97,10 @@ def unfiltered_record(sample: str, *, paired: bool, reads: int, bases: int, q30_
     """The QC record of reads profiled as sequenced (``--shotgun_qc none``): counted and
     checked in the profiler's own pass, nothing filtered, so ``*_out`` equal ``*_in`` and the
     filter counts are 0; the duplication rate is not estimated (NA). Pairs count once."""
-    if reads == 0:
-        status = "empty"
-    elif reads < LOW_READS:
-        status = "low_reads"
-    else:
-        status = "ok"
     q30 = round(q30_bases / bases, 6) if bases else 0.0
     return {
         "sample": sample,
-        "status": status,
+        "status": _status(reads, reads),
         "paired": paired,
         "reads_in": reads,
         "reads_out": reads,
