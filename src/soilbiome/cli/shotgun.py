@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -251,11 +250,11 @@ def stream_kraken2(reads: tuple[Path, ...], sample: str, check_out: Path,  # noq
         if fastp_json is not None:
             write_qc_record(check_out, fastp_json, qc_out)
         else:
-            stats = json.loads(check_out.read_text())
+            stats = run.stats
             write_json(qc_out, unfiltered_record(
-                sample, paired=stats["paired"], reads=stats["reads"],
-                bases=stats["bases_r1"] + stats["bases_r2"], q30_bases=stats["q30_bases"],
-                gc_bases=stats["gc_bases"]))
+                sample, paired=stats.paired, reads=stats.reads,
+                bases=stats.bases_r1 + stats.bases_r2, q30_bases=stats.q30_bases,
+                gc_bases=stats.gc_bases))
     what = "filtered and classified" if fastp_command else "classified as sequenced"
     click.echo(f"{sample}: {run.reads} reads{' (pairs)' if run.paired else ''} checked, "
                f"{what} in one pass")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import SoilbiomeError, ToolError
-from soilbiome.io.fastq import check_sample
+from soilbiome.io.fastq import FastqStats, check_sample
 from soilbiome.io.jsonfile import write_json
 
 #: Seconds between looks at the running programs.
@@ -50,8 +50,17 @@ class StreamedRun:
     """What one streamed sample produced."""
 
     sample: str
-    reads: int
-    paired: bool
+    stats: FastqStats  # the FASTQ check's counts (also written to check_out)
+
+    @property
+    def reads(self) -> int:
+        """Reads (pairs) checked."""
+        return self.stats.reads
+
+    @property
+    def paired(self) -> bool:
+        """Whether the sample is paired."""
+        return self.stats.paired
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -224,4 +233,4 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str | None,
         fifo.unlink(missing_ok=True)
     stats = check["stats"]
     write_json(check_out, stats.to_dict())  # type: ignore[attr-defined]
-    return StreamedRun(sample, stats.reads, stats.paired)  # type: ignore[attr-defined]
+    return StreamedRun(sample, stats)  # type: ignore[arg-type]
