@@ -229,16 +229,13 @@ def read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
     BiomError
         Missing file, not Newick, or tips differing from ``feature_ids``.
     """
-    from soilbiome.io.newick import NewickError, tip_names
+    from soilbiome.io.biom_tree import parse_tips_tree
 
     path = Path(path)
     if not path.is_file():
         raise BiomError("tree file not found", location=str(path))
     text = path.read_text().strip()
-    try:
-        tips = set(tip_names(text))
-    except NewickError as exc:
-        raise BiomError(f"not a Newick tree ({exc})", location=str(path)) from None
+    tips = {t.name for t in parse_tips_tree(text, str(path)).tips()}
     if feature_ids and tips != set(feature_ids):
         extra, missing = tips - set(feature_ids), set(feature_ids) - tips
         raise BiomError(

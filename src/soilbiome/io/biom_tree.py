@@ -38,6 +38,7 @@ __all__ = [
     "feature_tree",
     "missing_tree_message",
     "parse_newick",
+    "parse_tips_tree",
     "read_stored_tree",
     "resaved_by",
     "tree_problems",
@@ -109,6 +110,25 @@ def parse_newick(text: str, location: str):  # noqa: ANN201 - skbio.TreeNode, im
     except Exception as exc:  # noqa: BLE001 - scikit-bio raises many kinds for bad Newick
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BiomError(f"not a Newick tree ({reason})", location=location) from None
+
+
+def parse_tips_tree(text: str, location: str):  # noqa: ANN201 - soilbiome.io.newick.Node
+    """Parse Newick text with soilbiome's own reader (:mod:`soilbiome.io.newick`, no scikit-bio
+    import) for what needs only the tips or a midpoint root; refused as :func:`parse_newick`
+    refuses, naming ``location``.
+
+    Raises
+    ------
+    BiomError
+    """
+    from soilbiome.io.newick import NewickError, parse
+
+    if not text.strip():
+        raise BiomError("empty Newick tree", location=location)
+    try:
+        return parse(text)
+    except NewickError as exc:
+        raise BiomError(f"not a Newick tree ({exc})", location=location) from None
 
 
 def resaved_by(attributes: Mapping[str, str]) -> str | None:
@@ -205,15 +225,10 @@ def tree_problems(table: FeatureTable) -> list[str]:
         problems.append(f"{where}: stored as observation group metadata, which biom-format "
                         "cannot re-save (biom-format issue 965); rebuild the table with "
                         "'soilbiome biom build --tree' to move it to " + TREE_DATASET)
-    # soilbiome's own reader (the tips are all that is checked): no scikit-bio import here
-    from soilbiome.io.newick import NewickError, parse
-
-    if not table.tree.newick.strip():
-        return [*problems, f"{where}: empty Newick tree"]
-    try:
-        tree = parse(table.tree.newick)
-    except NewickError as exc:
-        return [*problems, f"{where}: not a Newick tree ({exc})"]
+    try:  # the tips are all that is checked: soilbiome's own reader, no scikit-bio import
+        tree = parse_tips_tree(table.tree.newick, where)
+    except BiomError as exc:
+        return [*problems, str(exc)]
     problems += [f"{where}: {p}" for p in
                  _check_tips(tree, table.feature_ids, exact=True)]
     return problems
