@@ -1,4 +1,4 @@
-include { checkAndFastp } from './fastq_qc'
+include { checkAndFastp; fastpVersion } from './fastq_qc'
 
 /*
  * DADA2_BATCH: the whole batch in ONE R process (bin/dada2_single.R: filterAndTrim, per run
@@ -77,7 +77,7 @@ process DADA2_BATCH {
     wait \$dada2_pid"""
     // every line at the script's indentation, so that Nextflow strips it evenly
     run = run.readLines()*.trim().findAll { it }.join('\n    ')
-    def fastp_version = batch.qc ? "fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')" : ''
+    def fastp_version = batch.qc ? fastpVersion() : ''
     """
     printf 'sample\\tfastq_1\\tfastq_2\\trun\\n${lines.join('\\n')}\\n' > samples.tsv
     ${run}

@@ -43,10 +43,15 @@ process FASTQ_QC {
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')
+        ${fastpVersion()}
         soilbiome: \$(soilbiome --version | sed 's/.*version //')
     END_VERSIONS
     """
+}
+
+/* The versions.yml line of fastp, for every task that runs it. */
+def fastpVersion() {
+    return "fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')"
 }
 
 /*

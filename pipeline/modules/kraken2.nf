@@ -2,7 +2,7 @@
  * KRAKEN2: classify a sample's reads against the Kraken2 database of the database sheet.
  * Only the report is kept (per-read output only with --kraken2_save_reads).
  */
-include { fastpOptions } from './fastq_qc'
+include { fastpOptions; fastpVersion } from './fastq_qc'
 
 process KRAKEN2 {
     tag "${meta.id}"
@@ -74,7 +74,7 @@ process QC_KRAKEN2 {
     // --shotgun_qc none: Kraken2 reads the files as sequenced, the check counts for the record
     def qc = params.shotgun_qc == 'none' ? '' :
         "--fastp-json ${id}.fastp.json --fastp ${quoted(fastpOptions(meta, files, task.cpus as int, true))}"
-    def fastp_version = params.shotgun_qc == 'none' ? '' : "fastp: \$(fastp --version 2>&1 | sed 's/^fastp //')"
+    def fastp_version = params.shotgun_qc == 'none' ? '' : fastpVersion()
     """
     soilbiome shotgun stream-kraken2 ${files.join(' ')} --sample ${quoted(id as String)} \\
         --check-out ${id}.check.json --db ${db} --threads ${task.cpus} \\
