@@ -233,6 +233,51 @@ def test_tree_added_after_stamping_is_named(made: dict[str, Path], tmp_path: Pat
     assert len(d10) == 1 and "added after stamping" in d10[0].reason
 
 
+def test_tree_of_every_asv_is_cut_to_the_counted_ones(made: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """The pipeline builds the tree of every DADA2 ASV while the clean-up runs; ``biom build
+    --prune-tree`` cuts it to the ASVs kept, roots it again and writes what it stored."""
+    from skbio import TreeNode
+
+    work = made["work"]
+    rows = (work / "asv_counts.tsv").read_text().splitlines(keepends=True)
+    kept_rows = [rows[0], *rows[1:][::2]]  # every other ASV, as if the clean-up removed the rest
+    counts = tmp_path / "asv_counts.tsv"
+    counts.write_text("".join(kept_rows))
+    kept = {r.split("\t", 1)[0] for r in kept_rows[1:]}
+    args = [SOILBIOME, "biom", "build", "--counts", str(counts), "--lineage",
+            str(work / "lineage.tsv"), "--samplesheet", str(work / "samplesheet.valid.csv"),
+            "--tree", str(made["tree"])]
+    table, tree_out = tmp_path / "t.biom", tmp_path / "tree.nwk"
+    proc = run(*args, "--out", str(table))  # without --prune-tree: refused, nothing written
+    assert proc.returncode != 0 and "tree tips differ from the counted features" in proc.stderr
+    assert "0 feature(s) not in the tree, " in proc.stderr
+    no_traceback(proc)
+    assert not table.exists()
+    proc = run(*args, "--prune-tree", "--tree-out", str(tree_out), "--out", str(table),
+               "--validate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stored = read_table(table).tree.newick
+    assert tree_out.read_text() == stored.strip() + "\n"
+    ours = TreeNode.read([stored])
+    assert {t.name for t in ours.tips()} == kept
+    full = TreeNode.read(made["tree"].read_text().splitlines())
+    for a in sorted(kept):
+        for b in sorted(kept):
+            assert ours.find(a).distance(ours.find(b)) == pytest.approx(
+                full.find(a).distance(full.find(b)), abs=1e-12)
+    # a counted ASV the tree lacks is refused even with --prune-tree
+    extra = tmp_path / "extra.tsv"
+    extra.write_text("".join(rows))
+    small = tmp_path / "small.nwk"
+    small.write_text(TreeNode.read([stored]).__str__())
+    other = tmp_path / "other.biom"
+    proc = run(*args[:-1], str(small), "--prune-tree", "--counts", str(extra),
+               "--out", str(other))
+    assert proc.returncode != 0 and "not in the tree" in proc.stderr and not other.exists()
+    no_traceback(proc)
+
+
 # ---------------------------------------------------------------------------- readers of the tree
 
 

@@ -7,7 +7,14 @@ import random
 import pytest
 from skbio import TreeNode
 
-from soilbiome.io.newick import NewickError, midpoint_root, parse, tip_names, to_newick
+from soilbiome.io.newick import (
+    NewickError,
+    midpoint_root,
+    parse,
+    prune,
+    tip_names,
+    to_newick,
+)
 
 
 def _random_tree(n: int, rng: random.Random) -> str:
@@ -39,6 +46,45 @@ def test_midpoint_root_equals_scikit_bio(seed):
         for b in names:
             assert (ours.find(a).distance(ours.find(b))
                     == pytest.approx(original.find(a).distance(original.find(b)), abs=1e-12))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_prune_then_midpoint_equals_scikit_bio_shear(seed):
+    """The tree of every ASV cut to the kept ones (BUILD_BIOM --prune-tree): tip-to-tip
+    distances as scikit-bio's ``shear`` + ``prune`` keep them, and the same midpoint root."""
+    rng = random.Random(1000 + seed)
+    text = _random_tree(rng.randrange(4, 60), rng)
+    names = [t.name for t in TreeNode.read([text]).tips()]
+    keep = set(rng.sample(names, rng.randrange(2, len(names))))
+    reference = TreeNode.read([text]).shear(sorted(keep))
+    reference.prune()
+    ours = TreeNode.read([to_newick(prune(parse(text), keep))])
+    assert {t.name for t in ours.tips()} == keep
+    assert all(len(n.children) != 1 for n in ours.non_tips(include_self=False))  # no unary node
+    pairs = sorted(keep)[:8]
+    for a in pairs:
+        for b in pairs:
+            assert (ours.find(a).distance(ours.find(b))
+                    == pytest.approx(reference.find(a).distance(reference.find(b)), abs=1e-12))
+    # the root stays where scikit-bio's shear leaves it (a subset table's tree in the phyloseq
+    # export): root-to-tip distances equal
+    got, expected = _root_to_tip(ours), _root_to_tip(reference)
+    assert max(abs(got[k] - expected[k]) for k in got) < 1e-12
+    if len(keep) >= 3:
+        got = _root_to_tip(TreeNode.read([to_newick(midpoint_root(prune(parse(text), keep)))]))
+        expected = _root_to_tip(reference.root_at_midpoint())
+        assert max(abs(got[k] - expected[k]) for k in got) < 1e-12
+
+
+def test_prune_keeping_nothing_is_refused():
+    with pytest.raises(NewickError, match="no tip"):
+        prune(parse("((A:1,B:1):1,C:1);"), {"D"})
+
+
+def test_postorder_is_scikit_bio_postorder():
+    text = "((A:1,B:2)x:1,(C:1,(D:1,E:1)y:1)z:2,F:3)r;"
+    assert ([n.name for n in parse(text).postorder()]
+            == [n.name for n in TreeNode.read([text]).postorder(include_self=True)])
 
 
 def test_midpoint_at_a_node_writes_what_scikit_bio_writes():

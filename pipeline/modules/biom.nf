@@ -5,21 +5,27 @@
 process BUILD_BIOM {
     label 'process_single'
     // published here only when there is no agreement; otherwise STAMP publishes the stamped copy
-    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode, enabled: !params.agreement
+    publishDir "${params.outdir}/biom", mode: params.publish_dir_mode, enabled: !params.agreement,
+        pattern: '*.biom'
+    // the tree as stored in the table: PHYLOGENY's tree cut to the ASVs the clean-up kept
+    publishDir "${params.outdir}/phylogeny", mode: params.publish_dir_mode, pattern: 'tree.nwk'
 
     input:
     path counts
     path lineage
     path samplesheet
-    path tree          // Newick tree of the ASVs, or assets/NO_TREE
+    path tree, stageAs: 'phylogeny/*'  // Newick tree of every DADA2 ASV (cut here to the
+                       // counted ones: tree.nwk), or
+                       // assets/NO_TREE
     val context        // processing context (map): marker, region, primers, truncation, ...
     path versions, stageAs: 'versions/versions*.yml'  // of DADA2 and the classifier
 
     output:
     path 'asv_table.biom', emit: biom
+    path 'tree.nwk', emit: tree, optional: true
 
     script:
-    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree}" : ''
+    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree} --prune-tree --tree-out tree.nwk" : ''
     def context_json = groovy.json.JsonOutput.toJson(context).replace("'", "'\\''")  // shell-quoted
     """
     printf '%s\\n' '${context_json}' > processing_context.json

@@ -18,14 +18,18 @@ process INTEROP {
 
     script:
     """
-    # side by side: the phyloseq export waits on R's start-up most of the time
+    # side by side: the phyloseq export waits on R's start-up most of the time (and so does
+    # this task: it is the amplicon run's last, so the version is asked for meanwhile too)
     soilbiome export qiime2 ${biom} --out qiime2 &
     qiime2_pid=\$!
+    Rscript -e 'cat(as.character(packageVersion("phyloseq")))' > phyloseq.version &
+    version_pid=\$!
     soilbiome export phyloseq ${biom} --out phyloseq/phyloseq.rds
     wait \$qiime2_pid
+    wait \$version_pid
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        phyloseq: \$(Rscript -e 'cat(as.character(packageVersion("phyloseq")))')
+        phyloseq: \$(cat phyloseq.version)
     END_VERSIONS
     """
 }

@@ -1,13 +1,12 @@
 /*
- * PHYLOGENY: the ASVs of the cleaned table aligned (MAFFT), a tree built (FastTree, GTR) and
- * rooted at its midpoint; the tree goes into the BIOM and feeds UniFrac and Faith's PD.
+ * PHYLOGENY: every DADA2 ASV aligned (MAFFT), a tree built (FastTree, GTR) and rooted at its
+ * midpoint, while taxonomy and clean-up run; BUILD_BIOM cuts it to the ASVs the clean-up kept,
+ * stores it in the BIOM and publishes it (phylogeny/tree.nwk). It feeds UniFrac and Faith's PD.
  */
 process PHYLOGENY {
     // one core: FastTree is single-threaded, and MAFFT with 2 threads aligned 457 ASVs
     // no faster (FastTreeMP: a different tree, 7x the CPU)
     label 'process_single'
-    publishDir "${params.outdir}/phylogeny", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn == 'versions.yml' ? null : fn }
 
     input:
     path counts

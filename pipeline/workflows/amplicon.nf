@@ -230,9 +230,12 @@ workflow AMPLICON {
     MULTIQC(FASTQ_QC.out.fastp_json.mix(DADA2.out.fastp_json).collect(), ch_cutadapt_logs, DADA2.out.tracking,
             CLEANUP.out.dir.map { it.resolve('nontarget_summary.tsv') })
     ch_versions = ch_versions.mix(MULTIQC.out.versions)
-    // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md)
+    // phylogeny for UniFrac and Faith's PD: by default for 16S/18S, not for ITS (docs/dada2.md).
+    // The tree of every DADA2 ASV is built while taxonomy and clean-up run (as QIIME 2's
+    // align-to-tree-mafft-fasttree on the denoised sequences); BUILD_BIOM cuts it to the ASVs
+    // the clean-up kept and roots it again at its midpoint (docs/dada2.md#phylogeny)
     if (!params.skip_phylogeny && !marker.toUpperCase().startsWith('ITS')) {
-        PHYLOGENY(CLEANUP.out.counts)
+        PHYLOGENY(ch_counts)
         ch_tree = PHYLOGENY.out.tree.ifEmpty(file("${projectDir}/../assets/NO_TREE"))
         ch_versions = ch_versions.mix(PHYLOGENY.out.versions)
     } else {

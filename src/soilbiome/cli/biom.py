@@ -24,6 +24,12 @@ def biom() -> None:
 @click.option("--table-id", default=None, help="BIOM table ID (default: output file stem).")
 @click.option("--tree", type=_path, default=None,
               help="Newick tree of the ASVs, stored in the table at /soilbiome/phylogeny.")
+@click.option("--prune-tree", is_flag=True,
+              help="The tree may also hold tips that are not counted (e.g. ASVs the clean-up "
+                   "removed): they are cut off and the tree is rooted again at its midpoint.")
+@click.option("--tree-out", type=_path, default=None,
+              help="Also write the tree stored in the table (after --prune-tree) to this "
+                   "Newick file, once the table is written (and valid, with --validate).")
 @click.option("--context", "context_json", type=_path, default=None,
               help="Processing context JSON (marker, region, primers, truncation, method, "
                    "reference...; docs/biom.md). Without it the table's context is unknown.")
@@ -33,16 +39,19 @@ def biom() -> None:
               help="Then validate the table as 'soilbiome biom validate' does (in the same "
                    "process); an invalid table is removed.")
 def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: str | None,
-          tree: Path | None, context_json: Path | None,
-          versions_files: tuple[Path, ...], then_validate: bool) -> None:
+          tree: Path | None, prune_tree: bool, tree_out: Path | None,
+          context_json: Path | None, versions_files: tuple[Path, ...],
+          then_validate: bool) -> None:
     """Build a BIOM 2.1 table from ASV counts, lineages and sample metadata."""
     from soilbiome.io.biom import build_biom
     from soilbiome.io.context import read_context
 
     context = (read_context(context_json, list(versions_files)) if context_json
                else None)
+    if tree_out is not None and tree is None:
+        raise click.UsageError("--tree-out needs --tree")
     summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree,
-                         context=context)
+                         prune_tree=prune_tree, context=context)
     message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"
     if summary.empty_samples:
         message += f"; empty sample(s) kept: {', '.join(summary.empty_samples)}"
@@ -57,6 +66,11 @@ def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: s
         )
     if then_validate:
         validate_written(out)
+    if tree_out is not None and summary.tree is not None:
+        from soilbiome.io.atomic import atomic_write
+
+        with atomic_write(tree_out) as handle:
+            handle.write(summary.tree.strip() + "\n")
 
 
 @biom.command("validate")

@@ -70,7 +70,7 @@ def _tree(table: FeatureTable | CountTable, sc: object, source: str,
         table = FeatureTable(tuple(sc.sample_ids), tuple(sc.feature_ids), sc.matrix,
                              path=Path(source) if source else None)
     tree = feature_tree(table, newick_path=tree_path,
-                        purpose="UniFrac and Faith's PD" if unifrac else None)
+                        purpose="UniFrac and Faith's PD" if unifrac else None, own_reader=True)
     if tree is None:
         return None, None
     if tree_path is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import fdtrc  # F survival function: scipy.stats' f.sf, without its import
 
 from soilbiome.diversity import kernels
 from soilbiome.diversity.beta import Distances, as_distances
@@ -274,7 +274,7 @@ def permdisp(
         reason = statistic_problem(f_obs, "F")
     if reason is not None:
         return _not_computable(out, "PERMDISP", reason, permutations, seed, **described)
-    p_param = float(sps.f.sf(f_obs, g - 1, n - g))
+    p_param = float(fdtrc(g - 1, n - g, f_obs))
     p_value = None
     if permutations > 0:
         perms = _permutations(n, int(permutations), seed)[1:]

@@ -20,14 +20,16 @@ import subprocess
 import tempfile
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from soilbiome.errors import ToolError
 from soilbiome.io.atomic import DiskFullError, atomic_path
-from soilbiome.io.biom_reader import read_table
-from soilbiome.io.biom_tree import feature_tree
-from soilbiome.model.table import FeatureTable
+
+if TYPE_CHECKING:
+    from soilbiome.model.table import FeatureTable
+
+# numpy, the BIOM reader and the tree reader are imported in the functions that use them: R
+# starts loading phyloseq (about 4 s) first, and these imports (0.4 s) happen meanwhile.
 
 
 def _number(value: float) -> str:
@@ -35,14 +37,19 @@ def _number(value: float) -> str:
 
 
 def _write_tree(table: FeatureTable, folder: Path) -> bool:
-    """tree.nwk with exactly the table's features as tips; False when the table has no tree."""
-    tree = feature_tree(table)  # every feature is a tip, or BiomError
+    """tree.nwk with exactly the table's features as tips; False when the table has no tree.
+
+    Read by the one tree reader with soilbiome's own Newick parser; a subset table's tree is
+    cut to its features (:func:`soilbiome.io.newick.prune`: path lengths kept, the root kept
+    where it is, as scikit-bio's ``shear`` keeps it)."""
+    from soilbiome.io.biom_tree import feature_tree
+    from soilbiome.io.newick import prune, to_newick
+
+    tree = feature_tree(table, own_reader=True)  # every feature is a tip, or BiomError
     if tree is None:
         return False
     if {t.name for t in tree.tips()} != set(table.feature_ids):  # a subset table: prune
-        tree = tree.shear(list(table.feature_ids))
-        tree.prune()
-        text = str(tree)
+        text = to_newick(prune(tree, set(table.feature_ids)))
     else:
         text = table.tree.newick
     (folder / "tree.nwk").write_text(text.strip() + "\n", encoding="utf-8")
@@ -51,6 +58,8 @@ def _write_tree(table: FeatureTable, folder: Path) -> bool:
 
 def _write_inputs(table: FeatureTable, folder: Path) -> None:
     """counts.tsv (features x samples), taxonomy.tsv, samples.tsv, sequences.tsv, tree.nwk."""
+    import numpy as np
+
     def writer(name: str):  # noqa: ANN202
         handle = (folder / name).open("w", newline="", encoding="utf-8")
         return handle, csv.writer(handle, delimiter="\t", lineterminator="\n")
@@ -114,6 +123,8 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
+            from soilbiome.io.biom_reader import read_table
+
             table = read_table(biom)  # validated before R sees it
             _write_inputs(table, Path(tmp))
         except BaseException:

@@ -80,6 +80,7 @@ class BuildSummary:
     empty_samples: tuple[str, ...]
     unused_lineages: int
     r_unsafe_columns: tuple[str, ...] = ()
+    tree: str | None = None  # the Newick tree stored in the table (pruned with prune_tree)
 
 
 def r_unsafe_names(names: Sequence[str]) -> list[str]:
@@ -192,6 +193,7 @@ def build_biom(
     *,
     table_id: str | None = None,
     tree_path: str | Path | None = None,
+    prune_tree: bool = False,
     context: ProcessingContext | None = None,
 ) -> BuildSummary:
     """Build ``table.biom`` from ``asv_counts.tsv``, ``lineage.tsv`` and a validated sheet.
@@ -206,6 +208,10 @@ def build_biom(
         Newick tree whose tips are exactly the counted features (``soilbiome phylogeny``),
         stored at ``/soilbiome/phylogeny`` (:mod:`soilbiome.io.biom_tree`; not as BIOM
         observation group metadata, which biom-format cannot re-save).
+    prune_tree : bool
+        The tree may hold more tips than the counted features (the pipeline's tree of every
+        DADA2 ASV, built while taxonomy and clean-up run): it is cut to the features and
+        rooted again at its midpoint (:func:`soilbiome.io.biom_inputs.read_tree`).
     context : ProcessingContext, optional
         How the ASVs were made; the ASV length range and ``counts`` are filled in here.
 
@@ -217,7 +223,7 @@ def build_biom(
     counts = read_counts(counts_path)
     lineages = read_lineage(lineage_path)
     samples = read_sample_metadata(samplesheet_path)
-    tree = read_tree(tree_path, counts.feature_ids) if tree_path else None
+    tree = read_tree(tree_path, counts.feature_ids, prune=prune_tree) if tree_path else None
     table = build_table(
         counts, lineages, samples, lineage_path=lineage_path, table_id=table_id or out.stem,
     )
@@ -240,6 +246,7 @@ def build_biom(
         empty,
         unused,
         tuple(r_unsafe_names(samples.columns)),
+        tree,
     )
 
 

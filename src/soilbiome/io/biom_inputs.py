@@ -209,8 +209,13 @@ def read_sample_metadata(path: str | Path) -> SampleMetadata:
     return SampleMetadata(path, tuple(ids), columns, tuple(rows))
 
 
-def read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
+def read_tree(path: str | Path, feature_ids: Sequence[str], *, prune: bool = False) -> str:
     """A Newick tree's text, checked to have exactly ``feature_ids`` as tips.
+
+    With ``prune``, the tree may also hold tips that are not features (a tree of every ASV
+    made before the clean-up removed some): it is cut to the features' subtree
+    (:func:`soilbiome.io.newick.prune`, path lengths between features unchanged) and rooted
+    again at its midpoint (:func:`soilbiome.io.newick.midpoint_root`).
 
     Parameters
     ----------
@@ -218,6 +223,8 @@ def read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
         Newick file (``soilbiome phylogeny``).
     feature_ids : sequence of str
         The counted features; when empty, the tips are not checked.
+    prune : bool
+        Allow tips that are not features, and cut them off.
 
     Returns
     -------
@@ -235,10 +242,16 @@ def read_tree(path: str | Path, feature_ids: Sequence[str]) -> str:
     if not path.is_file():
         raise BiomError("tree file not found", location=str(path))
     text = path.read_text().strip()
-    tips = {t.name for t in parse_tips_tree(text, str(path)).tips()}
+    tree = parse_tips_tree(text, str(path))
+    tips = {t.name for t in tree.tips()}
     if feature_ids and tips != set(feature_ids):
         extra, missing = tips - set(feature_ids), set(feature_ids) - tips
-        raise BiomError(
-            f"tree tips differ from the counted features ({len(missing)} feature(s) not in "
-            f"the tree, {len(extra)} tip(s) not counted)", location=str(path))
+        if missing or not prune:
+            raise BiomError(
+                f"tree tips differ from the counted features ({len(missing)} feature(s) not "
+                f"in the tree, {len(extra)} tip(s) not counted)", location=str(path))
+        from soilbiome.io.newick import midpoint_root, to_newick
+        from soilbiome.io.newick import prune as prune_tree
+
+        return to_newick(midpoint_root(prune_tree(tree, set(feature_ids))))
     return text

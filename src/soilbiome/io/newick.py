@@ -46,6 +46,18 @@ class Node:
                 out.append(node)
         return out
 
+    def postorder(self, include_self: bool = True) -> list[Node]:
+        """Every node below this one, children before their parent (this node last, when
+        ``include_self``): as scikit-bio's ``TreeNode.postorder``, so the UniFrac and Faith's
+        PD set-up reads either tree."""
+        order, stack = [], [self]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            stack.extend(node.children)
+        order.reverse()
+        return order if include_self else order[:-1]
+
 
 def _label(text: str, i: int) -> tuple[str | None, int]:
     """A label starting at ``text[i]`` (quoted or not) and the position after it."""
@@ -267,3 +279,38 @@ def midpoint_root(root: Node) -> Node:
     middle.children.append(child)
     child.parent, child.length = middle, from_child
     return _reroot(middle)
+
+
+def prune(root: Node, keep: set[str]) -> Node:
+    """The subtree induced by the tips named in ``keep``: every other tip is removed, then
+    every inner node left without tips; a node left with one child is joined to it (their
+    branch lengths added), so the path length between any two kept tips is unchanged.
+
+    The tree is changed in place; the returned node is its root (a child of the old root when
+    the old root was left with one child, its length then dropped as a root has none).
+    Raises :class:`NewickError` when no tip is kept.
+    """
+    alive: set[int] = set()  # nodes with a kept tip below them
+    for node in root.postorder():
+        if not node.children:
+            if node.name in keep:
+                alive.add(id(node))
+            continue
+        node.children = [c for c in node.children if id(c) in alive]
+        if not node.children:
+            continue
+        alive.add(id(node))
+        if len(node.children) == 1 and node.parent is not None:
+            only = node.children[0]
+            only.length = (None if only.length is None and node.length is None
+                           else (only.length or 0.0) + (node.length or 0.0))
+            only.parent = node.parent
+            siblings = node.parent.children
+            siblings[siblings.index(node)] = only
+            alive.add(id(only))
+    if id(root) not in alive:
+        raise NewickError("no tip of the tree is kept")
+    while len(root.children) == 1 and root.children[0].children:
+        root = root.children[0]
+        root.parent, root.length = None, None
+    return root
