@@ -25,7 +25,8 @@ process BUILD_BIOM {
     path 'tree.nwk', emit: tree, optional: true
 
     script:
-    def tree_arg = tree.name != 'NO_TREE' ? "--tree ${tree} --prune-tree --tree-out tree.nwk" : ''
+    // staged under phylogeny/, whose name Nextflow then gives as 'phylogeny/NO_TREE'
+    def tree_arg = !tree.toString().endsWith('NO_TREE') ? "--tree ${tree} --prune-tree --tree-out tree.nwk" : ''
     def context_json = groovy.json.JsonOutput.toJson(context).replace("'", "'\\''")  // shell-quoted
     """
     printf '%s\\n' '${context_json}' > processing_context.json
