@@ -57,7 +57,7 @@ process DADA2_BATCH {
     // too; a failed check stops R and the workers it forked (filterAndTrim's mclapply)
     def run = !batch.qc ? dada2 : """\
     qc_batch() {
-        renice -n 10 -p \$BASHPID > /dev/null
+        renice -n 19 -p \$BASHPID > /dev/null
         ${qc.join('\n')}
     }
     stop_tree() {
@@ -83,10 +83,11 @@ process DADA2_BATCH {
     ${run}
     rm -rf filtered
 
+    r_versions=\$(Rscript -e 'cat(as.character(getRversion()), as.character(packageVersion("dada2")))')
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
-        R: \$(Rscript -e 'cat(as.character(getRversion()))')
-        dada2: \$(Rscript -e 'cat(as.character(packageVersion("dada2")))')
+        R: \${r_versions% *}
+        dada2: \${r_versions#* }
         ${fastp_version}
     END_VERSIONS
     """

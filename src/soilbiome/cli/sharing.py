@@ -103,16 +103,32 @@ def keys_trust(agreement: Path, key: Path, parties: tuple[str, ...], out: Path) 
                    "(recorded in the stamp; verify follows it for D7/D9).")
 @click.option("-o", "--output", type=_path, default=None,
               help="Write the stamped table here (default: replace TABLE).")
+@click.option("--verify-json", type=_path, default=None,
+              help="Then verify the stamped table as 'verify --before-publication --json' "
+                   "does, in the same process, and write that report here. A failed rule "
+                   "exits 1 with the findings; rules that need a person do not.")
 @_today_option
 @_json_option
 def stamp(table: Path, agreement: Path, key: tuple[Path, ...], run_id: str | None,
-          run_crate: str | None, output: Path | None, today: dt.datetime | None,
-          as_json: bool) -> None:
+          run_crate: str | None, output: Path | None, verify_json: Path | None,
+          today: dt.datetime | None, as_json: bool) -> None:
     """Stamp TABLE.biom with AGREEMENT's terms and write the signed sidecar."""
     from soilbiome.sharing.stamp import stamp_biom
 
     result = stamp_biom(table, agreement, list(key) or None, run_id, run_crate=run_crate,
                         output=output, today=_day(today))
+    if verify_json is not None:  # the pipeline's STAMP: one Python start-up, not two
+        from soilbiome.io.atomic import atomic_write
+        from soilbiome.sharing.findings import EXIT_FAILED
+        from soilbiome.sharing.verify import verify_report
+
+        report = verify_report(Path(result.path), agreement, today=_day(today),
+                               before_publication=True)
+        with atomic_write(verify_json) as handle:
+            handle.write(report.to_json() + "\n")
+        if report.exit_code == EXIT_FAILED:
+            click.echo(report.to_text(), err=True)
+            sys.exit(1)
     if as_json:
         click.echo(dumps({"path": result.path, "sidecar": result.sidecar,
                                "sha256": result.sha256, "keyids": result.keyids}, indent=2))
