@@ -38,6 +38,13 @@ else
   say "Python environment up to date"
 fi
 
+# Compile once here what every run would otherwise compile: the package's bytecode (a shell with
+# PYTHONDONTWRITEBYTECODE set never caches it, so each task would recompile the modules it
+# imports, about 0.25 s per soilbiome call) and the diversity kernels (numba, about 25 s in the
+# first run after an install; soilbiome.diversity.warmup). Both are no-ops when up to date.
+.venv/bin/python -m compileall -q src/soilbiome
+say "$(.venv/bin/python -m soilbiome.diversity.warmup)"
+
 # taxpasta, the independent reference the import tests compare with: it pins pandas 1.x and
 # numpy 1.x, so it cannot share .venv and gets its own (.runtime/taxpasta, runtime/taxpasta.txt)
 tp=.runtime/taxpasta

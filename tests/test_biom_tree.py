@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -311,6 +312,34 @@ def test_diversity_takes_the_tree_from_the_table(made: dict[str, Path], tmp_path
                "--no-rarefaction", "--no-unifrac")
     assert proc.returncode == 0, proc.stderr
     assert not (out3 / "beta_unweighted_unifrac.tsv").exists()
+
+
+def test_warmup_compiles_every_kernel_a_pipeline_run_uses(made: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """runtime/setup.sh and the image call soilbiome.diversity.warmup so that no run compiles:
+    after it, ``diversity`` as the pipeline calls it (rarefied, UniFrac from the table's tree,
+    PERMANOVA by a metadata column) adds no compiled kernel to numba's cache."""
+    cache = tmp_path / "numba"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    proc = subprocess.run([sys.executable, "-m", "soilbiome.diversity.warmup"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "diversity kernels compiled and cached" in proc.stdout
+
+    def compiled() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in cache.rglob("*") if p.suffix in (".nbi", ".nbc")}
+
+    before = compiled()
+    names = {name.split("-")[0] for name in before}
+    assert {"kernels.condensed", "kernels.permanova_ssw", "unweighted._counts",
+            "weighted._depth"} <= names, sorted(names)
+    for args in (["--group-by", "site"], ["--no-rarefaction", "--env-metric", "weighted_unifrac",
+                                          "--env", "elev"]):
+        proc = subprocess.run([SOILBIOME, "diversity", str(made["stamped"]), "--outdir",
+                               str(tmp_path / args[1]), *args], capture_output=True, text=True,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert compiled() == before, sorted(set(compiled()) ^ set(before))
 
 
 def test_legacy_group_metadata_tree_is_still_read(made: dict[str, Path], tmp_path: Path) -> None:

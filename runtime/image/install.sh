@@ -40,6 +40,9 @@ app)
     "$root/.venv/bin/pip" install -q "$root"
   fi
   "$root/.venv/bin/soilbiome" --version
+  # the diversity kernels compiled into the image (numba's cache beside the installed package),
+  # not in every container run (the image is read-only there)
+  "$root/.venv/bin/python" -m soilbiome.diversity.warmup
   ;;
 *)
   echo "install.sh: unknown step '$step' (system or app)" >&2
