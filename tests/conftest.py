@@ -28,6 +28,20 @@ def kraken2_demo() -> Path:
     return KRAKEN2_DEMO
 
 
+@pytest.fixture(scope="session")
+def shotgun_demo(kraken2_demo: Path) -> Path:
+    """Both shotgun demo databases (Kraken2 and the sylph one sketched from the same genomes),
+    built once by runtime/build_shotgun_demo.sh, as -profile test_shotgun builds them."""
+    import subprocess
+
+    proc = subprocess.run([str(ROOT / "runtime" / "build_shotgun_demo.sh")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    sylph = kraken2_demo.parent / "sylph_demo"
+    assert (sylph / "refdb.csv").is_file()
+    return sylph
+
+
 def read_sheet(path: Path) -> tuple[list[str], list[dict]]:
     """Header and rows of a samplesheet."""
     with path.open(newline="") as handle:

@@ -162,6 +162,13 @@ def test_batch_profiles_every_sample_against_the_database_loaded_once(sylph_resu
     soilbiome("shotgun", "sylph-profile", r1, "--db", db, "--sample", "soil_r1", "--out", single,
               check=True)
     assert (outdir / "soil_r1.sylph.tsv").read_bytes() == single.read_bytes()
+    # two samples sketched side by side (forked workers sharing the loaded database) give the
+    # same files as one after the other
+    side_by_side = tmp / "batch_two_workers"
+    soilbiome("shotgun", "sylph-profile", "--batch", manifest, "--db", db, "--outdir",
+              side_by_side, "--threads", "2", check=True)
+    for name in ("soil.sylph.tsv", "soil_r1.sylph.tsv"):
+        assert (side_by_side / name).read_bytes() == (outdir / name).read_bytes()
 
 
 def test_batch_with_a_missing_reads_file_names_the_line_and_writes_nothing(sylph_result,

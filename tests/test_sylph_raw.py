@@ -86,6 +86,7 @@ def test_mates_out_of_step_are_refused_naming_the_record(pair, tmp_path):
         sketch_reads("s1", pair[0], longer)
 
 
+@pytest.mark.usefixtures("shotgun_demo")
 def test_batch_writes_qc_records_only_when_every_sample_passed(pair, tmp_path):
     manifest = tmp_path / "batch.tsv"
     manifest.write_text(f"single\t{DEMO}\npaired\t{pair[0]}\t{pair[1]}\n")

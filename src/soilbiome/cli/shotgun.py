@@ -134,7 +134,8 @@ def register(main: click.Group) -> None:
 @click.option("--outdir", type=_path, default=None,
               help="Folder for the batch's <sample>.sylph.tsv files (with --batch).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads for sylph's profiling (default: all cores).")
+              help="Threads (default: all cores): with --batch, samples are sketched this "
+                   "many at a time; sylph's profiling shares them.")
 @click.option("--qc-records", is_flag=True,
               help="With --batch, reads as sequenced: also write each sample's QC record "
                    "(<sample>.qc.json) from the sketching pass's counts.")
@@ -157,7 +158,8 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
         from soilbiome.shotgun.sylph_run import profile_batch_to_tsvs, read_batch_manifest
 
         for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir,
-                                             qc_records=qc_records):
+                                             qc_records=qc_records,
+                                             workers=threads or os.cpu_count() or 1):
             click.echo(f"{outdir / (profile.sample + '.sylph.tsv')}: {len(profile.hits)} "
                        f"genome(s); the database explains {profile.explained:.1%} of the reads")
         return

@@ -322,13 +322,19 @@ def profile_reads(database: object, sample: str, reads: Iterable[Path], *,
                   min_ani: float = MIN_ANI, count_bases: bool = False) -> SampleProfile:
     """Sketch ``reads`` (one file, or R1 and R2) and profile them; the profile carries what
     the pass counted (``count_bases``: Q30 and GC bases too, for a QC record)."""
-    from dataclasses import replace
-
     files = list(reads)
     if not 1 <= len(files) <= 2:
         raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(files)}")
     sketch, counts = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
                                   count_bases=count_bases)
+    return profile_sketched(database, sketch, sample, counts, min_ani=min_ani)
+
+
+def profile_sketched(database: object, sketch: object, sample: str, counts: ReadCounts, *,
+                     min_ani: float = MIN_ANI) -> SampleProfile:
+    """Profile a sample sketched by :func:`sketch_reads`, with what its pass counted."""
+    from dataclasses import replace
+
     profile = profile_sample(database, sketch, sample, read_accuracy=counts.accuracy,
                              min_ani=min_ani)
     return replace(profile, reads=counts)

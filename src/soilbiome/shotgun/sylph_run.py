@@ -117,25 +117,84 @@ def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
     return samples
 
 
+def _sketch_in_worker(sample: str, reads: Sequence[Path], count_bases: bool,
+                     path: str) -> object:
+    """A forked worker: sketch one sample (no database, no profiling thread pool) and leave
+    the sketch at ``path`` for the parent; returns the pass's counts."""
+    from soilbiome.shotgun.sylph import sketch_reads
+
+    files = list(reads)
+    sketch, counts = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
+                                  count_bases=count_bases)
+    sketch.dump(path)
+    return counts
+
+
+def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Path]]],
+                     qc_records: bool, workers: int) -> list[SampleProfile]:
+    """Every sample's profile, in the batch's order, ``workers`` samples sketched at a time.
+
+    pysylph sketches a sample on one thread (the reads come from Python, under the GIL), so
+    samples are sketched side by side in forked processes, as ``sylph profile -t`` sketches its
+    read files in parallel. Only the sketching is forked: each sketch comes back through a
+    file and is profiled here against the database loaded once, with sylph's thread pool (which
+    a forked child could not use once this process has started it). A profile is the one a
+    sample-by-sample run gives (samples do not depend on each other); a failing sample stops
+    the batch with that sample's error, the first in the batch's order."""
+    from soilbiome.shotgun.sylph import profile_reads, profile_sketched
+
+    workers = min(workers, len(samples))
+    if workers <= 1:
+        return [profile_reads(database, sample, reads, count_bases=qc_records)
+                for sample, reads in samples]
+    import multiprocessing
+    import os
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pysylph
+
+    for sample, reads in samples:
+        if not 1 <= len(reads) <= 2:
+            raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(reads)}")
+    profiles = []
+    with (tempfile.TemporaryDirectory(prefix="soilbiome-sylph-") as folder,
+          ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool):
+        paths = [os.path.join(folder, f"{i}.sylsp") for i in range(len(samples))]
+        futures = [pool.submit(_sketch_in_worker, sample, list(reads), qc_records, path)
+                   for (sample, reads), path in zip(samples, paths, strict=True)]
+        try:
+            for (sample, _), future, path in zip(samples, futures, paths, strict=True):
+                counts = future.result()
+                profiles.append(profile_sketched(database, pysylph.SampleSketch.load(path),
+                                                 sample, counts))
+                os.unlink(path)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return profiles
+
+
 def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]],
-                          outdir: Path, *, qc_records: bool = False) -> list[SampleProfile]:
+                          outdir: Path, *, qc_records: bool = False,
+                          workers: int = 1) -> list[SampleProfile]:
     """Profile every sample of a batch against ``db`` loaded once; ``<sample>.sylph.tsv`` each.
 
     The database is read once for the batch (it dominates a small sample's cost); each sample
-    is sketched (one checked pass over its reads, mates compared) and profiled in turn. With
-    ``qc_records`` (reads as sequenced, ``--shotgun_qc none``), that pass's counts are also
-    written as each sample's QC record, ``<sample>.qc.json``
-    (:func:`soilbiome.amplicon.qc.unfiltered_record`). The files are written together only
-    when every sample succeeded, so a bad sample leaves no partial batch.
+    is sketched (one checked pass over its reads, mates compared) and profiled, ``workers``
+    samples side by side (:func:`_profile_samples`). With ``qc_records`` (reads as sequenced,
+    ``--shotgun_qc none``), that pass's counts are also written as each sample's QC record,
+    ``<sample>.qc.json`` (:func:`soilbiome.amplicon.qc.unfiltered_record`). The files are
+    written together only when every sample succeeded, so a bad sample leaves no partial batch.
     """
     import json
 
     from soilbiome.amplicon.qc import unfiltered_record
-    from soilbiome.shotgun.sylph import load_database, profile_reads
+    from soilbiome.shotgun.sylph import load_database
 
     database = load_database(db)
-    profiles = [profile_reads(database, sample, reads, count_bases=qc_records)
-                for sample, reads in samples]
+    profiles = _profile_samples(database, samples, qc_records, workers)
     with atomic_outputs() as outputs:
         for profile in profiles:
             tmp = outputs.file(Path(outdir) / f"{profile.sample}.sylph.tsv")
