@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,10 @@ def test_the_sketching_pass_counts_what_the_check_and_fastp_count(pair, tmp_path
     assert before["total_bases"] == counts.bases
     assert counts.q30_bases / counts.bases == pytest.approx(before["q30_rate"], abs=1e-6)
     assert counts.gc_bases / counts.bases == pytest.approx(before["gc_content"], abs=1e-6)
+    # the read accuracy handed to sylph: mean per-base 1 - 10^(-Q/10), counted here base by base
+    quals = [q for path in pair for *_, q in _records(path)]
+    errors = math.fsum(10 ** (-max(c - 33, 0) / 10) for q in quals for c in q)
+    assert 1 - counts.accuracy == pytest.approx(errors / counts.bases, rel=1e-9)
     record = unfiltered_record("s1", paired=True, reads=counts.reads, bases=counts.bases,
                                q30_bases=counts.q30_bases, gc_bases=counts.gc_bases)
     assert (record["reads_in"], record["reads_out"], record["pass_rate"]) == (
