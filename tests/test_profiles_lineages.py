@@ -141,7 +141,8 @@ def test_build_sylph_refuses_a_genome_without_lineage_before_writing(tmp_path):
 
 
 def test_sample_without_any_database_genome_is_all_unexplained(tmp_path):
-    from soilbiome.shotgun.sylph_run import TSV_COLUMNS, build_sylph_table
+    from soilbiome.shotgun.sylph_profile import TSV_COLUMNS
+    from soilbiome.shotgun.sylph_run import build_sylph_table
 
     db = tmp_path / "db"
     soilbiome("refdb", "build-sylph", *GENOMES, "--lineages", DEMO_LINEAGES, "--out", db,

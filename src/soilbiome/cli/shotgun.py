@@ -155,7 +155,7 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
             raise InputError("give either --batch (with --outdir) or READS with --sample/--out")
         if outdir is None:
             raise InputError("--batch needs --outdir")
-        from soilbiome.shotgun.sylph_run import profile_batch_to_tsvs, read_batch_manifest
+        from soilbiome.shotgun.sylph_profile import profile_batch_to_tsvs, read_batch_manifest
 
         for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir,
                                              qc_records=qc_records,
@@ -167,7 +167,7 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
         raise InputError("give READS with --sample and --out, or --batch MANIFEST --outdir DIR")
     if qc_records:
         raise InputError("--qc-records goes with --batch")
-    from soilbiome.shotgun.sylph_run import profile_reads_to_tsv
+    from soilbiome.shotgun.sylph_profile import profile_reads_to_tsv
 
     profile = profile_reads_to_tsv(db, sample, list(reads), out)
     click.echo(f"{out}: {len(profile.hits)} genome(s); the database explains "
