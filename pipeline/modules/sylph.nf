@@ -1,12 +1,13 @@
 /*
  * sylph (Shaw & Yu 2024, linked into soilbiome through pysylph; docs/shotgun.md): in one task
- * for the batch, load the sheet's sylph database once, then sketch each sample's reads and
- * profile them against it (sylph profile -u), one TSV per sample;
+ * for the batch, load the sheet's sylph database once, then sketch the samples' reads (task.cpus
+ * samples side by side) and profile them against it (sylph profile -u), one TSV per sample;
  * for the batch, the harmonised BIOM table (sequence abundance + the unexplained share).
  */
 process SYLPH_PROFILE {
     // the whole batch in one task: the database is loaded once (for small samples loading it
-    // costs more than profiling), then each sample is sketched and profiled in turn
+    // costs more than profiling), then task.cpus samples are sketched at a time (one core each)
+    // and each is profiled
     tag "${samples.size()} sample(s)"
     label 'process_low'
     publishDir "${params.outdir}", mode: params.publish_dir_mode,

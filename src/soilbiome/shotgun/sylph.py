@@ -233,9 +233,10 @@ class _ReadStream:
             self.reads += len(seqs)
             self.bases += joined.size
             # quality letters counted, then weighted: half the time of summing table[joined]
-            self.errors += float(np.bincount(joined, minlength=256) @ table)
+            histogram = np.bincount(joined, minlength=256)
+            self.errors += float(histogram @ table)
             if self.counts is not None:
-                self.counts.add(seqs, joined)
+                self.counts.add(seqs, joined, histogram)
             yield from seqs
         if self.pairs is not None:
             self.pairs.end(self.side)
