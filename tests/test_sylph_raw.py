@@ -154,3 +154,26 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
 
     context = read_table(outdir / "biom" / "sylph_taxon_table.biom").context
     assert (context.method, context.read_qc) == ("sylph", "none")
+
+
+@pytest.mark.usefixtures("shotgun_demo")
+def test_a_sketching_worker_killed_stops_the_batch_in_one_line(pair, tmp_path, monkeypatch):
+    """Samples are sketched in forked workers: one killed (out of memory, a signal) is a
+    one-line ToolError and no file of the batch is written."""
+    import os
+    import signal
+
+    from soilbiome.errors import ToolError
+    from soilbiome.shotgun import sylph
+    from soilbiome.shotgun.sylph_profile import profile_batch_to_tsvs
+
+    def killed(*_args, **_kwargs):  # what a worker meets when the kernel kills it
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(sylph, "sketch_reads", killed)  # read by the forked workers
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ToolError, match="stopped abruptly"):
+        profile_batch_to_tsvs(SYLPH_DB, [("single", [DEMO]), ("paired", list(pair))], out,
+                              workers=2)
+    assert list(out.iterdir()) == []

@@ -127,8 +127,11 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
     import os
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     import pysylph
+
+    from soilbiome.errors import ToolError
 
     for sample, reads in samples:
         if not 1 <= len(reads) <= 2:
@@ -145,6 +148,10 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
                 profiles.append(profile_sketched(database, pysylph.SampleSketch.load(path),
                                                  sample, counts))
                 os.unlink(path)
+        except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal)
+            raise ToolError(f"a worker sketching the batch's reads stopped abruptly ({exc}); "
+                            "with large samples, give the task more memory or fewer "
+                            "--threads") from None
         except BaseException:
             for future in futures:
                 future.cancel()
