@@ -51,17 +51,12 @@ class BaseCounts:
     def __init__(self) -> None:
         self.q30 = self.gc = 0
 
-    def add(self, seqs: list[bytes], qual_codes: np.ndarray,
-            qual_histogram: np.ndarray | None = None) -> None:
+    def add(self, seqs: list[bytes], qual_codes: np.ndarray) -> None:
         """One block: its sequences and its quality strings joined as bytes (``uint8``), the
-        array a reader that also needs the qualities has made already; or, when that reader
-        has counted them, the count of each quality letter (``qual_histogram``, 256 bins)."""
+        array a reader that also needs the qualities has made already."""
         import numpy as np
 
-        if qual_histogram is not None:
-            self.q30 += int(qual_histogram[33 + 30:].sum())
-        else:
-            self.q30 += int(np.count_nonzero(qual_codes >= 33 + 30))
+        self.q30 += int(np.count_nonzero(qual_codes >= 33 + 30))
         per_letter = np.bincount(np.frombuffer(b"".join(seqs), dtype=np.uint8), minlength=256)
         self.gc += int(per_letter[list(b"GCgc")].sum())
 

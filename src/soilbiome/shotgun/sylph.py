@@ -236,7 +236,7 @@ class _ReadStream:
             histogram = np.bincount(joined, minlength=256)
             self.errors += float(histogram @ table)
             if self.counts is not None:
-                self.counts.add(seqs, joined, histogram)
+                self.counts.add(seqs, joined)
             yield from seqs
         if self.pairs is not None:
             self.pairs.end(self.side)
@@ -324,12 +324,18 @@ def profile_reads(database: object, sample: str, reads: Iterable[Path], *,
                   min_ani: float = MIN_ANI, count_bases: bool = False) -> SampleProfile:
     """Sketch ``reads`` (one file, or R1 and R2) and profile them; the profile carries what
     the pass counted (``count_bases``: Q30 and GC bases too, for a QC record)."""
+    sketch, counts = sketch_sample(sample, reads, count_bases=count_bases)
+    return profile_sketched(database, sketch, sample, counts, min_ani=min_ani)
+
+
+def sketch_sample(sample: str, reads: Iterable[Path], *,  # noqa: ANN201
+                  count_bases: bool = False):
+    """:func:`sketch_reads` of a sample's files as listed: one FASTQ file, or R1 and R2."""
     files = list(reads)
     if not 1 <= len(files) <= 2:
         raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(files)}")
-    sketch, counts = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
-                                  count_bases=count_bases)
-    return profile_sketched(database, sketch, sample, counts, min_ani=min_ani)
+    return sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
+                        count_bases=count_bases)
 
 
 def profile_sketched(database: object, sketch: object, sample: str, counts: ReadCounts, *,

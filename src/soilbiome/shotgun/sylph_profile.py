@@ -97,11 +97,9 @@ def _sketch_in_worker(sample: str, reads: Sequence[Path], count_bases: bool,
                      path: str) -> object:
     """A forked worker: sketch one sample (no database, no profiling thread pool) and leave
     the sketch at ``path`` for the parent; returns the pass's counts."""
-    from soilbiome.shotgun.sylph import sketch_reads
+    from soilbiome.shotgun.sylph import sketch_sample
 
-    files = list(reads)
-    sketch, counts = sketch_reads(sample, files[0], files[1] if len(files) == 2 else None,
-                                  count_bases=count_bases)
+    sketch, counts = sketch_sample(sample, reads, count_bases=count_bases)
     sketch.dump(path)
     return counts
 
@@ -133,9 +131,6 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
 
     from soilbiome.errors import ToolError
 
-    for sample, reads in samples:
-        if not 1 <= len(reads) <= 2:
-            raise InputError(f"sample '{sample}': give one FASTQ file or a pair, not {len(reads)}")
     profiles = []
     with (tempfile.TemporaryDirectory(prefix="soilbiome-sylph-") as folder,
           ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool):
