@@ -309,7 +309,7 @@ def _record(staging: Path, name: str, data: dict) -> Path:
 
 def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_ids: list[str],
                    sheet_path: Path, today: dt.date | None) -> list[str]:
-    from soilbiome.sharing.agreement import load_agreement
+    from soilbiome.sharing.agreement import check_coverage, load_agreement
     from soilbiome.sharing.keys import (
         generate_key,
         key_mode_problem,
@@ -318,7 +318,6 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
         rewrite_trusted_keys,
     )
     from soilbiome.sharing.rules_agreement import check_agreement
-    from soilbiome.sharing.stamp import check_coverage
 
     problems: list[str] = []
     published = result.staging / "sharing" / "agreement.yaml"

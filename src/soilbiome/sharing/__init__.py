@@ -11,25 +11,32 @@ Library API (the CLI in :mod:`soilbiome.cli.sharing` is a thin layer over it):
 - :func:`plain_statement` -- what the recipient may do under given :class:`Terms`
 """
 
-from soilbiome.sharing.agreement import Agreement, load_agreement, load_request
-from soilbiome.sharing.errors import (
-    AgreementError,
-    RequestError,
-    SharingError,
-    SigningKeyError,
-    StampError,
-)
-from soilbiome.sharing.findings import Finding, Report, Severity, Status
-from soilbiome.sharing.keys import KeyInfo, generate_key, rewrite_trusted_keys
-from soilbiome.sharing.merge import combine_terms
-from soilbiome.sharing.merge_check import check_merge
-from soilbiome.sharing.rules_agreement import check_agreement
-from soilbiome.sharing.rules_request import check_request
-from soilbiome.sharing.stamp import StampResult, stamp_biom
-from soilbiome.sharing.stamp_format import read_biom_info
-from soilbiome.sharing.terms import MergeResult, Terms
-from soilbiome.sharing.verdict import plain_statement
-from soilbiome.sharing.verify import verify_biom, verify_report
+# Each name is imported from its module on first use (PEP 562), so that a command which needs
+# only the agreement reader (the start-up check) does not load the BIOM reader, pandas and h5py
+# that the stamp and merge checks need.
+_HOME = {
+    "Agreement": "agreement", "load_agreement": "agreement", "load_request": "agreement",
+    "AgreementError": "errors", "RequestError": "errors", "SharingError": "errors",
+    "SigningKeyError": "errors", "StampError": "errors",
+    "Finding": "findings", "Report": "findings", "Severity": "findings", "Status": "findings",
+    "KeyInfo": "keys", "generate_key": "keys", "rewrite_trusted_keys": "keys",
+    "combine_terms": "merge", "check_merge": "merge_check",
+    "check_agreement": "rules_agreement", "check_request": "rules_request",
+    "StampResult": "stamp", "stamp_biom": "stamp", "read_biom_info": "stamp_format",
+    "MergeResult": "terms", "Terms": "terms", "plain_statement": "verdict",
+    "verify_biom": "verify", "verify_report": "verify",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute hook
+    if name not in _HOME:
+        raise AttributeError(f"module 'soilbiome.sharing' has no attribute '{name}'")
+    from importlib import import_module
+
+    value = getattr(import_module(f"soilbiome.sharing.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Agreement",

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from soilbiome.io.safe_yaml import YamlError, load_yaml
 from soilbiome.sharing import duo, spdx
-from soilbiome.sharing.errors import AgreementError, RequestError
+from soilbiome.sharing.errors import AgreementError, RequestError, StampError
 from soilbiome.sharing.schema import AGREEMENT_SCHEMA, REQUEST_SCHEMA, schema_problems
 
 
@@ -302,3 +302,29 @@ def load_request(path: str | Path) -> dict[str, Any]:
     if problems:
         raise RequestError(str(path), problems)
     return data["request"]
+
+
+def check_coverage(sample_ids: Sequence[str], agreement: Agreement, *, where: str) -> None:
+    """Refuse a table with samples the agreement does not cover (rule D6, before signing).
+
+    An agreement that lists no ``datasets[].samples.sample_ids`` covers whatever it is used
+    for; one that lists them must list every sample of the table.
+
+    Raises
+    ------
+    StampError
+        Naming the table, the agreement and the uncovered samples.
+    """
+    allowed = agreement.sample_ids
+    if allowed is None:
+        return
+    extra = [s for s in sample_ids if s not in allowed]
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" (and {len(extra) - 5} more)" if len(extra) > 5 else "")
+        if len(extra) == len(sample_ids):
+            head = f"agreement {agreement.path} covers none of its {len(sample_ids)} sample(s)"
+        else:
+            head = (f"{len(extra)} of its {len(sample_ids)} sample(s) not covered by agreement "
+                    f"{agreement.path}")
+        raise StampError(f"{where}: {head} (datasets[].samples.sample_ids lacks {shown}); "
+                         "not stamping")

@@ -31,7 +31,7 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps
 from soilbiome.model.tree import FeatureTree
 from soilbiome.sharing import dsse
-from soilbiome.sharing.agreement import Agreement, load_agreement, parse_date
+from soilbiome.sharing.agreement import Agreement, check_coverage, load_agreement, parse_date
 from soilbiome.sharing.errors import SigningKeyError, StampError
 from soilbiome.sharing.keys import keyid_of, load_private_key
 from soilbiome.sharing.rules_agreement import check_agreement
@@ -153,32 +153,6 @@ def _embed(tmp: Path, src: Path, ids: list[str], agreement: Agreement,
         raise StampError(f"{src}: not a writable HDF5 BIOM file ({exc})") from None
     except ValueError:
         raise StampError(f"{src}: sample metadata holds text that is not UTF-8") from None
-
-
-def check_coverage(sample_ids: Sequence[str], agreement: Agreement, *, where: str) -> None:
-    """Refuse a table with samples the agreement does not cover (rule D6, before signing).
-
-    An agreement that lists no ``datasets[].samples.sample_ids`` covers whatever it is used
-    for; one that lists them must list every sample of the table.
-
-    Raises
-    ------
-    StampError
-        Naming the table, the agreement and the uncovered samples.
-    """
-    allowed = agreement.sample_ids
-    if allowed is None:
-        return
-    extra = [s for s in sample_ids if s not in allowed]
-    if extra:
-        shown = ", ".join(extra[:5]) + (f" (and {len(extra) - 5} more)" if len(extra) > 5 else "")
-        if len(extra) == len(sample_ids):
-            head = f"agreement {agreement.path} covers none of its {len(sample_ids)} sample(s)"
-        else:
-            head = (f"{len(extra)} of its {len(sample_ids)} sample(s) not covered by agreement "
-                    f"{agreement.path}")
-        raise StampError(f"{where}: {head} (datasets[].samples.sample_ids lacks {shown}); "
-                         "not stamping")
 
 
 def _prepare_folder(folder: Path) -> None:
