@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,10 @@ TESTDATA = ROOT / "assets" / "test-data"  # copied from public sources: see its 
 ATACAMA = TESTDATA / "amplicon" / "16s_atacama_soil"
 ATACAMA_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
 KRAKEN2_DEMO = ROOT / ".runtime" / "kraken2_demo"  # built on demand from TESTDATA/shotgun
+
+# Remembered reference digests (soilbiome.io.digest_cache) go to a folder of this test session,
+# never to the user's ~/.cache; every command and Nextflow run the tests start inherits it.
+os.environ["SOILBIOME_CACHE_DIR"] = tempfile.mkdtemp(prefix="soilbiome-test-cache-")
 
 
 @pytest.fixture(scope="session")

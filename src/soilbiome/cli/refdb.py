@@ -25,11 +25,12 @@ def refdb() -> None:
 @click.option("--name", required=True, help="Database name in the sheet.")
 @click.option("--out", type=_path, help="Write the resolved entry as JSON here.")
 def refdb_check(sheet: Path, name: str, out: Path | None) -> None:
-    """Find NAME in the sheet and verify the file's SHA-256."""
+    """Find NAME in the sheet and verify the file's SHA-256, reading every byte (a run's
+    start-up check re-reads only files changed since they were last hashed)."""
     from soilbiome.io.jsonfile import write_json
     from soilbiome.refdb import load_refdb
 
-    entry = load_refdb(sheet, name)
+    entry = load_refdb(sheet, name, reread=True)
     if out:
         write_json(out, entry.to_dict())
     click.echo(f"reference {entry.name} {entry.version} ({entry.format}, {entry.licence}): "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
-from soilbiome.io.hashing import sha256_file
+from soilbiome.io.digest_cache import remembered_digests
 from soilbiome.refdb.fields import check_licence, check_marker, check_name
 from soilbiome.refdb.manifest import digest_of, manifest_entries, write_manifest
 from soilbiome.refdb.sheet import (
@@ -45,15 +45,15 @@ def reference_digest(path: str | Path, fmt: str) -> str:
             raise InputError(f"not a {FOLDER_LABEL[fmt]} database folder "
                              f"(missing {', '.join(missing)})", location=str(path))
         if fmt != "kraken2":
-            return listing_digest(path, FOLDER_FILES[fmt])
-        entries = manifest_entries(path)
+            return listing_digest(path, FOLDER_FILES[fmt], remembered_digests)
+        entries = manifest_entries(path, remembered_digests)
         write_manifest(path, entries)
         return digest_of(entries)
     if path.is_dir():
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))
     if not path.is_file():
         raise InputError("reference file not found", location=str(path))
-    return sha256_file(path)
+    return remembered_digests([path])[0]
 
 
 def sheet_path_for(reference: Path, sheet: Path) -> str:

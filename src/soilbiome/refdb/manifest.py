@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from soilbiome.errors import InputError
@@ -40,6 +41,13 @@ LEGACY_FILES = ("hash.k2d", "opts.k2d", "taxo.k2d")
 _LIBRARY_SUFFIXES = (".fna", ".fa", ".fasta")
 
 Entry = tuple[str, str]  # (relative POSIX path, hex SHA-256)
+#: Hex SHA-256 of each of a list of files (in order).
+Digests = Callable[[list[Path]], list[str]]
+
+
+def read_every_byte(paths: list[Path]) -> list[str]:
+    """:data:`Digests` by reading each file in full."""
+    return [sha256_file(p) for p in paths]
 
 
 def manifest_files(folder: str | Path) -> list[str]:
@@ -62,10 +70,11 @@ def manifest_files(folder: str | Path) -> list[str]:
     return sorted(set(names), key=lambda n: n.encode("utf-8", "surrogateescape"))
 
 
-def manifest_entries(folder: str | Path) -> list[Entry]:
+def manifest_entries(folder: str | Path, digests: Digests = read_every_byte) -> list[Entry]:
     """``(path, sha256)`` of every file of :func:`manifest_files`."""
     folder = Path(folder)
-    return [(rel, sha256_file(folder / rel)) for rel in manifest_files(folder)]
+    names = manifest_files(folder)
+    return list(zip(names, digests([folder / rel for rel in names]), strict=True))
 
 
 def manifest_text(entries: list[Entry]) -> str:

@@ -22,9 +22,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
-from soilbiome.io.hashing import sha256_file
+from soilbiome.io.digest_cache import remembered_digests
 from soilbiome.io.textfile import read_csv_text
-from soilbiome.refdb.manifest import digest_of, folder_digest, manifest_entries, mismatch_reason
+from soilbiome.refdb.manifest import (
+    Digests,
+    digest_of,
+    folder_digest,
+    manifest_entries,
+    mismatch_reason,
+    read_every_byte,
+)
 
 COLUMNS = ("name", "version", "marker", "format", "licence", "citation", "path", "sha256")
 #: Optional column: whose names the reference's lineages use (SILVA, GTDB, UNITE, NCBI, PR2...);
@@ -93,8 +100,11 @@ def read_sheet(sheet: str | Path) -> tuple[list[str], list[tuple[int, dict[str, 
     return fieldnames, rows
 
 
-def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
+def load_refdb(sheet: str | Path, name: str, verify: bool = True, reread: bool = False) -> RefDb:
     """Find ``name`` in a database sheet and (by default) verify its SHA-256.
+
+    A file whose identity (size, times, inode) is unchanged since it was last hashed is not
+    read again (:mod:`soilbiome.io.digest_cache`); ``reread`` reads every byte.
 
     Raises
     ------
@@ -131,11 +141,14 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
 
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
+    def digests(paths: list[Path]) -> list[str]:
+        return remembered_digests(paths, reread=reread)
+
     if verify and row["format"] == "kraken2":
-        _verify_folder(path, entry.sha256.lower(), where)
+        _verify_folder(path, entry.sha256.lower(), where, digests)
     elif verify:
-        actual = (listing_digest(path, FOLDER_FILES[row["format"]])
-                  if row["format"] in FOLDER_FILES else sha256_file(path))
+        actual = (listing_digest(path, FOLDER_FILES[row["format"]], digests)
+                  if row["format"] in FOLDER_FILES else digests([path])[0])
         if actual != entry.sha256.lower():
             raise InputError(
                 f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
@@ -145,8 +158,8 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True) -> RefDb:
     return entry
 
 
-def _verify_folder(path: Path, recorded: str, where: str) -> None:
-    current = manifest_entries(path)
+def _verify_folder(path: Path, recorded: str, where: str, digests: Digests) -> None:
+    current = manifest_entries(path, digests)
     if digest_of(current) != recorded:
         raise InputError(f"column 'sha256': checksum mismatch for Kraken2 database {path}: "
                          f"{mismatch_reason(path, recorded, current)}",
@@ -159,11 +172,13 @@ def kraken2_digest(folder: str | Path) -> str:
     return folder_digest(folder)
 
 
-def listing_digest(folder: str | Path, names: tuple[str, ...]) -> str:
+def listing_digest(folder: str | Path, names: tuple[str, ...],
+                   digests: Digests = read_every_byte) -> str:
     """SHA-256 of the ``sha256sum NAMES...`` listing of a database folder (``cd DB &&
     sha256sum NAMES | sha256sum`` reproduces it): a sylph database's ``sha256``."""
     import hashlib
 
     folder = Path(folder)
-    listing = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
+    hashed = digests([folder / name for name in names])
+    listing = "".join(f"{digest}  {name}\n" for digest, name in zip(hashed, names, strict=True))
     return hashlib.sha256(listing.encode("ascii")).hexdigest()
