@@ -101,6 +101,11 @@ def test_versions_cover_the_tools_used(run16s):
 
     tools = yaml.safe_load((run16s / "pipeline_info" / "software_versions.yml").read_text())
     assert {"dada2", "vsearch", "fastp", "nextflow", "soilbiome"} <= set(tools["tools"])
+    # MULTIQC reads its version from the report's data file: it must be what MultiQC says
+    import subprocess
+
+    said = subprocess.run(["multiqc", "--version"], capture_output=True, text=True, check=True)
+    assert str(tools["tools"]["multiqc"]) == said.stdout.split()[-1]
 
 
 def test_its_profile_removes_primers_and_assigns_fungi(runits):

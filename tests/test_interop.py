@@ -128,3 +128,44 @@ def test_phyloseq_rds_of_a_one_sample_table(tmp_path: Path) -> None:
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["MSITS3", "4", "9"]
+
+
+@needs_r
+def test_interop_writes_both_exports_from_one_read(table: Path, tmp_path: Path) -> None:
+    """`export interop` (the pipeline's INTEROP step) gives the very files of the two exports."""
+    res = CliRunner().invoke(main, ["export", "interop", str(table), "--outdir",
+                                    str(tmp_path / "both")])
+    assert res.exit_code == 0, res.output
+    CliRunner().invoke(main, ["export", "qiime2", str(table), "--out", str(tmp_path / "q2")])
+    for name in ("taxonomy.tsv", "dna-sequences.fasta"):
+        assert (tmp_path / "both" / "qiime2" / name).read_bytes() == \
+            (tmp_path / "q2" / name).read_bytes()
+    script = ("suppressPackageStartupMessages(library(phyloseq)); "
+              "a <- readRDS(commandArgs(trailingOnly = TRUE)[1]); "
+              "cat(taxa_names(a), sample_sums(a), rank_names(a), '\\n')")
+    proc = subprocess.run(["Rscript", "-e", script, str(tmp_path / "both" / "phyloseq" /
+                                                         "phyloseq.rds")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ids = [hashlib.md5(s.encode()).hexdigest() for s in SEQS]
+    assert proc.stdout.split()[:4] == ids and proc.stdout.split()[4:7] == ["8", "0", "14"]
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["phyloseq", "qiime2"]
+
+
+@needs_r
+def test_interop_leaves_nothing_when_one_export_fails(table: Path, tmp_path: Path) -> None:
+    """An ASV without its sequence fails the QIIME 2 files: no phyloseq object either."""
+    bad = tmp_path / "noseq.biom"
+    shutil.copy(table, bad)
+    with h5py.File(bad, "r+") as handle:
+        seqs = handle["observation/metadata/sequence"]
+        values = [s.decode() if isinstance(s, bytes) else s for s in seqs[()]]
+        values[1] = ""
+        del handle["observation/metadata/sequence"]
+        handle.create_dataset("observation/metadata/sequence", data=values,
+                              dtype=h5py.string_dtype())
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["export", "interop", str(bad), "--outdir", str(out)])
+    assert res.exit_code != 0
+    assert "without a sequence" in res.output and "Traceback" not in res.output
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []  # no file, hidden or not

@@ -18,14 +18,11 @@ process INTEROP {
 
     script:
     """
-    # side by side: the phyloseq export waits on R's start-up most of the time (and so does
-    # this task: it is the amplicon run's last, so the version is asked for meanwhile too)
-    soilbiome export qiime2 ${biom} --out qiime2 &
-    qiime2_pid=\$!
+    # one read of the table for both exports: the QIIME 2 files are written while R loads
+    # phyloseq; the version is asked for meanwhile (this is the amplicon run's last task)
     Rscript -e 'cat(as.character(packageVersion("phyloseq")))' > phyloseq.version &
     version_pid=\$!
-    soilbiome export phyloseq ${biom} --out phyloseq/phyloseq.rds
-    wait \$qiime2_pid
+    soilbiome export interop ${biom} --outdir .
     wait \$version_pid
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

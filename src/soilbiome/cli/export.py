@@ -97,3 +97,17 @@ def export_phyloseq_command(table: Path, out: Path) -> None:
     from soilbiome.export.phyloseq import write_phyloseq
 
     click.echo(f"phyloseq: {write_phyloseq(table, out)}")
+
+
+@export.command("interop")
+@click.argument("table", type=_existing)
+@click.option("--outdir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for qiime2/ (taxonomy.tsv, dna-sequences.fasta) and "
+                   "phyloseq/phyloseq.rds.")
+def export_interop_command(table: Path, outdir: Path) -> None:
+    """Write TABLE for QIIME 2 and as a phyloseq object, reading it once: the QIIME 2 files are
+    written while R loads phyloseq (what the pipeline's INTEROP step runs)."""
+    from soilbiome.export.interop import write_interop
+
+    for what, path in write_interop(table, outdir).items():
+        click.echo(f"{what}: {path}")

@@ -18,6 +18,7 @@ import csv
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,10 +97,13 @@ def _write_inputs(table: FeatureTable, folder: Path) -> None:
     _write_tree(table, folder)
 
 
-def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
+def write_phyloseq(biom: str | Path, out: str | Path,
+                   meanwhile: Callable[[FeatureTable], object] | None = None) -> Path:
     """Make ``out`` (.rds) from the BIOM table with R's phyloseq.
 
     The table is first read and validated with :func:`~soilbiome.io.biom_reader.read_table`.
+    ``meanwhile(table)`` runs while R loads phyloseq (another export of the same table: the
+    QIIME 2 files of ``export interop``); when it raises, R is stopped and nothing is written.
 
     Raises
     ------
@@ -127,6 +131,8 @@ def write_phyloseq(biom: str | Path, out: str | Path) -> Path:
 
             table = read_table(biom)  # validated before R sees it
             _write_inputs(table, Path(tmp))
+            if meanwhile is not None:
+                meanwhile(table)
         except BaseException:
             proc.kill()
             proc.communicate()

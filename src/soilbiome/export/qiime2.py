@@ -47,16 +47,25 @@ def taxonomy_rows(table: FeatureTable) -> list[tuple[str, str, str]]:
     return rows
 
 
-def write_qiime2(biom: str | Path, outdir: str | Path) -> dict[str, Path]:
-    """Write ``taxonomy.tsv`` and ``dna-sequences.fasta`` for the table into ``outdir``.
+def write_qiime2(biom: str | Path, outdir: str | Path,
+                 table: FeatureTable | None = None) -> dict[str, Path]:
+    """Write ``taxonomy.tsv`` and ``dna-sequences.fasta`` for the table into ``outdir``
+    (``table``: the table as already read from ``biom``, not read again).
 
     Raises
     ------
     InputError
-        The table has no ``sequence`` metadata (a shotgun profile has no ASVs: only the
-        taxonomy is written then) or fails the reader.
+        A feature without a sequence when the table has ``sequence`` metadata (a shotgun
+        profile has none: only the taxonomy is written then), or the table fails the reader.
+        Nothing is written then.
     """
-    table = read_table(biom)
+    table = read_table(biom) if table is None else table
+    seqs = table.observation_metadata.get("sequence")
+    if seqs is not None:
+        empty = [f for f, s in zip(table.feature_ids, seqs, strict=True) if not s]
+        if empty:
+            raise InputError(f"{len(empty)} feature(s) without a sequence (first: {empty[0]})",
+                             location=str(biom))
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -66,12 +75,7 @@ def write_qiime2(biom: str | Path, outdir: str | Path) -> dict[str, Path]:
         for row in taxonomy_rows(table):
             handle.write("\t".join(map(str, safe_row(row))) + "\n")
     written["taxonomy"] = tax
-    seqs = table.observation_metadata.get("sequence")
     if seqs is not None:
-        empty = [f for f, s in zip(table.feature_ids, seqs, strict=True) if not s]
-        if empty:
-            raise InputError(f"{len(empty)} feature(s) without a sequence (first: {empty[0]})",
-                             location=str(biom))
         fasta = outdir / "dna-sequences.fasta"
         with atomic_write(fasta) as handle:
             for feature, seq in zip(table.feature_ids, seqs, strict=True):
