@@ -41,7 +41,7 @@ process MULTIQC {
         --comment 'fastp, cutadapt, DADA2 read tracking and non-target reads of this batch' .
     # the version the report was made with, as its data file records it (asking `multiqc
     # --version` costs a second start of MultiQC, 1.6 s of CPU while the table's steps wait)
-    version=\$(sed -n 's/.*"config_version": *"\([^"]*\)".*/\1/p' multiqc_report_data/multiqc_data.json | head -1)
+    version=\$(sed -n 's/.*"config_version": *"\\([^"]*\\)".*/\\1/p' multiqc_report_data/multiqc_data.json | head -1)
     [ -n "\$version" ] || version=\$(multiqc --version | sed 's/.* //')
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
