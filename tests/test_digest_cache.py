@@ -81,18 +81,17 @@ def test_a_remembered_digest_is_used_while_the_file_is_unchanged(databases: dict
         str((databases["k2"] / n).resolve()) for n in ("hash.k2d", "opts.k2d", "taxo.k2d")}
     assert files[str(host.resolve())][5] == sha(host.read_bytes())
 
-    # The run trusts what it remembered: a wrong remembered digest for the unchanged file is
-    # reported as a mismatch (so the file was not read again) ...
+    # What is remembered is used as long as the file is unchanged: a wrong remembered digest
+    # for the unchanged file comes back as it is (so the file was not read again) ...
     poisoned = dict(files)
     poisoned[str(host.resolve())] = [*files[str(host.resolve())][:5], "0" * 64]
     cache.write_text(json.dumps({**json.loads(cache.read_text()), "files": poisoned}))
-    with pytest.raises(InputError, match="checksum mismatch"):
-        load_refdb(sheet, "host")
-    # ... and reading every byte (what `soilbiome refdb check` does) finds the truth and
-    # renews what is remembered.
-    load_refdb(sheet, "host", reread=True)
-    assert remembered(cache)[str(host.resolve())][5] == sha(host.read_bytes())
+    assert remembered_sha256(host) == "0" * 64
+    # ... but a refusal always rests on the bytes: the start-up check reads the file again
+    # before refusing, finds it matches the sheet, and renews what is remembered
     load_refdb(sheet, "host")
+    assert remembered(cache)[str(host.resolve())][5] == sha(host.read_bytes())
+    assert remembered_sha256(host) == sha(host.read_bytes())
 
 
 def test_a_write_to_the_file_is_seen_even_with_its_time_put_back(databases: dict) -> None:
@@ -142,15 +141,30 @@ def test_off_unreadable_or_foreign_caches_only_cost_time(databases: dict,
     load_refdb(sheet, "k2")
 
 
-def test_refdb_check_reads_every_byte(databases: dict) -> None:
-    sheet, host, cache = databases["sheet"], databases["host"], databases["cache"]
-    load_refdb(sheet, "host")
-    files = remembered(cache)
-    files[str(host.resolve())][5] = "0" * 64
-    cache.write_text(json.dumps({**json.loads(cache.read_text()), "files": files}))
+def poison(cache: Path, path: Path, digest: str) -> None:
+    """Make the cache remember ``digest`` for the unchanged ``path``."""
+    data = json.loads(cache.read_text())
+    data["files"][str(path.resolve())][5] = digest
+    cache.write_text(json.dumps(data))
+
+
+def test_a_pass_rests_on_what_is_remembered_and_refdb_check_reads_every_byte(
+        databases: dict, tmp_path: Path) -> None:
+    host, cache = databases["host"], databases["cache"]
+    load_refdb(databases["sheet"], "host")
+    other = tmp_path / "other"
+    other.mkdir()
+    claimed = "1" * 64  # a sheet claiming another digest, and a cache remembering that one
+    sheet = write_sheet(other, [{"name": "host", "format": "host_fasta", "path": str(host),
+                                 "sha256": claimed}])
+    poison(cache, host, claimed)
+    load_refdb(sheet, "host")  # unchanged file: the remembered digest is trusted, not re-read
     proc = subprocess.run([sys.executable, "-m", "soilbiome", "refdb", "check", "--sheet",
                            str(sheet), "--name", "host"], capture_output=True, text=True,
                           env=os.environ)
-    assert proc.returncode == 0, proc.stderr
-    assert "sha256 verified" in proc.stdout
-    assert remembered(cache)[str(host.resolve())][5] == sha(host.read_bytes())
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and "checksum mismatch" in proc.stderr
+    assert sha(host.read_bytes()) in proc.stderr  # what the bytes give
+    assert remembered(cache)[str(host.resolve())][5] == sha(host.read_bytes())  # renewed
+    with pytest.raises(InputError, match="checksum mismatch"):
+        load_refdb(sheet, "host")

@@ -104,7 +104,8 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True, reread: bool =
     """Find ``name`` in a database sheet and (by default) verify its SHA-256.
 
     A file whose identity (size, times, inode) is unchanged since it was last hashed is not
-    read again (:mod:`soilbiome.io.digest_cache`); ``reread`` reads every byte.
+    read again (:mod:`soilbiome.io.digest_cache`); ``reread`` reads every byte, and so does a
+    check that would refuse the reference (a refusal always rests on the bytes).
 
     Raises
     ------
@@ -141,21 +142,32 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True, reread: bool =
 
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
+    if verify:
+        try:
+            _verify(path, row["format"], entry.sha256, where, reread)
+        except InputError:
+            if reread:
+                raise
+            # a refusal always rests on the bytes: read every file again before refusing
+            _verify(path, row["format"], entry.sha256, where, True)
+    return entry
+
+
+def _verify(path: Path, fmt: str, recorded: str, where: str, reread: bool) -> None:
+    """Compare the reference at ``path`` with the sheet's ``recorded`` digest (remembered
+    digests of unchanged files, unless ``reread``)."""
     def digests(paths: list[Path]) -> list[str]:
         return remembered_digests(paths, reread=reread)
 
-    if verify and row["format"] == "kraken2":
-        _verify_folder(path, entry.sha256.lower(), where, digests)
-    elif verify:
-        actual = (listing_digest(path, FOLDER_FILES[row["format"]], digests)
-                  if row["format"] in FOLDER_FILES else digests([path])[0])
-        if actual != entry.sha256.lower():
-            raise InputError(
-                f"column 'sha256': checksum mismatch for {path}: sheet says {entry.sha256}, "
-                f"file has {actual} (wrong or corrupted reference file)",
-                location=where,
-            )
-    return entry
+    if fmt == "kraken2":
+        _verify_folder(path, recorded.lower(), where, digests)
+        return
+    actual = listing_digest(path, FOLDER_FILES[fmt], digests) if fmt in FOLDER_FILES else \
+        digests([path])[0]
+    if actual != recorded.lower():
+        raise InputError(f"column 'sha256': checksum mismatch for {path}: sheet says "
+                         f"{recorded}, file has {actual} (wrong or corrupted reference file)",
+                         location=where)
 
 
 def _verify_folder(path: Path, recorded: str, where: str, digests: Digests) -> None:
