@@ -17,7 +17,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
-from soilbiome.io.digest_cache import remembered_digests
+from soilbiome.io.digest_cache import remembered_digests, remembered_sha256
 from soilbiome.refdb.fields import check_licence, check_marker, check_name
 from soilbiome.refdb.manifest import digest_of, manifest_entries, write_manifest
 from soilbiome.refdb.sheet import (
@@ -53,7 +53,7 @@ def reference_digest(path: str | Path, fmt: str) -> str:
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))
     if not path.is_file():
         raise InputError("reference file not found", location=str(path))
-    return remembered_digests([path])[0]
+    return remembered_sha256(path)
 
 
 def sheet_path_for(reference: Path, sheet: Path) -> str:

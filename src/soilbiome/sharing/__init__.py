@@ -38,32 +38,4 @@ def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module attribute hook
     return value
 
 
-__all__ = [
-    "Agreement",
-    "AgreementError",
-    "Finding",
-    "KeyInfo",
-    "MergeResult",
-    "Report",
-    "RequestError",
-    "Severity",
-    "Status",
-    "SharingError",
-    "SigningKeyError",
-    "StampError",
-    "StampResult",
-    "Terms",
-    "check_agreement",
-    "check_merge",
-    "check_request",
-    "combine_terms",
-    "generate_key",
-    "load_agreement",
-    "load_request",
-    "plain_statement",
-    "read_biom_info",
-    "rewrite_trusted_keys",
-    "stamp_biom",
-    "verify_biom",
-    "verify_report",
-]
+__all__ = sorted(_HOME)  # every name above, and only those
