@@ -169,3 +169,12 @@ def test_interop_leaves_nothing_when_one_export_fails(table: Path, tmp_path: Pat
     assert res.exit_code != 0
     assert "without a sequence" in res.output and "Traceback" not in res.output
     assert [p for p in out.rglob("*") if not p.is_dir()] == []  # no file, hidden or not
+
+
+def test_interop_refuses_a_broken_table_before_making_its_folder(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.biom"
+    bad.write_text("not a table")
+    res = CliRunner().invoke(main, ["export", "interop", str(bad), "--outdir",
+                                    str(tmp_path / "out")])
+    assert res.exit_code == 2 and "not an HDF5 file" in res.output
+    assert not (tmp_path / "out").exists()

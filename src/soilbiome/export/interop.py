@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 def write_interop(biom: str | Path, outdir: str | Path) -> dict[str, Path]:
     """Write ``qiime2/taxonomy.tsv``, ``qiime2/dna-sequences.fasta`` (with ASV sequences) and
     ``phyloseq/phyloseq.rds`` into ``outdir``; return what was written."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = Path(outdir)  # made by the phyloseq export's atomic outputs, once the table passed
     staged = outdir / f".qiime2.{os.getpid()}.tmp"
     written: dict[str, Path] = {}
 
