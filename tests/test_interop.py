@@ -99,13 +99,18 @@ def test_phyloseq_rds_made_with_phyloseq(table: Path, tmp_path: Path) -> None:
     assert lines[6] == f"{SEQS[2]} {hashlib.md5(SEQS[2].encode()).hexdigest()}"
 
 
-def test_phyloseq_refuses_a_broken_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("command", "option", "target"), [
+    ("phyloseq", "--out", "x.rds"),
+    ("interop", "--outdir", "out"),  # the folder is not made before the table passed
+])
+def test_exports_refuse_a_broken_table(tmp_path: Path, command: str, option: str,
+                                       target: str) -> None:
     bad = tmp_path / "bad.biom"
     bad.write_text("not a table")
-    res = CliRunner().invoke(main, ["export", "phyloseq", str(bad), "--out",
-                                    str(tmp_path / "x.rds")])
+    res = CliRunner().invoke(main, ["export", command, str(bad), option,
+                                    str(tmp_path / target)])
     assert res.exit_code == 2 and "not an HDF5 file" in res.output
-    assert not (tmp_path / "x.rds").exists()
+    assert not (tmp_path / target).exists()
 
 
 @needs_r
@@ -169,12 +174,3 @@ def test_interop_leaves_nothing_when_one_export_fails(table: Path, tmp_path: Pat
     assert res.exit_code != 0
     assert "without a sequence" in res.output and "Traceback" not in res.output
     assert [p for p in out.rglob("*") if not p.is_dir()] == []  # no file, hidden or not
-
-
-def test_interop_refuses_a_broken_table_before_making_its_folder(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.biom"
-    bad.write_text("not a table")
-    res = CliRunner().invoke(main, ["export", "interop", str(bad), "--outdir",
-                                    str(tmp_path / "out")])
-    assert res.exit_code == 2 and "not an HDF5 file" in res.output
-    assert not (tmp_path / "out").exists()
