@@ -90,6 +90,7 @@ if [[ -w /usr/local/bin ]]; then
   fi
 fi
 .venv/bin/nextflow -version | sed -n 's/^ *version/setup: Nextflow version/p'
+runtime/nextflow/build_cds.sh "$lib"
 
 # The shotgun demo Kraken2 database is not built here: -profile test_shotgun and the shotgun
 # tests build it on first use (runtime/build_kraken2_demo.sh, from assets/test-data).

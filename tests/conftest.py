@@ -225,7 +225,7 @@ def shell_path_without_venv() -> str:
 
 
 def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200,
-                 path: str | None = None):
+                 path: str | None = None, env: dict[str, str] | None = None):
     """Run the project's Nextflow as a user whose shell has no venv activated.
 
     Every pipeline test runs this way: tasks must find soilbiome, multiqc, cutadapt... through
@@ -234,7 +234,8 @@ def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200
     import os
     import subprocess
 
-    env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"))
+    extra = env or {}
+    env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"), **extra)
     env.pop("VIRTUAL_ENV", None)
     env["PATH"] = shell_path_without_venv() if path is None else path
     return subprocess.run([str(NEXTFLOW), *args], cwd=cwd, env=env, capture_output=True,

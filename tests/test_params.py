@@ -136,6 +136,30 @@ def test_pipeline_refuses_bad_parameters_before_any_task(tmp_path: Path) -> None
 
 
 @pytest.mark.nextflow
+@pytest.mark.parametrize("mode", ["amplicon", "shotgun"])
+def test_config_selectors_checked_against_every_module(tmp_path: Path, mode: str) -> None:
+    """A run compiles only its mode's workflow, yet a lab's config may name any process: a
+    selector of another mode's process, a qualified or an aliased one passes without a word;
+    a misspelled one is named, as Nextflow's own check would (the run is then refused for its
+    missing samplesheet, before any task)."""
+    config = tmp_path / "site.config"
+    config.write_text("process {\n"
+                      "    withName: 'KRAKEN2' { cpus = 1 }\n"
+                      "    withName: 'DADA2_BATCH' { cpus = 2 }\n"
+                      "    withName: 'AMPLICON:PHYLOGENY' { cpus = 1 }\n"
+                      "    withName: 'TABLE_VERSIONS|STAMP_SECOND' { cpus = 1 }\n"
+                      "    withName: 'DADA2_BACTH' { cpus = 2 }\n"
+                      "}\n")
+    proc = run_nextflow("run", str(MAIN), "-c", str(config), "--mode", mode,
+                        cwd=tmp_path, timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "No samplesheet" in text, text[-3000:]
+    warned = re.findall(r"There's no process matching config selector: (\S+)", text)
+    assert warned == ["DADA2_BACTH"], text[-3000:]
+    assert "Submitted process" not in text
+
+
+@pytest.mark.nextflow
 def test_pipeline_help_prints_groups_and_runs_nothing(tmp_path: Path) -> None:
     """--help in an empty folder (default --outdir results/): it prints the parameters and
     leaves no results/ (Nextflow's launch trace removed) and no work/ behind."""

@@ -132,3 +132,19 @@ def test_missing_tool_refused_at_start_up_by_name(tmp_path: Path) -> None:
     assert "'vsearch' not found" in out and "VSEARCH_SINTAX" in out, out[-3000:]
     assert "Submitted process" not in out
     assert not outdir.exists()
+
+
+@pytest.mark.nextflow
+def test_nextflow_starts_from_the_class_archive_set_up_made(tmp_path: Path) -> None:
+    """runtime/setup.sh dumps the classes of a run's start (runtime/nextflow/build_cds.sh); the
+    launcher maps them from that archive instead of the jars, and the JVM accepts the archive
+    as made for it (-Xshare:on refuses to start otherwise)."""
+    archive = next((ROOT / ".runtime" / "nextflow").glob("*/classes.jsa"))
+    log = tmp_path / "classes.log"
+    proc = run_nextflow("-version", cwd=tmp_path, timeout=120,
+                        env={"NXF_OPTS": f"-Xshare:on -Xlog:class+load=info:file={log}"})
+    assert proc.returncode == 0 and "version" in proc.stdout, proc.stderr[-2000:]
+    sources = log.read_text().splitlines()
+    shared = [line for line in sources if "source: shared objects file" in line]
+    launcher = [line for line in shared if " nextflow.cli.Launcher " in line]
+    assert launcher and len(shared) > len(sources) / 2, (archive, len(shared), len(sources))
