@@ -110,6 +110,35 @@ def test_a_write_to_the_file_is_seen_even_with_its_time_put_back(databases: dict
         load_refdb(sheet, "k2")
 
 
+def test_a_refusal_reads_again_only_what_was_remembered(databases: dict,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet digest that does not match: refused after one read of each file when nothing
+    was remembered (the bytes were just read); read twice when the first pass used memory."""
+    import soilbiome.io.digest_cache as digest_cache
+
+    reads: list[str] = []
+    real_sha256_file = digest_cache.sha256_file
+
+    def counted(path):  # noqa: ANN001, ANN202
+        reads.append(Path(path).name)
+        return real_sha256_file(path)
+
+    monkeypatch.setattr(digest_cache, "sha256_file", counted)
+    rows = list(csv.DictReader(databases["sheet"].open()))
+    for row in rows:
+        row["sha256"] = "1" * 64
+    folder = databases["sheet"].parent / "wrong"
+    folder.mkdir()
+    wrong = write_sheet(folder, rows)
+    with pytest.raises(InputError, match="checksum mismatch for Kraken2 database"):
+        load_refdb(wrong, "k2")
+    assert sorted(reads) == ["hash.k2d", "opts.k2d", "taxo.k2d"]
+    reads.clear()
+    with pytest.raises(InputError, match="checksum mismatch"):  # now remembered: read again
+        load_refdb(wrong, "k2")
+    assert sorted(reads) == ["hash.k2d", "opts.k2d", "taxo.k2d"]
+
+
 def test_a_file_written_just_before_hashing_is_not_remembered(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch
                                                                 ) -> None:

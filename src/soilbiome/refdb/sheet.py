@@ -143,21 +143,23 @@ def load_refdb(sheet: str | Path, name: str, verify: bool = True, reread: bool =
     system = taxonomy_system_of(row["name"], row["format"], (row.get("taxonomy") or "").strip())
     entry = RefDb(**{**{c: row[c].strip() for c in COLUMNS}, "path": path, "taxonomy": system})
     if verify:
+        tally: dict[str, int] = {}
         try:
-            _verify(path, row["format"], entry.sha256, where, reread)
+            _verify(path, row["format"], entry.sha256, where, reread, tally)
         except InputError:
-            if reread:
-                raise
+            if reread or not tally:
+                raise  # every digest came from the bytes just read
             # a refusal always rests on the bytes: read every file again before refusing
-            _verify(path, row["format"], entry.sha256, where, True)
+            _verify(path, row["format"], entry.sha256, where, True, {})
     return entry
 
 
-def _verify(path: Path, fmt: str, recorded: str, where: str, reread: bool) -> None:
+def _verify(path: Path, fmt: str, recorded: str, where: str, reread: bool,
+            tally: dict[str, int]) -> None:
     """Compare the reference at ``path`` with the sheet's ``recorded`` digest (remembered
-    digests of unchanged files, unless ``reread``)."""
+    digests of unchanged files, unless ``reread``; ``tally`` counts those remembered)."""
     def digests(paths: list[Path]) -> list[str]:
-        return remembered_digests(paths, reread=reread)
+        return remembered_digests(paths, reread=reread, tally=tally)
 
     if fmt == "kraken2":
         _verify_folder(path, recorded.lower(), where, digests)
