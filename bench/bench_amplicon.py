@@ -18,8 +18,8 @@ each, and plain copies of them would leave DADA2 almost nothing to denoise. Then
 
 ``--repeat N`` runs N such pairs per size (pipeline, DADA2 alone, pipeline, ...: each pair's
 ratio is taken back to back, as ``farm-bench`` pairs its runs) and the table quotes the pair
-whose wall ratio is the median (the lower middle one of an even count): on a shared VM one slow minute moves a single pair by tens of
-percent, the median of several far less.
+whose wall ratio is the median (the lower middle one of an even count): on a shared VM one
+slow minute moves a single pair by tens of percent, the median of several far less.
 """
 
 from __future__ import annotations
