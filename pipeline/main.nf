@@ -273,7 +273,7 @@ if (params.mode == 'amplicon') {
 // Nextflow checks the withName selectors of the configuration only against the processes it
 // compiled, one mode's; so its check is off (nextflow.config) and this one warns, in Nextflow's
 // words, about a selector that matches no process of any module (a typo in a lab's config).
-// A qualified selector (WORKFLOW:PROCESS) is checked by its process part.
+// A qualified selector (WORKFLOW:PROCESS) is checked by its process names.
 def checkProcessSelectors() {
     def names = [] as Set
     file("${projectDir}/modules/*.nf").each { f ->
@@ -287,7 +287,7 @@ def checkProcessSelectors() {
     def keys = (session.config.process ?: [:]).keySet().collect { it.toString() }
     keys.findAll { it.startsWith('withName:') }.each { key ->
         def selector = key.substring('withName:'.length())
-        def process = selector.contains(':') ? selector.substring(selector.lastIndexOf(':') + 1) : selector
+        def process = selector.replaceAll(/\w+:/, '')  // AMPLICON:X|SHOTGUN:Y -> X|Y
         if (!names.any { nextflow.script.ProcessConfig.matchesSelector(it as String, process) }) {
             log.warn "There's no process matching config selector: ${selector}"
         }
