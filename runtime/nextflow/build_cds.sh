@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Class data sharing for soilbiome's Nextflow: dumps the classes a run loads from the Nextflow jars
-# into one archive (classes.jsa beside lib/) that the launcher maps at every start instead of
-# reading, parsing and verifying some 5,000 classes from 54 jars: about 0.7 s less per start on a
-# 2-core machine (docs/install.md). This is the JDK's application class data sharing (JEP 310);
-# the class list is the union of two runs: the pipeline refused at start-up (compiles the amplicon
-# workflow, runs the parameter check) and a one-task workflow (the local executor's classes).
-# The JVM checks the archive against itself and the jars at each start and, if they no longer
-# match (a Java update, other jars), starts without it; a run of this script then renews it.
+# Class data sharing for soilbiome's Nextflow: dumps the classes a run loads from the Nextflow
+# jars into one archive (classes.jsa beside lib/) that the launcher maps at every start instead
+# of reading, parsing and verifying some 5,000 classes from 54 jars: about 0.7 s less per start
+# on a 2-core machine (docs/nextflow-runtime.md). This is the JDK's application class data
+# sharing (JEP 310); the class list is the union of two runs: the pipeline refused at start-up
+# (compiles the amplicon workflow, runs the parameter check) and a one-task workflow (the local
+# executor's classes). The JVM checks the archive against itself and the jars at each start
+# and, if they no longer match (a Java update, other jars), starts without it; a run of this
+# script then renews it.
 # Usage: build_cds.sh LIB_DIR   (called by runtime/setup.sh; idempotent)
 set -euo pipefail
 
