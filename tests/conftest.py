@@ -234,8 +234,8 @@ def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200
     import os
     import subprocess
 
-    extra = env or {}
-    env = dict(os.environ, NXF_ANSI_LOG="false", NXF_HOME=str(cwd / ".nxf_home"), **extra)
+    env = {**os.environ, "NXF_ANSI_LOG": "false", "NXF_HOME": str(cwd / ".nxf_home"),
+           **(env or {})}
     env.pop("VIRTUAL_ENV", None)
     env["PATH"] = shell_path_without_venv() if path is None else path
     return subprocess.run([str(NEXTFLOW), *args], cwd=cwd, env=env, capture_output=True,

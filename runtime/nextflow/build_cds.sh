@@ -15,8 +15,11 @@ lib=$(cd "$1" && pwd)
 here=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 jsa=$(dirname "$lib")/classes.jsa
-java=$(command -v java)
-[[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && java=$JAVA_HOME/bin/java
+# the Java the launcher starts (runtime/nextflow/nextflow): the archive fits only that JVM
+if [[ -n "${NXF_JAVA_HOME:-}" ]]; then java=$NXF_JAVA_HOME/bin/java
+elif [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then java=$JAVA_HOME/bin/java
+else java=$(command -v java)
+fi
 
 # -Xshare:on refuses to start when the archive does not fit this JVM and these jars
 if [[ -f $jsa ]] && "$java" -Xshare:on -XX:SharedArchiveFile="$jsa" -cp "$lib/*" \
