@@ -122,3 +122,57 @@ def test_phylogeny_command_builds_a_rooted_tree_of_the_asvs(tmp_path):
     assert len(tree.children) == 2  # rooted
     # the two near-identical ASVs are each other's closest relatives
     assert tree.find(ids[0]).parent is tree.find(ids[1]).parent
+
+
+def _skbio_mask(seqs: list[str], max_gap: float, min_cons: float) -> list[str]:
+    """The columns q2-alignment's ``mask`` keeps, from scikit-bio's per-position frequencies
+    (the library that mask is built on): gap share <= max_gap, most frequent non-gap
+    character's share of the non-gap characters >= min_cons (0 for an all-gap column)."""
+    from skbio import DNA, TabularMSA
+
+    msa = TabularMSA([DNA(s) for s in seqs])
+    keep = []
+    for i, position in enumerate(msa.iter_positions(ignore_metadata=True)):
+        freq = position.frequencies()
+        gaps = sum(freq.pop(g, 0) for g in DNA.gap_chars)
+        cons = max(freq.values()) / sum(freq.values()) if freq else 0.0
+        if gaps / len(seqs) <= max_gap and cons >= min_cons:
+            keep.append(i)
+    return ["".join(s[i] for i in keep) for s in seqs]
+
+
+def test_alignment_mask_keeps_the_columns_qiime2s_mask_keeps():
+    from soilbiome.amplicon.phylogeny import mask_alignment
+
+    rng = np.random.default_rng(7)
+    # 60 sequences x 300 columns: conserved, variable, gappy and all-gap columns, '.' gaps too
+    base = rng.choice(list("ACGT"), size=300)
+    grid = np.tile(base, (60, 1))
+    for col in range(300):
+        kind = col % 6
+        if kind == 1:    # variable: each base at random
+            grid[:, col] = rng.choice(list("ACGT"), size=60)
+        elif kind == 2:  # gappy: most rows a gap
+            grid[rng.random(60) < rng.uniform(0.3, 1.0), col] = "-"
+        elif kind == 3:  # near the 0.4 conservation threshold
+            grid[:, col] = rng.choice(list("ACG"), size=60, p=[0.4, 0.3, 0.3])
+        elif kind == 4 and col % 4 == 0:
+            grid[:, col] = "-"  # all gaps
+    grid[rng.random(grid.shape) < 0.02] = "."
+    seqs = ["".join(row) for row in grid]
+    for max_gap, min_cons in ((1.0, 0.4), (0.5, 0.4), (1.0, 0.0), (0.9, 0.75)):
+        ours = [s.decode() for s in mask_alignment([s.encode() for s in seqs], max_gap, min_cons)]
+        expected = _skbio_mask(seqs, max_gap, min_cons)
+        assert ours == expected, (max_gap, min_cons)
+        if (max_gap, min_cons) == (1.0, 0.4):  # QIIME 2's defaults drop some columns, not all
+            assert 0 < len(ours[0]) < 300
+
+
+def test_alignment_mask_refuses_what_it_cannot_mask():
+    from soilbiome.amplicon.phylogeny import mask_alignment
+    from soilbiome.errors import ToolError
+
+    with pytest.raises(ToolError, match="different lengths"):
+        mask_alignment([b"ACGT", b"ACG"])
+    with pytest.raises(ToolError, match="no alignment column is left"):
+        mask_alignment([b"A-", b"C-", b"G-", b"T-"], 1.0, 0.5)

@@ -1,7 +1,8 @@
 /*
- * PHYLOGENY: every DADA2 ASV aligned (MAFFT), a tree built (FastTree, GTR) and rooted at its
- * midpoint, while taxonomy and clean-up run; BUILD_BIOM cuts it to the ASVs the clean-up kept,
- * stores it in the BIOM and publishes it (phylogeny/tree.nwk). It feeds UniFrac and Faith's PD.
+ * PHYLOGENY: every DADA2 ASV aligned (MAFFT), masked and a tree built (FastTree) as QIIME 2's
+ * align-to-tree-mafft-fasttree does, rooted at its midpoint, while taxonomy and clean-up run;
+ * BUILD_BIOM cuts it to the ASVs the clean-up kept, stores it in the BIOM and publishes it
+ * (phylogeny/tree.nwk). It feeds UniFrac and Faith's PD.
  */
 process PHYLOGENY {
     // one core: FastTree is single-threaded, and MAFFT with 2 threads aligned 457 ASVs

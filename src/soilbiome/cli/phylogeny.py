@@ -15,7 +15,7 @@ _path = click.Path(path_type=Path)
 @click.option("--out", type=_path, required=True, help="Newick tree to write (tips = feature IDs).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 def phylogeny(counts: Path, out: Path, threads: int) -> None:
-    """Align the ASVs (MAFFT), build a tree (FastTree GTR) and root it at its midpoint."""
+    """Align the ASVs (MAFFT), mask as QIIME 2 does, build a tree (FastTree), midpoint-root it."""
     from soilbiome.amplicon.phylogeny import build_tree
 
     n = build_tree(counts, out, threads)
