@@ -9,7 +9,8 @@ nextflow.enable.dsl = 2
 // staging = set once every start-up check has passed (null: nothing may be published);
 // stamped = the stamped tables in their task folders (published by publishOnSuccess, never by a task);
 // claimed = this run holds --outdir's lock (pipeline_info/run.lock; released by onComplete)
-def runState = [staging: null, stamped: [], claimed: false]
+// startup = the start-up commands begun before the workflow is compiled (startChecks)
+def runState = [staging: null, stamped: [], claimed: false, startup: null]
 
 // Nextflow opens this run's trace file in --outdir (and the work directory) at launch, before any
 // line of this script runs. A run that stops at start-up (refused, or --help) removes them again:
@@ -36,18 +37,31 @@ def refuse(String message) {
     error message
 }
 
-// Run a soilbiome command at start-up (before any task); stop the run if it fails (with the
-// command's own one-line message when `what` is null).
-def soilbiomeOrStop(List args, String what) {
-    def proc = (["${projectDir}/bin/soilbiome"] + args).collect { it.toString() }.execute()
+// Run a command at start-up (before any task): [exit: code, out: stdout, err: stderr].
+def runCommand(List command) {
+    def proc = command.collect { it.toString() }.execute()
     def out = new StringBuilder()
     def err = new StringBuilder()
     proc.waitForProcessOutput(out, err)
-    if (proc.exitValue() != 0) {
-        def said = (out.toString() + err.toString()).trim()
+    return [exit: proc.exitValue(), out: out.toString(), err: err.toString()]
+}
+
+def runSoilbiome(List args) {
+    return runCommand(["${projectDir}/bin/soilbiome"] + args)
+}
+
+// What a soilbiome command run at start-up said (stdout); stop the run if it failed (with the
+// command's own one-line message when `what` is null).
+def saidOrStop(Map result, String what) {
+    if (result.exit != 0) {
+        def said = (result.out + result.err).trim()
         refuse(what ? "${what}:\n${said}" : said.replaceFirst(/^soilbiome: error: /, ''))
     }
-    return out.toString().trim()
+    return result.out.trim()
+}
+
+def soilbiomeOrStop(List args, String what) {
+    return saidOrStop(runSoilbiome(args), what)
 }
 
 // One run per results folder (soilbiome.run.outdir): lock --outdir for this run, refused in one
@@ -81,14 +95,48 @@ def startupStaging() {
 // Check every parameter against nextflow_schema.json first (`soilbiome params check`): unknown
 // or misspelled ones (with the closest known name), wrong types, ranges and choices stop the
 // run before anything else. The checked parameters go to the staging folder (params.json).
-def checkParams() {
+// (started by startChecks, read here)
+def checkParams(Map early) {
+    log.info saidOrStop(early.params.get(), 'Invalid parameters; the run did not start (see --help)')
+}
+
+def paramsCheckArgs() {
+    def stage = startupStaging()
+    return ['params', 'check', '--schema', "${projectDir}/nextflow_schema.json",
+            '--params', file("${stage}/params.given.json"), '--out', file("${stage}/params.json")]
+}
+
+// The start-up commands, begun before Nextflow compiles this run's workflow (the include below,
+// 1-2.5 s) and run while it does, one after another as before: the parameter check, then -- when
+// it passed and nothing in the gate's own checks refuses the run -- the demo database build and
+// `soilbiome preflight`. They write only into the staging folder. The workflow block reads their
+// results in the same order (checkParams, startupGate), so a refusal says what it said before;
+// nothing waits for a step that was not begun here: the gate runs it itself.
+def startChecks() {
     def stage = startupStaging()
     stage.mkdirs()
-    def given = file("${stage}/params.given.json")
-    given.text = groovy.json.JsonOutput.toJson(params)
-    log.info soilbiomeOrStop(['params', 'check', '--schema', "${projectDir}/nextflow_schema.json",
-                              '--params', given, '--out', file("${stage}/params.json")],
-                             'Invalid parameters; the run did not start (see --help)')
+    file("${stage}/params.given.json").text = groovy.json.JsonOutput.toJson(params)
+    def early = [params: new java.util.concurrent.CompletableFuture(),
+                 gate  : new java.util.concurrent.CompletableFuture()]
+    def gate = (params.mode == 'amplicon' || params.mode == 'shotgun') && gateRefusal() == null
+    Thread.startDaemon('soilbiome-startup') {
+        try {
+            def checked = runSoilbiome(paramsCheckArgs())
+            early.params.complete(checked)
+            if (checked.exit != 0 || !gate) {
+                early.gate.complete(null)
+                return
+            }
+            def demo = params.build_demo_database ?
+                runCommand(["${projectDir}/../runtime/build_shotgun_demo.sh"]) : null
+            def preflight = demo == null || demo.exit == 0 ? runSoilbiome(preflightArgs()) : null
+            early.gate.complete([demo: demo, preflight: preflight])
+        } catch (Throwable e) {
+            early.params.completeExceptionally(e)
+            early.gate.completeExceptionally(e)
+        }
+    }
+    return early
 }
 
 // The start-up gate: the ONE place where a run is checked before any task is submitted.
@@ -96,58 +144,23 @@ def checkParams() {
 // until all of them have passed (a refused run, or one killed here, even under -resume, leaves
 // earlier results exactly as they were). Add further start-up checks as steps inside this
 // function, before `soilbiome preflight` or as its options; never write to --outdir from here.
-def startupGate() {
-    if (!params.input) {
-        refuse "No samplesheet: give --input samplesheet.csv (or use -profile test)"
+def startupGate(Map early) {
+    def refusal = gateRefusal()
+    if (refusal) {
+        refuse refusal
     }
-    if (!params.refdb_sheet || !params.refdb) {
-        refuse "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
-    }
+    def started = early.gate.get()  // null: not begun at start (a refusal awaited it)
     if (params.build_demo_database) {  // -profile test_shotgun: the demo database, once
-        def build = ["${projectDir}/../runtime/build_shotgun_demo.sh"].execute()
-        def out = new StringBuilder()
-        build.waitForProcessOutput(out, out)
-        if (build.exitValue() != 0) {
-            refuse "The demo shotgun databases could not be built:\n${out.toString().trim()}"
+        def build = started?.demo ?: runCommand(["${projectDir}/../runtime/build_shotgun_demo.sh"])
+        if (build.exit != 0) {
+            refuse "The demo shotgun databases could not be built:\n${(build.out + build.err).trim()}"
         }
     }
-    def staging = startupStaging()
-    def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
-    def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
-                '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
-    if (workflow.containerEngine == 'charliecloud' && !System.getenv('USER')) {
-        refuse "-profile charliecloud: ch-run needs \$USER; run: export USER=\$(id -un)"
-    }
-    if (!workflow.containerEngine) {  // every executable the tasks will call, on their PATH
-        args += ['--mode', params.mode, '--its-region', params.its_region]
-        if (params.skip_phylogeny) { args += ['--skip-phylogeny'] }
-    }
-    if (params.mode == 'amplicon') {  // primers and DADA2 truncation against the read length
-        args += ['--trunc-len-f', params.dada2_trunc_len_f ?: 0,
-                 '--trunc-len-r', params.dada2_trunc_len_r ?: 0]
-        if (params.primer_fwd) { args += ['--primer-fwd', params.primer_fwd] }
-        if (params.primer_rev) { args += ['--primer-rev', params.primer_rev] }
-    }
-    if (params.soil_env) { args += ['--env', params.soil_env as String] }
-    if (params.mode == 'shotgun' && params.host_db) { args += ['--host-db', params.host_db] }
-    if (params.mode == 'shotgun' && params.shotgun_qc == 'none' &&
-            ((params.shotgun_profiler as String).tokenize(',')*.trim().unique().size() != 1 ||
-             params.host_db)) {
-        refuse "--shotgun_qc none profiles the reads as sequenced with one profiler, not with " +
-               "two or with host removal (--shotgun_profiler ${params.shotgun_profiler}" +
-               (params.host_db ? ", --host_db ${params.host_db}" : '') + "); use --shotgun_qc fastp"
-    }
-    if (params.mode == 'shotgun') {
-        args += ['--shotgun-profiler', params.shotgun_profiler]
-        if (params.sylph_db) { args += ['--sylph-db', params.sylph_db] }
-    }
-    if (params.agreement) {
-        args += ['--agreement', file(params.agreement as String)]
-        if (key) { args += ['--signing-key', key] }
-    } else {
+    if (!params.agreement) {
         log.warn "No --agreement given: BIOM tables are published without a licence stamp"
     }
-    log.info soilbiomeOrStop(args, "Start-up checks failed")
+    log.info saidOrStop(started?.preflight ?: runSoilbiome(preflightArgs()), "Start-up checks failed")
+    def staging = startupStaging()
     def pre = new groovy.json.JsonSlurper().parse(file("${staging}/preflight.json").toFile())
     def db = new groovy.json.JsonSlurper().parse(file(pre.reference as String).toFile())
     def host = pre.host ? new groovy.json.JsonSlurper().parse(file(pre.host as String).toFile()) : null
@@ -163,6 +176,57 @@ def startupGate() {
         sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
         staging: staging,
     ]
+}
+
+// The gate's own checks of the parameters, before any command runs: the refusal, or null.
+// Pure (no output, no files), so that startChecks may ask it before the workflow block runs.
+def gateRefusal() {
+    if (!params.input) {
+        return "No samplesheet: give --input samplesheet.csv (or use -profile test)"
+    }
+    if (!params.refdb_sheet || !params.refdb) {
+        return "No reference database: give --refdb_sheet sheet.csv --refdb NAME"
+    }
+    if (workflow.containerEngine == 'charliecloud' && !System.getenv('USER')) {
+        return "-profile charliecloud: ch-run needs \$USER; run: export USER=\$(id -un)"
+    }
+    if (params.mode == 'shotgun' && params.shotgun_qc == 'none' &&
+            ((params.shotgun_profiler as String).tokenize(',')*.trim().unique().size() != 1 ||
+             params.host_db)) {
+        return "--shotgun_qc none profiles the reads as sequenced with one profiler, not with " +
+               "two or with host removal (--shotgun_profiler ${params.shotgun_profiler}" +
+               (params.host_db ? ", --host_db ${params.host_db}" : '') + "); use --shotgun_qc fastp"
+    }
+    return null
+}
+
+// `soilbiome preflight`'s arguments for this run (pure, as gateRefusal).
+def preflightArgs() {
+    def staging = startupStaging()
+    def key = (params.signing_key ?: System.getenv('SOILBIOME_SIGNING_KEY')) as String
+    def args = ['preflight', '--input', file(params.input as String), '--staging', staging,
+                '--refdb-sheet', file(params.refdb_sheet as String), '--refdb', params.refdb]
+    if (!workflow.containerEngine) {  // every executable the tasks will call, on their PATH
+        args += ['--mode', params.mode, '--its-region', params.its_region]
+        if (params.skip_phylogeny) { args += ['--skip-phylogeny'] }
+    }
+    if (params.mode == 'amplicon') {  // primers and DADA2 truncation against the read length
+        args += ['--trunc-len-f', params.dada2_trunc_len_f ?: 0,
+                 '--trunc-len-r', params.dada2_trunc_len_r ?: 0]
+        if (params.primer_fwd) { args += ['--primer-fwd', params.primer_fwd] }
+        if (params.primer_rev) { args += ['--primer-rev', params.primer_rev] }
+    }
+    if (params.soil_env) { args += ['--env', params.soil_env as String] }
+    if (params.mode == 'shotgun' && params.host_db) { args += ['--host-db', params.host_db] }
+    if (params.mode == 'shotgun') {
+        args += ['--shotgun-profiler', params.shotgun_profiler]
+        if (params.sylph_db) { args += ['--sylph-db', params.sylph_db] }
+    }
+    if (params.agreement) {
+        args += ['--agreement', file(params.agreement as String)]
+        if (key) { args += ['--signing-key', key] }
+    }
+    return args
 }
 
 // pipeline_info/run_record.json: status running (gate passed) -> succeeded | failed. Results of
@@ -259,6 +323,8 @@ if (params.help) {
     System.exit(0)
 }
 
+runState.startup = startChecks()  // under way while the include below compiles
+
 // Only the workflow of this run's mode is compiled: an include is a statement, run in order, and
 // compiling the other two modes' scripts cost an amplicon run about 2.5 s of its start (3 s of the
 // 5.8 s Nextflow spent compiling). An unknown mode includes nothing and is refused by checkParams.
@@ -301,7 +367,7 @@ def comparerKey() {
 }
 
 workflow {
-    checkParams()
+    checkParams(runState.startup)
     checkProcessSelectors()
     if (params.mode == 'compare') {  // stamped tables in, no reads: see workflows/compare.nf
         if (!params.tables) {
@@ -320,7 +386,7 @@ workflow {
         COMPARE(tables, comparerKey())
         return
     }
-    def gate = startupGate()
+    def gate = startupGate(runState.startup)
     runState.claimed = true  // startupGate() took --outdir (claimOutdir) once every check passed
     runState.staging = gate.staging
     def sheet = gate.sheet
