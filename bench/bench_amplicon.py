@@ -14,12 +14,18 @@ each, and plain copies of them would leave DADA2 almost nothing to denoise. Then
    cores) on the same reads: target pipeline wall <= 1.2 x this (``--alone largest``: only
    for the largest batch);
 3. prints a table of every size: wall time per sample (scaling: the per-sample cost must not
-   grow with the batch size), both ratios, the seconds over DADA2 alone and the load.
+   grow with the batch size), both ratios, the seconds over DADA2 alone and the load;
+4. prints, per size, where the seconds over DADA2 alone go: the pipeline's start (launch to
+   DADA2's first task), DADA2's own tasks against DADA2 alone, the tail (the steps after DADA2)
+   and the end (publishing, run crate); and, for every measured run, the CPU seconds the rest
+   of the machine used meanwhile and those the hypervisor stole (/proc/stat), since a ratio
+   taken while either is large compares two different machines.
 
-``--repeat N`` runs N such pairs per size (pipeline, DADA2 alone, pipeline, ...: each pair's
-ratio is taken back to back, as ``farm-bench`` pairs its runs) and the table quotes the pair
-whose wall ratio is the median (the lower middle one of an even count): on a shared VM one
-slow minute moves a single pair by tens of percent, the median of several far less.
+``--repeat N`` runs N such pairs per size (each pair's ratio taken back to back, as
+``farm-bench`` pairs its runs; every second pair runs DADA2 alone first, so that neither side
+always finds the other's libraries in memory) and the table quotes the pair whose wall ratio is
+the median (the lower middle one of an even count): on a shared VM one slow minute moves a
+single pair by tens of percent, the median of several far less.
 """
 
 from __future__ import annotations
@@ -114,26 +120,46 @@ def make_batch(out: Path, n_samples: int, pairs: int, seed: int, errors: bool = 
 # mixed with earlier measurements: RUSAGE_CHILDREN's maxrss only ever grows within a process.
 _LAUNCHER = """
 import json, resource, subprocess, sys, time
+launched = time.time()
 start = time.perf_counter()
 with open("measure.err", "w") as err:
     rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=err).returncode
 wall = time.perf_counter() - start
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-                  "peak_mb": ru.ru_maxrss / 1024}))
+                  "peak_mb": ru.ru_maxrss / 1024, "launched": launched}))
 """
 
 
+def machine_cpu() -> tuple[float, float]:
+    """Seconds of CPU the whole machine has been busy, and seconds stolen from it by the
+    hypervisor (``steal``: a virtual CPU ready to run while the host ran something else), both
+    summed over its cores since boot, from the first line of /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    hz = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
 def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
-    """Run ``cmd``; return wall seconds, CPU seconds and peak RSS (largest descendant)."""
+    """Run ``cmd``; return wall seconds, CPU seconds, peak RSS (largest descendant), the launch
+    time, and what else the machine did meanwhile: ``others`` (CPU seconds of every other
+    process) and ``steal`` (CPU seconds the hypervisor took): a ratio taken while either is
+    large compares two different machines."""
     import json
 
+    busy0, steal0 = machine_cpu()
     proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
                           capture_output=True, text=True, check=True)
+    busy1, steal1 = machine_cpu()
     result = json.loads(proc.stdout)
     if result["rc"] != 0:
         err = (cwd / "measure.err").read_text()[-3000:]
         sys.exit(f"command failed ({result['rc']}): {' '.join(cmd)}\n{err}")
+    # the launcher's own start (about 0.05 s of Python) is in neither figure's way
+    result["others"] = max(0.0, busy1 - busy0 - result["cpu"])
+    result["steal"] = steal1 - steal0
     return result
 
 
@@ -188,22 +214,30 @@ def run_pipeline(sheet: Path, outdir: Path, cwd: Path) -> dict:
                    cwd=cwd, env=env)
 
 
-def run_pair(where: Path, sheet: Path, n: int, show_stages: bool, alone: bool) -> dict:
-    """The pipeline on ``sheet`` launched in ``where``, then (``alone``) DADA2 alone on the
-    same reads; prints both and their ratios."""
-    where.mkdir(exist_ok=True)
-    load0 = os.getloadavg()[0]
-    pipe = run_pipeline(sheet, where / "results", where)
-    row = {"pipe": pipe, "load": (load0, os.getloadavg()[0])}
-    print(f"pipeline, {n} samples: wall {pipe['wall']:.1f} s, cpu {pipe['cpu']:.1f} s, "
-          f"peak {pipe['peak_mb']:.0f} MB, load average {load0:.1f} -> "
-          f"{os.getloadavg()[0]:.1f}")
-    if show_stages:
-        print(f"{'stage':<22}{'tasks':>6}{'task s':>9}{'span s':>9}{'starts at s':>13}")
-        for name, tasks, realtime, span, offset in trace_stages(where / "results"):
-            print(f"{name:<22}{tasks:>6}{realtime:>9.1f}{span:>9.1f}{offset:>13.1f}")
-    if not alone:
-        return row
+def phases(outdir: Path, launched: float, wall: float) -> dict[str, float]:
+    """Where a pipeline run's wall time went, from its trace; the four add up to the wall time.
+    ``start``: launch to DADA2's first task starting (Nextflow's start, the start-up checks);
+    ``dada2``: DADA2's first task starting to its last one ending; ``tail``: from there to the
+    last task's end (tree, taxonomy, table, reports); ``end``: to the exit (publishing, run
+    record, run crate, Nextflow's own reports)."""
+    trace = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))[-1]
+    with trace.open() as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter="\t")
+                if r["start"] not in ("", "-") and r["complete"] not in ("", "-")]
+    dada2 = [r for r in rows if r["process"].split(":")[-1].startswith("DADA2_")]
+    first = min(_epoch_ms(r["start"]) for r in dada2) / 1000
+    done = max(_epoch_ms(r["complete"]) for r in dada2) / 1000
+    last = max(_epoch_ms(r["complete"]) for r in rows) / 1000
+    return {"start": first - launched, "dada2": done - first, "tail": last - done,
+            "end": launched + wall - last}
+
+
+def machine_note(m: dict) -> str:
+    return f"others' CPU {m['others']:.1f} s, stolen {m['steal']:.1f} s"
+
+
+def run_alone(where: Path, sheet: Path, n: int) -> dict:
+    """DADA2 alone (bin/dada2_single.R, one R process) on ``sheet``'s reads, in ``where``."""
     alone_dir = where / "dada2_alone"
     alone_dir.mkdir()
     with sheet.open(newline="") as handle, (alone_dir / "samples.tsv").open("w") as tsv:
@@ -214,11 +248,39 @@ def run_pair(where: Path, sheet: Path, n: int, show_stages: bool, alone: bool) -
     solo = measure(["Rscript", str(ROOT / "bin" / "dada2_single.R"), "--samples",
                     "samples.tsv", "--threads", "2", "--seed", "42", "--trunc-len-f", "150",
                     "--trunc-len-r", "140", "--pool", "pseudo"], cwd=alone_dir)
-    row["alone"] = solo
     print(f"DADA2 alone (one R process), {n} samples: wall {solo['wall']:.1f} s, "
           f"cpu {solo['cpu']:.1f} s, peak {solo['peak_mb']:.0f} MB, load average now "
-          f"{os.getloadavg()[0]:.1f}")
-    same = all((alone_dir / f).read_bytes() == (where / "results" / "dada2" / f).read_bytes()
+          f"{os.getloadavg()[0]:.1f}; {machine_note(solo)}")
+    return solo
+
+
+def run_pair(where: Path, sheet: Path, n: int, show_stages: bool, alone: bool,
+             alone_first: bool = False) -> dict:
+    """The pipeline on ``sheet`` launched in ``where`` and (``alone``) DADA2 alone on the same
+    reads, back to back (DADA2 alone first if ``alone_first``); prints both and their ratios."""
+    where.mkdir(exist_ok=True)
+    row: dict = {}
+    if alone and alone_first:
+        row["alone"] = run_alone(where, sheet, n)
+    load0 = os.getloadavg()[0]
+    pipe = run_pipeline(sheet, where / "results", where)
+    pipe["phases"] = phases(where / "results", pipe["launched"], pipe["wall"])
+    row.update(pipe=pipe, load=(load0, os.getloadavg()[0]))
+    print(f"pipeline, {n} samples: wall {pipe['wall']:.1f} s, cpu {pipe['cpu']:.1f} s, "
+          f"peak {pipe['peak_mb']:.0f} MB, load average {load0:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}; {machine_note(pipe)}")
+    print("pipeline phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in pipe["phases"].items()))
+    if show_stages:
+        print(f"{'stage':<22}{'tasks':>6}{'task s':>9}{'span s':>9}{'starts at s':>13}")
+        for name, tasks, realtime, span, offset in trace_stages(where / "results"):
+            print(f"{name:<22}{tasks:>6}{realtime:>9.1f}{span:>9.1f}{offset:>13.1f}")
+    if not alone:
+        return row
+    if not alone_first:
+        row["alone"] = run_alone(where, sheet, n)
+    solo = row["alone"]
+    same = all((where / "dada2_alone" / f).read_bytes()
+               == (where / "results" / "dada2" / f).read_bytes()
                for f in ("asv_counts.tsv", "read_tracking.tsv", "asv.fasta"))
     print(f"pipeline DADA2 outputs identical to DADA2 alone: {same}")
     print(f"pipeline / DADA2-alone wall ratio ({n} samples): "
@@ -259,9 +321,11 @@ def main() -> None:
         print(f"batch: {n} samples x {args.pairs} pairs"
               f"{'' if args.no_errors else ' with quality-drawn errors'}, built in "
               f"{time.perf_counter() - t0:.1f} s")
+        # with several pairs, every second one runs DADA2 alone first: whichever runs second
+        # finds more of the shared libraries (R, Biostrings) still in memory
         pairs = [run_pair(batch if args.repeat == 1 else batch / f"pair{r + 1}", sheet, n,
                           show_stages=n == largest and r == 0,
-                          alone=args.alone == "all" or n == largest)
+                          alone=args.alone == "all" or n == largest, alone_first=r % 2 == 1)
                  for r in range(args.repeat)]
         if args.repeat > 1 and "alone" in pairs[0]:
             ratios = sorted(p["pipe"]["wall"] / p["alone"]["wall"] for p in pairs)
@@ -278,6 +342,18 @@ def main() -> None:
                  if alone else f"{'-':>10}{'-':>12}{'-':>11}{'-':>8}")
         print(f"{n:>8}{pipe['wall']:>12.1f}{pipe['wall'] / n:>10.2f}{extra}  "
               f"{rows[n]['load'][0]:.1f} -> {rows[n]['load'][1]:.1f}")
+    # the seconds over DADA2 alone, phase by phase: DADA2's own tasks against DADA2 alone, and the
+    # pipeline's start, tail and end, which DADA2 alone does not have
+    print(f"{'samples':>8}{'start s':>9}{'DADA2 s':>9}{'vs alone':>10}{'tail s':>8}{'end s':>7}"
+          f"  others' CPU s / stolen s (pipeline; alone)")
+    for n in sorted(rows):
+        pipe, alone = rows[n]["pipe"], rows[n].get("alone")
+        ph = pipe["phases"]
+        vs = f"{ph['dada2'] - alone['wall']:>+10.1f}" if alone else f"{'-':>10}"
+        machine = f"{pipe['others']:.1f} / {pipe['steal']:.1f}" + (
+            f"; {alone['others']:.1f} / {alone['steal']:.1f}" if alone else "")
+        print(f"{n:>8}{ph['start']:>9.1f}{ph['dada2']:>9.1f}{vs}{ph['tail']:>8.1f}"
+              f"{ph['end']:>7.1f}  {machine}")
 
 if __name__ == "__main__":
     main()
