@@ -18,8 +18,9 @@ each, and plain copies of them would leave DADA2 almost nothing to denoise. Then
 4. prints, per size, where the seconds over DADA2 alone go: the pipeline's start (launch to
    DADA2's first task), DADA2's own tasks against DADA2 alone, the tail (the steps after DADA2)
    and the end (publishing, run crate); and, for every measured run, the CPU seconds the rest
-   of the machine used meanwhile and those the hypervisor stole (/proc/stat), since a ratio
-   taken while either is large compares two different machines.
+   of the machine used meanwhile, those the hypervisor stole (/proc/stat) and a speed probe
+   just before and after (``cpu_speed``), since a ratio taken while the machine was busy with
+   other work or ran at another speed compares two different machines.
 
 ``--repeat N`` runs N such pairs per size (each pair's ratio taken back to back, as
 ``farm-bench`` pairs its runs; every second pair runs DADA2 alone first, so that neither side
@@ -127,7 +128,7 @@ with open("measure.err", "w") as err:
 wall = time.perf_counter() - start
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-                  "peak_mb": ru.ru_maxrss / 1024, "launched": launched}))
+                  "peak_mb": ru.ru_maxrss / 1024, "launched": launched, "ended": time.time()}))
 """
 
 
@@ -142,17 +143,34 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
+def cpu_speed(seconds: float = 0.5) -> float:
+    """Millions of steps per second of a fixed pure-Python loop on one core: a probe of how
+    fast this machine runs right now. On a VM the same work can take tens of percent more CPU
+    time from one minute to the next (the host's other tenants share caches, memory bandwidth
+    and clock boost; none of it counts as stolen time), so a ratio of two runs is only as good
+    as the machine's speed was steady across them."""
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        x = 0
+        for i in range(100_000):
+            x += i * i
+        steps += 100_000
+    return steps / (time.perf_counter() - start) / 1e6
+
+
 def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     """Run ``cmd``; return wall seconds, CPU seconds, peak RSS (largest descendant), the launch
     time, and what else the machine did meanwhile: ``others`` (CPU seconds of every other
-    process) and ``steal`` (CPU seconds the hypervisor took): a ratio taken while either is
-    large compares two different machines."""
+    process), ``steal`` (CPU seconds the hypervisor took) and ``speed`` (:func:`cpu_speed`
+    just before and just after)."""
     import json
 
+    speed0 = cpu_speed()
     busy0, steal0 = machine_cpu()
     proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=cwd, env=env,
                           capture_output=True, text=True, check=True)
     busy1, steal1 = machine_cpu()
+    speed1 = cpu_speed()
     result = json.loads(proc.stdout)
     if result["rc"] != 0:
         err = (cwd / "measure.err").read_text()[-3000:]
@@ -160,6 +178,7 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     # the launcher's own start (about 0.05 s of Python) is in neither figure's way
     result["others"] = max(0.0, busy1 - busy0 - result["cpu"])
     result["steal"] = steal1 - steal0
+    result["speed"] = (speed0, speed1)
     return result
 
 
@@ -214,12 +233,13 @@ def run_pipeline(sheet: Path, outdir: Path, cwd: Path) -> dict:
                    cwd=cwd, env=env)
 
 
-def phases(outdir: Path, launched: float, wall: float) -> dict[str, float]:
-    """Where a pipeline run's wall time went, from its trace; the four add up to the wall time.
-    ``start``: launch to DADA2's first task starting (Nextflow's start, the start-up checks);
-    ``dada2``: DADA2's first task starting to its last one ending; ``tail``: from there to the
-    last task's end (tree, taxonomy, table, reports); ``end``: to the exit (publishing, run
-    record, run crate, Nextflow's own reports)."""
+def phases(outdir: Path, launched: float, ended: float) -> dict[str, float]:
+    """Where a pipeline run's wall time went, from its trace (times of day, as ``launched`` and
+    ``ended``). ``start``: launch to DADA2's first task starting (Nextflow's start, the start-up
+    checks); ``dada2``: DADA2's first task starting to its last one ending; ``tail``: from there
+    to the last task's end (tree, taxonomy, table, reports); ``end``: to the exit (publishing,
+    run record, run crate, Nextflow's own reports). They add up to the wall time unless the
+    clock of the day was stepped meanwhile (see ``clock_step`` in :func:`run_pair`)."""
     trace = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"))[-1]
     with trace.open() as handle:
         rows = [r for r in csv.DictReader(handle, delimiter="\t")
@@ -229,11 +249,12 @@ def phases(outdir: Path, launched: float, wall: float) -> dict[str, float]:
     done = max(_epoch_ms(r["complete"]) for r in dada2) / 1000
     last = max(_epoch_ms(r["complete"]) for r in rows) / 1000
     return {"start": first - launched, "dada2": done - first, "tail": last - done,
-            "end": launched + wall - last}
+            "end": ended - last}
 
 
 def machine_note(m: dict) -> str:
-    return f"others' CPU {m['others']:.1f} s, stolen {m['steal']:.1f} s"
+    return (f"others' CPU {m['others']:.1f} s, stolen {m['steal']:.1f} s, "
+            f"speed probe {m['speed'][0]:.1f} -> {m['speed'][1]:.1f}")
 
 
 def run_alone(where: Path, sheet: Path, n: int) -> dict:
@@ -264,12 +285,18 @@ def run_pair(where: Path, sheet: Path, n: int, show_stages: bool, alone: bool,
         row["alone"] = run_alone(where, sheet, n)
     load0 = os.getloadavg()[0]
     pipe = run_pipeline(sheet, where / "results", where)
-    pipe["phases"] = phases(where / "results", pipe["launched"], pipe["wall"])
+    pipe["phases"] = phases(where / "results", pipe["launched"], pipe["ended"])
+    # the wall time is read on the monotonic clock, the trace on the clock of the day: on a VM
+    # the latter is sometimes stepped (after the VM was paused, say), which shifts the phases
+    pipe["clock_step"] = pipe["ended"] - pipe["launched"] - pipe["wall"]
     row.update(pipe=pipe, load=(load0, os.getloadavg()[0]))
     print(f"pipeline, {n} samples: wall {pipe['wall']:.1f} s, cpu {pipe['cpu']:.1f} s, "
           f"peak {pipe['peak_mb']:.0f} MB, load average {load0:.1f} -> "
           f"{os.getloadavg()[0]:.1f}; {machine_note(pipe)}")
-    print("pipeline phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in pipe["phases"].items()))
+    step = (f" (the clock of the day moved {pipe['clock_step']:+.1f} s against the wall time: "
+            "the phases are off by that much)" if abs(pipe["clock_step"]) > 0.5 else "")
+    print("pipeline phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in pipe["phases"].items())
+          + step)
     if show_stages:
         print(f"{'stage':<22}{'tasks':>6}{'task s':>9}{'span s':>9}{'starts at s':>13}")
         for name, tasks, realtime, span, offset in trace_stages(where / "results"):
