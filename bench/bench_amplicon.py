@@ -119,16 +119,34 @@ def make_batch(out: Path, n_samples: int, pairs: int, seed: int, errors: bool = 
 
 # Runs one command in a fresh launcher process, so its peak RSS (the largest descendant) is not
 # mixed with earlier measurements: RUSAGE_CHILDREN's maxrss only ever grows within a process.
+# The launcher is a child subreaper (prctl PR_SET_CHILD_SUBREAPER): a descendant whose parent
+# never waits for it (kraken2's wrapper opens a `gzip -dc` pipe and execs classify, which exits
+# without reaping it) is handed to the launcher and reaped there, so its CPU counts in the run's
+# instead of vanishing into "others".
 _LAUNCHER = """
-import json, resource, subprocess, sys, time
+import ctypes, json, os, resource, subprocess, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 launched = time.time()
 start = time.perf_counter()
 with open("measure.err", "w") as err:
     rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=err).returncode
 wall = time.perf_counter() - start
+orphans, limit = 0, time.perf_counter() + 60
+while True:  # descendants left behind: reaped, so that their CPU time is counted
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid:
+        orphans += 1
+    elif time.perf_counter() > limit:
+        break
+    else:
+        time.sleep(0.01)
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-                  "peak_mb": ru.ru_maxrss / 1024, "launched": launched, "ended": time.time()}))
+                  "peak_mb": ru.ru_maxrss / 1024, "launched": launched, "ended": time.time(),
+                  "orphans": orphans}))
 """
 
 

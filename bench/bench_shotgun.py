@@ -27,8 +27,11 @@ large pair built once under ``bench/out/shotgun_db/`` from the demo genomes plus
 ``--db-genomes`` seeded **synthetic** genomes (default 60: a Kraken2 table of 0.56 GB,
 8 minutes to build on 2 busy cores; 150: 1.34 GB, 20 minutes; tables whose
 lookups miss the CPU caches as a real database's do; see ``bench/shotgun_db.py``), reused
-afterwards. The load average is printed at the start and the end: on a shared machine every
-figure moves by tens of percent.
+afterwards. The load average is printed at the start and the end, and every run's line gives
+the CPU seconds the rest of the machine used meanwhile, those the hypervisor stole and a
+one-core speed probe just before and after (``bench_amplicon.measure``): on a shared machine
+every figure moves by tens of percent. CPU seconds include descendants nobody waited for
+(kraken2's ``gzip -dc`` pipe on compressed reads): the launcher reaps them.
 """
 
 from __future__ import annotations
@@ -167,14 +170,16 @@ def report(title: str, r: dict[str, object], total_reads: int) -> None:
     pipe, alone, pipe_sylph, sylph_alone, traces = (
         r["pipe"], r["alone"], r["pipe_sylph"], r["sylph_alone"], r["traces"])
     print(f"\n== {title}")
-    print(f"{'run':<26}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}{'reads/s':>12}")
+    print(f"{'run':<26}{'wall s':>10}{'cpu s':>10}{'peak MB':>10}{'reads/s':>12}"
+          f"{'others s':>10}{'stolen s':>10}  speed probe before -> after")
     pipe_raw, pipe_k2_raw = r["pipe_raw"], r["pipe_k2_raw"]
     for name, m in (("pipeline (kraken2)", pipe), ("pipeline (kraken2, no QC)", pipe_k2_raw),
                     ("kraken2 alone", alone),
                     ("pipeline (sylph)", pipe_sylph), ("pipeline (sylph, no QC)", pipe_raw),
                     ("sylph alone", sylph_alone)):
         print(f"{name:<26}{m['wall']:>10.1f}{m['cpu']:>10.1f}{m['peak_mb']:>10.0f}"
-              f"{total_reads / m['wall']:>12,.0f}")
+              f"{total_reads / m['wall']:>12,.0f}{m['others']:>10.1f}{m['steal']:>10.1f}  "
+              f"{m['speed'][0]:.1f} -> {m['speed'][1]:.1f}")
     print("task realtime in the traces (s): " + ", ".join(
         f"{k} {v:.1f}" for k, v in traces.items()))
     for label, what, p, a in (("Kraken2", "", pipe, alone),
