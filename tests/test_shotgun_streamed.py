@@ -156,6 +156,62 @@ def test_without_fastp_kraken2_reads_the_reads_as_sequenced(reads, layout, tmp_p
     assert record["gc_content_in"] == pytest.approx(before["gc_content"], abs=1e-6)
 
 
+def _raw(files: list[Path], workdir: Path, db: Path = KRAKEN2_DEMO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "soilbiome", "shotgun", "stream-kraken2", *map(str, files),
+         "--sample", "s1", "--check-out", "s1.check.json", "--db", str(db), "--threads", "2",
+         "--report", "raw.report", "--qc-record", "s1.qc.json"],
+        cwd=workdir, capture_output=True, text=True, timeout=300)
+
+
+def test_without_fastp_compressed_reads_are_inflated_for_kraken2_by_soilbiome(reads, tmp_path):
+    """--shotgun_qc none on gzip files: one soilbiome.io.gunzip process per file feeds the
+    classifier (their logs are there, empty), and the report is Kraken2's own (above)."""
+    proc = _raw(reads["paired"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    logs = sorted(p.name for p in tmp_path.glob("gunzip_*.log"))
+    assert logs == ["gunzip_R1.log", "gunzip_R2.log"]
+    assert all((tmp_path / name).read_bytes() == b"" for name in logs)
+
+
+def test_without_fastp_a_truncated_file_is_named_by_the_check(reads, tmp_path):
+    data = reads["paired"][1].read_bytes()
+    broken = tmp_path / "broken_2.fastq.gz"
+    broken.write_bytes(data[: len(data) // 2])
+    proc = _raw([reads["paired"][0], broken], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broken_2.fastq.gz" in lines[0] and "record" in lines[0], lines
+    assert not (tmp_path / "s1.check.json").exists() and not (tmp_path / "s1.qc.json").exists()
+
+
+def test_without_fastp_a_failing_kraken2_is_named_and_nothing_is_left_running(reads, tmp_path):
+    empty = tmp_path / "no_db"
+    empty.mkdir()
+    proc = _raw(reads["paired"], tmp_path, db=empty)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Kraken2 failed" in lines[0], proc.stderr
+    assert not (tmp_path / "s1.check.json").exists()
+    left = subprocess.run(["pgrep", "-f", f"soilbiome.io.gunzip {reads['paired'][0]}"],
+                          capture_output=True, text=True)
+    assert left.stdout == ""
+
+
+def test_gunzip_writes_every_member_and_refuses_a_corrupt_file(tmp_path):
+    two = tmp_path / "two.gz"
+    two.write_bytes(gzip.compress(b"@r1\nACGT\n+\nIIII\n") + gzip.compress(b"@r2\nA\n+\nI\n"))
+    out = subprocess.run([sys.executable, "-m", "soilbiome.io.gunzip", str(two)],
+                         capture_output=True, check=True)
+    assert out.stdout == b"@r1\nACGT\n+\nIIII\n@r2\nA\n+\nI\n"
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(two.read_bytes()[:-12])
+    proc = subprocess.run([sys.executable, "-m", "soilbiome.io.gunzip", str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "bad.gz: cannot decompress" in proc.stderr
+
+
 @pytest.mark.nextflow
 def test_pipeline_without_fastp_runs_kraken2_on_the_reads_as_sequenced(reads, tmp_path):
     outdir = tmp_path / "results"
