@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soilbiome.errors import FastqError
+from soilbiome.io.gunzip import MAGIC
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,7 +65,7 @@ class BaseCounts:
 def _open(path: Path) -> io.BufferedReader:
     with path.open("rb") as probe:
         magic = probe.read(2)
-    if magic == b"\x1f\x8b":
+    if magic == MAGIC:
         return io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=_BUFFER)  # type: ignore[arg-type]
     if path.suffix == ".gz" and magic:
         raise FastqError("named .gz but is not gzip-compressed", location=str(path))

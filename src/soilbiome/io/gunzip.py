@@ -7,6 +7,9 @@ inflates at about half the speed of zlib driven with large buffers (one sample o
 :func:`soilbiome.shotgun.streamed.run_streamed` starts one of these per compressed file and
 hands Kraken2's classifier the pipes, as the wrapper does with gzip's.
 
+:func:`is_gzip` is how soilbiome's readers tell a gzip file from a plain one: by its magic
+number, as gzip and Kraken2's wrapper do, not by its name.
+
 Run as ``python -m soilbiome.io.gunzip FILE``. It imports nothing of soilbiome, so that it
 starts in milliseconds. A corrupt or truncated file ends it with exit status 1 and one line on
 standard error; the FASTQ check reading the same file beside it names the record.
@@ -21,6 +24,14 @@ import zlib
 
 #: Bytes read and written at a time: large reads are what make zlib fast here.
 CHUNK = 1 << 20
+#: The first two bytes of every gzip member (RFC 1952).
+MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: str | os.PathLike) -> bool:
+    """Whether the file starts with gzip's magic number (OSError when it cannot be read)."""
+    with open(path, "rb") as probe:
+        return probe.read(2) == MAGIC
 
 
 def decompress(path: str, fd: int) -> None:

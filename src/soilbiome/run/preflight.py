@@ -27,6 +27,7 @@ from pathlib import Path
 from soilbiome.errors import InputError, SoilbiomeError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.fastq import FastqError, iter_records
+from soilbiome.io.gunzip import MAGIC
 from soilbiome.io.jsonfile import write_json
 
 #: Reads looked at per file to learn the read length (the start of the file only).
@@ -89,7 +90,7 @@ def fastq_tail_problem(path: Path) -> str | None:
     the first task's full check (their end cannot be read without the whole stream).
     """
     with path.open("rb") as handle:
-        if handle.read(2) == b"\x1f\x8b":
+        if handle.read(2) == MAGIC:
             return None
         size = handle.seek(0, os.SEEK_END)
         if size == 0:

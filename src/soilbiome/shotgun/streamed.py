@@ -39,6 +39,7 @@ from pathlib import Path
 
 from soilbiome.errors import SoilbiomeError, ToolError
 from soilbiome.io.fastq import FastqStats, check_sample
+from soilbiome.io.gunzip import is_gzip
 from soilbiome.io.jsonfile import write_json
 
 #: Seconds between looks at the running programs.
@@ -160,8 +161,7 @@ _GUNZIP = "gunzip"
 def _gzipped(path: Path) -> bool:
     """Whether ``path`` starts with gzip's magic number (how Kraken2's wrapper decides)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read(2) == b"\x1f\x8b"
+        return is_gzip(path)
     except OSError:
         return False  # the check names what is wrong with it
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.fastq import BaseCounts, MatePairs, iter_checked_blocks
+from soilbiome.io.gunzip import is_gzip
 
 #: pysylph release the wrapper is written against (also pinned in pyproject.toml).
 PYSYLPH_VERSION = "0.1.3"
@@ -103,9 +104,9 @@ class SampleProfile:
 # -- FASTA / FASTQ input ---------------------------------------------------------------------
 
 def _open_text(path: Path) -> io.TextIOBase:
-    with path.open("rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt", encoding="ascii") if gz else path.open(encoding="ascii")
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding="ascii")
+    return path.open(encoding="ascii")
 
 
 def fasta_sequences(path: str | Path) -> list[bytes]:

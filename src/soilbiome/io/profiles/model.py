@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soilbiome.errors import InputError
+from soilbiome.io.gunzip import is_gzip
 from soilbiome.io.textfile import LineTooLong, bounded_lines
 from soilbiome.model.table import COUNTS, MAX_VALUE, RELATIVE
 
@@ -102,9 +103,7 @@ def relative_remainder(path: Path, listed: float) -> float:
 
 def open_text(path: Path):  # noqa: ANN201 - a text handle
     """Open a plain or gzip-compressed text file."""
-    with path.open("rb") as probe:
-        gz = probe.read(2) == b"\x1f\x8b"
-    if gz:
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return path.open(encoding="utf-8", newline="")
 
