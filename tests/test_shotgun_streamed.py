@@ -129,16 +129,20 @@ def test_pipeline_streams_fastp_into_kraken2_when_nothing_else_needs_the_reads(r
     assert not list((tmp_path / "work").rglob("*.fastp.fastq*"))  # nothing written in between
 
 
+def _raw(files: list[Path], workdir: Path, db: Path = KRAKEN2_DEMO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "soilbiome", "shotgun", "stream-kraken2", *map(str, files),
+         "--sample", "s1", "--check-out", "s1.check.json", "--db", str(db), "--threads", "2",
+         "--report", "raw.report", "--qc-record", "s1.qc.json"],
+        cwd=workdir, capture_output=True, text=True, timeout=300)
+
+
 @pytest.mark.parametrize("layout", ["single", "paired"])
 def test_without_fastp_kraken2_reads_the_reads_as_sequenced(reads, layout, tmp_path):
     """--shotgun_qc none: the report is Kraken2's on the raw files, and the QC record counts
     what the check counted beside it (Q30 and GC as fastp counts them before filtering)."""
     files = reads[layout]
-    proc = subprocess.run(
-        [sys.executable, "-m", "soilbiome", "shotgun", "stream-kraken2", *map(str, files),
-         "--sample", "s1", "--check-out", "s1.check.json", "--db", str(KRAKEN2_DEMO),
-         "--threads", "2", "--report", "raw.report", "--qc-record", "s1.qc.json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = _raw(files, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "classified as sequenced" in proc.stdout
     subprocess.run(["kraken2", "--db", str(KRAKEN2_DEMO), "--threads", "2",
@@ -154,14 +158,6 @@ def test_without_fastp_kraken2_reads_the_reads_as_sequenced(reads, layout, tmp_p
     assert record["bases_in"] == before["total_bases"]
     assert record["q30_rate_in"] == pytest.approx(before["q30_rate"], abs=1e-6)
     assert record["gc_content_in"] == pytest.approx(before["gc_content"], abs=1e-6)
-
-
-def _raw(files: list[Path], workdir: Path, db: Path = KRAKEN2_DEMO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "soilbiome", "shotgun", "stream-kraken2", *map(str, files),
-         "--sample", "s1", "--check-out", "s1.check.json", "--db", str(db), "--threads", "2",
-         "--report", "raw.report", "--qc-record", "s1.qc.json"],
-        cwd=workdir, capture_output=True, text=True, timeout=300)
 
 
 def test_without_fastp_compressed_reads_are_inflated_for_kraken2_by_soilbiome(reads, tmp_path):
