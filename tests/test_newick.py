@@ -104,9 +104,19 @@ def test_a_deep_caterpillar_tree_does_not_recurse():
 
 
 def test_labels_as_scikit_bio_reads_them():
-    text = "((A_1:1,'b c':2)x:0.5,'it''s':1,[comment]D:2);"
-    assert tip_names(text) == [t.name for t in TreeNode.read([text]).tips()]
-    assert tip_names(to_newick(parse(text))) == tip_names(text)
+    """Unquoted underscores kept (as ssu, ape and FastTree keep them: scikit-bio's
+    ``convert_underscores=False``), or read as spaces (the Newick standard, scikit-bio's
+    default); quoted labels are taken as written either way, and our writer quotes both."""
+    text = "((A_1:1,'b c':2)x:0.5,'it''s':1,'q_r':3,[comment]D:2);"
+    kept = tip_names(text)
+    assert kept == ["A_1", "b c", "it's", "q_r", "D"]
+    assert kept == [t.name for t in TreeNode.read([text], convert_underscores=False).tips()]
+    spaced = tip_names(text, underscores_as_spaces=True)
+    assert spaced == [t.name for t in TreeNode.read([text]).tips()]
+    assert spaced == ["A 1", "b c", "it's", "q_r", "D"]
+    for how in (False, True):
+        tree = parse(text, underscores_as_spaces=how)
+        assert tip_names(to_newick(tree)) == [t.name for t in tree.tips()]
 
 
 @pytest.mark.parametrize("text, message", [

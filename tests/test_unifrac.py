@@ -112,6 +112,77 @@ def test_equal_to_striped_unifrac(tmp_path: Path, dense: bool) -> None:
         assert diff < 1e-12, (metric, diff)
 
 
+def _own_tree(tips: list[str], seed: int) -> str:
+    """Newick as labs' own trees come: polytomies, support values on internal nodes, lengths
+    of 0 and missing lengths, tips that are not features, a root with a length."""
+    rng = np.random.default_rng(seed)
+    nodes = [*tips, *(f"outgroup_{k}" for k in range(6))]
+    rng.shuffle(nodes)
+
+    def length() -> str:
+        r = rng.random()
+        return "" if r < 0.04 else ":0" if r < 0.1 else f":{rng.integers(1, 64) / 64}"
+
+    while len(nodes) > 1:
+        picked = [nodes.pop(rng.integers(len(nodes))) for _ in
+                  range(min(len(nodes), int(rng.choice([2, 2, 3, 4]))))]
+        support = f"{rng.random():.3f}" if rng.random() < 0.7 else ""
+        nodes.append("(" + ",".join(f"{c}{length()}" for c in picked) + ")" + support)
+    return nodes[0] + ":0.0;\n"
+
+
+def _ssu_matrices(ssu: str, table: Path, tree: Path, where: Path) -> dict[str, pd.DataFrame]:
+    out = {}
+    for metric, method in SSU_METHOD.items():
+        h5 = where / f"ssu_{metric}.h5"
+        proc = subprocess.run([ssu, "-i", str(table), "-t", str(tree), "-m", method, "-o",
+                               str(h5), "--pcoa", "0", "-r", "hdf5_fp64"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(h5, "r") as f:
+            order = [x.decode() if isinstance(x, bytes) else str(x) for x in f["order"][()]]
+            out[metric] = pd.DataFrame(f["matrix"][()], index=order, columns=order)
+    return out
+
+
+def test_own_table_and_tree_from_the_command_line_equal_striped_unifrac(tmp_path: Path) -> None:
+    """``soilbiome diversity TABLE --tree FILE`` on a lab's own IDs (``ASV_1``: unquoted
+    underscores, which ssu and ape keep and the Newick standard reads as spaces) and a tree
+    as labs make them: every UniFrac equals ssu's on the same two files. The same tree as
+    scikit-bio writes it for IDs with spaces (``ASV 1`` -> ``ASV_1``) serves a table of those
+    IDs; a tree naming neither is refused with one line."""
+    ssu = shutil.which("ssu")
+    assert ssu, "ssu missing: apt-get install unifrac-tools (runtime/packages.txt)"
+    counts = _dense_table(21, n=24, p=120, density=0.2)
+    counts.columns = [f"ASV_{j}" for j in range(counts.shape[1])]
+    counts.iloc[:, 0] += 1  # no empty sample
+    table = write_biom(counts, tmp_path / "own.biom")
+    tree = tmp_path / "own.nwk"
+    tree.write_text(_own_tree(list(counts.columns), 3))
+    assert "ASV_7" in tree.read_text() and ")0." in tree.read_text()
+    ref = _ssu_matrices(ssu, table, tree, tmp_path)
+    res = _run("diversity", table, "--tree", tree, "--outdir", tmp_path / "div",
+               "--no-rarefaction", "--unifrac")
+    assert res.exit_code == 0, res.output
+    spaced = counts.rename(columns=lambda c: c.replace("_", " "))
+    spaced_table = write_biom(spaced, tmp_path / "spaced.biom")
+    res = _run("diversity", spaced_table, "--tree", tree, "--outdir", tmp_path / "spaced",
+               "--no-rarefaction", "--unifrac")
+    assert res.exit_code == 0, res.output
+    for metric in UNIFRAC_METRICS:
+        for folder in ("div", "spaced"):
+            ours = pd.read_csv(tmp_path / folder / f"beta_{metric}.tsv", sep="\t", index_col=0)
+            expected = ref[metric].loc[ours.index, ours.columns].to_numpy()
+            assert np.abs(ours.to_numpy() - expected).max() < 1e-12, (metric, folder)
+            assert ours.to_numpy().max() > 0
+    other = tmp_path / "other.nwk"
+    other.write_text(tree.read_text().replace("ASV_", "OTU_"))
+    res = _run("diversity", table, "--tree", other, "--outdir", tmp_path / "no",
+               "--no-rarefaction", "--unifrac")
+    assert res.exit_code == 2 and "120 feature(s) are not tips of the tree" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "no").exists()
+
+
 def test_blocks_equal_the_one_pass_matrix() -> None:
     counts = _table(13)
     tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 8)))

@@ -164,8 +164,7 @@ def run_diversity(
     dict
         The content of ``diversity.json``.
     """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = Path(outdir)  # made once the inputs passed their checks (first write below)
     written: set[str] = set()
 
     def write(df: pd.DataFrame, path: Path, index: bool = True) -> None:
@@ -242,6 +241,7 @@ def run_diversity(
             alpha.loc[s, "depth"] = pd.NA
             alpha.loc[s, "shannon_base"] = shannon_base
             alpha.loc[s, "note"] = f"excluded by rarefaction: {why}"
+    outdir.mkdir(parents=True, exist_ok=True)
     write(alpha, outdir / "alpha_diversity.tsv")
 
     # -- rarefaction curve --------------------------------------------------------------

@@ -236,13 +236,13 @@ def read_tree(path: str | Path, feature_ids: Sequence[str], *, prune: bool = Fal
     BiomError
         Missing file, not Newick, or tips differing from ``feature_ids``.
     """
-    from soilbiome.io.biom_tree import parse_newick
+    from soilbiome.io.biom_tree import parse_feature_tree
 
     path = Path(path)
     if not path.is_file():
         raise BiomError("tree file not found", location=str(path))
     text = path.read_text().strip()
-    tree = parse_newick(text, str(path), own_reader=True)
+    tree, _ = parse_feature_tree(text, str(path), feature_ids, own_reader=True)
     tips = {t.name for t in tree.tips()}
     if feature_ids and tips != set(feature_ids):
         extra, missing = tips - set(feature_ids), set(feature_ids) - tips

@@ -93,13 +93,14 @@ def read_stored_tree(handle: h5py.File) -> FeatureTree | None:
     return None
 
 
-def parse_newick(text: str, location: str, *,
-                 own_reader: bool = False):  # noqa: ANN201 - skbio.TreeNode or newick.Node
+def parse_newick(text: str, location: str, *, own_reader: bool = False,
+                 underscores_as_spaces: bool = False):  # noqa: ANN201 - TreeNode or Node
     """Parse Newick text; refuse what is not a tree, naming ``location``.
 
     With scikit-bio (a ``TreeNode``, imported lazily), or with ``own_reader`` soilbiome's own
     reader (:mod:`soilbiome.io.newick`, a ``Node``; no scikit-bio import, 0.4-0.7 s less) for
     what only walks the tree: tip checks, cutting, midpoint rooting, the UniFrac set-up.
+    Underscores in unquoted labels are kept unless ``underscores_as_spaces``.
 
     Raises
     ------
@@ -111,16 +112,43 @@ def parse_newick(text: str, location: str, *,
         from soilbiome.io.newick import NewickError, parse
 
         try:
-            return parse(text)
+            return parse(text, underscores_as_spaces=underscores_as_spaces)
         except NewickError as exc:
             raise BiomError(f"not a Newick tree ({exc})", location=location) from None
     from skbio import TreeNode
 
     try:
-        return TreeNode.read([text], format="newick")
+        return TreeNode.read([text], format="newick",
+                             convert_underscores=underscores_as_spaces)
     except Exception as exc:  # noqa: BLE001 - scikit-bio raises many kinds for bad Newick
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BiomError(f"not a Newick tree ({reason})", location=location) from None
+
+
+def parse_feature_tree(text: str, location: str, feature_ids: Sequence[str], *,
+                       own_reader: bool = False):  # noqa: ANN201 - TreeNode or Node
+    """Parse a tree of a table's features, reading its unquoted underscores as the IDs need.
+
+    Tools differ on ``ASV_1`` in a Newick file: Striped UniFrac, ape/phyloseq, FastTree and
+    MAFFT keep the underscore, the Newick standard and scikit-bio's default read a space. The
+    tree is read keeping underscores; when that leaves features without a tip and reading them
+    as spaces leaves none, the tree is read that way (a tree scikit-bio wrote for IDs with
+    spaces). Otherwise the underscore-keeping reading is returned, for the tip check to name
+    what is missing.
+
+    Returns
+    -------
+    (tree, underscores_as_spaces)
+        The parsed tree and whether its underscores were read as spaces.
+    """
+    tree = parse_newick(text, location, own_reader=own_reader)
+    wanted = set(feature_ids)
+    if "_" in text and not wanted <= {t.name for t in tree.tips()}:
+        spaced = parse_newick(text, location, own_reader=own_reader,
+                              underscores_as_spaces=True)
+        if wanted <= {t.name for t in spaced.tips()}:
+            return spaced, True
+    return tree, False
 
 
 def resaved_by(attributes: Mapping[str, str]) -> str | None:
@@ -201,7 +229,7 @@ def feature_tree(table: FeatureTable, *, newick_path: str | Path | None = None,
         raise BiomError(missing_tree_message(table, purpose), location=where)
     else:
         text, location = table.tree.newick, f"{where}:/{table.tree.location}"
-    tree = parse_newick(text, location, own_reader=own_reader)
+    tree, _ = parse_feature_tree(text, location, table.feature_ids, own_reader=own_reader)
     problems = _check_tips(tree, table.feature_ids, exact=False)
     if problems:
         raise BiomError("; ".join(problems), location=location)
@@ -223,7 +251,8 @@ def tree_problems(table: FeatureTable) -> list[str]:
                         "cannot re-save (biom-format issue 965); rebuild the table with "
                         "'soilbiome biom build --tree' to move it to " + TREE_DATASET)
     try:  # the tips are all that is checked: soilbiome's own reader, no scikit-bio import
-        tree = parse_newick(table.tree.newick, where, own_reader=True)
+        tree, _ = parse_feature_tree(table.tree.newick, where, table.feature_ids,
+                                     own_reader=True)
     except BiomError as exc:
         return [*problems, str(exc)]
     problems += [f"{where}: {p}" for p in

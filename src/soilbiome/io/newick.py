@@ -6,9 +6,12 @@ the amplicon run's critical path that only need a tree's tips or a midpoint root
 BUILD_BIOM and ``biom validate`` -- use this module instead.
 
 It reads Newick as scikit-bio does: labels may be quoted (``'a b'``, ``''`` for a quote inside);
-in unquoted labels an underscore stands for a space; ``[...]`` comments are skipped; every node
-may have a label and a ``:length``. It is iterative, so a deep (caterpillar) tree does not hit
-Python's recursion limit.
+``[...]`` comments are skipped; every node may have a label and a ``:length``. An underscore in
+an unquoted label is kept as it is, as Striped UniFrac (``ssu``), ape/phyloseq, FastTree and
+MAFFT read and write labels (``ASV_1`` stays ``ASV_1``); with ``underscores_as_spaces`` it stands
+for a space, as the Newick standard and scikit-bio's default have it
+(:func:`soilbiome.io.biom_tree.parse_feature_tree` chooses by the table's feature IDs). It is
+iterative, so a deep (caterpillar) tree does not hit Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -59,8 +62,9 @@ class Node:
         return order if include_self else order[:-1]
 
 
-def _label(text: str, i: int) -> tuple[str | None, int]:
-    """A label starting at ``text[i]`` (quoted or not) and the position after it."""
+def _label(text: str, i: int, spaces: bool) -> tuple[str | None, int]:
+    """A label starting at ``text[i]`` (quoted or not) and the position after it; ``spaces``:
+    an underscore in an unquoted label is a space."""
     n = len(text)
     if i < n and text[i] == "'":
         parts, i = [], i + 1
@@ -78,7 +82,9 @@ def _label(text: str, i: int) -> tuple[str | None, int]:
     while i < n and text[i] not in _SPECIAL:
         i += 1
     raw = text[start:i].strip()
-    return (raw.replace("_", " ") if raw else None), i
+    if not raw:
+        return None, i
+    return (raw.replace("_", " ") if spaces else raw), i
 
 
 def _skip(text: str, i: int) -> int:
@@ -110,8 +116,11 @@ def _length(text: str, i: int) -> tuple[float, int]:
                           "number") from None
 
 
-def parse(text: str) -> Node:
+def parse(text: str, *, underscores_as_spaces: bool = False) -> Node:
     """Parse one Newick tree (ending with ``;``).
+
+    Underscores in unquoted labels are kept, or read as spaces with ``underscores_as_spaces``
+    (the Newick standard's rule, scikit-bio's ``convert_underscores``).
 
     Raises
     ------
@@ -156,16 +165,16 @@ def parse(text: str) -> Node:
         else:
             if current.name is not None or current.length is not None:
                 raise NewickError(f"unexpected {char!r} at character {i}")
-            current.name, i = _label(text, i)
+            current.name, i = _label(text, i, underscores_as_spaces)
             fresh = False
     if _skip(text, i + 1) < n:
         raise NewickError(f"text after the tree's ';' at character {i + 1}")
     return root
 
 
-def tip_names(text: str) -> list[str | None]:
+def tip_names(text: str, *, underscores_as_spaces: bool = False) -> list[str | None]:
     """The tip labels of a Newick tree, left to right (None for an unnamed tip)."""
-    return [t.name for t in parse(text).tips()]
+    return [t.name for t in parse(text, underscores_as_spaces=underscores_as_spaces).tips()]
 
 
 def _quoted(name: str) -> str:
