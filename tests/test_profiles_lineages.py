@@ -17,7 +17,8 @@ from soilbiome.refdb.sheet import load_refdb
 
 OUTPUTS = TESTDATA / "profiler_outputs"
 SYLPH, SINGLEM = OUTPUTS / "sylph", OUTPUTS / "singlem"
-VALID = sorted([*SYLPH.glob("*.sylph.tsv"), *SINGLEM.glob("*.singlem.tsv")])
+VALID = sorted([*SYLPH.glob("*.sylph.tsv"), *SYLPH.glob("*.sylphmpa"),
+                *SINGLEM.glob("*.singlem.tsv")])
 VALID = [p for p in VALID if "invalid" not in p.name]
 INVALID = sorted(p for p in [*SYLPH.iterdir(), *SINGLEM.iterdir()] if "invalid" in p.name)
 GENOMES = sorted((TESTDATA / "shotgun" / "kraken2_library").glob("*.ffn.gz"))
@@ -122,6 +123,12 @@ def test_build_sylph_database_and_sheet_row(tmp_path):
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["genome"] for r in rows] == [g.name for g in GENOMES]
     assert rows[0]["lineage"].endswith("s__Phocaeicola dorei")
+    # each genome's first contig header, which sylph reports as Contig_name
+    import gzip
+
+    for row, genome in zip(rows, GENOMES, strict=True):
+        with gzip.open(genome, "rt") as handle:
+            assert row["first_contig"] == " ".join(handle.readline()[1:].split())
     (db / "lineages.tsv").write_text("changed")
     with pytest.raises(Exception, match="checksum mismatch"):
         load_refdb(sheet, "demo_sylph")
@@ -158,3 +165,48 @@ def test_sample_without_any_database_genome_is_all_unexplained(tmp_path):
     assert res.summary[0]["unexplained_fraction"] == "1.0000"
     table = read_table(tmp_path / "t.biom")
     assert table.feature_ids == ("unclassified",)
+
+
+def test_sylph_tax_file_gives_the_table_of_sylph_tsv_and_lineages(tmp_path):
+    """sylph-tax 1.9.0's ``.sylphmpa`` of soilbiome's sylph profile of a synthetic community
+    (bundled with the profile and the lineages sylph-tax was given) imports to the table that
+    the profile TSV gives with those lineages: a named species, a MAG of a new species (``s__``)
+    at its genus, a genome the lineages lack (sylph-tax's ``NO_TAXONOMY``) kept without one,
+    and the reads the database does not explain as ``unclassified``."""
+    from_tax, from_tsv = tmp_path / "tax.biom", tmp_path / "tsv.biom"
+    proc = soilbiome("import", "--profiler", "sylph", SYLPH / "soil.sylphmpa", "--out", from_tax)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 genome(s) without a lineage" in proc.stderr and "G5" in proc.stderr
+    soilbiome("import", "--profiler", "sylph", SYLPH / "soil.sylph.tsv", "--taxonomy",
+              SYLPH / "soil_lineages.tsv", "--out", from_tsv)
+    a, b = read_table(from_tax), read_table(from_tsv)
+    assert a.sample_ids == b.sample_ids == ("soil",)
+    assert a.feature_ids == b.feature_ids
+    assert (a.counts != b.counts).nnz == 0 and a.taxonomy.equals(b.taxonomy)
+    rows = dict(zip(a.feature_ids, a.counts.toarray()[0], strict=True))
+    seq = {}  # the profile's own sequence abundances, as fractions
+    for line in (SYLPH / "soil.sylph.tsv").read_text().splitlines()[1:]:
+        fields = line.split("\t")
+        seq[fields[1].split(".")[0]] = float(fields[3]) / 100
+    assert rows["gtdb:s__Gen1_synthetica"] == pytest.approx(seq["G1"])
+    assert rows["genome:G4"] == pytest.approx(seq["G4"])
+    assert rows["genome:G5"] == pytest.approx(seq["G5"])
+    assert rows["unclassified"] == pytest.approx(1 - sum(seq.values()))
+    assert (a.taxonomy.loc["genome:G4", "genus"], a.taxonomy.loc["genome:G4", "species"]) == (
+        "Gen3", "")
+    assert a.taxonomy.loc["genome:G5", "domain"] == ""
+
+
+def test_sylph_tax_lineages_give_way_to_taxonomy(tmp_path):
+    """--taxonomy names a genome the sylph-tax file could not place: the file's own lineages
+    are kept for the others."""
+    lineages = tmp_path / "lineages.tsv"
+    lineages.write_text("G5.fna.gz\td__Bacteria;p__Synthetica;c__Synthetia;o__Synthales;"
+                        "f__Synthaceae;g__Gen5;s__Gen5 synthetica\n")
+    out = tmp_path / "t.biom"
+    proc = soilbiome("import", "--profiler", "sylph", SYLPH / "soil.sylphmpa", "--taxonomy",
+                     lineages, "--out", out)
+    assert proc.returncode == 0 and "without a lineage" not in proc.stderr
+    table = read_table(out)
+    assert {"gtdb:s__Gen5_synthetica", "gtdb:s__Gen1_synthetica", "genome:G4"} <= set(
+        table.feature_ids)

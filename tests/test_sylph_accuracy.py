@@ -110,6 +110,14 @@ def test_sylph_taxonomic_shares_within_two_points(sylph_result, community):
         assert shares[genome] == pytest.approx(expected, abs=0.02), (genome, shares)
 
 
+def test_contig_name_is_the_first_contig_as_sylph_writes_it(sylph_result):
+    """Contig_name is never empty or NA: sylph-tax looks genomes up by it (and pandas reads
+    'NA' as a missing value, on which sylph-tax 1.9 fails)."""
+    rows, _ = sylph_result
+    for genome, fields in rows.items():
+        assert fields[14] == f"{genome}_contig1"
+
+
 def test_sylph_does_not_give_the_unknown_organism_to_its_relative(sylph_result):
     rows, _ = sylph_result
     assert set(rows) == set(KNOWN)  # G6 (the unknown's 85 % ANI relative) not reported

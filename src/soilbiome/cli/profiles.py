@@ -48,8 +48,12 @@ def import_profiles(profiler: str, files: tuple[Path, ...], taxonomy_dir: Path |
         from soilbiome.io.genome_lineages import read_genome_lineages
         from soilbiome.shotgun.lineage_profiles import genome_profiles_taxonomy
 
-        lineages = read_genome_lineages(taxonomy_dir) if taxonomy_dir else None
-        taxonomy, missing = genome_profiles_taxonomy(profiles, lineages, str(taxonomy_dir or ""))
+        # lineages a sylph-tax file gives its genomes; --taxonomy's take precedence
+        lineages = {g: lin for p in profiles for g, lin in p.genome_lineages.items()}
+        if taxonomy_dir:
+            lineages.update(read_genome_lineages(taxonomy_dir))
+        taxonomy, missing = genome_profiles_taxonomy(profiles, lineages or None,
+                                                     str(taxonomy_dir or files[0]))
     elif profiler == "singlem":
         from soilbiome.shotgun.lineage_profiles import lineage_profiles_taxonomy
 

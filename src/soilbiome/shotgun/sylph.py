@@ -40,6 +40,8 @@ PYSYLPH_VERSION = "0.1.3"
 #: Files of a soilbiome sylph database folder.
 DB_FILE = "database.syldb"
 LINEAGE_FILE = "lineages.tsv"
+#: Column of LINEAGE_FILE with each genome's first contig header (sylph's ``Contig_name``).
+CONTIG_COLUMN = "first_contig"
 SYLPH_FILES = (DB_FILE, LINEAGE_FILE)
 #: sylph's defaults (``sylph sketch -c 200``, k = 31) and ``profile``'s minimum ANI (95 %).
 SUBSAMPLING = 200
@@ -109,8 +111,9 @@ def _open_text(path: Path) -> io.TextIOBase:
     return path.open(encoding="ascii")
 
 
-def fasta_sequences(path: str | Path) -> list[bytes]:
-    """Contigs of a (gzipped) FASTA file, checked: a header first, no empty file.
+def fasta_sequences(path: str | Path, headers: list[str] | None = None) -> list[bytes]:
+    """Contigs of a (gzipped) FASTA file, checked: a header first, no empty file; their header
+    lines (without ``>``) are appended to ``headers`` when it is given.
 
     Raises
     ------
@@ -132,6 +135,8 @@ def fasta_sequences(path: str | Path) -> list[bytes]:
                     if current:
                         contigs.append("".join(current).encode())
                     current = []
+                    if headers is not None:
+                        headers.append(line[1:].strip())
                 elif current is None:
                     raise InputError(f"line {number}: not FASTA (no '>' header before the "
                                      "sequence)", location=str(path))
@@ -170,8 +175,11 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path)
 
     sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
     sketches = []
+    first_contig: dict[str, str] = {}
     for path in genomes:
-        contigs = fasta_sequences(path)
+        headers: list[str] = []
+        contigs = fasta_sequences(path, headers)
+        first_contig[Path(path).name] = headers[0] if headers else ""
         try:
             sketches.append(sketcher.sketch_genome(Path(path).name, contigs))
         except (ValueError, RuntimeError) as exc:
@@ -183,13 +191,35 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path)
     try:
         pysylph.Database(sketches).dump(str(tmp / DB_FILE))
         with (tmp / LINEAGE_FILE).open("w", encoding="utf-8", newline="") as handle:
-            handle.write("genome\tlineage\n")
+            # the first contig's header is what the sylph binary reports as Contig_name
+            # (sylph-tax reads it); pysylph's sketches do not keep it, so it is kept here
+            handle.write(f"genome\tlineage\t{CONTIG_COLUMN}\n")
             for sketch in sketches:
-                handle.write(f"{sketch.name}\t{lineages[sketch.name]}\n")
+                contig = " ".join(first_contig[sketch.name].split())  # no tab in a TSV cell
+                handle.write(f"{sketch.name}\t{lineages[sketch.name]}\t{contig}\n")
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return [s.name for s in sketches]
+
+
+def first_contigs(folder: str | Path) -> dict[str, str]:
+    """``genome -> its first contig's header`` from a database folder's lineage file (the
+    column ``build-sylph`` writes); empty for a bare ``.syldb`` or a file without it."""
+    path = Path(folder) / LINEAGE_FILE
+    if not path.is_file():
+        return {}
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = handle.readline().rstrip("\r\n").split("\t")
+        if CONTIG_COLUMN not in header:
+            return {}
+        column = header.index(CONTIG_COLUMN)
+        for line in handle:
+            fields = line.rstrip("\r\n").split("\t")
+            if len(fields) > column and fields[column]:
+                out[fields[0]] = fields[column]
+    return out
 
 
 def load_database(folder: str | Path):  # noqa: ANN201 - pysylph.Database

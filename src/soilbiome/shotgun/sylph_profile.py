@@ -27,13 +27,18 @@ TSV_COLUMNS = ("Sample_file", "Genome_file", "Taxonomic_abundance", "Sequence_ab
                "Lambda_5-95_percentile", "Median_cov", "Mean_cov_geq1", "Containment_ind",
                "Naive_ANI", "kmers_reassigned", "Contig_name")
 
-def write_sylph_tsv(profile: SampleProfile, sample_file: str, out: Path) -> None:
+def write_sylph_tsv(profile: SampleProfile, sample_file: str, out: Path,
+                    contigs: dict[str, str] | None = None) -> None:
     """Write one sample's profile in sylph's ``profile`` TSV layout (atomically)."""
     with atomic_write(out) as handle:
-        _write_rows(handle, profile, sample_file)
+        _write_rows(handle, profile, sample_file, contigs or {})
 
 
-def _write_rows(handle: IO[str], profile: SampleProfile, sample_file: str) -> None:
+def _write_rows(handle: IO[str], profile: SampleProfile, sample_file: str,
+                contigs: dict[str, str]) -> None:
+    """Rows of one sample. ``Contig_name`` is the genome's first contig header, as sylph
+    writes it (from the database's sketch, else :func:`~soilbiome.shotgun.sylph.first_contigs`),
+    else the genome's name: never empty, since sylph-tax looks genomes up by it."""
     writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
     writer.writerow(TSV_COLUMNS)
     for hit in profile.hits:
@@ -41,16 +46,17 @@ def _write_rows(handle: IO[str], profile: SampleProfile, sample_file: str) -> No
             sample_file, hit.genome, f"{hit.taxonomic_abundance:.4f}",
             f"{hit.sequence_abundance:.4f}", f"{hit.adjusted_ani:.2f}",
             f"{hit.effective_coverage:.3f}", "NA", "NA", "NA", "NA", "NA", "NA",
-            f"{hit.naive_ani:.2f}", hit.kmers_reassigned, hit.contig or "NA",
+            f"{hit.naive_ani:.2f}", hit.kmers_reassigned,
+            hit.contig or contigs.get(hit.genome) or hit.genome,
         ])
 
 
 def profile_reads_to_tsv(db: Path, sample: str, reads: Sequence[Path], out: Path) -> SampleProfile:
     """Sketch and profile one sample's reads, write ``<sample>.sylph.tsv``."""
-    from soilbiome.shotgun.sylph import load_database, profile_reads
+    from soilbiome.shotgun.sylph import first_contigs, load_database, profile_reads
 
     profile = profile_reads(load_database(db), sample, reads)
-    write_sylph_tsv(profile, sample, out)
+    write_sylph_tsv(profile, sample, out, first_contigs(db))
     return profile
 
 
@@ -169,15 +175,16 @@ def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]
     import json
 
     from soilbiome.amplicon.qc import unfiltered_record
-    from soilbiome.shotgun.sylph import load_database
+    from soilbiome.shotgun.sylph import first_contigs, load_database
 
     database = load_database(db)
+    contigs = first_contigs(db)
     profiles = _profile_samples(database, samples, qc_records, workers)
     with atomic_outputs() as outputs:
         for profile in profiles:
             tmp = outputs.file(Path(outdir) / f"{profile.sample}.sylph.tsv")
             with tmp.open("w", encoding="utf-8", newline="") as handle:
-                _write_rows(handle, profile, profile.sample)
+                _write_rows(handle, profile, profile.sample, contigs)
             if qc_records:
                 counts = profile.reads
                 record = unfiltered_record(

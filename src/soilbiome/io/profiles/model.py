@@ -60,6 +60,9 @@ class Profile:
     lineages : dict
         ``taxon ID -> {rank: name}`` where the file itself gives ranks (Kraken-style rank
         codes, MetaPhlAn clade names); used for taxa missing from the ``--taxonomy`` dump.
+    genome_lineages : dict
+        ``genome -> prefixed lineage`` (``d__...;s__...``) where a genome profile gives them
+        (sylph-tax files); used for genomes missing from the ``--taxonomy`` lineage file.
     """
 
     sample: str
@@ -71,6 +74,7 @@ class Profile:
     value_kind: str = COUNTS
     names: dict[str, str] = field(default_factory=dict)
     lineages: dict[str, dict[str, str]] = field(default_factory=dict)
+    genome_lineages: dict[str, str] = field(default_factory=dict)
 
     def add(self, taxid: str, value: float) -> None:
         """Add ``value`` to ``taxid`` (rows of one taxon are summed)."""

@@ -10,6 +10,7 @@ the database explains and the rest is the sample's ``unclassified`` share; witho
 sum to 100 % and nothing is known about the unexplained part. Taxonomic abundances (coverage
 normalised) are checked (they sum to 100 per sample) but not stored: they describe cells, not
 reads, and stay in the TSV. Genomes are keyed by their ``Genome_file`` as written.
+sylph-tax's per-sample files (``.sylphmpa``) are read too, by :mod:`.sylph_tax`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def sample_name(sample_file: str) -> str:
 
 
 def read_sylph_samples(path: Path) -> list[Profile]:
-    """Read every sample of a sylph profile TSV, checked.
+    """Read every sample of a sylph profile TSV, checked; a sylph-tax ``.sylphmpa`` file
+    (first line ``#SampleID``) is read by :func:`soilbiome.io.profiles.sylph_tax.read_sylph_tax`.
 
     Raises
     ------
@@ -45,6 +47,10 @@ def read_sylph_samples(path: Path) -> list[Profile]:
         Header, column count, numbers (abundances 0-100, ANI 0-100), a genome listed twice for
         one sample, abundances that do not add up.
     """
+    from soilbiome.io.profiles.sylph_tax import is_sylph_tax, read_sylph_tax
+
+    if is_sylph_tax(path):
+        return read_sylph_tax(path)
     header: list[str] | None = None
     by_sample: dict[str, Profile] = {}
     taxonomic: dict[str, float] = {}
