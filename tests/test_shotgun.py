@@ -140,6 +140,14 @@ def test_sylph_table_beside_kraken2(shotgun_run):
     rows = read_tsv(outdir / "sylph" / "humann_demo.sylph.tsv")
     assert rows and {"Taxonomic_abundance", "Sequence_abundance", "True_cov",
                      "Adjusted_ANI"} <= set(rows[0])
+    # Contig_name as sylph writes it (sylph-tax looks genomes up by it): the genome's first
+    # contig header where the database kept it (a database built before that: the genome)
+    from soilbiome.shotgun.sylph import first_contigs
+
+    contigs = first_contigs(KRAKEN2_DEMO.parent / "sylph_demo" / "db")
+    for row in rows:
+        assert row["Contig_name"] == contigs.get(row["Genome_file"], row["Genome_file"])
+        assert row["Contig_name"] not in ("", "NA")
     summary = read_tsv(outdir / "qc" / "sylph_summary.tsv")[0]
     explained = sum(float(r["Sequence_abundance"]) for r in rows) / 100
     assert float(summary["profiled_fraction"]) == pytest.approx(explained, abs=1e-3)
