@@ -242,7 +242,7 @@ def read_tree(path: str | Path, feature_ids: Sequence[str], *, prune: bool = Fal
     if not path.is_file():
         raise BiomError("tree file not found", location=str(path))
     text = path.read_text().strip()
-    tree, _ = parse_feature_tree(text, str(path), feature_ids, own_reader=True)
+    tree = parse_feature_tree(text, str(path), feature_ids, own_reader=True)
     tips = {t.name for t in tree.tips()}
     if feature_ids and tips != set(feature_ids):
         extra, missing = tips - set(feature_ids), set(feature_ids) - tips

@@ -135,11 +135,6 @@ def parse_feature_tree(text: str, location: str, feature_ids: Sequence[str], *,
     as spaces leaves none, the tree is read that way (a tree scikit-bio wrote for IDs with
     spaces). Otherwise the underscore-keeping reading is returned, for the tip check to name
     what is missing.
-
-    Returns
-    -------
-    (tree, underscores_as_spaces)
-        The parsed tree and whether its underscores were read as spaces.
     """
     tree = parse_newick(text, location, own_reader=own_reader)
     wanted = set(feature_ids)
@@ -147,8 +142,8 @@ def parse_feature_tree(text: str, location: str, feature_ids: Sequence[str], *,
         spaced = parse_newick(text, location, own_reader=own_reader,
                               underscores_as_spaces=True)
         if wanted <= {t.name for t in spaced.tips()}:
-            return spaced, True
-    return tree, False
+            return spaced
+    return tree
 
 
 def resaved_by(attributes: Mapping[str, str]) -> str | None:
@@ -229,7 +224,7 @@ def feature_tree(table: FeatureTable, *, newick_path: str | Path | None = None,
         raise BiomError(missing_tree_message(table, purpose), location=where)
     else:
         text, location = table.tree.newick, f"{where}:/{table.tree.location}"
-    tree, _ = parse_feature_tree(text, location, table.feature_ids, own_reader=own_reader)
+    tree = parse_feature_tree(text, location, table.feature_ids, own_reader=own_reader)
     problems = _check_tips(tree, table.feature_ids, exact=False)
     if problems:
         raise BiomError("; ".join(problems), location=location)
@@ -251,8 +246,8 @@ def tree_problems(table: FeatureTable) -> list[str]:
                         "cannot re-save (biom-format issue 965); rebuild the table with "
                         "'soilbiome biom build --tree' to move it to " + TREE_DATASET)
     try:  # the tips are all that is checked: soilbiome's own reader, no scikit-bio import
-        tree, _ = parse_feature_tree(table.tree.newick, where, table.feature_ids,
-                                     own_reader=True)
+        tree = parse_feature_tree(table.tree.newick, where, table.feature_ids,
+                                  own_reader=True)
     except BiomError as exc:
         return [*problems, str(exc)]
     problems += [f"{where}: {p}" for p in
