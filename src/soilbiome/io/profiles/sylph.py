@@ -62,7 +62,8 @@ def read_sylph_samples(path: Path) -> list[Profile]:
         if header is None:
             if tuple(fields[:5]) != FIRST or len(fields) < 6 or fields[5] not in COVERAGE:
                 raise ProfileError(path, number, "not a sylph profile header (expected "
-                                   f"{' '.join(FIRST)} Eff_cov|True_cov ...)")
+                                   f"{' '.join(FIRST)} Eff_cov|True_cov ...) nor a sylph-tax "
+                                   "file (first line #SampleID)")
             header = fields
             continue
         if len(fields) != len(header):
