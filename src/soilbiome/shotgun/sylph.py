@@ -317,7 +317,7 @@ def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN2
 
 
 def profile_sample(database: object, sketch: object, sample: str, *,
-                   read_accuracy: float | None = None, contigs: dict[str, str] | None = None,
+                   read_accuracy: float | None = None,
                    min_ani: float = MIN_ANI) -> SampleProfile:
     """Profile a sketched sample against a loaded database (sylph ``profile -u``).
 
@@ -325,7 +325,10 @@ def profile_sample(database: object, sketch: object, sample: str, *,
     share of k-mers that survive sequencing errors, which turns k-mer coverage into base
     coverage for the unexplained share. Without it sylph estimates it from the k-mer counts,
     and at low depth (median k-mer count below 3, typical of soil) falls back to 99.5 %, which
-    overstates the share explained when the reads are less accurate than that.
+    overstates the share explained when the reads are less accurate than that. A hit's
+    ``contig`` is the database sketch's description (the first contig's header in databases
+    the sylph binary built; empty in pysylph's, whose writer looks it up instead:
+    :func:`soilbiome.shotgun.sylph_profile._write_rows`).
     """
     import pysylph
 
@@ -338,7 +341,7 @@ def profile_sample(database: object, sketch: object, sample: str, *,
     hits = tuple(
         GenomeHit(
             genome=r.genome_sketch.name,
-            contig=(contigs or {}).get(r.genome_sketch.name, r.genome_sketch.description),
+            contig=r.genome_sketch.description,
             taxonomic_abundance=float(r.taxonomic_abundance),
             sequence_abundance=float(r.sequence_abundance),
             adjusted_ani=float(r.ani),
