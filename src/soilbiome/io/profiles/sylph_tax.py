@@ -94,9 +94,10 @@ def read_sylph_tax(path: Path) -> list[Profile]:
     sample_file: str | None = None
     header: tuple[str, ...] | None = None
     profile: Profile | None = None
-    relative: dict[str, float] = {}     # every clade row: its relative abundance
+    relative: dict[str, float] = {}     # every row (clade or genome): its relative abundance
     below: dict[str, float] = {}        # clade -> the genomes' relative abundance below it
     first_row: dict[str, int] = {}
+    genome_clades: list[str] = []       # the rows that are genomes (t__), in file order
     for number, line in numbered_lines(path):
         if not line.strip():
             continue
@@ -137,6 +138,7 @@ def read_sylph_tax(path: Path) -> list[Profile]:
         if genome_row is None:
             continue
         genome, lineage = genome_row
+        genome_clades.append(clade)
         assert profile is not None
         if genome in profile.values:
             raise ProfileError(path, number, f"genome '{genome}' listed twice")
@@ -153,21 +155,21 @@ def read_sylph_tax(path: Path) -> list[Profile]:
         raise ProfileError(path, None, "no header line after the #SampleID line")
     if not profile.values:
         raise ProfileError(path, None, "no genome rows (t__): nothing was profiled")
+    genomes = set(genome_clades)
     for clade, value in relative.items():  # first: a cut file fails here, naming a line
-        if clade.rsplit("|", 1)[-1].startswith("t__"):
+        if clade in genomes:
             continue
         if abs(value - below.get(clade, 0.0)) > _TOLERANCE:
             raise ProfileError(path, first_row[clade], f"clade '{clade[:80]}': "
                                f"relative_abundance {value:g} but its genomes sum to "
                                f"{below.get(clade, 0.0):g} (a cut or edited file?)")
-    genome_rows = [c for c in relative if c.rsplit("|", 1)[-1].startswith("t__")]
-    total = sum(relative[c] for c in genome_rows)
+    total = sum(relative[c] for c in genome_clades)
     if abs(total - 100.0) > _TOLERANCE:
-        raise ProfileError(path, first_row[genome_rows[0]], "the genomes' relative "
+        raise ProfileError(path, first_row[genome_clades[0]], "the genomes' relative "
                            f"abundances sum to {total:.2f}, not 100 (a cut or edited file?)")
     explained = sum(profile.values.values())
     if explained > 1.0 + _TOLERANCE / 100:
-        raise ProfileError(path, first_row[genome_rows[0]], "the genomes' sequence abundances "
+        raise ProfileError(path, first_row[genome_clades[0]], "the genomes' sequence abundances "
                            f"sum to {explained * 100:.2f} %, more than 100")
     profile.unclassified = max(0.0, 1.0 - explained)
     return [profile]
