@@ -151,6 +151,12 @@ def write_sheet(path: Path, header: list[str], rows: list[dict]) -> Path:
     return path
 
 
+def nextflow_warnings(proc) -> list[str]:
+    """The warnings a Nextflow run printed (``WARN`` lines of its console output): a run with
+    an agreement and valid inputs should print none (a useless operator, a missing input...)."""
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if "WARN" in line]
+
+
 def single_and_paired_run(tmp_path: Path, single: Path, pair: tuple[Path, Path] | list[Path],
                           ) -> list[str]:
     """Arguments of a ``-profile test_shotgun`` run of two samples, ``single`` (one FASTQ) and

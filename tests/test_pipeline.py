@@ -14,6 +14,7 @@ from conftest import (
     ROOT,
     assert_strict_json_tree,
     cut_past_the_gate,
+    nextflow_warnings,
     read_tsv,
     trace_rows,
     write_sheet,
@@ -37,6 +38,7 @@ def test_test_profile_exits_zero(test_run):
     outdir, proc = test_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "soilbiome OK" in proc.stdout
+    assert nextflow_warnings(proc) == []
 
 
 def test_one_qc_record_per_sample_and_blank_reported(test_run):

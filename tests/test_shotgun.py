@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KRAKEN2_DEMO, MAIN, ROOT, TESTDATA, read_tsv, run_nextflow
+from conftest import KRAKEN2_DEMO, MAIN, ROOT, TESTDATA, nextflow_warnings, read_tsv, run_nextflow
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 
@@ -62,6 +62,7 @@ def test_test_shotgun_profile_runs(shotgun_run):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (outdir / "biom" / "taxon_table.biom").is_file()
     assert (outdir / "soilbiome_report.html").is_file()
+    assert nextflow_warnings(proc) == []
 
 
 def test_dorei_share_matches_the_truth(shotgun_run):

@@ -16,6 +16,7 @@ import pytest
 from conftest import (
     KRAKEN2_DEMO,
     TESTDATA,
+    nextflow_warnings,
     read_tsv,
     run_nextflow,
     single_and_paired_run,
@@ -140,6 +141,7 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     proc = run_nextflow(*common, "--shotgun_profiler", "sylph", "--outdir", str(outdir),
                         cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert nextflow_warnings(proc) == []  # sylph's one batch task: no .first() on its outputs
     processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
     assert "FASTQ_QC" not in processes and processes.count("SYLPH_PROFILE") == 1, processes
     qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}

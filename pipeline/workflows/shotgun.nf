@@ -131,7 +131,8 @@ workflow SHOTGUN {
         SYLPH_PROFILE(ch_batch.map { batch -> batch.collect { id, files -> [id, files*.name] } },
                       ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
                       ch_sylph_db)
-        ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
+        // one task for the batch: its outputs are value channels already (no .first())
+        ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions)
         if (raw_sylph) {
             ch_qc_json = SYLPH_PROFILE.out.qc_records.flatten()
         }
@@ -141,7 +142,7 @@ workflow SHOTGUN {
                      reference_version: sdb.version, reference_sha256: sdb.sha256,
                      classifier: 'sylph (pysylph)', taxonomy_system: sdb.taxonomy ?: 'GTDB',
                      read_qc: params.shotgun_qc],
-                    SYLPH_PROFILE.out.versions.first())
+                    SYLPH_PROFILE.out.versions)
         ch_versions = ch_versions.mix(SYLPH_TABLE.out.versions)
         tables.sylph = [SYLPH_TABLE.out.biom, SYLPH_TABLE.out.summary]
     }
