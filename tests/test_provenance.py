@@ -47,6 +47,10 @@ def test_report_provenance_names_reference_parameters_stamp_and_samples(
     used = json.loads((run16s / "pipeline_info" / "params.json").read_text())
     for name in ("dada2_trunc_len_f", "dada2_max_ee_f", "dada2_pool", "fastp_min_length"):
         assert f"<dt>{name}</dt><dd>{used[name]}</dd>" in prov, name
+    # an amplicon run: its own option groups, not the shotgun profilers' options
+    for group in ("Primers", "DADA2", "Clean-up and tree"):
+        assert f"<h4>{group}</h4>" in prov, group
+    assert "Shotgun profiling" not in prov and "<dt>kraken2_confidence</dt>" not in prov
     # the licence stamp was verified in the run, and the report says so: the verdict of
     # verify, D7/D9 after publication with the command that decides them, no work folder
     assert "OK: the stamp verifies (8 rules passed)" in prov and "D2" in prov  # D7/D9 later

@@ -249,3 +249,51 @@ def test_report_refuses_diversity_of_another_table(batch: dict[str, Path],
     assert "warning:" in res.stderr and "records no table digest" in res.stderr
     assert out.is_file()
     assert "table digest in diversity.json" in out.read_text()
+
+
+def test_report_on_a_relative_shotgun_table(tmp_path: Path) -> None:
+    """sylph-tax profiles of two samples: a relative table (shares, not reads) of shotgun
+    reads. The report shows shares, not "reads"; Chao1 is said once not to apply, no sample
+    is flagged for it; primers are not asked for; the shotgun options of the run are shown
+    and DADA2's are not."""
+    sylph = Path(__file__).parent.parent / "assets" / "test-data" / "profiler_outputs" / "sylph"
+    table = tmp_path / "sylph.biom"
+    res = CliRunner().invoke(main, ["import", "--profiler", "sylph", str(sylph / "soil.sylphmpa"),
+                                    str(sylph / "o157_reads.sylphmpa"), "--out", str(table)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(tmp_path / "div")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "div" / "diversity.json").read_text())
+    assert summary["parameters"]["not_computed"] == {
+        "chao1": "non-integer values: chao1 needs counts"}
+    # a sample's own reason stays (o157_reads: one genome); the table-wide one is not repeated
+    assert [(e["sample"], e["reason"]) for e in summary["excluded"] if e["stage"] == "alpha"] == [
+        ("o157_reads", "one feature: pielou_evenness undefined (H / log 1 = 0/0)")]
+    alpha = pd.read_csv(tmp_path / "div" / "alpha_diversity.tsv", sep="\t")
+    assert alpha["chao1"].isna().all() and alpha["note"].str.contains("chao1 needs counts").all()
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({
+        "mode": "shotgun", "shotgun_profiler": "sylph", "sylph_db": "gtdb_r220",
+        "shotgun_qc": "fastp", "kraken2_confidence": 0.0, "bracken_read_length": 150,
+        "dada2_trunc_len_f": 0, "primer_fwd": None, "fastp_min_length": 50}))
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", "--biom", str(table), "--diversity",
+                                    str(tmp_path / "div"), "--params", str(params),
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert "reads in table" not in html and "sum of shares" in html
+    assert "values are relative abundances" in html
+    start = html.index('id="flags"')
+    flags = html[start:html.index("<section", start)]
+    assert "Flags (1 samples)" in flags and "o157_reads" in flags and "chao1" not in flags
+    assert "Chao1 is not computed for any sample" in html
+    assert re.search(r"\(the table(&#x27;|')s relative abundances\)", html)
+    assert "primer" not in html[html.index('id="overview"'):html.index('id="flags"')]
+    assert "primer summary" not in html
+    parameters = html[html.index("<h3>Parameters</h3>"):]
+    assert "Shotgun profiling" in parameters and "sylph_db" in parameters
+    assert "dada2_trunc_len_f" not in parameters and "primer_fwd" not in parameters
+    assert "kraken2_confidence" not in parameters and "bracken_read_length" not in parameters
+    context = html[html.index("<h3>Processing context</h3>"):html.index("<h3>Parameters</h3>")]
+    assert "trunc_len_f" not in context and "marker" in context

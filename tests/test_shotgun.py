@@ -161,7 +161,16 @@ def test_sylph_table_beside_kraken2(shotgun_run):
 
     div = json.loads((outdir / "diversity" / "diversity.json").read_text())
     assert div["parameters"]["profiled_part_only"]["feature_left_out"] == "unclassified"
-    assert "Profiled part only" in (outdir / "soilbiome_report.html").read_text()
+    html = (outdir / "soilbiome_report.html").read_text()
+    assert "Profiled part only" in html
+    # the report's table is sylph's shares: no reads, no per-sample Chao1 flag, no primers;
+    # the run's shotgun options are listed (both profilers ran), DADA2's are not
+    assert "reads in table" not in html and "sum of shares" in html
+    assert "Chao1 is not computed for any sample" in html and "primer summary" not in html
+    parameters = html[html.index("<h3>Parameters</h3>"):html.index("<h3>Licence stamp</h3>")]
+    for name in ("shotgun_profiler", "sylph_db", "kraken2_confidence", "bracken_read_length"):
+        assert name in parameters, name
+    assert "dada2_" not in parameters and "primer_fwd" not in parameters
     proc = subprocess.run(
         [sys.executable, "-m", "soilbiome", "verify", str(biom),
          "--agreement", str(outdir / "sharing" / "agreement.yaml")],

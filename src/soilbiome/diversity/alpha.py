@@ -9,6 +9,10 @@ import pandas as pd
 
 from soilbiome.diversity.common import SHANNON_BASES, DiversityError, as_sparse
 
+#: Why Chao1 is NaN on a non-integer table: the same for every sample (in each row's note of
+#: alpha_diversity.tsv, and once in diversity.json ``parameters.not_computed``).
+CHAO1_NEEDS_COUNTS = "non-integer values: chao1 needs counts"
+
 
 def alpha_diversity(counts: object, shannon_base: str | float = "e") -> pd.DataFrame:
     """Observed features, Shannon, Gini-Simpson, Chao1 and Pielou's evenness per sample.
@@ -73,7 +77,7 @@ def alpha_diversity(counts: object, shannon_base: str | float = "e") -> pd.DataF
     else:
         chao1[:] = np.nan
         for i in range(n):
-            notes[i].append("non-integer values (relative abundances?): chao1 needs counts")
+            notes[i].append(CHAO1_NEEDS_COUNTS)
 
     out = pd.DataFrame(
         {

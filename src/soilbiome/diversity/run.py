@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from soilbiome.diversity.alpha import _shannon_base, alpha_diversity
+from soilbiome.diversity.alpha import CHAO1_NEEDS_COUNTS, _shannon_base, alpha_diversity
 from soilbiome.diversity.beta import beta_diversity
 from soilbiome.diversity.common import (
     BETA_METRICS,
@@ -233,9 +233,13 @@ def run_diversity(
 
         alpha["faith_pd"] = faith_pd(work, tree).reindex(index)
     alpha["rarefied"] = depth is not None
+    # what holds for the whole table is said once (parameters.not_computed), not per sample
+    not_computed = {} if integer else {"chao1": CHAO1_NEEDS_COUNTS}
     for s, note in alpha["note"].items():
-        if isinstance(note, str) and note:
-            excluded.append({"sample": s, "stage": "alpha", "reason": note})
+        own = [n for n in note.split("; ") if n and n not in not_computed.values()] if (
+            isinstance(note, str)) else []
+        if own:
+            excluded.append({"sample": s, "stage": "alpha", "reason": "; ".join(own)})
     if depth is not None:
         for s, why in rare.excluded.items():
             alpha.loc[s, "depth"] = pd.NA
@@ -382,6 +386,7 @@ def run_diversity(
             "shannon_log_base": shannon_base,
             "simpson": SIMPSON_DEFINITION,
             "chao1": CHAO1_DEFINITION,
+            "not_computed": not_computed,
             "pielou_evenness": "H / ln(S_obs) (independent of the log base); NaN for S_obs = 1",
             "tree": tree_source,
             "group_by": group_by,

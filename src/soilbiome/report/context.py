@@ -190,6 +190,17 @@ class ReportContext:
         )
 
     @property
+    def relative(self) -> bool:
+        """The table holds relative abundances (value kind ``relative``: shares of each
+        sample's reads, as sylph and MetaPhlAn give them), not read counts."""
+        return not self.table.is_counts
+
+    @property
+    def shotgun(self) -> bool:
+        """The table profiles shotgun reads (marker ``shotgun``): no primers, no ASVs."""
+        return self.table.marker == "shotgun"
+
+    @property
     def sample_totals(self) -> pd.Series:
         """Reads (or summed values) per sample, indexed by sample ID."""
         return pd.Series(self.table.sample_totals(), index=list(self.table.sample_ids))

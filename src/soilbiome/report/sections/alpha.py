@@ -81,14 +81,29 @@ def alpha_diversity(ctx: ReportContext) -> str:
                       margin=dict(t=50), boxmode="overlay")
     rare = summary.get("parameters", {}).get("rarefaction", {})
     depth = rare.get("depth")
-    note = (f"<p>Indices per sample by <b>{esc(ctx.group_label)}</b>; "
-            + (f"rarefied to <b>{depth}</b> reads (seed {rare.get('seed')}). "
-               if depth else "computed on counts that were <b>not rarefied</b>. ")
+    if depth:
+        basis = f"rarefied to <b>{depth}</b> reads (seed {rare.get('seed')}). "
+    elif ctx.relative:  # shares cannot be subsampled
+        basis = ("computed on the table's <b>relative abundances</b> (not rarefied: there are "
+                 "no reads to subsample). ")
+    else:
+        basis = "computed on counts that were <b>not rarefied</b>. "
+    not_computed = summary.get("parameters", {}).get("not_computed", {})
+    for index, why in not_computed.items():
+        label = esc(ALPHA_LABELS.get(index, index))
+        basis += f"{label} is not computed for any sample ({esc(why)}). "
+    note = (f"<p>Indices per sample by <b>{esc(ctx.group_label)}</b>; " + basis
             + "Samples with an undefined value (empty, excluded) are listed in the table with "
             "the reason, and left out of the plot. " + _tree_note(summary) + "</p>"
             + _profiled_note(summary))
     plotted = alpha.index[alpha[metrics].notna().any(axis=1)] if metrics else []
     note += ctx.left_out(plotted)
     notes = alpha.get("note", pd.Series(dtype=str)).fillna("").astype(str)
-    return note + ctx.figure(fig, "alpha") + html_table(
-        alpha.reset_index(), highlight=set(alpha.index[notes != ""]))
+    shown = alpha.reset_index()
+    if ctx.relative:  # "reads" holds each sample's summed shares; "depth" repeats it
+        shown = shown.drop(columns=["depth"], errors="ignore").rename(
+            columns={"reads": "sum of shares"})
+    # what holds for every sample (Chao1 on shares) is said above, not marked per sample
+    table_wide = set(not_computed.values())
+    marked = [s for s, n in notes.items() if set(n.split("; ")) - table_wide - {""}]
+    return note + ctx.figure(fig, "alpha") + html_table(shown, highlight=set(marked))

@@ -79,8 +79,10 @@ def composition_section(ctx: ReportContext) -> str:
                       legend_title=rank, margin=dict(t=30))
     switch = (f'<p class="switch"><label for="rank-select">Rank: </label>'
               f'<select id="rank-select">{"".join(options)}</select></p>')
-    note = (f'<p>Relative abundance at rank <b id="composition-rank">{esc(rank)}</b> (raw '
-            f"counts, not rarefied): the {top} most abundant taxa by mean relative abundance, "
+    basis = ("the table's relative abundances" if ctx.relative
+             else "raw counts, not rarefied")
+    note = (f'<p>Relative abundance at rank <b id="composition-rank">{esc(rank)}</b> '
+            f"({basis}): the {top} most abundant taxa by mean relative abundance, "
             "the rest as <i>Other</i>; features without a name at this rank as "
             "<i>Unassigned</i>. Choose another rank above the plot.</p>")
     empty = [s for s in order if totals[s] == 0]

@@ -16,17 +16,24 @@ def overview(ctx: ReportContext) -> str:
     nnz = ctx.table.counts.getnnz(axis=1)
     features = pd.Series(nnz, index=samples)
     order = ctx.order
+    # a relative table holds shares of each sample's reads, not reads: no read totals shown
+    amount = "sum of shares" if ctx.relative else "reads in table"
     rows = pd.DataFrame({
         "sample": order,
         ctx.group_label: [ctx.groups.get(s, "") for s in order],
-        "reads in table": [totals[s] for s in order],
+        amount: [totals[s] for s in order],
         "features": [int(features[s]) for s in order],
         "status": ["empty" if totals[s] == 0 else "" for s in order],
     })
     empty = {s for s in samples if totals[s] == 0}
     cards = [("samples", f"{len(samples):,}", f"{len(empty)} empty" if empty else ""),
-             ("features", f"{ctx.table.shape[1]:,}", ""),
-             ("reads in table", fmt(float(totals.sum()))[0], "")]
+             ("features", f"{ctx.table.shape[1]:,}", "")]
+    if ctx.relative:
+        cards.append(("values", "relative", "shares of each sample's reads, not read counts"))
+        what = "values are relative abundances (shares of each sample's reads)"
+    else:
+        cards.append(("reads in table", fmt(float(totals.sum()))[0], ""))
+        what = f"{fmt(float(totals.sum()))[0]} reads"
     cards += ctx.headlines
     card_html = "".join(
         f'<div class="card"><div class="value">{esc(v)}</div><div class="label">{esc(k)}'
@@ -36,7 +43,7 @@ def overview(ctx: ReportContext) -> str:
     intro = [
         f'<div class="cards">{card_html}</div>',
         f"<p>Table <code>{esc(ctx.biom.name)}</code>: {len(samples)} samples, "
-        f"{ctx.table.shape[1]} features, {fmt(float(totals.sum()))[0]} reads.</p>",
+        f"{ctx.table.shape[1]} features, {what}.</p>",
     ]
     if ctx.missing:
         intro.append('<div class="flag info"><strong>Inputs not provided</strong>'

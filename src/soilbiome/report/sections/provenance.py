@@ -16,13 +16,22 @@ from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import definition_list, esc, html_table, missing
 from soilbiome.report.licence import verdict_html
 
-#: Parameter groups shown, by name prefix (first match wins); others go to "Run".
+#: Parameter groups shown, by name prefix (first match wins); others go to "Run". A group
+#: named in MODE_GROUPS is shown only for runs of that --mode.
 PARAM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Quality control and primers", ("fastp_", "skip_fastp", "primer_")),
+    ("Quality control", ("fastp_", "skip_fastp", "qc_")),
+    ("Primers", ("primer_", "amplicon_region")),
     ("DADA2", ("dada2_",)),
+    ("Clean-up and tree", ("contaminant_", "remove_contaminants", "its_", "skip_phylogeny")),
+    ("Shotgun profiling", ("shotgun_", "sylph_", "kraken2_", "bracken_", "host_db")),
     ("Taxonomy", ("refdb", "taxonomy_")),
-    ("Diversity", ("rarefaction_", "shannon_", "group_by", "report_rank")),
+    ("Diversity", ("rarefaction_", "shannon_", "group_by", "report_rank", "soil_env")),
 )
+MODE_GROUPS = {"Primers": "amplicon", "DADA2": "amplicon", "Clean-up and tree": "amplicon",
+               "Shotgun profiling": "shotgun"}
+#: Processing-context fields that only amplicon tables have.
+AMPLICON_FIELDS = ("region", "primer_fwd", "primer_rev", "trunc_len_f", "trunc_len_r",
+                   "asv_length")
 _RUN_KEYS = ("batch_name", "mode", "input", "outdir", "seed", "agreement")
 
 
@@ -61,10 +70,16 @@ def _parameters(ctx: ReportContext) -> str:
     params = _json(path, "parameters file")
     parts = ["<h3>Parameters</h3>"]
     seen: set[str] = set()
+    mode = params.get("mode")
+    # a shotgun run shows the options of the profilers it ran only
+    profilers = str(params.get("shotgun_profiler") or "").split(",")
+    unused = tuple(p for name, p in (("kraken2", "kraken2_"), ("kraken2", "bracken_"),
+                                     ("sylph", "sylph_")) if name not in profilers)
     for title, prefixes in PARAM_GROUPS:
-        keys = sorted(k for k in params if k not in seen and k.startswith(prefixes))
+        keys = sorted(k for k in params if k not in seen and k.startswith(prefixes)
+                      and not (mode == "shotgun" and unused and k.startswith(unused)))
         seen.update(keys)
-        if keys:
+        if keys and (mode is None or MODE_GROUPS.get(title, mode) == mode):
             parts.append(f"<h4>{esc(title)}</h4>" + definition_list(
                 [(k, _show(params[k])) for k in keys]))
     run = [k for k in _RUN_KEYS if k in params]
@@ -122,8 +137,12 @@ def _context(ctx: ReportContext) -> str:
             "tables depend on it.</p>")
     if context.is_unknown:
         return head + missing("Unknown: the table does not record how it was made.")
+    # a shotgun table has no amplicon, primers, truncation or ASVs: those fields are left out
+    # when empty, not listed as "not recorded"
+    amplicon_only = set(AMPLICON_FIELDS) if ctx.shotgun else set()
     return head + definition_list([(k, v or "not recorded")
-                                   for k, v in context.to_dict().items()])
+                                   for k, v in context.to_dict().items()
+                                   if v or k not in amplicon_only])
 
 
 @section("provenance", "Provenance", position=90)

@@ -10,6 +10,8 @@ PRIMER_COLUMNS = ("sample", "reads_in", "reads_with_primer", "fraction_with_prim
 
 def _primers(ctx: ReportContext) -> str:
     path = ctx.input("primers")
+    if path is None and ctx.shotgun:  # shotgun reads carry no primers: nothing was left out
+        return ""
     if path is None:
         ctx.not_provided("primer summary (--primers primer_summary.tsv)")
         return missing("Not provided: primer summary (--primers primer_summary.tsv); "
