@@ -297,3 +297,33 @@ def test_report_on_a_relative_shotgun_table(tmp_path: Path) -> None:
     assert "kraken2_confidence" not in parameters and "bracken_read_length" not in parameters
     context = html[html.index("<h3>Processing context</h3>"):html.index("<h3>Parameters</h3>")]
     assert "trunc_len_f" not in context and "marker" in context
+
+
+def test_profilers_side_by_side_tells_apart_mags_of_one_genus(tmp_path: Path) -> None:
+    """Two MAGs of one genus without a species name are two features (genome:G4, genome:G5):
+    the side-by-side rows name each with its feature ID instead of 'Gen3 (genus)' twice."""
+    sylph = Path(__file__).parent.parent / "assets" / "test-data" / "profiler_outputs" / "sylph"
+    lineages = tmp_path / "lineages.tsv"
+    lines = (sylph / "soil_lineages.tsv").read_text().splitlines()
+    g4 = next(line for line in lines if line.startswith("G4"))
+    lineages.write_text("\n".join([*lines, g4.replace("G4", "G5", 1)]) + "\n")
+    tables = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.biom"
+        res = CliRunner().invoke(main, ["import", "--profiler", "sylph",
+                                        str(sylph / "soil.sylph.tsv"), "--taxonomy",
+                                        str(lineages), "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        tables.append(out)
+    res = CliRunner().invoke(main, ["diversity", str(tables[0]), "--outdir", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", "--biom", str(tables[0]), "--diversity",
+                                    str(tmp_path / "d"), "--also-biom", str(tables[1]),
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    start = html.index('<section id="profilers">')
+    section = html[start:html.index("</section>", start)]
+    assert "Gen3 (genus) [genome:G4]" in section and "Gen3 (genus) [genome:G5]" in section
+    assert "Gen1_synthetica " in section  # a species name needs no ID

@@ -41,6 +41,16 @@ def _label(table, feature: str) -> str:  # noqa: ANN001
     return feature
 
 
+def _labels(table, features) -> dict[str, str]:  # noqa: ANN001
+    """Each feature's name at its deepest named rank; a name that several features share
+    (two MAGs of one genus without a species name, sylph's ``genome:<MAG>`` features) gets
+    its feature ID, so that no two taxa of a row read alike."""
+    labels = {f: _label(table, f) for f in features}
+    seen = pd.Series(list(labels.values())).value_counts()
+    return {f: (f"{name} [{f}]" if seen[name] > 1 and name != f else name)
+            for f, name in labels.items()}
+
+
 @section("profilers", "Profilers side by side", position=36)
 def profilers_side_by_side(ctx: ReportContext) -> str | None:
     """Each profiler's share explained and top taxa, per sample (shotgun, several tables)."""
@@ -55,10 +65,11 @@ def profilers_side_by_side(ctx: ReportContext) -> str | None:
                      f"<code>{esc(path.name)}</code>, database {esc(c.reference)} "
                      f"{esc(c.reference_version)} (sha256 {esc(c.reference_sha256[:12])}…), "
                      f"{esc(c.taxonomy_system)} names, values: {esc(c.value_kind)}</li>")
+    labels = [_labels(table, table.feature_ids) for table, _ in tables]
     rows = []
     for sample in ctx.order:
         row: dict[str, str] = {"sample": sample}
-        for table, path in tables:
+        for (table, path), label in zip(tables, labels, strict=True):
             name = table.context.method or path.stem
             if sample not in table.sample_ids:
                 row[f"{name}: profiled"] = "not in table"
@@ -69,7 +80,7 @@ def profilers_side_by_side(ctx: ReportContext) -> str | None:
             row[f"{name}: unexplained"] = f"{unexplained:.1%}"
             top = shares.drop(UNCLASSIFIED_ID, errors="ignore").sort_values(ascending=False)
             row[f"{name}: top taxa (share of reads)"] = "; ".join(
-                f"{_label(table, f)} {v:.1%}" for f, v in top.head(TOP).items() if v > 0)
+                f"{label[f]} {v:.1%}" for f, v in top.head(TOP).items() if v > 0)
         rows.append(row)
     body = ("<p>One table per profiler, never merged: each explains a different part of the "
             "sample and names taxa in its own database's taxonomy. <em>Profiled</em> is the "
