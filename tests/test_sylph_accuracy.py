@@ -191,3 +191,30 @@ def test_batch_with_a_missing_reads_file_names_the_line_and_writes_nothing(sylph
     assert f"{manifest}:2" in res.stderr and "lost_R1.fastq.gz" in res.stderr
     assert "Traceback" not in res.stderr
     assert not outdir.exists() or not any(outdir.iterdir())
+
+
+def test_a_genome_too_small_for_sylph_is_named_when_built_and_never_reported(tmp_path):
+    """A 6 kb genome (a plasmid, a small virus) has fewer than 50 sampled k-mers at one in
+    200: build-sylph keeps it but warns by name, and reads from it alone at 60x are left
+    unexplained by sylph profile (its --min-number-kmers 50), not given to it."""
+    rng = np.random.default_rng(5)
+    small, large = random_genome(6_000, rng), random_genome(300_000, rng)
+    files = []
+    for name, seq in (("small", small), ("large", large)):
+        write_fasta(seq, name, tmp_path / f"{name}.fna.gz")
+        files.append(tmp_path / f"{name}.fna.gz")
+    lineages = tmp_path / "lineages.tsv"
+    lineages.write_text("".join(f"{n}.fna.gz\td__Bacteria;p__P;c__C;o__O;f__F;g__G;s__G {n}\n"
+                                for n in ("small", "large")))
+    db = tmp_path / "db"
+    built = soilbiome("refdb", "build-sylph", *files, "--lineages", lineages, "--out", db)
+    assert built.returncode == 0, built.stderr
+    warning, = [line for line in built.stderr.splitlines() if "warning" in line]
+    assert "1 genome(s) have fewer than 50 sampled k-mers" in warning
+    assert warning.endswith(": small.fna.gz")
+    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
+    simulate_pairs({"small": small}, {"small": 60.0}, r1, r2, seed=3)
+    out = tmp_path / "r.sylph.tsv"
+    soilbiome("shotgun", "sylph-profile", r1, r2, "--db", db, "--sample", "r", "--out", out,
+              check=True)
+    assert out.read_text().splitlines()[1:] == []  # header only: nothing reported

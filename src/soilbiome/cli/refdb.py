@@ -152,6 +152,14 @@ def refdb_build_sylph(genomes: tuple[Path, ...], lineages: Path, out: Path,  # n
                         citation=citation, taxonomy=taxonomy)
     click.echo(f"{out}: {len(build.genomes)} genome(s) sketched; lineages in "
                f"{out / 'lineages.tsv'}", err=True)
+    if build.too_small:
+        from soilbiome.shotgun.sylph import MIN_KMERS, SUBSAMPLING
+
+        shown = ", ".join(build.too_small[:10]) + (" ..." if len(build.too_small) > 10 else "")
+        click.echo(f"soilbiome: warning: {len(build.too_small)} genome(s) have fewer than "
+                   f"{MIN_KMERS} sampled k-mers (one in {SUBSAMPLING}; under about "
+                   f"{MIN_KMERS * SUBSAMPLING // 1000} kb), so sylph never reports them: "
+                   f"{shown}", err=True)
     if sheet is not None:
         entry = add_reference(sheet, build.row["name"], out, marker="shotgun", fmt="sylph",
                               licence=licence, citation=citation, version=build.row["version"],

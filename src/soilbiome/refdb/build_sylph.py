@@ -28,6 +28,8 @@ class SylphBuild:
     genomes: tuple[str, ...]
     sha256: str
     row: dict[str, str]
+    #: genomes with too few sampled k-mers for sylph to ever report them (kept in the database)
+    too_small: tuple[str, ...] = ()
 
     def row_csv(self) -> str:
         """The database-sheet header and row, as CSV text."""
@@ -49,7 +51,7 @@ def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | 
         Naming the file: a missing genome, two genomes of one file name, a genome without a
         lineage, ``out`` already present.
     """
-    from soilbiome.shotgun.sylph import sketch_genomes
+    from soilbiome.shotgun.sylph import MIN_KMERS, sketch_genomes
 
     out = Path(out)
     paths = [Path(g) for g in genomes]
@@ -75,4 +77,5 @@ def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | 
         "marker": "shotgun", "format": "sylph", "licence": licence, "citation": citation,
         "path": str(out.resolve()), "sha256": digest, "taxonomy": taxonomy,
     }
-    return SylphBuild(out, tuple(done), digest, row)
+    small = tuple(g for g, kmers in done.items() if kmers < MIN_KMERS)
+    return SylphBuild(out, tuple(done), digest, row, small)

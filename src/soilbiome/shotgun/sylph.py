@@ -47,6 +47,9 @@ SYLPH_FILES = (DB_FILE, LINEAGE_FILE)
 SUBSAMPLING = 200
 KMER = 31
 MIN_ANI = 95.0
+#: Sampled k-mers a genome needs to be reported (``sylph profile --min-number-kmers``, 50 by
+#: default, as in pysylph): at one k-mer in 200, a genome under about 10 kb never is.
+MIN_KMERS = 50
 
 
 def version() -> str:
@@ -153,7 +156,8 @@ def fasta_sequences(path: str | Path, headers: list[str] | None = None) -> list[
 
 # -- database --------------------------------------------------------------------------------
 
-def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path) -> list[str]:
+def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str],
+                   out: Path) -> dict[str, int]:
     """Sketch genome/MAG FASTA files into a sylph database folder ``out`` (written atomically).
 
     Parameters
@@ -168,8 +172,9 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path)
 
     Returns
     -------
-    list of str
-        Genome names, in order.
+    dict
+        ``genome name -> sampled k-mers``, in order (a genome with fewer than
+        :data:`MIN_KMERS` is kept but can never be reported).
     """
     import pysylph
 
@@ -200,7 +205,7 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str], out: Path)
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return [s.name for s in sketches]
+    return {s.name: len(s.kmers) for s in sketches}
 
 
 def first_contigs(folder: str | Path) -> dict[str, str]:
@@ -336,7 +341,7 @@ def profile_sample(database: object, sketch: object, sample: str, *,
     if read_accuracy is not None and 0.9 <= read_accuracy < 1.0:
         seq_id = read_accuracy
     profiler = pysylph.Profiler(database, minimum_ani=min_ani, estimate_unknown=True,
-                                seq_id=seq_id)
+                                seq_id=seq_id, min_number_kmers=MIN_KMERS)
     results = profiler.profile(sketch)
     hits = tuple(
         GenomeHit(
