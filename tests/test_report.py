@@ -327,3 +327,26 @@ def test_profilers_side_by_side_tells_apart_mags_of_one_genus(tmp_path: Path) ->
     section = html[start:html.index("</section>", start)]
     assert "Gen3 (genus) [genome:G4]" in section and "Gen3 (genus) [genome:G5]" in section
     assert "Gen1_synthetica " in section  # a species name needs no ID
+
+
+def test_composition_keeps_the_unexplained_reads_apart_from_unassigned(tmp_path: Path) -> None:
+    """A shotgun table's feature 'unclassified' (reads the profiler could not explain) is its
+    own 'Unexplained' column at every rank, not lumped with taxa unnamed at that rank."""
+    sylph = Path(__file__).parent.parent / "assets" / "test-data" / "profiler_outputs" / "sylph"
+    out = tmp_path / "s.biom"
+    res = CliRunner().invoke(main, ["import", "--profiler", "sylph", str(sylph / "soil.sylph.tsv"),
+                                    "--taxonomy", str(sylph / "soil_lineages.tsv"),
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = read_table(out)
+    values = dict(zip(table.feature_ids, table.counts.toarray()[0], strict=True))
+    unnamed = [f for f in table.feature_ids if f != "unclassified"
+               and not table.taxonomy.loc[f, "species"]]
+    assert unnamed  # a MAG without a species name, and G5 without any lineage
+    for rank in ("phylum", "species"):
+        comp = composition(table, rank).loc["soil"]
+        assert comp["Unexplained"] == pytest.approx(values["unclassified"] / sum(values.values()))
+        assert comp.sum() == pytest.approx(1.0)
+    species = composition(table, "species").loc["soil"]
+    assert species["Unassigned"] == pytest.approx(sum(values[f] for f in unnamed)
+                                                  / sum(values.values()))

@@ -7,7 +7,7 @@ address can choose the rank: ``soilbiome_report.html#rank=genus``.
 
 from __future__ import annotations
 
-from soilbiome.report.composition import OTHER, UNASSIGNED, composition
+from soilbiome.report.composition import OTHER, UNASSIGNED, UNEXPLAINED, composition
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import esc
 from soilbiome.taxonomy.lineage import RANKS
@@ -19,6 +19,7 @@ PALETTE: tuple[str, ...] = (
 )
 OTHER_COLOUR = "#b0b7bf"
 UNASSIGNED_COLOUR = "#e5e8eb"
+UNEXPLAINED_COLOUR = "#5f6b76"
 
 _SWITCH_JS = """<script>
 (function () {
@@ -55,11 +56,14 @@ def composition_section(ctx: ReportContext) -> str:
     totals = ctx.sample_totals.reindex(order)
     fig = go.Figure()
     options = []
+    unexplained = False  # a shotgun table's unclassified reads, drawn as their own column
     for r in RANKS:
         comp = composition(ctx.table, r, top).reindex(order)
-        named = [c for c in comp.columns if c not in (OTHER, UNASSIGNED)]
+        unexplained |= UNEXPLAINED in comp.columns
+        named = [c for c in comp.columns if c not in (OTHER, UNASSIGNED, UNEXPLAINED)]
         colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(named)}
-        colours.update({OTHER: OTHER_COLOUR, UNASSIGNED: UNASSIGNED_COLOUR})
+        colours.update({OTHER: OTHER_COLOUR, UNASSIGNED: UNASSIGNED_COLOUR,
+                        UNEXPLAINED: UNEXPLAINED_COLOUR})
         for taxon in comp.columns:
             fig.add_trace(go.Bar(
                 x=order, y=comp[taxon].to_numpy(), name=str(taxon), meta=r,
@@ -84,7 +88,10 @@ def composition_section(ctx: ReportContext) -> str:
     note = (f'<p>Relative abundance at rank <b id="composition-rank">{esc(rank)}</b> '
             f"({basis}): the {top} most abundant taxa by mean relative abundance, "
             "the rest as <i>Other</i>; features without a name at this rank as "
-            "<i>Unassigned</i>. Choose another rank above the plot.</p>")
+            "<i>Unassigned</i>"
+            + ("; the reads the profiler could not explain (feature <code>unclassified</code>) "
+               "as <i>Unexplained</i>" if unexplained else "")
+            + ". Choose another rank above the plot.</p>")
     empty = [s for s in order if totals[s] == 0]
     if empty:  # drawn as an empty bar marked "empty": no share to show
         note += (f'<p class="note">Empty (0 reads, bar marked <i>empty</i>): {len(empty)} '
