@@ -13,7 +13,10 @@ UniFrac prints:
   a binary matrix; the whole command, reading the BIOM and tree included),
 * soilbiome's wall time (Newick parsed, the tree set up, the matrix computed; numba compiled
   once beforehand and timed apart),
-* the largest absolute difference between the two matrices and the speed ratio.
+* the largest absolute difference between the two matrices and the speed ratio;
+
+and then, end to end as a user times them, ``ssu`` (text output) against ``soilbiome beta
+matrix`` in fresh processes (start-up and reading the files included).
 
 Each side runs ``--repeat`` times (default 3), alternately so that both meet the same load
 on a shared machine; the ratio is that of the best runs, and the worst-case ratio (best ssu
@@ -195,6 +198,64 @@ def main() -> None:
         print("\n## all three", flush=True)
         line("ssu / soilbiome total", f"{totals[0]:.2f} / {totals[1]:.2f} s",
              f"{totals[0] / totals[1]:.2f}x")
+        command_lines(ssu, biom, nwk, tmp, args.repeat)
+
+
+def _read_square(path: Path) -> tuple[list[str], np.ndarray]:
+    """An lsmat / ssu ascii matrix: the IDs and the values."""
+    with path.open() as handle:
+        ids = handle.readline().rstrip("\n").split("\t")[1:]
+        values = np.loadtxt(handle, delimiter="\t", usecols=range(1, len(ids) + 1), ndmin=2)
+    return ids, values
+
+
+def command_lines(ssu: str, biom: Path, nwk: Path, tmp: Path, repeat: int) -> None:
+    """End to end, as a user times the two commands on the same two files: a fresh process
+    each (start-up, reading the BIOM table and the tree, the matrix, writing it as text):
+    ``ssu -m <method>_fp64 --pcoa 0`` (its default text output) against ``soilbiome beta
+    matrix --no-rarefaction``, alternately, best of ``repeat``, with peak resident memory."""
+    print("\n## end to end: `ssu` against `soilbiome beta matrix` (fresh processes, text "
+          "output)", flush=True)
+
+    # a small launcher process times the command and takes its peak memory from wait4: a
+    # child forked from this (large) process would count this process's pages as its own
+    launcher = (
+        "import json, os, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+        "_, status, usage = os.wait4(p.pid, 0)\n"
+        "print(json.dumps([time.perf_counter() - t, os.waitstatus_to_exitcode(status), "
+        "usage.ru_maxrss / 1024]))\n")
+
+    def timed(cmd: list[str]) -> tuple[float, float]:
+        """Wall seconds and peak resident MB of one command."""
+        import json
+
+        proc = subprocess.run([sys.executable, "-c", launcher, *cmd], capture_output=True,
+                              text=True)
+        seconds, code, peak = json.loads(proc.stdout.strip().splitlines()[-1])
+        if code != 0:
+            raise SystemExit(f"{cmd[0]} failed: {proc.stderr}")
+        return seconds, peak
+
+    for metric, method in METHODS.items():
+        a, b = tmp / f"{method}.ssu.txt", tmp / f"{method}.ours.tsv"
+        runs_ssu, runs_ours = [], []
+        for _ in range(repeat):
+            runs_ssu.append(timed([ssu, "-i", str(biom), "-t", str(nwk), "-m",
+                                   f"{method}_fp64", "-o", str(a), "--pcoa", "0"]))
+            runs_ours.append(timed([sys.executable, "-m", "soilbiome", "beta", "matrix",
+                                    str(biom), "--metric", metric, "--tree", str(nwk),
+                                    "--no-rarefaction", "--out", str(b)]))
+        ids_a, va = _read_square(a)
+        ids_b, vb = _read_square(b)
+        order = [ids_a.index(x) for x in ids_b]
+        diff = float(np.abs(va[np.ix_(order, order)] - vb).max())
+        t_ssu, t_ours = min(r[0] for r in runs_ssu), min(r[0] for r in runs_ours)
+        mem = (f"peak memory ssu {max(r[1] for r in runs_ssu):.0f} MB, soilbiome "
+               f"{max(r[1] for r in runs_ours):.0f} MB")
+        line(f"{metric}: ssu / soilbiome beta matrix", f"{t_ssu:.2f} / {t_ours:.2f} s",
+             f"{t_ssu / t_ours:.2f}x; max |diff| {diff:.1e}; {mem}")
 
 
 def network(args: argparse.Namespace) -> None:

@@ -278,6 +278,19 @@ def test_block_commands_assemble_the_single_process_matrix(tmp_path: Path,
     res = runner.invoke(main, ["beta", "assemble", str(table), *blocks[:-1], "--metric",
                                "jaccard", "--out", str(tmp_path / "bad.h5"), *rare])
     assert res.exit_code != 0 and "cover" in res.output and not (tmp_path / "bad.h5").exists()
+    # one process, one metric: the same matrix, and it says which samples it left out
+    totals = atacama.sum(axis=1)
+    low = int(((totals > 0) & (totals < 97)).sum())
+    alone = tmp_path / "alone.tsv"
+    res = runner.invoke(main, ["beta", "matrix", str(table), "--metric", "braycurtis",
+                               "--out", str(alone), *rare])
+    assert res.exit_code == 0, res.output
+    assert alone.read_bytes() == (tmp_path / "one" / "beta_braycurtis.tsv").read_bytes()
+    said = f"left out: {int((totals == 0).sum())} empty, {low} below the rarefaction depth"
+    assert low and said in res.stderr, res.stderr
+    res = runner.invoke(main, ["beta", "matrix", str(table), "--metric", "weighted_unifrac",
+                               "--out", str(tmp_path / "w.tsv"), *rare])
+    assert res.exit_code == 2 and "tree" in res.output and not (tmp_path / "w.tsv").exists()
 
 
 def test_pcoa_randomized_path_equals_the_full_spectrum_path(monkeypatch) -> None:

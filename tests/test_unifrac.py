@@ -175,6 +175,12 @@ def test_own_table_and_tree_from_the_command_line_equal_striped_unifrac(tmp_path
             expected = ref[metric].loc[ours.index, ours.columns].to_numpy()
             assert np.abs(ours.to_numpy() - expected).max() < 1e-12, (metric, folder)
             assert ours.to_numpy().max() > 0
+        # one metric alone, as `ssu -m` computes it: the same file `diversity` wrote
+        alone = tmp_path / f"{metric}.tsv"
+        res = _run("beta", "matrix", table, "--metric", metric, "--tree", tree,
+                   "--no-rarefaction", "--out", alone)
+        assert res.exit_code == 0, res.output
+        assert alone.read_bytes() == (tmp_path / "div" / f"beta_{metric}.tsv").read_bytes()
     other = tmp_path / "other.nwk"
     other.write_text(tree.read_text().replace("ASV_", "OTU_"))
     res = _run("diversity", table, "--tree", other, "--outdir", tmp_path / "no",

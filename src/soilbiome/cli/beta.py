@@ -54,13 +54,14 @@ def _tree(full, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
     from soilbiome.io.biom_tree import feature_tree
     from soilbiome.io.hashing import sha256_file
 
-    tree = feature_tree(full, newick_path=tree_path, purpose=metric)
+    # soilbiome's own Newick reader: the tree is only walked (no scikit-bio import, 0.8 s)
+    tree = feature_tree(full, newick_path=tree_path, purpose=metric, own_reader=True)
     return tree, sha256_file(tree_path) if tree_path is not None else full.tree.sha256
 
 
 @click.group("beta")
 def beta() -> None:
-    """Beta diversity in blocks: plan, compute one block, assemble on disk (HDF5)."""
+    """Beta diversity: one metric's whole matrix, or in blocks (plan, block, assemble)."""
 
 
 @beta.command("plan")
@@ -104,6 +105,44 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
     phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
     compute_block(prepared, metric, parse_range(rows), parse_range(cols), out,
                   sha256_file(table), phylo=phylo, tree_sha256=tree_sha)
+
+
+@beta.command("matrix")
+@click.argument("table", type=_existing)
+@click.option("--metric", type=click.Choice(METRICS), required=True)
+@click.option("--out", "out", type=_out, required=True,
+              help="Distance matrix: lsmat TSV, as `soilbiome diversity` writes it.")
+@_tree_option
+@_prepare_options
+def matrix_cmd(table: Path, metric: str, out: Path, tree_path: Path | None,
+               rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
+               settings: Path | None) -> None:
+    """The whole distance matrix of TABLE for one metric, in one process.
+
+    What `ssu -m unweighted` (Striped UniFrac) or `qiime diversity beta-phylogenetic` gives for
+    one metric, without the rest of `soilbiome diversity`: the same kernels and values, the
+    same samples (empty ones, and with rarefaction those below its depth, are left out and
+    counted on stderr). Use --no-rarefaction to compare with a tool run on the counts as given.
+    """
+    from soilbiome.diversity.beta import Distances, sparse_beta
+    from soilbiome.diversity.common import DiversityError
+    from soilbiome.diversity.unifrac import Phylogeny
+    from soilbiome.diversity.writers import write_lsmat
+
+    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    tree, _ = _tree(full, metric, tree_path)
+    n = len(prepared.sample_ids)
+    if n < 2:
+        raise DiversityError(f"{metric} needs at least 2 non-empty samples; {table} has {n}")
+    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
+    write_lsmat(Distances(prepared.sample_ids, sparse_beta(prepared.matrix, metric, phylo),
+                          metric), out)
+    empty = int((full.counts.sum(axis=1) == 0).sum())
+    below = len(full.sample_ids) - n - empty
+    left = [f"{empty} empty"] * bool(empty) + [f"{below} below the rarefaction depth"] * bool(
+        below)
+    click.echo(f"{metric}: {n} samples -> {out}"
+               + (f"; left out: {', '.join(left)}" if left else ""), err=True)
 
 
 @beta.command("assemble")

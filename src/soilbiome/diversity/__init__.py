@@ -23,25 +23,10 @@ Conventions (see ``docs/diversity.md``):
 * Values match vegan 2.6 within 1e-9 (tested against vegan itself).
 """
 
-from soilbiome.diversity.alpha import alpha_diversity
-from soilbiome.diversity.beta import Distances, beta_block, beta_diversity, sparse_beta
-from soilbiome.diversity.common import (
-    ALPHA_METRICS,
-    BETA_METRICS,
-    CHAO1_DEFINITION,
-    PHYLO_METRICS,
-    RANKS,
-    SHANNON_BASES,
-    SIMPSON_DEFINITION,
-    CountTable,
-    DiversityError,
-    SparseCounts,
-    as_sparse,
-    clean_rank_label,
-    is_integer_table,
-    load_table,
-)
-from soilbiome.diversity.ordination import PCoAResult, pcoa, pcoa_result
+from importlib import import_module
+
+# ``rarefy`` is also the name of its submodule: imported here, so that the package attribute
+# is the function (an import of the submodule would otherwise set it to the module)
 from soilbiome.diversity.rarefy import (
     CURVE_METHOD,
     RAREFACTION_METHOD,
@@ -49,8 +34,52 @@ from soilbiome.diversity.rarefy import (
     rarefaction_curve,
     rarefy,
 )
-from soilbiome.diversity.run import run_diversity, versions
-from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
+
+#: Where each public name lives: imported on first use (PEP 562), so that a command that
+#: needs one submodule (``beta block``, ``beta matrix``) does not import them all.
+_EXPORTS: dict[str, str] = {
+    "adonis2_table": "stats",
+    "alpha_diversity": "alpha",
+    "ALPHA_METRICS": "common",
+    "as_sparse": "common",
+    "beta_block": "beta",
+    "beta_diversity": "beta",
+    "BETA_METRICS": "common",
+    "CHAO1_DEFINITION": "common",
+    "clean_rank_label": "common",
+    "CountTable": "common",
+    "Distances": "beta",
+    "DiversityError": "common",
+    "is_integer_table": "common",
+    "load_table": "common",
+    "pcoa": "ordination",
+    "pcoa_result": "ordination",
+    "PCoAResult": "ordination",
+    "permanova": "stats",
+    "permdisp": "stats",
+    "PHYLO_METRICS": "common",
+    "RANKS": "common",
+    "run_diversity": "run",
+    "SHANNON_BASES": "common",
+    "SIMPSON_DEFINITION": "common",
+    "sparse_beta": "beta",
+    "SparseCounts": "common",
+    "versions": "run",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'soilbiome.diversity' has no attribute {name!r}")
+    value = getattr(import_module(f"soilbiome.diversity.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "ALPHA_METRICS",

@@ -33,7 +33,7 @@ from soilbiome.diversity.block_file import Block, prepared_digest, read_block, w
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
-from soilbiome.diversity.writers import ROWS_PER_CHUNK, lsmat_rows
+from soilbiome.diversity.writers import ROWS_PER_CHUNK, in_order, lsmat_rows, workers
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
 from soilbiome.io.textfile import safe_cell
@@ -261,8 +261,12 @@ def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = ROWS_PER_CHUNK) -> P
         ids = [str(safe_cell(i.decode() if isinstance(i, bytes) else str(i)))
                for i in f["ids"][()]]  # quoted like write_lsmat's (formula injection)
         ds = f["distances"]
+
+        def text(start: int) -> str:  # h5py reads one at a time (its lock); Arrow formats
+            block = ds[start:start + rows_per_read]  # side by side (in_order)
+            return lsmat_rows(ids[start:start + len(block)], block)
+
         fh.write("\t" + "\t".join(ids) + "\n")
-        for start in range(0, len(ids), rows_per_read):
-            block = ds[start:start + rows_per_read]
-            fh.write(lsmat_rows(ids[start:start + len(block)], block))
+        for part in in_order(text, range(0, len(ids), rows_per_read), workers()):
+            fh.write(part)
     return tsv
