@@ -74,21 +74,21 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def in_order(make: Callable[[int], str], starts: Sequence[int], workers: int) -> Iterator[str]:
-    """``make(start)`` for every start, in order, up to ``2 x workers`` at a time in threads
+def in_order(make: Callable[[int], str], starts: Sequence[int], threads: int) -> Iterator[str]:
+    """``make(start)`` for every start, in order, up to ``2 x threads`` at a time in threads
     (Arrow's cast releases the GIL): formatting runs on every core while memory stays a few
     chunks, whatever the matrix size."""
-    if workers <= 1 or len(starts) <= 1:
+    if threads <= 1 or len(starts) <= 1:
         yield from (make(s) for s in starts)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         pending: deque = deque()
         for start in starts:
             pending.append(pool.submit(make, start))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= 2 * threads:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
