@@ -137,7 +137,7 @@ def matrix_cmd(table: Path, metric: str, out: Path, tree_path: Path | None,
     phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
     write_lsmat(Distances(prepared.sample_ids, sparse_beta(prepared.matrix, metric, phylo),
                           metric), out)
-    empty = int((full.counts.sum(axis=1) == 0).sum())
+    empty = int((full.sample_totals() == 0).sum())
     below = len(full.sample_ids) - n - empty
     left = [f"{empty} empty"] * bool(empty) + [f"{below} below the rarefaction depth"] * bool(
         below)

@@ -77,7 +77,7 @@ def _parameters(ctx: ReportContext) -> str:
                                      ("sylph", "sylph_")) if name not in profilers)
     for title, prefixes in PARAM_GROUPS:
         keys = sorted(k for k in params if k not in seen and k.startswith(prefixes)
-                      and not (mode == "shotgun" and unused and k.startswith(unused)))
+                      and not (mode == "shotgun" and k.startswith(unused)))
         seen.update(keys)
         if keys and (mode is None or MODE_GROUPS.get(title, mode) == mode):
             parts.append(f"<h4>{esc(title)}</h4>" + definition_list(
