@@ -7,6 +7,7 @@ import csv
 import io
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -308,6 +309,33 @@ def test_unifrac_blocks_from_the_command_line(tmp_path: Path) -> None:
     res = _run("beta", "block", table, "--metric", "unweighted_unifrac", "--rows", "0:3",
                "--cols", "0:3", "--out", tmp_path / "x.npz", *rare)
     assert res.exit_code == 2 and "tree" in res.output and not (tmp_path / "x.npz").exists()
+
+
+def test_beta_commands_start_without_libraries_they_do_not_use(tmp_path: Path) -> None:
+    """`beta matrix` and `beta block` are what a user times against `ssu`: scikit-bio (0.8 s),
+    scipy.special (0.1 s) and scipy.spatial (0.05 s) stay out of their start-up."""
+    counts = random_counts(5)
+    table = write_biom(counts, tmp_path / "t.biom")
+    (tmp_path / "tree.nwk").write_text(random_tree(list(counts.columns), 2))
+    script = (
+        "import sys\n"
+        "from soilbiome.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "print(' '.join(m for m in ('skbio', 'scipy.special', 'scipy.spatial')\n"
+        "               if m in sys.modules))\n")
+    for metric in ("unweighted_unifrac", "weighted_normalized_unifrac", "braycurtis"):
+        for command in (["matrix"], ["block", "--rows", "0:4", "--cols", "4:9"]):
+            out = tmp_path / f"{metric}_{command[0]}.out"
+            proc = subprocess.run(
+                [sys.executable, "-c", script, "beta", *command, str(table), "--metric", metric,
+                 "--tree", str(tmp_path / "tree.nwk"), "--no-rarefaction", "--out", str(out)],
+                capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr
+            assert out.stat().st_size > 0
+            assert proc.stdout.strip() == "", (metric, command[0], proc.stdout)
 
 
 @pytest.mark.slurm

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.special import gammaln
 
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 
@@ -188,6 +187,8 @@ def rarefaction_curve(
 
 
 def _lchoose(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
+    from scipy.special import gammaln  # here: scipy.special's import (0.1 s) only when used
+
     n = np.asarray(n, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
