@@ -147,7 +147,7 @@ def test_config_selectors_checked_against_every_module(tmp_path: Path, mode: str
                       "    withName: 'KRAKEN2' { cpus = 1 }\n"
                       "    withName: 'DADA2_BATCH' { cpus = 2 }\n"
                       "    withName: 'AMPLICON:PHYLOGENY' { cpus = 1 }\n"
-                      "    withName: 'TABLE_VERSIONS|STAMP_SECOND' { cpus = 1 }\n"
+                      "    withName: 'SOFTWARE_VERSIONS|STAMP_SECOND' { cpus = 1 }\n"
                       "    withName: 'SHOTGUN:KRAKEN2|AMPLICON:VSEARCH_SINTAX' { cpus = 1 }\n"
                       "    withName: 'DADA2_BACTH' { cpus = 2 }\n"
                       "}\n")

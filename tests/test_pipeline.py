@@ -72,6 +72,14 @@ def test_tasks_and_versions_recorded(test_run):
                           capture_output=True, text=True, check=True).stdout.split()
     batch = versions["processes"]["DADA2_BATCH"]
     assert [str(batch["R"]), str(batch["dada2"])] == said
+    # the report collects the versions of the tools that made its table itself (no task of
+    # its own before it), and does not wait for the exports (INTEROP)
+    assert "TABLE_VERSIONS" not in processes and "SOFTWARE_VERSIONS" in processes
+    html = (outdir / "soilbiome_report.html").read_text()
+    part = html[html.index('<section id="versions">'):]
+    part = part[: part.index("</section>")]
+    assert "<td>DADA2_BATCH</td><td>dada2</td><td>" + said[1] in part, part[:2000]
+    assert "<td>nextflow</td><td>24.10.0</td>" in part and "INTEROP" not in part
 
 
 def test_every_json_file_of_the_run_is_strict_json(test_run):

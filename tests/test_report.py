@@ -143,6 +143,50 @@ def test_report_names_every_sample_and_shows_versions(full_html: str) -> None:
     assert "Not provided" not in full_html
 
 
+def _versions_section(html: str) -> str:
+    part = html[html.index('<section id="versions">'):]
+    return part[: part.index("</section>")]
+
+
+def test_versions_collected_from_the_processes_records(batch: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """The pipeline's REPORT gives the per-process versions.yml files (no task merges them
+    first): the section equals the one from `collect-versions`' merged file, and a tool
+    reported with two versions is refused as `collect-versions` refuses it."""
+    records = []
+    for k, text in enumerate(('"AMPLICON:CUTADAPT":\n    cutadapt: 4.2\n',
+                              '"AMPLICON:VSEARCH_SINTAX":\n    vsearch: 2.22.1\n')):
+        records.append(tmp_path / f"versions_{k}.yml")
+        records[-1].write_text(text)
+    merged = tmp_path / "software_versions.yml"
+    res = CliRunner().invoke(main, ["collect-versions", *map(str, records), "--nextflow",
+                                    "24.10.0", "--pipeline", "0.2.0", "--out", str(merged)])
+    assert res.exit_code == 0, res.output
+    one = run_report(batch, tmp_path / "merged.html", "--versions", str(merged), full=False)
+    per = [a for r in records for a in ("--process-versions", str(r))]
+    two = run_report(batch, tmp_path / "per.html", *per, "--nextflow-version", "24.10.0",
+                     "--pipeline-version", "0.2.0", full=False)
+    assert _versions_section(one) == _versions_section(two)
+    assert "CUTADAPT" in _versions_section(two) and "0.2.0" in _versions_section(two)
+    assert "software versions" not in two[two.index("Inputs not provided"):]
+    base = ["report", "--biom", str(batch["table"]), "--diversity", str(batch["div"])]
+    for extra, said in (
+            ([], "--process-versions needs --nextflow-version and --pipeline-version"),
+            (["--versions", str(merged), "--nextflow-version", "1", "--pipeline-version", "1"],
+             "give --versions or --process-versions, not both")):
+        out = tmp_path / "refused.html"
+        res = CliRunner().invoke(main, [*base, *per, *extra, "--out", str(out)])
+        assert res.exit_code == 2 and said in res.output and not out.exists(), res.output
+    clash = tmp_path / "versions_2.yml"
+    clash.write_text('"AMPLICON:OTHER":\n    vsearch: 2.30.0\n')
+    out = tmp_path / "clash.html"
+    res = CliRunner().invoke(main, [*base, *per, "--process-versions", str(clash),
+                                    "--nextflow-version", "1", "--pipeline-version", "1",
+                                    "--out", str(out)])
+    assert res.exit_code == 2 and "'vsearch' reported as 2.22.1 and 2.30.0" in res.output
+    assert not out.exists()
+
+
 def test_flagged_primer_sample_is_prominent(full_html: str) -> None:
     flags = full_html[full_html.index('<section id="flags">'):]
     flags = flags[: flags.index("</section>")]

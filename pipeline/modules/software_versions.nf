@@ -1,15 +1,13 @@
 /*
- * SOFTWARE_VERSIONS: the versions of the tools given, collected into one file. With `publish`,
- * every tool of the run: pipeline_info/software_versions.yml. Without, a subset for a step
- * that should not wait for the others (the amplicon report, for the tools that made its table).
+ * SOFTWARE_VERSIONS: the versions of every tool of the run, collected into one file:
+ * pipeline_info/software_versions.yml. (REPORT collects those of the tools that made its table
+ * itself, with the same code, so that it waits for no task of this kind.)
  */
 process SOFTWARE_VERSIONS {
     label 'process_single'
-    publishDir "${params.outdir}/pipeline_info", mode: params.publish_dir_mode,
-        saveAs: { fn -> publish ? fn : null }
+    publishDir "${params.outdir}/pipeline_info", mode: params.publish_dir_mode
 
     input:
-    val publish
     path versions, stageAs: 'versions/versions_??.yml'
 
     output:

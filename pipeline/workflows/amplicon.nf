@@ -20,7 +20,7 @@ include { ITS_EXTRACT       } from '../modules/its_extract'
 include { PHYLOGENY         } from '../modules/phylogeny'
 include { BUILD_BIOM        } from '../modules/biom'
 include { DIVERSITY         } from '../modules/diversity'
-include { SOFTWARE_VERSIONS; SOFTWARE_VERSIONS as TABLE_VERSIONS } from '../modules/software_versions'
+include { SOFTWARE_VERSIONS } from '../modules/software_versions'
 include { REPORT            } from '../modules/report'
 include { STAMP             } from '../modules/stamp'
 include { INTEROP           } from '../modules/interop'
@@ -269,18 +269,19 @@ workflow AMPLICON {
         ch_verification = STAMP.out.verification
     }
     DIVERSITY(ch_biom, ch_tree)
-    // the report lists the tools that made its table; it does not wait for the exports
-    TABLE_VERSIONS(false, ch_versions.collect(sort: true))  // fixed order: cached under -resume
+    // the report lists the tools that made its table (collected by REPORT itself, no task
+    // between DIVERSITY and REPORT); it does not wait for the exports
+    ch_table_versions = ch_versions.collect(sort: true)  // fixed order: cached under -resume
     // the QIIME 2 and phyloseq exports carry no terms: made from the table as built, beside
     // STAMP, DIVERSITY and REPORT (R's start-up with phyloseq, 4 s, is the longest step after
     // the tree, and nothing waits for it)
     INTEROP(BUILD_BIOM.out.biom)
     ch_versions = ch_versions.mix(INTEROP.out.versions)
-    SOFTWARE_VERSIONS(true, ch_versions.collect(sort: true))
+    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, DADA2.out.tracking,
-           ch_primers, TABLE_VERSIONS.out.yml, file("${info}/params.json"),
+           ch_primers, ch_table_versions, file("${info}/params.json"),
            file("${info}/reference_database.json"), ch_verification,
            CLEANUP.out.dir, Channel.value(file("${projectDir}/../assets/NO_FILE")))
 

@@ -173,11 +173,11 @@ workflow SHOTGUN {
         ch_others = ch_second
     }
     DIVERSITY(ch_biom, Channel.value(file("${projectDir}/../assets/NO_TREE")))  // no tree for taxa
-    SOFTWARE_VERSIONS(true, ch_versions.collect(sort: true))  // fixed order: cached under -resume
+    SOFTWARE_VERSIONS(ch_versions.collect(sort: true))  // fixed order: cached under -resume
 
     def info = "${workflow.workDir}/soilbiome-startup/${workflow.sessionId}"  // start-up records
     REPORT(ch_biom, DIVERSITY.out.dir, QC_SUMMARY.out.tsv, ch_summary,
-           Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), SOFTWARE_VERSIONS.out.yml,
+           Channel.value(file("${projectDir}/../assets/NO_PRIMERS")), ch_versions.collect(sort: true),
            file("${info}/params.json"), file("${info}/reference_database.json"), ch_verification,
            Channel.value(file("${projectDir}/../assets/NO_CLEANUP")), ch_others)
 

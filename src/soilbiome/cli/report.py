@@ -24,6 +24,12 @@ _file = click.Path(path_type=Path, exists=True, dir_okay=False)
 @click.option("--primers", type=_file, default=None, help="primer_summary.tsv (optional).")
 @click.option("--versions", type=_file, default=None,
               help="software_versions.yml (optional).")
+@click.option("--process-versions", "process_versions", type=_file, multiple=True,
+              help="Instead of --versions: the per-process versions.yml files, collected here "
+                   "as `soilbiome collect-versions` does (with --nextflow-version and "
+                   "--pipeline-version).")
+@click.option("--nextflow-version", default=None, help="With --process-versions.")
+@click.option("--pipeline-version", default=None, help="With --process-versions.")
 @click.option("--rank", default="phylum", show_default=True,
               type=click.Choice(list(RANKS)),
               help="Rank of the composition bars.")
@@ -50,6 +56,14 @@ def report(biom: Path, diversity_dir: Path, out: Path, rank: str, group_by: str,
            title: str | None, batch_name: str | None, **inputs: Path | None) -> None:
     """Write a self-contained HTML report of one batch to --out."""
     from soilbiome.report import build_report
+
+    if inputs["process_versions"]:
+        if inputs["versions"] is not None:
+            raise click.UsageError("give --versions or --process-versions, not both")
+        absent = [f"--{k.replace('_', '-')}" for k in ("nextflow_version", "pipeline_version")
+                  if not inputs[k]]
+        if absent:
+            raise click.UsageError(f"--process-versions needs {' and '.join(absent)}")
 
     res = build_report(biom, diversity_dir, out, rank=rank, group_by=group_by or None,
                        title=title, batch_name=batch_name, top=top, **inputs)

@@ -10,6 +10,7 @@ from soilbiome.errors import InputError
 from soilbiome.io.safe_yaml import load_yaml
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import html_table, missing
+from soilbiome.run.provenance import collect_versions
 
 
 def read_versions(path: Path) -> dict:
@@ -26,12 +27,15 @@ def software_versions(ctx: ReportContext) -> str:
     """Tables of tool versions."""
     parts = []
     path = ctx.input("versions")
-    if path is None:
+    per_process = [Path(p) for p in (ctx.inputs.get("process_versions") or ())]
+    if path is None and not per_process:
         ctx.not_provided("software versions (--versions software_versions.yml)")
         parts.append(missing("Not provided: software versions (--versions "
                              "software_versions.yml)."))
     else:
-        data = read_versions(path)
+        data = read_versions(path) if path is not None else collect_versions(
+            per_process, str(ctx.inputs["nextflow_version"]),
+            str(ctx.inputs["pipeline_version"]))
         parts.append("<p>The tools that made this table. Every tool of the run, the exports "
                      "(QIIME 2, phyloseq) included, is listed in "
                      "<code>pipeline_info/software_versions.yml</code>.</p>")
