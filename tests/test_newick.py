@@ -129,7 +129,27 @@ def test_labels_as_scikit_bio_reads_them():
     ("(A,B); C", "text after the tree's ';'"),
     ("(A:1:2,B);", "a second branch length"),
     ("('A,B);", "unterminated quoted label"),
+    ("(A,]B);", "unexpected '\\]' at character 3"),  # a stray ']' once hung the reader
+    ("(A,B)]);", "unexpected '\\]' at character 5"),
+    ("(A,B);[x", "unterminated comment at character 6"),
 ])
 def test_what_is_not_newick_is_refused(text, message):
     with pytest.raises(NewickError, match=message):
         parse(text)
+
+
+def test_flat_tree_is_the_linked_tree():
+    """parse_flat (lists in postorder, what the UniFrac set-up reads) and parse (its nodes
+    linked) give the same tree, the same postorder and tips as scikit-bio."""
+    from soilbiome.io.newick import parse_flat
+
+    text = "((A_1:1,'b c':2)x:0.5,'it''s':1,(q:3,[c]r:0)'0.9':2,[comment]D)root;"
+    for how in (False, True):
+        flat, tree = parse_flat(text, underscores_as_spaces=how), parse(
+            text, underscores_as_spaces=how)
+        nodes = tree.postorder()
+        assert flat.names == [n.name for n in nodes]
+        assert flat.lengths == [n.length for n in nodes]
+        assert flat.parent == [nodes.index(n.parent) if n.parent else -1 for n in nodes]
+        assert flat.tip_names() == [t.name for t in tree.tips()] == [
+            t.name for t in TreeNode.read([text], convert_underscores=how).tips()]

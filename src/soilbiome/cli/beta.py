@@ -55,7 +55,7 @@ def _tree(full, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
     from soilbiome.io.hashing import sha256_file
 
     # soilbiome's own Newick reader: the tree is only walked (no scikit-bio import, 0.8 s)
-    tree = feature_tree(full, newick_path=tree_path, purpose=metric, own_reader=True)
+    tree = feature_tree(full, newick_path=tree_path, purpose=metric, flat=True)
     return tree, sha256_file(tree_path) if tree_path is not None else full.tree.sha256
 
 

@@ -23,7 +23,7 @@ def path_matrix(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple
 
     Parameters
     ----------
-    tree : skbio.TreeNode
+    tree : skbio.TreeNode, soilbiome.io.newick.Node or soilbiome.diversity.unifrac.TreeArrays
         Rooted tree; tips named by feature ID. Missing branch lengths count as 0.
     feature_ids : sequence of str
 
@@ -31,6 +31,10 @@ def path_matrix(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple
     -------
     scipy.sparse.csr_matrix, numpy.ndarray
     """
+    from soilbiome.diversity.unifrac import TreeArrays
+
+    if isinstance(tree, TreeArrays):
+        return _path_matrix_of_arrays(tree, feature_ids)
     tips = {t.name: t for t in tree.tips()}
     missing = [f for f in feature_ids if f not in tips]
     if missing:
@@ -55,6 +59,29 @@ def path_matrix(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple
     return incidence, np.asarray(lengths, dtype=float)
 
 
+def _path_matrix_of_arrays(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple[
+        sparse.csr_matrix, np.ndarray]:
+    """:func:`path_matrix` of a :class:`~soilbiome.diversity.unifrac.TreeArrays`: the same
+    walk (features in order, each up to the root), so the same columns in the same order."""
+    tip_of = tree.tip_index(feature_ids).tolist()  # every feature a tip, or DiversityError
+    parent, length = tree.parent.tolist(), tree.length.tolist()
+    index: dict[int, int] = {}
+    lengths: list[float] = []
+    rows: list[int] = []
+    cols: list[int] = []
+    for row, node in enumerate(tip_of):
+        while parent[node] >= 0:
+            if node not in index:
+                index[node] = len(lengths)
+                lengths.append(length[node])
+            rows.append(row)
+            cols.append(index[node])
+            node = parent[node]
+    incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
+                                  shape=(len(feature_ids), len(lengths)))
+    return incidence, np.asarray(lengths, dtype=float)
+
+
 def faith_pd(counts: object, tree: object) -> pd.Series:
     """Faith's PD of every sample (0 for an empty sample).
 
@@ -62,7 +89,7 @@ def faith_pd(counts: object, tree: object) -> pd.Series:
     ----------
     counts : FeatureTable, SparseCounts or pandas.DataFrame
         Samples x features.
-    tree : skbio.TreeNode
+    tree : skbio.TreeNode, soilbiome.io.newick.Node or soilbiome.diversity.unifrac.TreeArrays
         Rooted tree whose tips include every feature.
 
     Returns

@@ -70,7 +70,7 @@ def _tree(table: FeatureTable | CountTable, sc: object, source: str,
         table = FeatureTable(tuple(sc.sample_ids), tuple(sc.feature_ids), sc.matrix,
                              path=Path(source) if source else None)
     tree = feature_tree(table, newick_path=tree_path,
-                        purpose="UniFrac and Faith's PD" if unifrac else None, own_reader=True)
+                        purpose="UniFrac and Faith's PD" if unifrac else None, flat=True)
     if tree is None:
         return None, None
     if tree_path is not None:
@@ -191,6 +191,8 @@ def run_diversity(
         cols = ", ".join(map(str, sample_md.columns)) or "none"
         raise InputError(f"--group-by '{group_by}' is not a sample metadata column ({cols})")
     tree, tree_source = _tree(table, sc, source, tree_path, unifrac)
+    # the tree as postorder arrays, set up once for Faith's PD and the UniFracs
+    arrays = tree_arrays(tree) if tree is not None else None
 
     # -- rarefaction ------------------------------------------------------------------
     if rarefaction and not integer:
@@ -231,7 +233,7 @@ def run_diversity(
     if tree is not None:  # Faith's PD (diversity/phylo.py) next to the other alpha indices
         from soilbiome.diversity.phylo import faith_pd
 
-        alpha["faith_pd"] = faith_pd(work, tree).reindex(index)
+        alpha["faith_pd"] = faith_pd(work, arrays).reindex(index)
     alpha["rarefied"] = depth is not None
     # what holds for the whole table is said once (parameters.not_computed), not per sample
     not_computed = {} if integer else {"chao1": CHAO1_NEEDS_COUNTS}
@@ -274,7 +276,6 @@ def run_diversity(
     if group_by is not None:
         grouping = sample_md[group_by].reindex(index)
         grouping.name = group_by
-    arrays = tree_arrays(tree) if tree is not None else None  # set up once for the UniFracs
     for metric in metrics:
         try:
             dm, beta_excl = beta_diversity(work, metric, tree=arrays)

