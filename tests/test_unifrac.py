@@ -190,6 +190,29 @@ def test_own_table_and_tree_from_the_command_line_equal_striped_unifrac(tmp_path
     assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "no").exists()
 
 
+def test_a_reference_tree_is_sheared_to_the_features_bit_for_bit() -> None:
+    """Most tips of a reference tree (fragment insertion) are not features: UniFrac runs on
+    the nodes with a feature below them, and every value equals the one computed on the
+    whole tree to the bit (the fixed-point scale stays the whole tree's)."""
+    from soilbiome.diversity.unifrac import tree_arrays
+
+    counts = _table(17)
+    tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 5, extra=2000)))
+    arrays = tree_arrays(tree)
+    features = list(counts.columns)
+    sheared = Phylogeny.of(arrays, features)
+    whole = Phylogeny(arrays, arrays.tip_index(features), arrays)
+    assert sheared.tree.parent.shape[0] < arrays.parent.shape[0] / 5
+    assert sheared.tree.parent[-1] == -1 and (sheared.tree.parent[:-1] >= 0).all()
+    matrix = sparse.csr_matrix(counts.to_numpy())
+    for metric in UNIFRAC_METRICS:
+        one = sparse_beta(matrix, metric, sheared)
+        assert np.array_equal(one, sparse_beta(matrix, metric, whole)), metric
+        block = beta_block(matrix, (0, 7), (7, matrix.shape[0]), metric, sheared)
+        assert np.array_equal(block, beta_block(matrix, (0, 7), (7, matrix.shape[0]), metric,
+                                                whole)), metric
+
+
 def test_blocks_equal_the_one_pass_matrix() -> None:
     counts = _table(13)
     tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 8)))

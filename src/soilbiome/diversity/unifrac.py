@@ -95,20 +95,47 @@ def tree_arrays(tree: object) -> TreeArrays:
     return TreeArrays(parent, length, tips)
 
 
-def fixed_point(length: np.ndarray) -> np.ndarray:
+def fixed_point(length: np.ndarray, total: float | None = None) -> np.ndarray:
     """Branch lengths as whole numbers of ``2^-s``, ``s`` as large as keeps the whole tree's
-    length below ``2^52``: every sum of them is then exact in float64, in any order.
+    length (``total``, default the sum of ``length``) below ``2^52``: every sum of them is
+    then exact in float64, in any order.
 
     Unweighted UniFrac is a ratio of such sums (``M / (S_i + S_j - M)``, the scale cancels),
     so its shared lengths may come from a BLAS matrix product (any summation order) and still
     be bit-identical between blocks and the one-pass matrix. Rounding moves each length by at
     most ``2^-(s+1)`` (``1e-13`` for a tree of total length 1,000).
     """
-    total = float(length.sum())
+    total = float(length.sum()) if total is None else float(total)
     if total <= 0.0:
         return length.copy()
     s = 51 - int(np.ceil(np.log2(total)))
     return np.round(np.ldexp(length, s))
+
+
+def shear(tree: TreeArrays, tip_of: np.ndarray) -> tuple[TreeArrays, np.ndarray]:
+    """The nodes of ``tree`` with a feature tip (``tip_of``) at or below them, in the same
+    postorder, and the features' tips in it.
+
+    What Striped UniFrac does with a reference tree before its kernel: a branch with no
+    feature below holds nothing in any sample and adds 0 to every UniFrac sum. Nothing else
+    changes (single-child chains stay, lengths stay), so with the whole tree's fixed-point
+    scale (:attr:`Phylogeny.whole`) every sum, and so every value, is the same to the bit.
+    """
+    parent = tree.parent
+    keep = np.zeros(parent.shape[0], dtype=bool)
+    up = np.unique(tip_of)
+    while up.size:  # from the tips to the root, each node once
+        keep[up] = True
+        up = parent[up]
+        up = np.unique(up[up >= 0])
+        up = up[~keep[up]]
+    kept = np.flatnonzero(keep)  # postorder kept; the root (last) is an ancestor of every tip
+    new = np.full(parent.shape[0], -1, dtype=np.int64)
+    new[kept] = np.arange(kept.shape[0])
+    above = parent[kept]
+    sheared = TreeArrays(np.where(above >= 0, new[np.maximum(above, 0)], -1),
+                         tree.length[kept], {})
+    return sheared, new[tip_of]
 
 
 @dataclass(frozen=True)
@@ -118,16 +145,23 @@ class Phylogeny:
     Attributes
     ----------
     tree : TreeArrays
+        The nodes with a feature at or below them (:func:`shear`; its ``tips`` is empty).
     tip_of : numpy.ndarray of int64
-        Postorder index of the tip of each feature (table column).
+        Postorder index in ``tree`` of the tip of each feature (table column).
+    whole : TreeArrays
+        The tree as read: the fixed-point scales (:func:`fixed_point`,
+        :func:`soilbiome.diversity.weighted.scale_bits`) are taken from it, so that values do
+        not depend on how much of a reference tree the table uses.
     """
 
     tree: TreeArrays
     tip_of: np.ndarray
+    whole: TreeArrays
 
     @classmethod
     def of(cls, tree: object, feature_ids: list[str] | tuple[str, ...]) -> Phylogeny:
         """From a tree :func:`tree_arrays` reads (or a :class:`TreeArrays`) and the feature
         IDs."""
         arrays = tree if isinstance(tree, TreeArrays) else tree_arrays(tree)
-        return cls(arrays, arrays.tip_index(feature_ids))
+        sheared, tip_of = shear(arrays, arrays.tip_index(feature_ids))
+        return cls(sheared, tip_of, arrays)

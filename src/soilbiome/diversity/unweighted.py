@@ -222,7 +222,8 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
     n = m.shape[0]
     tree = phylo.tree
     # the root's own branch and branches of length 0 are left out
-    length = np.where(tree.parent >= 0, fixed_point(tree.length), 0.0)
+    length = np.where(tree.parent >= 0,
+                      fixed_point(tree.length, total=float(phylo.whole.length.sum())), 0.0)
     bits = _presence(m.indptr.astype(np.int64), m.indices.astype(np.int64), phylo.tip_of,
                      tree.parent, tree.parent.shape[0])
     occ, span = _counts(bits, n, length)

@@ -246,7 +246,7 @@ class _Embedding:
                      phylo.tip_of, into)
         n_nodes = tree.parent.shape[0]
         self.weight = np.where((tree.parent >= 0) & (tree.length > 0),
-                               np.ldexp(tree.length, scale_bits(tree)), 0.0)
+                               np.ldexp(tree.length, scale_bits(phylo.whole)), 0.0)
         n = m.shape[0]
         held = _held(*self.args[:2], phylo.tip_of, tree.parent, n_nodes)
         held[self.weight == 0.0] = 0
@@ -353,7 +353,7 @@ def _all_pairs(counts: sparse.csr_matrix, phylo: Phylogeny, normalized: bool) ->
     rare = kernels.condensed(kernels.RAW_SUM, *a)
     dense = _dense_shared(emb, n, n, True)
     return _finish_condensed(rare, dense, emb.sizes, normalized,
-                             2.0 ** -scale_bits(phylo.tree))
+                             2.0 ** -scale_bits(phylo.whole))
 
 
 def weighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_matrix,
@@ -372,7 +372,7 @@ def weighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_m
     rare = kernels.rectangle(kernels.RAW_SUM, *a[:3], a[6], *b[3:], False)
     dense = _dense_shared(emb, n_r, n_c, False)
     return _finish_rectangle(rare, dense, emb.sizes[:n_r], emb.sizes[n_r:], normalized,
-                             2.0 ** -scale_bits(phylo.tree))
+                             2.0 ** -scale_bits(phylo.whole))
 
 
 def weighted_condensed(counts: sparse.csr_matrix, phylo: Phylogeny,
