@@ -1,9 +1,9 @@
 """A small Newick reader and writer for the pipeline's own trees, and midpoint rooting.
 
-scikit-bio's ``TreeNode`` is what the diversity code works on, but importing scikit-bio costs
-about 0.7 s (it loads every format it can read, and SciPy's statistics with them). The steps on
-the amplicon run's critical path that only need a tree's tips or a midpoint root -- PHYLOGENY,
-BUILD_BIOM and ``biom validate`` -- use this module instead.
+Importing scikit-bio for its ``TreeNode`` costs about 0.7 s (it loads every format it can read,
+and SciPy's statistics with them). What reads trees in soilbiome uses this module instead: the
+UniFrac and Faith's PD set-up (``diversity``, ``beta``), PHYLOGENY's midpoint root, BUILD_BIOM's
+pruning, ``biom validate`` and the phyloseq export.
 
 It reads Newick as scikit-bio does: labels may be quoted (``'a b'``, ``''`` for a quote inside);
 ``[...]`` comments are skipped; every node may have a label and a ``:length``. An underscore in
@@ -12,6 +12,11 @@ MAFFT read and write labels (``ASV_1`` stays ``ASV_1``); with ``underscores_as_s
 for a space, as the Newick standard and scikit-bio's default have it
 (:func:`soilbiome.io.biom_tree.parse_feature_tree` chooses by the table's feature IDs). It is
 iterative, so a deep (caterpillar) tree does not hit Python's recursion limit.
+
+:func:`parse_flat` is the one parser: it gives the tree as postorder lists
+(:class:`FlatTree`), which the UniFrac and Faith's PD set-up read as they are; :func:`parse`
+links them into :class:`Node` objects for the steps that edit a tree (midpoint rooting,
+pruning, writing).
 """
 
 from __future__ import annotations
@@ -137,10 +142,10 @@ def _refuse_at(text: str, i: int) -> NewickError:
 def parse_flat(text: str, *, underscores_as_spaces: bool = False) -> FlatTree:
     """Parse one Newick tree (ending with ``;``) into a :class:`FlatTree`.
 
-    One regular-expression match per token and no node objects: a 200,000-tip tree in about
-    0.6 s. Underscores in unquoted labels are kept, or read as spaces with
-    ``underscores_as_spaces`` (the Newick standard's rule, scikit-bio's
-    ``convert_underscores``).
+    One regular-expression match per token and no node objects: a 200,000-tip tree (10 MB)
+    in 0.76 s, against 1.62 s for the character-by-character reader it replaced. Underscores
+    in unquoted labels are kept, or read as spaces with ``underscores_as_spaces`` (the Newick
+    standard's rule, scikit-bio's ``convert_underscores``).
 
     Raises
     ------
