@@ -153,3 +153,34 @@ def test_flat_tree_is_the_linked_tree():
         assert flat.parent == [nodes.index(n.parent) if n.parent else -1 for n in nodes]
         assert flat.tip_names() == [t.name for t in tree.tips()] == [
             t.name for t in TreeNode.read([text], convert_underscores=how).tips()]
+
+
+def test_random_trees_read_as_scikit_bio_reads_them():
+    """Seeded random trees with quoted labels ('' inside), comments, underscores, support
+    values and missing lengths: names, lengths and postorder as scikit-bio's reader gives
+    them, with underscores kept or read as spaces."""
+    import random
+
+    from soilbiome.io.newick import parse_flat
+
+    rng = random.Random(11)
+
+    def subtree(depth: int) -> str:
+        if depth > 4 or rng.random() < 0.4:
+            text = rng.choice(["A_1", "'b c'", "'it''s'", "D", "", "[x]G", "q_r_s", "'0.5'"])
+        else:
+            text = "(" + ",".join(subtree(depth + 1) for _ in range(rng.randint(1, 3))) + (
+                ")" + rng.choice(["", "x", "'0.9'", "0.95", "n_1"]))
+        if rng.random() < 0.7:
+            text += ":" + rng.choice(["1", "0.5", "2e-3", "3", "0"])
+        return text
+
+    for _ in range(400):
+        text = subtree(0) + rng.choice([";", ";\n"])
+        for how in (False, True):
+            flat = parse_flat(text, underscores_as_spaces=how)
+            nodes = list(TreeNode.read([text], convert_underscores=how).postorder())
+            assert flat.names == [n.name for n in nodes], text
+            assert flat.lengths == [n.length for n in nodes], text
+            assert flat.parent == [nodes.index(n.parent) if n.parent else -1
+                                   for n in nodes], text
