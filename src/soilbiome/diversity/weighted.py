@@ -6,7 +6,7 @@ the branches ``b``, with ``X_ib = L_b a_ib`` (branch length times the proportion
 2 M_ij`` (unnormalised), ``1 - 2 M_ij / (S_i + S_j)`` (normalised; see
 :mod:`soilbiome.diversity.unifrac`).
 
-Each sample's proportions below every node come from one postorder pass over the whole tree
+Each sample's proportions below every node come from one postorder pass over the (sheared) tree
 (``n_nodes`` additions per sample, Fast UniFrac's embedding, Hamady et al. 2010), and ``X``
 is put in fixed point: whole multiples of ``2^-s``, ``s`` as large as keeps every ``S_i``
 within ``2^52`` (``S_i`` is at most the deepest tip's distance from the root, since the
