@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from soilbiome.diversity.common import DiversityError, as_sparse
+from soilbiome.diversity.common import as_sparse
 
 
 def path_matrix(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple[
@@ -31,45 +31,16 @@ def path_matrix(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple
     -------
     scipy.sparse.csr_matrix, numpy.ndarray
     """
-    from soilbiome.diversity.unifrac import TreeArrays
+    from soilbiome.diversity.unifrac import TreeArrays, postorder_arrays
 
-    if isinstance(tree, TreeArrays):
-        return _path_matrix_of_arrays(tree, feature_ids)
-    tips = {t.name: t for t in tree.tips()}
-    missing = [f for f in feature_ids if f not in tips]
-    if missing:
-        raise DiversityError(
-            f"{len(missing)} feature(s) are not tips of the tree, e.g. {missing[0]}")
-    index: dict[int, int] = {}
+    arrays = tree if isinstance(tree, TreeArrays) else postorder_arrays(tree)
+    tip_of = arrays.tip_index(feature_ids).tolist()  # every feature a tip, or DiversityError
+    parent, length = arrays.parent.tolist(), arrays.length.tolist()
+    index: dict[int, int] = {}  # node -> column, in the order the walks first reach them
     lengths: list[float] = []
     rows: list[int] = []
     cols: list[int] = []
-    for row, feature in enumerate(feature_ids):
-        node = tips[feature]
-        while node.parent is not None:
-            key = id(node)
-            if key not in index:
-                index[key] = len(lengths)
-                lengths.append(float(node.length or 0.0))
-            rows.append(row)
-            cols.append(index[key])
-            node = node.parent
-    incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
-                                  shape=(len(feature_ids), len(lengths)))
-    return incidence, np.asarray(lengths, dtype=float)
-
-
-def _path_matrix_of_arrays(tree: object, feature_ids: list[str] | tuple[str, ...]) -> tuple[
-        sparse.csr_matrix, np.ndarray]:
-    """:func:`path_matrix` of a :class:`~soilbiome.diversity.unifrac.TreeArrays`: the same
-    walk (features in order, each up to the root), so the same columns in the same order."""
-    tip_of = tree.tip_index(feature_ids).tolist()  # every feature a tip, or DiversityError
-    parent, length = tree.parent.tolist(), tree.length.tolist()
-    index: dict[int, int] = {}
-    lengths: list[float] = []
-    rows: list[int] = []
-    cols: list[int] = []
-    for row, node in enumerate(tip_of):
+    for row, node in enumerate(tip_of):  # each feature's path up to the root
         while parent[node] >= 0:
             if node not in index:
                 index[node] = len(lengths)

@@ -72,7 +72,16 @@ class TreeArrays:
 def tree_arrays(tree: object) -> TreeArrays:
     """Postorder arrays of a :class:`skbio.TreeNode`, a :class:`soilbiome.io.newick.Node` or
     (without walking node objects) a :class:`soilbiome.io.newick.FlatTree` (see
-    :class:`TreeArrays`)."""
+    :class:`TreeArrays`); negative or non-finite branch lengths are refused."""
+    arrays = postorder_arrays(tree)
+    if (arrays.length < 0).any() or not np.isfinite(arrays.length).all():
+        raise DiversityError("the tree has negative or non-finite branch lengths")
+    return arrays
+
+
+def postorder_arrays(tree: object) -> TreeArrays:
+    """:func:`tree_arrays` without the check of the branch lengths (Faith's PD sums them as
+    they are)."""
     from soilbiome.io.newick import FlatTree
 
     if isinstance(tree, FlatTree):  # already postorder lists
@@ -90,8 +99,6 @@ def tree_arrays(tree: object) -> TreeArrays:
         length = np.array([float(n.length or 0.0) if n.parent is not None else 0.0
                            for n in nodes], dtype=np.float64)
         tips = {n.name: k for k, n in enumerate(nodes) if not n.children and n.name is not None}
-    if (length < 0).any() or not np.isfinite(length).all():
-        raise DiversityError("the tree has negative or non-finite branch lengths")
     return TreeArrays(parent, length, tips)
 
 

@@ -124,11 +124,14 @@ class FlatTree:
         return nodes[-1]
 
 
-def _refuse_at(text: str, i: int) -> NewickError:
-    """The error for text at ``i`` (after whitespace) that no token matches."""
+def _refuse_at(text: str, i: int, labelled: bool) -> NewickError:
+    """The error for text at ``i`` (after whitespace) that no token matches; ``labelled``:
+    the current node already has a label or length (so a quote there is a second label)."""
     i = len(text) - len(text[i:].lstrip())
     if i >= len(text):
         return NewickError("the tree does not end with ';'" if text.strip() else "empty text")
+    if text[i] == "'" and labelled:  # a second label, even an unterminated one
+        return NewickError(f"unexpected \"'\" at character {i}")
     if text[i] == "'":  # where the search for its closing quote failed ('' is a quote)
         i += 1
         while (end := text.find("'", i)) >= 0:
@@ -161,11 +164,8 @@ def parse_flat(text: str, *, underscores_as_spaces: bool = False) -> FlatTree:
     while True:
         m = match(text, pos)
         if m is None:
-            if names[current] is not None or lengths[current] is not None:
-                i = len(text) - len(text[pos:].lstrip())
-                if text.startswith("'", i):  # a second label, even an unterminated one
-                    raise NewickError(f"unexpected \"'\" at character {i}")
-            raise _refuse_at(text, pos)
+            raise _refuse_at(text, pos,
+                             names[current] is not None or lengths[current] is not None)
         pos = m.end()
         kind = m.lastgroup
         if kind == "p":
