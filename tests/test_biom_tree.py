@@ -292,7 +292,8 @@ def test_diversity_takes_the_tree_from_the_table(made: dict[str, Path], tmp_path
     summary = json.loads((out / "diversity.json").read_text())
     tree = read_table(made["stamped"]).tree
     assert summary["parameters"]["tree"] == {
-        "source": f"{made['stamped']}:/{TREE_DATASET}", "sha256": tree.sha256}
+        "source": f"{made['stamped']}:/{TREE_DATASET}", "sha256": tree.sha256,
+        "branch_lengths": "double"}
     html = tmp_path / "report.html"
     proc = run(SOILBIOME, "report", "--biom", str(made["stamped"]), "--diversity", str(out),
                "--out", str(html))

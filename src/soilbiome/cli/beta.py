@@ -26,15 +26,23 @@ def _prepare_options(f):  # noqa: ANN001, ANN202
 
 
 def _read(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # noqa: ANN202
-          settings: Path | None = None):
-    """``(table, prepared samples)``: TABLE read once, and the samples the matrix is made of."""
+          settings: Path | None = None, branch_lengths: str | None = None):
+    """``(table, prepared samples, branch lengths)``: TABLE read once, the samples the matrix
+    is made of, and the precision the tree's branch lengths are read in (``--branch-lengths``,
+    else the one --settings records, else double)."""
     from soilbiome.diversity.blocks import prepare, settings_from
+    from soilbiome.errors import InputError
     from soilbiome.io.biom_reader import read_table
 
     if settings is not None:
-        depth, no_rarefaction, seed = settings_from(settings)
+        depth, no_rarefaction, seed, recorded = settings_from(settings)
+        if branch_lengths not in (None, recorded):
+            raise InputError(f"--branch-lengths {branch_lengths} contradicts --settings "
+                             f"{settings}, whose run read them in {recorded} precision")
+        branch_lengths = recorded
     full = read_table(table)
-    return full, prepare(full, depth, seed, rarefaction=not no_rarefaction)
+    return (full, prepare(full, depth, seed, rarefaction=not no_rarefaction),
+            branch_lengths or "double")
 
 
 METRICS = ("braycurtis", "jaccard", "unweighted_unifrac", "weighted_unifrac",
@@ -42,6 +50,10 @@ METRICS = ("braycurtis", "jaccard", "unweighted_unifrac", "weighted_unifrac",
 
 
 def _tree_option(f):  # noqa: ANN001, ANN202
+    f = click.option("--branch-lengths", type=click.Choice(("double", "single")), default=None,
+                     help="UniFrac: read the tree's branch lengths as written (double, the "
+                          "default) or rounded to single precision, as Striped UniFrac (ssu, "
+                          "QIIME 2) reads them, to reproduce its values.")(f)
     return click.option("--tree", "tree_path", type=_existing, default=None,
                         help="Newick tree for UniFrac (default: the tree the table carries).")(f)
 
@@ -77,7 +89,7 @@ def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
     from soilbiome.diversity.blocks import plan, write_plan
     from soilbiome.io.hashing import sha256_file
 
-    _, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    _, prepared, _ = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
     blocks = plan(len(prepared.sample_ids), k)
     write_plan(blocks, out, sha256_file(table),
                prepared_digest(prepared.matrix, prepared.sample_ids))
@@ -93,18 +105,20 @@ def plan_cmd(table: Path, k: int, out: Path, rarefaction_depth: int | None,
 @_tree_option
 @_prepare_options
 def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
-              tree_path: Path | None, rarefaction_depth: int | None, no_rarefaction: bool,
-              seed: int, settings: Path | None) -> None:
+              tree_path: Path | None, branch_lengths: str | None,
+              rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
+              settings: Path | None) -> None:
     """Compute one block of TABLE's distance matrix."""
     from soilbiome.diversity.blocks import compute_block, parse_range
     from soilbiome.diversity.unifrac import Phylogeny
     from soilbiome.io.hashing import sha256_file
 
-    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    full, prepared, lengths = _read(table, rarefaction_depth, no_rarefaction, seed, settings,
+                                    branch_lengths)
     tree, tree_sha = _tree(full, metric, tree_path)
-    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
+    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids, lengths)
     compute_block(prepared, metric, parse_range(rows), parse_range(cols), out,
-                  sha256_file(table), phylo=phylo, tree_sha256=tree_sha)
+                  sha256_file(table), phylo=phylo, tree_sha256=tree_sha, branch_lengths=lengths)
 
 
 @beta.command("matrix")
@@ -115,26 +129,29 @@ def block_cmd(table: Path, metric: str, rows: str, cols: str, out: Path,
 @_tree_option
 @_prepare_options
 def matrix_cmd(table: Path, metric: str, out: Path, tree_path: Path | None,
-               rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
-               settings: Path | None) -> None:
+               branch_lengths: str | None, rarefaction_depth: int | None,
+               no_rarefaction: bool, seed: int, settings: Path | None) -> None:
     """The whole distance matrix of TABLE for one metric, in one process.
 
     What `ssu -m unweighted` (Striped UniFrac) or `qiime diversity beta-phylogenetic` gives for
     one metric, without the rest of `soilbiome diversity`: the same kernels and values, the
     same samples (empty ones, and with rarefaction those below its depth, are left out and
-    counted on stderr). Use --no-rarefaction to compare with a tool run on the counts as given.
+    counted on stderr). Use --no-rarefaction to compare with a tool run on the counts as given,
+    and --branch-lengths single to compare with ssu itself (it reads branch lengths in single
+    precision: ~1e-8 apart otherwise).
     """
     from soilbiome.diversity.beta import Distances, sparse_beta
     from soilbiome.diversity.common import DiversityError
     from soilbiome.diversity.unifrac import Phylogeny
     from soilbiome.diversity.writers import write_lsmat
 
-    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    full, prepared, lengths = _read(table, rarefaction_depth, no_rarefaction, seed, settings,
+                                    branch_lengths)
     tree, _ = _tree(full, metric, tree_path)
     n = len(prepared.sample_ids)
     if n < 2:
         raise DiversityError(f"{metric} needs at least 2 non-empty samples; {table} has {n}")
-    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids)
+    phylo = None if tree is None else Phylogeny.of(tree, prepared.feature_ids, lengths)
     write_lsmat(Distances(prepared.sample_ids, sparse_beta(prepared.matrix, metric, phylo),
                           metric), out)
     empty = int((full.sample_totals() == 0).sum())
@@ -158,8 +175,8 @@ def matrix_cmd(table: Path, metric: str, out: Path, tree_path: Path | None,
 @_prepare_options
 def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
                  tsv: Path | None, plan_path: Path | None, tree_path: Path | None,
-                 rarefaction_depth: int | None, no_rarefaction: bool, seed: int,
-                 settings: Path | None) -> None:
+                 branch_lengths: str | None, rarefaction_depth: int | None,
+                 no_rarefaction: bool, seed: int, settings: Path | None) -> None:
     """Assemble BLOCKS of TABLE's distance matrix on disk.
 
     A block of another table, rarefaction, metric or plan, with edited or impossible values,
@@ -168,10 +185,11 @@ def assemble_cmd(table: Path, blocks: tuple[Path, ...], metric: str, out: Path,
     from soilbiome.diversity.blocks import assemble, hdf5_to_lsmat
     from soilbiome.io.hashing import sha256_file
 
-    full, prepared = _read(table, rarefaction_depth, no_rarefaction, seed, settings)
+    full, prepared, lengths = _read(table, rarefaction_depth, no_rarefaction, seed, settings,
+                                    branch_lengths)
     _, tree_sha = _tree(full, metric, tree_path)
     assemble(prepared, metric, list(blocks), out, sha256_file(table), plan_path,
-             tree_sha256=tree_sha)
+             tree_sha256=tree_sha, branch_lengths=lengths)
     if tsv is not None:
         hdf5_to_lsmat(out, tsv)
     click.echo(f"{len(blocks)} blocks -> {out}")

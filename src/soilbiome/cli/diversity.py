@@ -24,6 +24,11 @@ from soilbiome.errors import InputError
 @click.option("--unifrac/--no-unifrac", "unifrac", default=None,
               help="UniFrac and Faith's PD: required (a table without a tree is an error), or "
                    "off. Default: computed when the table carries a tree or --tree is given.")
+@click.option("--branch-lengths", type=click.Choice(("double", "single")), default="double",
+              show_default=True,
+              help="UniFrac and Faith's PD: read the tree's branch lengths as written, or "
+                   "rounded to single precision as Striped UniFrac (ssu, faithpd, QIIME 2) "
+                   "reads them, to reproduce its values (~1e-8 apart otherwise).")
 @click.option("--group-by", default=None, help="Sample metadata column for PERMANOVA.")
 @click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True,
               help="Permutations of PERMANOVA and the --env tests.")
@@ -46,6 +51,7 @@ def diversity(
     seed: int,
     tree: Path | None,
     unifrac: bool | None,
+    branch_lengths: str,
     group_by: str | None,
     permutations: int,
     shannon_base: str,
@@ -78,6 +84,7 @@ def diversity(
         seed=seed,
         tree_path=tree,
         unifrac=unifrac,
+        branch_lengths=branch_lengths,
         group_by=group_by,
         shannon_base=shannon_base,
         permutations=permutations,

@@ -17,6 +17,9 @@ plan, or whose values were edited:
     The distances (float64, ``rows x cols``) and the SHA-256 of their bytes.
 ``tree_sha256`` (UniFrac blocks)
     SHA-256 of the Newick tree the block was computed on (absent: no tree).
+``branch_lengths`` (UniFrac blocks with ``single``)
+    ``single`` when the tree's branch lengths were read in single precision, as Striped
+    UniFrac reads them (:func:`soilbiome.diversity.unifrac.at_precision`); absent: ``double``.
 
 Files are read with ``allow_pickle=False``: an object array is refused, never unpickled.
 """
@@ -36,6 +39,7 @@ from soilbiome.io.atomic import atomic_path
 FORMAT = "soilbiome-beta-block/1"
 _KEYS = ("format", "table_sha256", "prepared_sha256", "metric", "rows", "cols", "values",
          "values_sha256")
+_OPTIONAL = ("tree_sha256", "branch_lengths")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Block:
     cols: tuple[int, int]
     values: np.ndarray
     tree_sha256: str = ""
+    branch_lengths: str = "double"
 
 
 def prepared_digest(matrix: object, sample_ids: tuple[str, ...]) -> str:
@@ -71,10 +76,12 @@ def values_digest(values: np.ndarray) -> str:
 
 def write_block(out: Path, values: np.ndarray, *, table_sha256: str, prepared_sha256: str,
                 metric: str, rows: tuple[int, int], cols: tuple[int, int],
-                tree_sha256: str = "") -> Path:
+                tree_sha256: str = "", branch_lengths: str = "double") -> Path:
     """Write one block with its origin (atomically)."""
     values = np.ascontiguousarray(values, dtype="<f8")
     extra = {"tree_sha256": np.str_(tree_sha256)} if tree_sha256 else {}
+    if branch_lengths != "double":
+        extra["branch_lengths"] = np.str_(branch_lengths)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, format=np.str_(FORMAT), table_sha256=np.str_(table_sha256),
@@ -140,15 +147,16 @@ def read_block(path: Path) -> Block:
                                  "blocks from before this version must be recomputed)",
                                  location=where)
             fields = {k: z[k] for k in _KEYS}
-            if "tree_sha256" in z.files:
-                fields["tree_sha256"] = z["tree_sha256"]
+            for k in _OPTIONAL:
+                if k in z.files:
+                    fields[k] = z[k]
     except InputError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
         raise InputError(f"unreadable block file ({exc})", location=where) from None
     text = {}
     for k in ("format", "table_sha256", "prepared_sha256", "metric", "values_sha256",
-              "tree_sha256"):
+              *_OPTIONAL):
         if k not in fields:
             text[k] = ""
             continue
@@ -157,6 +165,10 @@ def read_block(path: Path) -> Block:
         text[k] = str(fields[k])
     if text["format"] != FORMAT:
         raise InputError(f"block format '{text['format']}' is not {FORMAT}", location=where)
+    lengths = text["branch_lengths"] or "double"
+    if lengths not in ("double", "single"):
+        raise InputError(f"block field 'branch_lengths' is '{lengths}', not double or single",
+                         location=where)
     rc = []
     for k in ("rows", "cols"):
         a = fields[k]
@@ -172,7 +184,7 @@ def read_block(path: Path) -> Block:
         raise InputError("block values do not match their recorded digest (edited after "
                          "they were computed)", location=where)
     block = Block(Path(path), text["table_sha256"], text["prepared_sha256"], text["metric"],
-                  rc[0], rc[1], values, text["tree_sha256"])
+                  rc[0], rc[1], values, text["tree_sha256"], lengths)
     check_values(block)
     return block
 

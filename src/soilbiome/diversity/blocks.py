@@ -62,18 +62,24 @@ def prepare(table: object, rarefaction_depth: int | None, seed: int,
     return sc.rows(sc.totals > 0)
 
 
-def settings_from(path: Path) -> tuple[int | None, bool, int]:
-    """``(depth, no_rarefaction, seed)`` of a ``diversity.json`` (single-process run)."""
+def settings_from(path: Path) -> tuple[int | None, bool, int, str]:
+    """``(depth, no_rarefaction, seed, branch_lengths)`` of a ``diversity.json``
+    (single-process run)."""
     import json
 
     from soilbiome.errors import InputError
 
     try:
-        rare = json.loads(Path(path).read_text())["parameters"]["rarefaction"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parameters = json.loads(Path(path).read_text())["parameters"]
+        rare = parameters["rarefaction"]
+        lengths = (parameters.get("tree") or {}).get("branch_lengths", "double")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"not a diversity.json ({exc})", location=str(path)) from None
+    if lengths not in ("double", "single"):
+        raise InputError(f"tree branch_lengths '{lengths}' is not double or single",
+                         location=str(path))
     depth = rare.get("depth")
-    return (int(depth) if depth else None), depth is None, int(rare.get("seed", 42))
+    return (int(depth) if depth else None), depth is None, int(rare.get("seed", 42)), lengths
 
 
 def plan(n: int, k: int) -> list[tuple[int, int, int, int, int, int]]:
@@ -134,12 +140,13 @@ def parse_range(text: str) -> tuple[int, int]:
 
 def compute_block(prepared: SparseCounts, metric: str, rows: tuple[int, int],
                   cols: tuple[int, int], out: Path, table_sha256: str,
-                  phylo: Phylogeny | None = None, tree_sha256: str = "") -> Path:
+                  phylo: Phylogeny | None = None, tree_sha256: str = "",
+                  branch_lengths: str = "double") -> Path:
     """Compute one block and write it with its origin (:func:`~.block_file.write_block`).
 
     ``table_sha256`` is the SHA-256 of the BIOM file ``prepared`` was read from; a UniFrac
-    block also needs ``phylo`` (the tree on ``prepared``'s features) and records
-    ``tree_sha256``.
+    block also needs ``phylo`` (the tree on ``prepared``'s features, its lengths read in
+    ``branch_lengths`` precision) and records ``tree_sha256`` and ``branch_lengths``.
     """
     if metric not in ENGINE_METRICS:
         raise DiversityError(f"blockwise metric must be one of {', '.join(ENGINE_METRICS)}")
@@ -151,16 +158,19 @@ def compute_block(prepared: SparseCounts, metric: str, rows: tuple[int, int],
     values = beta_block(prepared.matrix, rows, cols, metric, phylo)
     return write_block(out, values, table_sha256=table_sha256,
                        prepared_sha256=prepared_digest(prepared.matrix, prepared.sample_ids),
-                       metric=metric, rows=rows, cols=cols, tree_sha256=tree_sha256)
+                       metric=metric, rows=rows, cols=cols, tree_sha256=tree_sha256,
+                       branch_lengths=branch_lengths if phylo is not None else "double")
 
 
 def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: Path,
-             table_sha256: str, plan_path: Path | None = None, tree_sha256: str = "") -> Path:
+             table_sha256: str, plan_path: Path | None = None, tree_sha256: str = "",
+             branch_lengths: str = "double") -> Path:
     """Write the blocks into ``out`` (HDF5: ``ids``, ``distances`` n x n), one at a time.
 
     Every block is checked before it is written: same table (``table_sha256``), same prepared
-    samples (depth and seed), same metric, same tree (UniFrac: ``tree_sha256``), a range of
-    the plan (when given) and possible values. Nothing is left at ``out`` when one is refused.
+    samples (depth and seed), same metric, same tree (UniFrac: ``tree_sha256``, its lengths
+    read in ``branch_lengths`` precision), a range of the plan (when given) and possible
+    values. Nothing is left at ``out`` when one is refused.
 
     Raises
     ------
@@ -186,6 +196,8 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
         ensure_room(tmp, n * n * 8 + sum(len(i.encode()) + 16 for i in ids) + (1 << 20))
         with h5py.File(tmp, "w") as f:
             f.attrs["metric"] = metric
+            if tree_sha256:
+                f.attrs["branch_lengths"] = branch_lengths
             f.create_dataset("ids", data=np.array(ids, dtype=object),
                              dtype=h5py.string_dtype("utf-8"))
             chunk = (min(n, 512), min(n, 512))
@@ -198,6 +210,10 @@ def assemble(prepared: SparseCounts, metric: str, blocks: Sequence[Path], out: P
                                      f"{block.tree_sha256[:12] or 'none'}..., this tree "
                                      f"{tree_sha256[:12] or 'none'}...)",
                                      location=str(block.path))
+                if tree_sha256 and block.branch_lengths != branch_lengths:
+                    raise InputError(f"block was computed with {block.branch_lengths}-precision "
+                                     f"branch lengths, this assembly uses {branch_lengths} "
+                                     "(--branch-lengths)", location=str(block.path))
                 (r0, r1), (c0, c1), values = block.rows, block.cols, block.values
                 key = (r0, r1, c0, c1)
                 if key in seen:

@@ -30,7 +30,7 @@ from soilbiome.diversity.rarefy import (
     rarefy,
 )
 from soilbiome.diversity.stats import adonis2_table, permanova, permdisp
-from soilbiome.diversity.unifrac import tree_arrays
+from soilbiome.diversity.unifrac import at_precision, tree_arrays
 from soilbiome.diversity.writers import write_lsmat, write_ordination, write_tsv
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
@@ -117,6 +117,7 @@ def run_diversity(
     seed: int = 42,
     tree_path: str | Path | None = None,
     unifrac: bool | None = None,
+    branch_lengths: str = "double",
     group_by: str | None = None,
     shannon_base: str = "e",
     permutations: int = 999,
@@ -146,6 +147,10 @@ def run_diversity(
         ``True``: weighted/unweighted UniFrac and Faith's PD are wanted, and a table without a
         tree (e.g. re-saved by biom-format, which drops it) is an error saying so; ``False``:
         none of them; ``None`` (default): computed when a tree is available.
+    branch_lengths : {"double", "single"}, default "double"
+        Precision the tree's branch lengths are read in for UniFrac and Faith's PD:
+        ``single`` as Striped UniFrac (QIIME 2) reads them
+        (:func:`soilbiome.diversity.unifrac.at_precision`); recorded in ``diversity.json``.
     group_by : str, optional
         Sample metadata column for PERMANOVA.
     shannon_base : {"e", "2"}, default "e"
@@ -192,7 +197,9 @@ def run_diversity(
         raise InputError(f"--group-by '{group_by}' is not a sample metadata column ({cols})")
     tree, tree_source = _tree(table, sc, source, tree_path, unifrac)
     # the tree as postorder arrays, set up once for Faith's PD and the UniFracs
-    arrays = tree_arrays(tree) if tree is not None else None
+    arrays = at_precision(tree_arrays(tree), branch_lengths) if tree is not None else None
+    if tree_source is not None:
+        tree_source["branch_lengths"] = branch_lengths
 
     # -- rarefaction ------------------------------------------------------------------
     if rarefaction and not integer:

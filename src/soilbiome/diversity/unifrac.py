@@ -41,6 +41,10 @@ UNIFRAC_METRICS: dict[str, bool] = {
     "weighted_normalized_unifrac": True,
 }
 
+#: How branch lengths are read: ``double`` (as written; the default) or ``single`` (rounded
+#: to the nearest single-precision value, as Striped UniFrac reads them).
+BRANCH_LENGTHS: tuple[str, ...] = ("double", "single")
+
 
 @dataclass(frozen=True)
 class TreeArrays:
@@ -77,6 +81,30 @@ def tree_arrays(tree: object) -> TreeArrays:
     if (arrays.length < 0).any() or not np.isfinite(arrays.length).all():
         raise DiversityError("the tree has negative or non-finite branch lengths")
     return arrays
+
+
+def at_precision(tree: TreeArrays, branch_lengths: str) -> TreeArrays:
+    """The tree with its branch lengths read in ``branch_lengths`` precision (see
+    :data:`BRANCH_LENGTHS`).
+
+    ``single`` rounds every length to the nearest single-precision value, as Striped UniFrac
+    does when it reads a Newick tree (``std::stof`` in unifrac-binaries' ``BPTree``, so also
+    QIIME 2's UniFrac and Faith's PD): with it, values equal ``ssu`` and ``faithpd`` to
+    ~1e-15 instead of ~1e-8. The rounding starts from the double-precision length, which
+    gives the single-precision value ``std::stof`` gives from the text except when the
+    decimal lies within 2^-53 (relative) of a point halfway between two single-precision
+    values."""
+    if branch_lengths == "double":
+        return tree
+    if branch_lengths != "single":
+        raise DiversityError(f"branch lengths must be one of {', '.join(BRANCH_LENGTHS)}, "
+                             f"not {branch_lengths!r}")
+    with np.errstate(over="ignore"):
+        single = tree.length.astype(np.float32)
+    if not np.isfinite(single[np.isfinite(tree.length)]).all():
+        raise DiversityError("a branch length of the tree is too large for single precision "
+                             "(above 3.4e38)")
+    return TreeArrays(tree.parent, single.astype(np.float64), tree.tips)
 
 
 def postorder_arrays(tree: object) -> TreeArrays:
@@ -166,9 +194,11 @@ class Phylogeny:
     whole: TreeArrays
 
     @classmethod
-    def of(cls, tree: object, feature_ids: list[str] | tuple[str, ...]) -> Phylogeny:
+    def of(cls, tree: object, feature_ids: list[str] | tuple[str, ...],
+           branch_lengths: str = "double") -> Phylogeny:
         """From a tree :func:`tree_arrays` reads (or a :class:`TreeArrays`) and the feature
-        IDs."""
-        arrays = tree if isinstance(tree, TreeArrays) else tree_arrays(tree)
+        IDs, its branch lengths read in ``branch_lengths`` precision (:func:`at_precision`)."""
+        arrays = at_precision(tree if isinstance(tree, TreeArrays) else tree_arrays(tree),
+                              branch_lengths)
         sheared, tip_of = shear(arrays, arrays.tip_index(feature_ids))
         return cls(sheared, tip_of, arrays)

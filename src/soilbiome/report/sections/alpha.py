@@ -24,8 +24,10 @@ def _tree_note(summary: dict) -> str:
     if not tree:
         return "No ASV tree: Faith's PD and UniFrac were not computed."
     if isinstance(tree, dict):
+        single = (" Its branch lengths were read in single precision, as Striped UniFrac "
+                  "(QIIME 2) reads them." if tree.get("branch_lengths") == "single" else "")
         return (f"Faith's PD and UniFrac use the ASV tree {esc(tree.get('source', ''))} "
-                f"(SHA-256 {esc(str(tree.get('sha256', ''))[:16])}...).")
+                f"(SHA-256 {esc(str(tree.get('sha256', ''))[:16])}...).{single}")
     return f"Faith's PD and UniFrac use the ASV tree {esc(str(tree))}."
 
 
