@@ -5,7 +5,7 @@ One run generates a seeded table (default 1,000 samples x 5,000 features at 5% d
 integer counts 1..99) and a random rooted 5,000-tip tree (a coalescent: random pairs of
 lineages joined until one is left, branch lengths uniform on 0.01..0.5, rounded to single
 precision: ssu 1.2 keeps branch lengths in single precision, so with other lengths its values
-differ from scikit-bio's and ours by ~1e-9, see docs/diversity.md), writes them as BIOM 2.1
+differ from scikit-bio's and ours by up to ~1e-8, see docs/diversity.md), writes them as BIOM 2.1
 and Newick, and for each of unweighted, weighted (unnormalised) and weighted normalised
 UniFrac prints:
 
@@ -15,8 +15,11 @@ UniFrac prints:
   once beforehand and timed apart),
 * the largest absolute difference between the two matrices and the speed ratio;
 
-and then, end to end as a user times them, ``ssu`` (text output) against ``soilbiome beta
-matrix`` in fresh processes (start-up and reading the files included).
+then the values on the same tree with its lengths written to 5 decimals (as FastTree writes
+them), against ssu, with soilbiome reading them as written and in single precision
+(``--branch-lengths single``, as ssu reads them); and then, end to end as a user times them,
+``ssu`` (text output) against ``soilbiome beta matrix`` in fresh processes (start-up and
+reading the files included).
 
 Each side runs ``--repeat`` times (default 3), alternately so that both meet the same load
 on a shared machine; the ratio is that of the best runs, and the worst-case ratio (best ssu
@@ -198,7 +201,39 @@ def main() -> None:
         print("\n## all three", flush=True)
         line("ssu / soilbiome total", f"{totals[0]:.2f} / {totals[1]:.2f} s",
              f"{totals[0] / totals[1]:.2f}x")
+        decimal_lengths(ssu, m, samples, features, biom, nwk, tmp)
         command_lines(ssu, biom, nwk, tmp, args.repeat)
+
+
+def decimal_lengths(ssu: str, m: sparse.csr_matrix, samples: list[str], features: list[str],
+                    biom: Path, nwk: Path, tmp: Path) -> None:
+    """Values on the same tree with its lengths written to 5 decimals, as FastTree writes
+    them (not single-precision values): ssu reads each with ``std::stof``, so it is compared
+    with ours on the lengths as written (``--branch-lengths double``, the default) and rounded
+    to single precision (``--branch-lengths single``)."""
+    import re
+
+    from soilbiome.diversity.beta import Distances, sparse_beta
+    from soilbiome.diversity.unifrac import Phylogeny
+    from soilbiome.io.newick import parse_flat
+
+    text = re.sub(r":([0-9.eE+-]+)", lambda x: f":{float(x.group(1)):.5f}", nwk.read_text())
+    decimal = tmp / "tree5.nwk"
+    decimal.write_text(text)
+    print("\n## values on the tree with 5-decimal lengths (as FastTree writes them)",
+          flush=True)
+    tree = parse_flat(text)
+    for metric, method in METHODS.items():
+        _, ref = run_ssu(ssu, biom, decimal, method, tmp / f"{method}5.h5", samples)
+        diffs = []
+        for lengths in ("double", "single"):
+            ours = sparse_beta(m, metric, Phylogeny.of(tree, features, lengths))
+            square = Distances(tuple(samples), ours).data
+            diffs.append(float(np.abs(square - ref).max()))
+        line(f"{metric}: max |ours - ssu|, double / single",
+             f"{diffs[0]:.1e} / {diffs[1]:.1e}",
+             f"single {'MET' if diffs[1] <= 1e-9 else 'MISSED'} (target <= 1e-9); double "
+             "differs by ssu's single-precision lengths")
 
 
 def _read_square(path: Path) -> tuple[list[str], np.ndarray]:

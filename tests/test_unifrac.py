@@ -87,9 +87,10 @@ def _dense_table(seed: int, n: int = 80, p: int = 150, density: float = 0.5) -> 
 def test_equal_to_striped_unifrac(tmp_path: Path, dense: bool) -> None:
     """ssu (libssu 1.2, Debian unifrac-tools) is the implementation QIIME 2 uses.
 
-    ssu keeps branch lengths in single precision: with lengths of 9 decimals its values differ
-    from scikit-bio's and ours by ~1e-9, so the comparison uses lengths exactly representable
-    in float32, where all three agree to rounding. ``dense``: a 50% non-zero table, where
+    ssu reads branch lengths in single precision: with lengths of 9 decimals its values differ
+    from scikit-bio's and ours by up to ~1e-8 (tests/test_unifrac_precision.py), so the
+    comparison uses lengths exactly representable in float32, where all three agree to
+    rounding. ``dense``: a 50% non-zero table, where
     weighted UniFrac runs nearly every branch through the dense min-product."""
     ssu = shutil.which("ssu")
     assert ssu, "ssu missing: apt-get install unifrac-tools (runtime/packages.txt)"
