@@ -15,8 +15,8 @@ _out = click.Path(path_type=Path, dir_okay=False)
 
 def _prepare_options(f):  # noqa: ANN001, ANN202
     f = click.option("--settings", type=_existing, default=None,
-                     help="diversity.json of a single-process run: use its rarefaction depth "
-                          "and seed (so that blocks match it exactly).")(f)
+                     help="diversity.json of a single-process run: use its rarefaction depth, "
+                          "seed and branch lengths (so that blocks match it exactly).")(f)
     f = click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
                      help="Seed of the rarefaction draws.")(f)
     f = click.option("--no-rarefaction", is_flag=True, help="Use the counts as given.")(f)
