@@ -15,11 +15,12 @@ UniFrac prints:
   once beforehand and timed apart),
 * the largest absolute difference between the two matrices and the speed ratio;
 
-then the values on the same tree with its lengths written to 5 decimals (as FastTree writes
-them), against ssu, with soilbiome reading them as written and in single precision
-(``--branch-lengths single``, as ssu reads them); and then, end to end as a user times them,
-``ssu`` (text output) against ``soilbiome beta matrix`` in fresh processes (start-up and
-reading the files included).
+then Faith's PD of every sample against ``faithpd`` (Stacked Faith, unifrac-tools) and
+scikit-bio's ``faith_pd``; then the values on the same tree with its lengths written to 5
+decimals (as FastTree writes them), against ssu, with soilbiome reading them as written and
+in single precision (``--branch-lengths single``, as ssu reads them); and then, end to end
+as a user times them, ``ssu`` (text output) against ``soilbiome beta matrix`` in fresh
+processes (start-up and reading the files included).
 
 Each side runs ``--repeat`` times (default 3), alternately so that both meet the same load
 on a shared machine; the ratio is that of the best runs, and the worst-case ratio (best ssu
@@ -201,8 +202,62 @@ def main() -> None:
         print("\n## all three", flush=True)
         line("ssu / soilbiome total", f"{totals[0]:.2f} / {totals[1]:.2f} s",
              f"{totals[0] / totals[1]:.2f}x")
+        faith(m, samples, features, biom, nwk, tmp, args.repeat)
         decimal_lengths(ssu, m, samples, features, biom, nwk, tmp)
         command_lines(ssu, biom, nwk, tmp, args.repeat)
+
+
+def faith(m: sparse.csr_matrix, samples: list[str], features: list[str], biom: Path,
+          nwk: Path, tmp: Path, repeat: int) -> None:
+    """Faith's PD of every sample: ``faithpd`` (Stacked Faith, unifrac-tools; the whole
+    command) and scikit-bio's ``faith_pd`` against soilbiome's (the Newick parsed, the tree set
+    up, every sample), alternately, best of ``repeat``, with the largest difference."""
+    from soilbiome.diversity.common import SparseCounts
+    from soilbiome.diversity.phylo import faith_pd
+    from soilbiome.diversity.unifrac import tree_arrays
+    from soilbiome.io.newick import parse_flat
+
+    tool = shutil.which("faithpd")
+    if tool is None:
+        print("\n## Faith's PD: faithpd not found (unifrac-tools)", flush=True)
+        return
+    print("\n## Faith's PD of every sample", flush=True)
+    counts = SparseCounts(m, tuple(samples), tuple(features), True)
+    out = tmp / "faith.tsv"
+    runs_tool, runs_ours = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        proc = subprocess.run([tool, "-i", str(biom), "-t", str(nwk), "-o", str(out)],
+                              capture_output=True, text=True)
+        runs_tool.append(time.perf_counter() - t)
+        if proc.returncode != 0:
+            raise SystemExit(f"faithpd failed: {proc.stderr}")
+        t = time.perf_counter()
+        ours = faith_pd(counts, tree_arrays(parse_flat(nwk.read_text())))
+        runs_ours.append(time.perf_counter() - t)
+    ref = {}
+    with out.open() as handle:
+        next(handle)
+        for row in handle:
+            sample, value = row.rstrip("\n").split("\t")
+            ref[sample] = float(value)
+    diff = max(abs(ref[s] - v) for s, v in ours.items())
+    from skbio import TreeNode
+    from skbio.diversity import alpha_diversity
+
+    t = time.perf_counter()
+    sk = alpha_diversity("faith_pd", m.toarray().astype(np.int64), ids=samples,
+                         taxa=features, tree=TreeNode.read(str(nwk)))
+    t_sk = time.perf_counter() - t
+    diff_sk = float(np.abs(sk.to_numpy() - ours.loc[sk.index].to_numpy()).max())
+    t_tool, t_ours = min(runs_tool), min(runs_ours)
+    line("faithpd (Stacked Faith, whole command)", f"{t_tool:.2f} s",
+         f"best of {' '.join(f'{x:.2f}' for x in runs_tool)}")
+    line("scikit-bio alpha_diversity('faith_pd') (one run)", f"{t_sk:.2f} s")
+    line("soilbiome (tree parsed + set up + every sample)", f"{t_ours:.2f} s",
+         f"best of {' '.join(f'{x:.2f}' for x in runs_ours)}")
+    line("speed vs faithpd / vs scikit-bio", f"{t_tool / t_ours:.2f}x / {t_sk / t_ours:.1f}x")
+    line("max |soilbiome - faithpd| / - scikit-bio", f"{diff:.1e} / {diff_sk:.1e}")
 
 
 def decimal_lengths(ssu: str, m: sparse.csr_matrix, samples: list[str], features: list[str],
