@@ -128,6 +128,18 @@ def add_reference(  # noqa: PLR0913
     return load_refdb(sheet, name, verify=False)
 
 
+def row_csv(row: dict[str, str]) -> str:
+    """A database-sheet header and one row (with the ``taxonomy`` column), as CSV text: what
+    ``refdb build-sylph`` and ``build-kraken2`` print."""
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=[*COLUMNS, "taxonomy"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(row)
+    return text.getvalue()
+
+
 def ensure_not_listed(sheet: str | Path, name: str, replace: bool = False) -> None:
     """Refuse, before any work, a ``name`` the sheet already lists (unless ``replace``)."""
     sheet = Path(sheet)

@@ -9,15 +9,13 @@ genome, a lineage for every genome, the output folder not already there.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.genome_lineages import match_lineages, read_genome_lineages
-from soilbiome.refdb.sheet import COLUMNS, SYLPH_FILES, listing_digest
+from soilbiome.refdb.sheet import SYLPH_FILES, listing_digest
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,9 @@ class SylphBuild:
 
     def row_csv(self) -> str:
         """The database-sheet header and row, as CSV text."""
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=[*COLUMNS, "taxonomy"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerow(self.row)
-        return text.getvalue()
+        from soilbiome.refdb.add import row_csv
+
+        return row_csv(self.row)
 
 
 def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | Path, *,

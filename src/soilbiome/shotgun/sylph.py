@@ -23,8 +23,6 @@ own ``.syldb`` format, readable by the ``sylph`` binary too) and :data:`LINEAGE_
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -32,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
+from soilbiome.io.fasta import fasta_sequences
 from soilbiome.io.fastq import BaseCounts, MatePairs, iter_checked_blocks
-from soilbiome.io.gunzip import is_gzip
 
 #: pysylph release the wrapper is written against (also pinned in pyproject.toml).
 PYSYLPH_VERSION = "0.1.3"
@@ -104,54 +102,6 @@ class SampleProfile:
     def explained(self) -> float:
         """Share of the sample's reads the database explains (0-1)."""
         return min(1.0, sum(h.sequence_abundance for h in self.hits) / 100.0)
-
-
-# -- FASTA / FASTQ input ---------------------------------------------------------------------
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if is_gzip(path):
-        return gzip.open(path, "rt", encoding="ascii")
-    return path.open(encoding="ascii")
-
-
-def fasta_sequences(path: str | Path, headers: list[str] | None = None) -> list[bytes]:
-    """Contigs of a (gzipped) FASTA file, checked: a header first, no empty file; their header
-    lines (without ``>``) are appended to ``headers`` when it is given.
-
-    Raises
-    ------
-    InputError
-        Naming the file (and line): not FASTA, no sequence, unreadable.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("genome file not found", location=str(path))
-    contigs: list[bytes] = []
-    current: list[str] | None = None
-    try:
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.strip()
-                if not line:
-                    continue
-                if line.startswith(">"):
-                    if current:
-                        contigs.append("".join(current).encode())
-                    current = []
-                    if headers is not None:
-                        headers.append(line[1:].strip())
-                elif current is None:
-                    raise InputError(f"line {number}: not FASTA (no '>' header before the "
-                                     "sequence)", location=str(path))
-                else:
-                    current.append(line)
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise InputError(f"not a readable FASTA file ({exc})", location=str(path)) from None
-    if current:
-        contigs.append("".join(current).encode())
-    if not contigs:
-        raise InputError("no sequence in the genome file", location=str(path))
-    return contigs
 
 
 # -- database --------------------------------------------------------------------------------
