@@ -24,6 +24,7 @@ from test_profiles import soilbiome
 
 from soilbiome.io.profiles.kraken2 import read_kraken2
 from soilbiome.io.profiles.sylph import read_sylph_samples
+from soilbiome.taxonomy.taxdump import read_taxdump
 
 KNOWN = {"G1": 8.0, "G2": 4.0, "G3": 2.0, "G4": 1.0, "G5": 1.0}
 UNKNOWN_COVERAGE = 4.0
@@ -73,31 +74,21 @@ def sylph_result(community):
 
 
 @pytest.fixture(scope="module")
-def kraken2_result(community):
+def kraken2_result(community, sylph_result):
+    """Kraken2 on the same reads, its database built by ``refdb build-kraken2`` from the same
+    genome files and lineage file as the sylph database."""
     tmp, genomes, files, reads, _ = community
     db = tmp / "kraken2_db"
-    (db / "taxonomy").mkdir(parents=True)
-    names = ["1\t|\troot\t|\t\t|\tscientific name\t|", "2\t|\tBacteria\t|\t\t|\tscientific name\t|"]
-    nodes = ["1\t|\t1\t|\tno rank\t|", "2\t|\t1\t|\tsuperkingdom\t|"]
-    library = tmp / "library.fna"
-    with library.open("w") as handle:
-        for i, (name, seq) in enumerate(genomes.items(), start=1):
-            taxid = 1000 + i
-            names.append(f"{taxid}\t|\t{name}\t|\t\t|\tscientific name\t|")
-            nodes.append(f"{taxid}\t|\t2\t|\tspecies\t|")
-            handle.write(f">kraken:taxid|{taxid}|{name}\n{seq.tobytes().decode()}\n")
-    (db / "taxonomy" / "names.dmp").write_text("\n".join(names) + "\n")
-    (db / "taxonomy" / "nodes.dmp").write_text("\n".join(nodes) + "\n")
-    for args in (["--add-to-library", str(library), "--no-masking"], ["--build", "--threads", "2"]):
-        subprocess.run(["kraken2-build", *args, "--db", str(db)], check=True,
-                       capture_output=True)
+    soilbiome("refdb", "build-kraken2", *files, "--lineages", tmp / "lineages.tsv", "--out", db,
+              "--read-length", "150", "--threads", "2", check=True)
     report = tmp / "soil.kraken2.report.txt"
     subprocess.run(["kraken2", "--db", str(db), "--paired", "--threads", "2", "--report",
                     str(report), "--output", "/dev/null", *map(str, reads)], check=True,
                    capture_output=True)
     profile = read_kraken2(report, "soil")
-    by_name = {genomes_name: profile.values.get(str(1000 + i), 0.0)
-               for i, genomes_name in enumerate(genomes, start=1)}
+    taxonomy = read_taxdump(db)
+    taxid = {name: t for t, name in taxonomy.name.items()}
+    by_name = {n: profile.values.get(taxid[f"s__Gen{n[1:]} synthetica"], 0.0) for n in genomes}
     return by_name, profile
 
 
