@@ -120,34 +120,70 @@ def register(main: click.Group) -> None:
     main.add_command(refdb)
 
 
+def _own_genomes(f):  # noqa: ANN001, ANN202
+    """Arguments and options of the builds from a lab's own genomes (build-sylph, -kraken2)."""
+    options = [
+        click.argument("genomes", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                       nargs=-1, required=True),
+        click.option("--lineages", required=True,
+                     type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                     help="Genome -> lineage TSV (genome<TAB>d__...;s__...)."),
+        click.option("--out", type=_path, required=True, help="Database folder to create."),
+        click.option("--name", default=None,
+                     help="Name in the sheet (default: the folder's name)."),
+        click.option("--sheet", type=_path, default=None,
+                     help="Also list the database in this sheet (needs --licence and "
+                          "--citation)."),
+        click.option("--licence", "--license", "licence", default="",
+                     help="SPDX licence expression of the genomes."),
+        click.option("--citation", default="", help="How to cite the genomes."),
+        click.option("--version", "version", default=None,
+                     help="Release (default: sha256-<12 hex>)."),
+        click.option("--taxonomy", default="GTDB", show_default=True,
+                     help="Whose names the lineages use (GTDB, NCBI ...)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _check_sheet(sheet: Path | None, name: str, licence: str, citation: str) -> None:
+    """Before a build: a sheet to list it in needs a licence and a citation, and must not list
+    ``name`` already."""
+    from soilbiome.errors import InputError
+    from soilbiome.refdb.add import ensure_not_listed
+
+    if sheet is not None:
+        if not licence or not citation:
+            raise InputError("--sheet needs --licence and --citation")
+        ensure_not_listed(sheet, name)
+
+
+def _list_built(sheet: Path | None, build, fmt: str, label: str, licence: str,  # noqa: ANN001
+                citation: str, taxonomy: str) -> None:
+    """After a build: list it in ``sheet`` (when given) and print its sheet row."""
+    from soilbiome.refdb.add import add_reference
+
+    if sheet is not None:
+        entry = add_reference(sheet, build.row["name"], build.folder, marker="shotgun",
+                              fmt=fmt, licence=licence, citation=citation,
+                              version=build.row["version"], taxonomy=taxonomy,
+                              digest=build.sha256)
+        click.echo(f"{sheet}: listed {entry.name} {entry.version} ({label}) at {entry.path}, "
+                   f"sha256 {entry.sha256}", err=True)
+    click.echo(build.row_csv(), nl=False)
+
+
 @refdb.command("build-sylph")
-@click.argument("genomes", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-                nargs=-1, required=True)
-@click.option("--lineages", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              required=True, help="Genome -> lineage TSV (genome<TAB>d__...;s__...).")
-@click.option("--out", type=_path, required=True, help="Database folder to create.")
-@click.option("--name", default=None, help="Name in the sheet (default: the folder's name).")
-@click.option("--sheet", type=_path, default=None,
-              help="Also list the database in this sheet (needs --licence and --citation).")
-@click.option("--licence", "--license", "licence", default="",
-              help="SPDX licence expression of the genomes.")
-@click.option("--citation", default="", help="How to cite the genomes.")
-@click.option("--version", "version", default=None, help="Release (default: sha256-<12 hex>).")
-@click.option("--taxonomy", default="GTDB", show_default=True,
-              help="Whose names the lineages use (GTDB, NCBI ...).")
+@_own_genomes
 def refdb_build_sylph(genomes: tuple[Path, ...], lineages: Path, out: Path,  # noqa: PLR0913
                       name: str | None, sheet: Path | None, licence: str, citation: str,
                       version: str | None, taxonomy: str) -> None:
     """Sketch GENOMES (FASTA, one genome or MAG per file) into a sylph database folder and
     print its database-sheet row."""
-    from soilbiome.errors import InputError
-    from soilbiome.refdb.add import add_reference, ensure_not_listed
     from soilbiome.refdb.build_sylph import build_sylph
 
-    if sheet is not None:
-        if not licence or not citation:
-            raise InputError("--sheet needs --licence and --citation")
-        ensure_not_listed(sheet, name or out.name)
+    _check_sheet(sheet, name or out.name, licence, citation)
     build = build_sylph(genomes, lineages, out, name=name, version=version, licence=licence,
                         citation=citation, taxonomy=taxonomy)
     click.echo(f"{out}: {len(build.genomes)} genome(s) sketched; lineages in "
@@ -160,54 +196,29 @@ def refdb_build_sylph(genomes: tuple[Path, ...], lineages: Path, out: Path,  # n
                    f"{MIN_KMERS} sampled k-mers (one in {SUBSAMPLING}; under about "
                    f"{MIN_KMERS * SUBSAMPLING // 1000} kb), so sylph never reports them: "
                    f"{shown}", err=True)
-    if sheet is not None:
-        entry = add_reference(sheet, build.row["name"], out, marker="shotgun", fmt="sylph",
-                              licence=licence, citation=citation, version=build.row["version"],
-                              taxonomy=taxonomy, digest=build.sha256)
-        click.echo(f"{sheet}: listed {entry.name} {entry.version} (sylph) at {entry.path}, "
-                   f"sha256 {entry.sha256}", err=True)
-    click.echo(build.row_csv(), nl=False)
+    _list_built(sheet, build, "sylph", "sylph", licence, citation, taxonomy)
 
 
 @refdb.command("build-kraken2")
-@click.argument("genomes", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-                nargs=-1, required=True)
-@click.option("--lineages", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              required=True, help="Genome -> lineage TSV (genome<TAB>d__...;s__...), as for "
-                                  "build-sylph.")
-@click.option("--out", type=_path, required=True, help="Database folder to create.")
+@_own_genomes
 @click.option("--read-length", "read_lengths", type=click.IntRange(min=1), multiple=True,
               default=(150,), show_default=True,
               help="Read length of the Bracken-method k-mer distribution (repeat for more; "
                    "a run's --bracken_read_length must be one of them).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Threads for kraken2-build and kraken2 (default: the cores available).")
-@click.option("--name", default=None, help="Name in the sheet (default: the folder's name).")
-@click.option("--sheet", type=_path, default=None,
-              help="Also list the database in this sheet (needs --licence and --citation).")
-@click.option("--licence", "--license", "licence", default="",
-              help="SPDX licence expression of the genomes.")
-@click.option("--citation", default="", help="How to cite the genomes.")
-@click.option("--version", "version", default=None, help="Release (default: sha256-<12 hex>).")
-@click.option("--taxonomy", default="GTDB", show_default=True,
-              help="Whose names the lineages use (GTDB, NCBI ...).")
 def refdb_build_kraken2(genomes: tuple[Path, ...], lineages: Path, out: Path,  # noqa: PLR0913
-                        read_lengths: tuple[int, ...], threads: int | None, name: str | None,
-                        sheet: Path | None, licence: str, citation: str, version: str | None,
-                        taxonomy: str) -> None:
+                        name: str | None, sheet: Path | None, licence: str, citation: str,
+                        version: str | None, taxonomy: str, read_lengths: tuple[int, ...],
+                        threads: int | None) -> None:
     """Build a Kraken2 database (with its Bracken-method k-mer distributions) from GENOMES
     (FASTA, one genome or MAG per file) and their lineages, and print its database-sheet
     row: the same genomes as `refdb build-sylph`, for Kraken2 beside sylph."""
     import os
 
-    from soilbiome.errors import InputError
-    from soilbiome.refdb.add import add_reference, ensure_not_listed
     from soilbiome.refdb.build_kraken2 import build_kraken2
 
-    if sheet is not None:
-        if not licence or not citation:
-            raise InputError("--sheet needs --licence and --citation")
-        ensure_not_listed(sheet, name or out.name)
+    _check_sheet(sheet, name or out.name, licence, citation)
     build = build_kraken2(genomes, lineages, out, read_lengths=read_lengths,
                           threads=threads or len(os.sched_getaffinity(0)), name=name,
                           version=version, licence=licence, citation=citation,
@@ -215,10 +226,4 @@ def refdb_build_kraken2(genomes: tuple[Path, ...], lineages: Path, out: Path,  #
     lengths = ", ".join(str(n) for n in build.read_lengths)
     click.echo(f"{out}: {len(build.genomes)} genome(s) in a Kraken2 database with k-mer "
                f"distributions for {lengths} nt reads", err=True)
-    if sheet is not None:
-        entry = add_reference(sheet, build.row["name"], out, marker="shotgun", fmt="kraken2",
-                              licence=licence, citation=citation, version=build.row["version"],
-                              taxonomy=taxonomy, digest=build.sha256)
-        click.echo(f"{sheet}: listed {entry.name} {entry.version} (Kraken2) at {entry.path}, "
-                   f"sha256 {entry.sha256}", err=True)
-    click.echo(build.row_csv(), nl=False)
+    _list_built(sheet, build, "kraken2", "Kraken2", licence, citation, taxonomy)

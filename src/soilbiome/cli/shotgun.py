@@ -57,20 +57,11 @@ def kmer_distribution(db: Path, read_length: int, threads: int, out: Path) -> No
     """Build the Bracken k-mer distribution of DB from its own library (as bracken-build)."""
     import tempfile
 
-    from soilbiome.shotgun.bracken_build import (
-        build_kmer_distribution,
-        classify_library,
-        kraken2_kmer_length,
-        read_seqid2taxid,
-    )
-    from soilbiome.taxonomy.taxdump import read_taxdump
+    from soilbiome.shotgun.bracken_build import database_distributions, kraken2_kmer_length
 
-    taxonomy = read_taxdump(db)
-    k = kraken2_kmer_length(db)
     with tempfile.TemporaryDirectory(dir=out.resolve().parent) as tmp:
-        kraken_out = classify_library(db, Path(tmp) / "library.kraken", threads=threads)
-        dist = build_kmer_distribution(kraken_out, taxonomy, read_length=read_length,
-                                       kmer_length=k, seqid2taxid=read_seqid2taxid(db))
+        dist = database_distributions(db, [read_length], threads=threads, workdir=tmp)[read_length]
+    k = kraken2_kmer_length(db)
     dist.write(out)
     click.echo(f"{out}: {len(dist.totals)} genomes, {len(dist.mapped)} mapped taxa "
                f"({read_length}-mers, k = {k})")

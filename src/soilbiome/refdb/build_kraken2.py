@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError, ToolError
-from soilbiome.io.genome_lineages import match_lineages, read_genome_lineages
+from soilbiome.refdb.own_genomes import OwnBuild, catalogue_row, checked_genomes
 
 #: GTDB rank prefix -> rank written into nodes.dmp (NCBI's names, which Kraken2 reports).
 RANK_OF_PREFIX = {"d": "superkingdom", "k": "kingdom", "p": "phylum", "c": "class",
@@ -38,20 +38,10 @@ RANK_OF_PREFIX = {"d": "superkingdom", "k": "kingdom", "p": "phylum", "c": "clas
 
 
 @dataclass(frozen=True)
-class Kraken2Build:
+class Kraken2Build(OwnBuild):
     """What :func:`build_kraken2` made."""
 
-    folder: Path
-    genomes: tuple[str, ...]
-    sha256: str
-    row: dict[str, str]
-    read_lengths: tuple[int, ...]
-
-    def row_csv(self) -> str:
-        """The database-sheet header and row, as CSV text."""
-        from soilbiome.refdb.add import row_csv
-
-        return row_csv(self.row)
+    read_lengths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,25 +127,12 @@ def build_kraken2(genomes: Sequence[str | Path], lineages: str | Path, out: str 
         ``kraken2-build`` missing or failing.
     """
     from soilbiome.refdb.add import reference_digest
+    from soilbiome.shotgun.bracken_build import database_distributions
 
     out = Path(out)
-    paths = [Path(g) for g in genomes]
-    if not paths:
-        raise InputError("no genome files given")
-    if out.exists():
-        raise InputError("output database folder exists already (remove it or choose "
-                         "another --out)", location=str(out))
     if not read_lengths or min(read_lengths) < 1:
         raise InputError("read lengths must be positive")
-    for path in paths:
-        if not path.is_file():
-            raise InputError("genome file not found", location=str(path))
-    names = [p.name for p in paths]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"genome file name(s) given more than once: {', '.join(dupes)} (a "
-                         "genome is named by its file name, as in build-sylph)")
-    matched = match_lineages(names, read_genome_lineages(lineages), str(lineages))
+    paths, matched = checked_genomes(genomes, lineages, out)
     tax = lineage_taxonomy(matched, str(lineages))
     if shutil.which("kraken2-build") is None:
         raise ToolError("kraken2-build not found on PATH (Debian package kraken2)")
@@ -175,37 +152,16 @@ def build_kraken2(genomes: Sequence[str | Path], lineages: str | Path, out: str 
                        log)
         library.unlink()
         _kraken2_build(["--build", "--db", str(work), "--threads", str(threads)], log)
-        _kmer_distributions(work, sorted(set(read_lengths)), threads)
+        made = database_distributions(work, sorted(set(read_lengths)), threads=threads,
+                                      workdir=work)
+        for length, dist in made.items():
+            dist.write(work / f"database{length}mers.kmer_distrib")
         os.replace(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     digest = reference_digest(out, "kraken2")
-    row = {
-        "name": name or out.name, "version": version or f"sha256-{digest[:12]}",
-        "marker": "shotgun", "format": "kraken2", "licence": licence, "citation": citation,
-        "path": str(out.resolve()), "sha256": digest, "taxonomy": taxonomy,
-    }
-    return Kraken2Build(out, tuple(names), digest, row, tuple(sorted(set(read_lengths))))
-
-
-def _kmer_distributions(db: Path, read_lengths: list[int], threads: int) -> None:
-    """``database<L>mers.kmer_distrib`` for each read length, from one classification of the
-    library (as ``bracken-build`` makes them)."""
-    from soilbiome.shotgun.bracken_build import (
-        build_kmer_distribution,
-        classify_library,
-        kraken2_kmer_length,
-        read_seqid2taxid,
-    )
-    from soilbiome.taxonomy.taxdump import read_taxdump
-
-    taxonomy = read_taxdump(db)
-    k = kraken2_kmer_length(db)
-    classified = classify_library(db, db / "library.kraken", threads=threads)
-    seqids = read_seqid2taxid(db)
-    for length in read_lengths:
-        dist = build_kmer_distribution(classified, taxonomy, read_length=length,
-                                       kmer_length=k, seqid2taxid=seqids)
-        dist.write(db / f"database{length}mers.kmer_distrib")
-    classified.unlink()
+    row = catalogue_row(out, "kraken2", digest, name=name, version=version, licence=licence,
+                        citation=citation, taxonomy=taxonomy)
+    return Kraken2Build(out, tuple(p.name for p in paths), digest, row,
+                        tuple(sorted(set(read_lengths))))

@@ -13,27 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from soilbiome.errors import InputError
-from soilbiome.io.genome_lineages import match_lineages, read_genome_lineages
+from soilbiome.refdb.own_genomes import OwnBuild, catalogue_row, checked_genomes
 from soilbiome.refdb.sheet import SYLPH_FILES, listing_digest
 
 
 @dataclass(frozen=True)
-class SylphBuild:
+class SylphBuild(OwnBuild):
     """What :func:`build_sylph` made."""
 
-    folder: Path
-    genomes: tuple[str, ...]
-    sha256: str
-    row: dict[str, str]
     #: genomes with too few sampled k-mers for sylph to ever report them (kept in the database)
     too_small: tuple[str, ...] = ()
-
-    def row_csv(self) -> str:
-        """The database-sheet header and row, as CSV text."""
-        from soilbiome.refdb.add import row_csv
-
-        return row_csv(self.row)
 
 
 def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | Path, *,
@@ -50,28 +39,10 @@ def build_sylph(genomes: Sequence[str | Path], lineages: str | Path, out: str | 
     from soilbiome.shotgun.sylph import MIN_KMERS, sketch_genomes
 
     out = Path(out)
-    paths = [Path(g) for g in genomes]
-    if not paths:
-        raise InputError("no genome files given")
-    if out.exists():
-        raise InputError("output database folder exists already (remove it or choose "
-                         "another --out)", location=str(out))
-    for path in paths:
-        if not path.is_file():
-            raise InputError("genome file not found", location=str(path))
-    names = [p.name for p in paths]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"genome file name(s) given more than once: {', '.join(dupes)} (sylph "
-                         "names a genome by its file name)")
-    table = read_genome_lineages(lineages)
-    matched = match_lineages(names, table, str(lineages))
+    paths, matched = checked_genomes(genomes, lineages, out)
     done = sketch_genomes(paths, matched, out)
     digest = listing_digest(out, SYLPH_FILES)
-    row = {
-        "name": name or out.name, "version": version or f"sha256-{digest[:12]}",
-        "marker": "shotgun", "format": "sylph", "licence": licence, "citation": citation,
-        "path": str(out.resolve()), "sha256": digest, "taxonomy": taxonomy,
-    }
+    row = catalogue_row(out, "sylph", digest, name=name, version=version, licence=licence,
+                        citation=citation, taxonomy=taxonomy)
     small = tuple(g for g, kmers in done.items() if kmers < MIN_KMERS)
     return SylphBuild(out, tuple(done), digest, row, small)

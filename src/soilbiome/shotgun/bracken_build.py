@@ -194,6 +194,24 @@ def build_kmer_distribution(
     return dist
 
 
+def database_distributions(db: str | Path, read_lengths: Iterable[int], *, threads: int = 1,
+                           workdir: str | Path) -> dict[int, KmerDistribution]:
+    """The Bracken k-mer distribution of ``db`` for each read length, from one classification
+    of its library (written into ``workdir`` and removed): what ``bracken-build`` makes."""
+    from soilbiome.taxonomy.taxdump import read_taxdump
+
+    taxonomy = read_taxdump(db)
+    k = kraken2_kmer_length(db)
+    classified = classify_library(db, Path(workdir) / "library.kraken", threads=threads)
+    seqids = read_seqid2taxid(db)
+    try:
+        return {length: build_kmer_distribution(classified, taxonomy, read_length=length,
+                                                kmer_length=k, seqid2taxid=seqids)
+                for length in read_lengths}
+    finally:
+        classified.unlink(missing_ok=True)
+
+
 def _push_run_py(out_g, out_t, out_c, n_out, genome, taxon, count):  # noqa: ANN001, ANN202
     """Store one run of windows (genome, taxon, count) at ``n_out``; buffers double when full."""
     if n_out == len(out_g):
