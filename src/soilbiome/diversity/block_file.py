@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soilbiome.diversity.unifrac import BRANCH_LENGTHS
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
 
@@ -166,9 +167,9 @@ def read_block(path: Path) -> Block:
     if text["format"] != FORMAT:
         raise InputError(f"block format '{text['format']}' is not {FORMAT}", location=where)
     lengths = text["branch_lengths"] or "double"
-    if lengths not in ("double", "single"):
-        raise InputError(f"block field 'branch_lengths' is '{lengths}', not double or single",
-                         location=where)
+    if lengths not in BRANCH_LENGTHS:
+        raise InputError(f"block field 'branch_lengths' is '{lengths}', not "
+                         f"{' or '.join(BRANCH_LENGTHS)}", location=where)
     rc = []
     for k in ("rows", "cols"):
         a = fields[k]

@@ -32,7 +32,7 @@ from soilbiome.diversity.beta import ENGINE_METRICS, beta_block
 from soilbiome.diversity.block_file import Block, prepared_digest, read_block, write_block
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
-from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
+from soilbiome.diversity.unifrac import BRANCH_LENGTHS, UNIFRAC_METRICS, Phylogeny
 from soilbiome.diversity.writers import ROWS_PER_CHUNK, in_order, lsmat_rows, workers
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
@@ -75,9 +75,9 @@ def settings_from(path: Path) -> tuple[int | None, bool, int, str]:
         lengths = (parameters.get("tree") or {}).get("branch_lengths", "double")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"not a diversity.json ({exc})", location=str(path)) from None
-    if lengths not in ("double", "single"):
-        raise InputError(f"tree branch_lengths '{lengths}' is not double or single",
-                         location=str(path))
+    if lengths not in BRANCH_LENGTHS:
+        raise InputError(f"tree branch_lengths '{lengths}' is not "
+                         f"{' or '.join(BRANCH_LENGTHS)}", location=str(path))
     depth = rare.get("depth")
     return (int(depth) if depth else None), depth is None, int(rare.get("seed", 42)), lengths
 

@@ -21,15 +21,14 @@ and a k-mer distribution for another read length is built from it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError, ToolError
+from soilbiome.io.atomic import atomic_outputs
 from soilbiome.refdb.own_genomes import OwnBuild, catalogue_row, checked_genomes
 
 #: GTDB rank prefix -> rank written into nodes.dmp (NCBI's names, which Kraken2 reports).
@@ -136,12 +135,8 @@ def build_kraken2(genomes: Sequence[str | Path], lineages: str | Path, out: str 
     tax = lineage_taxonomy(matched, str(lineages))
     if shutil.which("kraken2-build") is None:
         raise ToolError("kraken2-build not found on PATH (Debian package kraken2)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        work.chmod(0o777 & ~umask)  # mkdtemp's 0700 would hide the database from the group
+    with atomic_outputs() as outputs:  # a hidden folder beside out, renamed when complete
+        work = outputs.folder(out)
         (work / "taxonomy").mkdir()
         (work / "taxonomy" / "names.dmp").write_text(tax.names_dmp, encoding="utf-8")
         (work / "taxonomy" / "nodes.dmp").write_text(tax.nodes_dmp, encoding="utf-8")
@@ -156,10 +151,6 @@ def build_kraken2(genomes: Sequence[str | Path], lineages: str | Path, out: str 
                                       workdir=work)
         for length, dist in made.items():
             dist.write(work / f"database{length}mers.kmer_distrib")
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     digest = reference_digest(out, "kraken2")
     row = catalogue_row(out, "kraken2", digest, name=name, version=version, licence=licence,
                         citation=citation, taxonomy=taxonomy)

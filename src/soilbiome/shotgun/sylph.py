@@ -23,13 +23,12 @@ own ``.syldb`` format, readable by the ``sylph`` binary too) and :data:`LINEAGE_
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from soilbiome.errors import InputError
+from soilbiome.io.atomic import atomic_outputs
 from soilbiome.io.fasta import fasta_sequences
 from soilbiome.io.fastq import BaseCounts, MatePairs, iter_checked_blocks
 
@@ -140,10 +139,8 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str],
         except (ValueError, RuntimeError) as exc:
             raise InputError(f"sylph could not sketch the genome ({exc})",
                              location=str(path)) from None
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_outputs() as outputs:  # a hidden folder beside out, renamed when complete
+        tmp = outputs.folder(out)
         pysylph.Database(sketches).dump(str(tmp / DB_FILE))
         with (tmp / LINEAGE_FILE).open("w", encoding="utf-8", newline="") as handle:
             # the first contig's header is what the sylph binary reports as Contig_name
@@ -152,9 +149,6 @@ def sketch_genomes(genomes: Sequence[Path], lineages: dict[str, str],
             for sketch in sketches:
                 contig = " ".join(first_contig[sketch.name].split())  # no tab in a TSV cell
                 handle.write(f"{sketch.name}\t{lineages[sketch.name]}\t{contig}\n")
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return {s.name: len(s.kmers) for s in sketches}
 
 
