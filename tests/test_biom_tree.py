@@ -315,6 +315,38 @@ def test_diversity_takes_the_tree_from_the_table(made: dict[str, Path], tmp_path
     assert not (out3 / "beta_unweighted_unifrac.tsv").exists()
 
 
+@pytest.mark.nextflow
+def test_pipeline_diversity_step_reads_branch_lengths_as_asked(made: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """--branch_lengths single reaches DIVERSITY: its UniFrac matrices are those of
+    `soilbiome diversity --branch-lengths single` on the table's own tree (FastTree's
+    decimals, not single-precision values, so they are not the double ones)."""
+    from conftest import run_nextflow
+
+    (tmp_path / "main.nf").write_text(
+        f"include {{ DIVERSITY }} from '{ROOT / 'pipeline' / 'modules' / 'diversity.nf'}'\n"
+        "workflow { DIVERSITY(Channel.fromPath(params.biom), "
+        "Channel.value(file(params.tree))) }\n")
+    (tmp_path / "params.config").write_text(
+        "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
+        "seed = 42; group_by = null; shannon_base = 'e'; soil_env = null\n"
+        f"branch_lengths = 'single'; biom = '{made['table']}'; tree = '{made['tree']}' }}\n"
+        f"env.PATH = \"{BIN}:{ROOT / 'bin'}:\\$PATH\"\n")
+    proc = run_nextflow("run", "main.nf", "-c", "params.config", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    div = tmp_path / "results" / "diversity"
+    recorded = json.loads((div / "diversity.json").read_text())["parameters"]["tree"]
+    assert recorded["branch_lengths"] == "single"
+    for lengths in ("single", "double"):
+        proc = run(SOILBIOME, "diversity", str(made["table"]), "--outdir",
+                   str(tmp_path / lengths), "--no-rarefaction", "--branch-lengths", lengths)
+        assert proc.returncode == 0, proc.stderr
+    for name in ("beta_weighted_unifrac.tsv", "beta_unweighted_unifrac.tsv"):
+        made_here = (div / name).read_bytes()
+        assert made_here == (tmp_path / "single" / name).read_bytes(), name
+        assert made_here != (tmp_path / "double" / name).read_bytes(), name
+
+
 def test_warmup_compiles_every_kernel_a_pipeline_run_uses(made: dict[str, Path],
                                                          tmp_path: Path) -> None:
     """runtime/setup.sh and the image call soilbiome.diversity.warmup so that no run compiles:

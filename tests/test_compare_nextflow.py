@@ -78,19 +78,25 @@ def check_distributed(outdir: Path, metrics: int = 2) -> list[str]:
     return [t["native_id"] for t in blocks]
 
 
-def check_unifrac(outdir: Path, tree: Path, tmp: Path) -> None:
+def check_unifrac(outdir: Path, tree: Path, tmp: Path, branch_lengths: str) -> None:
     """The UniFrac matrices assembled from blocks equal ``soilbiome diversity --tree`` on the
-    merged table with the comparison's rarefaction depth and seed, byte for byte."""
+    merged table with the comparison's rarefaction depth and seed and the run's
+    ``--branch_lengths``, byte for byte (and not those of the other precision: the tree's
+    9-decimal lengths are not single-precision values)."""
     compare = outdir / "compare"
     settings = json.loads((compare / "diversity" / "diversity.json").read_text())
     rare = settings["parameters"]["rarefaction"]
-    res = CliRunner().invoke(main, [
-        "diversity", str(compare / "merged.biom"), "--outdir", str(tmp / "one"), "--tree",
-        str(tree), "--rarefaction-depth", str(rare["depth"]), "--seed", str(rare["seed"])])
-    assert res.exit_code == 0, res.output
+    for lengths in ("double", "single"):
+        res = CliRunner().invoke(main, [
+            "diversity", str(compare / "merged.biom"), "--outdir", str(tmp / lengths), "--tree",
+            str(tree), "--rarefaction-depth", str(rare["depth"]), "--seed", str(rare["seed"]),
+            "--branch-lengths", lengths])
+        assert res.exit_code == 0, res.output
+    other = "double" if branch_lengths == "single" else "single"
     for metric in UNIFRAC_METRICS:
-        one = (tmp / "one" / f"beta_{metric}.tsv").read_bytes()
-        assert (compare / "distributed" / f"beta_{metric}.tsv").read_bytes() == one, metric
+        made = (compare / "distributed" / f"beta_{metric}.tsv").read_bytes()
+        assert made == (tmp / branch_lengths / f"beta_{metric}.tsv").read_bytes(), metric
+        assert made != (tmp / other / f"beta_{metric}.tsv").read_bytes(), metric
 
 
 @pytest.mark.nextflow
@@ -108,16 +114,17 @@ def test_missing_compare_tree_is_refused_before_the_results_folder(tmp_path: Pat
 
 @pytest.mark.nextflow
 def test_compare_mode_local(tmp_path: Path) -> None:
-    """With --compare_tree (a tree over the ASV IDs) the UniFrac matrices are blocks too."""
+    """With --compare_tree (a tree over the ASV IDs) the UniFrac matrices are blocks too, their
+    branch lengths read in the precision --branch_lengths asks for."""
     sheet, key = make_inputs(tmp_path)
     outdir = tmp_path / "results"
     tree = tmp_path / "asv_tree.nwk"
     tree.write_text(random_tree(list(atacama_counts()[0].columns), 3))
     proc = run_nextflow("run", str(MAIN), *compare_args(sheet, key, outdir),
-                        "--compare_tree", str(tree), cwd=tmp_path)
+                        "--compare_tree", str(tree), "--branch_lengths", "single", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     check_distributed(outdir, 5)
-    check_unifrac(outdir, tree, tmp_path)
+    check_unifrac(outdir, tree, tmp_path, "single")
     # inputs that share every file name are named by run folder and file, never asv_table
     summary = json.loads((outdir / "compare" / "compare.json").read_text())
     assert [i["label"] for i in summary["inputs"]] == ["lab_a-results-asv_table",

@@ -57,6 +57,7 @@ def test_every_config_parameter_is_in_the_schema_and_back(schema: dict) -> None:
         ({"its_region": "ITS3"}, '--its_region "ITS3": must be one of auto, none, ITS1'),
         ({"qc_compression": 10}, "--qc_compression 10: must be at most 9"),
         ({"qc_duplication": "maybe"}, '--qc_duplication "maybe": must be true or false'),
+        ({"branch_lengths": "half"}, '--branch_lengths "half": must be one of double, single'),
     ],
 )
 def test_bad_parameters_are_refused_with_a_reason(schema: dict, given: dict,

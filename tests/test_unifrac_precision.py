@@ -125,6 +125,29 @@ def test_single_branch_lengths_in_blocks(lab: dict, tmp_path: Path) -> None:
     assert not (tmp_path / "x.npz").exists()
 
 
+def test_settings_of_a_run_without_a_tree_leave_the_precision_to_the_option(
+        lab: dict, tmp_path: Path) -> None:
+    """A comparison's settings (its run read no tree) record no precision: UniFrac blocks
+    computed with them take --branch-lengths as given (the pipeline's --branch_lengths), or
+    double without it."""
+    table, tree = lab["table"], lab["tree"]
+    res = _run("diversity", table, "--outdir", tmp_path / "notree", "--no-rarefaction")
+    assert res.exit_code == 0, res.output
+    settings = tmp_path / "notree" / "diversity.json"
+    assert json.loads(settings.read_text())["parameters"]["tree"] is None
+    made = {}
+    for given in ("single", "double", None):
+        out = tmp_path / f"{given}.npz"
+        res = _run("beta", "block", table, "--metric", "weighted_unifrac", "--rows", "0:24",
+                   "--cols", "0:24", "--tree", tree, "--settings", settings, "--out", out,
+                   *(("--branch-lengths", given) if given else ()))
+        assert res.exit_code == 0, res.output
+        made[given] = read_block(out)
+    assert [made[g].branch_lengths for g in made] == ["single", "double", "double"]
+    assert np.array_equal(made[None].values, made["double"].values)
+    assert not np.array_equal(made["single"].values, made["double"].values)
+
+
 def test_rounding_and_its_refusals(tmp_path: Path) -> None:
     tree = tree_arrays(parse_flat("((a:0.1,b:1e39):0.2,c:0.3);"))
     with pytest.raises(DiversityError, match="too large for single precision"):

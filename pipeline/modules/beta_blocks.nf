@@ -7,7 +7,8 @@
  * assembled matrix equals it bit for bit. Every block records the table's SHA-256, the metric
  * and its ranges; BETA_ASSEMBLE refuses blocks that do not match the table, metric and plan.
  * UniFrac metrics take the Newick tree `tree` (--compare_tree; assets/NO_TREE otherwise, when
- * only Bray-Curtis and Jaccard are asked for); their blocks record the tree's SHA-256.
+ * only Bray-Curtis and Jaccard are asked for); their blocks record the tree's SHA-256 and the
+ * precision its branch lengths were read in (--branch_lengths).
  */
 process BETA_PLAN {
     label 'process_single'
@@ -39,7 +40,7 @@ process BETA_BLOCK {
     tuple val(metric), path("${metric}_${block}.npz"), emit: block
 
     script:
-    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree}" : ''
+    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree} --branch-lengths ${params.branch_lengths}" : ''
     """
     soilbiome beta block ${table} --settings ${settings} --metric ${metric} \\
         --rows ${rows} --cols ${cols} ${tree_arg} --out ${metric}_${block}.npz
@@ -63,7 +64,7 @@ process BETA_ASSEMBLE {
     path "beta_${metric}.tsv", emit: tsv
 
     script:
-    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree}" : ''
+    def tree_arg = metric.endsWith('unifrac') ? "--tree ${tree} --branch-lengths ${params.branch_lengths}" : ''
     """
     soilbiome beta assemble ${table} ${blocks} --settings ${settings} --metric ${metric} \\
         --plan ${plan} ${tree_arg} --out beta_${metric}.h5 --tsv beta_${metric}.tsv

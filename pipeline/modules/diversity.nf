@@ -20,7 +20,7 @@ process DIVERSITY {
     def depth = params.rarefaction_depth ? "--rarefaction-depth ${params.rarefaction_depth}" : '--no-rarefaction'
     def group = params.group_by ? "--group-by ${params.group_by}" : ''
     def env = params.soil_env ? "--env '${params.soil_env}'" : ''
-    def tree_arg = tree.name != 'NO_TREE' ? '--unifrac' : ''   // a table that lost its tree fails
+    def tree_arg = tree.name != 'NO_TREE' ? "--unifrac --branch-lengths ${params.branch_lengths}" : ''   // a table that lost its tree fails
     """
     export NUMBA_NUM_THREADS=${task.cpus}
     soilbiome diversity ${biom} --outdir diversity ${depth} --seed ${params.seed} ${group} \\

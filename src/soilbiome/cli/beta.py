@@ -36,10 +36,10 @@ def _read(table: Path, depth: int | None, no_rarefaction: bool, seed: int,  # no
 
     if settings is not None:
         depth, no_rarefaction, seed, recorded = settings_from(settings)
-        if branch_lengths not in (None, recorded):
+        if None not in (branch_lengths, recorded) and branch_lengths != recorded:
             raise InputError(f"--branch-lengths {branch_lengths} contradicts --settings "
                              f"{settings}, whose run read them in {recorded} precision")
-        branch_lengths = recorded
+        branch_lengths = branch_lengths or recorded
     full = read_table(table)
     return (full, prepare(full, depth, seed, rarefaction=not no_rarefaction),
             branch_lengths or "double")

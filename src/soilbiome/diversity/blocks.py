@@ -62,9 +62,10 @@ def prepare(table: object, rarefaction_depth: int | None, seed: int,
     return sc.rows(sc.totals > 0)
 
 
-def settings_from(path: Path) -> tuple[int | None, bool, int, str]:
+def settings_from(path: Path) -> tuple[int | None, bool, int, str | None]:
     """``(depth, no_rarefaction, seed, branch_lengths)`` of a ``diversity.json``
-    (single-process run)."""
+    (single-process run); ``branch_lengths`` is None when that run read no tree (a
+    comparison's settings: its UniFrac, if any, is computed from blocks alone)."""
     import json
 
     from soilbiome.errors import InputError
@@ -72,10 +73,11 @@ def settings_from(path: Path) -> tuple[int | None, bool, int, str]:
     try:
         parameters = json.loads(Path(path).read_text())["parameters"]
         rare = parameters["rarefaction"]
-        lengths = (parameters.get("tree") or {}).get("branch_lengths", "double")
+        tree = parameters.get("tree")
+        lengths = tree.get("branch_lengths", "double") if tree else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"not a diversity.json ({exc})", location=str(path)) from None
-    if lengths not in BRANCH_LENGTHS:
+    if lengths is not None and lengths not in BRANCH_LENGTHS:
         raise InputError(f"tree branch_lengths '{lengths}' is not "
                          f"{' or '.join(BRANCH_LENGTHS)}", location=str(path))
     depth = rare.get("depth")
