@@ -248,6 +248,31 @@ def run_nextflow(*args: str, cwd: Path, check: bool = False, timeout: int = 1200
                           text=True, check=check, timeout=timeout)
 
 
+def run_diversity_step(where: Path, params: dict[str, object]):
+    """The pipeline's DIVERSITY process run alone by Nextflow in ``where``, on
+    ``params["biom"]`` and the tree ``params["tree"]`` (assets/NO_TREE when absent), with the
+    pipeline's diversity parameters (``params`` overrides them); results in
+    ``where/results``. The tasks' PATH is the one the pipeline's own configuration sets."""
+    defaults = {"outdir": "results", "publish_dir_mode": "copy", "rarefaction_depth": None,
+                "seed": 42, "group_by": None, "shannon_base": "e", "soil_env": None,
+                "branch_lengths": "double", "tree": ROOT / "assets" / "NO_TREE"}
+
+    def groovy(value: object) -> str:
+        return "null" if value is None else (
+            str(value) if isinstance(value, int) else f"'{value}'")
+
+    module = ROOT / "pipeline" / "modules" / "diversity.nf"
+    (where / "main.nf").write_text(
+        f"include {{ DIVERSITY }} from '{module}'\n"
+        "workflow { DIVERSITY(Channel.fromPath(params.biom), "
+        "Channel.value(file(params.tree))) }\n")
+    (where / "params.config").write_text(
+        "params {\n" + "".join(f"    {k} = {groovy(v)}\n"
+                               for k, v in {**defaults, **params}.items()) + "}\n"
+        f"env.PATH = \"{ROOT / '.venv' / 'bin'}:{ROOT / 'bin'}:\\$PATH\"\n")
+    return run_nextflow("run", "main.nf", "-c", "params.config", cwd=where)
+
+
 @pytest.fixture(scope="session")
 def test_profile_run(tmp_path_factory):
     """One real run of ``-profile test``, shared by every test that reads its outputs."""

@@ -321,18 +321,10 @@ def test_pipeline_diversity_step_reads_branch_lengths_as_asked(made: dict[str, P
     """--branch_lengths single reaches DIVERSITY: its UniFrac matrices are those of
     `soilbiome diversity --branch-lengths single` on the table's own tree (FastTree's
     decimals, not single-precision values, so they are not the double ones)."""
-    from conftest import run_nextflow
+    from conftest import run_diversity_step
 
-    (tmp_path / "main.nf").write_text(
-        f"include {{ DIVERSITY }} from '{ROOT / 'pipeline' / 'modules' / 'diversity.nf'}'\n"
-        "workflow { DIVERSITY(Channel.fromPath(params.biom), "
-        "Channel.value(file(params.tree))) }\n")
-    (tmp_path / "params.config").write_text(
-        "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
-        "seed = 42; group_by = null; shannon_base = 'e'; soil_env = null\n"
-        f"branch_lengths = 'single'; biom = '{made['table']}'; tree = '{made['tree']}' }}\n"
-        f"env.PATH = \"{BIN}:{ROOT / 'bin'}:\\$PATH\"\n")
-    proc = run_nextflow("run", "main.nf", "-c", "params.config", cwd=tmp_path)
+    proc = run_diversity_step(tmp_path, {"biom": made["table"], "tree": made["tree"],
+                                         "branch_lengths": "single"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     div = tmp_path / "results" / "diversity"
     recorded = json.loads((div / "diversity.json").read_text())["parameters"]["tree"]

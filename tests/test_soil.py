@@ -453,19 +453,9 @@ def test_validate_env_checks_the_chosen_soil_variables(tmp_path, atacama_rows):
 
 @pytest.mark.nextflow
 def test_pipeline_diversity_step_runs_the_soil_context(vare, tmp_path):
-    from conftest import ROOT, run_nextflow
+    from conftest import run_diversity_step
 
-    (tmp_path / "main.nf").write_text(
-        f"include {{ DIVERSITY }} from '{ROOT / 'pipeline' / 'modules' / 'diversity.nf'}'\n"
-        "workflow { DIVERSITY(Channel.fromPath(params.biom), "
-        f"Channel.value(file('{ROOT / 'assets' / 'NO_TREE'}'))) }}\n")
-    (tmp_path / "params.config").write_text(
-        "params { outdir = 'results'; publish_dir_mode = 'copy'; rarefaction_depth = null\n"
-        "seed = 42; group_by = null; shannon_base = 'e'; soil_env = 'ph,humdepth'\n"
-        f"biom = '{vare['biom']}' }}\n"
-        # the tasks' PATH as the pipeline's own config sets it (no venv is active here)
-        f"env.PATH = \"{ROOT / '.venv' / 'bin'}:{ROOT / 'bin'}:\\$PATH\"\n")
-    proc = run_nextflow("run", "main.nf", "-c", "params.config", cwd=tmp_path)
+    proc = run_diversity_step(tmp_path, {"biom": vare["biom"], "soil_env": "ph,humdepth"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     div = tmp_path / "results" / "diversity"
     summary = json.loads((div / "soil_context.json").read_text())
