@@ -240,6 +240,7 @@ def main() -> None:
                         help="synthetic genomes in the large database (0: demo database only)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "shotgun")
     args = parser.parse_args()
+    args.out = args.out.resolve()  # the runs start in other folders
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} CPUs)", flush=True)
     if not (SYLPH_DB / "database.syldb").is_file():
