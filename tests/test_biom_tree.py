@@ -356,7 +356,7 @@ def test_warmup_compiles_every_kernel_a_pipeline_run_uses(made: dict[str, Path],
 
     before = compiled()
     names = {name.split("-")[0] for name in before}
-    assert {"kernels.condensed", "kernels.permanova_ssw", "unweighted._counts",
+    assert {"kernels.condensed", "kernels.permanova_ssw", "unweighted_jit.counts",
             "weighted._depth"} <= names, sorted(names)
     for args in (["--group-by", "site"], ["--no-rarefaction", "--env-metric", "weighted_unifrac",
                                           "--env", "elev"]):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from soilbiome.diversity import kernels
 from soilbiome.diversity.common import (
     BETA_METRICS,
     PHYLO_METRICS,
@@ -28,12 +27,12 @@ from soilbiome.diversity.common import (
 )
 from soilbiome.diversity.unifrac import UNIFRAC_METRICS, Phylogeny
 from soilbiome.diversity.unweighted import unweighted_condensed, unweighted_rectangle
-from soilbiome.diversity.weighted import weighted_condensed, weighted_rectangle
+
+# The numba modules (kernels, weighted) are imported where they are called: unweighted UniFrac
+# alone (`beta matrix`, `beta block`) runs on the C kernels and needs no numba (0.1-0.35 s).
 
 #: Metrics of the sparse engine (the UniFrac ones need a tree).
 ENGINE_METRICS: tuple[str, ...] = ("braycurtis", "jaccard", *UNIFRAC_METRICS)
-#: Kernel kinds (the UniFrac variants have their own engines).
-_KIND = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD}
 
 
 @dataclass
@@ -133,9 +132,13 @@ def _prepared(matrix: sparse.csr_matrix, metric: str) -> tuple:
 
 
 def _kind(metric: str) -> int:
-    if metric not in _KIND:
+    """The kernel kind of a non-phylogenetic metric (the UniFrac ones have their own engines)."""
+    from soilbiome.diversity import kernels
+
+    kinds = {"braycurtis": kernels.BRAYCURTIS, "jaccard": kernels.JACCARD}
+    if metric not in kinds:
         raise DiversityError(f"unknown metric {metric!r} for the sparse engine")
-    return _KIND[metric]
+    return kinds[metric]
 
 
 def sparse_beta(matrix: sparse.csr_matrix, metric: str,
@@ -161,7 +164,11 @@ def sparse_beta(matrix: sparse.csr_matrix, metric: str,
             raise DiversityError(f"{metric} needs a phylogenetic tree (--tree)")
         if metric == "unweighted_unifrac":
             return unweighted_condensed(matrix, phylo)
+        from soilbiome.diversity.weighted import weighted_condensed
+
         return weighted_condensed(matrix, phylo, metric == "weighted_normalized_unifrac")
+    from soilbiome.diversity import kernels
+
     return kernels.condensed(_kind(metric), *_prepared(matrix, metric))
 
 
@@ -193,7 +200,11 @@ def beta_block(matrix: sparse.csr_matrix, rows: tuple[int, int], cols: tuple[int
         r, c, upper = m[rows[0]:rows[1]], m[cols[0]:cols[1]], tuple(rows) == tuple(cols)
         if metric == "unweighted_unifrac":
             return unweighted_rectangle(r, c, phylo, upper)
+        from soilbiome.diversity.weighted import weighted_rectangle
+
         return weighted_rectangle(r, c, phylo, upper, metric == "weighted_normalized_unifrac")
+    from soilbiome.diversity import kernels
+
     kind = _kind(metric)
     a = _prepared(m[rows[0]:rows[1]], metric)
     if tuple(rows) == tuple(cols):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 from soilbiome.errors import SoilbiomeError
 from soilbiome.taxonomy.lineage import RANKS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Accepted ``--shannon-base`` values and the logarithm base each stands for.
 SHANNON_BASES: dict[str, float] = {"e": math.e, "2": 2.0}
@@ -107,6 +112,8 @@ def load_table(path: str | Path) -> CountTable:
     BiomError
         The table fails the reader's checks.
     """
+    import pandas as pd
+
     from soilbiome.io.biom_reader import read_table
 
     table = read_table(path)
@@ -114,6 +121,22 @@ def load_table(path: str | Path) -> CountTable:
                           columns=list(table.feature_ids))
     taxonomy = table.taxonomy.reindex(columns=list(RANKS)).fillna("")
     return CountTable(counts, table.sample_metadata.copy(), taxonomy, str(path))
+
+
+def workers() -> int:
+    """Threads of the compiled kernels and of the matrix formatting: the task's cores
+    (``NUMBA_NUM_THREADS``, which the pipeline sets to them), else the cores this process may
+    run on (a SLURM job's CPU set), as numba counts them."""
+    try:
+        given = int(os.environ.get("NUMBA_NUM_THREADS", "") or 0)
+    except ValueError:
+        given = 0
+    if given > 0:
+        return given
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no CPU sets on this platform
+        return os.cpu_count() or 1
 
 
 def is_integer_table(counts: pd.DataFrame) -> bool:
@@ -154,6 +177,8 @@ class SparseCounts:
 
     def to_frame(self) -> pd.DataFrame:
         """Dense samples x features frame (small tables and tests only)."""
+        import pandas as pd
+
         return pd.DataFrame(self.matrix.toarray(), index=pd.Index(self.sample_ids, name="sample"),
                             columns=list(self.feature_ids))
 
@@ -192,7 +217,9 @@ def as_sparse(counts: object) -> SparseCounts:
     else:
         if isinstance(counts, CountTable):
             counts = counts.counts
-        if not isinstance(counts, pd.DataFrame):
+        # a caller with a DataFrame has imported pandas: not loaded here for the others
+        pandas = sys.modules.get("pandas")
+        if pandas is None or not isinstance(counts, pandas.DataFrame):
             raise TypeError("counts must be a FeatureTable or a samples x features DataFrame")
         if counts.index.has_duplicates:
             raise DiversityError("duplicate sample IDs in the count table")

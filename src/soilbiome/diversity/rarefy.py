@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RAREFACTION_METHOD = (
     "subsampling without replacement (multivariate hypergeometric draw, numpy Generator); "
@@ -82,7 +86,10 @@ def rarefy(counts: object, depth: int, seed: int = 42) -> Rarefied:
     the sample's non-zero counts only (a feature with no reads can receive none), so the cost
     follows the number of non-zeros, not the number of features.
     """
-    frame = isinstance(counts, pd.DataFrame)
+    # pandas (0.2 s to import) is not loaded here for a command's own tables: a caller that
+    # passes a DataFrame has imported it already
+    pandas = sys.modules.get("pandas")
+    frame = pandas is not None and isinstance(counts, pandas.DataFrame)
     sc = as_sparse(counts)
     if int(depth) != depth or depth <= 0:
         raise DiversityError(f"rarefaction depth must be a positive integer, got {depth}")
@@ -179,6 +186,8 @@ def rarefaction_curve(
         samples.extend([sample] * len(n))
         out_depths.append(n.astype(np.int64))
         values.append((1.0 - absent).sum(axis=1))
+    import pandas as pd
+
     return pd.DataFrame({
         "sample": samples,
         "depth": np.concatenate(out_depths) if out_depths else np.array([], dtype=np.int64),

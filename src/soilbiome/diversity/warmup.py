@@ -1,6 +1,7 @@
 """Compile the diversity kernels once, at install time, instead of in a user's first run.
 
 The compiled kernels (Bray-Curtis/Jaccard, PERMANOVA, UniFrac, Faith's PD) are numba functions
+(unweighted UniFrac also has C kernels, :mod:`soilbiome.diversity.native`, built at install)
 cached on disk (``cache=True``, beside their sources or in numba's user cache). Without a cache,
 the first ``soilbiome diversity`` after an install spends about 25 s compiling them;
 runtime/setup.sh and the container image call :func:`compile_kernels` so that this happens while
@@ -50,6 +51,14 @@ def compile_kernels() -> float:
                          tree=FeatureTree(_caterpillar(list(features)), "soilbiome/phylogeny"))
     with tempfile.TemporaryDirectory(prefix="soilbiome-warmup-") as tmp:
         run_diversity(table, tmp, unifrac=True, group_by="site", permutations=9)
+    # unweighted UniFrac runs on the C kernels where they are built: compile its numba
+    # kernels too, so that SOILBIOME_NATIVE=0 or an install without them never compiles
+    from soilbiome.diversity.unifrac import Phylogeny
+    from soilbiome.diversity.unweighted import unweighted_condensed
+    from soilbiome.io.newick import parse_flat
+
+    phylo = Phylogeny.of(parse_flat(_caterpillar(list(features))), features)
+    unweighted_condensed(counts, phylo, "numba")
     return time.perf_counter() - started
 
 

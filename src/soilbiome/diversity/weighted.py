@@ -39,7 +39,6 @@ from scipy import sparse
 from soilbiome.diversity import kernels
 from soilbiome.diversity.common import DiversityError
 from soilbiome.diversity.unifrac import Phylogeny, TreeArrays
-from soilbiome.diversity.unweighted import raw_arrays
 
 #: Branches held by at least this fraction of the samples go through the dense product
 #: (measured on 1,000 x 5,000 tables at 1-40% non-zero, see docs/diversity.md "Speed").
@@ -53,6 +52,15 @@ SQUARE_UP_TO = 4096
 #: The dense product's tile: rows and columns of pairs whose sums stay in registers.
 _T = 4
 _FASTMATH = {"reassoc", "nnan", "ninf", "nsz"}
+
+
+def raw_arrays(x: sparse.csr_matrix, sizes: np.ndarray) -> tuple:
+    """Kernel arguments of a CSR matrix for raw sums (no dense columns)."""
+    c = x.tocsc()
+    c.sort_indices()
+    return (x.indptr.astype(np.int64), x.indices.astype(np.int64), x.data,
+            c.indptr.astype(np.int64), c.indices.astype(np.int64), c.data, sizes,
+            np.full(x.shape[1], -1, dtype=np.int64), np.zeros((0, x.shape[0])))
 
 
 @njit(cache=True)

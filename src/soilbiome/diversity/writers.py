@@ -16,15 +16,18 @@ back to a program reading the files.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from soilbiome.diversity.common import workers
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.textfile import safe_cell, safe_frame
+
+if TYPE_CHECKING:  # pandas is imported by the callers that pass frames
+    import pandas as pd
 
 #: Rows of a distance matrix formatted per Arrow call (bounded memory for any ``n``).
 ROWS_PER_CHUNK = 256
@@ -63,15 +66,6 @@ def lsmat_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> str:
     lines = pc.binary_join(pa.LargeListArray.from_arrays(offsets, text), "\t")
     lines = pc.binary_join_element_wise(pa.array(list(ids), pa.string()), lines, "\t")
     return "\n".join(lines.to_pylist()) + "\n"
-
-
-def workers() -> int:
-    """Threads that format a matrix: the task's cores (``NUMBA_NUM_THREADS``, which the
-    pipeline sets to them, as for the kernels), else every core."""
-    try:
-        return max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or os.cpu_count() or 1))
-    except ValueError:
-        return os.cpu_count() or 1
 
 
 def in_order(make: Callable[[int], str], starts: Sequence[int], threads: int) -> Iterator[str]:
