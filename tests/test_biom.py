@@ -132,6 +132,32 @@ def test_build_is_valid_for_biom_format_and_us(table_path: Path) -> None:
 
 
 @needs_vsearch
+def test_reader_builds_the_metadata_frames_only_when_read(table_path: Path) -> None:
+    """read_table checks everything at once but builds the taxonomy and sample-metadata
+    frames on first read (pandas is 0.2 s of a `beta matrix` start-up); they are built once,
+    equal biom-format's view of the file, and a table's default frames are empty."""
+    script = (
+        "import sys\n"
+        "from soilbiome.io.biom_reader import read_table\n"
+        "from soilbiome.model.table import FeatureTable\n"
+        "t = read_table(sys.argv[1])\n"
+        "assert t.counts.nnz > 0 and 'pandas' not in sys.modules\n"
+        "tax, md = t.taxonomy, t.sample_metadata\n"
+        "assert t.taxonomy is tax and t.sample_metadata is md\n"
+        "empty = FeatureTable(t.sample_ids, t.feature_ids, t.counts)\n"
+        "assert empty.taxonomy.empty and empty.sample_metadata.empty\n"
+        "print(tax.shape, md.shape, list(md.index) == list(t.sample_ids), tax.index.name)\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(table_path)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = biom.load_table(str(table_path))
+    n_md = len(table.metadata(axis="sample")[0])
+    assert proc.stdout.split() == [
+        f"({len(table.ids('observation'))},", f"{len(RANKS)})", f"({len(table.ids())},",
+        f"{n_md})", "True", "feature"]
+
+
+@needs_vsearch
 def test_build_content_round_trips_through_biom_format(
     table_path: Path, inputs: dict[str, Path]
 ) -> None:

@@ -337,8 +337,8 @@ def test_unifrac_blocks_from_the_command_line(tmp_path: Path) -> None:
 
 def test_beta_commands_start_without_libraries_they_do_not_use(tmp_path: Path) -> None:
     """`beta matrix` and `beta block` are what a user times against `ssu`: scikit-bio (0.8 s),
-    scipy.special (0.1 s) and scipy.spatial (0.05 s) stay out of their start-up, and so does
-    numba (0.1-0.35 s) for unweighted UniFrac, which runs on the C kernels."""
+    pandas (0.2 s), scipy.special (0.1 s) and scipy.spatial (0.05 s) stay out of their
+    start-up, and so does numba (0.1-0.35 s) for unweighted UniFrac (C kernels)."""
     counts = random_counts(5)
     table = write_biom(counts, tmp_path / "t.biom")
     (tmp_path / "tree.nwk").write_text(random_tree(list(counts.columns), 2))
@@ -349,7 +349,7 @@ def test_beta_commands_start_without_libraries_they_do_not_use(tmp_path: Path) -
         "    main(sys.argv[1:])\n"
         "except SystemExit as stop:\n"
         "    assert not stop.code, stop.code\n"
-        "unused = ['skbio', 'scipy.special', 'scipy.spatial']\n"
+        "unused = ['skbio', 'pandas', 'scipy.special', 'scipy.spatial']\n"
         "if 'unweighted_unifrac' in sys.argv:\n"
         "    unused.append('numba')\n"
         "print(' '.join(m for m in unused if m in sys.modules))\n")

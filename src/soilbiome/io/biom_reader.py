@@ -13,12 +13,13 @@ every problem found; JSON BIOM 1.0 is refused with the command that converts it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from soilbiome.io.biom_checks import (
     DatasetProblem,
@@ -32,10 +33,13 @@ from soilbiome.io.biom_checks import (
 from soilbiome.io.biom_layout import BiomError, attr_text, decode
 from soilbiome.io.biom_tree import read_stored_tree
 from soilbiome.model.context import ProcessingContext
-from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable
+from soilbiome.model.table import COUNTS, RELATIVE, VALUE_KIND_ATTR, FeatureTable, FrameField
 from soilbiome.model.tree import FeatureTree
 from soilbiome.taxonomy.lineage import RANKS
 from soilbiome.taxonomy.names import names_from_taxonomy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BiomError", "TableOutline", "check_table", "clean_rank_label", "read_table", "sniff"]
 
@@ -51,7 +55,7 @@ class TableOutline:
     attributes: dict[str, str]
     path: Path
     tree: FeatureTree | None = None
-    sample_metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sample_metadata: pd.DataFrame = FrameField()
 
     @property
     def context(self) -> ProcessingContext:
@@ -105,8 +109,23 @@ def sniff(path: str | Path) -> None:
     raise BiomError("not an HDF5 file (BIOM 2.1 tables are HDF5)", location=str(path))
 
 
-def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
-    index = pd.Index(feature_ids, name="feature")
+def _frame(columns: dict[str, list] | list[list[str]], ids: list[str], index_name: str,
+           names: list[str] | None = None) -> Callable[[], pd.DataFrame]:
+    """A function building the frame of values already read and checked: pandas is imported
+    only by a command that reads the taxonomy or the sample metadata (:class:`FrameField`)."""
+
+    def build() -> pd.DataFrame:
+        import pandas as pd
+
+        index = pd.Index(ids, name=index_name)
+        if names is None:
+            return pd.DataFrame(columns, index=index)
+        return pd.DataFrame(columns, index=index, columns=names, dtype=object)
+
+    return build
+
+
+def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> Callable[[], pd.DataFrame]:
     rows: list[list[str]] = []
     name = "observation/metadata/taxonomy"
     raw = None
@@ -126,7 +145,7 @@ def _taxonomy(handle: h5py.File, feature_ids: list[str]) -> pd.DataFrame:
             rows.append(list(names_from_taxonomy(texts)))
     else:
         rows = [[""] * len(RANKS) for _ in feature_ids]
-    return pd.DataFrame(rows, index=index, columns=list(RANKS), dtype=object)
+    return _frame(rows, feature_ids, "feature", list(RANKS))
 
 
 def _metadata_columns(handle: h5py.File, axis: str, n: int, skip: set[str]) -> dict[str, list]:
@@ -265,8 +284,8 @@ def _read(handle: h5py.File, path: Path, *, outline: bool = False):  # noqa: ANN
         raise BiomError("table says it holds counts but has non-integer values", location=where)
     taxonomy = _taxonomy(handle, feature_ids)
     obs_md = _metadata_columns(handle, "observation", len(feature_ids), {"taxonomy"})
-    sample_md = pd.DataFrame(_metadata_columns(handle, "sample", len(sample_ids), set()),
-                             index=pd.Index(sample_ids, name="sample"))
+    sample_md = _frame(_metadata_columns(handle, "sample", len(sample_ids), set()),
+                       sample_ids, "sample")
     if outline:
         return TableOutline(sample_ids=tuple(sample_ids), feature_ids=tuple(feature_ids),
                             value_kind=kind, attributes=attributes, path=path,

@@ -17,15 +17,19 @@ Root attributes soilbiome writes beside the BIOM 2.1 ones (readers of other tool
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 from soilbiome.model.context import ProcessingContext
 from soilbiome.model.tree import FeatureTree
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Root attribute naming what the values are.
 VALUE_KIND_ATTR = "soilbiome:value-kind"
@@ -42,6 +46,34 @@ RELATIVE = "relative"
 #: or mistyped file. The bound also keeps sums over a whole table (at most ~1e6 features x
 #: 1e12) finite and exact enough in float64 and within int64, so diversity never overflows.
 MAX_VALUE = 1e12
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
+class FrameField:
+    """A dataclass field holding a pandas DataFrame that may be given as a function making
+    it: the frame is built on first read and kept. The reader gives the taxonomy and the
+    sample metadata so, and a command that never reads them (``beta matrix``, ``beta block``:
+    what a user times against ``ssu``) never imports pandas (0.2 s)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_frame"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:  # the dataclass default: a maker of an empty frame
+            return _empty_frame
+        value = obj.__dict__[self._slot]
+        if callable(value):  # a DataFrame is not callable
+            value = value()
+            obj.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: pd.DataFrame | Callable[[], pd.DataFrame]) -> None:
+        obj.__dict__[self._slot] = value
 
 
 @dataclass(frozen=True)
@@ -62,8 +94,10 @@ class FeatureTable:
     taxonomy : pandas.DataFrame
         One row per feature (index = feature ids), one column per rank of
         :data:`soilbiome.taxonomy.lineage.RANKS`, prefixes stripped, ``""`` = unassigned.
+        May be given as a function returning it (:class:`FrameField`).
     sample_metadata : pandas.DataFrame
-        One row per sample (index = sample ids), string-valued columns as stored.
+        One row per sample (index = sample ids), string-valued columns as stored. May be
+        given as a function returning it.
     observation_metadata : dict
         Other per-feature metadata columns (``sequence``, ``confidence_<rank>`` ...), each a
         list aligned with ``feature_ids``.
@@ -81,8 +115,8 @@ class FeatureTable:
     feature_ids: tuple[str, ...]
     counts: sparse.csr_matrix
     value_kind: str = COUNTS
-    taxonomy: pd.DataFrame = field(default_factory=pd.DataFrame)
-    sample_metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    taxonomy: pd.DataFrame = FrameField()
+    sample_metadata: pd.DataFrame = FrameField()
     observation_metadata: dict[str, list] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
