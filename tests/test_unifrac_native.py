@@ -134,3 +134,17 @@ def test_square_chunks_match_the_one_square(monkeypatch: pytest.MonkeyPatch) -> 
     one = unweighted_condensed(m, phylo)
     monkeypatch.setattr(unweighted, "SQUARE_UP_TO", 64)
     assert unweighted_condensed(m, phylo).tobytes() == one.tobytes()
+
+
+def test_two_empty_samples_are_nan_with_either_engine() -> None:
+    """A pair that spans no branch (two empty samples) has no UniFrac: NaN, not 0 or 1;
+    an empty sample against a non-empty one is 1."""
+    m = sparse.csr_matrix(np.array([[1, 0, 2], [0, 0, 0], [0, 0, 0], [0, 3, 1.0]]))
+    phylo = Phylogeny.of(TreeNode.read(io.StringIO("((A:0.1,B:0.2):0.3,C:0.4);")),
+                         ["A", "B", "C"])
+    for engine in ("c", "numba"):
+        d = unweighted_condensed(m, phylo, engine)
+        assert np.isnan(d[3]) and np.isnan(d).sum() == 1  # the pair (1, 2)
+        assert d[0] == d[1] == d[4] == d[5] == 1.0
+        block = unweighted_rectangle(m[1:3], m[1:3], phylo, True, engine)
+        assert np.isnan(block[0, 1]) and np.isnan(block[1, 0]) and block[0, 0] == 0.0

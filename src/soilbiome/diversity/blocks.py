@@ -33,7 +33,7 @@ from soilbiome.diversity.block_file import Block, prepared_digest, read_block, w
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.diversity.unifrac import BRANCH_LENGTHS, UNIFRAC_METRICS, Phylogeny
-from soilbiome.diversity.writers import ROWS_PER_CHUNK, in_order, lsmat_rows, workers
+from soilbiome.diversity.writers import in_order, lsmat_rows, rows_per_chunk, workers
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
 from soilbiome.io.textfile import safe_cell
@@ -272,19 +272,20 @@ def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
                              f"e.g. rows {r0}:{r1} x cols {c0}:{c1}")
 
 
-def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int = ROWS_PER_CHUNK) -> Path:
+def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int | None = None) -> Path:
     """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity`` (same
     formatting: :func:`~soilbiome.diversity.writers.lsmat_rows`)."""
     with h5py.File(h5, "r") as f, atomic_write(tsv) as fh:
         ids = [str(safe_cell(i.decode() if isinstance(i, bytes) else str(i)))
                for i in f["ids"][()]]  # quoted like write_lsmat's (formula injection)
         ds = f["distances"]
+        step = rows_per_chunk(len(ids)) if rows_per_read is None else rows_per_read
 
         def text(start: int) -> str:  # h5py reads one at a time (its lock); Arrow formats
-            block = ds[start:start + rows_per_read]  # side by side (in_order)
+            block = ds[start:start + step]  # side by side (in_order)
             return lsmat_rows(ids[start:start + len(block)], block)
 
         fh.write("\t" + "\t".join(ids) + "\n")
-        for part in in_order(text, range(0, len(ids), rows_per_read), workers()):
+        for part in in_order(text, range(0, len(ids), step), workers()):
             fh.write(part)
     return tsv

@@ -57,17 +57,17 @@ DENSE_TILE = 128
 SQUARE_UP_TO = 4096
 
 
-def _dense_shared(k: SimpleNamespace, bits: np.ndarray, nodes: np.ndarray, values: np.ndarray,
-                  n_r: int, n_c: int, upper: bool) -> np.ndarray:
-    """``sum_b L_b p_ib p_jb`` over ``nodes`` for rows ``0..n_r`` and columns ``n_r..`` (or
-    ``0..n_r`` when ``upper``) of the bit sets, one chunk of branches at a time."""
+def _add_dense(k: SimpleNamespace, bits: np.ndarray, nodes: np.ndarray, values: np.ndarray,
+               n_r: int, n_c: int, upper: bool, out: np.ndarray) -> None:
+    """Add ``sum_b L_b p_ib p_jb`` over ``nodes`` for rows ``0..n_r`` and columns ``n_r..`` (or
+    ``0..n_r`` when ``upper``: then only the row tiles from their diagonal on, see
+    :func:`_mirror_upper`) of the bit sets into ``out``, one chunk of branches at a time."""
     from threadpoolctl import threadpool_limits
 
     n = n_r if upper else n_r + n_c
     c0 = 0 if upper else n_r
-    out = np.zeros((n_r, n_c), dtype=np.float64)
     if nodes.shape[0] == 0 or n_r == 0 or n_c == 0:
-        return out
+        return
     width = int(max(64, min(nodes.shape[0], DENSE_CHUNK, DENSE_BYTES // (16 * n))))
     a_buf, b_buf = np.empty((width, n)), np.empty((width, n))
 
@@ -85,10 +85,19 @@ def _dense_shared(k: SimpleNamespace, bits: np.ndarray, nodes: np.ndarray, value
             a, b = a_buf[:hi - lo], b_buf[:hi - lo]
             k.unpack(bits, nodes[lo:hi], values[lo:hi], a, b)
             list(pool.map(tile, [(a, b, t) for t in range(0, n_r, DENSE_TILE)]))
-    if upper:  # the tiles left of the diagonal are the mirror of those right of it
-        out = np.triu(out)
-        out += np.triu(out, 1).T
-    return out
+
+
+def _mirror_upper(out: np.ndarray) -> None:
+    """Copy the upper triangle of a square onto its lower one, in place, tile row by tile row
+    (no temporary square: the values below the diagonal are those the dense tiles did not
+    complete)."""
+    n = out.shape[0]
+    for t in range(0, n, DENSE_TILE):
+        u = min(n, t + DENSE_TILE)
+        out[t:u, :t] = out[:t, t:u].T
+        block = out[t:u, t:u]
+        lower = np.tril_indices(u - t, -1)
+        block[lower] = block.T[lower]
 
 
 def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr_matrix,
@@ -133,17 +142,30 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
     shared = k.raw_rectangle(yr.indptr.astype(np.int64), yr.indices.astype(np.int64), yr.data,
                              cc.indptr.astype(np.int64), cc.indices.astype(np.int64), cc.data,
                              n_c, upper)
-    shared += _dense_shared(k, bits, dense, length[dense], n_r, n_c, upper)
+    _add_dense(k, bits, dense, length[dense], n_r, n_c, upper, shared)
+    if upper:
+        _mirror_upper(shared)
     q_r, q_c = q[:n_r], (q[:n_r] if upper else q[n_r:])
     s_r, s_c = span[:n_r], (span[:n_r] if upper else span[n_r:])
     c_high = float(length[high].sum()) + float(length[everyone].sum())
-    shared += c_high - q_r[:, None] - q_c[None, :]
-    union = s_r[:, None] + s_c[None, :] - shared
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(union == 0.0, np.nan, np.maximum(1.0 - shared / union, 0.0))
+    # in place, without temporary squares: every value is a whole number below 2^53 until
+    # the division, so the order of these sums does not change a bit
+    shared += c_high
+    shared -= q_r[:, None]
+    shared -= q_c[None, :]
+    for a in range(0, n_r, DENSE_TILE):  # the union a tile of rows at a time
+        part = shared[a:a + DENSE_TILE]
+        union = np.add.outer(s_r[a:a + DENSE_TILE], s_c)
+        union -= part
+        undefined = union == 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(part, union, out=part)
+        np.subtract(1.0, part, out=part)
+        np.maximum(part, 0.0, out=part)
+        part[undefined] = np.nan
     if upper:
-        np.fill_diagonal(out, 0.0)
-    return out
+        np.fill_diagonal(shared, 0.0)
+    return shared
 
 
 def unweighted_condensed(counts: sparse.csr_matrix, phylo: Phylogeny,
