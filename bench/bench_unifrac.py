@@ -12,7 +12,8 @@ UniFrac prints:
 * ``ssu`` wall time (``-m <method>_fp64 --pcoa 0 -r hdf5_fp64``: double precision, no PCoA,
   a binary matrix; the whole command, reading the BIOM and tree included),
 * soilbiome's wall time (Newick parsed, the tree set up, the matrix computed; numba compiled
-  once beforehand and timed apart),
+  once beforehand and timed apart; unweighted UniFrac runs on the C kernels of
+  ``soilbiome.diversity.native`` where they are built),
 * the largest absolute difference between the two matrices and the speed ratio;
 
 then Faith's PD of every sample against ``faithpd`` (Stacked Faith, unifrac-tools) and
