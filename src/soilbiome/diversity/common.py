@@ -123,6 +123,13 @@ def load_table(path: str | Path) -> CountTable:
     return CountTable(counts, table.sample_metadata.copy(), taxonomy, str(path))
 
 
+def is_frame(obj: object) -> bool:
+    """Whether ``obj`` is a pandas DataFrame, without importing pandas (0.2 s): a caller that
+    passes one has imported it already."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.DataFrame)
+
+
 def workers() -> int:
     """Threads of the compiled kernels and of the matrix formatting: the task's cores
     (``NUMBA_NUM_THREADS``, which the pipeline sets to them), else the cores this process may
@@ -217,9 +224,7 @@ def as_sparse(counts: object) -> SparseCounts:
     else:
         if isinstance(counts, CountTable):
             counts = counts.counts
-        # a caller with a DataFrame has imported pandas: not loaded here for the others
-        pandas = sys.modules.get("pandas")
-        if pandas is None or not isinstance(counts, pandas.DataFrame):
+        if not is_frame(counts):
             raise TypeError("counts must be a FeatureTable or a samples x features DataFrame")
         if counts.index.has_duplicates:
             raise DiversityError("duplicate sample IDs in the count table")

@@ -1,9 +1,9 @@
 """The C kernels of unweighted UniFrac (``_unifrac_native.c``), loaded with :mod:`ctypes`.
 
-The extension is compiled when the package is installed (``pyproject.toml``,
-``[tool.setuptools] ext-modules``, marked optional). Where it was not built (no C compiler)
-or ``SOILBIOME_NATIVE=0`` is set, :func:`kernels` returns the numba kernels of
-:mod:`soilbiome.diversity.unweighted_jit` instead: both compute the same values to the bit.
+The extension is compiled when the package is installed (``setup.py``, marked optional).
+Where it was not built (no C compiler) or ``SOILBIOME_NATIVE=0`` is set, :func:`kernels`
+returns the numba kernels of :mod:`soilbiome.diversity.unweighted_jit` instead: both compute
+the same values to the bit.
 
 The functions below take and return the same arrays as the numba ones, so that
 :mod:`soilbiome.diversity.unweighted` calls either without knowing which it has. Loading the

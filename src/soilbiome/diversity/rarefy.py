@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
+from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse, is_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,10 +85,7 @@ def rarefy(counts: object, depth: int, seed: int = 42) -> Rarefied:
     the sample's non-zero counts only (a feature with no reads can receive none), so the cost
     follows the number of non-zeros, not the number of features.
     """
-    # pandas (0.2 s to import) is not loaded here for a command's own tables: a caller that
-    # passes a DataFrame has imported it already
-    pandas = sys.modules.get("pandas")
-    frame = pandas is not None and isinstance(counts, pandas.DataFrame)
+    frame = is_frame(counts)
     sc = as_sparse(counts)
     if int(depth) != depth or depth <= 0:
         raise DiversityError(f"rarefaction depth must be a positive integer, got {depth}")

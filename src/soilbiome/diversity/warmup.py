@@ -1,11 +1,11 @@
 """Compile the diversity kernels once, at install time, instead of in a user's first run.
 
 The compiled kernels (Bray-Curtis/Jaccard, PERMANOVA, UniFrac, Faith's PD) are numba functions
-(unweighted UniFrac also has C kernels, :mod:`soilbiome.diversity.native`, built at install)
 cached on disk (``cache=True``, beside their sources or in numba's user cache). Without a cache,
 the first ``soilbiome diversity`` after an install spends about 25 s compiling them;
 runtime/setup.sh and the container image call :func:`compile_kernels` so that this happens while
-installing.
+installing. (Unweighted UniFrac runs on the C kernels of :mod:`soilbiome.diversity.native`,
+built when the package is installed; their numba fallback is compiled here too.)
 
 It runs the same code path as ``soilbiome diversity`` (a sparse table with a tree and a
 grouping column, rarefied, UniFrac on) on a small random table, so every kernel is compiled for
