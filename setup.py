@@ -1,16 +1,27 @@
-"""The C kernels of unweighted UniFrac (src/soilbiome/diversity/_unifrac_native.c).
+"""The package's optional C code: the unweighted UniFrac kernels
+(src/soilbiome/diversity/_unifrac_native.c) and the Newick reader
+(src/soilbiome/io/_newick_native.c).
 
-Everything else about the package is in pyproject.toml. The extension is a plain shared
-library that soilbiome.diversity.native loads with ctypes. It is optional: without a C
-compiler the install goes on and the numba kernels are used instead (the same values).
+Everything else about the package is in pyproject.toml. Each extension is a plain shared
+library that soilbiome.clib loads with ctypes. Both are optional: without a C compiler the
+install goes on, and the numba kernels and the Python Newick reader are used instead (the same
+results).
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension(
-    "soilbiome.diversity._unifrac_native",
-    sources=["src/soilbiome/diversity/_unifrac_native.c"],
-    extra_compile_args=["-O3", "-fopenmp"],
-    extra_link_args=["-fopenmp"],
-    optional=True,
-)])
+setup(ext_modules=[
+    Extension(
+        "soilbiome.diversity._unifrac_native",
+        sources=["src/soilbiome/diversity/_unifrac_native.c"],
+        extra_compile_args=["-O3", "-fopenmp"],
+        extra_link_args=["-fopenmp"],
+        optional=True,
+    ),
+    Extension(
+        "soilbiome.io._newick_native",
+        sources=["src/soilbiome/io/_newick_native.c"],
+        extra_compile_args=["-O2"],
+        optional=True,
+    ),
+])

@@ -28,8 +28,8 @@ fi
 py=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || { say "creating .venv"; "$py" -m venv .venv; }
 stamp=.venv/.soilbiome-installed
-# reinstalled when the package's build changes: its metadata, or the C kernels setup.py compiles
-want=$(cat pyproject.toml setup.py src/soilbiome/diversity/_unifrac_native.c | sha256sum | cut -c1-64)
+# reinstalled when the package's build changes: its metadata, or the C code setup.py compiles
+want=$(cat pyproject.toml setup.py src/soilbiome/*/_*_native.c | sha256sum | cut -c1-64)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   say "installing the soilbiome package and its Python dependencies into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null

@@ -1,6 +1,7 @@
 """The C kernels of unweighted UniFrac (``_unifrac_native.c``), loaded with :mod:`ctypes`.
 
-The extension is compiled when the package is installed (``setup.py``, marked optional).
+The extension is compiled when the package is installed (``setup.py``, marked optional)
+and loaded by :func:`soilbiome.clib.load`.
 Where it was not built (no C compiler) or ``SOILBIOME_NATIVE=0`` is set, :func:`kernels`
 returns the numba kernels of :mod:`soilbiome.diversity.unweighted_jit` instead: both compute
 the same values to the bit.
@@ -14,14 +15,13 @@ of a 1.4 s ``soilbiome beta matrix`` on 1,000 samples (docs/diversity.md, "Speed
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
-import os
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
+from soilbiome.clib import load
 from soilbiome.diversity.common import workers
 
 _I64 = ctypes.c_int64
@@ -40,31 +40,10 @@ _SIGNATURES: dict[str, tuple[list, object]] = {
 }
 
 
-def _library_path() -> Path | None:
-    here = Path(__file__).parent
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = here / f"_unifrac_native{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
 @cache
 def library() -> ctypes.CDLL | None:
     """The compiled library, or None (not built, or ``SOILBIOME_NATIVE=0``)."""
-    if os.environ.get("SOILBIOME_NATIVE", "1") == "0":
-        return None
-    path = _library_path()
-    if path is None:
-        return None
-    try:
-        lib = ctypes.CDLL(str(path))
-    except OSError:
-        return None
-    for name, (args, result) in _SIGNATURES.items():
-        fn = getattr(lib, name)
-        fn.argtypes, fn.restype = args, result
-    return lib
+    return load(Path(__file__).parent, "_unifrac_native", _SIGNATURES)
 
 
 def _c(a: np.ndarray, dtype: type) -> np.ndarray:

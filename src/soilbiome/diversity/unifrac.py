@@ -112,7 +112,13 @@ def postorder_arrays(tree: object) -> TreeArrays:
     they are)."""
     from soilbiome.io.newick import FlatTree
 
-    if isinstance(tree, FlatTree):  # already postorder lists
+    if isinstance(tree, FlatTree) and tree.arrays is not None:  # the C reader's arrays
+        parent, given, tip, _ = tree.arrays
+        length = given.copy()
+        length[parent < 0] = 0.0
+        names = tree.names
+        tips = {names[k]: k for k in tip.nonzero()[0].tolist() if names[k] is not None}
+    elif isinstance(tree, FlatTree):  # already postorder lists
         parent = np.array(tree.parent, dtype=np.int64)
         length = np.array([float(v or 0.0) for v in tree.lengths], dtype=np.float64)
         length[parent < 0] = 0.0

@@ -133,15 +133,22 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
     nodes = np.concatenate([rare, high])
     lacking = np.arange(nodes.shape[0]) >= rare.shape[0]
     ptr, idx, val = k.columns(bits, nodes, length[nodes], lacking, n)
+    # lacked length of each sample (exact: whole numbers), from the columns of `high`
+    first = ptr[rare.shape[0]]
+    q = np.bincount(idx[first:], weights=val[first:], minlength=n)
+    # rows as CSR; the columns as `columns` gave them (samples ascending) when rows and
+    # columns are the same samples: no copies of the sparse part beyond the one transpose
     y = sparse.csc_matrix((val, idx, ptr), shape=(n, nodes.shape[0])).tocsr()
-    q = np.asarray(y[:, rare.shape[0]:].sum(axis=1)).ravel()  # lacked length (exact)
-    yr = y[:n_r]
-    yc = yr if upper else y[n_r:]
-    cc = yc.tocsc()
-    cc.sort_indices()
+    yr = y if n_r == n else y[:n_r]
+    if upper:
+        c_ptr, c_idx, c_val = ptr, idx, val
+    else:
+        cc = y[n_r:].tocsc()
+        cc.sort_indices()
+        c_ptr, c_idx, c_val = cc.indptr, cc.indices, cc.data
     shared = k.raw_rectangle(yr.indptr.astype(np.int64), yr.indices.astype(np.int64), yr.data,
-                             cc.indptr.astype(np.int64), cc.indices.astype(np.int64), cc.data,
-                             n_c, upper)
+                             c_ptr.astype(np.int64, copy=False),
+                             c_idx.astype(np.int64, copy=False), c_val, n_c, upper)
     _add_dense(k, bits, dense, length[dense], n_r, n_c, upper, shared)
     if upper:
         _mirror_upper(shared)
