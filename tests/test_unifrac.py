@@ -214,6 +214,36 @@ def test_a_reference_tree_is_sheared_to_the_features_bit_for_bit() -> None:
                                                 whole)), metric
 
 
+def test_chains_of_single_child_nodes_count_once_bit_for_bit(monkeypatch) -> None:
+    """Unweighted UniFrac moves each chain's lengths onto its lowest node (a sheared
+    reference tree is mostly chains): the same bits as summing every node, in one pass and
+    in blocks, on both kernel engines."""
+    from soilbiome.diversity import unweighted
+    from soilbiome.diversity.unifrac import tree_arrays
+
+    # postorder a, b, c (one child: b), d (a, c), root e (one child: d)
+    parent = np.array([3, 2, 3, 4, -1])
+    moved = unweighted.chain_lengths(parent, np.array([1.0, 2.0, 3.0, 4.0, 0.0]))
+    assert moved.tolist() == [1.0, 5.0, 0.0, 4.0, 0.0]
+    counts = _table(19)
+    features = list(counts.columns)
+    tree = tree_arrays(TreeNode.read(io.StringIO(random_tree(features, 6, extra=3000))))
+    sheared = Phylogeny.of(tree, features)
+    parent = sheared.tree.parent
+    assert (np.bincount(parent[parent >= 0], minlength=parent.shape[0]) == 1).sum() > 50
+    matrix = sparse.csr_matrix(counts.to_numpy())
+    for engine in ("c", "numba"):
+        moved = [unweighted.unweighted_condensed(matrix, sheared, engine),
+                 unweighted.unweighted_rectangle(matrix[:6], matrix[6:], sheared, False, engine)]
+        with monkeypatch.context() as patch:
+            patch.setattr(unweighted, "chain_lengths", lambda parent, length: length)
+            summed = [unweighted.unweighted_condensed(matrix, sheared, engine),
+                      unweighted.unweighted_rectangle(matrix[:6], matrix[6:], sheared, False,
+                                                      engine)]
+        for a, b in zip(moved, summed, strict=True):
+            assert np.array_equal(a, b, equal_nan=True), engine
+
+
 def test_blocks_equal_the_one_pass_matrix() -> None:
     counts = _table(13)
     tree = TreeNode.read(io.StringIO(random_tree(list(counts.columns), 8)))

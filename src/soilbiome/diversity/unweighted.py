@@ -57,6 +57,37 @@ DENSE_TILE = 128
 SQUARE_UP_TO = 4096
 
 
+def chain_lengths(parent: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The lengths of each chain of single-child nodes moved onto its lowest node (the first
+    below it with two children, or a tip); the others' lengths become 0.
+
+    A node with one child holds exactly the samples its child holds, so its branch adds the
+    same to every sum as if it were part of the child's. With fixed-point lengths (whole
+    numbers, :func:`~soilbiome.diversity.unifrac.fixed_point`) the moved sums are exact and
+    every value is the same to the bit; the kernels then skip the chain's other nodes (length
+    0). A table on a few thousand tips of a large reference tree leaves long chains after
+    :func:`~soilbiome.diversity.unifrac.shear`: 27,868 of 37,868 nodes for 5,000 tips of a
+    200,000-tip tree.
+    """
+    n = parent.shape[0]
+    inner = parent >= 0
+    children = np.bincount(parent[inner], minlength=n)
+    single = children == 1
+    if not single.any():
+        return length
+    out = length.copy()
+    child_of = np.full(n, -1, dtype=np.int64)  # the only child of a single-child node
+    below = np.flatnonzero(inner)
+    below = below[single[parent[below]]]
+    child_of[parent[below]] = below
+    # postorder: a parent comes after its children, so from the root down is reversed order
+    for node in np.flatnonzero(single)[::-1].tolist():
+        if out[node] != 0.0:
+            out[child_of[node]] += out[node]
+            out[node] = 0.0
+    return out
+
+
 def _add_dense(k: SimpleNamespace, bits: np.ndarray, nodes: np.ndarray, values: np.ndarray,
                n_r: int, n_c: int, upper: bool, out: np.ndarray) -> None:
     """Add ``sum_b L_b p_ib p_jb`` over ``nodes`` for rows ``0..n_r`` and columns ``n_r..`` (or
@@ -117,9 +148,10 @@ def unweighted_rectangle(rows_counts: sparse.csr_matrix, cols_counts: sparse.csr
     n_c = n_r if upper else cols_counts.shape[0]
     n = m.shape[0]
     tree = phylo.tree
-    # the root's own branch and branches of length 0 are left out
-    length = np.where(tree.parent >= 0,
-                      fixed_point(tree.length, total=float(phylo.whole.length.sum())), 0.0)
+    # the root's own branch and branches of length 0 are left out; a chain of single-child
+    # nodes counts once (:func:`chain_lengths`)
+    length = chain_lengths(tree.parent, np.where(
+        tree.parent >= 0, fixed_point(tree.length, total=float(phylo.whole.length.sum())), 0.0))
     k = native.kernels(engine)
     bits = k.presence(m.indptr.astype(np.int64), m.indices.astype(np.int64), phylo.tip_of,
                       tree.parent, tree.parent.shape[0])
