@@ -166,3 +166,22 @@ def test_without_the_c_reader_the_same_matrix(tmp_path: Path) -> None:
                        env=dict(os.environ, SOILBIOME_NATIVE=flag))
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("text", [
+    "((a:1,b:1):1,c:1);", "((a:1,a:1):1,c:1);", "((a:1,:1):1,:1);", "((a,b),(x,y));",
+])
+def test_tip_checks_say_the_same_whichever_reader(text: str) -> None:
+    """Duplicate tips (two unnamed ones too), features missing from the tree and tips that
+    are not features: the same problems from the C reader's cached tip index as from the
+    Python reader's lists and scikit-bio's tree."""
+    from skbio import TreeNode
+
+    from soilbiome.io.biom_tree import _check_tips
+
+    trees = [newick_native.parse_flat(text), parse_flat_python(text), parse(text),
+             TreeNode.read([text])]
+    assert trees[0].arrays is not None and trees[1].arrays is None
+    for features in (["a", "b", "c"], ["a", "c", "z"], ["a"]):
+        said = [_check_tips(tree, features, exact=True) for tree in trees]
+        assert said[0] and all(s == said[0] for s in said) or not any(said), (text, said)

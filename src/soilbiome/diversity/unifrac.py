@@ -113,11 +113,10 @@ def postorder_arrays(tree: object) -> TreeArrays:
     from soilbiome.io.newick import FlatTree
 
     if isinstance(tree, FlatTree) and tree.arrays is not None:  # the C reader's arrays
-        parent, given, tip, _ = tree.arrays
+        parent, given = tree.arrays[:2]
         length = given.copy()
         length[parent < 0] = 0.0
-        names = tree.names
-        tips = {names[k]: k for k in tip.nonzero()[0].tolist() if names[k] is not None}
+        tips = {name: k for name, k in tree.tip_index().items() if name is not None}
     elif isinstance(tree, FlatTree):  # already postorder lists
         parent = np.array(tree.parent, dtype=np.int64)
         length = np.array([float(v or 0.0) for v in tree.lengths], dtype=np.float64)

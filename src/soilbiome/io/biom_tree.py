@@ -18,7 +18,7 @@ text and checks the tips against the table's features. The stamp signs the tree'
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import h5py
@@ -150,10 +150,10 @@ def parse_feature_tree(text: str, location: str, feature_ids: Sequence[str], *,
     """
     tree = parse_newick(text, location, own_reader=own_reader, flat=flat)
     wanted = set(feature_ids)
-    if "_" in text and not wanted <= set(_tip_names(tree)):
+    if "_" in text and not _has_all(tree, wanted):
         spaced = parse_newick(text, location, own_reader=own_reader, flat=flat,
                               underscores_as_spaces=True)
-        if wanted <= set(_tip_names(spaced)):
+        if _has_all(spaced, wanted):
             return spaced
     return tree
 
@@ -177,17 +177,32 @@ def missing_tree_message(table: FeatureTable, purpose: str) -> str:
             "the table as the pipeline wrote it, or give the Newick file with --tree")
 
 
-def _check_tips(tree: object, feature_ids: Sequence[str], *, exact: bool) -> list[str]:
+def _tip_lookup(tree: object) -> tuple[Collection[str | None], int]:
+    """The distinct tip labels (a set, or a FlatTree's cached label -> index dict) and the
+    number of tips."""
+    if hasattr(tree, "tip_index"):  # a FlatTree: built once, shared with the UniFrac set-up
+        return tree.tip_index(), tree.tip_count()
     tips = _tip_names(tree)
+    return set(tips), len(tips)
+
+
+def _has_all(tree: object, wanted: set[str]) -> bool:
+    names = _tip_lookup(tree)[0]
+    return all(f in names for f in wanted)
+
+
+def _check_tips(tree: object, feature_ids: Sequence[str], *, exact: bool) -> list[str]:
+    names, count = _tip_lookup(tree)
     problems = []
-    if len(set(tips)) != len(tips):
+    if len(names) != count:
         problems.append("tree has duplicate tip names")
-    missing = set(feature_ids) - set(tips)
+    missing = {f for f in feature_ids if f not in names}
     if missing:
         problems.append(f"{len(missing)} feature(s) are not tips of the tree: "
                         f"{name_some(missing)}")
-    extra = set(tips) - set(feature_ids)
-    if exact and extra:
+    extra = {"<unnamed>" if name is None else name
+             for name in set(names) - set(feature_ids)} if exact else set()
+    if extra:
         problems.append(f"tree has {len(extra)} tip(s) that are not features of the table: "
                         f"{name_some(extra)}")
     return problems

@@ -102,13 +102,14 @@ class FlatTree:
         them when first read (the UniFrac set-up reads the arrays only).
     """
 
-    __slots__ = ("_parent", "names", "_lengths", "arrays")
+    __slots__ = ("_parent", "names", "_lengths", "arrays", "_tips")
 
     def __init__(self, parent: list[int] | None, names: list[str | None],
                  lengths: list[float | None] | None, arrays: tuple | None = None) -> None:
         if arrays is None and (parent is None or lengths is None):
             raise ValueError("a FlatTree needs its parent and length lists, or its arrays")
         self._parent, self.names, self._lengths, self.arrays = parent, names, lengths, arrays
+        self._tips: dict[str | None, int] | None = None
 
     @property
     def parent(self) -> list[int]:
@@ -142,6 +143,24 @@ class FlatTree:
             if p >= 0:
                 tip[p] = False
         return tip
+
+    def tip_index(self) -> dict[str | None, int]:
+        """Each tip label (None: unnamed) -> the postorder index of its last tip, built once:
+        the tip checks and the UniFrac set-up share it."""
+        if self._tips is None:
+            if self.arrays is not None:
+                at = self.arrays[2].nonzero()[0].tolist()
+            else:
+                at = [k for k, tip in enumerate(self.is_tip()) if tip]
+            names = self.names
+            self._tips = {names[k]: k for k in at}
+        return self._tips
+
+    def tip_count(self) -> int:
+        """The number of tips."""
+        if self.arrays is not None:
+            return int(self.arrays[2].sum())
+        return sum(self.is_tip())
 
     def tip_names(self) -> list[str | None]:
         """The tip labels, left to right (as :meth:`Node.tips`)."""
