@@ -31,7 +31,8 @@ def _same(text: str, underscores: bool = False) -> None:
     assert ours.is_tip() == theirs.is_tip()
     parent, length, tip, has_length = ours.arrays
     assert parent.tolist() == theirs.parent
-    assert length.tolist() == [0.0 if v is None else v for v in theirs.lengths]
+    expected = np.array([0.0 if v is None else v for v in theirs.lengths], dtype=np.float64)
+    assert length.view(np.int64).tolist() == expected.view(np.int64).tolist()  # -0.0 too
     assert has_length.tolist() == [v is not None for v in theirs.lengths]
     assert tip.tolist() == theirs.is_tip()
 
@@ -133,6 +134,25 @@ def test_any_text_reads_the_same_or_is_declined(text: str, underscores: bool) ->
         return
     if ours is not None:
         assert ours == theirs, text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.from_regex(r"[+-]?(0{0,3}[0-9]{0,19}\.?[0-9]{0,19}0{0,3})([eE][+-]?[0-9]{1,3})?",
+                              fullmatch=True), min_size=1, max_size=60))
+def test_lengths_are_python_floats_to_the_bit(lengths: list[str]) -> None:
+    """Every branch length the C reader accepts is the double Python's float() gives, -0.0
+    and subnormals included (its short decimals take a fast exact path, the others strtod);
+    what is not a plain decimal is declined or refused."""
+    text = "(" + ",".join(f"t{k}:{v}" for k, v in enumerate(lengths)) + ");"
+    try:
+        values = [float(v) for v in lengths]
+    except ValueError:
+        assert newick_native.parse_flat(text) is None
+        return
+    tree = newick_native.parse_flat(text)
+    assert tree is not None, text
+    got = tree.arrays[1][:-1]
+    assert got.view(np.int64).tolist() == np.array(values).view(np.int64).tolist(), text
 
 
 def test_a_large_tree_reads_the_same() -> None:

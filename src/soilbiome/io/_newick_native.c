@@ -23,40 +23,71 @@
 
 enum { HAS_LENGTH = 1, HAS_NAME = 2 };
 
-static int is_space(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+/* Character classes: whitespace (Python's \s within the characters accepted here), and the
+ * characters that end an unquoted label or a length (Python: the class (),:;[]' ). */
+enum { SPACE = 1, SPECIAL = 2 };
+static const unsigned char char_class[256] = {
+    ['\t'] = SPACE, ['\n'] = SPACE, ['\r'] = SPACE, [' '] = SPACE,
+    ['('] = SPECIAL, [')'] = SPECIAL, [','] = SPECIAL, [':'] = SPECIAL, [';'] = SPECIAL,
+    ['['] = SPECIAL, [']'] = SPECIAL, ['\''] = SPECIAL,
+};
 
-/* Ends an unquoted label or a length (Python: the class (),:;[]' ). */
-static int is_special(unsigned char c) {
-    return c == '(' || c == ')' || c == ',' || c == ':' || c == ';' || c == '[' || c == ']' ||
-           c == '\'';
-}
+#define is_space(c) (char_class[(unsigned char)(c)] == SPACE)
+#define is_special(c) (char_class[(unsigned char)(c)] == SPECIAL)
 
-/* A plain decimal: [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?, the whole of s[0..n). */
-static int plain_decimal(const char *s, int64_t n) {
-    int64_t i = 0, digits = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-    while (i < n && s[i] >= '0' && s[i] <= '9') { i++; digits++; }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') { i++; digits++; }
+/* Exact powers of ten as doubles (10^22 is the largest). */
+static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * The value of s[0..n) when it is a plain decimal, [+-]? (d+ (. d*)? | . d+) ([eE] [+-]? d+)?,
+ * correctly rounded as Python's float() rounds it; 0 when it is not one. With at most 15
+ * significant digits and a decimal exponent within +-22, the digits and the power of ten are
+ * both exact doubles and one multiplication or division rounds correctly (Clinger 1990, "How
+ * to read floating point numbers accurately"); otherwise strtod (correctly rounded in glibc)
+ * in the C locale.
+ */
+static int read_length(const char *s, int64_t n, locale_t c_locale, double *out) {
+    int64_t i = 0, digits = 0, significant = 0, exp10 = 0;
+    uint64_t mantissa = 0;
+    int negative = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+    for (int point = 0; i < n; i++) {
+        if (s[i] == '.' && !point) {
+            point = 1;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9') break;
+        digits++;
+        if (significant || s[i] != '0') {
+            if (++significant <= 15) mantissa = mantissa * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (point) exp10--;
+        if (significant > 15 && !point) exp10++;  /* a digit left out before the point */
     }
     if (!digits) return 0;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        int64_t exp_digits = 0;
+        int64_t exp_digits = 0, value = 0;
+        int exp_negative = 0;
         i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') { i++; exp_digits++; }
+        if (i < n && (s[i] == '+' || s[i] == '-')) exp_negative = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            exp_digits++;
+            if (value < 100000) value = value * 10 + (s[i] - '0');
+        }
         if (!exp_digits) return 0;
+        exp10 += exp_negative ? -value : value;
     }
-    return i == n;
-}
-
-/* The value of a plain decimal, correctly rounded as Python's float() rounds it. */
-static int read_length(const char *s, int64_t n, locale_t c_locale, double *out) {
+    if (i != n) return 0;
+    if (significant <= 15 && exp10 >= -22 && exp10 <= 22) {
+        double v = (double)mantissa;
+        v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+        *out = negative ? -v : v;
+        return 1;
+    }
     char buf[128];
-    if (n <= 0 || n >= (int64_t)sizeof buf || !plain_decimal(s, n)) return 0;
+    if (n >= (int64_t)sizeof buf) return 0;
     memcpy(buf, s, (size_t)n);
     buf[n] = '\0';
     *out = strtod_l(buf, NULL, c_locale);
@@ -76,62 +107,75 @@ int64_t sb_newick_parse(const char *text, int64_t n, int64_t cap, int underscore
                         int64_t *names_size) {
     for (int64_t i = 0; i < n; i++) {  /* control and non-ASCII characters: the Python reader */
         unsigned char c = (unsigned char)text[i];
-        if (c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
-            return SB_NEWICK_DECLINED;
+        if (c >= 0x7f || (c < 0x20 && !is_space(c))) return SB_NEWICK_DECLINED;
     }
-    /* by creation (preorder) number: parent, length, flags and the label's place in text */
+    /* by creation (preorder) number: the parent, and (once finished) the postorder rank.
+     * A node's label and length are set only while it is the current node, and it stays
+     * current until it is finished ('(' needs a node without either), so they are kept in
+     * cur_* and written, in postorder, when it is finished. */
     int64_t *up = malloc(sizeof(int64_t) * (size_t)cap);
-    int64_t *post = malloc(sizeof(int64_t) * (size_t)cap);  /* creation -> postorder */
-    int64_t *from = malloc(sizeof(int64_t) * (size_t)cap), *to = malloc(sizeof(int64_t) * (size_t)cap);
-    double *len = malloc(sizeof(double) * (size_t)cap);
-    uint8_t *fl = malloc((size_t)cap), *quoted = malloc((size_t)cap);
+    int64_t *post = malloc(sizeof(int64_t) * (size_t)cap);
     locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     int64_t result = SB_NEWICK_DECLINED;
-    if (!up || !post || !from || !to || !len || !fl || !quoted || !c_locale) {
+    if (!up || !post || !c_locale) {
         result = SB_NEWICK_NO_MEMORY;
         goto done;
     }
-    int64_t nodes = 1, current = 0, finished = 0, i = 0;
-    int fresh = 1;
+    int64_t nodes = 1, current = 0, finished = 0, written = 0, i = 0;
+    int64_t cur_from = 0, cur_to = 0;
+    double cur_length = 0.0;
+    uint8_t cur_flags = 0;
+    int cur_quoted = 0, fresh = 1;
     up[0] = -1;
-    fl[0] = 0;
 #define NEW_NODE(p)                                       \
     do {                                                  \
         if (nodes >= cap) goto done;                      \
         up[nodes] = (p);                                  \
-        fl[nodes] = 0;                                    \
         current = nodes++;                                \
     } while (0)
-#define FINISH(node) (post[(node)] = finished, parent[finished] = (node), finished++)
     for (;;) {
-        while (i < n && is_space((unsigned char)text[i])) i++;
+        while (i < n && is_space(text[i])) i++;
         if (i >= n) goto done;  /* no ';' */
         char c = text[i];
-        if (c == '(') {
+        if (c == ',' || c == ')' || c == ';') {  /* the current node is finished */
+            if (c == ';' ? current != 0 : up[current] < 0) goto done;
+            post[current] = finished;
+            parent[finished] = up[current];  /* a creation number until the end */
+            length[finished] = cur_length;
+            flags[finished] = cur_flags;
+            if (cur_flags & HAS_NAME) {
+                for (int64_t j = cur_from; j < cur_to; j++) {
+                    char ch = text[j];
+                    if (cur_quoted) {
+                        if (ch == '\'') j++;  /* '' -> ' */
+                    } else if (underscores && ch == '_') {
+                        ch = ' ';
+                    }
+                    names[written++] = ch;
+                }
+                names[written++] = '\0';
+            }
+            finished++;
+            cur_flags = 0;
+            cur_length = 0.0;
+            i++;
+            if (c == ',') {
+                NEW_NODE(up[current]);
+                fresh = 1;
+            } else if (c == ')') {
+                current = up[current];
+                fresh = 0;
+            } else {
+                break;
+            }
+        } else if (c == '(') {
             if (!fresh) goto done;
             NEW_NODE(current);
             i++;
-        } else if (c == ',') {
-            if (up[current] < 0) goto done;
-            FINISH(current);
-            NEW_NODE(up[current]);
-            fresh = 1;
-            i++;
-        } else if (c == ')') {
-            if (up[current] < 0) goto done;
-            FINISH(current);
-            current = up[current];
-            fresh = 0;
-            i++;
-        } else if (c == ';') {
-            if (current != 0) goto done;
-            FINISH(0);
-            i++;
-            break;
         } else if (c == ':') {  /* whitespace and comments may come before the number */
             i++;
             for (;;) {
-                if (i < n && is_space((unsigned char)text[i])) {
+                if (i < n && is_space(text[i])) {
                     i++;
                 } else if (i < n && text[i] == '[') {
                     const char *end = memchr(text + i + 1, ']', (size_t)(n - i - 1));
@@ -142,11 +186,10 @@ int64_t sb_newick_parse(const char *text, int64_t n, int64_t cap, int underscore
                 }
             }
             int64_t start = i;
-            while (i < n && !is_space((unsigned char)text[i]) && !is_special((unsigned char)text[i]))
-                i++;
-            if (fl[current] & HAS_LENGTH) goto done;
-            if (!read_length(text + start, i - start, c_locale, &len[current])) goto done;
-            fl[current] |= HAS_LENGTH;
+            while (i < n && !char_class[(unsigned char)text[i]]) i++;
+            if (cur_flags & HAS_LENGTH) goto done;
+            if (!read_length(text + start, i - start, c_locale, &cur_length)) goto done;
+            cur_flags |= HAS_LENGTH;
             fresh = 0;
         } else if (c == '[') {  /* a comment */
             const char *end = memchr(text + i + 1, ']', (size_t)(n - i - 1));
@@ -155,37 +198,36 @@ int64_t sb_newick_parse(const char *text, int64_t n, int64_t cap, int underscore
         } else if (c == '\'') {  /* a quoted label; '' is a quote inside it */
             int64_t start = ++i;
             for (;;) {
-                if (i >= n) goto done;
-                if (text[i] == '\'') {
-                    if (i + 1 < n && text[i + 1] == '\'') { i += 2; continue; }
-                    break;
-                }
-                i++;
+                const char *q = memchr(text + i, '\'', (size_t)(n - i));
+                if (!q) goto done;
+                i = q - text;
+                if (i + 1 < n && text[i + 1] == '\'') { i += 2; continue; }
+                break;
             }
-            if (fl[current]) goto done;  /* already a label or a length */
-            from[current] = start;
-            to[current] = i;
-            quoted[current] = 1;
-            fl[current] |= HAS_NAME;
+            if (cur_flags) goto done;  /* already a label or a length */
+            cur_from = start;
+            cur_to = i;
+            cur_quoted = 1;
+            cur_flags = HAS_NAME;
             fresh = 0;
             i++;
         } else if (c == ']') {
             goto done;
         } else {  /* an unquoted label: to the next special character, trailing space cut */
             int64_t start = i;
-            while (i < n && !is_special((unsigned char)text[i])) i++;
+            while (i < n && !is_special(text[i])) i++;
             int64_t end = i;
-            while (end > start && is_space((unsigned char)text[end - 1])) end--;
-            if (fl[current]) goto done;
-            from[current] = start;
-            to[current] = end;
-            quoted[current] = 0;
-            fl[current] |= HAS_NAME;
+            while (end > start && is_space(text[end - 1])) end--;
+            if (cur_flags) goto done;
+            cur_from = start;
+            cur_to = end;
+            cur_quoted = 0;
+            cur_flags = HAS_NAME;
             fresh = 0;
         }
     }
     for (;;) {  /* after the ';': only whitespace and comments */
-        while (i < n && is_space((unsigned char)text[i])) i++;
+        while (i < n && is_space(text[i])) i++;
         if (i < n && text[i] == '[') {
             const char *end = memchr(text + i + 1, ']', (size_t)(n - i - 1));
             if (!end) goto done;
@@ -195,40 +237,14 @@ int64_t sb_newick_parse(const char *text, int64_t n, int64_t cap, int underscore
         break;
     }
     if (i < n) goto done;
-    /* parent[k] holds node k's creation number: its attributes, then its parent's rank */
-    int64_t written = 0;
-    for (int64_t k = 0; k < finished; k++) {
-        int64_t node = parent[k];
-        flags[k] = fl[node];
-        length[k] = (fl[node] & HAS_LENGTH) ? len[node] : 0.0;
-        if (fl[node] & HAS_NAME) {
-            for (int64_t j = from[node]; j < to[node]; j++) {
-                char ch = text[j];
-                if (quoted[node]) {
-                    if (ch == '\'') j++;  /* '' -> ' */
-                } else if (underscores && ch == '_') {
-                    ch = ' ';
-                }
-                names[written++] = ch;
-            }
-            names[written++] = '\0';
-        }
-        parent[k] = up[node] >= 0 ? up[node] : -1;
-    }
-    for (int64_t k = 0; k < finished; k++)
+    for (int64_t k = 0; k < finished; k++)  /* parents' creation numbers -> postorder ranks */
         if (parent[k] >= 0) parent[k] = post[parent[k]];
     *names_size = written;
     result = finished;
 done:
 #undef NEW_NODE
-#undef FINISH
     free(up);
     free(post);
-    free(from);
-    free(to);
-    free(len);
-    free(fl);
-    free(quoted);
     if (c_locale) freelocale(c_locale);
     return result;
 }
