@@ -58,9 +58,11 @@ def _tree_option(f):  # noqa: ANN001, ANN202
                         help="Newick tree for UniFrac (default: the tree the table carries).")(f)
 
 
-def _tree(full, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
+def _tree(full, metric: str, tree_path: Path | None, *,  # noqa: ANN001, ANN202
+          sha256: bool = True):
     """``(tree, its SHA-256)`` for a UniFrac metric (the table's own or TREE_PATH, checked
-    against the table's features), ``(None, "")`` otherwise."""
+    against the table's features; the SHA-256 ``""`` unless ``sha256``), ``(None, "")``
+    otherwise."""
     if not metric.endswith("unifrac"):
         return None, ""
     from soilbiome.io.biom_tree import feature_tree
@@ -68,6 +70,8 @@ def _tree(full, metric: str, tree_path: Path | None):  # noqa: ANN001, ANN202
 
     # soilbiome's own Newick reader: the tree is only walked (no scikit-bio import, 0.8 s)
     tree = feature_tree(full, newick_path=tree_path, purpose=metric, flat=True)
+    if not sha256:
+        return tree, ""
     return tree, sha256_file(tree_path) if tree_path is not None else full.tree.sha256
 
 
@@ -147,7 +151,7 @@ def matrix_cmd(table: Path, metric: str, out: Path, tree_path: Path | None,
 
     full, prepared, lengths = _read(table, rarefaction_depth, no_rarefaction, seed, settings,
                                     branch_lengths)
-    tree, _ = _tree(full, metric, tree_path)
+    tree, _ = _tree(full, metric, tree_path, sha256=False)  # (only blocks record it)
     n = len(prepared.sample_ids)
     if n < 2:
         raise DiversityError(f"{metric} needs at least 2 non-empty samples; {table} has {n}")
