@@ -112,18 +112,14 @@ def postorder_arrays(tree: object) -> TreeArrays:
     they are)."""
     from soilbiome.io.newick import FlatTree
 
-    if isinstance(tree, FlatTree) and tree.arrays is not None:  # the C reader's arrays
-        parent, given = tree.arrays[:2]
-        length = given.copy()
+    if isinstance(tree, FlatTree):  # already postorder: the C reader's arrays, or lists
+        if tree.arrays is not None:
+            parent, length = tree.arrays[0], tree.arrays[1].copy()
+        else:
+            parent = np.array(tree.parent, dtype=np.int64)
+            length = np.array([float(v or 0.0) for v in tree.lengths], dtype=np.float64)
         length[parent < 0] = 0.0
         tips = {name: k for name, k in tree.tip_index().items() if name is not None}
-    elif isinstance(tree, FlatTree):  # already postorder lists
-        parent = np.array(tree.parent, dtype=np.int64)
-        length = np.array([float(v or 0.0) for v in tree.lengths], dtype=np.float64)
-        length[parent < 0] = 0.0
-        tips = {name: k for k, (name, tip) in enumerate(zip(tree.names, tree.is_tip(),
-                                                             strict=True))
-                if tip and name is not None}
     else:
         nodes = list(tree.postorder(include_self=True))
         index = {id(node): k for k, node in enumerate(nodes)}

@@ -144,16 +144,18 @@ class FlatTree:
                 tip[p] = False
         return tip
 
+    def _tips_at(self) -> list[int]:
+        """The postorder indices of the tips, left to right."""
+        if self.arrays is not None:
+            return self.arrays[2].nonzero()[0].tolist()
+        return [k for k, tip in enumerate(self.is_tip()) if tip]
+
     def tip_index(self) -> dict[str | None, int]:
         """Each tip label (None: unnamed) -> the postorder index of its last tip, built once:
         the tip checks and the UniFrac set-up share it."""
         if self._tips is None:
-            if self.arrays is not None:
-                at = self.arrays[2].nonzero()[0].tolist()
-            else:
-                at = [k for k, tip in enumerate(self.is_tip()) if tip]
             names = self.names
-            self._tips = {names[k]: k for k in at}
+            self._tips = {names[k]: k for k in self._tips_at()}
         return self._tips
 
     def tip_count(self) -> int:
@@ -164,10 +166,8 @@ class FlatTree:
 
     def tip_names(self) -> list[str | None]:
         """The tip labels, left to right (as :meth:`Node.tips`)."""
-        if self.arrays is not None:
-            names = self.names
-            return [names[k] for k in self.arrays[2].nonzero()[0].tolist()]
-        return [name for name, tip in zip(self.names, self.is_tip(), strict=True) if tip]
+        names = self.names
+        return [names[k] for k in self._tips_at()]
 
     def to_node(self) -> Node:
         """The same tree as linked :class:`Node` objects; returns the root."""
