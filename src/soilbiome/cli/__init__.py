@@ -89,6 +89,9 @@ class _LazyGroup(_Group):
         if name not in self.commands and name in COMMANDS:
             import importlib
 
+            from soilbiome import lean_imports
+
+            lean_imports.install()  # scipy's first import without numpy.f2py/testing (0.07 s)
             importlib.import_module(f"soilbiome.cli.{COMMANDS[name]}").register(self)
         return self.commands.get(name)
 
