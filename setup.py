@@ -1,11 +1,12 @@
 """The package's optional C code: the unweighted UniFrac kernels
-(src/soilbiome/diversity/_unifrac_native.c) and the Newick reader
-(src/soilbiome/io/_newick_native.c).
+(src/soilbiome/diversity/_unifrac_native.c), the Newick reader
+(src/soilbiome/io/_newick_native.c) and the shortest-text formatter of doubles
+(src/soilbiome/io/_float_text_native.c).
 
 Everything else about the package is in pyproject.toml. Each extension is a plain shared
 library that soilbiome.clib loads with ctypes. Both are optional: without a C compiler the
-install goes on, and the numba kernels and the Python Newick reader are used instead (the same
-results).
+install goes on, and the numba kernels, the Python Newick reader and Arrow's formatting are used instead
+(the same results).
 """
 
 from setuptools import Extension, setup
@@ -21,6 +22,12 @@ setup(ext_modules=[
     Extension(
         "soilbiome.io._newick_native",
         sources=["src/soilbiome/io/_newick_native.c"],
+        extra_compile_args=["-O2"],
+        optional=True,
+    ),
+    Extension(
+        "soilbiome.io._float_text_native",
+        sources=["src/soilbiome/io/_float_text_native.c"],
         extra_compile_args=["-O2"],
         optional=True,
     ),

@@ -275,17 +275,17 @@ def _check_cover(blocks: set[tuple[int, int, int, int]], n: int) -> None:
 def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int | None = None) -> Path:
     """Stream an assembled matrix into the lsmat TSV of ``soilbiome diversity`` (same
     formatting: :func:`~soilbiome.diversity.writers.lsmat_rows`)."""
-    with h5py.File(h5, "r") as f, atomic_write(tsv) as fh:
+    with h5py.File(h5, "r") as f, atomic_write(tsv, "wb") as fh:
         ids = [str(safe_cell(i.decode() if isinstance(i, bytes) else str(i)))
                for i in f["ids"][()]]  # quoted like write_lsmat's (formula injection)
         ds = f["distances"]
         step = rows_per_chunk(len(ids)) if rows_per_read is None else rows_per_read
 
-        def text(start: int) -> str:  # h5py reads one at a time (its lock); Arrow formats
-            block = ds[start:start + step]  # side by side (in_order)
+        def text(start: int) -> bytes:  # h5py reads one at a time (its lock); the rows are
+            block = ds[start:start + step]  # formatted side by side (in_order)
             return lsmat_rows(ids[start:start + len(block)], block)
 
-        fh.write("\t" + "\t".join(ids) + "\n")
+        fh.write(("\t" + "\t".join(ids) + "\n").encode())
         for part in in_order(text, range(0, len(ids), step), workers()):
             fh.write(part)
     return tsv

@@ -29,11 +29,12 @@ from soilbiome.io.textfile import safe_cell, safe_frame
 if TYPE_CHECKING:  # pandas is imported by the callers that pass frames
     import pandas as pd
 
-#: Values of a distance matrix formatted per Arrow call: whole rows, at least one. Each call
-#: holds about 30 bytes a value (the doubles, their text, the joined lines), two calls a
-#: thread at a time, so this bounds memory. Measured on 1,000 and 4,000 samples (docs/
-#: diversity.md): 256 rows a call (256,000 values at 1,000 samples) touched 100 MB more and took
-#: 0.15-0.47 s to write the 1,000-sample matrix, against 0.09-0.13 s with 65,536 values.
+#: Values of a distance matrix formatted per call: whole rows, at least one. Each call holds
+#: about 35 bytes a value (the doubles and the room for their text; with Arrow, about 30: the
+#: doubles, their text, the joined lines), two calls a thread at a time, so this bounds memory.
+#: Measured with Arrow on 1,000 and 4,000 samples (docs/diversity.md): 256 rows a call
+#: (256,000 values at 1,000 samples) touched 100 MB more and took 0.15-0.47 s to write the
+#: 1,000-sample matrix, against 0.09-0.13 s with 65,536 values.
 VALUES_PER_CHUNK = 65536
 
 
@@ -55,20 +56,29 @@ def _bad_id(ids: tuple[str, ...]) -> str | None:
     return None
 
 
-def lsmat_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> str:
-    """Lines ``id<TAB>v1<TAB>...<TAB>vn`` of an lsmat matrix, formatted in Arrow's C++ code.
+def lsmat_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> bytes:
+    """Lines ``id<TAB>v1<TAB>...<TAB>vn`` of an lsmat matrix, as UTF-8 bytes.
 
-    Every value is written in its shortest round-trip form (Arrow's float-to-string cast:
-    the digits of Python's ``repr``, with ``0``/``1`` for whole numbers and exponents such
-    as ``1e-7``); ``float()``, pandas, R and ``skbio.DistanceMatrix.read`` read back the
-    exact double. No value goes through Python formatting.
+    Every value is written in its shortest round-trip form: the digits of Python's ``repr``,
+    with ``0``/``1`` for whole numbers and exponents such as ``1e-7`` (the layout of Arrow's
+    float-to-string cast, which formatted these files first); ``float()``, pandas, R and
+    ``skbio.DistanceMatrix.read`` read back the exact double. The C formatter of
+    :mod:`soilbiome.io.float_text` writes them; without it, Arrow's C++ cast does (the same
+    bytes). No value goes through Python formatting.
     """
+    from soilbiome.io.float_text import lsmat_rows as native_rows
+
+    text = native_rows(ids, rows)
+    return text if text is not None else _arrow_rows(ids, rows)
+
+
+def _arrow_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> bytes:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     r, n = rows.shape
     if r == 0:
-        return ""
+        return b""
     # Arrow arrays made from the buffers themselves: pa.array() would import pandas (0.2 s)
     values = np.ascontiguousarray(rows, dtype=np.float64).ravel()
     text = pc.cast(pa.Array.from_buffers(pa.float64(), r * n, [None, pa.py_buffer(values)]),
@@ -78,7 +88,7 @@ def lsmat_rows(ids: list[str] | tuple[str, ...], rows: np.ndarray) -> str:
                                                          text), tab)
     lines = pc.binary_join_element_wise(_strings(ids), lines, tab)
     one = pc.binary_join(pa.LargeListArray.from_arrays(_int64s(np.array([0, r])), lines), newline)
-    return one[0].as_py() + "\n"
+    return one[0].as_py().encode() + b"\n"
 
 
 def _int64s(a: np.ndarray) -> object:
@@ -99,10 +109,11 @@ def _strings(texts: list[str] | tuple[str, ...]) -> object:
                                  [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
-def in_order(make: Callable[[int], str], starts: Sequence[int], threads: int) -> Iterator[str]:
+def in_order(make: Callable[[int], bytes], starts: Sequence[int],
+             threads: int) -> Iterator[bytes]:
     """``make(start)`` for every start, in order, up to ``2 x threads`` at a time in threads
-    (Arrow's cast releases the GIL): formatting runs on every core while memory stays a few
-    chunks, whatever the matrix size."""
+    (the C formatter, like Arrow's cast, runs without the GIL): formatting runs on every core
+    while memory stays a few chunks, whatever the matrix size."""
     if threads <= 1 or len(starts) <= 1:
         yield from (make(s) for s in starts)
         return
@@ -140,12 +151,12 @@ def write_lsmat(dm: object, path: Path, chunk: int | None = None) -> None:
     n = len(ids)
     chunk = rows_per_chunk(n) if chunk is None else chunk
 
-    def text(start: int) -> str:
+    def text(start: int) -> bytes:
         stop = min(n, start + chunk)
         return lsmat_rows(ids[start:stop], np.stack([dm.row(i) for i in range(start, stop)]))
 
-    with atomic_write(path) as fh:
-        fh.write("\t" + "\t".join(ids) + "\n")
+    with atomic_write(path, "wb") as fh:
+        fh.write(("\t" + "\t".join(ids) + "\n").encode())
         for part in in_order(text, range(0, n, chunk), workers()):
             fh.write(part)
 
