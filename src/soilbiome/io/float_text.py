@@ -14,6 +14,7 @@ here, exactly, with Python integers.
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 from soilbiome import clib
 
 _LIB: list = []  # [library or None], loaded once
+_LOADING = threading.Lock()  # the lsmat writer's threads may ask first at the same time
 _INV_COUNT, _POW_COUNT, _BITS = 342, 326, 125  # as in the C file
 
 
@@ -44,21 +46,28 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 def library() -> ctypes.CDLL | None:
     """The loaded formatter with its tables set, or None."""
-    if not _LIB:
-        ptr, i64 = ctypes.c_void_p, ctypes.c_int64
-        lib = clib.load(Path(__file__).parent, "_float_text_native", {
-            "sb_float_tables": ([ptr, ptr], ctypes.c_int),
-            "sb_value_max": ([], i64),
-            "sb_lsmat_rows": ([ptr, i64, i64, ptr, ptr, ptr], i64),
-            "sb_format_doubles": ([ptr, i64, ctypes.c_char, ptr], i64),
-        })
-        if lib is not None:
-            inv, pos = _tables()
-            if lib.sb_float_tables(inv.ctypes.data, pos.ctypes.data) != \
-                    _INV_COUNT * 1000 + _POW_COUNT:
-                lib = None  # a library built from another version of the C file
-        _LIB.append(lib)
+    if _LIB:
+        return _LIB[0]
+    with _LOADING:
+        if not _LIB:
+            _LIB.append(_load())
     return _LIB[0]
+
+
+def _load() -> ctypes.CDLL | None:
+    ptr, i64 = ctypes.c_void_p, ctypes.c_int64
+    lib = clib.load(Path(__file__).parent, "_float_text_native", {
+        "sb_float_tables": ([ptr, ptr], ctypes.c_int),
+        "sb_value_max": ([], i64),
+        "sb_lsmat_rows": ([ptr, i64, i64, ptr, ptr, ptr], i64),
+        "sb_format_doubles": ([ptr, i64, ctypes.c_char, ptr], i64),
+    })
+    if lib is None:
+        return None
+    inv, pos = _tables()
+    if lib.sb_float_tables(inv.ctypes.data, pos.ctypes.data) != _INV_COUNT * 1000 + _POW_COUNT:
+        return None  # a library built from another version of the C file
+    return lib
 
 
 def lsmat_rows(ids: Sequence[str], rows: np.ndarray) -> bytes | None:
