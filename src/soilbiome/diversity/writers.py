@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pandas is imported by the callers that pass frames
     import pandas as pd
 
 #: Values of a distance matrix formatted per call: whole rows, at least one. Each call holds
-#: about 35 bytes a value (the doubles and the room for their text; with Arrow, about 30: the
-#: doubles, their text, the joined lines), two calls a thread at a time, so this bounds memory.
+#: about 45 bytes a value (the doubles, the room for their text, the text; with Arrow about 30:
+#: the doubles, their text, the joined lines), two calls a thread at a time: memory is bounded.
 #: Measured with Arrow on 1,000 and 4,000 samples (docs/diversity.md): 256 rows a call
 #: (256,000 values at 1,000 samples) touched 100 MB more and took 0.15-0.47 s to write the
 #: 1,000-sample matrix, against 0.09-0.13 s with 65,536 values.
