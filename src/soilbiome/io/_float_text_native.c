@@ -58,6 +58,17 @@ static inline uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j) {
     return (uint64_t)(((low >> 64) + high) >> (j - 64));
 }
 
+/* One digit off the value and both ends of its interval, keeping the digit dropped from the
+ * value and whether every digit dropped from it before was a zero. */
+static inline void drop_digit(uint64_t *at, uint64_t *hi, uint64_t *lo, uint32_t *last,
+                              int *at_exact) {
+    *at_exact &= *last == 0;
+    *last = (uint32_t)(*at % 10);
+    *at /= 10;
+    *hi /= 10;
+    *lo /= 10;
+}
+
 /* The shortest decimal digits of a finite positive double: value = digits * 10^exp10. */
 static void shortest(uint64_t fraction, uint32_t biased, uint64_t *digits, int32_t *exp10) {
     int32_t e2;
@@ -134,20 +145,12 @@ static void shortest(uint64_t fraction, uint32_t biased, uint64_t *digits, int32
     if (lo_exact || at_exact) { /* rare: an end or the value is exact; track ties */
         while (hi / 10 > lo / 10) {
             lo_exact &= lo % 10 == 0;
-            at_exact &= last == 0;
-            last = (uint32_t)(at % 10);
-            at /= 10;
-            hi /= 10;
-            lo /= 10;
+            drop_digit(&at, &hi, &lo, &last, &at_exact);
             ++dropped;
         }
         if (lo_exact) {
             while (lo % 10 == 0) {
-                at_exact &= last == 0;
-                last = (uint32_t)(at % 10);
-                at /= 10;
-                hi /= 10;
-                lo /= 10;
+                drop_digit(&at, &hi, &lo, &last, &at_exact);
                 ++dropped;
             }
         }
