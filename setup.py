@@ -4,9 +4,9 @@
 (src/soilbiome/io/_float_text_native.c).
 
 Everything else about the package is in pyproject.toml. Each extension is a plain shared
-library that soilbiome.clib loads with ctypes. Both are optional: without a C compiler the
-install goes on, and the numba kernels, the Python Newick reader and Arrow's formatting are used instead
-(the same results).
+library that soilbiome.clib loads with ctypes. All are optional: without a C compiler the
+install goes on, and the numba kernels, the Python Newick reader and Arrow's formatting are
+used instead (the same results).
 """
 
 from setuptools import Extension, setup

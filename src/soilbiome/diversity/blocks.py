@@ -33,7 +33,7 @@ from soilbiome.diversity.block_file import Block, prepared_digest, read_block, w
 from soilbiome.diversity.common import DiversityError, SparseCounts, as_sparse
 from soilbiome.diversity.rarefy import rarefy
 from soilbiome.diversity.unifrac import BRANCH_LENGTHS, UNIFRAC_METRICS, Phylogeny
-from soilbiome.diversity.writers import in_order, lsmat_rows, rows_per_chunk, workers
+from soilbiome.diversity.writers import lsmat_rows, rows_per_chunk, write_lsmat_lines
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path, atomic_write, ensure_room
 from soilbiome.io.textfile import safe_cell
@@ -282,10 +282,8 @@ def hdf5_to_lsmat(h5: Path, tsv: Path, rows_per_read: int | None = None) -> Path
         step = rows_per_chunk(len(ids)) if rows_per_read is None else rows_per_read
 
         def text(start: int) -> bytes:  # h5py reads one at a time (its lock); the rows are
-            block = ds[start:start + step]  # formatted side by side (in_order)
+            block = ds[start:start + step]  # formatted side by side
             return lsmat_rows(ids[start:start + len(block)], block)
 
-        fh.write(("\t" + "\t".join(ids) + "\n").encode())
-        for part in in_order(text, range(0, len(ids), step), workers()):
-            fh.write(part)
+        write_lsmat_lines(fh, ids, text, range(0, len(ids), step))
     return tsv

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -156,9 +156,16 @@ def write_lsmat(dm: object, path: Path, chunk: int | None = None) -> None:
         return lsmat_rows(ids[start:stop], np.stack([dm.row(i) for i in range(start, stop)]))
 
     with atomic_write(path, "wb") as fh:
-        fh.write(("\t" + "\t".join(ids) + "\n").encode())
-        for part in in_order(text, range(0, n, chunk), workers()):
-            fh.write(part)
+        write_lsmat_lines(fh, ids, text, range(0, n, chunk))
+
+
+def write_lsmat_lines(fh: IO[bytes], ids: Sequence[str], text: Callable[[int], bytes],
+                      starts: Sequence[int]) -> None:
+    """The lsmat header row of ``ids``, then the rows ``text(start)`` gives for each start,
+    in order, formatted side by side on the task's cores (:func:`in_order`)."""
+    fh.write(("\t" + "\t".join(ids) + "\n").encode())
+    for part in in_order(text, starts, workers()):
+        fh.write(part)
 
 
 def write_ordination(result: object, path: Path) -> None:
