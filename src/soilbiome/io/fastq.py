@@ -8,9 +8,7 @@ records at a time (the full check of a sample's reads). Every error names the fi
 
 from __future__ import annotations
 
-import gzip
 import io
-import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from itertools import repeat
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soilbiome.errors import FastqError
-from soilbiome.io.gunzip import MAGIC
+from soilbiome.io.gunzip import INFLATE_ERRORS, MAGIC, open_gzip
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,11 +60,14 @@ class BaseCounts:
         self.gc += int(per_letter[list(b"GCgc")].sum())
 
 
-def _open(path: Path) -> io.BufferedReader:
+def _open(path: Path, *, lines: bool = True) -> io.BufferedIOBase:
+    """The file for reading, inflated when it is gzip. ``lines``: buffered for ``readline``;
+    without, for reading large blocks (a buffer around the inflater would double its cost)."""
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == MAGIC:
-        return io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=_BUFFER)  # type: ignore[arg-type]
+        handle = open_gzip(path)
+        return io.BufferedReader(handle, buffer_size=_BUFFER) if lines else handle  # type: ignore[arg-type]
     if path.suffix == ".gz" and magic:
         raise FastqError("named .gz but is not gzip-compressed", location=str(path))
     return path.open("rb", buffering=_BUFFER)
@@ -124,7 +125,7 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
                 _check_record(path, number, header, seq, plus,
                               qual.rstrip(b"\r\n") if qual else None)
                 yield number, _read_names([header.rstrip(b"\r\n")])[0], len(seq)
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+    except INFLATE_ERRORS as exc:
         raise FastqError(
             f"corrupt or truncated gzip stream after record {number} ({exc})",
             location=str(path),
@@ -164,7 +165,7 @@ def _checked_blocks(path: str | Path, batch_bytes: int
     path = Path(path)
     if not path.is_file():
         raise FastqError("file not found", location=str(path))
-    handle = _open(path)
+    handle = _open(path, lines=False)
     done = 0
     rest = b""
     try:
@@ -197,7 +198,7 @@ def _checked_blocks(path: str | Path, batch_bytes: int
                     done += len(headers)
                 if not block:
                     return
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+    except INFLATE_ERRORS as exc:
         raise FastqError(
             f"corrupt or truncated gzip stream after record {done} ({exc})",
             location=str(path),
@@ -278,6 +279,14 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
     -------
     FastqStats
     """
+    from soilbiome.io import fastq_native
+
+    # a good sample is counted by the C scanner; anything else is read again here, which
+    # names the problem (fastq_native)
+    fast = fastq_native.check_sample(sample, fastq_1, fastq_2, count_bases=count_bases,
+                                     block=batch_bytes)
+    if fast is not None:
+        return fast
     counts = BaseCounts() if count_bases else None
 
     def blocks(path: str | Path) -> Iterator[tuple[list[bytes], list[int]]]:
