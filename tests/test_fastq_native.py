@@ -175,3 +175,33 @@ def test_gunzip_pipe_gives_the_same_bytes_and_errors_with_either_inflater(tmp_pa
     assert runs["1"][1] == gzip.decompress(raw) and runs["1"][0] == 0
     assert runs["1"][2] == 1 and runs["1"][3].decode().count("\n") == 1
     assert b"cannot decompress" in runs["1"][3]
+
+
+def _sketch(files, native: bool, count_bases: bool = False):
+    """sylph's one checked pass over a sample (scanned in C, or by the Python check)."""
+    from soilbiome.shotgun import sylph
+
+    original = fastq_native.library
+    if not native:
+        fastq_native.library = lambda: None
+    try:
+        sketch, counts = sylph.sketch_reads("S", *files, count_bases=count_bases)
+        return sketch.kmer_counts, counts
+    except FastqError as exc:
+        return str(exc)
+    finally:
+        fastq_native.library = original
+
+
+def test_sylph_pass_scanned_in_c_gives_the_python_pass_sketch_and_counts(tmp_path):
+    demo = ATACAMA.parents[1] / "shotgun" / "humann_demo.fastq.gz"
+    for files in [(demo,), (R1, R2)]:
+        fast = _sketch(files, native=True, count_bases=True)
+        assert fast == _sketch(files, native=False, count_bases=True)
+        assert fast[1].reads == (21000 if len(files) == 1 else 100) and fast[0]
+    for name, files in _bad_variants(tmp_path).items():
+        if name == "carriage returns":
+            continue
+        fast = _sketch(files, native=True)
+        assert isinstance(fast, str), name  # the FastqError's message
+        assert fast == _sketch(files, native=False), name

@@ -5,7 +5,8 @@
  * '@', the third with '+', the sequence and quality lines of equal length (the '\r's before a
  * line's '\n' are not part of it). It counts the records, their bases and, when asked,
  * the bases of Phred >= 30 and the G/C bases, and writes a 64-bit hash of each record's read
- * name (the first word after '@', without a trailing "/1" or "/2") for the mates' check.
+ * name (the first word after '@', without a trailing "/1" or "/2") for the mates' check, and
+ * adds up the quality letters when asked (sylph's sketching pass).
  *
  * It never names a problem: at the first malformed record it stops and says so, and the
  * Python check (soilbiome.io.fastq) reads the sample again and names the file, the record and
@@ -68,10 +69,13 @@ static uint64_t name_hash(const char *header, int64_t n) {
 /*
  * Scan buf[0:len]. final: no more text follows (a last line may lack its '\n'; text left
  * over is a malformed record). count_bases: also count q30 and gc. hashes: room for
- * max_records name hashes, or NULL. Returns the number of records scanned (out->records).
+ * max_records name hashes, or NULL. quality_letters: 256 counters to which each quality
+ * letter of the scanned records is added (sylph's read accuracy), or NULL. Returns the
+ * number of records scanned (out->records).
  */
 int64_t sb_fastq_scan(const char *buf, int64_t len, int final, int count_bases,
-                      uint64_t *hashes, int64_t max_records, sb_fastq_counts *out) {
+                      uint64_t *hashes, int64_t max_records, int64_t *quality_letters,
+                      sb_fastq_counts *out) {
     const char *p = buf, *end = buf + len;
     int64_t records = 0, bases = 0, q30 = 0, gc = 0;
     out->bad = 0;
@@ -111,6 +115,10 @@ int64_t sb_fastq_scan(const char *buf, int64_t len, int final, int count_bases,
             }
             gc += g;
             q30 += h;
+        }
+        if (quality_letters) {
+            const unsigned char *u = (const unsigned char *)starts[3];
+            for (int64_t k = 0; k < qual_len; k++) quality_letters[u[k]]++;
         }
         bases += seq_len;
         records++;

@@ -42,11 +42,11 @@ class _Counts(ctypes.Structure):
 
 _SIGNATURES: dict[str, tuple[list, object]] = {
     "sb_fastq_scan": ([ctypes.c_char_p, _I64, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, _I64,
-                       ctypes.POINTER(_Counts)], _I64),
+                       ctypes.c_void_p, ctypes.POINTER(_Counts)], _I64),
 }
 
 
-class _Declined(Exception):
+class Declined(Exception):
     """The scan stopped: the Python check will say why."""
 
 
@@ -56,29 +56,37 @@ def library() -> ctypes.CDLL | None:
     return load(Path(__file__).parent, "_fastq_native", _SIGNATURES)
 
 
-class _FileScan:
-    """One file's whole records, a block at a time: their name hashes (``hashes``) and the
-    running counts."""
+class FileScan:
+    """One file's whole records, a block at a time, and the running counts: reads, bases,
+    and with ``count_bases`` Q30 and G/C bases; with ``qualities``, every quality letter
+    counted in ``quality_letters`` (256 counters)."""
 
-    def __init__(self, path: str | Path, lib: ctypes.CDLL, *, count_bases: bool,
-                 hashes: bool, block: int) -> None:
+    def __init__(self, path: str | Path, lib: ctypes.CDLL, *, count_bases: bool = False,
+                 hashes: bool = False, qualities: bool = False, block: int = BLOCK) -> None:
         self.path, self.lib, self.block = Path(path), lib, block
         self.count_bases, self.want_hashes = count_bases, hashes
         self.reads = self.bases = self.q30 = self.gc = 0
+        self.quality_letters = None
+        if qualities:
+            import numpy as np
 
-    def blocks(self) -> Iterator[np.ndarray | None]:
-        """Yield each block's read-name hashes (None when not asked for); raise _Declined."""
+            self.quality_letters = np.zeros(256, dtype=np.int64)
+
+    def blocks(self) -> Iterator[tuple[bytes, np.ndarray | None]]:
+        """Yield each block's text of whole records and their read-name hashes (None when
+        not asked for); raise Declined at anything the Python check would refuse."""
         from soilbiome.io.fastq import _open
 
         if self.want_hashes:
             import numpy as np
 
             room = np.empty(0, dtype=np.uint64)
+        letters = self.quality_letters.ctypes.data if self.quality_letters is not None else None
         counts = _Counts()
         rest = b""
         try:
             if not self.path.is_file():
-                raise _Declined
+                raise Declined
             with _open(self.path, lines=False) as handle:
                 while True:
                     block = handle.read(self.block)
@@ -89,19 +97,58 @@ class _FileScan:
                         room = np.empty(cap, dtype=np.uint64)
                     n = self.lib.sb_fastq_scan(
                         data, len(data), int(final), int(self.count_bases),
-                        room.ctypes.data if self.want_hashes else None, cap, counts)
+                        room.ctypes.data if self.want_hashes else None, cap, letters, counts)
                     if counts.bad:
-                        raise _Declined
+                        raise Declined
                     self.reads += n
                     self.bases += counts.bases
                     self.q30 += counts.q30
                     self.gc += counts.gc
-                    yield room[:n].copy() if self.want_hashes else None
-                    rest = data[counts.consumed:]
+                    end = counts.consumed
+                    yield (data if end == len(data) else data[:end],
+                           room[:n].copy() if self.want_hashes else None)
+                    rest = data[end:]
                     if final:
                         return
         except (FastqError, *INFLATE_ERRORS) as exc:  # the Python check names the problem
-            raise _Declined from exc
+            raise Declined from exc
+
+
+class MateHashes:
+    """The read-name hashes of a pair's two files, compared record by record as blocks
+    arrive from either side (the counterpart of :class:`soilbiome.io.fastq.MatePairs`);
+    :meth:`add` and :meth:`end` raise Declined when they differ or one file ends first."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.pending = [np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)]
+        self.ended = [False, False]
+
+    def add(self, side: int, hashes: np.ndarray) -> None:
+        """The next block's hashes of side 0 (R1) or 1 (R2)."""
+        import numpy as np
+
+        self.pending[side] = np.concatenate([self.pending[side], hashes])
+        self._compare()
+
+    def end(self, side: int) -> None:
+        """Side 0 or 1 has no more records."""
+        self.ended[side] = True
+        self._compare()
+
+    def _compare(self) -> None:
+        import numpy as np
+
+        first, second = self.pending
+        common = min(first.size, second.size)
+        if common:
+            if not np.array_equal(first[:common], second[:common]):
+                raise Declined
+            self.pending = [first[common:], second[common:]]
+        for side in (0, 1):
+            if self.ended[side] and not self.pending[side].size and self.pending[1 - side].size:
+                raise Declined
 
 
 def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = None, *,
@@ -113,46 +160,30 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
         return None
     from soilbiome.io.fastq import FastqStats
 
+    paired = fastq_2 is not None
+    files = [fastq_1, fastq_2] if paired else [fastq_1]
+    scans = [FileScan(path, lib, count_bases=count_bases, hashes=paired, block=block)
+             for path in files]
     try:
-        if fastq_2 is None:
-            scan = _FileScan(fastq_1, lib, count_bases=count_bases, hashes=False, block=block)
-            for _ in scan.blocks():
+        if not paired:
+            for _ in scans[0].blocks():
                 pass
-            scans = [scan]
         else:
-            scans = [_FileScan(path, lib, count_bases=count_bases, hashes=True, block=block)
-                     for path in (fastq_1, fastq_2)]
-            _compare_mates(scans)
-    except _Declined:
+            mates = MateHashes()
+            readers = [scan.blocks() for scan in scans]
+            while not all(mates.ended):
+                for side in (0, 1):  # the side that is behind reads its next block
+                    if mates.ended[side] or (mates.pending[side].size
+                                             and not mates.ended[1 - side]):
+                        continue
+                    item = next(readers[side], None)
+                    if item is None:
+                        mates.end(side)
+                    else:
+                        mates.add(side, item[1])
+    except Declined:
         return None
     return FastqStats(
-        sample, scans[0].reads, scans[0].bases, scans[1].bases if fastq_2 is not None else 0,
-        paired=fastq_2 is not None,
+        sample, scans[0].reads, scans[0].bases, scans[1].bases if paired else 0, paired=paired,
         q30_bases=sum(s.q30 for s in scans) if count_bases else None,
         gc_bases=sum(s.gc for s in scans) if count_bases else None)
-
-
-def _compare_mates(scans: list[_FileScan]) -> None:
-    """Read both files, the side that is behind first, comparing the name hashes record by
-    record; raise _Declined when they differ or one file ends first."""
-    import numpy as np
-
-    readers = [scan.blocks() for scan in scans]
-    pending = [np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)]
-    ended = [False, False]
-    while not all(ended):
-        for side in (0, 1):
-            if ended[side] or (pending[side].size and not ended[1 - side]):
-                continue
-            hashes = next(readers[side], None)
-            if hashes is None:
-                ended[side] = True
-            else:
-                pending[side] = np.concatenate([pending[side], hashes])
-            common = min(pending[0].size, pending[1].size)
-            if common:
-                if not np.array_equal(pending[0][:common], pending[1][:common]):
-                    raise _Declined
-                pending = [pending[0][common:], pending[1][common:]]
-            if any(ended[s] and not pending[s].size and pending[1 - s].size for s in (0, 1)):
-                raise _Declined

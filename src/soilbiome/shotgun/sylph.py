@@ -222,14 +222,78 @@ class _ReadStream:
             self.pairs.end(self.side)
 
 
+class _ScannedReadStream:
+    """:class:`_ReadStream` with the records scanned in C (:mod:`soilbiome.io.fastq_native`):
+    the same sequences and counts; the scan raises ``Declined`` at anything wrong, and
+    :func:`sketch_reads` then lets the Python check name it."""
+
+    def __init__(self, path: Path, lib: object, mates: object | None = None, side: int = 0,
+                 count_bases: bool = False) -> None:
+        from soilbiome.io.fastq_native import FileScan
+
+        self.scan = FileScan(path, lib, count_bases=count_bases, hashes=mates is not None,
+                             qualities=True)
+        self.mates, self.side, self.count_bases = mates, side, count_bases
+        self.errors = 0.0
+
+    def __iter__(self):  # noqa: ANN204 - generator of bytes
+        import numpy as np
+
+        table = 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
+        letters = self.scan.quality_letters
+        before = letters.copy()
+        for text, hashes in self.scan.blocks():
+            if self.mates is not None:
+                self.mates.add(self.side, hashes)
+            # added up block by block, as _ReadStream does: the same blocks, the same sum
+            self.errors += float((letters - before) @ table)
+            before[:] = letters
+            seqs = text.split(b"\n")[1::4]
+            if b"\r" in text:
+                seqs = [seq.rstrip(b"\r") for seq in seqs]
+            yield from seqs
+        if self.mates is not None:
+            self.mates.end(self.side)
+
+    @property
+    def reads(self) -> int:
+        return self.scan.reads
+
+    @property
+    def bases(self) -> int:
+        return self.scan.bases
+
+    @property
+    def counts(self) -> BaseCounts | None:
+        if not self.count_bases:
+            return None
+        counts = BaseCounts()
+        counts.q30, counts.gc = self.scan.q30, self.scan.gc
+        return counts
+
+
+def _sketch_streams(sketcher: object, sample: str, streams: list) -> object:  # noqa: ANN401
+    """One sample's sketch from its read streams (one, or R1 and R2), every record read."""
+    readers = [iter(s) for s in streams]
+    if len(readers) == 1:
+        sketch = sketcher.sketch_single(sample, readers[0])
+    else:
+        sketch = sketcher.sketch_paired(sample, readers[0], readers[1])
+    for reader in readers:  # what the sketcher left unread (a longer mate file) is checked too
+        for _ in reader:
+            pass
+    return sketch
+
+
 def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN201
                  count_bases: bool = False):
     """Sketch one sample's reads (paired when ``r2`` is given), streaming the FASTQ files.
 
-    One pass: every record is checked (:func:`soilbiome.io.fastq.iter_checked_blocks`) and,
-    for pairs, the mates' read names are compared record by record
-    (:class:`soilbiome.io.fastq.MatePairs`), so the raw reads of a sample can be profiled
-    without a separate check.
+    One pass: every record is checked and, for pairs, the mates' read names are compared
+    record by record, so the raw reads of a sample can be profiled without a separate check.
+    The records are scanned in C (:mod:`soilbiome.io.fastq_native`); where the scanner is not
+    built, or stops at a problem, the Python check (:func:`soilbiome.io.fastq.check_sample`,
+    :class:`soilbiome.io.fastq.MatePairs`) reads them and names it.
 
     Returns
     -------
@@ -243,19 +307,27 @@ def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN2
     """
     import pysylph
 
+    from soilbiome.io import fastq_native
+    from soilbiome.io.fastq import check_sample
+
     sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
-    pairs = MatePairs(sample, r1, r2) if r2 is not None else None
-    streams = [_ReadStream(Path(r1), pairs, 0, count_bases)]
-    if r2 is not None:
-        streams.append(_ReadStream(Path(r2), pairs, 1, count_bases))
-    readers = [iter(s) for s in streams]
-    if r2 is None:
-        sketch = sketcher.sketch_single(sample, readers[0])
-    else:
-        sketch = sketcher.sketch_paired(sample, readers[0], readers[1])
-    for reader in readers:  # what the sketcher left unread (a longer mate file) is checked too
-        for _ in reader:
-            pass
+    files = [Path(r1)] if r2 is None else [Path(r1), Path(r2)]
+    lib = fastq_native.library()
+    streams: list = []
+    if lib is not None:  # records scanned in C
+        mates = fastq_native.MateHashes() if r2 is not None else None
+        streams = [_ScannedReadStream(path, lib, mates, side, count_bases)
+                   for side, path in enumerate(files)]
+        try:
+            sketch = _sketch_streams(sketcher, sample, streams)
+        except fastq_native.Declined:
+            check_sample(sample, *files)  # names the problem (raises FastqError)
+            streams = []  # the scan declined a file the Python check accepts: read it so
+    if not streams:
+        pairs = MatePairs(sample, r1, r2) if r2 is not None else None
+        streams = [_ReadStream(path, pairs, side, count_bases)
+                   for side, path in enumerate(files)]
+        sketch = _sketch_streams(sketcher, sample, streams)
     bases = sum(s.bases for s in streams)
     counts = ReadCounts(
         reads=streams[0].reads, paired=r2 is not None, bases=bases,
