@@ -9,8 +9,13 @@ the two checks accept the same files and refuse them with the same messages; the
 makes a good file cheaper: on two million 100 nt reads, 0.9 CPU-seconds against 2.5 for the
 Python scan (ISA-L inflating in both; docs/shotgun.md "Benchmark").
 
-Without the compiled scanner (no C compiler at install) or with ``SOILBIOME_NATIVE=0``, it
-returns None at once and the Python check does everything.
+sylph's sketching pass (:func:`soilbiome.shotgun.sylph.sketch_reads`) reads its records
+through the same :class:`FileScan` and :class:`MateHashes`, taking the sequences from each
+block's text; there :class:`Declined` is raised, and the Python check names the problem.
+
+Without the compiled scanner (no C compiler at install) or with ``SOILBIOME_NATIVE=0``,
+:func:`library` is None, :func:`check_sample` returns None at once and the Python check does
+everything.
 """
 
 from __future__ import annotations
