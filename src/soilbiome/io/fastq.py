@@ -9,7 +9,7 @@ records at a time (the full check of a sample's reads). Every error names the fi
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
@@ -312,16 +312,27 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
         return stats(reads, bases, 0, paired=False)
 
     pairs = MatePairs(sample, fastq_1, fastq_2)
-    readers = (blocks(fastq_1), blocks(fastq_2))
     bases = [0, 0]
-    while not all(pairs.ended):
-        for side in (0, 1):  # the side that is behind reads its next block
-            if pairs.ended[side] or (pairs.pending[side] and not pairs.ended[1 - side]):
-                continue
-            batch = next(readers[side], None)
-            if batch is None:
-                pairs.end(side)
-            else:
-                pairs.add(side, batch[0])
-                bases[side] += sum(batch[1])
+
+    def take(side: int, batch: tuple[list[bytes], list[int]]) -> None:
+        pairs.add(side, batch[0])
+        bases[side] += sum(batch[1])
+
+    read_in_step((blocks(fastq_1), blocks(fastq_2)), pairs, take)
     return stats(pairs.reads, bases[0], bases[1], paired=True)
+
+
+def read_in_step(readers: tuple[Iterator, Iterator], mates: MatePairs, take: Callable) -> None:
+    """Read a pair's two files block by block, the side that is behind first, until both have
+    ended: each block goes to ``take(side, block)``, which hands its names to ``mates`` (a
+    :class:`MatePairs`, or anything with its ``pending``, ``ended`` and :meth:`~MatePairs.end`:
+    :class:`soilbiome.io.fastq_native.MateHashes`)."""
+    while not all(mates.ended):
+        for side in (0, 1):
+            if mates.ended[side] or (len(mates.pending[side]) and not mates.ended[1 - side]):
+                continue
+            block = next(readers[side], None)
+            if block is None:
+                mates.end(side)
+            else:
+                take(side, block)

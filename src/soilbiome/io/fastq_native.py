@@ -163,7 +163,7 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
     lib = library()
     if lib is None:
         return None
-    from soilbiome.io.fastq import FastqStats
+    from soilbiome.io.fastq import FastqStats, read_in_step
 
     paired = fastq_2 is not None
     files = [fastq_1, fastq_2] if paired else [fastq_1]
@@ -175,17 +175,8 @@ def check_sample(sample: str, fastq_1: str | Path, fastq_2: str | Path | None = 
                 pass
         else:
             mates = MateHashes()
-            readers = [scan.blocks() for scan in scans]
-            while not all(mates.ended):
-                for side in (0, 1):  # the side that is behind reads its next block
-                    if mates.ended[side] or (mates.pending[side].size
-                                             and not mates.ended[1 - side]):
-                        continue
-                    item = next(readers[side], None)
-                    if item is None:
-                        mates.end(side)
-                    else:
-                        mates.add(side, item[1])
+            read_in_step((scans[0].blocks(), scans[1].blocks()), mates,
+                         lambda side, block: mates.add(side, block[1]))
     except Declined:
         return None
     return FastqStats(
