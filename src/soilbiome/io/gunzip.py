@@ -28,7 +28,7 @@ import os
 import sys
 import zlib
 
-try:  # ISA-L's inflate: a dependency, but not one a reader may not do without
+try:  # ISA-L's inflate: installed with soilbiome; without it readers use zlib
     from isal import igzip as _igzip
     from isal import isal_zlib as _isal_zlib
 except ImportError:  # pragma: no cover - isal is installed with soilbiome

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from soilbiome.errors import InputError
@@ -190,6 +191,14 @@ def genome_names(database: object) -> list[str]:
 
 # -- samples ---------------------------------------------------------------------------------
 
+@cache
+def _error_probabilities():  # noqa: ANN202 - numpy array
+    """The error probability each quality letter states (Phred, offset 33; below 33 as Q0)."""
+    import numpy as np
+
+    return 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
+
+
 class _ReadStream:
     """Sequences of a FASTQ file for the sketcher, in one checked pass, adding up the
     per-base error probabilities their Phred qualities state (for the read accuracy); with
@@ -205,7 +214,7 @@ class _ReadStream:
     def __iter__(self):  # noqa: ANN204 - generator of bytes
         import numpy as np
 
-        table = 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
+        table = _error_probabilities()
         for headers, seqs, quals, _lengths in iter_checked_blocks(self.path):
             if self.pairs is not None:
                 self.pairs.add(self.side, headers)
@@ -237,9 +246,7 @@ class _ScannedReadStream:
         self.errors = 0.0
 
     def __iter__(self):  # noqa: ANN204 - generator of bytes
-        import numpy as np
-
-        table = 10.0 ** (-np.maximum(np.arange(256, dtype=np.float64) - 33, 0) / 10.0)
+        table = _error_probabilities()
         letters = self.scan.quality_letters
         before = letters.copy()
         for text, hashes in self.scan.blocks():
