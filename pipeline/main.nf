@@ -165,14 +165,25 @@ def startupGate(Map early) {
     def db = new groovy.json.JsonSlurper().parse(file(pre.reference as String).toFile())
     def host = pre.host ? new groovy.json.JsonSlurper().parse(file(pre.host as String).toFile()) : null
     def sylph = pre.sylph ? new groovy.json.JsonSlurper().parse(file(pre.sylph as String).toFile()) : null
+    // the memory the tasks loading a database ask for (bytes, by format; conf/base.config),
+    // which --max_memory caps: said at start-up rather than found out from a killed task
+    def memory = pre.task_memory ?: [:]
+    def cap = params.max_memory as nextflow.util.MemoryUnit
+    memory.each { fmt, bytes ->
+        if ((bytes as long) > cap.toBytes()) {
+            log.warn "The ${fmt} database's tasks need ${new nextflow.util.MemoryUnit(bytes as long)} " +
+                     "of memory and --max_memory ${cap} caps them: give --max_memory " +
+                     "${new nextflow.util.MemoryUnit(bytes as long)} or more (on SLURM, the largest node's)"
+        }
+    }
     // every check passed: only now take the results folder and mark it as holding this run
     claimOutdir()
     writeRunRecord('running')
     return [
         sheet  : file(pre.samplesheet as String),
-        refdb  : [db, file(db.path as String)],
+        refdb  : [db, file(db.path as String), memory[db.format]],
         host   : host ? [host, file(host.path as String)] : null,  // shotgun host genome
-        sylph  : sylph ? [sylph, file(sylph.path as String)] : null,  // shotgun sylph database
+        sylph  : sylph ? [sylph, file(sylph.path as String), memory.sylph] : null,  // shotgun sylph database
         sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
         staging: staging,
     ]

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KRAKEN2_DEMO, MAIN, ROOT, TESTDATA, nextflow_warnings, read_tsv, run_nextflow
+from conftest import (
+    KRAKEN2_DEMO,
+    MAIN,
+    ROOT,
+    TESTDATA,
+    nextflow_warnings,
+    read_tsv,
+    run_nextflow,
+    trace_rows,
+)
 from soilbiome.io.biom import validate_biom
 from soilbiome.io.biom_reader import read_table
 
@@ -363,3 +372,29 @@ def test_shotgun_biom_loads_in_phyloseq(host_run, tmp_path):
     assert first.split() == [str(len(table.feature_ids)), "3",
                              str(int(table.sample_totals().sum()))]
     assert second.strip() == DORIE
+
+
+def _nextflow_bytes(text: str) -> int:
+    """Bytes of a trace's memory column (``2 GB``: Nextflow's units are powers of 1024)."""
+    value, unit = text.split()
+    return round(float(value) * 1024 ** ("B KB MB GB TB".split().index(unit)))
+
+
+def test_database_tasks_ask_for_what_their_database_needs(shotgun_run):
+    """Kraken2's and sylph's tasks ask the scheduler for the loaded files plus headroom
+    (soilbiome.refdb.memory), not process_low's 4 GB; the other tasks keep their label's."""
+    import json
+
+    from soilbiome.refdb.memory import database_memory
+
+    outdir, _ = shotgun_run
+    info = outdir / "pipeline_info"
+    need = {}
+    for record in ("reference_database.json", "sylph_database.json"):
+        entry = json.loads((info / record).read_text())
+        need[entry["format"]] = database_memory(entry["format"], entry["path"])
+    asked = {row["process"].split(":")[-1]: _nextflow_bytes(row["memory"])
+             for row in trace_rows(outdir)}
+    assert asked["KRAKEN2"] == need["kraken2"] and asked["SYLPH_PROFILE"] == need["sylph"]
+    assert need["kraken2"] != need["sylph"]  # each task got its own database's figure
+    assert asked["SHOTGUN_TABLE"] == 1 << 30  # process_single

@@ -9,6 +9,7 @@ from conftest import ROOT, TESTDATA
 from soilbiome.run.preflight import PreflightError, run_preflight
 
 SHEET = ROOT / "assets" / "samplesheets" / "shotgun_demo.csv"
+AMPLICON_SHEET = ROOT / "assets" / "samplesheets" / "atacama_16s.csv"
 GENOMES = sorted((TESTDATA / "shotgun" / "kraken2_library").glob("*.ffn.gz"))
 
 
@@ -42,3 +43,21 @@ def test_unknown_profiler_and_missing_sylph_database_are_refused(sylph_sheet, tm
     with pytest.raises(PreflightError, match="no database named 'nope'"):
         run_preflight(SHEET, tmp_path, refdb_sheet=sylph_sheet, refdb="demo_sylph",
                       shotgun_profiler="sylph", sylph_db="nope")
+
+
+def test_the_record_gives_the_memory_the_sylph_tasks_ask_for(sylph_sheet, tmp_path):
+    """preflight.json holds what SYLPH_PROFILE asks for (conf/base.config reads it through
+    the workflow); an amplicon reference gives none."""
+    import json
+
+    from soilbiome.refdb.memory import database_memory
+
+    result = run_preflight(SHEET, tmp_path, refdb_sheet=sylph_sheet, refdb="demo_sylph",
+                           shotgun_profiler="sylph")
+    record = json.loads((tmp_path / "preflight.json").read_text())
+    folder = json.loads(result.sylph.read_text())["path"]
+    assert record["task_memory"] == {"sylph": database_memory("sylph", folder)}
+    amplicon = run_preflight(AMPLICON_SHEET, tmp_path / "a",
+                             refdb_sheet=ROOT / "assets" / "refdb" / "test_refdb.csv",
+                             refdb="ten16s_sintax")
+    assert amplicon.task_memory == {}

@@ -138,12 +138,19 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     assert not refused.exists()
 
     outdir = tmp_path / "results"
+    # --max_memory below what the sylph database's task needs (3 GB): said at start-up, and
+    # the task asks for the cap
     proc = run_nextflow(*common, "--shotgun_profiler", "sylph", "--outdir", str(outdir),
-                        cwd=tmp_path)
+                        "--max_memory", "2.GB", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert nextflow_warnings(proc) == []  # sylph's one batch task: no .first() on its outputs
-    processes = [r["process"].split(":")[-1] for r in trace_rows(outdir)]
+    # the one warning is the memory's (sylph's one batch task: no .first() on its outputs)
+    (warning,) = nextflow_warnings(proc)
+    assert ("The sylph database's tasks need 3 GB of memory and --max_memory 2 GB caps them: "
+            "give --max_memory 3 GB or more") in warning
+    rows = trace_rows(outdir)
+    processes = [r["process"].split(":")[-1] for r in rows]
     assert "FASTQ_QC" not in processes and processes.count("SYLPH_PROFILE") == 1, processes
+    assert {r["memory"] for r in rows if r["process"].endswith("SYLPH_PROFILE")} == {"2 GB"}
     qc = {r["sample"]: r for r in read_tsv(outdir / "qc" / "qc_summary.tsv")}
     assert int(qc["single"]["reads_in"]) == int(qc["single"]["reads_out"]) == 21000
     assert int(qc["paired"]["reads_in"]) == 21000 and qc["paired"]["paired"] == "True"

@@ -7,6 +7,7 @@ process BRACKEN_DISTRIBUTION {
 
     input:
     path db
+    val database_memory  // bytes the database's tasks ask for (conf/base.config), or null
 
     output:
     path "database${params.bracken_read_length}mers.kmer_distrib", emit: distribution

@@ -27,9 +27,9 @@ workflow SHOTGUN {
     take:
     ch_samples   // [ meta, [reads] ]
     ch_sheet     // validated samplesheet
-    refdb        // [ db map, Kraken2 database folder ]
+    refdb        // [ db map, Kraken2 database folder, memory its tasks ask for (bytes) ]
     host_genome  // [ db map, host genome FASTA ] or null (no host removal)
-    sylph_ref    // [ db map, sylph database folder ] or null (sylph not used)
+    sylph_ref    // [ db map, sylph database folder, memory (bytes) ] or null (sylph not used)
     sharing      // [ agreement, signing key path ] or null (no stamp)
 
     main:
@@ -58,7 +58,7 @@ workflow SHOTGUN {
         ch_qc_json = Channel.empty()  // from SYLPH_PROFILE, below
         ch_reads = ch_samples
     } else if (streamed) {
-        QC_KRAKEN2(ch_samples, Channel.value(refdb[1]))
+        QC_KRAKEN2(ch_samples, Channel.value(refdb[1]), refdb[2])
         ch_qc_json = QC_KRAKEN2.out.record.map { meta, json -> json }
         ch_versions = ch_versions.mix(QC_KRAKEN2.out.versions.first())
         ch_reads = Channel.empty()
@@ -96,7 +96,7 @@ workflow SHOTGUN {
             ch_reports = QC_KRAKEN2.out.report
             ch_kraken2_versions = QC_KRAKEN2.out.versions
         } else {
-            KRAKEN2(ch_reads, ch_db)
+            KRAKEN2(ch_reads, ch_db, refdb[2])
             ch_reports = KRAKEN2.out.report
             ch_kraken2_versions = KRAKEN2.out.versions
             ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
@@ -106,7 +106,7 @@ workflow SHOTGUN {
         if (shipped.exists()) {
             ch_distribution = Channel.value(shipped)
         } else {
-            BRACKEN_DISTRIBUTION(ch_db)
+            BRACKEN_DISTRIBUTION(ch_db, refdb[2])
             ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
         }
 
@@ -130,7 +130,7 @@ workflow SHOTGUN {
             .filter { it.size() > 0 }
         SYLPH_PROFILE(ch_batch.map { batch -> batch.collect { id, files -> [id, files*.name] } },
                       ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
-                      ch_sylph_db)
+                      ch_sylph_db, sylph_ref[2])
         // one task for the batch: its outputs are value channels already (no .first())
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions)
         if (raw_sylph) {

@@ -62,6 +62,8 @@ class Preflight:
     signing_key: str | None = None
     samples: int = 0
     notes: list[str] = field(default_factory=list)
+    #: database format -> bytes of memory its tasks ask for (soilbiome.refdb.memory)
+    task_memory: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready record (``preflight.json``)."""
@@ -75,6 +77,7 @@ class Preflight:
             "signing_key": self.signing_key,
             "samples": self.samples,
             "notes": self.notes,
+            "task_memory": self.task_memory,
         }
 
 
@@ -256,6 +259,7 @@ def run_preflight(
             host=bool(host_db), profilers=profilers))
     if problems:
         raise PreflightError(problems)
+    result.task_memory = _task_memory(reference_entry, result.sylph)
     write_json(staging / "preflight.json", result.to_dict())
     return result
 
@@ -296,6 +300,22 @@ def _check_profilers(choice: str, reference: dict, refdb_sheet: str | Path | Non
         elif entry is not None:
             result.sylph = _record(staging, "sylph_database.json", entry)
     return names, problems
+
+
+def _task_memory(reference: dict, sylph_record: Path | None) -> dict[str, int]:
+    """Memory the tasks loading the run's Kraken2 and sylph databases ask for."""
+    import json
+
+    from soilbiome.refdb.memory import database_memory
+
+    entries = [reference] + ([json.loads(sylph_record.read_text())] if sylph_record else [])
+    found = {}
+    for entry in entries:
+        fmt = entry.get("format", "")
+        need = database_memory(fmt, entry["path"]) if entry.get("path") else None
+        if need is not None:
+            found[fmt] = need
+    return found
 
 
 def _record(staging: Path, name: str, data: dict) -> Path:
