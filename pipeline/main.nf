@@ -181,9 +181,9 @@ def startupGate(Map early) {
     writeRunRecord('running')
     return [
         sheet  : file(pre.samplesheet as String),
-        refdb  : [db, file(db.path as String), memory[db.format]],
-        host   : host ? [host, file(host.path as String)] : null,  // shotgun host genome
-        sylph  : sylph ? [sylph, file(sylph.path as String), memory.sylph] : null,  // shotgun sylph database
+        refdb  : [db, file(db.path as String), memory[db.format] ?: 0],  // 0: not known
+        host   : host ? [host, file(host.path as String), memory.host_fasta ?: 0] : null,  // shotgun host genome
+        sylph  : sylph ? [sylph, file(sylph.path as String), memory.sylph ?: 0] : null,  // shotgun sylph database
         sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
         staging: staging,
     ]

@@ -35,6 +35,7 @@ process HOST_REMOVAL {
     tuple val(meta), path(reads, stageAs: 'qc/*')
     path index
     val prefix
+    val database_memory  // bytes its bowtie2 index asks for (conf/base.config; 0: the label's)
 
     output:
     tuple val(meta), path('*.nohost*.fastq.gz'), emit: reads

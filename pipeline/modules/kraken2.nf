@@ -13,7 +13,7 @@ process KRAKEN2 {
     input:
     tuple val(meta), path(reads, stageAs: 'reads/*')
     path db
-    val database_memory  // bytes the database's tasks ask for (conf/base.config), or null
+    val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
 
     output:
     tuple val(meta), path("${meta.id}.kraken2.report.txt"), emit: report
@@ -58,7 +58,7 @@ process QC_KRAKEN2 {
     input:
     tuple val(meta), path(reads, stageAs: 'input/*')
     path db
-    val database_memory  // bytes the database's tasks ask for (conf/base.config), or null
+    val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
 
     output:
     tuple val(meta), path("${meta.id}.kraken2.report.txt"), emit: report

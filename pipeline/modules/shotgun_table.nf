@@ -7,7 +7,7 @@ process BRACKEN_DISTRIBUTION {
 
     input:
     path db
-    val database_memory  // bytes the database's tasks ask for (conf/base.config), or null
+    val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
 
     output:
     path "database${params.bracken_read_length}mers.kmer_distrib", emit: distribution

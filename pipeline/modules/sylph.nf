@@ -17,7 +17,7 @@ process SYLPH_PROFILE {
     val samples   // [ [sample ID, [staged read file names]], ... ]
     path reads, stageAs: 'reads*/*'  // a folder per file: samples' raw files may share names
     path db
-    val database_memory  // bytes the database's tasks ask for (conf/base.config), or null
+    val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
 
     output:
     path '*.sylph.tsv', emit: profile

@@ -28,7 +28,7 @@ workflow SHOTGUN {
     ch_samples   // [ meta, [reads] ]
     ch_sheet     // validated samplesheet
     refdb        // [ db map, Kraken2 database folder, memory its tasks ask for (bytes) ]
-    host_genome  // [ db map, host genome FASTA ] or null (no host removal)
+    host_genome  // [ db map, host genome FASTA, memory (bytes; 0: index built here) ] or null
     sylph_ref    // [ db map, sylph database folder, memory (bytes) ] or null (sylph not used)
     sharing      // [ agreement, signing key path ] or null (no stamp)
 
@@ -81,7 +81,7 @@ workflow SHOTGUN {
             ch_index = BOWTIE2_BUILD.out.index
             ch_versions = ch_versions.mix(BOWTIE2_BUILD.out.versions)
         }
-        HOST_REMOVAL(ch_reads, ch_index, host_fasta.name)
+        HOST_REMOVAL(ch_reads, ch_index, host_fasta.name, host_genome[2])
         ch_reads = HOST_REMOVAL.out.reads
         ch_host = HOST_REMOVAL.out.record.collect()
         ch_versions = ch_versions.mix(HOST_REMOVAL.out.versions.first())

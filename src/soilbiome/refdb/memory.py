@@ -5,7 +5,8 @@ Kraken2 holds its whole hash table in memory (a standard database is 8-70 GB) an
 the genome sketches of its database (GTDB r220: about 13 GB), so on SLURM a 4 GB request gets
 the task killed for memory, and retried twice with 8 and 12 GB before the run fails; a demo
 database needs far less. The start-up gate works out what each database's tasks need from the
-sizes of the files the tool loads (``soilbiome preflight`` -> ``preflight.json``), and
+sizes of the files the tool loads (``soilbiome preflight`` -> ``preflight.json``; a host
+genome's bowtie2 index too, when it sits beside the FASTA), and
 ``conf/base.config`` asks for that, times the attempt, clipped to ``--max_memory``.
 
 What the tools hold, measured here: Kraken2's peak resident memory was 596 MB with a 556 MB
@@ -36,18 +37,34 @@ LOADED = {
 }
 
 
-def database_memory(fmt: str, folder: str | Path) -> int | None:
-    """Bytes of memory a task loading the ``fmt`` database in ``folder`` asks for.
+#: bowtie2's index files beside a host FASTA (``<fasta>.1.bt2`` ... ``<fasta>.rev.2.bt2``, or
+#: ``.bt2l`` for a large genome): bowtie2 loads all of them.
+BOWTIE2_SUFFIXES = tuple(f".{part}.{ext}" for ext in ("bt2", "bt2l")
+                         for part in ("1", "2", "3", "4", "rev.1", "rev.2"))
+
+
+def _loaded_bytes(fmt: str, path: Path) -> int | None:
+    if fmt in LOADED:
+        loaded = sum((path / name).stat().st_size for name in LOADED[fmt])
+        return loaded + (SKETCHES_AT_ONCE * SKETCH if fmt == "sylph" else 0)
+    if fmt == "host_fasta":
+        index = [Path(f"{path}{suffix}") for suffix in BOWTIE2_SUFFIXES]
+        found = [f for f in index if f.is_file()]
+        return sum(f.stat().st_size for f in found) if found else None
+    return None
+
+
+def database_memory(fmt: str, path: str | Path) -> int | None:
+    """Bytes of memory a task loading the ``fmt`` database at ``path`` asks for.
 
     The loaded files' sizes plus :data:`HEADROOM` (plus :data:`SKETCHES_AT_ONCE` sample
-    sketches for sylph), rounded up to a whole GiB. None for a format no task loads whole
-    (the amplicon references, a host genome).
+    sketches for sylph), rounded up to a whole GiB. For a host genome (``host_fasta``), its
+    bowtie2 index beside the FASTA; None when the run builds the index (its size is not
+    known at start-up: the task keeps its label's request). None for the amplicon
+    references, which no task loads whole.
     """
-    files = LOADED.get(fmt)
-    if files is None:
+    loaded = _loaded_bytes(fmt, Path(path))
+    if loaded is None:
         return None
-    loaded = sum((Path(folder) / name).stat().st_size for name in files)
-    if fmt == "sylph":
-        loaded += SKETCHES_AT_ONCE * SKETCH
     need = loaded + HEADROOM
     return -(-need // GIB) * GIB

@@ -259,7 +259,7 @@ def run_preflight(
             host=bool(host_db), profilers=profilers))
     if problems:
         raise PreflightError(problems)
-    result.task_memory = _task_memory(reference_entry, result.sylph)
+    result.task_memory = _task_memory(reference_entry, result.sylph, result.host)
     write_json(staging / "preflight.json", result.to_dict())
     return result
 
@@ -302,13 +302,13 @@ def _check_profilers(choice: str, reference: dict, refdb_sheet: str | Path | Non
     return names, problems
 
 
-def _task_memory(reference: dict, sylph_record: Path | None) -> dict[str, int]:
-    """Memory the tasks loading the run's Kraken2 and sylph databases ask for."""
+def _task_memory(reference: dict, *records: Path | None) -> dict[str, int]:
+    """Memory the tasks loading the run's Kraken2, sylph and host databases ask for."""
     import json
 
     from soilbiome.refdb.memory import database_memory
 
-    entries = [reference] + ([json.loads(sylph_record.read_text())] if sylph_record else [])
+    entries = [reference] + [json.loads(r.read_text()) for r in records if r is not None]
     found = {}
     for entry in entries:
         fmt = entry.get("format", "")
