@@ -1,21 +1,23 @@
 /*
  * sylph (Shaw & Yu 2024, linked into soilbiome through pysylph; docs/shotgun.md): in one task
- * for the batch, load the sheet's sylph database once, then sketch the samples' reads (task.cpus
- * samples side by side) and profile them against it (sylph profile -u), one TSV per sample;
- * for the batch, the harmonised BIOM table (sequence abundance + the unexplained share).
+ * per batch of samples (--sylph_batch_size), load the sheet's sylph database once, then sketch
+ * the samples' reads (task.cpus samples side by side) and profile them against it (sylph
+ * profile -u), one TSV per sample; for the run, the harmonised BIOM table (sequence abundance
+ * + the unexplained share).
  */
 process SYLPH_PROFILE {
-    // the whole batch in one task: the database is loaded once (for small samples loading it
-    // costs more than profiling), then task.cpus samples are sketched at a time (one core each)
-    // and each is profiled
-    tag "${samples.size()} sample(s)"
+    // a batch of --sylph_batch_size samples in one task: the database is loaded once (for
+    // small samples loading it costs more than profiling), then task.cpus samples are sketched
+    // at a time (one core each) and each is profiled
+    tag "${samples[0][0]}: ${samples.size()} sample(s)"
     label 'process_low'
     publishDir "${params.outdir}", mode: params.publish_dir_mode,
         saveAs: { fn -> fn == 'versions.yml' ? null : fn.endsWith('.qc.json') ? "qc/reads/${fn}" : "sylph/${fn}" }
 
     input:
-    val samples   // [ [sample ID, [staged read file names]], ... ]
-    path reads, stageAs: 'reads*/*'  // a folder per file: samples' raw files may share names
+    // [ [sample ID, [staged read file names]], ... ], and the batch's files: a folder per file
+    // (samples' raw files may share names)
+    tuple val(samples), path(reads, stageAs: 'reads*/*')
     path db
     val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
 

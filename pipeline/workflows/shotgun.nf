@@ -123,26 +123,28 @@ workflow SHOTGUN {
     }
     if ('sylph' in profilers) {
         ch_sylph_db = Channel.value(sylph_folder)
-        // one task for the batch: [ [id, [file names]], ... ] and every file staged together
-        ch_batch = ch_reads
+        // the samples in batches of --sylph_batch_size, in sample order: each task loads the
+        // database once (for small samples loading it costs more than profiling them) and
+        // sketches task.cpus samples at a time; batches run side by side (on SLURM, as jobs
+        // of their own, so a large batch neither waits on two cores nor outlasts its time)
+        ch_batches = ch_reads
             .map { meta, reads -> [meta.id, reads instanceof List ? reads : [reads]] }
             .toSortedList { a, b -> a[0] <=> b[0] }
-            .filter { it.size() > 0 }
-        SYLPH_PROFILE(ch_batch.map { batch -> batch.collect { id, files -> [id, files*.name] } },
-                      ch_batch.map { batch -> batch.collect { id, files -> files }.flatten() },
-                      ch_sylph_db, sylph_ref[2])
-        // one task for the batch: its outputs are value channels already (no .first())
-        ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions)
+            .flatMap { all -> all.collate(params.sylph_batch_size as int) }
+            .map { batch -> [batch.collect { id, files -> [id, files*.name] },
+                             batch.collect { id, files -> files }.flatten()] }
+        SYLPH_PROFILE(ch_batches, ch_sylph_db, sylph_ref[2])
+        ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
         if (raw_sylph) {
             ch_qc_json = SYLPH_PROFILE.out.qc_records.flatten()
         }
-        SYLPH_TABLE(SYLPH_PROFILE.out.profile, ch_sylph_db, ch_sheet, ch_qc_json.collect(), ch_host,
+        SYLPH_TABLE(SYLPH_PROFILE.out.profile.collect(), ch_sylph_db, ch_sheet, ch_qc_json.collect(), ch_host,
                     "${sdb.name} ${sdb.version}",
                     [marker: 'shotgun', method: 'sylph', reference: sdb.name,
                      reference_version: sdb.version, reference_sha256: sdb.sha256,
                      classifier: 'sylph (pysylph)', taxonomy_system: sdb.taxonomy ?: 'GTDB',
                      read_qc: params.shotgun_qc],
-                    SYLPH_PROFILE.out.versions)
+                    SYLPH_PROFILE.out.versions.first())
         ch_versions = ch_versions.mix(SYLPH_TABLE.out.versions)
         tables.sylph = [SYLPH_TABLE.out.biom, SYLPH_TABLE.out.summary]
     }
