@@ -398,3 +398,23 @@ def test_database_tasks_ask_for_what_their_database_needs(shotgun_run):
     assert asked["KRAKEN2"] == need["kraken2"] and asked["SYLPH_PROFILE"] == need["sylph"]
     assert need["kraken2"] != need["sylph"]  # each task got its own database's figure
     assert asked["SHOTGUN_TABLE"] == 1 << 30  # process_single
+
+
+def test_sylph_alone_streams_fastp_into_its_sketcher(shotgun_run, tmp_path):
+    """--shotgun_profiler sylph with fastp: no FASTQ_QC task and no filtered reads written;
+    the same sylph profile and QC record as the run where FASTQ_QC wrote them (shotgun_run)."""
+    outdir, _ = shotgun_run
+    alone = tmp_path / "results"
+    proc = run_nextflow("run", str(MAIN), "-profile", "test_shotgun", "--outdir", str(alone),
+                        "--shotgun_profiler", "sylph", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert nextflow_warnings(proc) == []
+    processes = [r["process"].split(":")[-1] for r in trace_rows(alone)]
+    assert "FASTQ_QC" not in processes and processes.count("SYLPH_PROFILE") == 1, processes
+    assert not list((tmp_path / "work").rglob("*.fastp.fastq*"))
+    for name in ("sylph/humann_demo.sylph.tsv", "qc/fastp/humann_demo.qc.json"):
+        assert (alone / name).read_text() == (outdir / name).read_text(), name
+    for name in ("humann_demo.fastp.json", "humann_demo.fastp.html"):
+        assert (alone / "qc" / "fastp" / name).is_file()
+    versions = (alone / "pipeline_info" / "software_versions.yml").read_text()
+    assert "SYLPH_PROFILE" in versions and "fastp" in versions.split("SYLPH_PROFILE", 1)[1]

@@ -5,6 +5,8 @@
  * profile -u), one TSV per sample; for the run, the harmonised BIOM table (sequence abundance
  * + the unexplained share).
  */
+include { fastpOptions; fastpVersion } from './fastq_qc'
+
 process SYLPH_PROFILE {
     // a batch of --sylph_batch_size samples in one task: the database is loaded once (for
     // small samples loading it costs more than profiling), then task.cpus samples are sketched
@@ -12,7 +14,10 @@ process SYLPH_PROFILE {
     tag "${samples[0][0]}: ${samples.size()} sample(s)"
     label 'process_low'
     publishDir "${params.outdir}", mode: params.publish_dir_mode,
-        saveAs: { fn -> fn == 'versions.yml' ? null : fn.endsWith('.qc.json') ? "qc/reads/${fn}" : "sylph/${fn}" }
+        saveAs: { fn -> fn == 'versions.yml' ? null :
+                        fn.endsWith('.fastp.json') || fn.endsWith('.fastp.html') ? "qc/fastp/${fn}" :
+                        fn.endsWith('.qc.json') ? (params.shotgun_qc == 'none' ? "qc/reads/${fn}" : "qc/fastp/${fn}") :
+                        "sylph/${fn}" }
 
     input:
     // [ [sample ID, [staged read file names]], ... ], and the batch's files: a folder per file
@@ -20,25 +25,37 @@ process SYLPH_PROFILE {
     tuple val(samples), path(reads, stageAs: 'reads*/*')
     path db
     val database_memory  // bytes the database's tasks ask for (conf/base.config; 0: the label's)
+    // the reads' QC here: 'none' (as sequenced: the sketching pass checks and counts them),
+    // 'fastp' (fastp streams into the sketcher, the check beside it), '' (done before)
+    val reads_qc
 
     output:
     path '*.sylph.tsv', emit: profile
-    path '*.qc.json', emit: qc_records, optional: true   // --shotgun_qc none: the reads' QC records
+    path '*.qc.json', emit: qc_records, optional: true   // QC here: the samples' QC records
+    path '*.fastp.json', emit: fastp_json, optional: true
+    path '*.fastp.html', emit: fastp_html, optional: true
     path 'versions.yml', emit: versions
 
     script:
     def files = reads instanceof List ? reads : [reads]  // one staged file is a Path
     def k = 0
-    def manifest = samples.collect { id, names -> ([id] + names.collect { files[k++] }).join('\t') }
+    def batch = samples.collect { id, names -> [id, names.collect { files[k++] }] }
+    def manifest = batch.collect { id, staged -> ([id] + staged).join('\t') }
+    def quoted = { String s -> "'" + s.replace("'", "'\\''") + "'" }
     // reads as sequenced (--shotgun_qc none): the sketching pass checks them (mates too) and
-    // its counts are each sample's QC record
-    def qc = params.shotgun_qc == 'none' ? '--qc-records' : ''
+    // its counts are each sample's QC record; fastp here: its command per sample (one thread:
+    // task.cpus samples run side by side), the filtered reads to the sketcher
+    def fastp = reads_qc != 'fastp' ? [] : batch.collect { id, staged ->
+        "${id}\t" + fastpOptions([id: id, single_end: staged.size() == 1], staged, 1, true) }
+    def qc = reads_qc == 'none' ? '--qc-records' : reads_qc == 'fastp' ? '--fastp fastp.tsv' : ''
     """
     printf '%s\\n' ${manifest.collect { "'${it}'" }.join(' ')} > batch.tsv
+    ${fastp ? "printf '%s\\n' ${fastp.collect { quoted(it as String) }.join(' ')} > fastp.tsv" : ''}
     soilbiome shotgun sylph-profile --batch batch.tsv --db ${db} --outdir . --threads ${task.cpus} ${qc}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
+        ${reads_qc == 'fastp' ? fastpVersion() : ''}
         sylph: \$(soilbiome shotgun sylph-version)
     END_VERSIONS
     """

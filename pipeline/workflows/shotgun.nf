@@ -54,7 +54,11 @@ workflow SHOTGUN {
     // no fastp; QC_KRAKEN2 runs Kraken2 on the reads as sequenced with the check beside it,
     // or sylph sketches them, checking them and counting them for the QC record in its pass
     def raw_sylph = params.shotgun_qc == 'none' && profilers == ['sylph']
-    if (raw_sylph) {
+    // sylph the only profiler and no host removal, with fastp: nothing else reads fastp's
+    // filtered reads, so they stream into sylph's sketcher inside SYLPH_PROFILE (no FASTQ_QC
+    // task, no filtered reads written), the check beside fastp (docs/shotgun.md)
+    def fastp_sylph = params.shotgun_qc == 'fastp' && profilers == ['sylph'] && !host_fasta
+    if (raw_sylph || fastp_sylph) {
         ch_qc_json = Channel.empty()  // from SYLPH_PROFILE, below
         ch_reads = ch_samples
     } else if (streamed) {
@@ -133,9 +137,10 @@ workflow SHOTGUN {
             .flatMap { all -> all.collate(params.sylph_batch_size as int) }
             .map { batch -> [batch.collect { id, files -> [id, files*.name] },
                              batch.collect { id, files -> files }.flatten()] }
-        SYLPH_PROFILE(ch_batches, ch_sylph_db, sylph_ref[2])
+        SYLPH_PROFILE(ch_batches, ch_sylph_db, sylph_ref[2],
+                      raw_sylph ? 'none' : fastp_sylph ? 'fastp' : '')
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
-        if (raw_sylph) {
+        if (raw_sylph || fastp_sylph) {
             ch_qc_json = SYLPH_PROFILE.out.qc_records.flatten()
         }
         SYLPH_TABLE(SYLPH_PROFILE.out.profile.collect(), ch_sylph_db, ch_sheet, ch_qc_json.collect(), ch_host,

@@ -130,9 +130,13 @@ def register(main: click.Group) -> None:
 @click.option("--qc-records", is_flag=True,
               help="With --batch, reads as sequenced: also write each sample's QC record "
                    "(<sample>.qc.json) from the sketching pass's counts.")
+@click.option("--fastp", "fastp_commands", type=_file, default=None,
+              help="With --batch: TSV of 'sample<TAB>fastp command' (inputs, options, --json "
+                   "report): each sample's reads go through fastp into the sketcher, with the "
+                   "FASTQ check beside it, and its QC record (<sample>.qc.json) is written.")
 def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa: PLR0913
                   out: Path | None, manifest: Path | None, outdir: Path | None,
-                  threads: int | None, qc_records: bool) -> None:
+                  threads: int | None, qc_records: bool, fastp_commands: Path | None) -> None:
     """Sketch READS (one FASTQ, or R1 R2) and profile them with sylph against DB; or every
     sample of a --batch manifest against DB loaded once."""
     import os
@@ -146,18 +150,24 @@ def sylph_profile(reads: tuple[Path, ...], db: Path, sample: str | None,  # noqa
             raise InputError("give either --batch (with --outdir) or READS with --sample/--out")
         if outdir is None:
             raise InputError("--batch needs --outdir")
-        from soilbiome.shotgun.sylph_profile import profile_batch_to_tsvs, read_batch_manifest
+        from soilbiome.shotgun.sylph_profile import (
+            profile_batch_to_tsvs,
+            read_batch_manifest,
+            read_fastp_commands,
+        )
 
-        for profile in profile_batch_to_tsvs(db, read_batch_manifest(manifest), outdir,
-                                             qc_records=qc_records,
-                                             workers=threads or os.cpu_count() or 1):
+        samples = read_batch_manifest(manifest)
+        fastp = read_fastp_commands(fastp_commands) if fastp_commands is not None else None
+        for profile in profile_batch_to_tsvs(db, samples, outdir, qc_records=qc_records,
+                                             workers=threads or os.cpu_count() or 1,
+                                             fastp=fastp):
             click.echo(f"{outdir / (profile.sample + '.sylph.tsv')}: {len(profile.hits)} "
                        f"genome(s); the database explains {profile.explained:.1%} of the reads")
         return
     if not reads or not sample or out is None:
         raise InputError("give READS with --sample and --out, or --batch MANIFEST --outdir DIR")
-    if qc_records:
-        raise InputError("--qc-records goes with --batch")
+    if qc_records or fastp_commands is not None:
+        raise InputError("--qc-records and --fastp go with --batch")
     from soilbiome.shotgun.sylph_profile import profile_reads_to_tsv
 
     profile = profile_reads_to_tsv(db, sample, list(reads), out)

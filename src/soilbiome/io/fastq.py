@@ -8,12 +8,13 @@ records at a time (the full check of a sample's reads). Every error names the fi
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from soilbiome.errors import FastqError
 from soilbiome.io.gunzip import INFLATE_ERRORS, MAGIC, open_gzip
@@ -152,20 +153,22 @@ def iter_batches(path: str | Path, batch_bytes: int = _BATCH
         yield headers, lengths
 
 
-def iter_checked_blocks(path: str | Path, batch_bytes: int = _BATCH
+def iter_checked_blocks(path: str | Path, batch_bytes: int = _BATCH, *,
+                        stream: BinaryIO | None = None,
                         ) -> Iterator[tuple[list[bytes], list[bytes], list[bytes], list[int]]]:
     """Yield ``(header lines, sequences, quality strings, sequence lengths)`` of checked
     records, a block at a time (the checks of :func:`iter_batches`): for a reader that needs
-    the read names too (mates checked with :class:`MatePairs`)."""
-    return _checked_blocks(path, batch_bytes)
+    the read names too (mates checked with :class:`MatePairs`). With ``stream``, plain FASTQ
+    text read from it (a pipe; ``path`` names it in messages) instead of the file."""
+    return _checked_blocks(path, batch_bytes, stream)
 
 
-def _checked_blocks(path: str | Path, batch_bytes: int
+def _checked_blocks(path: str | Path, batch_bytes: int, stream: BinaryIO | None = None,
                     ) -> Iterator[tuple[list[bytes], list[bytes], list[bytes], list[int]]]:
     path = Path(path)
-    if not path.is_file():
+    if stream is None and not path.is_file():
         raise FastqError("file not found", location=str(path))
-    handle = _open(path, lines=False)
+    handle = _open(path, lines=False) if stream is None else contextlib.nullcontext(stream)
     done = 0
     rest = b""
     try:

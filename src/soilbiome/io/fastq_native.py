@@ -21,11 +21,12 @@ everything.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from soilbiome.clib import load
 from soilbiome.errors import FastqError
@@ -68,8 +69,10 @@ class FileScan:
     counted in ``quality_letters`` (256 counters)."""
 
     def __init__(self, path: str | Path, lib: ctypes.CDLL, *, count_bases: bool = False,
-                 hashes: bool = False, qualities: bool = False, block: int = BLOCK) -> None:
+                 hashes: bool = False, qualities: bool = False, block: int = BLOCK,
+                 stream: BinaryIO | None = None) -> None:
         self.path, self.lib, self.block = Path(path), lib, block
+        self.stream = stream  # plain FASTQ text read from it (a pipe) instead of the file
         self.count_bases, self.want_hashes = count_bases, hashes
         self.reads = self.bases = self.q30 = self.gc = 0
         self.quality_letters = None
@@ -91,9 +94,10 @@ class FileScan:
         counts = _Counts()
         rest = b""
         try:
-            if not self.path.is_file():
+            if self.stream is None and not self.path.is_file():
                 raise Declined
-            with _open(self.path, lines=False) as handle:
+            with (_open(self.path, lines=False) if self.stream is None
+                  else contextlib.nullcontext(self.stream)) as handle:
                 while True:
                     block = handle.read(self.block)
                     final = not block

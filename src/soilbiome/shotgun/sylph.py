@@ -23,10 +23,11 @@ own ``.syldb`` format, readable by the ``sylph`` binary too) and :data:`LINEAGE_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_outputs
@@ -205,8 +206,8 @@ class _ReadStream:
     ``pairs``, the read names go to the mates' check."""
 
     def __init__(self, path: Path, pairs: MatePairs | None = None, side: int = 0,
-                 count_bases: bool = False) -> None:
-        self.path, self.pairs, self.side = path, pairs, side
+                 count_bases: bool = False, stream: BinaryIO | None = None) -> None:
+        self.path, self.pairs, self.side, self.stream = path, pairs, side, stream
         self.counts = BaseCounts() if count_bases else None
         self.reads = self.bases = 0
         self.errors = 0.0
@@ -215,7 +216,7 @@ class _ReadStream:
         import numpy as np
 
         table = _error_probabilities()
-        for headers, seqs, quals, _lengths in iter_checked_blocks(self.path):
+        for headers, seqs, quals, _lengths in iter_checked_blocks(self.path, stream=self.stream):
             if self.pairs is not None:
                 self.pairs.add(self.side, headers)
             joined = np.frombuffer(b"".join(quals), dtype=np.uint8)
@@ -237,11 +238,11 @@ class _ScannedReadStream:
     :func:`sketch_reads` then lets the Python check name it."""
 
     def __init__(self, path: Path, lib: object, mates: object | None = None, side: int = 0,
-                 count_bases: bool = False) -> None:
+                 count_bases: bool = False, stream: BinaryIO | None = None) -> None:
         from soilbiome.io.fastq_native import FileScan
 
         self.scan = FileScan(path, lib, count_bases=count_bases, hashes=mates is not None,
-                             qualities=True)
+                             qualities=True, stream=stream)
         self.mates, self.side, self.count_bases = mates, side, count_bases
         self.errors = 0.0
 
@@ -290,6 +291,63 @@ def _sketch_streams(sketcher: object, sample: str, streams: list) -> object:  # 
         for _ in reader:
             pass
     return sketch
+
+
+class _Deinterleaved:
+    """The two mates of interleaved reads (R1, R2, R1, ...) as two sequence iterators, each
+    taking its side's next read whichever side asks first (pysylph asks in turn)."""
+
+    def __init__(self, seqs: Iterable[bytes], where: str) -> None:
+        from collections import deque
+
+        self.seqs, self.where = iter(seqs), where
+        self.queues = (deque(), deque())
+
+    def side(self, number: int) -> Iterator[bytes]:
+        queue = self.queues[number]
+        while True:
+            if not queue:
+                first = next(self.seqs, None)
+                if first is None:
+                    return
+                second = next(self.seqs, None)
+                if second is None:
+                    raise InputError("interleaved reads end with a mate alone", location=self.where)
+                self.queues[0].append(first)
+                self.queues[1].append(second)
+            yield queue.popleft()
+
+
+def sketch_stream(sample: str, stream: BinaryIO, *, paired: bool, where: str):  # noqa: ANN201
+    """Sketch reads arriving as plain FASTQ text on ``stream`` (fastp's filtered reads, pairs
+    interleaved): the sketch and counts :func:`sketch_reads` gives for the same reads in files.
+
+    Records are read as :func:`sketch_reads` reads them (scanned in C, else checked in
+    Python); ``where`` names the stream in messages. The read accuracy comes from these reads'
+    qualities, as from fastp's files.
+
+    Raises
+    ------
+    fastq_native.Declined or FastqError
+        The text is not whole FASTQ records (the writer stopped midway: the caller asks it).
+    """
+    import pysylph
+
+    from soilbiome.io import fastq_native
+
+    sketcher = pysylph.Sketcher(c=SUBSAMPLING, k=KMER)
+    lib = fastq_native.library()
+    reader = (_ScannedReadStream(Path(where), lib, stream=stream) if lib is not None
+              else _ReadStream(Path(where), stream=stream))
+    if paired:
+        mates = _Deinterleaved(reader, where)
+        sketch = _sketch_streams(sketcher, sample, [mates.side(0), mates.side(1)])
+    else:
+        sketch = _sketch_streams(sketcher, sample, [reader])
+    counts = ReadCounts(
+        reads=reader.reads // 2 if paired else reader.reads, paired=paired, bases=reader.bases,
+        accuracy=1.0 - reader.errors / reader.bases if reader.bases else None)
+    return sketch, counts
 
 
 def sketch_reads(sample: str, r1: Path, r2: Path | None = None, *,  # noqa: ANN201

@@ -99,19 +99,61 @@ def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
     return samples
 
 
-def _sketch_in_worker(sample: str, reads: Sequence[Path], count_bases: bool,
-                     path: str) -> object:
-    """A forked worker: sketch one sample (no database, no profiling thread pool) and leave
-    the sketch at ``path`` for the parent; returns the pass's counts."""
+def read_fastp_commands(path: Path) -> dict[str, str]:
+    """fastp's command line per sample: one line per sample, ``sample<TAB>command`` (no
+    header; the command's inputs, options and ``--json`` report, not its outputs).
+
+    Raises
+    ------
+    InputError
+        Naming the file and line: not two fields, an empty sample ID or command, a sample
+        given twice.
+    """
+    path = Path(path)
+    commands: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the fastp commands ({exc})", location=str(path)) from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"{path}:{number}"
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise InputError("expected 'sample<TAB>fastp command'", location=where)
+        sample = fields[0].strip()
+        if sample in commands:
+            raise InputError(f"sample '{sample}' given twice", location=where)
+        commands[sample] = fields[1].strip()
+    return commands
+
+
+def _sketch_one(sample: str, reads: Sequence[Path], count_bases: bool,
+                fastp: str | None) -> tuple[object, object, dict | None]:
+    """One sample's sketch, its pass's counts and, with ``fastp`` (its command line), the QC
+    record of fastp streamed into the sketcher (:mod:`soilbiome.shotgun.sylph_fastp`)."""
+    if fastp is not None:
+        from soilbiome.shotgun.sylph_fastp import sketch_through_fastp
+
+        return sketch_through_fastp(sample, reads, fastp)
     from soilbiome.shotgun.sylph import sketch_sample
 
-    sketch, counts = sketch_sample(sample, reads, count_bases=count_bases)
+    return (*sketch_sample(sample, reads, count_bases=count_bases), None)
+
+
+def _sketch_in_worker(sample: str, reads: Sequence[Path], count_bases: bool,
+                      fastp: str | None, path: str) -> tuple[object, dict | None]:
+    """A forked worker: sketch one sample (no database, no profiling thread pool) and leave
+    the sketch at ``path`` for the parent; returns the pass's counts and QC record."""
+    sketch, counts, record = _sketch_one(sample, reads, count_bases, fastp)
     sketch.dump(path)
-    return counts
+    return counts, record
 
 
 def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Path]]],
-                     qc_records: bool, workers: int) -> list[SampleProfile]:
+                     qc_records: bool, workers: int, fastp: dict[str, str] | None = None,
+                     ) -> list[tuple[SampleProfile, dict | None]]:
     """Every sample's profile, in the batch's order, ``workers`` samples sketched at a time.
 
     pysylph sketches a sample on one thread (the reads come from Python, under the GIL), so
@@ -120,13 +162,19 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
     file and is profiled here against the database loaded once, with sylph's thread pool (which
     a forked child could not use once this process has started it). A profile is the one a
     sample-by-sample run gives (samples do not depend on each other); a failing sample stops
-    the batch with that sample's error, the first in the batch's order."""
-    from soilbiome.shotgun.sylph import profile_reads, profile_sketched
+    the batch with that sample's error, the first in the batch's order. With ``fastp``
+    (sample -> fastp command line), each sample's reads reach the sketcher through fastp, and
+    its QC record comes back with its profile (else None)."""
+    from soilbiome.shotgun.sylph import profile_sketched
 
+    fastp = fastp or {}
     workers = min(workers, len(samples))
     if workers <= 1:
-        return [profile_reads(database, sample, reads, count_bases=qc_records)
-                for sample, reads in samples]
+        done = []
+        for sample, reads in samples:
+            sketch, counts, record = _sketch_one(sample, reads, qc_records, fastp.get(sample))
+            done.append((profile_sketched(database, sketch, sample, counts), record))
+        return done
     import multiprocessing
     import os
     import tempfile
@@ -141,13 +189,14 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
     with (tempfile.TemporaryDirectory(prefix="soilbiome-sylph-") as folder,
           ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool):
         paths = [os.path.join(folder, f"{i}.sylsp") for i in range(len(samples))]
-        futures = [pool.submit(_sketch_in_worker, sample, list(reads), qc_records, path)
+        futures = [pool.submit(_sketch_in_worker, sample, list(reads), qc_records,
+                               fastp.get(sample), path)
                    for (sample, reads), path in zip(samples, paths, strict=True)]
         try:
             for (sample, _), future, path in zip(samples, futures, paths, strict=True):
-                counts = future.result()
-                profiles.append(profile_sketched(database, pysylph.SampleSketch.load(path),
-                                                 sample, counts))
+                counts, record = future.result()
+                profiles.append((profile_sketched(database, pysylph.SampleSketch.load(path),
+                                                  sample, counts), record))
                 os.unlink(path)
         except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal)
             raise ToolError(f"a worker sketching the batch's reads stopped abruptly ({exc}); "
@@ -161,15 +210,18 @@ def _profile_samples(database: object, samples: Sequence[tuple[str, Sequence[Pat
 
 
 def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]],
-                          outdir: Path, *, qc_records: bool = False,
-                          workers: int = 1) -> list[SampleProfile]:
+                          outdir: Path, *, qc_records: bool = False, workers: int = 1,
+                          fastp: dict[str, str] | None = None) -> list[SampleProfile]:
     """Profile every sample of a batch against ``db`` loaded once; ``<sample>.sylph.tsv`` each.
 
     The database is read once for the batch (it dominates a small sample's cost); each sample
     is sketched (one checked pass over its reads, mates compared) and profiled, ``workers``
     samples side by side (:func:`_profile_samples`). With ``qc_records`` (reads as sequenced,
     ``--shotgun_qc none``), that pass's counts are also written as each sample's QC record,
-    ``<sample>.qc.json`` (:func:`soilbiome.amplicon.qc.unfiltered_record`). The files are
+    ``<sample>.qc.json`` (:func:`soilbiome.amplicon.qc.unfiltered_record`). With ``fastp``
+    (sample -> fastp command line, for every sample), fastp's filtered reads stream into the
+    sketcher and each sample's QC record is fastp's and the check's
+    (:mod:`soilbiome.shotgun.sylph_fastp`; fastp writes its own reports). The files are
     written together only when every sample succeeded, so a bad sample leaves no partial batch.
     """
     import json
@@ -177,14 +229,22 @@ def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]
     from soilbiome.amplicon.qc import unfiltered_record
     from soilbiome.shotgun.sylph import first_contigs, load_database
 
+    if fastp is not None:
+        missing = [sample for sample, _ in samples if sample not in fastp]
+        if missing or qc_records:
+            raise InputError("with fastp commands, give one for every sample of the batch "
+                             f"and no --qc-records (missing: {', '.join(missing) or 'none'})")
     database = load_database(db)
     contigs = first_contigs(db)
-    profiles = _profile_samples(database, samples, qc_records, workers)
+    done = _profile_samples(database, samples, qc_records, workers, fastp)
     with atomic_outputs() as outputs:
-        for profile in profiles:
+        for profile, fastp_record in done:
             tmp = outputs.file(Path(outdir) / f"{profile.sample}.sylph.tsv")
             with tmp.open("w", encoding="utf-8", newline="") as handle:
                 _write_rows(handle, profile, profile.sample, contigs)
+            if fastp_record is not None:
+                tmp = outputs.file(Path(outdir) / f"{profile.sample}.qc.json")
+                tmp.write_text(json.dumps(fastp_record, indent=2) + "\n", encoding="utf-8")
             if qc_records:
                 counts = profile.reads
                 record = unfiltered_record(
@@ -192,4 +252,4 @@ def profile_batch_to_tsvs(db: Path, samples: Sequence[tuple[str, Sequence[Path]]
                     bases=counts.bases, q30_bases=counts.q30_bases, gc_bases=counts.gc_bases)
                 tmp = outputs.file(Path(outdir) / f"{profile.sample}.qc.json")
                 tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return profiles
+    return [profile for profile, _ in done]
