@@ -144,3 +144,16 @@ def test_the_batch_command_writes_profiles_and_qc_records_or_nothing(pair, tmp_p
     assert len(lines) == 1 and "short_2.fastq.gz" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert list(again.iterdir()) == []
+
+
+def test_a_sample_fastp_empties_flows_through_with_zero_reads(tmp_path):
+    """All reads removed by fastp (all N): an empty sketch and a record saying so, not an
+    error (the sample is reported, never dropped)."""
+    all_n = tmp_path / "all_n.fastq.gz"
+    all_n.write_bytes(gzip.compress(b"".join(b"@n%d\n%s\n+\n%s\n" % (i, b"N" * 100, b"#" * 100)
+                                             for i in range(20))))
+    sketch, counts, record = sketch_through_fastp(
+        "all_n", [all_n], _command([all_n], tmp_path / "r.json"), tmp_path)
+    assert (counts.reads, counts.bases, counts.accuracy) == (0, 0, None)
+    assert len(sketch.kmer_counts) == 0
+    assert (record["reads_in"], record["reads_out"], record["status"]) == (20, 0, "low_reads")
