@@ -48,6 +48,36 @@ def shotgun_demo(kraken2_demo: Path) -> Path:
     return sylph
 
 
+def fastq_records(path: Path) -> list[list[bytes]]:
+    """The records of a gzipped FASTQ file, each its four lines."""
+    import gzip
+
+    lines = gzip.decompress(path.read_bytes()).splitlines()
+    return [lines[i:i + 4] for i in range(0, len(lines), 4)]
+
+
+def write_fastq_gz(path: Path, records: list[list[bytes]]) -> Path:
+    """Write FASTQ records (four lines each) gzipped."""
+    import gzip
+
+    path.write_bytes(gzip.compress(b"".join(b"\n".join(r) + b"\n" for r in records), 1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    """The shotgun demo reads as pairs: R1 the first 75 bases, R2 the reverse complement of
+    the last 75 (the sylph and streamed-QC tests)."""
+    complement = bytes.maketrans(b"ACGTN", b"TGCAN")
+    folder = tmp_path_factory.mktemp("demo_pair")
+    r1, r2 = [], []
+    for header, seq, _plus, qual in fastq_records(TESTDATA / "shotgun" / "humann_demo.fastq.gz"):
+        r1.append([header, seq[:75], b"+", qual[:75]])
+        r2.append([header, seq[25:][::-1].translate(complement), b"+", qual[25:][::-1]])
+    return (write_fastq_gz(folder / "pair_1.fastq.gz", r1),
+            write_fastq_gz(folder / "pair_2.fastq.gz", r2))
+
+
 def read_sheet(path: Path) -> tuple[list[str], list[dict]]:
     """Header and rows of a samplesheet."""
     with path.open(newline="") as handle:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTDATA
+from conftest import TESTDATA, fastq_records, write_fastq_gz
 from soilbiome.amplicon.qc import qc_record
 from soilbiome.errors import FastqError, InputError, ToolError
 from soilbiome.io.fastq import check_sample
@@ -21,30 +21,8 @@ from soilbiome.shotgun.sylph_fastp import sketch_through_fastp
 from soilbiome.shotgun.sylph_profile import read_fastp_commands
 
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
-COMPLEMENT = bytes.maketrans(b"ACGTN", b"TGCAN")
 OPTIONS = ("--thread 1 --length_required 50 --qualified_quality_phred 15 "
            "--low_complexity_filter --dont_eval_duplication")
-
-
-def _records(path: Path) -> list[list[bytes]]:
-    lines = gzip.decompress(path.read_bytes()).splitlines()
-    return [lines[i:i + 4] for i in range(0, len(lines), 4)]
-
-
-def _write(path: Path, records: list[list[bytes]]) -> Path:
-    path.write_bytes(gzip.compress(b"".join(b"\n".join(r) + b"\n" for r in records), 1))
-    return path
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
-    """The demo reads as pairs: R1 the first 75 bases, R2 the reverse complement of the last 75."""
-    folder = tmp_path_factory.mktemp("fastp_pair")
-    r1, r2 = [], []
-    for header, seq, _plus, qual in _records(DEMO):
-        r1.append([header, seq[:75], b"+", qual[:75]])
-        r2.append([header, seq[25:][::-1].translate(COMPLEMENT), b"+", qual[25:][::-1]])
-    return _write(folder / "pair_1.fastq.gz", r1), _write(folder / "pair_2.fastq.gz", r2)
 
 
 def _command(reads: list[Path], report: Path) -> str:
@@ -98,7 +76,7 @@ def test_the_commands_file_is_checked_line_by_line(tmp_path):
     good.write_text("a\tfastp -i a.fq --json a.json\n\nb\tfastp -i b.fq --json b.json\n")
     assert read_fastp_commands(good) == {"a": "fastp -i a.fq --json a.json",
                                          "b": "fastp -i b.fq --json b.json"}
-    for text, problem in (("a\n", "expected 'sample<TAB>fastp command'"),
+    for text, problem in (("a\n", "expected 'sample<TAB>fastp command', found 1"),
                           ("a\tx\na\ty\n", "sample 'a' given twice")):
         bad = tmp_path / "bad.tsv"
         bad.write_text(text)
@@ -128,9 +106,9 @@ def test_the_batch_command_writes_profiles_and_qc_records_or_nothing(pair, tmp_p
     paired = json.loads((out / "paired.qc.json").read_text())
     assert paired["paired"] is True and paired["reads_in"] == 21000
 
-    records = _records(pair[1])
+    records = fastq_records(pair[1])
     del records[100]  # R2 one record short: mates out of step
-    bad = _write(tmp_path / "short_2.fastq.gz", records)
+    bad = write_fastq_gz(tmp_path / "short_2.fastq.gz", records)
     manifest.write_text(f"single\t{DEMO}\npaired\t{pair[0]}\t{bad}\n")
     commands.write_text(
         f"single\t{_command([DEMO], tmp_path / 'single.fastp.json')}\n"

@@ -4,23 +4,23 @@ the Q30 and GC figures), real Nextflow runs."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from conftest import (
     KRAKEN2_DEMO,
     TESTDATA,
+    fastq_records,
     nextflow_warnings,
     read_tsv,
     run_nextflow,
     single_and_paired_run,
     trace_rows,
+    write_fastq_gz,
 )
 from soilbiome.amplicon.qc import unfiltered_record
 from soilbiome.errors import FastqError
@@ -29,28 +29,6 @@ from soilbiome.shotgun.sylph import sketch_reads
 
 DEMO = TESTDATA / "shotgun" / "humann_demo.fastq.gz"
 SYLPH_DB = KRAKEN2_DEMO.parent / "sylph_demo" / "db"
-COMPLEMENT = bytes.maketrans(b"ACGTN", b"TGCAN")
-
-
-def _records(path: Path) -> list[list[bytes]]:
-    lines = gzip.decompress(path.read_bytes()).splitlines()
-    return [lines[i:i + 4] for i in range(0, len(lines), 4)]
-
-
-def _write(path: Path, records: list[list[bytes]]) -> Path:
-    path.write_bytes(gzip.compress(b"".join(b"\n".join(r) + b"\n" for r in records), 1))
-    return path
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
-    """The demo reads as pairs: R1 the first 75 bases, R2 the reverse complement of the last 75."""
-    folder = tmp_path_factory.mktemp("raw_pair")
-    r1, r2 = [], []
-    for header, seq, _plus, qual in _records(DEMO):
-        r1.append([header, seq[:75], b"+", qual[:75]])
-        r2.append([header, seq[25:][::-1].translate(COMPLEMENT), b"+", qual[25:][::-1]])
-    return _write(folder / "pair_1.fastq.gz", r1), _write(folder / "pair_2.fastq.gz", r2)
 
 
 def test_the_sketching_pass_counts_what_the_check_and_fastp_count(pair, tmp_path):
@@ -66,7 +44,7 @@ def test_the_sketching_pass_counts_what_the_check_and_fastp_count(pair, tmp_path
     assert counts.q30_bases / counts.bases == pytest.approx(before["q30_rate"], abs=1e-6)
     assert counts.gc_bases / counts.bases == pytest.approx(before["gc_content"], abs=1e-6)
     # the read accuracy handed to sylph: mean per-base 1 - 10^(-Q/10), counted here base by base
-    quals = [q for path in pair for *_, q in _records(path)]
+    quals = [q for path in pair for *_, q in fastq_records(path)]
     errors = math.fsum(10 ** (-max(c - 33, 0) / 10) for q in quals for c in q)
     assert 1 - counts.accuracy == pytest.approx(errors / counts.bases, rel=1e-9)
     record = unfiltered_record("s1", paired=True, reads=counts.reads, bases=counts.bases,
@@ -76,17 +54,18 @@ def test_the_sketching_pass_counts_what_the_check_and_fastp_count(pair, tmp_path
 
 
 def test_mates_out_of_step_are_refused_naming_the_record(pair, tmp_path):
-    records = _records(pair[1])
+    records = fastq_records(pair[1])
     records[7][0] = b"@not-the-mate"
-    swapped = _write(tmp_path / "swapped_2.fastq.gz", records)
+    swapped = write_fastq_gz(tmp_path / "swapped_2.fastq.gz", records)
     with pytest.raises(FastqError, match=r"mismatched pairs at record 8: read names .*"
                                          r"'not-the-mate' \(.*swapped_2\.fastq\.gz\)"):
         sketch_reads("s1", pair[0], swapped)
-    short = _write(tmp_path / "short_2.fastq.gz", _records(pair[1])[:-3])
+    short = write_fastq_gz(tmp_path / "short_2.fastq.gz", fastq_records(pair[1])[:-3])
     with pytest.raises(FastqError, match=r"short_2\.fastq\.gz ends after \d+ records but "
                                          r".*pair_1\.fastq\.gz has more"):
         sketch_reads("s1", pair[0], short)
-    longer = _write(tmp_path / "long_2.fastq.gz", _records(pair[1]) + _records(pair[1])[:2])
+    records = fastq_records(pair[1])
+    longer = write_fastq_gz(tmp_path / "long_2.fastq.gz", records + records[:2])
     with pytest.raises(FastqError, match=r"pair_1\.fastq\.gz ends after \d+ records but "
                                          r".*long_2\.fastq\.gz has more"):
         sketch_reads("s1", pair[0], longer)
@@ -108,9 +87,9 @@ def test_batch_writes_qc_records_only_when_every_sample_passed(pair, tmp_path):
     assert (paired["paired"], paired["reads_in"]) == (True, check_sample("x", *pair).reads)
     assert (out / "paired.sylph.tsv").is_file()
 
-    records = _records(pair[1])
+    records = fastq_records(pair[1])
     records[3][0] = b"@stranger"
-    bad = _write(tmp_path / "bad_2.fastq.gz", records)
+    bad = write_fastq_gz(tmp_path / "bad_2.fastq.gz", records)
     manifest.write_text(f"single\t{DEMO}\npaired\t{pair[0]}\t{bad}\n")
     again = tmp_path / "again"
     again.mkdir()

@@ -13,7 +13,7 @@ what it uses (no pandas, numba or BIOM writer: 0.7 s of a profiling call's start
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +60,34 @@ def profile_reads_to_tsv(db: Path, sample: str, reads: Sequence[Path], out: Path
     return profile
 
 
+def _sample_lines(path: Path, what: str, layout: str, fields_allowed: tuple[int, ...]
+                  ) -> Iterator[tuple[str, str, list[str]]]:
+    """``(where, sample, other fields)`` of each non-blank line of a per-sample TSV (no
+    header; ``layout`` says what a line holds), refusing a line with another number of fields,
+    an empty sample ID or one given twice, naming the file and line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the {what} ({exc})", location=str(path)) from None
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"{path}:{number}"
+        if len(fields) not in fields_allowed:
+            raise InputError(f"expected '{layout}', found {len(fields)} field(s)",
+                             location=where)
+        sample = fields[0].strip()
+        if not sample:
+            raise InputError("empty sample ID", location=where)
+        if sample in seen:
+            raise InputError(f"sample '{sample}' given twice", location=where)
+        seen.add(sample)
+        yield where, sample, fields[1:]
+
+
 def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
     """Samples of a batch: one line per sample, ``sample<TAB>R1[<TAB>R2]`` (no header).
 
@@ -69,30 +97,13 @@ def read_batch_manifest(path: Path) -> list[tuple[str, list[Path]]]:
         Naming the file and line: a wrong number of fields, an empty or repeated sample ID, a
         reads file that does not exist, or no sample at all.
     """
-    path = Path(path)
     samples: list[tuple[str, list[Path]]] = []
-    seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the batch manifest ({exc})", location=str(path)) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        where = f"{path}:{number}"
-        if len(fields) not in (2, 3):
-            raise InputError(f"expected 'sample<TAB>R1[<TAB>R2]', found {len(fields)} field(s)",
-                             location=where)
-        sample, files = fields[0].strip(), [Path(f) for f in fields[1:]]
-        if not sample:
-            raise InputError("empty sample ID", location=where)
-        if sample in seen:
-            raise InputError(f"sample '{sample}' given twice", location=where)
+    for where, sample, names in _sample_lines(path, "batch manifest", "sample<TAB>R1[<TAB>R2]",
+                                              (2, 3)):
+        files = [Path(f) for f in names]
         for file in files:
             if not file.is_file():
                 raise InputError(f"reads file not found: {file}", location=where)
-        seen.add(sample)
         samples.append((sample, files))
     if not samples:
         raise InputError("no sample in the batch manifest", location=str(path))
@@ -109,23 +120,12 @@ def read_fastp_commands(path: Path) -> dict[str, str]:
         Naming the file and line: not two fields, an empty sample ID or command, a sample
         given twice.
     """
-    path = Path(path)
     commands: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the fastp commands ({exc})", location=str(path)) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        where = f"{path}:{number}"
-        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-            raise InputError("expected 'sample<TAB>fastp command'", location=where)
-        sample = fields[0].strip()
-        if sample in commands:
-            raise InputError(f"sample '{sample}' given twice", location=where)
-        commands[sample] = fields[1].strip()
+    for where, sample, (command,) in _sample_lines(path, "fastp commands",
+                                                    "sample<TAB>fastp command", (2,)):
+        if not command.strip():
+            raise InputError("empty fastp command", location=where)
+        commands[sample] = command.strip()
     return commands
 
 
