@@ -117,15 +117,15 @@ def test_pipeline_profiles_reads_as_sequenced_with_sylph(pair, tmp_path):
     assert not refused.exists()
 
     outdir = tmp_path / "results"
-    # --max_memory below what the sylph database's task needs (3 GB): said at start-up, and
+    # --max_memory below what the sylph database's task needs (4 GB): said at start-up, and
     # the task asks for the cap; one sample per sylph task (--sylph_batch_size 1)
     proc = run_nextflow(*common, "--shotgun_profiler", "sylph", "--outdir", str(outdir),
                         "--max_memory", "2.GB", "--sylph_batch_size", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # the one warning is the memory's (the batches' outputs are collected: no operator warns)
     (warning,) = nextflow_warnings(proc)
-    assert ("The sylph database's tasks need 3 GB of memory and --max_memory 2 GB caps them: "
-            "give --max_memory 3 GB or more") in warning
+    assert ("The sylph database's tasks need 4 GB of memory and --max_memory 2 GB caps them: "
+            "give --max_memory 4 GB or more") in warning
     rows = trace_rows(outdir)
     processes = [r["process"].split(":")[-1] for r in rows]
     assert "FASTQ_QC" not in processes and processes.count("SYLPH_PROFILE") == 2, processes

@@ -12,7 +12,7 @@ genome's bowtie2 index too, when it sits beside the FASTA), and
 What the tools hold, measured here: Kraken2's peak resident memory was 596 MB with a 556 MB
 ``hash.k2d``; pysylph's resident memory grew by the size of ``database.syldb`` (12.0 MB for a
 12.0 MB file) on loading it. sylph's authors give about 15 GB for profiling against GTDB r220
-(a 13 GB database); this gives 15 GiB.
+(a 13 GB database); this gives 16 GiB, fastp included.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ GIB = 1 << 30
 #: wrapper, Kraken2's per-thread buffers, sylph's profiling (QC_KRAKEN2 peaked at 1.2 GB with
 #: the 556 MB table: 0.65 GB beside it).
 HEADROOM = GIB
-#: One sample's read sketch in the sylph batch task, and the samples sketched at once
-#: (process_low's two cores). A sketch keeps one k-mer in 200 of the reads with its count:
-#: SYLPH_PROFILE peaked at 191 MB for two samples of 8 million reads; a soil sample of 30
-#: million reads, where nearly every k-mer is distinct, stays within this.
-SKETCH = GIB // 2
+#: One sample being sketched in the sylph batch task (its sketch and, with the QC in the task,
+#: its fastp), and the samples sketched at once (process_low's two cores). A sketch keeps one
+#: k-mer in 200 of the reads with its count: SYLPH_PROFILE peaked at 191 MB for two samples of
+#: 8 million reads, and at 896 MB with fastp streaming into the sketcher; a soil sample of 30
+#: million 150 bp reads, where nearly every k-mer is distinct, samples about 22 million.
+SKETCH = GIB
 SKETCHES_AT_ONCE = 2
 #: Files each format's tool loads into memory.
 LOADED = {
