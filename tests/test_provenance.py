@@ -191,3 +191,33 @@ def test_crate_records_a_database_folder_without_rehashing(tmp_path: Path) -> No
     assert [e["@type"] for e in entities] == ["Dataset"]
     assert entities[0]["@id"] == db.resolve().as_uri() + "/"
     assert entities[0]["sha256"] == "ab" * 32
+
+
+def test_crate_inputs_take_remembered_digests_and_stay_right(tmp_path: Path, monkeypatch) -> None:
+    """The reads' digests are remembered per file identity: a second crate reads none of them
+    again, and a file rewritten since is read again (its new digest recorded)."""
+    import hashlib
+
+    import soilbiome.io.digest_cache as cache
+    from soilbiome.io.hashing import sha256_file
+    from soilbiome.run.crate import _inputs
+
+    monkeypatch.setenv("SOILBIOME_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "SETTLED_NS", 0)  # files written just now may be remembered
+    reads = [tmp_path / f"s{i}.fastq.gz" for i in (1, 2)]
+    for i, read in enumerate(reads):
+        read.write_bytes(b"@r\nACGT\n+\nIIII\n" * (i + 1))
+    sheet = tmp_path / "samplesheet.csv"
+    sheet.write_text("sample,fastq_1,fastq_2\ns1,s1.fastq.gz,s2.fastq.gz\n")
+    first = {e["@id"]: e["sha256"] for e in _inputs(sheet, None, None, None)}
+    assert first == {p.resolve().as_uri(): hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in (sheet, *reads)}
+    read_again: list[str] = []
+    monkeypatch.setattr(cache, "sha256_file",
+                        lambda p: read_again.append(str(p)) or sha256_file(p))
+    assert {e["@id"]: e["sha256"] for e in _inputs(sheet, None, None, None)} == first
+    assert read_again == []
+    reads[0].write_bytes(b"@r\nTTTT\n+\nIIII\n")
+    again = {e["@id"]: e["sha256"] for e in _inputs(sheet, None, None, None)}
+    assert again[reads[0].resolve().as_uri()] == hashlib.sha256(reads[0].read_bytes()).hexdigest()
+    assert read_again == [str(reads[0].resolve())]

@@ -56,10 +56,12 @@ _PARAM_TYPES = {"integer": "Integer", "number": "Float", "boolean": "Boolean",
                 "string": "Text"}
 
 
-def _file_entity(path: Path, eid: str, **extra: Any) -> dict[str, Any]:
+def _file_entity(path: Path, eid: str, digest: str | None = None, **extra: Any
+                 ) -> dict[str, Any]:
     kind = mimetypes.guess_type(path.name)[0]
     entity = {"@id": eid, "@type": "File", "name": path.name,
-              "contentSize": str(path.stat().st_size), "sha256": sha256_file(path)}
+              "contentSize": str(path.stat().st_size),
+              "sha256": digest if digest is not None else sha256_file(path)}
     if kind:
         entity["encodingFormat"] = kind
     entity.update(extra)
@@ -120,6 +122,7 @@ def _inputs(sheet: Path | None, refdb: Mapping[str, Any] | None,
             files.append((ref, what))
     if agreement is not None:
         files.append((agreement, "sharing agreement"))
+    unique = []
     for path, what in files:
         path = Path(path).resolve()
         if str(path) in seen:
@@ -127,7 +130,15 @@ def _inputs(sheet: Path | None, refdb: Mapping[str, Any] | None,
         seen.add(str(path))
         if not path.is_file():
             raise InputError(f"input of the run not found ({what})", location=str(path))
-        out.append(_file_entity(path, path.as_uri(), description=what))
+        unique.append((path, what))
+    # the reads are the run's largest inputs (hundreds of GB for a batch) and the same from
+    # run to run: their digests are remembered per file identity (soilbiome.io.digest_cache),
+    # so a rerun or -resume does not read them all again on the Nextflow node
+    from soilbiome.io.digest_cache import remembered_digests
+
+    digests = remembered_digests([path for path, _ in unique])
+    for (path, what), digest in zip(unique, digests, strict=True):
+        out.append(_file_entity(path, path.as_uri(), digest, description=what))
     return out
 
 
