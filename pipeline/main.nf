@@ -169,9 +169,10 @@ def startupGate(Map early) {
     // which --max_memory caps: said at start-up rather than found out from a killed task
     def memory = pre.task_memory ?: [:]
     def cap = params.max_memory as nextflow.util.MemoryUnit
+    def names = [kraken2: 'Kraken2 database', sylph: 'sylph database', host_fasta: 'host genome index']
     memory.each { fmt, bytes ->
         if ((bytes as long) > cap.toBytes()) {
-            log.warn "The ${fmt} database's tasks need ${new nextflow.util.MemoryUnit(bytes as long)} " +
+            log.warn "The ${names[fmt] ?: fmt}'s tasks need ${new nextflow.util.MemoryUnit(bytes as long)} " +
                      "of memory and --max_memory ${cap} caps them: give --max_memory " +
                      "${new nextflow.util.MemoryUnit(bytes as long)} or more (on SLURM, the largest node's)"
         }
@@ -181,9 +182,11 @@ def startupGate(Map early) {
     writeRunRecord('running')
     return [
         sheet  : file(pre.samplesheet as String),
-        refdb  : [db, file(db.path as String), memory[db.format] ?: 0],  // 0: not known
-        host   : host ? [host, file(host.path as String), memory.host_fasta ?: 0] : null,  // shotgun host genome
-        sylph  : sylph ? [sylph, file(sylph.path as String), memory.sylph ?: 0] : null,  // shotgun sylph database
+        refdb  : [db, file(db.path as String)],
+        host   : host ? [host, file(host.path as String)] : null,  // shotgun host genome
+        sylph  : sylph ? [sylph, file(sylph.path as String)] : null,  // shotgun sylph database
+        // bytes the tasks loading each database ask for (0: not known, the label's request)
+        memory : [kraken2: memory.kraken2 ?: 0, sylph: memory.sylph ?: 0, host: memory.host_fasta ?: 0],
         sharing: pre.agreement ? [file(pre.agreement as String), pre.signing_key as String] : null,
         staging: staging,
     ]
@@ -419,7 +422,7 @@ workflow {
             AMPLICON.out.biom.subscribe { f -> runState.stamped << f }
         }
     } else if (params.mode == 'shotgun') {
-        SHOTGUN(ch_samples, Channel.value(sheet), refdb, gate.host, gate.sylph, sharing)
+        SHOTGUN(ch_samples, Channel.value(sheet), refdb, gate.host, gate.sylph, sharing, gate.memory)
         if (sharing) {
             SHOTGUN.out.biom.subscribe { f -> runState.stamped << f }
         }

@@ -27,10 +27,11 @@ workflow SHOTGUN {
     take:
     ch_samples   // [ meta, [reads] ]
     ch_sheet     // validated samplesheet
-    refdb        // [ db map, Kraken2 database folder, memory its tasks ask for (bytes) ]
-    host_genome  // [ db map, host genome FASTA, memory (bytes; 0: index built here) ] or null
-    sylph_ref    // [ db map, sylph database folder, memory (bytes) ] or null (sylph not used)
+    refdb        // [ db map, Kraken2 database folder ]
+    host_genome  // [ db map, host genome FASTA ] or null (no host removal)
+    sylph_ref    // [ db map, sylph database folder ] or null (sylph not used)
     sharing      // [ agreement, signing key path ] or null (no stamp)
+    memory       // [kraken2:, sylph:, host:] bytes their tasks ask for (0: the label's request)
 
     main:
     ch_versions = Channel.empty()
@@ -62,7 +63,7 @@ workflow SHOTGUN {
         ch_qc_json = Channel.empty()  // from SYLPH_PROFILE, below
         ch_reads = ch_samples
     } else if (streamed) {
-        QC_KRAKEN2(ch_samples, Channel.value(refdb[1]), refdb[2])
+        QC_KRAKEN2(ch_samples, Channel.value(refdb[1]), memory.kraken2)
         ch_qc_json = QC_KRAKEN2.out.record.map { meta, json -> json }
         ch_versions = ch_versions.mix(QC_KRAKEN2.out.versions.first())
         ch_reads = Channel.empty()
@@ -85,7 +86,7 @@ workflow SHOTGUN {
             ch_index = BOWTIE2_BUILD.out.index
             ch_versions = ch_versions.mix(BOWTIE2_BUILD.out.versions)
         }
-        HOST_REMOVAL(ch_reads, ch_index, host_fasta.name, host_genome[2])
+        HOST_REMOVAL(ch_reads, ch_index, host_fasta.name, memory.host)
         ch_reads = HOST_REMOVAL.out.reads
         ch_host = HOST_REMOVAL.out.record.collect()
         ch_versions = ch_versions.mix(HOST_REMOVAL.out.versions.first())
@@ -100,7 +101,7 @@ workflow SHOTGUN {
             ch_reports = QC_KRAKEN2.out.report
             ch_kraken2_versions = QC_KRAKEN2.out.versions
         } else {
-            KRAKEN2(ch_reads, ch_db, refdb[2])
+            KRAKEN2(ch_reads, ch_db, memory.kraken2)
             ch_reports = KRAKEN2.out.report
             ch_kraken2_versions = KRAKEN2.out.versions
             ch_versions = ch_versions.mix(KRAKEN2.out.versions.first())
@@ -110,7 +111,7 @@ workflow SHOTGUN {
         if (shipped.exists()) {
             ch_distribution = Channel.value(shipped)
         } else {
-            BRACKEN_DISTRIBUTION(ch_db, refdb[2])
+            BRACKEN_DISTRIBUTION(ch_db, memory.kraken2)
             ch_distribution = BRACKEN_DISTRIBUTION.out.distribution
         }
 
@@ -137,7 +138,7 @@ workflow SHOTGUN {
             .flatMap { all -> all.collate(params.sylph_batch_size as int) }
             .map { batch -> [batch.collect { id, files -> [id, files*.name] },
                              batch.collect { id, files -> files }.flatten()] }
-        SYLPH_PROFILE(ch_batches, ch_sylph_db, sylph_ref[2],
+        SYLPH_PROFILE(ch_batches, ch_sylph_db, memory.sylph,
                       raw_sylph ? 'none' : fastp_sylph ? 'fastp' : '')
         ch_versions = ch_versions.mix(SYLPH_PROFILE.out.versions.first())
         if (raw_sylph || fastp_sylph) {
