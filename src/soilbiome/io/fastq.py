@@ -74,6 +74,12 @@ def _open(path: Path, *, lines: bool = True) -> io.BufferedIOBase:
     return path.open("rb", buffering=_BUFFER)
 
 
+def _source(path: Path, stream: BinaryIO | None) -> contextlib.AbstractContextManager:
+    """What a block reader reads: ``stream`` (plain FASTQ text, a pipe) when given, else the
+    file at ``path`` (inflated when gzip), opened for large blocks."""
+    return _open(path, lines=False) if stream is None else contextlib.nullcontext(stream)
+
+
 def _read_names(headers: list[bytes]) -> list[bytes]:
     """Read names of header lines: the first word after ``@``, without a ``/1`` or ``/2``."""
     names = [(h[1:].split(None, 1) or [b""])[0] for h in headers]
@@ -168,7 +174,7 @@ def _checked_blocks(path: str | Path, batch_bytes: int, stream: BinaryIO | None 
     path = Path(path)
     if stream is None and not path.is_file():
         raise FastqError("file not found", location=str(path))
-    handle = _open(path, lines=False) if stream is None else contextlib.nullcontext(stream)
+    handle = _source(path, stream)
     done = 0
     rest = b""
     try:

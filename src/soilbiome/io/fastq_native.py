@@ -21,7 +21,6 @@ everything.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 from collections.abc import Iterator
 from functools import cache
@@ -84,7 +83,7 @@ class FileScan:
     def blocks(self) -> Iterator[tuple[bytes, np.ndarray | None]]:
         """Yield each block's text of whole records and their read-name hashes (None when
         not asked for); raise Declined at anything the Python check would refuse."""
-        from soilbiome.io.fastq import _open
+        from soilbiome.io.fastq import _source
 
         if self.want_hashes:
             import numpy as np
@@ -96,8 +95,7 @@ class FileScan:
         try:
             if self.stream is None and not self.path.is_file():
                 raise Declined
-            with (_open(self.path, lines=False) if self.stream is None
-                  else contextlib.nullcontext(self.stream)) as handle:
+            with _source(self.path, self.stream) as handle:
                 while True:
                     block = handle.read(self.block)
                     final = not block

@@ -66,7 +66,8 @@ class StreamedRun:
         return self.stats.paired
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def log_tail(path: Path, lines: int = 5) -> str:
+    """The last lines of a program's log, joined on one line (for a one-line error)."""
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
@@ -100,7 +101,7 @@ def _first_failure(sample: str, check: dict, checker: threading.Thread,
             continue
         if name.startswith(_GUNZIP) and checker.is_alive():
             continue  # a corrupt file: the check reading it beside will name the record
-        return ToolError(f"sample '{sample}': {name} failed (exit {code}): {_tail(logs[name])}")
+        return ToolError(f"sample '{sample}': {name} failed (exit {code}): {log_tail(logs[name])}")
     return None
 
 

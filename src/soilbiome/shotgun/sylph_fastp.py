@@ -40,13 +40,6 @@ def fastp_report(command: str, sample: str) -> Path:
     raise InputError(f"sample '{sample}': the fastp command gives no --json report: {command}")
 
 
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
                          workdir: Path = Path(".")) -> tuple[object, object, dict]:
     """Run ``fastp`` on a sample's reads into sylph's sketcher, the check beside them.
@@ -78,6 +71,7 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
     from soilbiome.amplicon.qc import qc_record
     from soilbiome.io.fastq import check_sample
     from soilbiome.io.fastq_native import Declined
+    from soilbiome.shotgun.streamed import log_tail
     from soilbiome.shotgun.sylph import sketch_stream
 
     if len(reads) not in (1, 2):
@@ -126,7 +120,7 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
     if "error" in check:
         raise check["error"]  # type: ignore[misc]
     if code != 0:
-        raise ToolError(f"sample '{sample}': fastp failed (exit {code}): {_tail(log)}")
+        raise ToolError(f"sample '{sample}': fastp failed (exit {code}): {log_tail(log)}")
     if cut is not None:
         raise ToolError(f"sample '{sample}': fastp's filtered reads stopped short of a whole "
                         f"record ({cut})")
