@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +75,36 @@ def log_tail(path: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
+class CheckThread(threading.Thread):
+    """The FASTQ check of a sample's input files (:func:`soilbiome.io.fastq.check_sample`),
+    run in a thread beside the programs that stream the same reads.
+
+    Its verdict is kept, never raised in the thread: ``stats`` when the files passed, ``error``
+    (naming the file and record) when not. ``on_failure`` is called from the thread as soon as
+    the check has failed (to stop a program that would otherwise keep the stream going).
+    """
+
+    def __init__(self, sample: str, reads: Sequence[Path], *, count_bases: bool = False,
+                 on_failure: Callable[[], None] | None = None) -> None:
+        super().__init__(name=f"fastq-check {sample}", daemon=True)
+        self.sample = sample
+        self.reads = list(reads)
+        self.count_bases = count_bases
+        self.on_failure = on_failure
+        self.stats: FastqStats | None = None
+        self.error: SoilbiomeError | None = None
+
+    def run(self) -> None:
+        try:
+            self.stats = check_sample(self.sample, *self.reads, count_bases=self.count_bases)
+        except SoilbiomeError as exc:
+            self.error = exc
+        except Exception as exc:  # noqa: BLE001 - reported as this sample's failure
+            self.error = SoilbiomeError(f"sample '{self.sample}': FASTQ check failed ({exc})")
+        if self.error is not None and self.on_failure is not None:
+            self.on_failure()
+
+
 def _stop(procs: Sequence[subprocess.Popen]) -> None:
     for proc in procs:
         if proc.poll() is None:
@@ -88,13 +118,12 @@ def _stop(procs: Sequence[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def _first_failure(sample: str, check: dict, checker: threading.Thread,
-                   procs: dict[str, subprocess.Popen], logs: dict[str, Path]
-                   ) -> SoilbiomeError | None:
+def _first_failure(sample: str, checker: CheckThread, procs: dict[str, subprocess.Popen],
+                   logs: dict[str, Path]) -> SoilbiomeError | None:
     """The failure to report, if any yet: the check's verdict first (it names the file and
     record), then a program that exited non-zero."""
-    if not checker.is_alive() and "error" in check:
-        return check["error"]
+    if not checker.is_alive() and checker.error is not None:
+        return checker.error
     for name, proc in procs.items():
         code = proc.poll()
         if code in (None, 0):
@@ -238,17 +267,7 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str | None,
         # only copy
         stdout = os.open(fifo, os.O_RDWR) if paired else None
 
-    check: dict[str, object] = {}  # "stats" or "error", set by the check's thread
-
-    def run_check() -> None:
-        try:
-            check["stats"] = check_sample(sample, *reads, count_bases=fastp is None)
-        except SoilbiomeError as exc:
-            check["error"] = exc
-        except Exception as exc:  # noqa: BLE001 - reported as this sample's failure below
-            check["error"] = SoilbiomeError(f"sample '{sample}': FASTQ check failed ({exc})")
-
-    checker = threading.Thread(target=run_check, name=f"fastq-check {sample}", daemon=True)
+    checker = CheckThread(sample, reads, count_bases=fastp is None)
     procs: dict[str, subprocess.Popen] = {}
     try:
         if inflate:  # the pipes' read ends go to the classifier only (it sees EOF, they EPIPE)
@@ -273,7 +292,7 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str | None,
             stdout = None
         checker.start()
         while True:
-            failure = _first_failure(sample, check, checker, procs, logs)
+            failure = _first_failure(sample, checker, procs, logs)
             if failure is not None:
                 raise failure
             if not checker.is_alive() and all(p.poll() == 0 for p in procs.values()):
@@ -287,6 +306,6 @@ def run_streamed(sample: str, reads: Sequence[Path], *, fastp: str | None,
         if stdout is not None:
             os.close(stdout)
         fifo.unlink(missing_ok=True)
-    stats = check["stats"]
-    write_json(check_out, stats.to_dict())  # type: ignore[attr-defined]
+    stats = checker.stats
+    write_json(check_out, stats.to_dict())  # type: ignore[union-attr]
     return StreamedRun(sample, stats)  # type: ignore[arg-type]

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from soilbiome.errors import FastqError, InputError, SoilbiomeError, ToolError
+from soilbiome.errors import FastqError, InputError, ToolError
 
 #: Seconds fastp is given to stop once the check has failed.
 STOP_SECONDS = 10.0
@@ -69,9 +68,8 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
         fastp failed: its exit status and the end of its log.
     """
     from soilbiome.amplicon.qc import qc_record
-    from soilbiome.io.fastq import check_sample
     from soilbiome.io.fastq_native import Declined
-    from soilbiome.shotgun.streamed import log_tail
+    from soilbiome.shotgun.streamed import CheckThread, log_tail
     from soilbiome.shotgun.sylph import sketch_stream
 
     if len(reads) not in (1, 2):
@@ -79,7 +77,6 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
     report = fastp_report(fastp, sample)
     log = Path(workdir) / f"{sample}.fastp.log"
     command = [*shlex.split(fastp), "--stdout"]
-    check: dict[str, object] = {}
     with log.open("wb") as err:
         try:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -87,17 +84,11 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
         except FileNotFoundError:
             raise ToolError(f"{command[0]} not found (needed for sample '{sample}')") from None
 
-    def run_check() -> None:
-        try:
-            check["stats"] = check_sample(sample, *reads)
-        except SoilbiomeError as exc:
-            check["error"] = exc
-        except Exception as exc:  # noqa: BLE001 - reported as this sample's failure below
-            check["error"] = SoilbiomeError(f"sample '{sample}': FASTQ check failed ({exc})")
-        if "error" in check and proc.poll() is None:
-            proc.terminate()  # the sketcher then meets the end of the stream
+    def stop_fastp() -> None:  # the check failed: the sketcher then meets the stream's end
+        if proc.poll() is None:
+            proc.terminate()
 
-    checker = threading.Thread(target=run_check, name=f"fastq-check {sample}", daemon=True)
+    checker = CheckThread(sample, reads, on_failure=stop_fastp)
     checker.start()
     cut: Exception | None = None
     try:
@@ -117,8 +108,8 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
         proc.kill()
         code = proc.wait()
     checker.join()
-    if "error" in check:
-        raise check["error"]  # type: ignore[misc]
+    if checker.error is not None:
+        raise checker.error
     if code != 0:
         raise ToolError(f"sample '{sample}': fastp failed (exit {code}): {log_tail(log)}")
     if cut is not None:
@@ -129,5 +120,5 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
     except (OSError, json.JSONDecodeError) as exc:
         raise ToolError(f"sample '{sample}': fastp wrote no readable report ({exc})",
                         location=str(report)) from None
-    record = qc_record(check["stats"].to_dict(), fastp_json)  # type: ignore[union-attr]
+    record = qc_record(checker.stats.to_dict(), fastp_json)  # type: ignore[union-attr]
     return sketch, counts, record
