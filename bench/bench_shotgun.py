@@ -115,7 +115,8 @@ def trace_seconds(outdir: Path, process: str) -> float:
 
 def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: str,
               kraken_db: Path, sylph_db: Path, db_args: list[str]) -> dict[str, object]:
-    """The four runs on one pair of databases: each pipeline and each profiler alone."""
+    """Every run on one pair of databases: each pipeline, each profiler alone, and the tools
+    chained by hand."""
     nextflow = str(ROOT / "runtime" / "nextflow" / "nextflow")
     agreement = args.out / "agreement.yaml"
     common = ["run", str(ROOT / "pipeline" / "main.nf"), "-profile", "test_shotgun",
@@ -125,6 +126,8 @@ def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: s
                   f"results_sylph_raw_{tag}",
                   f"kraken2_alone_{tag}", f"sylph_alone_{tag}", f"by_hand_{tag}"):
         shutil.rmtree(args.out / stale, ignore_errors=True)
+    with sheet.open(newline="") as handle:
+        reads = [(row["sample"], Path(row["fastq_1"])) for row in csv.DictReader(handle)]
     outdir = args.out / f"results_{tag}"
     pipe = measure([nextflow, *common, "--outdir", str(outdir)], cwd=args.out, env=env)
     traces = {p: trace_seconds(outdir, p) for p in ("QC_KRAKEN2", "SHOTGUN_TABLE", "STAMP",
@@ -134,16 +137,7 @@ def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: s
                           cwd=args.out, env=env)
     traces["QC_KRAKEN2 (no QC)"] = trace_seconds(raw_k2, "QC_KRAKEN2")
 
-    alone_dir = args.out / f"kraken2_alone_{tag}"
-    alone_dir.mkdir()
-    script = alone_dir / "run.sh"
-    lines = ["set -euo pipefail"]
-    with sheet.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            lines.append(f"kraken2 --db {kraken_db} --threads {args.threads} --report "
-                         f"{row['sample']}.report --output /dev/null {row['fastq_1']}")
-    script.write_text("\n".join(lines) + "\n")
-    alone = measure(["bash", str(script)], cwd=alone_dir)
+    alone = kraken2_alone(args, kraken_db, args.out / f"kraken2_alone_{tag}", reads)
 
     sylph_out = args.out / f"results_sylph_{tag}"
     pipe_sylph = measure([nextflow, *common, "--shotgun_profiler", "sylph",
@@ -155,19 +149,9 @@ def run_suite(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: s
                         "--outdir", str(raw_out)], cwd=args.out, env=env)
     traces["SYLPH_PROFILE (no QC)"] = trace_seconds(raw_out, "SYLPH_PROFILE")
 
-    sylph_dir = args.out / f"sylph_alone_{tag}"
-    sylph_dir.mkdir()
-    # as a sylph user runs it (``sylph profile db.syldb reads...``): one call for the batch,
-    # the database loaded once, the same threads
-    manifest = sylph_dir / "batch.tsv"
-    with sheet.open(newline="") as handle:
-        manifest.write_text("".join(f"{row['sample']}\t{row['fastq_1']}\n"
-                                    for row in csv.DictReader(handle)))
-    sylph_alone = measure([str(Path(sys.executable).parent / "soilbiome"), "shotgun",
-                           "sylph-profile", "--batch", str(manifest), "--db", str(sylph_db),
-                           "--outdir", str(sylph_dir), "--threads", str(args.threads)],
-                          cwd=sylph_dir, env=env)
-    hand = by_hand(args, sheet, env, tag, kraken_db, sylph_db, fastp_options(sylph_out))
+    sylph_alone = sylph_batch(args, env, sylph_db, args.out / f"sylph_alone_{tag}", reads)
+    hand = by_hand(args, reads, env, args.out / f"by_hand_{tag}", kraken_db, sylph_db,
+                   fastp_options(sylph_out))
     return {"pipe": pipe, "alone": alone, "pipe_sylph": pipe_sylph, "pipe_raw": pipe_raw,
             "pipe_k2_raw": pipe_k2_raw, "sylph_alone": sylph_alone, "traces": traces,
             "samples": args.samples, **hand}
@@ -190,35 +174,47 @@ def fastp_options(outdir: Path) -> list[str]:
     return options
 
 
-def by_hand(args: argparse.Namespace, sheet: Path, env: dict[str, str], tag: str,
-            kraken_db: Path, sylph_db: Path, options: list[str]) -> dict[str, object]:
+def kraken2_alone(args: argparse.Namespace, kraken_db: Path, folder: Path,
+                  reads: list[tuple[str, Path]]) -> dict[str, float]:
+    """``kraken2`` on each sample's reads, one after another, with the same threads."""
+    folder.mkdir(exist_ok=True)
+    lines = ["set -euo pipefail"] + [
+        f"kraken2 --db {kraken_db} --threads {args.threads} --report {sample}.report "
+        f"--output /dev/null {path}" for sample, path in reads]
+    (folder / "kraken2.sh").write_text("\n".join(lines) + "\n")
+    return measure(["bash", str(folder / "kraken2.sh")], cwd=folder)
+
+
+def sylph_batch(args: argparse.Namespace, env: dict[str, str], sylph_db: Path, folder: Path,
+                reads: list[tuple[str, Path]]) -> dict[str, float]:
+    """sylph alone as its users run it (``sylph profile db.syldb reads...``): one call for the
+    batch, the database loaded once, the same threads."""
+    folder.mkdir(exist_ok=True)
+    manifest = folder / "batch.tsv"
+    manifest.write_text("".join(f"{sample}\t{path}\n" for sample, path in reads))
+    return measure([str(Path(sys.executable).parent / "soilbiome"), "shotgun", "sylph-profile",
+                    "--batch", str(manifest), "--db", str(sylph_db), "--outdir", str(folder),
+                    "--threads", str(args.threads)], cwd=folder, env=env)
+
+
+def by_hand(args: argparse.Namespace, reads: list[tuple[str, Path]], env: dict[str, str],
+            hand: Path, kraken_db: Path, sylph_db: Path, options: list[str]
+            ) -> dict[str, object]:
     """The same tools by hand, as a careful user would chain them: fastp with the pipeline's
     options and the same threads, its filtered reads written as plain FASTQ (the cheapest for
     the next tool), then Kraken2 alone and sylph alone on those reads."""
-    hand = args.out / f"by_hand_{tag}"
-    shutil.rmtree(hand, ignore_errors=True)
     hand.mkdir()
-    with sheet.open(newline="") as handle:
-        rows = [(row["sample"], row["fastq_1"]) for row in csv.DictReader(handle)]
     lines = ["set -euo pipefail"] + [shlex.join(
-        ["fastp", "-i", reads, "-o", f"{sample}.fastq", "--thread", str(args.threads), *options,
-         "--json", f"{sample}.fastp.json", "--html", f"{sample}.fastp.html"])
-        for sample, reads in rows]
+        ["fastp", "-i", str(path), "-o", f"{sample}.fastq", "--thread", str(args.threads),
+         *options, "--json", f"{sample}.fastp.json", "--html", f"{sample}.fastp.html"])
+        for sample, path in reads]
     (hand / "fastp.sh").write_text("\n".join(lines) + "\n")
     fastp = measure(["bash", "fastp.sh"], cwd=hand)
-    lines = ["set -euo pipefail"] + [
-        f"kraken2 --db {kraken_db} --threads {args.threads} --report {sample}.report "
-        f"--output /dev/null {sample}.fastq" for sample, _ in rows]
-    (hand / "kraken2.sh").write_text("\n".join(lines) + "\n")
-    kraken2 = measure(["bash", "kraken2.sh"], cwd=hand)
-    (hand / "batch.tsv").write_text("".join(f"{sample}\t{hand / sample}.fastq\n"
-                                            for sample, _ in rows))
-    (hand / "sylph").mkdir()
-    sylph = measure([str(Path(sys.executable).parent / "soilbiome"), "shotgun", "sylph-profile",
-                     "--batch", "batch.tsv", "--db", str(sylph_db), "--outdir", "sylph",
-                     "--threads", str(args.threads)], cwd=hand, env=env)
-    for filtered in hand.glob("*.fastq"):
-        filtered.unlink()  # gigabytes
+    filtered = [(sample, hand / f"{sample}.fastq") for sample, _ in reads]
+    kraken2 = kraken2_alone(args, kraken_db, hand, filtered)
+    sylph = sylph_batch(args, env, sylph_db, hand / "sylph", filtered)
+    for _, path in filtered:
+        path.unlink()  # gigabytes
     return {"fastp_hand": fastp, "kraken2_hand": kraken2, "sylph_hand": sylph}
 
 
