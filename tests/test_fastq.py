@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import ATACAMA
 from soilbiome.errors import FastqError
-from soilbiome.io.fastq import check_sample
+from soilbiome.io.fastq import check_sample, iter_records
 
 R1 = ATACAMA / "BAQ2420.2_10_L001_R1_001.fastq.gz"
 R2 = ATACAMA / "BAQ2420.2_11_L001_R2_001.fastq.gz"
@@ -42,6 +43,24 @@ def test_truncated_gzip_names_file(tmp_path):
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(FastqError, match=r"cut_R1\.fastq\.gz: corrupt or truncated gzip"):
         check_sample("S", bad)
+
+
+def test_truncated_gzip_names_the_last_whole_record_gzip_itself_gives(tmp_path):
+    # two gzip members of 5,000 records each, cut in the second: the message counts the
+    # records before the cut, as many as GNU gzip writes out before it stops, not the ones
+    # in the 4 MB blocks read before the failing one (0 here)
+    body = b"".join(_lines(R1)) * 50
+    raw = gzip.compress(body, compresslevel=1) + gzip.compress(body, compresslevel=1)
+    bad = tmp_path / "cut_R1.fastq.gz"
+    bad.write_bytes(raw[: int(len(raw) * 0.7)])
+    done = subprocess.run(["gzip", "-dc", str(bad)], capture_output=True, check=False)
+    assert done.returncode != 0
+    whole = done.stdout.count(b"\n") // 4
+    assert 5000 < whole < 10000
+    for check in (lambda: check_sample("S", bad), lambda: list(iter_records(bad))):
+        with pytest.raises(FastqError, match=rf"cut_R1\.fastq\.gz: corrupt or truncated gzip "
+                                             rf"stream after record {whole} \("):
+            check()
 
 
 def test_corrupt_gzip_bytes(tmp_path):

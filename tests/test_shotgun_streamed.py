@@ -84,12 +84,28 @@ def test_truncated_reads_stop_the_stream_and_name_the_file(reads, tmp_path):
     data = reads["paired"][1].read_bytes()
     broken = tmp_path / "broken_2.fastq.gz"
     broken.write_bytes(data[: len(data) // 2])
+    earlier = _earlier_outputs(tmp_path, "streamed.report", "streamed.out")
     proc = _stream([reads["paired"][0], broken], tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken_2.fastq.gz" in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "s1.check.json").exists()
     assert not list(tmp_path.glob("*.stream.fastq"))
+    _assert_left_as_they_were(tmp_path, earlier)
+
+
+def _earlier_outputs(folder: Path, *names: str) -> dict[str, bytes]:
+    """Outputs of an earlier run under the names a new run writes."""
+    earlier = {name: f"an earlier run's {name}\n".encode() for name in names}
+    for name, text in earlier.items():
+        (folder / name).write_bytes(text)
+    return earlier
+
+
+def _assert_left_as_they_were(folder: Path, earlier: dict[str, bytes]) -> None:
+    """A failed run overwrote none of them and left no temp file beside them."""
+    assert {name: (folder / name).read_bytes() for name in earlier} == earlier
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize("broken", ["fastp", "kraken2"])
@@ -174,11 +190,13 @@ def test_without_fastp_a_truncated_file_is_named_by_the_check(reads, tmp_path):
     data = reads["paired"][1].read_bytes()
     broken = tmp_path / "broken_2.fastq.gz"
     broken.write_bytes(data[: len(data) // 2])
+    earlier = _earlier_outputs(tmp_path, "raw.report")  # Kraken2 opens its report at start
     proc = _raw([reads["paired"][0], broken], tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken_2.fastq.gz" in lines[0] and "record" in lines[0], lines
     assert not (tmp_path / "s1.check.json").exists() and not (tmp_path / "s1.qc.json").exists()
+    _assert_left_as_they_were(tmp_path, earlier)
 
 
 def test_without_fastp_a_failing_kraken2_is_named_and_nothing_is_left_running(reads, tmp_path):

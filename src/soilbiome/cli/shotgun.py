@@ -238,26 +238,35 @@ def stream_kraken2(reads: tuple[Path, ...], sample: str, check_out: Path,  # noq
     FASTQ check beside them: one pass over the reads, nothing written in between. Without
     --fastp, Kraken2 classifies READS as they are, the check beside it."""
     from soilbiome.errors import InputError
+    from soilbiome.io.atomic import atomic_outputs
     from soilbiome.shotgun.streamed import Kraken2Options, run_streamed
 
     if fastp_command is not None and (qc_out is None) != (fastp_json is None):
         raise InputError("--qc-record and --fastp-json go together")
     if fastp_command is None and fastp_json is not None:
         raise InputError("--fastp-json goes with --fastp")
-    run = run_streamed(sample, list(reads), fastp=fastp_command, check_out=check_out,
-                       kraken2=Kraken2Options(db, threads, confidence, report, output))
-    if qc_out is not None:  # one Python start-up less per sample than a separate qc-record
-        from soilbiome.amplicon.qc import unfiltered_record, write_qc_record
-        from soilbiome.io.jsonfile import write_json
+    # every file this command writes is staged beside its target and renamed into place only
+    # when fastp, Kraken2 and the check all succeeded: a failure leaves none of them, and an
+    # earlier report of the same name as it was (Kraken2 opens its report when it starts)
+    with atomic_outputs() as outputs:
+        per_read = output if output == "-" or output.startswith("/dev/") else \
+            str(outputs.file(output))
+        check_tmp = outputs.file(check_out)
+        run = run_streamed(sample, list(reads), fastp=fastp_command, check_out=check_tmp,
+                           kraken2=Kraken2Options(db, threads, confidence, outputs.file(report),
+                                                  per_read))
+        if qc_out is not None:  # one Python start-up less per sample than a separate qc-record
+            from soilbiome.amplicon.qc import unfiltered_record, write_qc_record
+            from soilbiome.io.jsonfile import write_json
 
-        if fastp_json is not None:
-            write_qc_record(check_out, fastp_json, qc_out)
-        else:
-            stats = run.stats
-            write_json(qc_out, unfiltered_record(
-                sample, paired=stats.paired, reads=stats.reads,
-                bases=stats.bases_r1 + stats.bases_r2, q30_bases=stats.q30_bases,
-                gc_bases=stats.gc_bases))
+            if fastp_json is not None:
+                write_qc_record(check_tmp, fastp_json, outputs.file(qc_out))
+            else:
+                stats = run.stats
+                write_json(outputs.file(qc_out), unfiltered_record(
+                    sample, paired=stats.paired, reads=stats.reads,
+                    bases=stats.bases_r1 + stats.bases_r2, q30_bases=stats.q30_bases,
+                    gc_bases=stats.gc_bases))
     what = "filtered and classified" if fastp_command else "classified as sequenced"
     click.echo(f"{sample}: {run.reads} reads{' (pairs)' if run.paired else ''} checked, "
                f"{what} in one pass")

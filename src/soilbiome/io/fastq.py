@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from soilbiome.errors import FastqError
-from soilbiome.io.gunzip import INFLATE_ERRORS, MAGIC, open_gzip
+from soilbiome.io.gunzip import INFLATE_ERRORS, MAGIC, lines_before_error, open_gzip
 
 if TYPE_CHECKING:
     import numpy as np
@@ -133,10 +133,17 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
                               qual.rstrip(b"\r\n") if qual else None)
                 yield number, _read_names([header.rstrip(b"\r\n")])[0], len(seq)
     except INFLATE_ERRORS as exc:
-        raise FastqError(
-            f"corrupt or truncated gzip stream after record {number} ({exc})",
-            location=str(path),
-        ) from exc
+        raise _inflate_error(path, exc) from exc
+
+
+def _inflate_error(path: Path, exc: BaseException, records: int | None = None) -> FastqError:
+    """The error for a gzip file that cannot be inflated to its end, naming the last whole
+    record it holds: ``records`` when known, else counted again from the start of the file
+    (a large read that fails returns none of the text it had inflated)."""
+    if records is None:
+        records = lines_before_error(path) // 4
+    return FastqError(f"corrupt or truncated gzip stream after record {records} ({exc})",
+                      location=str(path))
 
 
 def _record_problem(path: Path, lines: list[bytes], first: int) -> None:
@@ -208,10 +215,7 @@ def _checked_blocks(path: str | Path, batch_bytes: int, stream: BinaryIO | None 
                 if not block:
                     return
     except INFLATE_ERRORS as exc:
-        raise FastqError(
-            f"corrupt or truncated gzip stream after record {done} ({exc})",
-            location=str(path),
-        ) from exc
+        raise _inflate_error(path, exc, None if stream is None else done) from exc
 
 
 class MatePairs:

@@ -58,6 +58,27 @@ def open_gzip(path: str | os.PathLike) -> gzip.GzipFile:
     return gzip.open(path, "rb")
 
 
+def lines_before_error(path: str | os.PathLike) -> int:
+    """The whole lines of text a corrupt or truncated gzip file gives (all members) before
+    inflating it fails: what a reader's message counts records with, since a large read that
+    fails hands back none of the text it had inflated. Inflated again from the start, in
+    pieces, with zlib (the error path only)."""
+    lines = 0
+    inflater = zlib.decompressobj(31)  # gzip framing
+    try:
+        with open(path, "rb") as raw:
+            while chunk := raw.read(CHUNK):
+                while chunk:
+                    lines += inflater.decompress(chunk).count(b"\n")
+                    chunk = b""
+                    if inflater.eof:  # the member ended; what follows is the next one
+                        chunk = inflater.unused_data
+                        inflater = zlib.decompressobj(31)
+    except (OSError, zlib.error):
+        pass  # where inflating (or reading) stops
+    return lines
+
+
 def decompress(path: str, fd: int) -> None:
     """Write the decompressed content of ``path`` (all gzip members) to file descriptor ``fd``."""
     with open_gzip(path) as handle:
