@@ -67,6 +67,27 @@ def test_stamp_verify_keys_refuse_a_hostile_agreement(tmp_path: Path, case: str)
     assert reason in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "None is not of type 'object'"),
+    (b"- a\n- b\n", "is not of type 'object'"),
+    (b"agreement:\n  id: x\n", "license: required field is missing"),
+    (None, "--party nosuchparty: not the id of a party in parties[]"),
+])
+def test_keys_trust_copies_only_a_valid_agreement(tmp_path: Path, content: bytes | None,
+                                                  reason: str) -> None:
+    """An empty, non-mapping or incomplete agreement, or a --party it does not name: refused
+    with the agreement's own problems (no traceback), and no copy written."""
+    agreement = tmp_path / "a.yaml"
+    agreement.write_bytes((EXAMPLES / "open-cc-by.yaml").read_bytes() if content is None
+                          else content)
+    key = tmp_path / "k.key"
+    assert run("keys", "generate", key).returncode == 0
+    party = ["--party", "nosuchparty"] if content is None else []
+    assert_clean_error(run("keys", "trust", agreement, "--key", key, *party,
+                           "--out", tmp_path / "o.yaml"), "a.yaml", reason, code=2)
+    assert not (tmp_path / "o.yaml").exists()
+
+
 def test_anchors_within_bounds_still_load(tmp_path: Path) -> None:
     """Bounded, not banned: a normal anchor/alias in a real agreement is fine."""
     text = (EXAMPLES / "open-cc-by.yaml").read_text(encoding="utf-8")

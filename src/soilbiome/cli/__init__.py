@@ -22,6 +22,11 @@ class _Group(click.Group):
         with atomic.fault_handlers():  # also while failing: h5py reports from destructors
             try:
                 return super().invoke(ctx)
+            except click.exceptions.NoArgsIsHelpError:
+                raise  # a group called alone: click shows its help
+            except click.ClickException as exc:  # a missing or bad option or argument
+                atomic.sweep()
+                _fail(_usage_line(exc), exc.exit_code)
             except atomic.Terminated as exc:
                 atomic.sweep()
                 _fail(f"stopped by {exc}; temporary files removed", exc.exit_code)
@@ -41,6 +46,16 @@ class _Group(click.Group):
                     _fail(f"disk full writing {name or 'an output'}", 2)
                 where = name or "file system"
                 _fail(f"{where}: {exc.strerror or exc}", 2)
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """click's complaint about the command line as one line (click prints the usage, a hint
+    and the error on four): the command, what is wrong, and where to read more."""
+    ctx = getattr(exc, "ctx", None)
+    message = " ".join(exc.format_message().split())
+    if ctx is None:
+        return message
+    return f"{ctx.command_path}: {message} (see {ctx.command_path} --help)"
 
 
 def _fail(message: str, code: int, *, hard: bool = False) -> None:
@@ -81,6 +96,14 @@ COMMANDS: dict[str, str] = {
 
 class _LazyGroup(_Group):
     """The top-level group: a command's module is imported when the command is asked for."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # noqa: ANN001, ANN003, ANN201
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # an unknown top-level option
+            _fail(_usage_line(exc), exc.exit_code)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

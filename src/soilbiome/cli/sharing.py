@@ -76,13 +76,20 @@ def keys_trust(agreement: Path, key: Path, parties: tuple[str, ...], out: Path) 
 
     For test and demo runs with a throwaway key: the original agreement is left untouched.
     """
-    from soilbiome.sharing.agreement import read_yaml
+    from soilbiome.errors import InputError
+    from soilbiome.sharing.agreement import load_agreement
     from soilbiome.sharing.keys import load_private_key, public_key_b64, rewrite_trusted_keys
 
-    data, _ = read_yaml(agreement)
+    data = load_agreement(agreement).data  # a valid agreement (rule A1) before it is copied
     signers = list(parties) or list((data.get("signing") or {}).get("required_signers") or [])
     if not signers:
-        raise click.UsageError("the agreement names no required signer; give --party")
+        raise InputError("the agreement names no required signer; give --party",
+                         location=str(agreement))
+    known = [p.get("id") for p in data.get("parties") or []]
+    for party in signers:
+        if party not in known:
+            raise InputError(f"--party {party}: not the id of a party in parties[] "
+                             f"({', '.join(map(str, known))})", location=str(agreement))
     b64 = public_key_b64(load_private_key(key).public_key())
     today = dt.date.today()
     rewrite_trusted_keys(agreement, out, [(b64, party) for party in signers],
