@@ -147,6 +147,29 @@ def test_build_sylph_refuses_a_genome_without_lineage_before_writing(tmp_path):
     assert not db.exists() and not (tmp_path / "db.tmp").exists()
 
 
+@pytest.mark.parametrize("build", ["build-sylph", "build-kraken2"])
+def test_a_row_the_sheet_would_refuse_stops_the_build_before_it_starts(tmp_path, build):
+    """The licence, and the name the sheet lists already, are checked before any genome is
+    sketched or indexed: nothing is built to be refused afterwards."""
+    sheet = tmp_path / "refdb.csv"
+    base = ["refdb", build, *GENOMES, "--lineages", DEMO_LINEAGES, "--citation", "HUMAnN demo"]
+    proc = soilbiome(*base, "--out", tmp_path / "first", "--name", "demo", "--sheet", sheet,
+                     "--licence", "NotALicence")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "licence" in proc.stderr and "NotALicence" in proc.stderr
+    assert not (tmp_path / "first").exists() and not sheet.exists()
+    sheet.write_text("name,version,marker,format,licence,citation,path,sha256,taxonomy\n"
+                     "demo,1,shotgun,sylph,MIT,x,elsewhere,0,GTDB\n")
+    before = sheet.read_bytes()
+    proc = soilbiome(*base, "--out", tmp_path / "second", "--name", "demo", "--sheet", sheet,
+                     "--licence", "MIT")
+    assert proc.returncode == 2 and "'demo' is already listed" in proc.stderr
+    assert "--replace" not in proc.stderr  # the builds have no such option
+    assert not (tmp_path / "second").exists() and sheet.read_bytes() == before
+    assert not list(tmp_path.glob(".*"))
+
+
 def test_sample_without_any_database_genome_is_all_unexplained(tmp_path):
     from soilbiome.shotgun.sylph_profile import TSV_COLUMNS
     from soilbiome.shotgun.sylph_run import build_sylph_table

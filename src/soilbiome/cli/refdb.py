@@ -147,16 +147,21 @@ def _own_genomes(f):  # noqa: ANN001, ANN202
     return f
 
 
-def _check_sheet(sheet: Path | None, name: str, licence: str, citation: str) -> None:
-    """Before a build: a sheet to list it in needs a licence and a citation, and must not list
-    ``name`` already."""
+def _check_sheet(sheet: Path | None, name: str, fmt: str, licence: str, citation: str,
+                 version: str | None, taxonomy: str) -> None:
+    """Before a build (hours for a large catalogue): the row it would be listed with is
+    checked as `refdb add` checks it -- a sheet needs a licence and a citation, a licence
+    given is an SPDX expression -- and the sheet must not list ``name`` already."""
     from soilbiome.errors import InputError
-    from soilbiome.refdb.add import ensure_not_listed
+    from soilbiome.refdb.add import checked_row, ensure_not_listed
 
+    if sheet is not None and (not licence or not citation):
+        raise InputError("--sheet needs --licence and --citation")
+    if sheet is not None or licence:
+        checked_row(name, "shotgun", fmt, licence, citation or "x", version, taxonomy)
     if sheet is not None:
-        if not licence or not citation:
-            raise InputError("--sheet needs --licence and --citation")
-        ensure_not_listed(sheet, name)
+        ensure_not_listed(sheet, name, remedy="give the build another --name, or remove "
+                                              "that row first")
 
 
 def _list_built(sheet: Path | None, build, fmt: str, label: str, licence: str,  # noqa: ANN001
@@ -183,7 +188,7 @@ def refdb_build_sylph(genomes: tuple[Path, ...], lineages: Path, out: Path,  # n
     print its database-sheet row."""
     from soilbiome.refdb.build_sylph import build_sylph
 
-    _check_sheet(sheet, name or out.name, licence, citation)
+    _check_sheet(sheet, name or out.name, "sylph", licence, citation, version, taxonomy)
     build = build_sylph(genomes, lineages, out, name=name, version=version, licence=licence,
                         citation=citation, taxonomy=taxonomy)
     click.echo(f"{out}: {len(build.genomes)} genome(s) sketched; lineages in "
@@ -218,7 +223,7 @@ def refdb_build_kraken2(genomes: tuple[Path, ...], lineages: Path, out: Path,  #
 
     from soilbiome.refdb.build_kraken2 import build_kraken2
 
-    _check_sheet(sheet, name or out.name, licence, citation)
+    _check_sheet(sheet, name or out.name, "kraken2", licence, citation, version, taxonomy)
     build = build_kraken2(genomes, lineages, out, read_lengths=read_lengths,
                           threads=threads or len(os.sched_getaffinity(0)), name=name,
                           version=version, licence=licence, citation=citation,

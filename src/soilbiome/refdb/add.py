@@ -107,7 +107,7 @@ def add_reference(  # noqa: PLR0913
         Naming the bad field, the missing reference, or the sheet line of a duplicate name.
     """
     sheet = Path(sheet)
-    row = _checked_row(name, marker, fmt, licence, citation, version, taxonomy)
+    row = checked_row(name, marker, fmt, licence, citation, version, taxonomy)
     fieldnames, rows = _existing(sheet)
     _refuse_duplicate(sheet, rows, name, replace)
     path = Path(path)
@@ -140,23 +140,26 @@ def row_csv(row: dict[str, str]) -> str:
     return text.getvalue()
 
 
-def ensure_not_listed(sheet: str | Path, name: str, replace: bool = False) -> None:
-    """Refuse, before any work, a ``name`` the sheet already lists (unless ``replace``)."""
+def ensure_not_listed(sheet: str | Path, name: str, replace: bool = False, *,
+                      remedy: str = "use --replace to replace it") -> None:
+    """Refuse, before any work, a ``name`` the sheet already lists (unless ``replace``);
+    ``remedy``: what the message tells the user to do instead."""
     sheet = Path(sheet)
     if sheet.exists():
-        _refuse_duplicate(sheet, _existing(sheet)[1], name, replace)
+        _refuse_duplicate(sheet, _existing(sheet)[1], name, replace, remedy)
 
 
 def _refuse_duplicate(sheet: Path, rows: list[tuple[int, dict[str, str]]], name: str,
-                      replace: bool) -> None:
+                      replace: bool, remedy: str = "use --replace to replace it") -> None:
     for line, existing in rows:
         if existing.get("name") == name and not replace:
             raise InputError(f"line {line}: a reference named '{name}' is already listed "
-                             "(use --replace to replace it)", location=str(sheet))
+                             f"({remedy})", location=str(sheet))
 
 
-def _checked_row(name: str, marker: str, fmt: str, licence: str, citation: str,
-                 version: str | None, taxonomy: str | None) -> dict[str, str]:
+def checked_row(name: str, marker: str, fmt: str, licence: str, citation: str,
+                version: str | None, taxonomy: str | None) -> dict[str, str]:
+    """A sheet row's fields, each checked (``InputError`` naming the column otherwise)."""
     def field(column: str, call):  # noqa: ANN001, ANN202
         try:
             return call()
