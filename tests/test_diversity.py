@@ -385,6 +385,27 @@ def test_shannon_base_two_is_recorded(tmp_path: Path) -> None:
     np.testing.assert_allclose(two["pielou_evenness"], e["pielou_evenness"])
 
 
+def test_a_depth_above_every_sample_is_refused_and_earlier_results_stay(tmp_path: Path) -> None:
+    """As QIIME 2 refuses a sampling depth no sample reaches: a table of excluded samples is
+    not a result, and the outputs of an earlier run stay as they were."""
+    counts = random_counts()
+    table = write_biom(counts, tmp_path / "t.biom")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(out)])
+    assert res.exit_code == 0, res.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    most = int(counts.sum(axis=1).max())
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(out),
+                                    "--rarefaction-depth", str(most + 1)])
+    assert res.exit_code == 2, res.output
+    assert f"--rarefaction-depth {most + 1} is above every sample's reads" in res.output
+    assert f"give a depth of at most {most}" in res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    res = CliRunner().invoke(main, ["diversity", str(table), "--outdir", str(tmp_path / "o2"),
+                                    "--rarefaction-depth", str(most)])
+    assert res.exit_code == 0, res.output  # the largest sample itself is kept
+
+
 def test_mutually_exclusive_rarefaction_options(tmp_path: Path, atacama_biom: Path) -> None:
     res = CliRunner().invoke(
         main, ["diversity", str(atacama_biom), "--outdir", str(tmp_path),

@@ -418,6 +418,10 @@ def test_bad_env_is_one_line_and_writes_nothing(vare, tmp_path, env, message):
     assert message in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not outdir.exists() or not list(outdir.iterdir())
+    if "nope" in env:  # the numeric columns it could have meant: MIxS fields and plain ones
+        listed = result.output.split("numeric columns: ")[1].rstrip(")\n").split(", ")
+        assert {"ph", "tot_nitro", "humdepth"} <= set(listed), listed
+        assert "cur_land_use" not in listed and "geo_loc_name" not in listed, listed
 
 
 

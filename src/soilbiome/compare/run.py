@@ -269,7 +269,8 @@ def _write_outputs(stage: Path, *, checks: list, merge: Any, merge_dict: dict, h
     signed = stamp_and_sign(merged, stamp, key)
     table = read_table(merged)  # the one reader: what is analysed is what was written
     if env:  # refuse a bad --env before any computation (the stage is then removed)
-        environment(table, env)
+        environment(table, env, where="the merged table of "
+                    + ", ".join(str(c.path) for c in checks))
     relative = h.value_kind == RELATIVE
     normalisation = (
         {"method": "relative abundance (no rarefaction): relative-abundance input"}

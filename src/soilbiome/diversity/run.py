@@ -221,6 +221,16 @@ def run_diversity(
     else:
         rare_mode = "fixed"
     if rarefaction:
+        if len(index) and not (totals >= int(rarefaction_depth)).any():
+            # QIIME 2 refuses such a depth too ("shallow enough sampling depth"): a table of
+            # excluded samples is not a result
+            most = totals.idxmax()
+            remedy = (f"give a depth of at most {int(totals[most])}" if totals[most] > 0 else
+                      "every sample is empty; use --no-rarefaction")
+            raise DiversityError(
+                f"--rarefaction-depth {int(rarefaction_depth)} is above every sample's reads "
+                f"(the most: {int(totals[most])}, sample '{most}'): no sample would be kept; "
+                f"{remedy}")
         rare = rarefy(sc, int(rarefaction_depth), seed)
         for s, why in rare.excluded.items():
             excluded.append({"sample": s, "stage": "rarefaction", "reason": why})

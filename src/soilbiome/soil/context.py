@@ -95,8 +95,19 @@ def _to_number(column: str, value: object) -> float:
     return float(text)
 
 
-def environment(table: FeatureTable, names: Sequence[str]) -> pd.DataFrame:
+def _numeric(md: pd.DataFrame, column: object) -> bool:
+    """Whether every value of the column reads as a number and one at least is given."""
+    try:
+        values = [_to_number(str(column), v) for v in md[column]]
+    except (ValueError, InputError):
+        return False
+    return bool(np.isfinite(values).any())
+
+
+def environment(table: FeatureTable, names: Sequence[str], *,
+                where: str | None = None) -> pd.DataFrame:
     """The named sample metadata columns as floats (NaN = missing), samples in table order.
+    ``where``: what messages name (default: the table's file).
 
     Raises
     ------
@@ -104,12 +115,11 @@ def environment(table: FeatureTable, names: Sequence[str]) -> pd.DataFrame:
         A name that is not a sample metadata column, or a column that is not numeric.
     """
     md = table.sample_metadata
-    where = str(table.path) if table.path else None
+    where = where or (str(table.path) if table.path else None)
     out = {}
     for name in names:
         if name not in md.columns:
-            numeric = [c for c in md.columns if c in SOIL_FIELDS and SOIL_FIELDS[c].numeric
-                       or pd.api.types.is_numeric_dtype(md[c])]
+            numeric = [c for c in md.columns if _numeric(md, c)]
             raise InputError(
                 f"--env '{name}' is not a sample metadata column of the table "
                 f"(numeric columns: {', '.join(map(str, numeric)) or 'none'})",
