@@ -357,6 +357,10 @@ def test_soil_context_on_the_merged_table(institutions: dict, tmp_path: Path) ->
     res = _run([*base, "--out", str(bad), "--env", "ph,site"])
     assert res.exit_code != 0 and "--env 'site' is not a numeric variable" in res.output
     assert not bad.exists() and not list(tmp_path.glob(".bad.*"))
+    res = _run([*base, "--out", str(bad), "--env", "nosuch"])  # named by the inputs
+    assert res.exit_code == 2 and f"the merged table of {a}, {b}: --env 'nosuch'" in res.output
+    assert ".bad." not in res.output and "ph" in res.output.split("numeric columns: ")[1]
+    assert not bad.exists() and not list(tmp_path.glob(".bad.*"))
     out = tmp_path / "cmp"
     res = _run([*base, "--out", str(out), "--env", "ph,tot_org_carb"])
     assert res.exit_code == 0, res.output
