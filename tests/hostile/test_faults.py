@@ -247,6 +247,25 @@ def test_publish_sigterm(tmp_path: Path) -> None:
     assert tree(results) == before
 
 
+def test_publish_refuses_a_folder_in_a_target_s_place_before_any_copy(tmp_path: Path) -> None:
+    """A folder where the last file goes: refused before the first file is renamed into place
+    (the targets appear together or not at all)."""
+    results, args = _publish_setup(tmp_path, 1000)
+    (results / "biom" / "asv_table.biom.sharing.dsse.json").unlink()
+    (results / "biom" / "asv_table.biom.sharing.dsse.json").mkdir()
+    before = tree(results)
+    proc = subprocess.run(_cmd(*args), capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert_one_line(proc, 2, "a folder is in the way of the file to publish there")
+    assert tree(results) == before and not (results / "pipeline_info").exists()
+    (results / "biom" / "asv_table.biom.sharing.dsse.json").rmdir()
+    (results / "biom" / "asv_table.biom.sharing.dsse.json").write_text("earlier sidecar\n")
+    before = tree(results)
+    twice = args + ["--copy", tmp_path / "staging" / "params.json", args[-1]]
+    proc = subprocess.run(_cmd(*twice), capture_output=True, text=True, cwd=tmp_path, env=ENV)
+    assert_one_line(proc, 2, "two files to publish to the same place")
+    assert tree(results) == before
+
+
 def test_publish_missing_table_is_an_error_records_optional(tmp_path: Path) -> None:
     """A stamped table that is not there stops publishing (nothing is published); a record a
     run makes only sometimes (--if-present) is skipped when absent."""

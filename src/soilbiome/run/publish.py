@@ -36,7 +36,8 @@ def publish(copies: Sequence[tuple[str | Path, str | Path, bool]]) -> list[Path]
     Raises
     ------
     InputError
-        A required source is missing, or a source is a folder; DiskFullError / OutputError
+        A required source is missing, a source or a target is a folder, or two sources go
+        to one target (all checked before anything is copied); DiskFullError / OutputError
         when a target cannot be written (nothing is published then).
     """
     todo: list[tuple[Path, Path]] = []
@@ -48,6 +49,11 @@ def publish(copies: Sequence[tuple[str | Path, str | Path, bool]]) -> list[Path]
             raise InputError("file to publish does not exist", location=str(src))
         if not src.is_file():
             raise InputError("not a file, cannot publish it", location=str(src))
+        if dest.is_dir():  # refused now: a rename over it would fail after earlier renames
+            raise InputError("a folder is in the way of the file to publish there",
+                             location=str(dest))
+        if dest in [d for _, d in todo]:
+            raise InputError("two files to publish to the same place", location=str(dest))
         todo.append((src, dest))
     with atomic_outputs() as outputs:
         for src, dest in todo:
