@@ -62,7 +62,7 @@ def test_add_extends_a_sheet_keeping_rows_and_columns(tmp_path, sintax):
     header, *lines = original.splitlines()
     sheet.write_text(header + ",site_note\n" + "\n".join(line + ",kept" for line in lines) + "\n")
     before = rows(sheet)
-    add_reference(sheet, "mine", sintax, marker="16S", fmt="dada2", licence="CC0-1.0",
+    add_reference(sheet, "mine", sintax, marker="16S", fmt="sintax", licence="CC0-1.0",
                   citation="in-house", version="1", taxonomy="SILVA")
     after = rows(sheet)
     assert [r["name"] for r in after] == [r["name"] for r in before] + ["mine"]
@@ -153,3 +153,46 @@ def test_bad_name_and_missing_file_are_refused(tmp_path, sintax):
         add_reference(sheet, "x", k2, marker="shotgun", fmt="kraken2", licence="MIT",
                       citation="c")
     assert not sheet.exists()
+
+
+@pytest.mark.parametrize(("case", "fmt", "message"), [
+    ("truncated", "sintax", "corrupt or truncated gzip stream after line"),
+    ("empty", "sintax", "no sequence in the reference file"),
+    ("not fasta", "sintax", "line 1: not FASTA"),
+    ("no sequence", "sintax", "line 3: a header without a sequence"),
+    ("sintax as dada2", "dada2", "line 1: a SINTAX header (';tax=') in a DADA2 training set"),
+    ("dada2 as sintax", "sintax", "line 1: a SINTAX reference's header names its lineage"),
+])
+def test_a_reference_that_is_not_whole_fasta_of_its_format_is_not_listed(
+        tmp_path, case, fmt, message):
+    """Read to its end before it is listed: a truncated download, an empty or non-FASTA file,
+    or headers of the other format would otherwise be 'sha256 verified' for ever."""
+    import gzip
+
+    whole = gzip.decompress(SINTAX.read_bytes())
+    dada2 = TESTDATA / "refdb" / "16s_dada2_example_train_set.fa.gz"
+    bodies = {
+        "truncated": SINTAX.read_bytes()[: SINTAX.stat().st_size // 2],
+        "empty": b"",
+        "not fasta": b"ACGT\n>x;tax=d:Bacteria\nACGT\n",
+        "no sequence": b">a;tax=d:Bacteria\nACGT\n>b;tax=d:Bacteria\n\n>c;tax=d:Bacteria\n"
+                       + whole,
+        "sintax as dada2": SINTAX.read_bytes(),
+        "dada2 as sintax": dada2.read_bytes(),
+    }
+    ref = tmp_path / "ref.fa.gz"
+    ref.write_bytes(bodies[case])
+    sheet = tmp_path / "refdb.csv"
+    shutil.copy(ROOT / "assets" / "refdb" / "test_refdb.csv", sheet)
+    before = sheet.read_bytes()
+    code, _, err = cli("refdb", "add", "mine", ref, "--sheet", sheet, "--marker", "16S",
+                       "--format", fmt, "--licence", "MIT", "--citation", "x")
+    assert code == 2, err
+    assert err.count("\n") == 1 and f"{ref}: " in err and message in err, err
+    assert sheet.read_bytes() == before
+    # the real references themselves are whole FASTA of their format
+    for path, real in ((SINTAX, "sintax"), (dada2, "dada2")):
+        code, _, err = cli("refdb", "add", f"ok_{real}", path, "--sheet", tmp_path / "ok.csv",
+                           "--marker", "16S", "--format", real, "--licence", "MIT",
+                           "--citation", "x")
+        assert code == 0, err

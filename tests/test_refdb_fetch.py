@@ -142,6 +142,23 @@ def test_fetch_downloads_verifies_and_lists_the_reference(tmp_path, server):
     assert server.log == [("/db/ten16s.fa.gz", None)]
 
 
+def test_a_whole_transfer_of_a_truncated_file_is_deleted_not_listed(tmp_path, server):
+    """The server sends a file cut short as if it were whole (no checksum in the catalogue,
+    as for most publishers): read to its end, it is refused and deleted, and nothing is
+    listed; the same command then fetches the whole file."""
+    catalogue = sintax_catalogue(tmp_path, server, None)
+    server.files["/db/ten16s.fa.gz"] = SINTAX.read_bytes()[:100_000]
+    code, _, err = fetch(tmp_path, "ten16s", catalogue)
+    assert code == 3
+    line = error_line(err)
+    assert "corrupt or truncated gzip stream" in line and "the download is deleted" in line
+    assert cache_files(tmp_path) == [] and not (tmp_path / "refdb.csv").exists()
+    server.files["/db/ten16s.fa.gz"] = SINTAX.read_bytes()
+    code, _, err = fetch(tmp_path, "ten16s", catalogue)
+    assert code == 0, err
+    assert load_refdb(tmp_path / "refdb.csv", "ten16s").path.read_bytes() == SINTAX.read_bytes()
+
+
 def test_interrupted_download_resumes_with_a_range_request(tmp_path, server):
     catalogue = sintax_catalogue(tmp_path, server, hashlib.sha256(SINTAX.read_bytes())
                                  .hexdigest())
@@ -254,7 +271,7 @@ def test_member_glob_picks_the_release_fasta_out_of_an_archive(tmp_path, server)
         "sh_general_release_04.04.2024/developer/sh_general_release_dynamic_dev.fasta": b">x\n",
     })
     catalogue = write_catalogue(tmp_path / "cat.yaml", {
-        **entry("unite", server.url("/unite.tgz"), "unite.tgz", fmt="dada2"),
+        **entry("unite", server.url("/unite.tgz"), "unite.tgz", fmt="sintax"),
         "marker": "ITS", "taxonomy": "UNITE", "extract": "tar.gz", "member": "*[0-9].fasta"})
     code, _, err = fetch(tmp_path, "unite", catalogue)
     assert code == 0, err

@@ -18,6 +18,7 @@ from pathlib import Path
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_path
 from soilbiome.io.digest_cache import remembered_digests, remembered_sha256
+from soilbiome.io.fasta import check_reference_fasta
 from soilbiome.refdb.fields import check_licence, check_marker, check_name
 from soilbiome.refdb.manifest import digest_of, manifest_entries, write_manifest
 from soilbiome.refdb.sheet import (
@@ -33,8 +34,9 @@ from soilbiome.refdb.sheet import (
 
 
 def reference_digest(path: str | Path, fmt: str) -> str:
-    """The ``sha256`` a sheet records for ``path``: the file's SHA-256, or for a Kraken2
-    database folder its manifest digest (the manifest is written into the folder)."""
+    """The ``sha256`` a sheet records for ``path``: the file's SHA-256 (once the file has been
+    read whole and checked as its format's FASTA), or for a Kraken2 database folder its
+    manifest digest (the manifest is written into the folder)."""
     path = Path(path)
     if fmt in FOLDER_FILES:
         if not path.is_dir():
@@ -53,6 +55,7 @@ def reference_digest(path: str | Path, fmt: str) -> str:
         raise InputError(f"a {fmt} reference is a file, not a folder", location=str(path))
     if not path.is_file():
         raise InputError("reference file not found", location=str(path))
+    check_reference_fasta(path, fmt)  # whole, FASTA, headers of its format: before it is listed
     return remembered_sha256(path)
 
 

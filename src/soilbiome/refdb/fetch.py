@@ -35,12 +35,13 @@ from pathlib import Path
 
 from soilbiome import __version__
 from soilbiome.errors import DownloadError, InputError
+from soilbiome.io.fasta import check_reference_fasta
 from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import write_json
 from soilbiome.refdb.add import add_reference, ensure_not_listed, reference_digest
 from soilbiome.refdb.catalogue import CatalogueEntry, find_entry, load_catalogue
 from soilbiome.refdb.download import Report, download, mirror_url, reason
-from soilbiome.refdb.sheet import RefDb
+from soilbiome.refdb.sheet import FOLDER_FILES, RefDb
 
 RECORD = "fetch.json"
 
@@ -127,6 +128,14 @@ def fetch_reference(  # noqa: PLR0913
     else:
         url, digest = _download_verified(entry, urls, folder, timeout, say)
         target = _finish(entry, folder, say)
+        if entry.extract == "none" and entry.format not in FOLDER_FILES:  # a FASTA, read
+            # whole before it is listed (from an archive: by reference_digest below)
+            try:
+                check_reference_fasta(target, entry.format)
+            except InputError as exc:
+                target.unlink()
+                _remove_if_empty(folder)
+                raise DownloadError(f"{url}: {exc}; the download is deleted") from None
         reference_sha256 = digest if entry.extract == "none" else reference_digest(
             target, entry.format)
         _write_record(folder / RECORD, entry, url, digest, target, reference_sha256)
