@@ -180,3 +180,19 @@ def test_cleanup_its_keeps_every_asv_and_bad_threshold_is_one_line(cleanup_input
     assert proc.returncode == 2 and proc.stderr.startswith("soilbiome: error:")
     assert "threshold" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (base / "bad").exists()
+
+
+def test_cleanup_refuses_asvs_without_a_lineage_row(cleanup_inputs):
+    """An ASV the lineage file does not cover would pass as 'not a chloroplast': refused, as
+    biom build refuses it, before any output."""
+    base, ids = cleanup_inputs
+    lines = (base / "lineage.tsv").read_text().splitlines(keepends=True)
+    short = base / "lineage_short.tsv"
+    short.write_text("".join(line for line in lines if ids["chl"] not in line))
+    proc = subprocess.run([SOILBIOME, "cleanup", "--counts", str(base / "asv_counts.tsv"),
+                           "--lineage", str(short), "--samplesheet", str(base / "sheet.csv"),
+                           "--outdir", str(base / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert f"{short}: no lineage row for 1 feature(s)" in proc.stderr and ids["chl"] in proc.stderr
+    assert not (base / "out").exists()

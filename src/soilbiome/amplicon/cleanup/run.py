@@ -30,6 +30,7 @@ from soilbiome.amplicon.cleanup.nontarget import NON_TARGET_16S, nontarget_categ
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.biom_inputs import Counts, read_counts, read_sample_metadata, write_counts
+from soilbiome.io.biom_layout import name_some
 from soilbiome.io.textfile import SafeWriter
 from soilbiome.model.samplesheet import NEGATIVE_CONTROL
 from soilbiome.taxonomy.lineage import read_lineage
@@ -88,6 +89,10 @@ def clean_counts(counts_path: str | Path, lineage_path: str | Path, samplesheet:
     if missing:
         raise InputError(f"samples not in the samplesheet {sheet.path}: {', '.join(missing[:5])}",
                          location=str(counts.path))
+    no_lineage = [f for f in counts.feature_ids if f not in lineages]
+    if no_lineage:  # the rule biom build applies: no ASV kept or moved without a lineage
+        raise InputError(f"no lineage row for {len(no_lineage)} feature(s) of "
+                         f"{counts.path}: {name_some(no_lineage)}", location=str(lineage_path))
     meta = dict(zip(sheet.sample_ids, sheet.rows, strict=True))
     negative = [meta[s].get("sample_type", "") == NEGATIVE_CONTROL for s in counts.sample_ids]
 
