@@ -33,13 +33,42 @@ QC_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _load_json(path: Path) -> dict:
+_NUMBER = (int, float)
+#: The fields a FASTQ check record (``fastq-check --out``) must have, and their types.
+CHECK_FIELDS: dict[str, type | tuple[type, ...]] = {"sample": str, "reads": int, "paired": bool}
+#: The fields of a sample's QC record (``qc-record``), and their types.
+RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "sample": str, "status": str, "paired": bool, "reads_in": int, "reads_out": int,
+    "pass_rate": _NUMBER, "bases_in": int, "bases_out": int, "q30_rate_in": _NUMBER,
+    "q30_rate_out": _NUMBER, "gc_content_in": _NUMBER, "duplication_rate": (*_NUMBER, str),
+    "low_quality_reads": int, "too_many_n_reads": int, "too_short_reads": int,
+}
+
+
+def _load_json(path: Path, fields: dict[str, type | tuple[type, ...]] | None = None) -> dict:
+    """A JSON object from ``path``; with ``fields``, each present with its type (a count
+    never negative), else an error naming the file and the field."""
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise InputError("file not found", location=str(path)) from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"not a JSON object but {type(data).__name__}", location=str(path))
+    for name, kind in (fields or {}).items():
+        if name not in data:
+            raise InputError(f"no '{name}' field", location=str(path))
+        value = data[name]
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if wrong or (kind is int and value < 0):
+            wanted = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            wanted = wanted if wrong else f"non-negative {wanted}"
+            article = "an" if wanted[0] in "aeiou" else "a"
+            raise InputError(f"'{name}' is {value!r}, not {article} {wanted}",
+                             location=str(path))
+    return data
 
 
 def _status(reads_in: int, reads_out: int) -> str:
@@ -119,7 +148,17 @@ def unfiltered_record(sample: str, *, paired: bool, reads: int, bases: int, q30_
 
 def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
     """Build one sample's QC record from its files and write it as JSON."""
-    record = qc_record(_load_json(check_json), _load_json(fastp_json))
+    check = _load_json(check_json, CHECK_FIELDS)
+    fastp = _load_json(fastp_json)
+    try:
+        record = qc_record(check, fastp)
+    except InputError as exc:
+        if "fastp report" not in str(exc):
+            raise
+        raise InputError(str(exc), location=str(fastp_json)) from None
+    except (KeyError, TypeError, ValueError) as exc:  # a field of another shape
+        raise InputError(f"fastp report not as fastp writes it ({type(exc).__name__}: {exc})",
+                         location=str(fastp_json)) from None
     write_json(out, record)
     return record
 
@@ -130,7 +169,11 @@ def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = Non
     When the validated samplesheet is given, every sample in it must have a record: a sample
     cannot silently disappear between input and summary.
     """
-    rows = [_load_json(p) for p in records]
+    rows = [_load_json(p, RECORD_FIELDS) for p in records]
+    for path, row in zip(records, rows, strict=True):
+        if row["reads_out"] > row["reads_in"]:
+            raise InputError(f"reads_out {row['reads_out']} is more than reads_in "
+                             f"{row['reads_in']}", location=str(path))
     names = [r["sample"] for r in rows]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -142,6 +185,10 @@ def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = Non
         missing = [s for s in expected if s not in order]
         if missing:
             raise InputError(f"no QC record for sample(s): {', '.join(missing)}")
+        unknown = [s for s in names if s not in expected]
+        if unknown:  # a record of another batch: the table would count a sample not sequenced
+            raise InputError(f"QC record for sample(s) not in the samplesheet: "
+                             f"{', '.join(unknown)}", location=str(samplesheet))
         order = {n: i for i, n in enumerate(expected)}
     rows.sort(key=lambda r: order.get(r["sample"], len(order)))
     with atomic_write(out_tsv) as handle:
