@@ -49,15 +49,28 @@ def build(outdir: Path, workflow: Path, params_file: Path, run_name: str, sessio
 
         licence = load_agreement(agreement).spdx
     target = build_crate(
-        outdir, workflow=workflow, params=json.loads(params_file.read_text()),
+        outdir, workflow=workflow, params=_json_object(params_file),
         schema=load_schema(schema_file) if schema_file.is_file() else None,
         run_name=run_name, session_id=session_id, start=start, end=end, success=success,
         nextflow_version=nextflow_version, samplesheet=samplesheet,
-        refdb=json.loads(refdb_record.read_text()) if refdb_record else None,
+        refdb=_json_object(refdb_record) if refdb_record else None,
         refdb_sheet=refdb_sheet, agreement=agreement, licence=licence, versions=versions,
         trace=trace,
     )
     click.echo(f"run crate: {target}")
+
+
+def _json_object(path: Path) -> dict:
+    """A JSON object from ``path``, or an error naming the file."""
+    from soilbiome.errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"not a JSON object but {type(data).__name__}", location=str(path))
+    return data
 
 
 def register(main: click.Group) -> None:

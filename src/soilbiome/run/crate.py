@@ -31,8 +31,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from soilbiome import __version__
 from soilbiome.errors import InputError
 from soilbiome.io.hashing import sha256_file
@@ -72,12 +70,31 @@ def _ref(eid: str) -> dict[str, str]:
     return {"@id": eid}
 
 
+#: Columns every Nextflow trace file has (``trace.fields`` may add more).
+TRACE_COLUMNS = ("task_id", "hash", "name", "status")
+
+
 def read_trace(path: Path | None) -> list[dict[str, str]]:
-    """Task rows of a Nextflow trace file (tab-separated with a header); [] if absent."""
+    """Task rows of a Nextflow trace file (tab-separated with a header); [] if absent.
+
+    Raises
+    ------
+    InputError
+        Not UTF-8 text, or no header naming the trace's columns (another file given).
+    """
     if path is None or not Path(path).is_file():
         return []
-    with Path(path).open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [c for c in TRACE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"not a Nextflow trace file: no {', '.join(missing)} "
+                                 "column(s) in its header", location=str(path))
+            return list(reader)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a Nextflow trace file: not UTF-8 text (byte {exc.start})",
+                         location=str(path)) from None
 
 
 def _iso(text: str | None) -> str | None:
@@ -202,6 +219,12 @@ def build_crate(
     outdir = Path(outdir).resolve()
     if not outdir.is_dir():
         raise InputError("results folder not found", location=str(outdir))
+    # every input read (and refused) before anything is written into the results folder
+    tool_versions = _versions(versions)
+    trace_rows = read_trace(Path(trace) if trace else None)
+    sheet = Path(samplesheet).resolve() if samplesheet else None
+    inputs = _inputs(sheet, refdb, Path(refdb_sheet).resolve() if refdb_sheet else None,
+                     Path(agreement).resolve() if agreement else None)
     wf_dir = outdir / "workflow"
     wf_dir.mkdir(exist_ok=True)
     shutil.copyfile(workflow, wf_dir / "main.nf")
@@ -210,7 +233,6 @@ def build_crate(
         shutil.copyfile(schema_file, wf_dir / "nextflow_schema.json")
 
     graph: list[dict[str, Any]] = []
-    tool_versions = _versions(versions)
     engine = {"@id": "#nextflow", "@type": "SoftwareApplication", "name": "Nextflow",
               "url": "https://www.nextflow.io/", "softwareVersion": nextflow_version}
     language = {"@id": "https://w3id.org/workflowhub/workflow-ro-crate#nextflow",
@@ -225,7 +247,6 @@ def build_crate(
                        "softwareVersion": str(version)}
     graph += list(tools.values())
 
-    trace_rows = read_trace(Path(trace) if trace else None)
     processes = sorted({r.get("process", "").split(":")[-1] for r in trace_rows} - {""}
                        | set(tool_versions.get("processes", {})))
     steps = []
@@ -256,9 +277,6 @@ def build_crate(
                        "exampleOfWork": _ref(f"#param-{name}")})
     graph += formal + values
 
-    sheet = Path(samplesheet).resolve() if samplesheet else None
-    inputs = _inputs(sheet, refdb, Path(refdb_sheet).resolve() if refdb_sheet else None,
-                     Path(agreement).resolve() if agreement else None)
     graph += inputs
 
     outputs = []
@@ -355,10 +373,19 @@ def build_crate(
 
 
 def _versions(path: str | Path | None) -> dict[str, Any]:
+    """``software_versions.yml`` (``collect-versions``), read by the bounded YAML reader:
+    {} when there is none; an error naming the file when it is not a YAML mapping."""
+    from soilbiome.io.safe_yaml import load_yaml
+
     if not path or not Path(path).is_file():
         return {}
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return data if isinstance(data, dict) else {}
+    data, _ = load_yaml(path, what="software versions file")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"not a mapping of tools and processes but {type(data).__name__}",
+                         location=str(path))
+    return data
 
 
 def _schema_properties(schema: Mapping[str, Any]) -> dict[str, dict]:
