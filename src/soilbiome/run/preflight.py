@@ -332,6 +332,7 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
                    sheet_path: Path, today: dt.date | None) -> list[str]:
     from soilbiome.sharing.agreement import check_coverage, load_agreement
     from soilbiome.sharing.keys import (
+        check_signing_keys,
         generate_key,
         key_mode_problem,
         load_private_key,
@@ -390,6 +391,12 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
         problems.append(key_mode_problem(key))
     else:  # tasks run in their own work folders: they get the key's absolute path
         key = str(Path(key).resolve())
+        if not problems:  # a key STAMP would refuse (not a key, untrusted, revoked, expired)
+            try:
+                check_signing_keys(load_agreement(published), [key],
+                                   today or dt.date.today(), agreement)
+            except SoilbiomeError as exc:
+                problems.append(f"{exc}; the run would fail at STAMP")
     result.agreement, result.signing_key = published, key
     return problems
 

@@ -8,12 +8,15 @@ place) and is never printed, logged or embedded anywhere.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from soilbiome.io.atomic import atomic_write
 from soilbiome.sharing.errors import SigningKeyError
+
+if TYPE_CHECKING:
+    from soilbiome.sharing.agreement import Agreement
 
 ENV_SIGNING_KEY = "SOILBIOME_SIGNING_KEY"
 
@@ -200,6 +206,37 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{p} is not an unencrypted Ed25519 private key")
     return key
+
+
+def check_signing_keys(agreement: Agreement, key_paths: Sequence[str | Path], today: dt.date,
+                       agreement_path: str | Path) -> list[str]:
+    """The key ids of ``key_paths``, each a key ``agreement`` trusts, has not revoked and
+    holds valid on ``today`` -- what STAMP needs of the keys it signs with (the start-up gate
+    asks the same, hours before).
+
+    Raises
+    ------
+    SigningKeyError
+        The first key that is unreadable, not trusted, revoked or out of its validity.
+    """
+    from soilbiome.sharing.agreement import parse_date
+
+    revoked = set(agreement.get("signing.revoked_keyids") or [])
+    trusted = {k.get("keyid"): k for k in agreement.get("signing.trusted_keys") or []}
+    keyids = []
+    for path in key_paths:
+        kid = keyid_of(load_private_key(path).public_key())
+        entry = trusted.get(kid)
+        if entry is None:
+            raise SigningKeyError(f"key {path} ({kid}) is not in signing.trusted_keys of "
+                                  f"{agreement_path}")
+        if kid in revoked:
+            raise SigningKeyError(f"key {path} ({kid}) is revoked")
+        start, end = parse_date(entry.get("valid_from")), parse_date(entry.get("valid_until"))
+        if (start and today < start) or (end and today > end):
+            raise SigningKeyError(f"key {path} ({kid}) is not valid on {today}")
+        keyids.append(kid)
+    return keyids
 
 
 def rewrite_trusted_keys(

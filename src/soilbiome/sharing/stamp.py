@@ -31,9 +31,9 @@ from soilbiome.io.hashing import sha256_file
 from soilbiome.io.jsonfile import dumps
 from soilbiome.model.tree import FeatureTree
 from soilbiome.sharing import dsse
-from soilbiome.sharing.agreement import Agreement, check_coverage, load_agreement, parse_date
+from soilbiome.sharing.agreement import Agreement, check_coverage, load_agreement
 from soilbiome.sharing.errors import SigningKeyError, StampError
-from soilbiome.sharing.keys import keyid_of, load_private_key
+from soilbiome.sharing.keys import check_signing_keys, load_private_key
 from soilbiome.sharing.rules_agreement import check_agreement
 from soilbiome.sharing.stamp_format import (  # noqa: F401  (re-exported)
     COL_AGREEMENT,
@@ -101,13 +101,6 @@ def build_stamp(
     if run_crate:
         stamp["run_crate"] = run_crate
     return stamp
-
-
-def _trusted_entry(agreement: Agreement, keyid: str) -> dict[str, Any] | None:
-    for k in agreement.get("signing.trusted_keys") or []:
-        if k.get("keyid") == keyid:
-            return k
-    return None
 
 
 def _early_coverage(src: Path, agreement: Agreement) -> None:
@@ -223,20 +216,7 @@ def stamp_biom(
         key_path = env
     key_paths = [key_path] if isinstance(key_path, (str, Path)) else list(key_path)
     keys = [load_private_key(k) for k in key_paths]
-    revoked = set(agreement.get("signing.revoked_keyids") or [])
-    keyids = []
-    for kp, key in zip(key_paths, keys, strict=False):
-        kid = keyid_of(key.public_key())
-        entry = _trusted_entry(agreement, kid)
-        if entry is None:
-            raise SigningKeyError(f"key {kp} ({kid}) is not in signing.trusted_keys of "
-                                  f"{agreement_path}")
-        if kid in revoked:
-            raise SigningKeyError(f"key {kp} ({kid}) is revoked")
-        start, end = parse_date(entry.get("valid_from")), parse_date(entry.get("valid_until"))
-        if (start and today < start) or (end and today > end):
-            raise SigningKeyError(f"key {kp} ({kid}) is not valid on {today}")
-        keyids.append(kid)
+    keyids = check_signing_keys(agreement, key_paths, today, agreement_path)
     _early_coverage(src, agreement)
     _prepare_folder(dest.parent)
     with atomic_outputs() as outputs:  # renamed into place together, table first
