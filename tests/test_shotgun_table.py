@@ -57,7 +57,32 @@ def test_reports_and_samplesheet_must_name_the_same_samples(report, tmp_path):
     other = tmp_path / "other.kraken2.report.txt"
     other.write_bytes(report.read_bytes())
     with pytest.raises(InputError, match="only in the profiles: other"):
-        build_shotgun_table([report, other], DB, SHEET, tmp_path / "t.biom", reference="demo")
+        build_shotgun_table([report, other], DB, SHEET, tmp_path / "t.biom", reference="demo",
+                            distribution=DB / "database100mers.kmer_distrib",
+                            abundance_dir=tmp_path / "ab")
+    assert not (tmp_path / "t.biom").exists()
+    assert not (tmp_path / "ab").exists() or not list((tmp_path / "ab").iterdir())
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"sample": "ZZZ"}, "QC record of sample 'ZZZ', which has no profile here"),
+    ({"reads_in": 5}, "reads_out 21000 is more than reads_in 5"),
+    ({"status": None}, "'status' is None, not a str"),
+])
+def test_a_qc_record_that_is_not_this_sample_s_is_refused(report, tmp_path, change, message):
+    """A record of another sample (silently unused before), an impossible count or a missing
+    field: refused, naming the record, and no table written."""
+    import json
+
+    from soilbiome.amplicon.qc import unfiltered_record
+
+    record = tmp_path / "humann_demo.qc.json"
+    whole = unfiltered_record("humann_demo", paired=False, reads=21000, bases=2_100_000,
+                              q30_bases=2_000_000, gc_bases=900_000)
+    record.write_text(json.dumps({**whole, **change}))
+    with pytest.raises(InputError, match=rf"{record}: .*{message}"):
+        build_shotgun_table([report], DB, SHEET, tmp_path / "t.biom", reference="demo",
+                            qc_records=[record])
     assert not (tmp_path / "t.biom").exists()
 
 
@@ -95,7 +120,11 @@ def test_an_empty_kraken2_report_is_an_empty_sample_only_when_no_read_reached_it
                     "/dev/null", str(empty)], check=True, capture_output=True)
     assert empty_report.stat().st_size == 0
     record = tmp_path / "all_n.qc.json"
-    record.write_text(json.dumps({"sample": "all_n", "reads_in": 20, "reads_out": reads_out}))
+    from soilbiome.amplicon.qc import unfiltered_record
+
+    whole = unfiltered_record("all_n", paired=False, reads=20, bases=2000, q30_bases=1800,
+                              gc_bases=1000)
+    record.write_text(json.dumps({**whole, "reads_out": reads_out}))
     sheet = _two_sample_sheet(tmp_path, empty)
     out = tmp_path / "t.biom"
     run = lambda: build_shotgun_table(  # noqa: E731
@@ -105,6 +134,7 @@ def test_an_empty_kraken2_report_is_an_empty_sample_only_when_no_read_reached_it
         with pytest.raises(InputError, match="sample 'all_n': the Kraken2 report is empty but 5"):
             run()
         assert not out.exists()
+        assert not (tmp_path / "ab").exists() or not list((tmp_path / "ab").iterdir())
         return
     res = run()
     table = read_table(out)

@@ -71,6 +71,20 @@ def _load_json(path: Path, fields: dict[str, type | tuple[type, ...]] | None = N
     return data
 
 
+def read_qc_record(path: str | Path) -> dict:
+    """A sample's QC record (``qc-record``), every field checked, ``reads_out <= reads_in``."""
+    record = _load_json(Path(path), RECORD_FIELDS)
+    if record["reads_out"] > record["reads_in"]:
+        raise InputError(f"reads_out {record['reads_out']} is more than reads_in "
+                         f"{record['reads_in']}", location=str(path))
+    return record
+
+
+def read_check_record(path: str | Path) -> dict:
+    """A FASTQ check record (``fastq-check --out``), every field checked."""
+    return _load_json(Path(path), CHECK_FIELDS)
+
+
 def _status(reads_in: int, reads_out: int) -> str:
     """A sample's QC status: ``empty`` (no reads), ``low_reads`` (fewer than
     :data:`LOW_READS` kept: kept all the same, never dropped) or ``ok``."""
@@ -148,7 +162,7 @@ def unfiltered_record(sample: str, *, paired: bool, reads: int, bases: int, q30_
 
 def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
     """Build one sample's QC record from its files and write it as JSON."""
-    check = _load_json(check_json, CHECK_FIELDS)
+    check = read_check_record(check_json)
     fastp = _load_json(fastp_json)
     try:
         record = qc_record(check, fastp)
@@ -169,11 +183,7 @@ def summarise(records: list[Path], out_tsv: Path, samplesheet: Path | None = Non
     When the validated samplesheet is given, every sample in it must have a record: a sample
     cannot silently disappear between input and summary.
     """
-    rows = [_load_json(p, RECORD_FIELDS) for p in records]
-    for path, row in zip(records, rows, strict=True):
-        if row["reads_out"] > row["reads_in"]:
-            raise InputError(f"reads_out {row['reads_out']} is more than reads_in "
-                             f"{row['reads_in']}", location=str(path))
+    rows = [read_qc_record(p) for p in records]
     names = [r["sample"] for r in rows]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

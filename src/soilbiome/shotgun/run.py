@@ -8,7 +8,6 @@ soil shotgun data is often mostly unclassified, and that share is a result, not 
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +47,23 @@ def _sample_of(report: Path) -> str:
     return name[: -len(REPORT_SUFFIX)] if name.endswith(REPORT_SUFFIX) else name.split(".")[0]
 
 
-def _records(paths: Sequence[Path], what: str) -> dict[str, dict]:
+def _records(paths: Sequence[Path], what: str, samples: Sequence[str]) -> dict[str, dict]:
+    """Per-sample records by sample: QC records (``what`` "QC record") or host-removal read
+    counts (FASTQ check records), each checked field by field, one per profiled sample at
+    most, none of a sample that was not profiled (another batch's record)."""
+    from soilbiome.amplicon.qc import read_check_record, read_qc_record
+
+    read = read_qc_record if what == "QC record" else read_check_record
     records: dict[str, dict] = {}
     for path in paths:
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{what} is not readable JSON ({exc})", location=str(path)) from None
-        if "sample" not in data:
-            raise InputError(f"{what} has no 'sample'", location=str(path))
-        records[data["sample"]] = data
+        data = read(path)
+        sample = data["sample"]
+        if sample in records:
+            raise InputError(f"a second {what} of sample '{sample}'", location=str(path))
+        if sample not in samples:
+            raise InputError(f"{what} of sample '{sample}', which has no profile here "
+                             f"({len(samples)} profiled)", location=str(path))
+        records[sample] = data
     return records
 
 
@@ -140,12 +146,13 @@ def build_shotgun_table(
     """
     taxonomy = read_taxdump(db)
     dist = read_kmer_distribution(distribution) if distribution else None
-    qc = _records(qc_records, "QC record")
-    host = _records(host_checks, "host-removal read count")
+    samples = [_sample_of(Path(report)) for report in reports]
+    qc = _records(qc_records, "QC record", samples)
+    host = _records(host_checks, "host-removal read count", samples)
     profiles: list[Profile] = []
     rows: list[dict] = []
-    for report in reports:
-        sample = _sample_of(Path(report))
+    abundances = []  # written once the table is: a refused table leaves none of them
+    for report, sample in zip(reports, samples, strict=True):
         profile = _read_report(Path(report), sample, qc, host)
         kraken_classified = sum(profile.values.values())
         reestimated = kept_high = 0.0
@@ -154,8 +161,7 @@ def build_shotgun_table(
             profile.values = est.reads
             reestimated, kept_high = est.distributed, est.undistributed
             if abundance_dir is not None:
-                write_bracken(est, taxonomy, integer_counts(est.reads),
-                              Path(abundance_dir) / f"{sample}.bracken.tsv")
+                abundances.append((est, Path(abundance_dir) / f"{sample}.bracken.tsv"))
         profiles.append(profile)
         classified = int(round(kraken_classified))
         unclassified = int(profile.unclassified)
@@ -193,6 +199,8 @@ def build_shotgun_table(
         profiles, taxonomy, out, samplesheet=samplesheet, classifier=classifier,
         reference=reference, extra_sample_metadata=extra, table_id=table_id, context=context,
     )
+    for est, path in abundances:
+        write_bracken(est, taxonomy, integer_counts(est.reads), path)
     if summary_tsv is not None:
         with atomic_write(summary_tsv) as handle:
             writer = SafeWriter(csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS,

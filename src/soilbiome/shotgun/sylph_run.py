@@ -68,8 +68,9 @@ def build_sylph_table(
         raise InputError(f"{len(missing)} genome(s) of the profiles are not in the database's "
                          f"lineage file: {', '.join(missing[:5])}",
                          location=str(Path(db) / LINEAGE_FILE))
-    qc = _records(qc_records, "QC record")
-    host = _records(host_checks, "host-removal read count")
+    samples = [p.sample for p in profiles]
+    qc = _records(qc_records, "QC record", samples)
+    host = _records(host_checks, "host-removal read count", samples)
     rows = []
     for profile in profiles:
         sample = profile.sample
