@@ -84,7 +84,7 @@ def check_reference_fasta(path: str | Path, fmt: str) -> int:
     open_record: int | None = None  # the line of a header whose sequence has not come yet
     try:
         with (open_gzip(path) if is_gzip(path) else path.open("rb")) as raw:
-            for number, line in enumerate(raw, start=1):  # noqa: B007
+            for number, line in enumerate(raw, start=1):
                 if line.startswith(b">"):
                     if open_record is not None:
                         raise InputError(f"line {open_record}: a header without a sequence",
