@@ -69,6 +69,14 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 
 
+class _TextLoader(_Loader):
+    """The safe loader with every plain scalar kept as its text: a version ``1.10`` stays
+    ``"1.10"`` (YAML would read the float 1.1), ``2.0`` stays ``"2.0"``."""
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+
 def _where(event: events.Event) -> str:
     mark = event.start_mark
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -126,6 +134,7 @@ def load_yaml(
     max_bytes: int = MAX_BYTES,
     max_nodes: int = MAX_NODES,
     max_depth: int = MAX_DEPTH,
+    as_text: bool = False,
 ) -> tuple[Any, bytes]:
     """Read a YAML file within bounds; return ``(data, raw bytes)``.
 
@@ -136,6 +145,8 @@ def load_yaml(
         What the file is, for messages (``"agreement"``, ``"request"`` ...).
     max_bytes, max_nodes, max_depth : int
         Size, expanded node count and nesting bounds.
+    as_text : bool
+        Keep every plain scalar as text (no numbers, booleans or nulls): version files.
 
     Returns
     -------
@@ -167,7 +178,8 @@ def load_yaml(
         raise YamlError(f"{what} contains NUL bytes (binary, not YAML)", location=where)
     try:
         _scan(text, max_nodes, max_depth)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - safe loader subclass
+        loader = _TextLoader if as_text else _Loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - safe loader subclass
     except ValueError as exc:
         raise YamlError(f"{what} refused: {exc}", location=where) from None
     except yaml.YAMLError as exc:

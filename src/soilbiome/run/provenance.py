@@ -20,10 +20,15 @@ def collect_versions(files: list[Path], nextflow: str, pipeline: str) -> dict:
     processes: dict[str, dict[str, str]] = {}
     tools: dict[str, str] = {"nextflow": nextflow, "soilbiome-pipeline": pipeline}
     for path in files:
-        data = load_yaml(path, what="versions file")[0] or {}
+        data = load_yaml(path, what="versions file", as_text=True)[0] or {}  # 1.10 not 1.1
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise InputError("versions file is not a mapping of process -> {tool: version}",
                              location=str(path))
+        for process, versions in data.items():
+            for tool, version in versions.items():
+                if not isinstance(version, str):  # a list or mapping: not a version
+                    raise InputError(f"{process}: {tool}: the version is {version!r}, not "
+                                     "text", location=str(path))
         for process, versions in data.items():
             name = str(process).split(":")[-1]
             processes.setdefault(name, {}).update({k: str(v) for k, v in versions.items()})
