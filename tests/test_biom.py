@@ -11,6 +11,7 @@ import collections
 import csv
 import datetime as dt
 import gzip
+import json
 import shutil
 import subprocess
 import sys
@@ -236,6 +237,38 @@ def test_build_errors_name_file_and_id_and_leave_nothing(
     assert result.exit_code == 2
     assert result.output.startswith("soilbiome: error:")
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+@needs_vsearch
+def test_versions_fill_the_method_version_and_are_read_only_with_a_context(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """--versions go with --context (alone they were ignored); a malformed one is refused
+    even when the context already names its method version; 1.26 stays text."""
+    from soilbiome.io.biom_reader import read_table
+
+    context = tmp_path / "context.json"
+    context.write_text(json.dumps({"marker": "16S", "method": "DADA2"}))
+    versions = tmp_path / "versions.yml"
+    versions.write_text('"AMPLICON:DADA2":\n    dada2: 1.26.0\n    r: 4.2\n')
+    base = ["biom", "build", "--counts", str(inputs["counts"]), "--lineage",
+            str(inputs["lineage"]), "--samplesheet", str(inputs["sheet"])]
+    out = tmp_path / "t.biom"
+    res = CliRunner().invoke(main, [*base, "--out", str(out), "--versions", str(versions)])
+    assert res.exit_code == 2 and "--versions fill the method version of --context" in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, [*base, "--out", str(out), "--versions", str(versions),
+                                    "--context", str(context)])
+    assert res.exit_code == 0, res.output
+    assert read_table(out).context.method_version == "1.26.0"
+    bad = tmp_path / "bad.yml"
+    bad.write_text('"AMPLICON:DADA2":\n    dada2: [1, 26]\n')
+    context.write_text(json.dumps({"marker": "16S", "method": "DADA2",
+                                   "method_version": "1.26.0"}))
+    res = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "b.biom"), "--versions",
+                                    str(bad), "--context", str(context)])
+    assert res.exit_code == 2 and "bad.yml: AMPLICON:DADA2: dada2: the version is" in res.output
+    assert not (tmp_path / "b.biom").exists()
 
 
 @needs_vsearch

@@ -46,10 +46,12 @@ def build(counts: Path, lineage: Path, samplesheet: Path, out: Path, table_id: s
     from soilbiome.io.biom import build_biom
     from soilbiome.io.context import read_context
 
-    context = (read_context(context_json, list(versions_files)) if context_json
-               else None)
     if tree_out is not None and tree is None:
         raise click.UsageError("--tree-out needs --tree")
+    if versions_files and context_json is None:
+        raise click.UsageError("--versions fill the method version of --context: give both")
+    context = (read_context(context_json, list(versions_files)) if context_json
+               else None)
     summary = build_biom(counts, lineage, samplesheet, out, table_id=table_id, tree_path=tree,
                          prune_tree=prune_tree, context=context)
     message = f"{summary.path}: {summary.n_observations} ASVs x {summary.n_samples} samples"

@@ -11,18 +11,13 @@ from soilbiome.model.context import ProcessingContext, region_from_primers
 
 
 def tool_versions(files: list[Path]) -> dict[str, str]:
-    """``tool -> version`` from nf-core style ``versions.yml`` files (``PROCESS: {tool: v}``)."""
-    from soilbiome.io.safe_yaml import load_yaml
+    """``tool -> version`` (tool names in lower case) from nf-core style ``versions.yml``
+    files (``PROCESS: {tool: v}``), read as ``collect-versions`` reads them."""
+    from soilbiome.run.provenance import collect_versions
 
-    found: dict[str, str] = {}
-    for path in files:
-        data = load_yaml(path, what="versions.yml")[0] or {}
-        if not isinstance(data, dict):
-            raise InputError("not a mapping of process -> tool versions", location=str(path))
-        for tools in data.values():
-            if isinstance(tools, dict):
-                found.update({str(k).lower(): str(v) for k, v in tools.items()})
-    return found
+    tools = collect_versions(list(files), "", "")["tools"]
+    return {tool.lower(): version for tool, version in tools.items()
+            if tool not in ("nextflow", "soilbiome-pipeline")}
 
 
 def read_context(path: Path, versions: list[Path] = ()) -> ProcessingContext:
@@ -40,7 +35,7 @@ def read_context(path: Path, versions: list[Path] = ()) -> ProcessingContext:
     if not context.region:
         context = context.with_values(
             region=region_from_primers(context.primer_fwd, context.primer_rev))
-    if context.method and not context.method_version and versions:
-        context = context.with_values(
-            method_version=tool_versions(list(versions)).get(context.method.lower(), ""))
+    known = tool_versions(list(versions)) if versions else {}  # read (and checked) if given
+    if context.method and not context.method_version and known:
+        context = context.with_values(method_version=known.get(context.method.lower(), ""))
     return context
