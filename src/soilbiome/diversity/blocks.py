@@ -240,9 +240,11 @@ def _check_origin(block: Block, table_sha256: str, prepared_sha256: str, metric:
     """Refuse a block of another table, rarefaction draw, metric or plan."""
     where = str(block.path)
     if block.table_sha256 != table_sha256:
+        shown = 12 if block.table_sha256[:12] != table_sha256[:12] else 64  # where they differ
+        cut = "..." if shown == 12 else ""
         raise InputError(f"block was computed from another table (sha256 "
-                         f"{block.table_sha256[:12]}..., this table "
-                         f"{table_sha256[:12]}...)", location=where)
+                         f"{block.table_sha256[:shown]}{cut}, this table "
+                         f"{table_sha256[:shown]}{cut})", location=where)
     if block.prepared_sha256 != prepared_sha256:
         raise InputError("block was computed from another rarefaction of this table (depth "
                          "or seed differ)", location=where)
