@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
-from soilbiome.io.jsonfile import write_json
+from soilbiome.io.jsonfile import read_json_object, write_json
 from soilbiome.io.textfile import SafeWriter
 
 #: Below this many read pairs after QC a sample is flagged ``low_reads`` (kept, never dropped).
@@ -48,14 +47,7 @@ RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
 def _load_json(path: Path, fields: dict[str, type | tuple[type, ...]] | None = None) -> dict:
     """A JSON object from ``path``; with ``fields``, each present with its type (a count
     never negative), else an error naming the file and the field."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError("file not found", location=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
-    if not isinstance(data, dict):
-        raise InputError(f"not a JSON object but {type(data).__name__}", location=str(path))
+    data = read_json_object(path)
     for name, kind in (fields or {}).items():
         if name not in data:
             raise InputError(f"no '{name}' field", location=str(path))
@@ -93,45 +85,53 @@ def _status(reads_in: int, reads_out: int) -> str:
     return "low_reads" if reads_out < LOW_READS else "ok"
 
 
-def qc_record(check: dict, fastp: dict) -> dict:
+def qc_record(check: dict, fastp: dict, *, fastp_path: str | Path | None = None) -> dict:
     """Combine a FASTQ check (``FastqStats.to_dict()``) and a fastp JSON report into one record.
 
     fastp counts reads of both mates; the record counts read *pairs* for paired samples, so
-    numbers compare across single- and paired-end batches.
+    numbers compare across single- and paired-end batches. A report without the fields fastp
+    writes, or with fields of another shape, is an error naming ``fastp_path`` when given.
     """
+    where = str(fastp_path) if fastp_path is not None else None
+    mates = 2 if check["paired"] else 1
+    reads_in = int(check["reads"])
     try:
         before = fastp["summary"]["before_filtering"]
         after = fastp["summary"]["after_filtering"]
         filtering = fastp["filtering_result"]
+        fastp_in = int(before["total_reads"])
+        reads_out = int(after["total_reads"]) // mates
+        measured = {
+            "bases_in": int(before["total_bases"]),
+            "bases_out": int(after["total_bases"]),
+            "q30_rate_in": float(before["q30_rate"]),
+            "q30_rate_out": float(after["q30_rate"]),
+            "gc_content_in": float(before["gc_content"]),
+            # not evaluated in amplicon mode (every amplicon read is a duplicate): NA, not 0
+            "duplication_rate": (float(fastp["duplication"]["rate"])
+                                 if "rate" in fastp.get("duplication", {}) else "NA"),
+            "low_quality_reads": int(filtering.get("low_quality_reads", 0)) // mates,
+            "too_many_n_reads": int(filtering.get("too_many_N_reads", 0)) // mates,
+            "too_short_reads": int(filtering.get("too_short_reads", 0)) // mates,
+        }
     except KeyError as exc:
-        raise InputError(f"fastp report lacks {exc}") from None
-    mates = 2 if check["paired"] else 1
-    reads_in = int(check["reads"])
-    if before["total_reads"] != reads_in * mates:
+        raise InputError(f"fastp report lacks {exc}", location=where) from None
+    except (TypeError, ValueError, AttributeError) as exc:  # a field of another shape
+        raise InputError(f"fastp report not as fastp writes it ({type(exc).__name__}: {exc})",
+                         location=where) from None
+    if fastp_in != reads_in * mates:
         raise InputError(
-            f"sample '{check['sample']}': fastp read {before['total_reads']} reads but the FASTQ "
+            f"sample '{check['sample']}': fastp read {fastp_in} reads but the FASTQ "
             f"check counted {reads_in * mates}"
         )
-    reads_out = int(after["total_reads"]) // mates
-    status = _status(reads_in, reads_out)
     return {
         "sample": check["sample"],
-        "status": status,
+        "status": _status(reads_in, reads_out),
         "paired": bool(check["paired"]),
         "reads_in": reads_in,
         "reads_out": reads_out,
         "pass_rate": round(reads_out / reads_in, 6) if reads_in else 0.0,
-        "bases_in": int(before["total_bases"]),
-        "bases_out": int(after["total_bases"]),
-        "q30_rate_in": float(before["q30_rate"]),
-        "q30_rate_out": float(after["q30_rate"]),
-        "gc_content_in": float(before["gc_content"]),
-        # not evaluated in amplicon mode (every amplicon read is a duplicate): NA, not 0
-        "duplication_rate": (float(fastp["duplication"]["rate"])
-                             if "rate" in fastp.get("duplication", {}) else "NA"),
-        "low_quality_reads": int(filtering.get("low_quality_reads", 0)) // mates,
-        "too_many_n_reads": int(filtering.get("too_many_N_reads", 0)) // mates,
-        "too_short_reads": int(filtering.get("too_short_reads", 0)) // mates,
+        **measured,
     }
 
 
@@ -162,17 +162,8 @@ def unfiltered_record(sample: str, *, paired: bool, reads: int, bases: int, q30_
 
 def write_qc_record(check_json: Path, fastp_json: Path, out: Path) -> dict:
     """Build one sample's QC record from its files and write it as JSON."""
-    check = read_check_record(check_json)
-    fastp = _load_json(fastp_json)
-    try:
-        record = qc_record(check, fastp)
-    except InputError as exc:
-        if "fastp report" not in str(exc):
-            raise
-        raise InputError(str(exc), location=str(fastp_json)) from None
-    except (KeyError, TypeError, ValueError) as exc:  # a field of another shape
-        raise InputError(f"fastp report not as fastp writes it ({type(exc).__name__}: {exc})",
-                         location=str(fastp_json)) from None
+    record = qc_record(read_check_record(check_json), read_json_object(fastp_json),
+                       fastp_path=fastp_json)
     write_json(out, record)
     return record
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -39,6 +38,7 @@ def build(outdir: Path, workflow: Path, params_file: Path, run_name: str, sessio
           samplesheet: Path | None, refdb_record: Path | None, refdb_sheet: Path | None,
           agreement: Path | None, versions: Path | None, trace: Path | None) -> None:
     """Write OUTDIR/ro-crate-metadata.json describing the finished run."""
+    from soilbiome.io.jsonfile import read_json_object
     from soilbiome.run.crate import build_crate
     from soilbiome.run.params import load_schema
 
@@ -49,28 +49,15 @@ def build(outdir: Path, workflow: Path, params_file: Path, run_name: str, sessio
 
         licence = load_agreement(agreement).spdx
     target = build_crate(
-        outdir, workflow=workflow, params=_json_object(params_file),
+        outdir, workflow=workflow, params=read_json_object(params_file),
         schema=load_schema(schema_file) if schema_file.is_file() else None,
         run_name=run_name, session_id=session_id, start=start, end=end, success=success,
         nextflow_version=nextflow_version, samplesheet=samplesheet,
-        refdb=_json_object(refdb_record) if refdb_record else None,
+        refdb=read_json_object(refdb_record) if refdb_record else None,
         refdb_sheet=refdb_sheet, agreement=agreement, licence=licence, versions=versions,
         trace=trace,
     )
     click.echo(f"run crate: {target}")
-
-
-def _json_object(path: Path) -> dict:
-    """A JSON object from ``path``, or an error naming the file."""
-    from soilbiome.errors import InputError
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", location=str(path)) from None
-    if not isinstance(data, dict):
-        raise InputError(f"not a JSON object but {type(data).__name__}", location=str(path))
-    return data
 
 
 def register(main: click.Group) -> None:

@@ -13,6 +13,8 @@ Python's :mod:`json` writes ``NaN``, ``Infinity`` and ``-Infinity`` by default
 The text is then produced with ``allow_nan=False``, so a non-finite number can never slip
 through. :func:`write_json` writes atomically (temp file, then rename) and ends the file with
 a newline; :func:`loads` is the matching strict reader (it refuses ``NaN`` / ``Infinity``).
+:func:`read_json_object` reads a JSON object from a file another step wrote (a record, a
+report), every failure one error naming the file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
+from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 
 Default = Callable[[Any], Any] | None
@@ -99,3 +102,24 @@ def _refuse(constant: str) -> Any:
 def loads(text: str | bytes) -> Any:
     """Parse strict JSON: ``NaN``, ``Infinity`` and ``-Infinity`` raise ``ValueError``."""
     return json.loads(text, parse_constant=_refuse)
+
+
+def read_json_object(path: str | Path, what: str = "") -> dict:
+    """The JSON object in ``path``; ``what`` names the file in messages ("parameters file").
+
+    Raises
+    ------
+    InputError
+        Naming the file: not found, not UTF-8 JSON, or JSON that is not an object.
+    """
+    prefix = f"{what} is " if what else ""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what or 'file'} not found", location=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{prefix}not valid JSON ({exc})", location=str(path)) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{prefix}not a JSON object but {type(data).__name__}",
+                         location=str(path))
+    return data

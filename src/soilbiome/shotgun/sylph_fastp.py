@@ -120,5 +120,6 @@ def sketch_through_fastp(sample: str, reads: Sequence[Path], fastp: str,
     except (OSError, json.JSONDecodeError) as exc:
         raise ToolError(f"sample '{sample}': fastp wrote no readable report ({exc})",
                         location=str(report)) from None
-    record = qc_record(checker.stats.to_dict(), fastp_json)  # type: ignore[union-attr]
+    record = qc_record(checker.stats.to_dict(), fastp_json,  # type: ignore[union-attr]
+                       fastp_path=report)
     return sketch, counts, record

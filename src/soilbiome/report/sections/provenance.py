@@ -8,10 +8,9 @@ checksum), the parameters of QC, primer removal, DADA2, taxonomy and diversity (
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from soilbiome.errors import InputError
+from soilbiome.io.jsonfile import read_json_object
 from soilbiome.report.context import ReportContext, section
 from soilbiome.report.html import definition_list, esc, html_table, missing
 from soilbiome.report.licence import verdict_html
@@ -35,18 +34,6 @@ AMPLICON_FIELDS = ("region", "primer_fwd", "primer_rev", "trunc_len_f", "trunc_l
 _RUN_KEYS = ("batch_name", "mode", "input", "outdir", "seed", "agreement")
 
 
-def _json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", location=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} is not valid JSON ({exc})", location=str(path)) from None
-    if not isinstance(data, dict):
-        raise InputError(f"{what} is not a JSON object", location=str(path))
-    return data
-
-
 def _reference(ctx: ReportContext) -> str:
     path = ctx.input("refdb")
     if path is None:
@@ -55,7 +42,7 @@ def _reference(ctx: ReportContext) -> str:
         text = f" The table names: {', '.join(refs)}." if refs else ""
         return "<h3>Reference database</h3>" + missing(
             "Not provided: the reference database record (version, licence, citation)." + text)
-    db = _json(path, "reference database record")
+    db = read_json_object(path, "reference database record")
     items = [(k, db.get(k, "")) for k in ("name", "version", "marker", "format", "licence",
                                           "citation", "sha256")]
     items.append(("file", Path(str(db.get("path", ""))).name))
@@ -67,7 +54,7 @@ def _parameters(ctx: ReportContext) -> str:
     if path is None:
         ctx.not_provided("run parameters (--params params.json)")
         return "<h3>Parameters</h3>" + missing("Not provided: run parameters (params.json).")
-    params = _json(path, "parameters file")
+    params = read_json_object(path, "parameters file")
     parts = ["<h3>Parameters</h3>"]
     seen: set[str] = set()
     mode = params.get("mode")
@@ -106,7 +93,7 @@ def _stamp(ctx: ReportContext) -> str:
             ctx.not_provided("stamp verification (--verification verify.json)")
             return head + missing("The table is stamped, but no verification result was given.")
         return head + missing("This table carries no licence stamp (run without --agreement).")
-    return head + verdict_html(_json(path, "stamp verification"), ctx.biom.name)
+    return head + verdict_html(read_json_object(path, "stamp verification"), ctx.biom.name)
 
 
 def _crate(ctx: ReportContext) -> str:
