@@ -13,11 +13,11 @@ from soilbiome.model.context import ProcessingContext, region_from_primers
 def tool_versions(files: list[Path]) -> dict[str, str]:
     """``tool -> version`` (tool names in lower case) from nf-core style ``versions.yml``
     files (``PROCESS: {tool: v}``), read as ``collect-versions`` reads them."""
-    from soilbiome.run.provenance import collect_versions
+    from soilbiome.run.provenance import merge_versions
 
-    tools = collect_versions(list(files), "", "")["tools"]
-    return {tool.lower(): version for tool, version in tools.items()
-            if tool not in ("nextflow", "soilbiome-pipeline")}
+    tools: dict[str, str] = {}
+    merge_versions(list(files), tools)
+    return {tool.lower(): version for tool, version in tools.items()}
 
 
 def read_context(path: Path, versions: list[Path] = ()) -> ProcessingContext:

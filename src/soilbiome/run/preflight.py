@@ -343,6 +343,7 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
 
     problems: list[str] = []
     published = result.staging / "sharing" / "agreement.yaml"
+    ag = None  # the published agreement, once it passed its checks
     try:
         if key == "throwaway":
             key_path = result.staging / "throwaway-key" / "signing.key"
@@ -391,10 +392,9 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
         problems.append(key_mode_problem(key))
     else:  # tasks run in their own work folders: they get the key's absolute path
         key = str(Path(key).resolve())
-        if not problems:  # a key STAMP would refuse (not a key, untrusted, revoked, expired)
-            try:
-                check_signing_keys(load_agreement(published), [key],
-                                   today or dt.date.today(), agreement)
+        if ag is not None and not problems:  # a key STAMP would refuse (not a key,
+            try:                                 # untrusted, revoked, out of its dates)
+                check_signing_keys(ag, [key], today or dt.date.today(), agreement)
             except SoilbiomeError as exc:
                 problems.append(f"{exc}; the run would fail at STAMP")
     result.agreement, result.signing_key = published, key

@@ -8,10 +8,11 @@ soil shotgun data is often mostly unclassified, and that share is a result, not 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from soilbiome.amplicon.qc import read_check_record, read_qc_record
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.profiles.kraken2 import read_kraken2
@@ -47,13 +48,10 @@ def _sample_of(report: Path) -> str:
     return name[: -len(REPORT_SUFFIX)] if name.endswith(REPORT_SUFFIX) else name.split(".")[0]
 
 
-def _records(paths: Sequence[Path], what: str, samples: Sequence[str]) -> dict[str, dict]:
-    """Per-sample records by sample: QC records (``what`` "QC record") or host-removal read
-    counts (FASTQ check records), each checked field by field, one per profiled sample at
-    most, none of a sample that was not profiled (another batch's record)."""
-    from soilbiome.amplicon.qc import read_check_record, read_qc_record
-
-    read = read_qc_record if what == "QC record" else read_check_record
+def _records(paths: Sequence[Path], read: Callable[[Path], dict], what: str,
+             samples: Sequence[str]) -> dict[str, dict]:
+    """Per-sample records by sample, each read (and checked field by field) by ``read``: one
+    per profiled sample at most, none of a sample that was not profiled (another batch's)."""
     records: dict[str, dict] = {}
     for path in paths:
         data = read(path)
@@ -147,8 +145,8 @@ def build_shotgun_table(
     taxonomy = read_taxdump(db)
     dist = read_kmer_distribution(distribution) if distribution else None
     samples = [_sample_of(Path(report)) for report in reports]
-    qc = _records(qc_records, "QC record", samples)
-    host = _records(host_checks, "host-removal read count", samples)
+    qc = _records(qc_records, read_qc_record, "QC record", samples)
+    host = _records(host_checks, read_check_record, "host-removal read count", samples)
     profiles: list[Profile] = []
     rows: list[dict] = []
     abundances = []  # written once the table is: a refused table leaves none of them

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from soilbiome.amplicon.qc import read_check_record, read_qc_record
 from soilbiome.errors import InputError
 from soilbiome.io.atomic import atomic_write
 from soilbiome.io.genome_lineages import read_genome_lineages
@@ -69,8 +70,8 @@ def build_sylph_table(
                          f"lineage file: {', '.join(missing[:5])}",
                          location=str(Path(db) / LINEAGE_FILE))
     samples = [p.sample for p in profiles]
-    qc = _records(qc_records, "QC record", samples)
-    host = _records(host_checks, "host-removal read count", samples)
+    qc = _records(qc_records, read_qc_record, "QC record", samples)
+    host = _records(host_checks, read_check_record, "host-removal read count", samples)
     rows = []
     for profile in profiles:
         sample = profile.sample

@@ -95,13 +95,23 @@ def _to_number(column: str, value: object) -> float:
     return float(text)
 
 
-def _numeric(md: pd.DataFrame, column: object) -> bool:
-    """Whether every value of the column reads as a number and one at least is given."""
-    try:
-        values = [_to_number(str(column), v) for v in md[column]]
-    except (ValueError, InputError):
-        return False
-    return bool(np.isfinite(values).any())
+def _column(md: pd.DataFrame, name: str, where: str | None) -> list[float]:
+    """One sample metadata column as floats (NaN = missing), or the error naming the sample
+    whose value is not a number, or saying that no sample has a value."""
+    values = []
+    for sample, value in md[name].items():
+        try:
+            values.append(_to_number(name, value))
+        except ValueError:
+            kind = "categorical " if name in SOIL_FIELDS else ""
+            raise InputError(
+                f"--env '{name}' is not a numeric variable: sample {sample} has "
+                f"'{value}' ({kind}variables are compared with --group-by / PERMANOVA)",
+                location=where,
+            ) from None
+    if not np.isfinite(values).any():
+        raise InputError(f"--env '{name}' has no value in any sample", location=where)
+    return values
 
 
 def environment(table: FeatureTable, names: Sequence[str], *,
@@ -119,26 +129,19 @@ def environment(table: FeatureTable, names: Sequence[str], *,
     out = {}
     for name in names:
         if name not in md.columns:
-            numeric = [c for c in md.columns if _numeric(md, c)]
+            numeric = []
+            for column in md.columns:  # the columns --env would take
+                try:
+                    _column(md, str(column), where)
+                    numeric.append(column)
+                except InputError:
+                    pass
             raise InputError(
                 f"--env '{name}' is not a sample metadata column of the table "
                 f"(numeric columns: {', '.join(map(str, numeric)) or 'none'})",
                 location=where,
             )
-        values = []
-        for sample, value in md[name].items():
-            try:
-                values.append(_to_number(name, value))
-            except ValueError:
-                kind = "categorical " if name in SOIL_FIELDS else ""
-                raise InputError(
-                    f"--env '{name}' is not a numeric variable: sample {sample} has "
-                    f"'{value}' ({kind}variables are compared with --group-by / PERMANOVA)",
-                    location=where,
-                ) from None
-        if not np.isfinite(values).any():
-            raise InputError(f"--env '{name}' has no value in any sample", location=where)
-        out[name] = values
+        out[name] = _column(md, name, where)
     return pd.DataFrame(out, index=pd.Index(table.sample_ids, name="sample"), dtype=float)
 
 
