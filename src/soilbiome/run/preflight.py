@@ -394,7 +394,8 @@ def _check_sharing(result: Preflight, agreement: Path, key: str | None, sample_i
         key = str(Path(key).resolve())
         if ag is not None and not problems:  # a key STAMP would refuse (not a key,
             try:                                 # untrusted, revoked, out of its dates)
-                check_signing_keys(ag, [key], today or dt.date.today(), agreement)
+                check_signing_keys(ag, [(key, load_private_key(key))],
+                                   today or dt.date.today(), agreement)
             except SoilbiomeError as exc:
                 problems.append(f"{exc}; the run would fail at STAMP")
     result.agreement, result.signing_key = published, key

@@ -208,24 +208,27 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     return key
 
 
-def check_signing_keys(agreement: Agreement, key_paths: Sequence[str | Path], today: dt.date,
+def check_signing_keys(agreement: Agreement,
+                       keys: Sequence[tuple[str | Path, Ed25519PrivateKey]], today: dt.date,
                        agreement_path: str | Path) -> list[str]:
-    """The key ids of ``key_paths``, each a key ``agreement`` trusts, has not revoked and
-    holds valid on ``today`` -- what STAMP needs of the keys it signs with (the start-up gate
-    asks the same, hours before).
+    """The key ids of ``keys`` (each a key file and the key loaded from it), each a key
+    ``agreement`` trusts, has not revoked and holds valid on ``today`` -- what STAMP needs of
+    the keys it signs with (the start-up gate asks the same, hours before).
 
     Raises
     ------
     SigningKeyError
-        The first key that is unreadable, not trusted, revoked or out of its validity.
+        The first key that is not trusted, revoked or out of its validity.
     """
     from soilbiome.sharing.agreement import parse_date
 
     revoked = set(agreement.get("signing.revoked_keyids") or [])
-    trusted = {k.get("keyid"): k for k in agreement.get("signing.trusted_keys") or []}
+    trusted: dict[str, dict] = {}
+    for entry in agreement.get("signing.trusted_keys") or []:
+        trusted.setdefault(entry.get("keyid"), entry)  # the first entry of a key id counts
     keyids = []
-    for path in key_paths:
-        kid = keyid_of(load_private_key(path).public_key())
+    for path, key in keys:
+        kid = keyid_of(key.public_key())
         entry = trusted.get(kid)
         if entry is None:
             raise SigningKeyError(f"key {path} ({kid}) is not in signing.trusted_keys of "

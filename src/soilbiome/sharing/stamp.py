@@ -216,7 +216,8 @@ def stamp_biom(
         key_path = env
     key_paths = [key_path] if isinstance(key_path, (str, Path)) else list(key_path)
     keys = [load_private_key(k) for k in key_paths]
-    keyids = check_signing_keys(agreement, key_paths, today, agreement_path)
+    keyids = check_signing_keys(agreement, list(zip(key_paths, keys, strict=True)), today,
+                                agreement_path)
     _early_coverage(src, agreement)
     _prepare_folder(dest.parent)
     with atomic_outputs() as outputs:  # renamed into place together, table first
